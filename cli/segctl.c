@@ -1,0 +1,287 @@
+/*
+ * segctl: the command-line face of libseg.
+ *
+ *   segctl [-s SOCKET] create NAME [MODE]
+ *   segctl ctl NAME ['va 0x10000000 0x100000']
+ *   segctl write NAME [OFFSET] < in
+ *   segctl read NAME [OFFSET [LENGTH]] > out
+ *   segctl rm NAME
+ *   segctl ls
+ *   segctl stat NAME
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "seg.h"
+#include "segwire.h"
+
+#define CHUNK (1u << 20)
+
+static const char *cmdname = "segctl";
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: segctl [-s socket] create NAME [MODE]\n"
+	    "       segctl ctl NAME ['va|addr|umsg|kmsg ADDR LEN']\n"
+	    "       segctl write NAME [OFFSET] < in\n"
+	    "       segctl read NAME [OFFSET [LENGTH]] > out\n"
+	    "       segctl rm NAME\n"
+	    "       segctl ls\n"
+	    "       segctl stat NAME\n");
+	exit(2);
+}
+
+/* segctl: NAME: message, and exit 1 */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+fail(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: %s: ", cmdname, name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static uint64_t
+number(const char *name, const char *what, const char *s)
+{
+	uint64_t v;
+
+	if (seg_parse_u64(s, strlen(s), &v) < 0)
+		fail(name, "bad %s '%s': use decimal or 0x hex", what, s);
+	return v;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+cmd_create(int argc, char **argv)
+{
+	unsigned mode = 0660;
+	char *end;
+
+	if (argc < 2 || argc > 3)
+		usage();
+	if (argc == 3) {
+		unsigned long m;
+		errno = 0;
+		m = strtoul(argv[2], &end, 8);
+		if (errno || *end || end == argv[2] || m > 0777)
+			fail(argv[1], "bad mode '%s': octal, at most 0777",
+			    argv[2]);
+		mode = (unsigned)m;
+	}
+	if (seg_create(argv[1], mode) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	return 0;
+}
+
+static int
+cmd_ctl(int argc, char **argv)
+{
+	char buf[SEGW_MAXTEXT + 1];
+
+	if (argc < 2 || argc > 3)
+		usage();
+	if (argc == 3) {
+		if (seg_ctl(argv[1], argv[2]) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		return 0;
+	}
+	if (seg_ctl_read(argv[1], buf, sizeof buf) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	fputs(buf, stdout);
+	return 0;
+}
+
+static int
+cmd_write(int argc, char **argv)
+{
+	uint64_t off = 0, total = 0;
+	char *buf;
+
+	if (argc < 2 || argc > 3)
+		usage();
+	if (argc == 3)
+		off = number(argv[1], "offset", argv[2]);
+	if ((buf = malloc(CHUNK)) == NULL)
+		fail(argv[1], "out of memory");
+	for (;;) {
+		size_t have = 0;
+		ssize_t r, w;
+		while (have < CHUNK) {	/* whole chunks: fewer round trips */
+			r = read(0, buf + have, CHUNK - have);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				fail(argv[1], "read standard input: %s",
+				    strerror(errno));
+			if (r == 0)
+				break;
+			have += (size_t)r;
+		}
+		if (have == 0)
+			break;
+		w = seg_pwrite(argv[1], buf, have, off + total);
+		if (w < 0)
+			fail(argv[1], "%s", seg_errstr());
+		total += (uint64_t)w;
+		if ((size_t)w < have)
+			fail(argv[1], "input runs past the end of the segment; "
+			    "%llu bytes written", (unsigned long long)total);
+	}
+	free(buf);
+	return 0;
+}
+
+static int
+cmd_read(int argc, char **argv)
+{
+	uint64_t off = 0, left = UINT64_MAX;
+	struct seg_info si;
+	char *buf;
+
+	if (argc < 2 || argc > 4)
+		usage();
+	if (argc >= 3)
+		off = number(argv[1], "offset", argv[2]);
+	if (argc == 4)
+		left = number(argv[1], "length", argv[3]);
+	if ((buf = malloc(CHUNK)) == NULL)
+		fail(argv[1], "out of memory");
+	/* an unallocated segment is an error even when nothing would be read */
+	if (seg_stat(argv[1], &si) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	while (left > 0) {
+		size_t want = left < CHUNK ? (size_t)left : CHUNK;
+		ssize_t r = seg_pread(argv[1], buf, want, off);
+		if (r < 0)
+			fail(argv[1], "%s", seg_errstr());
+		if (r == 0)
+			break;
+		if (write_all(1, buf, (size_t)r) < 0)
+			fail(argv[1], "write standard output: %s",
+			    strerror(errno));
+		off += (uint64_t)r;
+		left -= (uint64_t)r;
+	}
+	free(buf);
+	return 0;
+}
+
+static int
+cmd_rm(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	if (seg_remove(argv[1]) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	return 0;
+}
+
+static void
+print_info(const struct seg_info *s)
+{
+	struct passwd *pw = getpwuid(s->uid);
+	char owner[32];
+
+	if (pw != NULL)
+		snprintf(owner, sizeof owner, "%s", pw->pw_name);
+	else
+		snprintf(owner, sizeof owner, "%u", s->uid);
+	printf("%s %s 0x%llx 0x%llx %s %04o %u\n", s->name, s->verb,
+	    (unsigned long long)s->va, (unsigned long long)s->len, owner,
+	    s->mode, s->nattach);
+}
+
+static int
+cmd_ls(int argc, char **argv)
+{
+	struct seg_info *v;
+	int i, n;
+
+	(void)argv;
+	if (argc != 1)
+		usage();
+	if ((n = seg_list(&v)) < 0)
+		fail("ls", "%s", seg_errstr());
+	for (i = 0; i < n; i++)
+		print_info(&v[i]);
+	free(v);
+	return 0;
+}
+
+static int
+cmd_stat(int argc, char **argv)
+{
+	struct seg_info s;
+
+	if (argc != 2)
+		usage();
+	if (seg_stat(argv[1], &s) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	printf("name %s\nverb %s\naddress 0x%llx\nlength 0x%llx\nuid %u\n"
+	    "gid %u\nmode %04o\nattaches %u\n", s.name, s.verb,
+	    (unsigned long long)s.va, (unsigned long long)s.len, s.uid, s.gid,
+	    s.mode, s.nattach);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} cmds[] = {
+	{ "create", cmd_create }, { "ctl", cmd_ctl }, { "write", cmd_write },
+	{ "read", cmd_read }, { "rm", cmd_rm }, { "ls", cmd_ls },
+	{ "stat", cmd_stat },
+};
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "+s:")) != -1) {
+		switch (ch) {
+		case 's':
+			if (setenv("SEGD_SOCKET", optarg, 1) < 0)
+				fail("segctl", "setenv: %s", strerror(errno));
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(argc, argv);
+	fprintf(stderr, "segctl: unknown command '%s'\n", argv[0]);
+	usage();
+}

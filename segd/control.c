@@ -1,0 +1,648 @@
+/*
+ * control.c: the local control socket.  Clients (libseg) speak framed
+ * requests over a UNIX stream socket; each connection is parsed
+ * incrementally with a capped frame length, and a client that sends
+ * anything malformed is dropped alone.  Replies that hand over a segment's
+ * file descriptor carry it with SCM_RIGHTS on their first byte.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "segd.h"
+
+#define CLIENT_OUT_HIGH (8u << 20)	/* stop reading a client above this */
+#define READ_CHUNK      16384
+
+struct fdq {
+	int                 fd;
+	uint64_t            at;	/* byte offset of its frame in the stream */
+	STAILQ_ENTRY(fdq)   entry;
+};
+
+/* One attachment by a client: holds one reference to the segment. */
+struct attachment {
+	struct segment          *seg;
+	LIST_ENTRY(attachment)   entry;
+};
+
+struct client {
+	TAILQ_ENTRY(client)       entry;
+	struct segd              *sd;
+	int                       fd;
+	struct cred               cred;
+	struct event             *rev, *wev;
+	struct evbuffer          *in, *out;
+	STAILQ_HEAD(, fdq)        fdq;
+	uint64_t                  queued, sent;
+	int                       paused;	/* reading stopped: output full */
+	LIST_HEAD(, attachment)   atts;
+};
+
+static struct {
+	int                       fd;
+	struct event             *ev, *pause;
+	TAILQ_HEAD(, client)      clients;
+	unsigned                  nclients;
+} ctl = { .fd = -1 };
+
+static void client_close(struct client *);
+static void client_flush(struct client *);
+
+static void
+client_close(struct client *c)
+{
+	struct attachment *a;
+	struct fdq *q;
+
+	while ((a = LIST_FIRST(&c->atts)) != NULL) {
+		LIST_REMOVE(a, entry);
+		a->seg->nattach--;
+		seg_put(&c->sd->ns, a->seg);	/* the attachment's reference */
+		free(a);
+	}
+	while ((q = STAILQ_FIRST(&c->fdq)) != NULL) {
+		STAILQ_REMOVE_HEAD(&c->fdq, entry);
+		close(q->fd);
+		free(q);
+	}
+	TAILQ_REMOVE(&ctl.clients, c, entry);
+	ctl.nclients--;
+	event_free(c->rev);
+	event_free(c->wev);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	close(c->fd);
+	free(c);
+}
+
+static void
+client_drop(struct client *c, const char *why)
+{
+	log_warnx("%s: client pid %d uid %u: %s; dropped", __func__,
+	    (int)c->cred.pid, (unsigned)c->cred.uid, why);
+	client_close(c);
+}
+
+/*
+ * Queue one reply frame.  status 0: info and text; else text is the error
+ * message.  fd, if not -1, is passed with the frame and closed once sent.
+ */
+static void
+reply(struct client *c, uint16_t op, int status, const struct segw_info *info,
+    const char *text, size_t textlen, int fd)
+{
+	uint8_t buf[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
+	struct segw_info none;
+	struct segw_hdr h;
+	size_t n;
+
+	if (textlen > SEGW_MAXTEXT)
+		textlen = SEGW_MAXTEXT;
+	if (status == 0) {
+		if (info == NULL) {
+			memset(&none, 0, sizeof none);
+			info = &none;
+		}
+		n = segw_info_encode(buf + SEGW_HDRLEN, SEGW_MAXPAYLOAD, info,
+		    text, textlen);
+	} else {
+		memcpy(buf + SEGW_HDRLEN, text, textlen);
+		n = textlen;
+	}
+	h.len = (uint32_t)n;
+	h.op = op;
+	h.status = (uint16_t)status;
+	segw_hdr_encode(buf, &h);
+	if (fd >= 0) {
+		struct fdq *q = malloc(sizeof *q);
+		if (q == NULL) {
+			close(fd);
+			reply(c, op, ENOMEM, NULL, "out of memory", 13, -1);
+			return;
+		}
+		q->fd = fd;
+		q->at = c->queued;
+		STAILQ_INSERT_TAIL(&c->fdq, q, entry);
+	}
+	if (evbuffer_add(c->out, buf, SEGW_HDRLEN + n) < 0) {
+		log_warnx("%s: evbuffer_add failed", __func__);
+		return;
+	}
+	c->queued += SEGW_HDRLEN + n;
+}
+
+static void
+reply_err(struct client *c, uint16_t op, const struct segerr *e)
+{
+	reply(c, op, e->code ? e->code : EIO, NULL, e->msg, strlen(e->msg), -1);
+}
+
+/* Send what can be sent; ancillary fds go with the first byte of their frame. */
+static void
+client_flush(struct client *c)
+{
+	while (evbuffer_get_length(c->out) > 0) {
+		struct fdq *q = STAILQ_FIRST(&c->fdq);
+		struct iovec iov[16];
+		struct msghdr mh;
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cm;
+		size_t n = evbuffer_get_length(c->out);
+		int withfd = q != NULL && q->at == c->sent, niov;
+		ssize_t r;
+
+		if (q != NULL && q->at > c->sent && q->at - c->sent < n)
+			n = (size_t)(q->at - c->sent);
+		else if (withfd && STAILQ_NEXT(q, entry) != NULL &&
+		    STAILQ_NEXT(q, entry)->at - c->sent < n)
+			n = (size_t)(STAILQ_NEXT(q, entry)->at - c->sent);
+		niov = evbuffer_peek(c->out, (ev_ssize_t)n, NULL,
+		    (struct evbuffer_iovec *)iov, 16);
+		if (niov > 16)
+			niov = 16;
+		if (niov > 0) {	/* trim the last vector to n bytes in all */
+			size_t tot = 0;
+			int i;
+			for (i = 0; i < niov; i++) {
+				if (tot + iov[i].iov_len > n)
+					iov[i].iov_len = n - tot;
+				tot += iov[i].iov_len;
+			}
+		}
+		memset(&mh, 0, sizeof mh);
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)niov;
+		if (withfd) {
+			struct cmsghdr *cmsg;
+			memset(&cm, 0, sizeof cm);
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof cm.buf;
+			cmsg = CMSG_FIRSTHDR(&mh);
+			cmsg->cmsg_level = SOL_SOCKET;
+			cmsg->cmsg_type = SCM_RIGHTS;
+			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cmsg), &q->fd, sizeof(int));
+		}
+		r = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				event_add(c->wev, NULL);
+				return;
+			}
+			if (errno == EINTR)
+				continue;
+			log_debug("%s: client pid %d: sendmsg: %s", __func__,
+			    (int)c->cred.pid, strerror(errno));
+			client_close(c);
+			return;
+		}
+		if (withfd) {
+			STAILQ_REMOVE_HEAD(&c->fdq, entry);
+			close(q->fd);
+			free(q);
+		}
+		evbuffer_drain(c->out, (size_t)r);
+		c->sent += (uint64_t)r;
+	}
+	event_del(c->wev);
+	if (c->paused) {	/* resume, and parse what is already buffered */
+		c->paused = 0;
+		event_add(c->rev, NULL);
+		event_active(c->rev, EV_READ, 0);
+	}
+}
+
+static struct segment *
+lookup(struct client *c, const char *name, struct segerr *e)
+{
+	struct segment *s = ns_lookup(&c->sd->ns, name);
+
+	if (s == NULL)
+		seterr(e, ENOENT, "segment '%s' does not exist", name);
+	return s;
+}
+
+static struct segment *
+lookup_allocated(struct client *c, const char *name, struct segerr *e)
+{
+	struct segment *s = lookup(c, name, e);
+
+	if (s != NULL && s->verb == SEG_VERB_NONE) {
+		seterr(e, ENXIO, "segment not yet allocated");
+		return NULL;
+	}
+	return s;
+}
+
+static int
+open_data(struct client *c, struct segment *s, int want, struct segerr *e)
+{
+	int flags = want == (SEGW_RD | SEGW_WR) ? O_RDWR :
+	    want == SEGW_WR ? O_WRONLY : O_RDONLY;
+	int fd = store_open_data(&c->sd->store, s->name, flags);
+
+	if (fd < 0)
+		seterr(e, errno, "open segment '%s': %s", s->name,
+		    strerror(errno));
+	return fd;
+}
+
+static void
+do_list(struct client *c)
+{
+	struct segment *s;
+	struct segw_info i;
+
+	TAILQ_FOREACH(s, &c->sd->ns.all, entry) {
+		if (!s->named)
+			continue;
+		seg_to_info(s, &i);
+		reply(c, SEGW_LISTENT, 0, &i, NULL, 0, -1);
+	}
+	reply(c, SEGW_LISTEND, 0, NULL, NULL, 0, -1);
+}
+
+static void
+do_detach(struct client *c, uint64_t va)
+{
+	struct attachment *a;
+	struct segerr e;
+
+	LIST_FOREACH(a, &c->atts, entry)
+		if (a->seg->va == va)
+			break;
+	if (a == NULL) {
+		seterr(&e, EINVAL, "no segment attached at 0x%llx",
+		    (unsigned long long)va);
+		reply_err(c, SEGW_DETACH, &e);
+		return;
+	}
+	LIST_REMOVE(a, entry);
+	a->seg->nattach--;
+	seg_put(&c->sd->ns, a->seg);	/* the attachment's reference */
+	free(a);
+	reply(c, SEGW_DETACH, 0, NULL, NULL, 0, -1);
+}
+
+static void
+do_attach(struct client *c, const struct segw_req *r)
+{
+	struct segerr e;
+	struct segment *s;
+	struct attachment *a;
+	struct segw_info i;
+	int want = r->arg & SEGW_ATTR_RONLY ? SEGW_RD : SEGW_RD | SEGW_WR;
+	int fd;
+
+	if ((s = lookup_allocated(c, r->name, &e)) == NULL ||
+	    perm_check(&c->cred, s, want, &e) < 0)
+		goto fail;
+	if ((a = malloc(sizeof *a)) == NULL) {
+		seterr(&e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((fd = open_data(c, s, want, &e)) < 0) {
+		free(a);
+		goto fail;
+	}
+	a->seg = s;
+	seg_hold(s);		/* the attachment's reference */
+	s->nattach++;
+	LIST_INSERT_HEAD(&c->atts, a, entry);
+	seg_to_info(s, &i);
+	reply(c, SEGW_ATTACH, 0, &i, NULL, 0, fd);
+	return;
+fail:
+	reply_err(c, SEGW_ATTACH, &e);
+}
+
+static void
+dispatch(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct ns *ns = &c->sd->ns;
+	struct segerr e = { 0, "" };
+	struct segment *s;
+	struct segw_info i;
+	struct ctlmsg m;
+	char text[SEGW_MAXTEXT];
+	int fd, want, n;
+
+	switch (op) {
+	case SEGW_CREATE:
+		if ((s = ns_create(ns, r->name, r->arg, &c->cred, &e)) == NULL)
+			break;
+		seg_to_info(s, &i);
+		reply(c, op, 0, &i, NULL, 0, -1);
+		return;
+	case SEGW_CTL:
+		if ((s = lookup(c, r->name, &e)) == NULL ||
+		    perm_check(&c->cred, s, SEGW_WR, &e) < 0 ||
+		    ctl_parse(r->text, r->textlen, ns->pagesize, &m, &e) < 0 ||
+		    ns_setaddr(ns, s, &m, &e) < 0)
+			break;
+		seg_to_info(s, &i);
+		reply(c, op, 0, &i, NULL, 0, -1);
+		return;
+	case SEGW_CTLREAD:
+		if ((s = lookup_allocated(c, r->name, &e)) == NULL ||
+		    perm_check(&c->cred, s, SEGW_RD, &e) < 0)
+			break;
+		n = ctl_format(text, sizeof text, s->verb, s->va, s->len);
+		seg_to_info(s, &i);
+		reply(c, op, 0, &i, text, (size_t)n, -1);
+		return;
+	case SEGW_OPEN:
+		want = (int)(r->arg & (SEGW_RD | SEGW_WR));
+		if (want == 0 || r->arg & ~(uint32_t)(SEGW_RD | SEGW_WR)) {
+			seterr(&e, EINVAL, "bad open mode");
+			break;
+		}
+		if ((s = lookup_allocated(c, r->name, &e)) == NULL ||
+		    perm_check(&c->cred, s, want, &e) < 0 ||
+		    (fd = open_data(c, s, want, &e)) < 0)
+			break;
+		seg_to_info(s, &i);
+		reply(c, op, 0, &i, NULL, 0, fd);
+		return;
+	case SEGW_REMOVE:
+		if ((s = lookup(c, r->name, &e)) == NULL ||
+		    ns_remove(ns, s, &c->cred, &e) < 0)
+			break;
+		reply(c, op, 0, NULL, NULL, 0, -1);
+		return;
+	case SEGW_ATTACH:
+		do_attach(c, r);
+		return;
+	case SEGW_DETACH:
+		do_detach(c, r->a);
+		return;
+	case SEGW_LIST:
+		do_list(c);
+		return;
+	case SEGW_STAT:
+		if ((s = lookup(c, r->name, &e)) == NULL)
+			break;
+		seg_to_info(s, &i);
+		reply(c, op, 0, &i, NULL, 0, -1);
+		return;
+	default:
+		seterr(&e, EINVAL, "operation %u is not a request", op);
+		break;
+	}
+	reply_err(c, op, &e);
+}
+
+/* Take every whole frame from the input; 0, or -1 if the client was dropped. */
+static int
+client_parse(struct client *c)
+{
+	uint8_t hb[SEGW_HDRLEN];
+
+	for (;;) {
+		struct segw_hdr h;
+		struct segw_req r;
+		const char *why = NULL;
+		size_t avail = evbuffer_get_length(c->in);
+		long need;
+		uint8_t *p;
+
+		if (evbuffer_get_length(c->out) > CLIENT_OUT_HIGH) {
+			event_del(c->rev);	/* until the client reads */
+			c->paused = 1;
+			return 0;
+		}
+		if (avail < SEGW_HDRLEN)
+			return 0;
+		evbuffer_copyout(c->in, hb, SEGW_HDRLEN);
+		if ((need = segw_hdr_parse(hb, avail, &h, &why)) < 0) {
+			client_drop(c, why);
+			return -1;
+		}
+		if (avail < (size_t)need)
+			return 0;
+		p = evbuffer_pullup(c->in, need);
+		if (h.op == SEGW_LISTENT || h.op == SEGW_LISTEND) {
+			client_drop(c, "sent a reply-only operation");
+			return -1;
+		}
+		if (segw_req_decode(h.op, p + SEGW_HDRLEN, h.len, &r, &why) < 0) {
+			client_drop(c, why);
+			return -1;
+		}
+		evbuffer_drain(c->in, (size_t)need);
+		dispatch(c, h.op, &r);
+	}
+}
+
+static void
+client_read_cb(int fd, short ev, void *arg)
+{
+	struct client *c = arg;
+	int n;
+
+	(void)fd;
+	(void)ev;
+	n = evbuffer_read(c->in, c->fd, READ_CHUNK);
+	if (n == 0) {
+		client_close(c);
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		log_debug("%s: client pid %d: read: %s", __func__,
+		    (int)c->cred.pid, strerror(errno));
+		client_close(c);
+		return;
+	}
+	if (client_parse(c) < 0)
+		return;
+	client_flush(c);
+}
+
+static void
+client_write_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	client_flush(arg);
+}
+
+static void
+accept_resume_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	event_add(ctl.ev, NULL);
+}
+
+static void
+accept_cb(int lfd, short ev, void *arg)
+{
+	struct segd *sd = arg;
+	struct client *c;
+	int fd;
+
+	(void)ev;
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+		    errno == ENOBUFS) {
+			struct timeval tv = { 1, 0 };
+			log_warn("%s: accept", __func__);
+			event_del(ctl.ev);	/* back off instead of spinning */
+			evtimer_add(ctl.pause, &tv);
+		}
+		return;
+	}
+	if (ctl.nclients >= SEGD_MAXCLIENTS) {
+		log_warnx("%s: too many clients (%d); refused", __func__,
+		    SEGD_MAXCLIENTS);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		goto fail;
+	c->sd = sd;
+	c->fd = fd;
+	STAILQ_INIT(&c->fdq);
+	LIST_INIT(&c->atts);
+	if (cred_from_socket(fd, &c->cred) < 0) {
+		log_warn("%s: SO_PEERCRED", __func__);
+		goto fail;
+	}
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	c->rev = event_new(sd->base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
+	c->wev = event_new(sd->base, fd, EV_WRITE, client_write_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL)
+		goto fail;
+	TAILQ_INSERT_TAIL(&ctl.clients, c, entry);
+	ctl.nclients++;
+	event_add(c->rev, NULL);
+	log_debug("%s: client pid %d uid %u", __func__, (int)c->cred.pid,
+	    (unsigned)c->cred.uid);
+	return;
+fail:
+	if (c != NULL) {
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
+		if (c->in)
+			evbuffer_free(c->in);
+		if (c->out)
+			evbuffer_free(c->out);
+		free(c);
+	}
+	close(fd);
+}
+
+/* Refuse to steal the socket of a segd that is still running. */
+static int
+socket_in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	if (fd < 0)
+		return 0;
+	r = connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0;
+	close(fd);
+	return r;
+}
+
+int
+control_init(struct segd *sd)
+{
+	struct sockaddr_un sun;
+	char dir[sizeof sun.sun_path], *slash;
+
+	TAILQ_INIT(&ctl.clients);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(sd->sockpath) >= sizeof sun.sun_path) {
+		log_warnx("%s: socket path too long: %s", __func__, sd->sockpath);
+		return -1;
+	}
+	strcpy(sun.sun_path, sd->sockpath);
+	strcpy(dir, sd->sockpath);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			log_warn("%s: mkdir %s", __func__, dir);
+			return -1;
+		}
+	}
+	if (socket_in_use(&sun)) {
+		log_warnx("%s: %s: another segd is serving this socket",
+		    __func__, sd->sockpath);
+		return -1;
+	}
+	unlink(sd->sockpath);
+	ctl.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl.fd < 0) {
+		log_warn("%s: socket", __func__);
+		return -1;
+	}
+	if (bind(ctl.fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		log_warn("%s: bind %s", __func__, sd->sockpath);
+		goto fail;
+	}
+	/* every local user may connect; access is decided per segment */
+	if (chmod(sd->sockpath, 0666) < 0) {
+		log_warn("%s: chmod %s", __func__, sd->sockpath);
+		goto fail_unlink;
+	}
+	if (listen(ctl.fd, 128) < 0) {
+		log_warn("%s: listen", __func__);
+		goto fail_unlink;
+	}
+	ctl.ev = event_new(sd->base, ctl.fd, EV_READ | EV_PERSIST, accept_cb, sd);
+	ctl.pause = evtimer_new(sd->base, accept_resume_cb, NULL);
+	if (ctl.ev == NULL || ctl.pause == NULL || event_add(ctl.ev, NULL) < 0) {
+		log_warnx("%s: event_new failed", __func__);
+		goto fail_events;
+	}
+	return 0;
+fail_events:
+	if (ctl.ev)
+		event_free(ctl.ev);
+	if (ctl.pause)
+		event_free(ctl.pause);
+	ctl.ev = ctl.pause = NULL;
+fail_unlink:
+	unlink(sd->sockpath);
+fail:
+	close(ctl.fd);
+	ctl.fd = -1;
+	return -1;
+}
+
+void
+control_shutdown(struct segd *sd)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&ctl.clients)) != NULL)
+		client_close(c);
+	if (ctl.ev)
+		event_free(ctl.ev);
+	if (ctl.pause)
+		event_free(ctl.pause);
+	ctl.ev = ctl.pause = NULL;
+	if (ctl.fd >= 0) {
+		close(ctl.fd);
+		unlink(sd->sockpath);
+	}
+	ctl.fd = -1;
+}

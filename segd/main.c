@@ -1,0 +1,178 @@
+/*
+ * main.c: segd, the node's segment daemon.
+ *
+ *   segd [-fv] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS] [-M MAXBYTES]
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "segd.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: segd [-fv] [-s socket] [-d statedir] "
+	    "[-N maxsegs] [-M maxbytes]\n");
+	exit(2);
+}
+
+static uint64_t
+number_arg(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	uint64_t v;
+
+	if (seg_parse_u64(s, strlen(s), &v) < 0 || v < min || v > max) {
+		fprintf(stderr, "segd: -%s: '%s' is not a number from %llu to "
+		    "%llu\n", opt, s, (unsigned long long)min,
+		    (unsigned long long)max);
+		exit(2);
+	}
+	return v;
+}
+
+static int
+default_statedir(char *buf, size_t size)
+{
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (geteuid() == 0)
+		n = snprintf(buf, size, "/run/segd/segments");
+	else if (x != NULL && *x != '\0')
+		n = snprintf(buf, size, "%s/segd", x);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+static void
+signal_cb(int sig, short ev, void *arg)
+{
+	struct segd *sd = arg;
+
+	(void)ev;
+	log_info("segd: signal %d, shutting down", sig);
+	event_base_loopbreak(sd->base);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static char sockbuf[PATH_MAX], statebuf[PATH_MAX];
+	struct segd sd;
+	struct ns_limits lim;
+	struct segerr e;
+	struct event *sigint = NULL, *sigterm = NULL;
+	const char *statedir = NULL;
+	int ch, verbose = 0, n, rc = 1;
+
+	memset(&sd, 0, sizeof sd);
+	sd.store.dirfd = -1;
+	lim.maxsegs = SEGD_DEF_MAXSEGS;
+	lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
+	while ((ch = getopt(argc, argv, "fvs:d:N:M:")) != -1) {
+		switch (ch) {
+		case 'f':
+			sd.foreground = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 's':
+			sd.sockpath = optarg;
+			break;
+		case 'd':
+			statedir = optarg;
+			break;
+		case 'N':
+			lim.maxsegs = number_arg("N", optarg, 1, 1u << 24);
+			break;
+		case 'M':
+			lim.maxbytes = number_arg("M", optarg, 1, UINT64_MAX);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (sd.sockpath == NULL) {
+		if (seg_default_socket(sockbuf, sizeof sockbuf) < 0) {
+			fprintf(stderr, "segd: no socket path: use -s, or set "
+			    "SEGD_SOCKET or XDG_RUNTIME_DIR\n");
+			return 2;
+		}
+		sd.sockpath = sockbuf;
+	}
+	if (statedir == NULL) {
+		if (default_statedir(statebuf, sizeof statebuf) < 0) {
+			fprintf(stderr, "segd: no state directory: use -d, or "
+			    "set XDG_RUNTIME_DIR\n");
+			return 2;
+		}
+		statedir = statebuf;
+	}
+	log_init(1, verbose);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (store_open(&sd.store, statedir, &e) < 0) {
+		log_warnx("segd: %s", e.msg);
+		return 1;
+	}
+	if (ns_init(&sd.ns, &lim, &sd.store) < 0) {
+		log_warnx("segd: ns_init: %s", strerror(errno));
+		goto out_store;
+	}
+	if ((n = store_load(&sd.store, &sd.ns)) > 0)
+		log_info("segd: found %d segments in %s", n, statedir);
+	if ((sd.base = event_base_new()) == NULL) {
+		log_warnx("segd: event_base_new failed");
+		goto out_ns;
+	}
+	if (control_init(&sd) < 0)
+		goto out_base;
+	sigint = evsignal_new(sd.base, SIGINT, signal_cb, &sd);
+	sigterm = evsignal_new(sd.base, SIGTERM, signal_cb, &sd);
+	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) < 0 ||
+	    evsignal_add(sigterm, NULL) < 0) {
+		log_warnx("segd: cannot install signal handlers");
+		goto out_control;
+	}
+	if (!sd.foreground) {
+		if (daemon(0, 0) < 0) {
+			log_warn("segd: daemon");
+			goto out_control;
+		}
+		log_init(0, verbose);
+		if (event_reinit(sd.base) < 0) {
+			log_warnx("segd: event_reinit failed");
+			goto out_control;
+		}
+	}
+	log_info("segd: serving %s, state in %s", sd.sockpath, statedir);
+	if (event_base_dispatch(sd.base) < 0)
+		log_warnx("segd: event loop failed");
+	else
+		rc = 0;
+out_control:
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	control_shutdown(&sd);
+out_base:
+	event_base_free(sd.base);
+out_ns:
+	ns_shutdown(&sd.ns);
+out_store:
+	store_close(&sd.store);
+	return rc;
+}

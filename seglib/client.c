@@ -1,0 +1,309 @@
+/*
+ * client.c: libseg's connection to the local segd.  One connection per
+ * process, shared by its threads under a mutex; a child after fork makes its
+ * own.  Requests and replies are the frames of proto/segwire.h.
+ */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libseg.h"
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static int   conn_fd = -1;
+static pid_t conn_pid;
+
+static int
+conn_open(void)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { SEG_CALL_TIMEOUT_S, 0 };
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (seg_default_socket(sun.sun_path, sizeof sun.sun_path) < 0)
+		return seg_seterr(errno, "no segd socket: set SEGD_SOCKET or "
+		    "XDG_RUNTIME_DIR");
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return seg_seterr(errno, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		int err = errno;
+		close(fd);
+		return seg_seterr(err, "cannot reach segd at %s: %s",
+		    sun.sun_path, strerror(err));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+/* Under conn_lock. */
+static int
+conn_get(void)
+{
+	if (conn_fd >= 0 && conn_pid == getpid())
+		return conn_fd;
+	if (conn_fd >= 0)	/* inherited across fork: the parent's */
+		close(conn_fd);
+	conn_fd = conn_open();
+	conn_pid = getpid();
+	return conn_fd;
+}
+
+static void
+conn_reset(void)
+{
+	if (conn_fd >= 0)
+		close(conn_fd);
+	conn_fd = -1;
+}
+
+static int
+send_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Exactly n bytes; a descriptor that arrives is kept in *fdp (or closed). */
+static int
+recv_all(int fd, uint8_t *p, size_t n, int *fdp)
+{
+	while (n > 0) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+		} cm;
+		struct iovec iov = { p, n };
+		struct msghdr mh;
+		struct cmsghdr *c;
+		ssize_t r;
+
+		memset(&mh, 0, sizeof mh);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof cm.buf;
+		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				errno = ETIMEDOUT;
+			return -1;
+		}
+		if (r == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			size_t i, nfd;
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < nfd; i++) {
+				int got;
+				memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+				if (*fdp < 0)
+					*fdp = got;
+				else
+					close(got);
+			}
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* One reply frame: header, payload (at most SEGW_MAXPAYLOAD), descriptor. */
+static int
+recv_frame(int fd, struct segw_hdr *h, uint8_t *payload, int *fdp)
+{
+	uint8_t hb[SEGW_HDRLEN];
+	const char *why;
+
+	*fdp = -1;
+	if (recv_all(fd, hb, sizeof hb, fdp) < 0)
+		goto ioerr;
+	if (segw_hdr_parse(hb, sizeof hb, h, &why) < 0) {
+		errno = EPROTO;
+		goto protoerr;
+	}
+	if (recv_all(fd, payload, h->len, fdp) < 0)
+		goto ioerr;
+	return 0;
+ioerr:
+	if (*fdp >= 0)
+		close(*fdp);
+	*fdp = -1;
+	conn_reset();
+	if (errno == ETIMEDOUT)
+		return seg_seterr(ETIMEDOUT, "segd did not answer within %d s",
+		    SEG_CALL_TIMEOUT_S);
+	return seg_seterr(errno, "lost the connection to segd: %s",
+	    strerror(errno));
+protoerr:
+	if (*fdp >= 0)
+		close(*fdp);
+	*fdp = -1;
+	conn_reset();
+	return seg_seterr(EPROTO, "bad reply from segd: %s", why);
+}
+
+/* Send a request, reconnecting once if segd was restarted. Under conn_lock. */
+static int
+send_req(uint16_t op, const struct segw_req *req)
+{
+	uint8_t buf[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
+	struct segw_hdr h = { 0, op, 0 };
+	size_t n;
+	int fd, tries;
+
+	n = segw_req_encode(buf + SEGW_HDRLEN, SEGW_MAXPAYLOAD, req);
+	if (n == 0)
+		return seg_seterr(EINVAL, "request too long");
+	h.len = (uint32_t)n;
+	segw_hdr_encode(buf, &h);
+	for (tries = 0; tries < 2; tries++) {
+		if ((fd = conn_get()) < 0)
+			return -1;
+		if (send_all(fd, buf, SEGW_HDRLEN + n) == 0)
+			return fd;
+		if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
+			break;
+		conn_reset();
+	}
+	{
+		int err = errno;
+		conn_reset();
+		return seg_seterr(err, "send to segd: %s", strerror(err));
+	}
+}
+
+static int
+reply_error(const struct segw_hdr *h, const uint8_t *payload)
+{
+	return seg_seterr_text(h->status, (const char *)payload, h->len);
+}
+
+int
+seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
+    char *text, size_t *textlen, int *fdp)
+{
+	uint8_t payload[SEGW_MAXPAYLOAD];
+	struct segw_hdr h;
+	struct segw_info tmp;
+	const char *t, *why;
+	size_t tl;
+	int fd, rfd, rc = -1;
+
+	if (fdp)
+		*fdp = -1;
+	pthread_mutex_lock(&conn_lock);
+	if ((fd = send_req(op, req)) < 0)
+		goto out;
+	if (recv_frame(fd, &h, payload, &rfd) < 0)
+		goto out;
+	if (h.op != op) {
+		conn_reset();
+		seg_seterr(EPROTO, "bad reply from segd: operation %u for %u",
+		    h.op, op);
+		goto out_fd;
+	}
+	if (h.status != 0) {
+		reply_error(&h, payload);
+		goto out_fd;
+	}
+	if (segw_info_decode(payload, h.len, info ? info : &tmp, &t, &tl,
+	    &why) < 0) {
+		conn_reset();
+		seg_seterr(EPROTO, "bad reply from segd: %s", why);
+		goto out_fd;
+	}
+	if (text != NULL && textlen != NULL) {
+		if (tl > *textlen)
+			tl = *textlen;
+		memcpy(text, t, tl);
+		*textlen = tl;
+	}
+	if (fdp) {
+		*fdp = rfd;
+		rfd = -1;
+	}
+	rc = 0;
+out_fd:
+	if (rfd >= 0)
+		close(rfd);
+out:
+	pthread_mutex_unlock(&conn_lock);
+	return rc;
+}
+
+int
+seg_call_list(int (*fn)(const struct segw_info *, void *), void *arg)
+{
+	uint8_t payload[SEGW_MAXPAYLOAD];
+	struct segw_req req;
+	struct segw_hdr h;
+	struct segw_info info;
+	const char *why;
+	int fd, rfd, rc = -1, failed = 0;
+
+	memset(&req, 0, sizeof req);
+	pthread_mutex_lock(&conn_lock);
+	if ((fd = send_req(SEGW_LIST, &req)) < 0)
+		goto out;
+	for (;;) {
+		if (recv_frame(fd, &h, payload, &rfd) < 0)
+			goto out;
+		if (rfd >= 0)
+			close(rfd);
+		if (h.status != 0 && (h.op == SEGW_LIST || h.op == SEGW_LISTEND)) {
+			reply_error(&h, payload);
+			goto out;
+		}
+		if (h.op == SEGW_LISTEND)
+			break;
+		if (h.op != SEGW_LISTENT ||
+		    segw_info_decode(payload, h.len, &info, NULL, NULL, &why) < 0) {
+			conn_reset();
+			seg_seterr(EPROTO, "bad reply from segd to a list");
+			goto out;
+		}
+		if (!failed && fn(&info, arg) < 0)
+			failed = 1;	/* keep reading to the end of the list */
+	}
+	rc = failed ? -1 : 0;
+out:
+	pthread_mutex_unlock(&conn_lock);
+	return rc;
+}
+
+int
+seg_req_name(struct segw_req *r, const char *name)
+{
+	memset(r, 0, sizeof *r);
+	if (name == NULL || !seg_name_valid(name))
+		return seg_seterr(EINVAL, "bad segment name '%.*s': use 1 to %d "
+		    "of [A-Za-z0-9._-]", SEG_NAMEMAX, name ? name : "",
+		    SEG_NAMEMAX);
+	strcpy(r->name, name);
+	return 0;
+}

@@ -1,0 +1,52 @@
+# Unit and local (integration) tiers.  Included by the top Makefile.
+#
+# tests/unit/check_NAME.c    one Check suite per module, linked with segd's
+#                            objects (all but main.c) and proto/
+# tests/integ/check_NAME.c   Check suites that run a real segd on a temporary
+#                            socket and state directory, linked with libseg
+
+UNIT_SUITES  = $(patsubst tests/unit/check_%.c,%,$(wildcard tests/unit/check_*.c))
+INTEG_SUITES = $(patsubst tests/integ/check_%.c,%,$(wildcard tests/integ/check_*.c))
+UNIT_BINS    = $(patsubst %,$(BUILD)/tests/unit_%,$(UNIT_SUITES))
+INTEG_BINS   = $(patsubst %,$(BUILD)/tests/integ_%,$(INTEG_SUITES))
+SEGD_CORE    = $(filter-out segd/main.c,$(SEGD_SRC))
+INTEG_HELP   = $(wildcard tests/integ/harness.c)
+TEST_PROGS_SRC = $(wildcard tests/progs/*.c)
+TEST_PROGS   = $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(TEST_PROGS_SRC))
+
+$(BUILD)/tests/unit_%: $(BUILD)/obj/tests/unit/check_%.o $(call obj,$(SEGD_CORE) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS) $(SEGD_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/integ_%: $(BUILD)/obj/tests/integ/check_%.o $(call obj,$(INTEG_HELP)) $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) -lpthread
+
+$(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+
+tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
+
+# One tier, in this build (plain, or SAN=1 for ASan+UBSan).
+check-local: tests-build
+	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS)
+
+check-san:
+	$(MAKE) BUILD=build/san SAN=1 check-local
+
+# segd under valgrind across the integration suites: no leak, no error.
+check-valgrind: tests-build
+	SEG_BUILD=$(BUILD) SEGD_WRAPPER="valgrind -q --leak-check=full \
+	    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+	    --error-exitcode=99" tests/run-suites $(INTEG_BINS)
+
+# The README's test command: set-up, every tier, sanitizers, valgrind, RDMA.
+check:
+	sh tests/setup.sh
+	$(MAKE) check-local
+	$(MAKE) check-san
+	$(MAKE) check-valgrind
+	$(MAKE) check-rdma
+
+.PHONY: tests-build check check-local check-san check-valgrind
