@@ -24,9 +24,11 @@ SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3) -lpt
 CHECK_LIBS = $(shell pkg-config --libs check)
 
 PROTO_SRC = proto/segwire.c
-LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c
+LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
+            seglib/import.c
 SEGD_SRC  = segd/main.c segd/log.c segd/control.c segd/namespace.c \
-            segd/ctl.c segd/perm.c segd/store.c
+            segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
+            segd/peer.c segd/export.c segd/import.c
 CLI_SRC   = cli/segctl.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

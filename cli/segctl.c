@@ -8,6 +8,13 @@
  *   segctl rm NAME
  *   segctl ls
  *   segctl stat NAME
+ *   segctl export NAME [ACL]
+ *   segctl unexport NAME
+ *   segctl ls NODE
+ *   segctl get NODE/NAME [OFFSET [LENGTH]] > out
+ *   segctl put NODE/NAME [OFFSET] < in
+ *   segctl peers
+ *   segctl stats
  */
 #include <errno.h>
 #include <pwd.h>
@@ -33,8 +40,14 @@ usage(void)
 	    "       segctl write NAME [OFFSET] < in\n"
 	    "       segctl read NAME [OFFSET [LENGTH]] > out\n"
 	    "       segctl rm NAME\n"
-	    "       segctl ls\n"
-	    "       segctl stat NAME\n");
+	    "       segctl ls [NODE]\n"
+	    "       segctl stat NAME\n"
+	    "       segctl export NAME [NODE:r|NODE:rw,...]\n"
+	    "       segctl unexport NAME\n"
+	    "       segctl get NODE[:PORT]/NAME [OFFSET [LENGTH]] > out\n"
+	    "       segctl put NODE[:PORT]/NAME [OFFSET] < in\n"
+	    "       segctl peers\n"
+	    "       segctl stats\n");
 	exit(2);
 }
 
@@ -121,7 +134,7 @@ static int
 cmd_write(int argc, char **argv)
 {
 	uint64_t off = 0, total = 0;
-	char *buf;
+	static char *buf;	/* static: still reachable when fail() exits */
 
 	if (argc < 2 || argc > 3)
 		usage();
@@ -129,6 +142,10 @@ cmd_write(int argc, char **argv)
 		off = number(argv[1], "offset", argv[2]);
 	if ((buf = malloc(CHUNK)) == NULL)
 		fail(argv[1], "out of memory");
+	/* as for read: an unallocated segment, or an offset at or past the
+	 * end, is an error even when the input is empty */
+	if (seg_pwrite(argv[1], buf, 0, off) < 0)
+		fail(argv[1], "%s", seg_errstr());
 	for (;;) {
 		size_t have = 0;
 		ssize_t r, w;
@@ -161,8 +178,7 @@ static int
 cmd_read(int argc, char **argv)
 {
 	uint64_t off = 0, left = UINT64_MAX;
-	struct seg_info si;
-	char *buf;
+	static char *buf;	/* static: still reachable when fail() exits */
 
 	if (argc < 2 || argc > 4)
 		usage();
@@ -172,8 +188,9 @@ cmd_read(int argc, char **argv)
 		left = number(argv[1], "length", argv[3]);
 	if ((buf = malloc(CHUNK)) == NULL)
 		fail(argv[1], "out of memory");
-	/* an unallocated segment is an error even when nothing would be read */
-	if (seg_stat(argv[1], &si) < 0)
+	/* an unallocated segment is an error even when nothing would be read:
+	 * a read of 0 bytes still opens the data (seg_stat does not check) */
+	if (seg_pread(argv[1], buf, 0, off) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	while (left > 0) {
 		size_t want = left < CHUNK ? (size_t)left : CHUNK;
@@ -223,14 +240,162 @@ cmd_ls(int argc, char **argv)
 	struct seg_info *v;
 	int i, n;
 
-	(void)argv;
-	if (argc != 1)
+	if (argc > 2)
 		usage();
+	if (argc == 2) {	/* a peer's exports: name length access */
+		if ((n = seg_peer_list(argv[1], &v)) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		for (i = 0; i < n; i++)
+			printf("%s %s 0x%llx %s\n", v[i].name, v[i].verb,
+			    (unsigned long long)v[i].len,
+			    v[i].mode & 2 ? "rw" : "r");
+		free(v);
+		return 0;
+	}
 	if ((n = seg_list(&v)) < 0)
 		fail("ls", "%s", seg_errstr());
 	for (i = 0; i < n; i++)
 		print_info(&v[i]);
 	free(v);
+	return 0;
+}
+
+static int
+cmd_export(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3)
+		usage();
+	if (seg_export(argv[1], argc == 3 ? argv[2] : NULL) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	return 0;
+}
+
+static int
+cmd_unexport(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	if (seg_unexport(argv[1]) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	return 0;
+}
+
+static int
+cmd_get(int argc, char **argv)
+{
+	struct seg_import_info ii;
+	seg_import_t *imp;
+	uint64_t off = 0, left;
+	char *buf;
+
+	if (argc < 2 || argc > 4)
+		usage();
+	if (argc >= 3)
+		off = number(argv[1], "offset", argv[2]);
+	if ((imp = seg_import(argv[1])) == NULL)
+		fail(argv[1], "%s", seg_errstr());
+	seg_import_info(imp, &ii);
+	if (off > ii.len)
+		fail(argv[1], "offset 0x%llx is past the end (length 0x%llx)",
+		    (unsigned long long)off, (unsigned long long)ii.len);
+	left = ii.len - off;
+	if (argc == 4) {
+		uint64_t want = number(argv[1], "length", argv[3]);
+		if (want > left)
+			fail(argv[1], "range 0x%llx+0x%llx is past the end "
+			    "(length 0x%llx)", (unsigned long long)off,
+			    (unsigned long long)want, (unsigned long long)ii.len);
+		left = want;
+	}
+	if ((buf = malloc(CHUNK)) == NULL)
+		fail(argv[1], "out of memory");
+	while (left > 0) {
+		size_t n = left < CHUNK ? (size_t)left : CHUNK;
+		if (seg_get(imp, off, buf, n) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		if (write_all(1, buf, n) < 0)
+			fail(argv[1], "write standard output: %s",
+			    strerror(errno));
+		off += n;
+		left -= n;
+	}
+	free(buf);
+	seg_unimport(imp);
+	return 0;
+}
+
+static int
+cmd_put(int argc, char **argv)
+{
+	struct seg_import_info ii;
+	seg_import_t *imp;
+	uint64_t off = 0;
+	char *buf;
+
+	if (argc < 2 || argc > 3)
+		usage();
+	if (argc == 3)
+		off = number(argv[1], "offset", argv[2]);
+	if ((imp = seg_import(argv[1])) == NULL)
+		fail(argv[1], "%s", seg_errstr());
+	seg_import_info(imp, &ii);
+	if ((buf = malloc(CHUNK)) == NULL)
+		fail(argv[1], "out of memory");
+	for (;;) {
+		size_t have = 0;
+		ssize_t r;
+		while (have < CHUNK) {
+			r = read(0, buf + have, CHUNK - have);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				fail(argv[1], "read standard input: %s",
+				    strerror(errno));
+			if (r == 0)
+				break;
+			have += (size_t)r;
+		}
+		if (have == 0)
+			break;
+		if (off > ii.len || have > ii.len - off)
+			fail(argv[1], "input runs past the end of the segment "
+			    "(length 0x%llx)", (unsigned long long)ii.len);
+		if (seg_put(imp, off, buf, have) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		off += have;
+	}
+	if (seg_barrier(imp) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	free(buf);
+	seg_unimport(imp);
+	return 0;
+}
+
+static int
+cmd_peers(int argc, char **argv)
+{
+	static char buf[1 << 20];
+
+	(void)argv;
+	if (argc != 1)
+		usage();
+	if (seg_peers(buf, sizeof buf) < 0)
+		fail("peers", "%s", seg_errstr());
+	fputs(buf, stdout);
+	return 0;
+}
+
+static int
+cmd_stats(int argc, char **argv)
+{
+	char buf[1024];
+
+	(void)argv;
+	if (argc != 1)
+		usage();
+	if (seg_stats(buf, sizeof buf) < 0)
+		fail("stats", "%s", seg_errstr());
+	fputs(buf, stdout);
 	return 0;
 }
 
@@ -256,7 +421,9 @@ static const struct {
 } cmds[] = {
 	{ "create", cmd_create }, { "ctl", cmd_ctl }, { "write", cmd_write },
 	{ "read", cmd_read }, { "rm", cmd_rm }, { "ls", cmd_ls },
-	{ "stat", cmd_stat },
+	{ "stat", cmd_stat }, { "export", cmd_export },
+	{ "unexport", cmd_unexport }, { "get", cmd_get }, { "put", cmd_put },
+	{ "peers", cmd_peers }, { "stats", cmd_stats },
 };
 
 int

@@ -13,6 +13,10 @@
 
 _Static_assert(sizeof(struct segw_req_wire) == 88, "segw_req_wire layout");
 _Static_assert(sizeof(struct segw_info_wire) == 104, "segw_info_wire layout");
+_Static_assert(sizeof(struct segw_imp_wire) == 40, "segw_imp_wire layout");
+_Static_assert(sizeof(struct segw_io_wire) == 24, "segw_io_wire layout");
+_Static_assert(SEGW_HDRLEN + 24 + SEGW_IO_MAXN * 24 <= SEGW_HDRLEN + SEGW_MAXPAYLOAD,
+    "an io frame fits");
 
 void
 segw_hdr_encode(uint8_t out[SEGW_HDRLEN], const struct segw_hdr *h)
@@ -96,12 +100,12 @@ segw_req_decode(uint16_t op, const uint8_t *p, size_t len,
 		*why = "request shorter than its header";
 		return -1;
 	}
-	if (op != SEGW_CTL && len != sizeof w) {
+	if (!SEGW_OP_HAS_TEXT(op) && len != sizeof w) {
 		*why = "request has trailing bytes";
 		return -1;
 	}
 	if (len - sizeof w > SEGW_MAXTEXT) {
-		*why = "ctl message longer than the limit";
+		*why = "request text longer than the limit";
 		return -1;
 	}
 	memcpy(&w, p, sizeof w);
@@ -115,7 +119,7 @@ segw_req_decode(uint16_t op, const uint8_t *p, size_t len,
 	memcpy(r->text, p + sizeof w, r->textlen);
 	r->text[r->textlen] = '\0';
 	if (memchr(r->text, '\0', r->textlen) != NULL) {
-		*why = "ctl message contains NUL";
+		*why = "request text contains NUL";
 		return -1;
 	}
 	return 0;
@@ -176,6 +180,181 @@ segw_info_decode(const uint8_t *p, size_t len, struct segw_info *o,
 	if (text) {
 		*text = (const char *)p + sizeof w;
 		*textlen = len - sizeof w;
+	}
+	return 0;
+}
+
+size_t
+segw_imp_encode(uint8_t *out, size_t size, const struct segw_imp *m)
+{
+	struct segw_imp_wire w;
+
+	if (size < sizeof w)
+		return 0;
+	w.handle = htole64(m->handle);
+	w.len = htole64(m->len);
+	w.rva = htole64(m->rva);
+	w.rkey = htole32(m->rkey);
+	w.perm = htole32(m->perm);
+	w.gen = htole64(m->gen);
+	memcpy(out, &w, sizeof w);
+	return sizeof w;
+}
+
+int
+segw_imp_decode(const uint8_t *p, size_t len, struct segw_imp *m)
+{
+	struct segw_imp_wire w;
+
+	if (len != sizeof w)
+		return -1;
+	memcpy(&w, p, sizeof w);
+	m->handle = le64toh(w.handle);
+	m->len = le64toh(w.len);
+	m->rva = le64toh(w.rva);
+	m->rkey = le32toh(w.rkey);
+	m->perm = le32toh(w.perm);
+	m->gen = le64toh(w.gen);
+	return 0;
+}
+
+size_t
+segw_io_encode(uint8_t *out, size_t size, const struct segw_io *io)
+{
+	struct segw_io_wire w;
+	size_t i, need;
+
+	if (io->n > SEGW_IO_MAXN)
+		return 0;
+	need = sizeof w + io->n * sizeof(struct segw_iov_wire);
+	if (size < need)
+		return 0;
+	memset(&w, 0, sizeof w);
+	w.handle = htole64(io->handle);
+	w.kind = htole16(io->kind);
+	w.flags = htole16(io->flags);
+	w.n = htole32(io->n);
+	memcpy(out, &w, sizeof w);
+	for (i = 0; i < io->n; i++) {
+		struct segw_iov_wire v;
+		v.off = htole64(io->iov[i].off);
+		v.va = htole64(io->iov[i].va);
+		v.len = htole64(io->iov[i].len);
+		memcpy(out + sizeof w + i * sizeof v, &v, sizeof v);
+	}
+	return need;
+}
+
+int
+segw_io_decode(const uint8_t *p, size_t len, struct segw_io *io,
+    const char **why)
+{
+	struct segw_io_wire w;
+	size_t i;
+
+	if (len < sizeof w) {
+		*why = "io request shorter than its header";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	io->handle = le64toh(w.handle);
+	io->kind = le16toh(w.kind);
+	io->flags = le16toh(w.flags);
+	io->n = le32toh(w.n);
+	if (io->kind < SEGW_IO_GET || io->kind > SEGW_IO_BARRIER ||
+	    (io->flags & ~SEGW_IO_BOUNCE) != 0) {
+		*why = "io request of unknown kind or flags";
+		return -1;
+	}
+	if (io->n > SEGW_IO_MAXN ||
+	    len != sizeof w + (size_t)io->n * sizeof(struct segw_iov_wire)) {
+		*why = "io request length does not match its count";
+		return -1;
+	}
+	for (i = 0; i < io->n; i++) {
+		struct segw_iov_wire v;
+		memcpy(&v, p + sizeof w + i * sizeof v, sizeof v);
+		io->iov[i].off = le64toh(v.off);
+		io->iov[i].va = le64toh(v.va);
+		io->iov[i].len = le64toh(v.len);
+	}
+	return 0;
+}
+
+_Static_assert(sizeof(struct segp_hdr_wire) == SEGP_HDRLEN, "segp header");
+_Static_assert(sizeof(struct segp_hello) == 80, "segp_hello layout");
+_Static_assert(sizeof(struct segp_ent) == 80, "segp_ent layout");
+_Static_assert(SEGP_HDRLEN + sizeof(struct segp_list_rep) +
+    SEGP_LIST_MAX * sizeof(struct segp_ent) <= SEGP_MSGSIZE, "LIST_REP fits");
+
+void
+segp_hdr_encode(uint8_t out[SEGP_HDRLEN], const struct segp_hdr *h)
+{
+	struct segp_hdr_wire w;
+
+	w.type = htole16(h->type);
+	w.flags = htole16(h->flags);
+	w.len = htole32(h->len);
+	w.credits = htole32(h->credits);
+	w.tag = htole32(h->tag);
+	memcpy(out, &w, sizeof w);
+}
+
+long
+segp_payload_size(uint16_t type)
+{
+	switch (type) {
+	case SEGP_HELLO:
+		return sizeof(struct segp_hello);
+	case SEGP_CREDIT:
+		return 0;
+	case SEGP_LIST:
+		return sizeof(struct segp_list);
+	case SEGP_IMPORT:
+		return sizeof(struct segp_name);
+	case SEGP_IMPORT_REP:
+		return sizeof(struct segp_import_rep);
+	case SEGP_UNIMPORT:
+	case SEGP_REVOKE:
+		return sizeof(struct segp_id);
+	default:
+		return -1;	/* LIST_REP, ERROR: checked by their type */
+	}
+}
+
+int
+segp_hdr_decode(const uint8_t *buf, size_t got, struct segp_hdr *h,
+    const char **why)
+{
+	struct segp_hdr_wire w;
+	long want;
+
+	if (got < SEGP_HDRLEN || got > SEGP_MSGSIZE) {
+		*why = "message size out of range";
+		return -1;
+	}
+	memcpy(&w, buf, sizeof w);
+	h->type = le16toh(w.type);
+	h->flags = le16toh(w.flags);
+	h->len = le32toh(w.len);
+	h->credits = le32toh(w.credits);
+	h->tag = le32toh(w.tag);
+	if (h->type == 0 || h->type >= SEGP_TYPEMAX) {
+		*why = "unknown message type";
+		return -1;
+	}
+	if ((size_t)h->len != got - SEGP_HDRLEN) {
+		*why = "length field does not match the bytes received";
+		return -1;
+	}
+	if (h->credits > SEGP_CREDITS) {
+		*why = "more credits returned than buffers exist";
+		return -1;
+	}
+	want = segp_payload_size(h->type);
+	if (want >= 0 && (size_t)want != h->len) {
+		*why = "payload of the wrong size for its type";
+		return -1;
 	}
 	return 0;
 }

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +46,15 @@ struct client {
 	STAILQ_HEAD(, fdq)        fdq;
 	uint64_t                  queued, sent;
 	int                       paused;	/* reading stopped: output full */
+	struct creq              *pending;	/* a request waiting on a peer */
+	struct client_imports    *imps;
 	LIST_HEAD(, attachment)   atts;
+};
+
+/* A request answered later; c is NULL once the client has gone. */
+struct creq {
+	struct client *c;
+	uint16_t       op;
 };
 
 static struct {
@@ -74,6 +84,10 @@ client_close(struct client *c)
 		close(q->fd);
 		free(q);
 	}
+	if (c->pending != NULL)
+		c->pending->c = NULL;	/* its answer will be dropped */
+	if (c->imps != NULL)
+		import_client_gone(c->sd, c);
 	TAILQ_REMOVE(&ctl.clients, c, entry);
 	ctl.nclients--;
 	event_free(c->rev);
@@ -100,7 +114,7 @@ static void
 reply(struct client *c, uint16_t op, int status, const struct segw_info *info,
     const char *text, size_t textlen, int fd)
 {
-	uint8_t buf[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
+	static uint8_t buf[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
 	struct segw_info none;
 	struct segw_hdr h;
 	size_t n;
@@ -144,6 +158,22 @@ static void
 reply_err(struct client *c, uint16_t op, const struct segerr *e)
 {
 	reply(c, op, e->code ? e->code : EIO, NULL, e->msg, strlen(e->msg), -1);
+}
+
+/* A success reply whose body is not a segw_info. */
+static void
+reply_raw(struct client *c, uint16_t op, const void *p, size_t n)
+{
+	uint8_t hb[SEGW_HDRLEN];
+	struct segw_hdr h = { (uint32_t)n, op, 0 };
+
+	segw_hdr_encode(hb, &h);
+	if (evbuffer_add(c->out, hb, sizeof hb) < 0 ||
+	    evbuffer_add(c->out, p, n) < 0) {
+		log_warnx("%s: evbuffer_add failed", __func__);
+		return;
+	}
+	c->queued += sizeof hb + n;
 }
 
 /* Send what can be sent; ancillary fds go with the first byte of their frame. */
@@ -216,11 +246,116 @@ client_flush(struct client *c)
 		c->sent += (uint64_t)r;
 	}
 	event_del(c->wev);
-	if (c->paused) {	/* resume, and parse what is already buffered */
+	if (c->paused && c->pending == NULL) {
+		/* resume, and parse what is already buffered */
 		c->paused = 0;
 		event_add(c->rev, NULL);
 		event_active(c->rev, EV_READ, 0);
 	}
+}
+
+struct creq *
+creq_new(struct client *c, uint16_t op)
+{
+	struct creq *q = malloc(sizeof *q);
+
+	if (q == NULL) {
+		reply(c, op, ENOMEM, NULL, "out of memory", 13, -1);
+		return NULL;
+	}
+	q->c = c;
+	q->op = op;
+	c->pending = q;
+	c->paused = 1;		/* one request at a time: replies stay in order */
+	event_del(c->rev);
+	return q;
+}
+
+struct client *
+creq_client(struct creq *q)
+{
+	return q->c;
+}
+
+const struct cred *
+client_cred(struct client *c)
+{
+	return &c->cred;
+}
+
+struct client_imports *
+client_imports(struct client *c)
+{
+	if (c->imps == NULL)
+		c->imps = client_imports_new();
+	return c->imps;
+}
+
+/* Answered: free q, let the client be read again, send. */
+static void
+creq_finish(struct creq *q)
+{
+	struct client *c = q->c;
+
+	free(q);
+	if (c == NULL)
+		return;
+	c->pending = NULL;
+	event_active(c->wev, EV_WRITE, 0);	/* flush from the loop, not here */
+}
+
+void
+creq_reply(struct creq *q, const struct segw_info *info, const char *text,
+    size_t textlen, int fd)
+{
+	if (q->c != NULL)
+		reply(q->c, q->op, 0, info, text, textlen, fd);
+	else if (fd >= 0)
+		close(fd);
+	creq_finish(q);
+}
+
+void
+creq_reply_raw(struct creq *q, const void *p, size_t n)
+{
+	if (q->c != NULL)
+		reply_raw(q->c, q->op, p, n);
+	creq_finish(q);
+}
+
+void
+creq_stream(struct creq *q, uint16_t op, const struct segw_info *info,
+    const char *text, size_t textlen)
+{
+	if (q->c != NULL)
+		reply(q->c, op, 0, info, text, textlen, -1);
+}
+
+void
+creq_end(struct creq *q)
+{
+	creq_finish(q);
+}
+
+void
+creq_fail(struct creq *q, int code, const char *fmt, ...)
+{
+	struct segerr e;
+	va_list ap;
+
+	e.code = code;
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+	va_end(ap);
+	creq_fail_err(q, &e);
+}
+
+void
+creq_fail_err(struct creq *q, const struct segerr *e)
+{
+	if (q->c != NULL)
+		reply_err(q->c, q->op, e);
+	creq_finish(q);
 }
 
 static struct segment *
@@ -396,6 +531,16 @@ dispatch(struct client *c, uint16_t op, const struct segw_req *r)
 		seg_to_info(s, &i);
 		reply(c, op, 0, &i, NULL, 0, -1);
 		return;
+	case SEGW_EXPORT:
+	case SEGW_UNEXPORT:
+	case SEGW_IMPORT:
+	case SEGW_UNIMPORT:
+	case SEGW_PEERLS:
+	case SEGW_PEERS:
+	case SEGW_STATS:
+	case SEGW_BOUNCE:
+		import_request(c->sd, c, op, r);
+		return;
 	default:
 		seterr(&e, EINVAL, "operation %u is not a request", op);
 		break;
@@ -436,12 +581,27 @@ client_parse(struct client *c)
 			client_drop(c, "sent a reply-only operation");
 			return -1;
 		}
-		if (segw_req_decode(h.op, p + SEGW_HDRLEN, h.len, &r, &why) < 0) {
-			client_drop(c, why);
-			return -1;
+		if (h.op == SEGW_IO) {
+			static struct segw_iov iov[SEGW_IO_MAXN];
+			struct segw_io io = { .iov = iov };
+
+			if (segw_io_decode(p + SEGW_HDRLEN, h.len, &io, &why) < 0) {
+				client_drop(c, why);
+				return -1;
+			}
+			evbuffer_drain(c->in, (size_t)need);
+			import_io(c->sd, c, &io);
+		} else {
+			if (segw_req_decode(h.op, p + SEGW_HDRLEN, h.len, &r,
+			    &why) < 0) {
+				client_drop(c, why);
+				return -1;
+			}
+			evbuffer_drain(c->in, (size_t)need);
+			dispatch(c, h.op, &r);
 		}
-		evbuffer_drain(c->in, (size_t)need);
-		dispatch(c, h.op, &r);
+		if (c->pending != NULL)
+			return 0;	/* the rest waits for its answer */
 	}
 }
 

@@ -74,6 +74,9 @@ ctl_parse(const char *msg, size_t len, uint64_t pagesize, struct ctlmsg *out,
 		    "top of the address space");
 	start = addr & ~(pagesize - 1);
 	end = (addr + n + pagesize - 1) & ~(pagesize - 1);
+	if (start == 0 && addr != 0)	/* would silently mean "segd picks" */
+		return seterr(e, EINVAL, "bad ctl message: address 0x%llx lies "
+		    "in page 0; use 0 to let segd pick", (unsigned long long)addr);
 	if (end > SEGD_USER_TOP)
 		return seterr(e, EINVAL, "bad ctl message: range ends above the "
 		    "user address space (0x%llx)",

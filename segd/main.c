@@ -2,6 +2,7 @@
  * main.c: segd, the node's segment daemon.
  *
  *   segd [-fv] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS] [-M MAXBYTES]
+ *        [-l ADDR[:PORT]] [-D DEVICE] [-n NODENAME] [-t DEADLINE_MS]
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,7 +20,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: segd [-fv] [-s socket] [-d statedir] "
-	    "[-N maxsegs] [-M maxbytes]\n");
+	    "[-N maxsegs] [-M maxbytes]\n"
+	    "            [-l addr[:port]] [-D device] [-n nodename] "
+	    "[-t deadline_ms]\n");
 	exit(2);
 }
 
@@ -78,7 +81,8 @@ main(int argc, char *argv[])
 	lim.maxsegs = SEGD_DEF_MAXSEGS;
 	lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
-	while ((ch = getopt(argc, argv, "fvs:d:N:M:")) != -1) {
+	sd.deadline_ms = 5000;
+	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:")) != -1) {
 		switch (ch) {
 		case 'f':
 			sd.foreground = 1;
@@ -98,12 +102,43 @@ main(int argc, char *argv[])
 		case 'M':
 			lim.maxbytes = number_arg("M", optarg, 1, UINT64_MAX);
 			break;
+		case 'l':
+			sd.listen = optarg;
+			break;
+		case 'D':
+			sd.device = optarg;
+			break;
+		case 'n':
+			if (!node_name_valid(optarg)) {
+				fprintf(stderr, "segd: -n: bad node name '%s': use "
+				    "1 to %d of [A-Za-z0-9._-]\n", optarg,
+				    SEGP_NODEMAX);
+				return 2;
+			}
+			snprintf(sd.node, sizeof sd.node, "%s", optarg);
+			break;
+		case 't':
+			sd.deadline_ms = (unsigned)number_arg("t", optarg, 10,
+			    3600000);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	if (sd.device != NULL && sd.listen == NULL) {
+		fprintf(stderr, "segd: -D needs -l ADDR: the device is the one "
+		    "serving ADDR\n");
+		return 2;
+	}
+	if (sd.node[0] == '\0') {
+		char h[256];
+		if (gethostname(h, sizeof h) < 0 || (h[sizeof h - 1] = '\0',
+		    strtok(h, ".") == NULL) || !node_name_valid(h))
+			snprintf(h, sizeof h, "localhost");
+		snprintf(sd.node, sizeof sd.node, "%.64s", h);
+	}
 	if (sd.sockpath == NULL) {
 		if (seg_default_socket(sockbuf, sizeof sockbuf) < 0) {
 			fprintf(stderr, "segd: no socket path: use -s, or set "
@@ -131,14 +166,19 @@ main(int argc, char *argv[])
 		log_warnx("segd: ns_init: %s", strerror(errno));
 		goto out_store;
 	}
-	if ((n = store_load(&sd.store, &sd.ns)) > 0)
-		log_info("segd: found %d segments in %s", n, statedir);
 	if ((sd.base = event_base_new()) == NULL) {
 		log_warnx("segd: event_base_new failed");
 		goto out_ns;
 	}
+	if (sd.listen != NULL && rdma_init(&sd, &e) < 0) {
+		log_warnx("segd: %s", e.msg);
+		goto out_rdma;
+	}
+	rdma_hooks(&sd);
+	if ((n = store_load(&sd.store, &sd.ns)) > 0)
+		log_info("segd: found %d segments in %s", n, statedir);
 	if (control_init(&sd) < 0)
-		goto out_base;
+		goto out_rdma;
 	sigint = evsignal_new(sd.base, SIGINT, signal_cb, &sd);
 	sigterm = evsignal_new(sd.base, SIGTERM, signal_cb, &sd);
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) < 0 ||
@@ -168,8 +208,12 @@ out_control:
 	if (sigterm)
 		event_free(sigterm);
 	control_shutdown(&sd);
-out_base:
+out_rdma:
+	rdma_shutdown(&sd);
+	ns_shutdown(&sd.ns);	/* deregisters every segment */
+	rdma_free(&sd);
 	event_base_free(sd.base);
+	goto out_store;
 out_ns:
 	ns_shutdown(&sd.ns);
 out_store:

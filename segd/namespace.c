@@ -58,6 +58,8 @@ ns_shutdown(struct ns *ns)
 
 	while ((s = TAILQ_FIRST(&ns->all)) != NULL) {
 		TAILQ_REMOVE(&ns->all, s, entry);
+		if (ns->on_free)
+			ns->on_free(ns->hookctx, s);
 		seg_release(s);
 	}
 	free(ns->hash);
@@ -217,6 +219,8 @@ seg_put(struct ns *ns, struct segment *s)
 		ns->bytes -= s->len;
 	}
 	TAILQ_REMOVE(&ns->all, s, entry);
+	if (ns->on_free)
+		ns->on_free(ns->hookctx, s);
 	seg_release(s);
 }
 
@@ -335,7 +339,10 @@ ns_setaddr(struct ns *ns, struct segment *s, const struct ctlmsg *m,
 	s->len = m->len;
 	s->fd = fd;
 	s->map = map;
-	if (store_save(ns->store, s, e) < 0) {
+	if ((ns->on_alloc && ns->on_alloc(ns->hookctx, s, e) < 0) ||
+	    store_save(ns->store, s, e) < 0) {
+		if (s->mr != NULL && ns->on_free)
+			ns->on_free(ns->hookctx, s);
 		munmap(map, m->len);
 		close(fd);
 		s->verb = SEG_VERB_NONE;
@@ -362,6 +369,8 @@ ns_remove(struct ns *ns, struct segment *s, const struct cred *c,
 	s->named = 0;
 	ns->nsegs--;
 	store_unlink(ns->store, s->name);
+	if (ns->on_remove)
+		ns->on_remove(ns->hookctx, s);
 	seg_put(ns, s);		/* the name table's reference */
 	return 0;
 }
@@ -399,6 +408,13 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 	}
 	*s = *p;
 	s->map = map;
+	s->mr = NULL;
+	s->exp = NULL;
+	if (map != NULL && ns->on_alloc && ns->on_alloc(ns->hookctx, s, e) < 0) {
+		munmap(map, p->len);
+		free(s);
+		return -1;
+	}
 	s->nattach = 0;
 	s->refs = 1;		/* the name table's */
 	s->named = 1;

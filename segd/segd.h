@@ -5,7 +5,10 @@
 #define SEGD_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -13,6 +16,17 @@
 
 struct event_base;
 struct event;
+struct ibv_mr;
+struct ibv_pd;
+struct ibv_context;
+struct ibv_comp_channel;
+struct ibv_send_wr;
+struct rdma_cm_id;
+struct rdma_event_channel;
+struct export;
+struct client;
+struct creq;
+struct peer;
 
 #define SEGD_MAXGROUPS    64
 #define SEGD_MAXCLIENTS   4096
@@ -55,6 +69,8 @@ struct segment {
 	unsigned        nattach;
 	unsigned        refs;
 	int             named;
+	struct ibv_mr  *mr;       /* local access, for zero-copy get/put */
+	struct export  *exp;      /* set while exported */
 	struct segment *hnext;    /* name hash chain */
 	TAILQ_ENTRY(segment) entry;
 };
@@ -81,11 +97,60 @@ struct ns {
 	struct ns_limits  lim;
 	uint64_t          pagesize;
 	struct store     *store;
+	/* RDMA's part of a segment's life; all may be NULL */
+	void             *hookctx;
+	int             (*on_alloc)(void *, struct segment *, struct segerr *);
+	void            (*on_remove)(void *, struct segment *);
+	void            (*on_free)(void *, struct segment *);
 };
 
 struct ctlmsg {
 	enum seg_verb verb;
 	uint64_t      va, len;    /* rounded; va 0 = segd picks */
+};
+
+/* The RDMA device segd serves (rdma.c); present with -l. */
+struct rdma {
+	struct rdma_event_channel *cm_ch;
+	struct rdma_cm_id         *listen_id;
+	struct ibv_context        *verbs;
+	struct ibv_pd             *pd;
+	struct ibv_comp_channel   *comp_ch;
+	struct event              *cm_ev, *comp_ev;
+	struct sockaddr_storage    addr;
+	char                       host[INET6_ADDRSTRLEN + 1];
+	uint16_t                   port;
+	char                       devname[64];
+	unsigned                   max_rd_atom, max_qp_wr;
+	uint64_t                  *scratch;	/* target of barrier reads */
+	struct ibv_mr             *scratch_mr;
+};
+
+/*
+ * A remote operation: a request message awaiting its reply, or RDMA work
+ * requests posted on a peer's queue pair.  It holds a reference to its
+ * peer from rop_submit() until rop_done() or its failure.
+ */
+struct rop;
+struct rop_ops {
+	/*
+	 * The peer is ready, or a round completed: rop_send(), rop_post() or
+	 * rop_done().  Returns 1 when rop_post() found no room (r waits).
+	 */
+	int  (*start)(struct rop *);
+	/* a reply (IMPORT_REP, LIST_REP, ERROR) with this rop's tag */
+	void (*reply)(struct rop *, uint16_t type, const uint8_t *p, size_t len);
+	/* the peer failed it (deadline, connection lost); the rop is done */
+	void (*fail)(struct rop *, int code, const char *msg);
+};
+struct rop {
+	TAILQ_ENTRY(rop)      entry;
+	struct peer          *peer;
+	const struct rop_ops *ops;
+	uint32_t              tag;
+	unsigned              round;	/* send-queue slots of the round in flight */
+	int                   active;	/* on the peer's active list */
+	struct event         *timer;
 };
 
 struct segd {
@@ -94,7 +159,21 @@ struct segd {
 	struct store       store;
 	const char        *sockpath;
 	int                foreground;
+	struct rdma       *rdma;        /* NULL without -l */
+	const char        *listen;      /* -l ADDR[:PORT] */
+	const char        *device;      /* -D DEVICE */
+	char               node[SEGP_NODEMAX + 1];
+	unsigned           deadline_ms; /* every remote operation's */
+	/* counters, for segctl stats */
+	uint64_t           bounce_bytes, zerocopy_bytes;
 };
+
+/* A remote-access grant in an export's list. */
+struct acl_ent {
+	char node[SEGP_NODEMAX + 1];
+	int  perm;	/* SEGW_RD or SEGW_RD|SEGW_WR */
+};
+#define ACL_MAX 32
 
 /* log.c */
 void log_init(int foreground, int verbose);
@@ -147,5 +226,87 @@ void seg_to_info(const struct segment *, struct segw_info *);
 /* control.c */
 int  control_init(struct segd *);
 void control_shutdown(struct segd *);
+/*
+ * Deferred replies: a request that waits on the network holds a creq; the
+ * client is not read from until it is answered.  If the client goes away
+ * meanwhile the creq stays valid and its reply is dropped.
+ */
+struct creq *creq_new(struct client *, uint16_t op);
+struct client *creq_client(struct creq *);	/* NULL if it went away */
+const struct cred *client_cred(struct client *);
+void creq_reply(struct creq *, const struct segw_info *, const char *text,
+    size_t textlen, int fd);		/* status 0; frees the creq */
+void creq_reply_raw(struct creq *, const void *p, size_t n);
+void creq_stream(struct creq *, uint16_t op, const struct segw_info *,
+    const char *text, size_t textlen);	/* one more frame, keeps creq */
+void creq_fail(struct creq *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));	/* frees the creq */
+void creq_fail_err(struct creq *, const struct segerr *);
+void creq_end(struct creq *);	/* answered by creq_stream: frees it */
+/* per-client state of the import module, made on first use */
+struct client_imports;
+struct client_imports *client_imports(struct client *);
+
+/* acl.c */
+int  acl_parse(const char *text, struct acl_ent *, int max, struct segerr *);
+int  acl_perm(const struct acl_ent *, int n, const char *node,
+    const char *addr);
+int  node_name_valid(const char *);
+
+/* rdma.c */
+int  rdma_init(struct segd *, struct segerr *);
+void rdma_shutdown(struct segd *);
+void rdma_hooks(struct segd *);
+struct ibv_mr *rdma_reg(struct segd *, void *addr, size_t len, int access,
+    struct segerr *);
+void rdma_dereg(struct ibv_mr *);
+
+/* rdma.c (cont.) */
+void rdma_free(struct segd *);
+int  rdma_parse_hostport(const char *, char *host, size_t hsize,
+    uint16_t *port, struct segerr *);
+int  rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *,
+    struct segerr *);
+
+/* peer.c */
+void peer_cm_events(struct segd *);
+void peer_cq_events(struct segd *);
+void peer_shutdown(struct segd *);
+struct peer *peer_get(struct segd *, const char *host, uint16_t port,
+    const char *label, struct segerr *);
+void peer_hold(struct peer *);
+void peer_put(struct peer *);
+int  peer_alive(const struct peer *);
+const char *peer_label(const struct peer *);
+const char *peer_node(const struct peer *);
+const char *peer_addr(const struct peer *);
+void peer_send(struct peer *, uint16_t type, uint32_t tag, const void *,
+    size_t);
+void peer_list(struct segd *, struct creq *);
+void rop_submit(struct peer *, struct rop *, const struct rop_ops *);
+void rop_send(struct rop *, uint16_t type, const void *, size_t);
+int  rop_post(struct rop *, struct ibv_send_wr *, unsigned n);
+void rop_done(struct rop *);
+
+/* export.c */
+int  export_on_msg(struct segd *, struct peer *, uint16_t type, uint32_t tag,
+    const uint8_t *p, size_t len);
+void export_peer_gone(struct segd *, struct peer *);
+int  export_seg(struct segd *, struct segment *, const char *acl,
+    const struct cred *, struct segerr *);
+int  unexport_seg(struct segd *, struct segment *, const struct cred *,
+    struct segerr *);
+void export_drop(struct segd *, struct segment *);	/* on remove */
+void export_shutdown(struct segd *, struct segment *);
+void export_counts(unsigned *nexp, unsigned *nimp);
+
+/* import.c */
+struct client_imports *client_imports_new(void);
+void import_on_revoke(struct segd *, struct peer *, uint64_t id);
+void import_peer_gone(struct segd *, struct peer *);
+void import_request(struct segd *, struct client *, uint16_t op,
+    const struct segw_req *);
+void import_io(struct segd *, struct client *, const struct segw_io *);
+void import_client_gone(struct segd *, struct client *);
 
 #endif

@@ -217,7 +217,7 @@ store_load(struct store *st, struct ns *ns)
 	while ((de = readdir(d)) != NULL) {
 		struct segment s;
 		struct segerr e;
-		char buf[META_MAX + 1], data[SEG_NAMEMAX + 16];
+		char buf[META_MAX + 2], data[SEG_NAMEMAX + 16];
 		size_t nl = strlen(de->d_name);
 		ssize_t r;
 		int fd;
@@ -232,15 +232,17 @@ store_load(struct store *st, struct ns *ns)
 		s.fd = -1;
 		if (!seg_name_valid(s.name))
 			continue;
+		/* O_NONBLOCK: a FIFO planted here must not hang the restart */
 		fd = openat(st->dirfd, de->d_name, O_RDONLY | O_CLOEXEC |
-		    O_NOFOLLOW);
+		    O_NOFOLLOW | O_NONBLOCK);
 		if (fd < 0) {
 			log_warn("%s: open %s", __func__, de->d_name);
 			continue;
 		}
-		r = read(fd, buf, META_MAX);
+		r = read(fd, buf, META_MAX + 1);	/* longer is malformed */
 		close(fd);
-		if (r <= 0 || (buf[r] = '\0', meta_parse(buf, &s) < 0)) {
+		if (r <= 0 || r > META_MAX ||
+		    (buf[r] = '\0', meta_parse(buf, &s) < 0)) {
 			log_warnx("%s: %s: malformed metadata, ignored", __func__,
 			    de->d_name);
 			continue;

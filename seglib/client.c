@@ -167,24 +167,22 @@ protoerr:
 	return seg_seterr(EPROTO, "bad reply from segd: %s", why);
 }
 
-/* Send a request, reconnecting once if segd was restarted. Under conn_lock. */
+/* Send a frame, reconnecting once if segd was restarted. Under conn_lock. */
 static int
-send_req(uint16_t op, const struct segw_req *req)
+send_frame(uint16_t op, const uint8_t *payload, size_t n)
 {
-	uint8_t buf[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
-	struct segw_hdr h = { 0, op, 0 };
-	size_t n;
+	uint8_t hb[SEGW_HDRLEN];
+	struct segw_hdr h = { (uint32_t)n, op, 0 };
 	int fd, tries;
 
-	n = segw_req_encode(buf + SEGW_HDRLEN, SEGW_MAXPAYLOAD, req);
-	if (n == 0)
+	if (n > SEGW_MAXPAYLOAD)
 		return seg_seterr(EINVAL, "request too long");
-	h.len = (uint32_t)n;
-	segw_hdr_encode(buf, &h);
+	segw_hdr_encode(hb, &h);
 	for (tries = 0; tries < 2; tries++) {
 		if ((fd = conn_get()) < 0)
 			return -1;
-		if (send_all(fd, buf, SEGW_HDRLEN + n) == 0)
+		if (send_all(fd, hb, sizeof hb) == 0 &&
+		    send_all(fd, payload, n) == 0)
 			return fd;
 		if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
 			break;
@@ -204,20 +202,19 @@ reply_error(const struct segw_hdr *h, const uint8_t *payload)
 }
 
 int
-seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
-    char *text, size_t *textlen, int *fdp)
+seg_call_raw(uint16_t op, const void *req, size_t reqlen, void *rsp,
+    size_t rspsize, size_t *rsplen, int *fdp)
 {
-	uint8_t payload[SEGW_MAXPAYLOAD];
+	uint8_t *payload;
 	struct segw_hdr h;
-	struct segw_info tmp;
-	const char *t, *why;
-	size_t tl;
-	int fd, rfd, rc = -1;
+	int fd, rfd = -1, rc = -1;
 
 	if (fdp)
 		*fdp = -1;
+	if ((payload = malloc(SEGW_MAXPAYLOAD)) == NULL)
+		return seg_seterr(ENOMEM, "out of memory");
 	pthread_mutex_lock(&conn_lock);
-	if ((fd = send_req(op, req)) < 0)
+	if ((fd = send_frame(op, req, reqlen)) < 0)
 		goto out;
 	if (recv_frame(fd, &h, payload, &rfd) < 0)
 		goto out;
@@ -225,17 +222,50 @@ seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
 		conn_reset();
 		seg_seterr(EPROTO, "bad reply from segd: operation %u for %u",
 		    h.op, op);
-		goto out_fd;
+		goto out;
 	}
 	if (h.status != 0) {
 		reply_error(&h, payload);
-		goto out_fd;
+		goto out;
 	}
-	if (segw_info_decode(payload, h.len, info ? info : &tmp, &t, &tl,
-	    &why) < 0) {
-		conn_reset();
-		seg_seterr(EPROTO, "bad reply from segd: %s", why);
-		goto out_fd;
+	if (h.len > rspsize) {
+		seg_seterr(EPROTO, "bad reply from segd: %u bytes", h.len);
+		goto out;
+	}
+	memcpy(rsp, payload, h.len);
+	*rsplen = h.len;
+	if (fdp) {
+		*fdp = rfd;
+		rfd = -1;
+	}
+	rc = 0;
+out:
+	if (rfd >= 0)
+		close(rfd);
+	pthread_mutex_unlock(&conn_lock);
+	free(payload);
+	return rc;
+}
+
+int
+seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
+    char *text, size_t *textlen, int *fdp)
+{
+	uint8_t rb[sizeof(struct segw_req_wire) + SEGW_MAXTEXT];
+	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
+	struct segw_info tmp;
+	const char *t, *why;
+	size_t n, rl, tl;
+	int fd;
+
+	if ((n = segw_req_encode(rb, sizeof rb, req)) == 0)
+		return seg_seterr(EINVAL, "request too long");
+	if (seg_call_raw(op, rb, n, rsp, sizeof rsp, &rl, &fd) < 0)
+		return -1;
+	if (segw_info_decode(rsp, rl, info ? info : &tmp, &t, &tl, &why) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return seg_seterr(EPROTO, "bad reply from segd: %s", why);
 	}
 	if (text != NULL && textlen != NULL) {
 		if (tl > *textlen)
@@ -243,56 +273,57 @@ seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
 		memcpy(text, t, tl);
 		*textlen = tl;
 	}
-	if (fdp) {
-		*fdp = rfd;
-		rfd = -1;
-	}
-	rc = 0;
-out_fd:
-	if (rfd >= 0)
-		close(rfd);
-out:
-	pthread_mutex_unlock(&conn_lock);
-	return rc;
+	if (fdp)
+		*fdp = fd;
+	else if (fd >= 0)
+		close(fd);
+	return 0;
 }
 
 int
-seg_call_list(int (*fn)(const struct segw_info *, void *), void *arg)
+seg_call_list(uint16_t op, const struct segw_req *req,
+    int (*fn)(const struct segw_info *, const char *, size_t, void *),
+    void *arg)
 {
-	uint8_t payload[SEGW_MAXPAYLOAD];
-	struct segw_req req;
+	uint8_t rb[sizeof(struct segw_req_wire) + SEGW_MAXTEXT];
+	uint8_t *payload;
 	struct segw_hdr h;
 	struct segw_info info;
-	const char *why;
+	const char *why, *t;
+	size_t n, tl;
 	int fd, rfd, rc = -1, failed = 0;
 
-	memset(&req, 0, sizeof req);
+	if ((n = segw_req_encode(rb, sizeof rb, req)) == 0)
+		return seg_seterr(EINVAL, "request too long");
+	if ((payload = malloc(SEGW_MAXPAYLOAD)) == NULL)
+		return seg_seterr(ENOMEM, "out of memory");
 	pthread_mutex_lock(&conn_lock);
-	if ((fd = send_req(SEGW_LIST, &req)) < 0)
+	if ((fd = send_frame(op, rb, n)) < 0)
 		goto out;
 	for (;;) {
 		if (recv_frame(fd, &h, payload, &rfd) < 0)
 			goto out;
 		if (rfd >= 0)
 			close(rfd);
-		if (h.status != 0 && (h.op == SEGW_LIST || h.op == SEGW_LISTEND)) {
+		if (h.status != 0 && (h.op == op || h.op == SEGW_LISTEND)) {
 			reply_error(&h, payload);
 			goto out;
 		}
 		if (h.op == SEGW_LISTEND)
 			break;
-		if (h.op != SEGW_LISTENT ||
-		    segw_info_decode(payload, h.len, &info, NULL, NULL, &why) < 0) {
+		if (h.op != SEGW_LISTENT || segw_info_decode(payload, h.len,
+		    &info, &t, &tl, &why) < 0) {
 			conn_reset();
 			seg_seterr(EPROTO, "bad reply from segd to a list");
 			goto out;
 		}
-		if (!failed && fn(&info, arg) < 0)
+		if (!failed && fn(&info, t, tl, arg) < 0)
 			failed = 1;	/* keep reading to the end of the list */
 	}
 	rc = failed ? -1 : 0;
 out:
 	pthread_mutex_unlock(&conn_lock);
+	free(payload);
 	return rc;
 }
 

@@ -15,6 +15,9 @@ int  seg_seterr(int err, const char *fmt, ...)
 int  seg_seterr_text(int err, const char *text, size_t len);
 
 /* client.c */
+/* One request frame, one reply frame: its body copied to rsp. */
+int  seg_call_raw(uint16_t op, const void *req, size_t reqlen, void *rsp,
+         size_t rspsize, size_t *rsplen, int *fdp);
 /*
  * One request, one reply.  On success the reply's info (if info is not
  * NULL), text (copied to text, at most *textlen bytes; *textlen set to its
@@ -23,11 +26,17 @@ int  seg_seterr_text(int err, const char *text, size_t len);
  */
 int  seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
          char *text, size_t *textlen, int *fdp);
-/* SEGW_LIST: calls fn for each entry. */
-int  seg_call_list(int (*fn)(const struct segw_info *, void *), void *arg);
+/* A listing (LIST, PEERLS, PEERS): fn for each entry, with its text. */
+int  seg_call_list(uint16_t op, const struct segw_req *req,
+         int (*fn)(const struct segw_info *, const char *, size_t, void *),
+         void *arg);
 int  seg_req_name(struct segw_req *, const char *name);
 
-/* attach.c */
+/* seg.c */
 void seg_info_export(const struct segw_info *, struct seg_info *);
+
+/* attach.c */
+/* 1 if [va, va+len) lies inside one attached named segment */
+int  seg_att_contains(uintptr_t va, size_t len);
 
 #endif

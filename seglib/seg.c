@@ -186,10 +186,12 @@ struct listacc {
 };
 
 static int
-list_add(const struct segw_info *w, void *arg)
+list_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 {
 	struct listacc *a = arg;
 
+	(void)t;
+	(void)tl;
 	if (a->n == a->cap) {
 		size_t c = a->cap ? a->cap * 2 : 64;
 		struct seg_info *v = realloc(a->v, c * sizeof *v);
@@ -206,8 +208,10 @@ int
 seg_list(struct seg_info **list)
 {
 	struct listacc a = { NULL, 0, 0 };
+	struct segw_req r;
 
-	if (seg_call_list(list_add, &a) < 0) {
+	memset(&r, 0, sizeof r);
+	if (seg_call_list(SEGW_LIST, &r, list_add, &a) < 0) {
 		free(a.v);
 		return -1;
 	}

@@ -47,6 +47,50 @@ int         seg_stat(const char *name, struct seg_info *info);
 /* All named segments: *list is malloc'd, free() it; returns the count. */
 int         seg_list(struct seg_info **list);
 
+/*
+ * Export and import over RDMA (Solaris RSM's publish, connect, get, put).
+ * An access list is "NODE:r,NODE:rw,..."; empty or NULL grants every peer
+ * read-write.  A reference is "NODE[:PORT]/NAME", NODE a host name or an
+ * address, PORT segd's (default SEG_PORT).
+ */
+#define SEG_PORT 7450
+
+typedef struct seg_import seg_import_t;
+
+struct seg_iov {
+	uint64_t off;	/* in the imported segment */
+	void    *buf;	/* local memory */
+	size_t   len;
+};
+
+int           seg_export(const char *name, const char *acl);
+int           seg_unexport(const char *name);
+seg_import_t *seg_import(const char *ref);
+ssize_t       seg_get(seg_import_t *, uint64_t off, void *buf, size_t len);
+ssize_t       seg_put(seg_import_t *, uint64_t off, const void *buf,
+                  size_t len);
+int           seg_getv(seg_import_t *, const struct seg_iov *iov, int n);
+int           seg_putv(seg_import_t *, const struct seg_iov *iov, int n);
+int           seg_barrier(seg_import_t *);
+int           seg_unimport(seg_import_t *);
+
+/* What an import refers to (tools and tests). */
+struct seg_import_info {
+	uint64_t len;	/* the segment's length */
+	uint64_t rva;	/* its address at the exporter */
+	uint32_t rkey;	/* the remote key this node was granted */
+	int      writable;
+	uint64_t gen;	/* the export's generation */
+};
+int           seg_import_info(seg_import_t *, struct seg_import_info *);
+
+/* A peer's exports visible to this node (name, len; mode 4 = r, 6 = rw). */
+int           seg_peer_list(const char *node, struct seg_info **list);
+/* segd's connections, one line each, into buf; returns the length. */
+ssize_t       seg_peers(char *buf, size_t size);
+/* segd's counters ("key value" lines) into buf; returns the length. */
+ssize_t       seg_stats(char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,975 @@
+/*
+ * peer.c: segd <-> segd connections.  One reliable-connected queue pair per
+ * pair of nodes, made with rdma_cm on first use, carrying the messages of
+ * proto/segwire.h as SENDs into pre-posted receive buffers under credit
+ * flow control, and the RDMA READs and WRITEs of remote get and put.
+ *
+ * Each connection has its own completion queue on segd's one completion
+ * channel, so tearing a connection down discards its completions with it.
+ * Every remote operation (struct rop) has a deadline; a peer that misses
+ * one, sends anything malformed, or goes away is closed, and every
+ * operation on it fails with a message naming the peer.
+ */
+#include <sys/mman.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include "segd.h"
+
+#define PEER_MAX       256
+#define PEER_SENDBUFS  64
+#define PEER_SQ_DEPTH  512
+#define PEER_SENDQ_MAX 4096	/* messages queued for credits */
+
+#define WR_RECV 1
+#define WR_SEND 2
+
+enum peer_state {
+	PS_ADDR,	/* outbound: resolving the address */
+	PS_ROUTE,	/* outbound: resolving the route */
+	PS_CONNECT,	/* connect sent, or inbound accept sent */
+	PS_HELLO,	/* established; waiting for the peer's hello */
+	PS_READY,
+	PS_CLOSED
+};
+
+static const char *state_names[] = {
+	"resolving", "routing", "connecting", "hello", "ready", "closed"
+};
+
+struct pmsg {
+	TAILQ_ENTRY(pmsg) entry;
+	uint16_t          type;
+	uint32_t          tag;
+	size_t            len;
+	uint8_t           data[];
+};
+
+/*
+ * References (refs) are held by: the peer table while the peer is not
+ * closed (1); each rop submitted and not yet done or failed (1); each
+ * import made through it (1); and a callback working on it (1, briefly).
+ */
+struct peer {
+	TAILQ_ENTRY(peer)    entry;
+	struct segd         *sd;
+	enum peer_state      state;
+	int                  outbound;
+	unsigned             refs;
+	struct rdma_cm_id   *id;
+	struct ibv_cq       *cq;
+	int                  has_qp;
+	char                 key[INET6_ADDRSTRLEN + 8];	/* host:port it listens on */
+	char                 label[128];		/* what users call it */
+	char                 node[SEGP_NODEMAX + 1];	/* from its hello */
+	char                 addr[INET6_ADDRSTRLEN];
+	uint8_t             *rbuf, *sbuf;
+	struct ibv_mr       *rmr, *smr;
+	int                  sfree[PEER_SENDBUFS];
+	int                  nsfree;
+	int                  credits;	/* messages we may send */
+	int                  owed;	/* buffers re-posted, not yet told */
+	unsigned             sq_used;
+	int                  hello_in, hello_out;
+	TAILQ_HEAD(, pmsg)   sendq;
+	size_t               nsendq;
+	TAILQ_HEAD(, rop)    waiting;	/* for ready, or send-queue room */
+	TAILQ_HEAD(, rop)    active;	/* request sent, or round posted */
+	uint32_t             next_tag;
+	struct event        *timer;	/* connection set-up deadline */
+	char                 why[SEGW_MAXTEXT];
+};
+
+static TAILQ_HEAD(, peer) peers = TAILQ_HEAD_INITIALIZER(peers);
+static unsigned npeers;
+
+static void peer_close(struct peer *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void peer_flush(struct peer *);
+static void peer_kick(struct peer *);
+
+void
+peer_hold(struct peer *p)
+{
+	p->refs++;
+}
+
+void
+peer_put(struct peer *p)
+{
+	if (--p->refs > 0)
+		return;
+	if (p->timer)
+		event_free(p->timer);
+	free(p);
+}
+
+int
+peer_alive(const struct peer *p)
+{
+	return p->state != PS_CLOSED;
+}
+
+const char *
+peer_label(const struct peer *p)
+{
+	return p->label;
+}
+
+const char *
+peer_node(const struct peer *p)
+{
+	return p->node;
+}
+
+const char *
+peer_addr(const struct peer *p)
+{
+	return p->addr;
+}
+
+static void
+fail_rop(struct rop *r, int code, const char *msg)
+{
+	struct peer *p = r->peer;
+
+	if (r->active)
+		TAILQ_REMOVE(&p->active, r, entry);
+	else
+		TAILQ_REMOVE(&p->waiting, r, entry);
+	if (r->timer) {
+		event_free(r->timer);
+		r->timer = NULL;
+	}
+	r->peer = NULL;
+	r->ops->fail(r, code, msg);	/* the owner may free r */
+	peer_put(p);			/* the rop's reference */
+}
+
+/* Tear down the queue pair and buffers, fail every operation. */
+static void
+peer_close(struct peer *p, int code, const char *fmt, ...)
+{
+	struct rop *r;
+	struct pmsg *m;
+	va_list ap;
+
+	if (p->state == PS_CLOSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof p->why, fmt, ap);
+	va_end(ap);
+	log_warnx("%s: peer %s (%s): %s", __func__, p->label,
+	    p->node[0] ? p->node : "?", p->why);
+	p->state = PS_CLOSED;
+	peer_hold(p);		/* until the end of this function */
+	if (p->id != NULL && p->has_qp)
+		rdma_disconnect(p->id);
+	while ((r = TAILQ_FIRST(&p->active)) != NULL)
+		fail_rop(r, code, p->why);
+	while ((r = TAILQ_FIRST(&p->waiting)) != NULL)
+		fail_rop(r, code, p->why);
+	while ((m = TAILQ_FIRST(&p->sendq)) != NULL) {
+		TAILQ_REMOVE(&p->sendq, m, entry);
+		free(m);
+	}
+	export_peer_gone(p->sd, p);
+	import_peer_gone(p->sd, p);
+	if (p->has_qp)
+		rdma_destroy_qp(p->id);
+	if (p->cq)
+		ibv_destroy_cq(p->cq);
+	rdma_dereg(p->rmr);
+	rdma_dereg(p->smr);
+	free(p->rbuf);
+	free(p->sbuf);
+	p->rbuf = p->sbuf = NULL;
+	p->rmr = p->smr = NULL;
+	p->cq = NULL;
+	p->has_qp = 0;
+	if (p->id)
+		rdma_destroy_id(p->id);
+	p->id = NULL;
+	if (p->timer)
+		event_del(p->timer);
+	TAILQ_REMOVE(&peers, p, entry);
+	npeers--;
+	peer_put(p);		/* the table's reference */
+	peer_put(p);		/* this function's */
+}
+
+static void
+connect_timeout_cb(int fd, short ev, void *arg)
+{
+	struct peer *p = arg;
+
+	(void)fd;
+	(void)ev;
+	peer_close(p, ETIMEDOUT, "peer %s unreachable: no connection within "
+	    "%u ms", p->label, p->sd->deadline_ms);
+}
+
+static struct peer *
+peer_new(struct segd *sd, struct rdma_cm_id *id, int outbound)
+{
+	struct timeval tv = { sd->deadline_ms / 1000,
+	    (sd->deadline_ms % 1000) * 1000 };
+	struct peer *p;
+
+	if (npeers >= PEER_MAX || (p = calloc(1, sizeof *p)) == NULL)
+		return NULL;
+	p->sd = sd;
+	p->id = id;
+	p->outbound = outbound;
+	p->refs = 1;		/* the table's */
+	p->credits = SEGP_CREDITS;
+	TAILQ_INIT(&p->sendq);
+	TAILQ_INIT(&p->waiting);
+	TAILQ_INIT(&p->active);
+	p->next_tag = 1;
+	p->timer = evtimer_new(sd->base, connect_timeout_cb, p);
+	if (p->timer == NULL) {
+		free(p);
+		return NULL;
+	}
+	evtimer_add(p->timer, &tv);
+	TAILQ_INSERT_TAIL(&peers, p, entry);
+	npeers++;
+	return p;
+}
+
+static int
+post_recv(struct peer *p, int i)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)(p->rbuf + (size_t)i * SEGP_MSGSIZE),
+		.length = SEGP_MSGSIZE, .lkey = p->rmr->lkey,
+	};
+	struct ibv_recv_wr wr = { .wr_id = ((uint64_t)i << 2) | WR_RECV,
+	    .sg_list = &sge, .num_sge = 1 }, *bad;
+
+	return ibv_post_recv(p->id->qp, &wr, &bad);
+}
+
+/* Completion queue, queue pair, buffers; receives posted. */
+static int
+peer_setup(struct peer *p)
+{
+	struct rdma *rd = p->sd->rdma;
+	struct ibv_qp_init_attr qa;
+	size_t rsz = (size_t)SEGP_CREDITS * SEGP_MSGSIZE;
+	size_t ssz = (size_t)PEER_SENDBUFS * SEGP_MSGSIZE;
+	int i;
+
+	if (p->id->verbs != rd->verbs) {
+		errno = EXDEV;
+		snprintf(p->why, sizeof p->why, "reached through another RDMA "
+		    "device than %s", rd->devname);
+		return -1;
+	}
+	p->cq = ibv_create_cq(rd->verbs, PEER_SQ_DEPTH + SEGP_CREDITS, p,
+	    rd->comp_ch, 0);
+	if (p->cq == NULL || ibv_req_notify_cq(p->cq, 0) != 0) {
+		snprintf(p->why, sizeof p->why, "ibv_create_cq: %s",
+		    strerror(errno));
+		return -1;
+	}
+	memset(&qa, 0, sizeof qa);
+	qa.send_cq = qa.recv_cq = p->cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = PEER_SQ_DEPTH;
+	qa.cap.max_recv_wr = SEGP_CREDITS;
+	qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(p->id, rd->pd, &qa) != 0) {
+		snprintf(p->why, sizeof p->why, "rdma_create_qp: %s",
+		    strerror(errno));
+		return -1;
+	}
+	p->has_qp = 1;
+	p->rbuf = aligned_alloc(4096, rsz);
+	p->sbuf = aligned_alloc(4096, ssz);
+	if (p->rbuf == NULL || p->sbuf == NULL) {
+		snprintf(p->why, sizeof p->why, "out of memory");
+		return -1;
+	}
+	memset(p->rbuf, 0, rsz);
+	memset(p->sbuf, 0, ssz);
+	p->rmr = ibv_reg_mr(rd->pd, p->rbuf, rsz, IBV_ACCESS_LOCAL_WRITE);
+	p->smr = ibv_reg_mr(rd->pd, p->sbuf, ssz, IBV_ACCESS_LOCAL_WRITE);
+	if (p->rmr == NULL || p->smr == NULL) {
+		snprintf(p->why, sizeof p->why, "ibv_reg_mr: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < PEER_SENDBUFS; i++)
+		p->sfree[p->nsfree++] = i;
+	for (i = 0; i < SEGP_CREDITS; i++)
+		if (post_recv(p, i) != 0) {
+			snprintf(p->why, sizeof p->why, "ibv_post_recv: %s",
+			    strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+static void
+conn_param(struct peer *p, struct rdma_conn_param *cp)
+{
+	memset(cp, 0, sizeof *cp);
+	cp->initiator_depth = (uint8_t)p->sd->rdma->max_rd_atom;
+	cp->responder_resources = (uint8_t)p->sd->rdma->max_rd_atom;
+	cp->retry_count = 7;
+	cp->rnr_retry_count = 7;
+}
+
+/* Queue a message; it goes when a send buffer and a credit are free. */
+void
+peer_send(struct peer *p, uint16_t type, uint32_t tag, const void *data,
+    size_t len)
+{
+	struct pmsg *m;
+
+	if (p->state == PS_CLOSED)
+		return;
+	if (len > SEGP_MSGSIZE - SEGP_HDRLEN) {
+		log_warnx("%s: message of %zu bytes too long", __func__, len);
+		return;
+	}
+	if (p->nsendq >= PEER_SENDQ_MAX) {
+		peer_close(p, ENOBUFS, "peer %s returns no credits; %d messages "
+		    "queued", p->label, PEER_SENDQ_MAX);
+		return;
+	}
+	if ((m = malloc(sizeof *m + len)) == NULL) {
+		peer_close(p, ENOMEM, "out of memory");
+		return;
+	}
+	m->type = type;
+	m->tag = tag;
+	m->len = len;
+	if (len)
+		memcpy(m->data, data, len);
+	TAILQ_INSERT_TAIL(&p->sendq, m, entry);
+	p->nsendq++;
+	peer_flush(p);
+}
+
+static void
+peer_flush(struct peer *p)
+{
+	struct pmsg *m;
+
+	for (;;) {
+		struct segp_hdr h;
+		struct ibv_sge sge;
+		struct ibv_send_wr wr, *bad;
+		uint8_t *buf;
+		int slot;
+
+		if (p->state == PS_CLOSED || !p->has_qp || p->state < PS_HELLO)
+			return;
+		if ((m = TAILQ_FIRST(&p->sendq)) == NULL) {
+			/* hand credits back when half the buffers wait on us */
+			if (p->owed < SEGP_CREDITS / 2 || p->credits < 1)
+				return;
+			if ((m = calloc(1, sizeof *m)) == NULL)
+				return;
+			m->type = SEGP_CREDIT;
+			TAILQ_INSERT_TAIL(&p->sendq, m, entry);
+			p->nsendq++;
+		}
+		/* the last credit is kept for a message that returns credits */
+		if (p->nsfree == 0 || p->sq_used >= PEER_SQ_DEPTH ||
+		    p->credits < (m->type == SEGP_CREDIT ? 1 : 2))
+			return;
+		TAILQ_REMOVE(&p->sendq, m, entry);
+		p->nsendq--;
+		slot = p->sfree[--p->nsfree];
+		buf = p->sbuf + (size_t)slot * SEGP_MSGSIZE;
+		h.type = m->type;
+		h.flags = 0;
+		h.len = (uint32_t)m->len;
+		h.credits = (uint32_t)p->owed;
+		h.tag = m->tag;
+		segp_hdr_encode(buf, &h);
+		memcpy(buf + SEGP_HDRLEN, m->data, m->len);
+		sge.addr = (uintptr_t)buf;
+		sge.length = (uint32_t)(SEGP_HDRLEN + m->len);
+		sge.lkey = p->smr->lkey;
+		memset(&wr, 0, sizeof wr);
+		wr.wr_id = ((uint64_t)slot << 2) | WR_SEND;
+		wr.sg_list = &sge;
+		wr.num_sge = 1;
+		wr.opcode = IBV_WR_SEND;
+		wr.send_flags = IBV_SEND_SIGNALED;
+		free(m);
+		if (ibv_post_send(p->id->qp, &wr, &bad) != 0) {
+			peer_close(p, EIO, "ibv_post_send: %s", strerror(errno));
+			return;
+		}
+		p->owed = 0;
+		p->credits--;
+		p->sq_used++;
+	}
+}
+
+static void
+hello_send(struct peer *p)
+{
+	struct segp_hello h;
+	size_t n = strlen(p->sd->node);
+
+	memset(&h, 0, sizeof h);
+	h.version = htole32(SEGP_VERSION);
+	h.caps = 0;
+	h.port = htole16(p->sd->rdma->port);
+	h.nodelen = htole16((uint16_t)n);
+	memcpy(h.node, p->sd->node, n);
+	p->hello_out = 1;
+	peer_send(p, SEGP_HELLO, 0, &h, sizeof h);
+}
+
+static void
+peer_ready(struct peer *p)
+{
+	p->state = PS_READY;
+	event_del(p->timer);
+	log_info("segd: peer %s (node %s) ready", p->label, p->node);
+	peer_kick(p);
+}
+
+/* -1: malformed, the caller closes. */
+static int
+hello_recv(struct peer *p, const uint8_t *pl, size_t len)
+{
+	struct segp_hello h;
+	unsigned nl;
+
+	if (p->hello_in) {
+		snprintf(p->why, sizeof p->why, "second hello");
+		return -1;
+	}
+	memcpy(&h, pl, len < sizeof h ? len : sizeof h);
+	if (le32toh(h.version) != SEGP_VERSION) {
+		snprintf(p->why, sizeof p->why, "protocol version %u, this "
+		    "segd speaks %u", le32toh(h.version), SEGP_VERSION);
+		return -1;
+	}
+	nl = le16toh(h.nodelen);
+	if (nl == 0 || nl > SEGP_NODEMAX) {
+		snprintf(p->why, sizeof p->why, "bad node name length %u", nl);
+		return -1;
+	}
+	memcpy(p->node, h.node, nl);
+	p->node[nl] = '\0';
+	if (!node_name_valid(p->node)) {
+		p->node[0] = '\0';
+		snprintf(p->why, sizeof p->why, "bad node name in hello");
+		return -1;
+	}
+	if (!p->outbound) {
+		snprintf(p->key, sizeof p->key, "%s:%u", p->addr,
+		    le16toh(h.port));
+		snprintf(p->label, sizeof p->label, "%s", p->node);
+	}
+	p->hello_in = 1;
+	if (p->hello_out && p->state == PS_HELLO)
+		peer_ready(p);
+	return 0;
+}
+
+static struct rop *
+rop_by_tag(struct peer *p, uint32_t tag)
+{
+	struct rop *r;
+
+	TAILQ_FOREACH(r, &p->active, entry)
+		if (r->tag == tag)
+			return r;
+	return NULL;
+}
+
+static void
+peer_recv(struct peer *p, int slot, uint32_t got)
+{
+	const uint8_t *buf = p->rbuf + (size_t)slot * SEGP_MSGSIZE;
+	const uint8_t *pl = buf + SEGP_HDRLEN;
+	const char *why = NULL;
+	struct segp_hdr h;
+	struct rop *r;
+	uint64_t id;
+
+	if (segp_hdr_decode(buf, got, &h, &why) < 0) {
+		peer_close(p, EPROTO, "malformed message: %s", why);
+		return;
+	}
+	if ((unsigned)p->credits + h.credits > SEGP_CREDITS) {
+		peer_close(p, EPROTO, "malformed message: returned more credits "
+		    "than it was given");
+		return;
+	}
+	p->credits += (int)h.credits;
+	if (!p->hello_in && h.type != SEGP_HELLO) {
+		peer_close(p, EPROTO, "malformed message: type %u before hello",
+		    h.type);
+		return;
+	}
+	switch (h.type) {
+	case SEGP_HELLO:
+		if (hello_recv(p, pl, h.len) < 0) {
+			peer_close(p, EPROTO, "bad hello: %s", p->why);
+			return;
+		}
+		break;
+	case SEGP_CREDIT:
+		break;
+	case SEGP_LIST:
+	case SEGP_IMPORT:
+	case SEGP_UNIMPORT:
+		if (export_on_msg(p->sd, p, h.type, h.tag, pl, h.len) < 0) {
+			peer_close(p, EPROTO, "malformed message: bad %s request",
+			    h.type == SEGP_LIST ? "list" : h.type == SEGP_IMPORT ?
+			    "import" : "unimport");
+			return;
+		}
+		break;
+	case SEGP_REVOKE:
+		memcpy(&id, pl, sizeof id);
+		import_on_revoke(p->sd, p, le64toh(id));
+		break;
+	case SEGP_LIST_REP:
+	case SEGP_IMPORT_REP:
+	case SEGP_ERROR:
+		if ((r = rop_by_tag(p, h.tag)) == NULL) {
+			log_debug("%s: peer %s: reply for no request (tag %u)",
+			    __func__, p->label, h.tag);
+			break;
+		}
+		r->ops->reply(r, h.type, pl, h.len);
+		break;
+	default:
+		peer_close(p, EPROTO, "malformed message: unexpected type %u",
+		    h.type);
+		return;
+	}
+	if (p->state == PS_CLOSED)
+		return;
+	if (post_recv(p, slot) != 0) {
+		peer_close(p, EIO, "ibv_post_recv: %s", strerror(errno));
+		return;
+	}
+	p->owed++;
+	peer_flush(p);
+}
+
+static void
+peer_wc(struct peer *p, const struct ibv_wc *wc)
+{
+	struct rop *r;
+
+	switch (wc->wr_id & 3) {
+	case WR_RECV:
+		if (wc->status != IBV_WC_SUCCESS) {
+			peer_close(p, EIO, "receive failed: %s",
+			    ibv_wc_status_str(wc->status));
+			return;
+		}
+		peer_recv(p, (int)(wc->wr_id >> 2), wc->byte_len);
+		return;
+	case WR_SEND:
+		p->sfree[p->nsfree++] = (int)(wc->wr_id >> 2);
+		p->sq_used--;
+		if (wc->status != IBV_WC_SUCCESS) {
+			peer_close(p, EIO, "send failed: %s",
+			    ibv_wc_status_str(wc->status));
+			return;
+		}
+		peer_flush(p);
+		peer_kick(p);
+		return;
+	default:		/* the signaled end of an rop's round */
+		r = (struct rop *)(uintptr_t)wc->wr_id;
+		p->sq_used -= r->round;
+		r->round = 0;
+		if (wc->status != IBV_WC_SUCCESS) {
+			peer_close(p, EIO, "RDMA %s on peer %s failed: %s",
+			    wc->opcode == IBV_WC_RDMA_READ ? "READ" : "WRITE",
+			    p->label, ibv_wc_status_str(wc->status));
+			return;
+		}
+		(void)r->ops->start(r);	/* next round, or done */
+		peer_flush(p);
+		peer_kick(p);
+		return;
+	}
+}
+
+void
+peer_cq_events(struct segd *sd)
+{
+	struct ibv_cq *cq;
+	void *ctx;
+
+	while (ibv_get_cq_event(sd->rdma->comp_ch, &cq, &ctx) == 0) {
+		struct peer *p = ctx;
+		struct ibv_wc wc[16];
+		int n, i;
+
+		ibv_ack_cq_events(cq, 1);
+		if (p->state == PS_CLOSED || p->cq != cq)
+			continue;
+		peer_hold(p);	/* while its completions are handled */
+		if (ibv_req_notify_cq(cq, 0) != 0)
+			peer_close(p, EIO, "ibv_req_notify_cq: %s",
+			    strerror(errno));
+		while (p->state != PS_CLOSED &&
+		    (n = ibv_poll_cq(p->cq, 16, wc)) > 0)
+			for (i = 0; i < n && p->state != PS_CLOSED; i++)
+				peer_wc(p, &wc[i]);
+		peer_put(p);
+	}
+}
+
+static void
+peer_accept(struct segd *sd, struct rdma_cm_id *id)
+{
+	struct rdma_conn_param cp;
+	struct peer *p;
+	const char *a;
+	struct sockaddr *sa = rdma_get_peer_addr(id);
+
+	if ((p = peer_new(sd, id, 0)) == NULL) {
+		log_warnx("%s: too many peers (%d); refused", __func__, PEER_MAX);
+		rdma_reject(id, NULL, 0);
+		rdma_destroy_id(id);
+		return;
+	}
+	id->context = p;
+	a = inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
+	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
+	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr, p->addr,
+	    sizeof p->addr);
+	if (a == NULL)
+		snprintf(p->addr, sizeof p->addr, "?");
+	snprintf(p->label, sizeof p->label, "%s", p->addr);
+	p->state = PS_CONNECT;
+	if (peer_setup(p) < 0) {
+		rdma_reject(id, NULL, 0);
+		peer_close(p, EIO, "accept: %s", p->why);
+		return;
+	}
+	conn_param(p, &cp);
+	if (rdma_accept(id, &cp) != 0)
+		peer_close(p, EIO, "rdma_accept: %s", strerror(errno));
+}
+
+/* Every rdma_cm event goes through this one switch, acked first. */
+void
+peer_cm_events(struct segd *sd)
+{
+	struct rdma_cm_event *ev;
+
+	while (rdma_get_cm_event(sd->rdma->cm_ch, &ev) == 0) {
+		enum rdma_cm_event_type type = ev->event;
+		struct rdma_cm_id *id = ev->id;
+		int status = ev->status;
+		struct peer *p = type == RDMA_CM_EVENT_CONNECT_REQUEST ? NULL :
+		    id->context;
+		struct rdma_conn_param cp;
+
+		rdma_ack_cm_event(ev);
+		if (p != NULL)
+			peer_hold(p);
+		switch (type) {
+		case RDMA_CM_EVENT_CONNECT_REQUEST:
+			peer_accept(sd, id);
+			break;
+		case RDMA_CM_EVENT_ADDR_RESOLVED:
+			if (p == NULL || p->state != PS_ADDR)
+				break;
+			p->state = PS_ROUTE;
+			if (rdma_resolve_route(id, (int)sd->deadline_ms) != 0)
+				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
+				    "rdma_resolve_route: %s", p->label,
+				    strerror(errno));
+			break;
+		case RDMA_CM_EVENT_ROUTE_RESOLVED:
+			if (p == NULL || p->state != PS_ROUTE)
+				break;
+			p->state = PS_CONNECT;
+			if (peer_setup(p) < 0) {
+				peer_close(p, EIO, "peer %s: %s", p->label, p->why);
+				break;
+			}
+			conn_param(p, &cp);
+			if (rdma_connect(id, &cp) != 0)
+				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
+				    "rdma_connect: %s", p->label, strerror(errno));
+			break;
+		case RDMA_CM_EVENT_ESTABLISHED:
+			if (p == NULL || p->state != PS_CONNECT)
+				break;
+			p->state = PS_HELLO;
+			hello_send(p);
+			if (p->hello_in)
+				peer_ready(p);
+			break;
+		case RDMA_CM_EVENT_ADDR_ERROR:
+		case RDMA_CM_EVENT_ROUTE_ERROR:
+		case RDMA_CM_EVENT_CONNECT_ERROR:
+		case RDMA_CM_EVENT_UNREACHABLE:
+		case RDMA_CM_EVENT_REJECTED:
+			if (p != NULL)
+				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
+				    "%s (status %d)", p->label,
+				    rdma_event_str(type), status);
+			break;
+		case RDMA_CM_EVENT_DISCONNECTED:
+			if (p != NULL)
+				peer_close(p, ECONNRESET, "peer %s disconnected",
+				    p->label);
+			break;
+		case RDMA_CM_EVENT_DEVICE_REMOVAL:
+			if (p != NULL)
+				peer_close(p, ENODEV, "RDMA device removed");
+			break;
+		default:	/* TIMEWAIT_EXIT, ADDR_CHANGE, ... */
+			break;
+		}
+		if (p != NULL)
+			peer_put(p);
+	}
+}
+
+/* The connection to host:port: an existing one, or a new one under way. */
+struct peer *
+peer_get(struct segd *sd, const char *host, uint16_t port, const char *label,
+    struct segerr *e)
+{
+	struct sockaddr_storage dst, src;
+	struct rdma_cm_id *id;
+	struct peer *p;
+	char key[sizeof p->key];
+
+	if (sd->rdma == NULL) {
+		seterr(e, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
+		return NULL;
+	}
+	snprintf(key, sizeof key, "%s:%u", host, port);
+	TAILQ_FOREACH(p, &peers, entry)
+		if (p->state != PS_CLOSED && strcmp(p->key, key) == 0)
+			return p;
+	if (rdma_sockaddr(host, port, &dst, e) < 0)
+		return NULL;
+	if (rdma_create_id(sd->rdma->cm_ch, &id, NULL, RDMA_PS_TCP) != 0) {
+		seterr(e, errno, "rdma_create_id: %s", strerror(errno));
+		return NULL;
+	}
+	if ((p = peer_new(sd, id, 1)) == NULL) {
+		rdma_destroy_id(id);
+		seterr(e, EAGAIN, "too many peers (%d)", PEER_MAX);
+		return NULL;
+	}
+	id->context = p;
+	snprintf(p->key, sizeof p->key, "%s", key);
+	snprintf(p->addr, sizeof p->addr, "%s", host);
+	snprintf(p->label, sizeof p->label, "%s", label);
+	p->state = PS_ADDR;
+	src = sd->rdma->addr;
+	if (src.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = 0;
+	if (rdma_resolve_addr(id, src.ss_family == dst.ss_family ?
+	    (struct sockaddr *)&src : NULL, (struct sockaddr *)&dst,
+	    (int)sd->deadline_ms) != 0) {
+		seterr(e, errno, "peer %s unreachable: rdma_resolve_addr: %s",
+		    label, strerror(errno));
+		peer_close(p, errno, "%s", e->msg);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+rop_timeout_cb(int fd, short ev, void *arg)
+{
+	struct rop *r = arg;
+	struct peer *p = r->peer;
+
+	(void)fd;
+	(void)ev;
+	/* work requests cannot be taken back: the connection goes */
+	peer_close(p, ETIMEDOUT, "peer %s did not answer within %u ms",
+	    p->label, p->sd->deadline_ms);
+}
+
+/* Start r on p when it is ready; its deadline runs from now. */
+void
+rop_submit(struct peer *p, struct rop *r, const struct rop_ops *ops)
+{
+	struct timeval tv = { p->sd->deadline_ms / 1000,
+	    (p->sd->deadline_ms % 1000) * 1000 };
+
+	r->peer = p;
+	r->ops = ops;
+	r->tag = 0;
+	r->round = 0;
+	r->active = 0;
+	peer_hold(p);		/* the rop's reference */
+	TAILQ_INSERT_TAIL(&p->waiting, r, entry);
+	r->timer = evtimer_new(p->sd->base, rop_timeout_cb, r);
+	if (r->timer == NULL) {
+		fail_rop(r, ENOMEM, "out of memory");
+		return;
+	}
+	evtimer_add(r->timer, &tv);
+	if (p->state == PS_CLOSED) {
+		fail_rop(r, ECONNRESET, p->why);
+		return;
+	}
+	peer_kick(p);
+}
+
+static void
+rop_activate(struct rop *r)
+{
+	struct peer *p = r->peer;
+
+	if (r->active)
+		return;
+	TAILQ_REMOVE(&p->waiting, r, entry);
+	TAILQ_INSERT_TAIL(&p->active, r, entry);
+	r->active = 1;
+}
+
+static void
+rop_deactivate(struct rop *r)
+{
+	struct peer *p = r->peer;
+
+	if (!r->active)
+		return;
+	TAILQ_REMOVE(&p->active, r, entry);
+	TAILQ_INSERT_TAIL(&p->waiting, r, entry);
+	r->active = 0;
+}
+
+/* Send r's request message; its reply comes to ops->reply. */
+void
+rop_send(struct rop *r, uint16_t type, const void *data, size_t len)
+{
+	struct peer *p = r->peer;
+
+	r->tag = p->next_tag++;
+	if (p->next_tag == 0)
+		p->next_tag = 1;
+	rop_activate(r);
+	peer_send(p, type, r->tag, data, len);
+}
+
+/*
+ * Post a round of n work requests, the last one signaled; ops->start runs
+ * again when it completes.  1 if the send queue has no room now (r waits
+ * and ops->start runs again later), -1 if the post failed (peer closed).
+ */
+int
+rop_post(struct rop *r, struct ibv_send_wr *wr, unsigned n)
+{
+	struct peer *p = r->peer;
+	struct ibv_send_wr *last = wr, *bad;
+	unsigned i;
+
+	if (p->sq_used + n > PEER_SQ_DEPTH) {
+		rop_deactivate(r);
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		wr[i].next = i + 1 < n ? &wr[i + 1] : NULL;
+		wr[i].send_flags = 0;
+		wr[i].wr_id = 0;
+		last = &wr[i];
+	}
+	last->send_flags = IBV_SEND_SIGNALED;
+	last->wr_id = (uint64_t)(uintptr_t)r;
+	rop_activate(r);
+	if (ibv_post_send(p->id->qp, wr, &bad) != 0) {
+		peer_close(p, EIO, "ibv_post_send: %s", strerror(errno));
+		return -1;
+	}
+	r->round = n;
+	p->sq_used += n;
+	return 0;
+}
+
+/* The owner is finished with r (no round in flight). */
+void
+rop_done(struct rop *r)
+{
+	struct peer *p = r->peer;
+
+	if (p == NULL)
+		return;
+	if (r->active)
+		TAILQ_REMOVE(&p->active, r, entry);
+	else
+		TAILQ_REMOVE(&p->waiting, r, entry);
+	if (r->timer)
+		event_free(r->timer);
+	r->timer = NULL;
+	r->peer = NULL;
+	peer_put(p);		/* the rop's reference */
+}
+
+/* Start waiting operations while the peer is ready and has room. */
+static void
+peer_kick(struct peer *p)
+{
+	struct rop *r, *next;
+
+	if (p->state != PS_READY)
+		return;
+	peer_hold(p);
+	for (r = TAILQ_FIRST(&p->waiting); r && p->state == PS_READY; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->ops->start(r) == 1)
+			break;	/* no send-queue room: keep the order */
+	}
+	peer_put(p);
+}
+
+void
+peer_list(struct segd *sd, struct creq *q)
+{
+	struct peer *p;
+	char line[SEGW_MAXTEXT];
+	int n;
+
+	(void)sd;
+	TAILQ_FOREACH(p, &peers, entry) {
+		n = snprintf(line, sizeof line, "%s %s %s %s %s credits %d "
+		    "queued %zu\n", p->node[0] ? p->node : "-", p->key[0] ?
+		    p->key : p->addr, p->outbound ? "out" : "in",
+		    state_names[p->state], p->label, p->credits, p->nsendq);
+		creq_stream(q, SEGW_LISTENT, NULL, line,
+		    (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+	}
+	creq_stream(q, SEGW_LISTEND, NULL, NULL, 0);
+}
+
+void
+peer_shutdown(struct segd *sd)
+{
+	struct peer *p;
+
+	(void)sd;
+	while ((p = TAILQ_FIRST(&peers)) != NULL)
+		peer_close(p, ESHUTDOWN, "segd is shutting down");
+}

@@ -1,0 +1,281 @@
+/*
+ * rdma.c: segd's RDMA device.  The rdma_cm listener on -l ADDR[:PORT]
+ * decides the device (or -D names it and must agree); one protection
+ * domain and one completion channel serve every connection.  Every
+ * allocated segment is registered once, when its address is set, for local
+ * access by zero-copy get and put; exports add remote-access registrations
+ * of their own (export.c).
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include "segd.h"
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* "ADDR", "ADDR:PORT", "[V6]:PORT" */
+int
+rdma_parse_hostport(const char *s, char *host, size_t hsize, uint16_t *port,
+    struct segerr *e)
+{
+	const char *colon, *h = s, *hend;
+	uint64_t p = SEGP_PORT;
+
+	if (*s == '[') {
+		h = s + 1;
+		if ((hend = strchr(h, ']')) == NULL)
+			return seterr(e, EINVAL, "bad address '%s'", s);
+		colon = hend[1] == ':' ? hend + 1 : NULL;
+		if (hend[1] != '\0' && colon == NULL)
+			return seterr(e, EINVAL, "bad address '%s'", s);
+	} else {
+		colon = strrchr(s, ':');
+		if (colon != NULL && strchr(s, ':') != colon)
+			colon = NULL;	/* a bare IPv6 address */
+		hend = colon ? colon : s + strlen(s);
+	}
+	if (colon != NULL && (seg_parse_u64(colon + 1, strlen(colon + 1), &p) < 0 ||
+	    p == 0 || p > 65535))
+		return seterr(e, EINVAL, "bad port in '%s'", s);
+	if (hend == h || (size_t)(hend - h) >= hsize)
+		return seterr(e, EINVAL, "bad address '%s'", s);
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int
+rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    struct segerr *e)
+{
+	struct addrinfo hints, *res;
+	char ps[8];
+	int r;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(ps, sizeof ps, "%u", port);
+	if ((r = getaddrinfo(host, ps, &hints, &res)) != 0)
+		return seterr(e, EINVAL, "bad address '%s': %s", host,
+		    gai_strerror(r));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void
+cm_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	peer_cm_events(arg);
+}
+
+static void
+comp_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	peer_cq_events(arg);
+}
+
+struct ibv_mr *
+rdma_reg(struct segd *sd, void *addr, size_t len, int access,
+    struct segerr *e)
+{
+	struct ibv_mr *mr = ibv_reg_mr(sd->rdma->pd, addr, len, access);
+
+	if (mr == NULL)
+		seterr(e, errno ? errno : ENOMEM, "ibv_reg_mr of %zu bytes: %s",
+		    len, strerror(errno ? errno : ENOMEM));
+	return mr;
+}
+
+void
+rdma_dereg(struct ibv_mr *mr)
+{
+	if (mr != NULL && ibv_dereg_mr(mr) != 0)
+		log_warnx("%s: ibv_dereg_mr: %s", __func__, strerror(errno));
+}
+
+/* namespace hooks: a segment's memory region follows its allocation */
+static int
+hook_alloc(void *ctx, struct segment *s, struct segerr *e)
+{
+	struct segd *sd = ctx;
+
+	s->mr = rdma_reg(sd, s->map, s->len, IBV_ACCESS_LOCAL_WRITE, e);
+	return s->mr == NULL ? -1 : 0;
+}
+
+static void
+hook_remove(void *ctx, struct segment *s)
+{
+	export_drop(ctx, s);	/* removing an exported segment unexports it */
+}
+
+static void
+hook_free(void *ctx, struct segment *s)
+{
+	export_shutdown(ctx, s);	/* exported only when segd stops */
+	rdma_dereg(s->mr);
+	s->mr = NULL;
+}
+
+void
+rdma_hooks(struct segd *sd)
+{
+	sd->ns.hookctx = sd;
+	sd->ns.on_alloc = sd->rdma ? hook_alloc : NULL;
+	sd->ns.on_remove = hook_remove;
+	sd->ns.on_free = hook_free;
+}
+
+int
+rdma_init(struct segd *sd, struct segerr *e)
+{
+	struct rdma *r;
+	struct ibv_device_attr attr;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *dname;
+
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	sd->rdma = r;
+	if (rdma_parse_hostport(sd->listen, host, sizeof host, &r->port, e) < 0 ||
+	    rdma_sockaddr(host, r->port, &r->addr, e) < 0)
+		goto fail;
+	snprintf(r->host, sizeof r->host, "%s", host);
+	if ((r->cm_ch = rdma_create_event_channel()) == NULL) {
+		seterr(e, errno, "rdma_create_event_channel: %s", strerror(errno));
+		goto fail;
+	}
+	if (rdma_create_id(r->cm_ch, &r->listen_id, NULL, RDMA_PS_TCP) < 0) {
+		seterr(e, errno, "rdma_create_id: %s", strerror(errno));
+		goto fail;
+	}
+	if (rdma_bind_addr(r->listen_id, (struct sockaddr *)&r->addr) < 0) {
+		seterr(e, errno, "rdma_bind_addr %s: %s", sd->listen,
+		    strerror(errno));
+		goto fail;
+	}
+	if (r->listen_id->verbs == NULL) {
+		seterr(e, ENODEV, "%s is not served by an RDMA device; bind to "
+		    "the address of an RDMA (or rxe) interface", host);
+		goto fail;
+	}
+	r->verbs = r->listen_id->verbs;
+	dname = ibv_get_device_name(r->verbs->device);
+	snprintf(r->devname, sizeof r->devname, "%s", dname ? dname : "?");
+	if (sd->device != NULL && strcmp(sd->device, r->devname) != 0) {
+		seterr(e, EINVAL, "%s is served by device %s, not %s", host,
+		    r->devname, sd->device);
+		goto fail;
+	}
+	if (ibv_query_device(r->verbs, &attr) != 0) {
+		seterr(e, errno, "ibv_query_device: %s", strerror(errno));
+		goto fail;
+	}
+	r->max_rd_atom = (unsigned)(attr.max_qp_rd_atom < attr.max_qp_init_rd_atom ?
+	    attr.max_qp_rd_atom : attr.max_qp_init_rd_atom);
+	if (r->max_rd_atom > 16)
+		r->max_rd_atom = 16;
+	if (r->max_rd_atom == 0)
+		r->max_rd_atom = 1;
+	r->max_qp_wr = (unsigned)attr.max_qp_wr;
+	if ((r->pd = ibv_alloc_pd(r->verbs)) == NULL) {
+		seterr(e, errno, "ibv_alloc_pd: %s", strerror(errno));
+		goto fail;
+	}
+	if ((r->scratch = calloc(1, 64)) == NULL ||
+	    (r->scratch_mr = rdma_reg(sd, r->scratch, 64,
+	    IBV_ACCESS_LOCAL_WRITE, e)) == NULL)
+		goto fail;
+	if ((r->comp_ch = ibv_create_comp_channel(r->verbs)) == NULL) {
+		seterr(e, errno, "ibv_create_comp_channel: %s", strerror(errno));
+		goto fail;
+	}
+	if (set_nonblock(r->cm_ch->fd) < 0 || set_nonblock(r->comp_ch->fd) < 0) {
+		seterr(e, errno, "fcntl: %s", strerror(errno));
+		goto fail;
+	}
+	if (rdma_listen(r->listen_id, 64) < 0) {
+		seterr(e, errno, "rdma_listen %s: %s", sd->listen, strerror(errno));
+		goto fail;
+	}
+	r->cm_ev = event_new(sd->base, r->cm_ch->fd, EV_READ | EV_PERSIST, cm_cb,
+	    sd);
+	r->comp_ev = event_new(sd->base, r->comp_ch->fd, EV_READ | EV_PERSIST,
+	    comp_cb, sd);
+	if (r->cm_ev == NULL || r->comp_ev == NULL ||
+	    event_add(r->cm_ev, NULL) < 0 || event_add(r->comp_ev, NULL) < 0) {
+		seterr(e, ENOMEM, "event_new failed");
+		goto fail;
+	}
+	log_info("segd: node %s listening on %s port %u, device %s", sd->node,
+	    host, r->port, r->devname);
+	return 0;
+fail:
+	rdma_shutdown(sd);
+	return -1;
+}
+
+void
+rdma_shutdown(struct segd *sd)
+{
+	struct rdma *r = sd->rdma;
+
+	if (r == NULL)
+		return;
+	peer_shutdown(sd);
+	if (r->cm_ev)
+		event_free(r->cm_ev);
+	if (r->comp_ev)
+		event_free(r->comp_ev);
+	if (r->listen_id)
+		rdma_destroy_id(r->listen_id);
+	if (r->comp_ch)
+		ibv_destroy_comp_channel(r->comp_ch);
+	/* the pd goes last, after segments' memory regions: rdma_free() */
+	r->cm_ev = r->comp_ev = NULL;
+	r->listen_id = NULL;
+	r->comp_ch = NULL;
+}
+
+/* After every segment and bounce region is deregistered. */
+void
+rdma_free(struct segd *sd)
+{
+	struct rdma *r = sd->rdma;
+
+	if (r == NULL)
+		return;
+	rdma_dereg(r->scratch_mr);
+	free(r->scratch);
+	if (r->pd && ibv_dealloc_pd(r->pd) != 0)
+		log_warnx("%s: ibv_dealloc_pd: %s", __func__, strerror(errno));
+	if (r->cm_ch)
+		rdma_destroy_event_channel(r->cm_ch);
+	free(r);
+	sd->rdma = NULL;
+}

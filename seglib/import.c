@@ -1,0 +1,563 @@
+/*
+ * import.c: libseg's side of export and import.  get and put ask the local
+ * segd to post RDMA READ or WRITE.  A buffer inside an attached segment is
+ * named by its address and moved by DMA with no copy; any other buffer is
+ * copied through the bounce region segd shares with this process.  If the
+ * connection to the exporter was lost, an import is made again once, and
+ * the operation retried, unless the export changed meanwhile (revoked).
+ */
+#include <sys/mman.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libseg.h"
+
+struct seg_import {
+	pthread_mutex_t lock;	/* one operation at a time per import */
+	char     ref[256];
+	char     name[SEG_NAMEMAX + 1];
+	char     peertext[SEGW_MAXTEXT];	/* "ADDR PORT NODE" */
+	struct segw_imp m;
+};
+
+/* the bounce region this process shares with segd */
+static pthread_mutex_t bounce_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *bounce_map;
+static size_t   bounce_size;
+static pid_t    bounce_pid;
+
+int
+seg_export(const char *name, const char *acl)
+{
+	struct segw_req r;
+	size_t n = acl ? strlen(acl) : 0;
+
+	if (seg_req_name(&r, name) < 0)
+		return -1;
+	if (n > SEGW_MAXTEXT)
+		return seg_seterr(EINVAL, "access list too long");
+	memcpy(r.text, acl ? acl : "", n);
+	r.textlen = n;
+	return seg_call(SEGW_EXPORT, &r, NULL, NULL, NULL, NULL);
+}
+
+int
+seg_unexport(const char *name)
+{
+	struct segw_req r;
+
+	if (seg_req_name(&r, name) < 0)
+		return -1;
+	return seg_call(SEGW_UNEXPORT, &r, NULL, NULL, NULL, NULL);
+}
+
+/* NODE[:PORT] -> "ADDR PORT NODE" for segd (names are resolved here). */
+static int
+peer_text(const char *node, size_t nodelen, char *out, size_t size)
+{
+	char host[256], label[256], ps[8];
+	const char *h = node, *hend, *colon = NULL;
+	struct addrinfo hints, *res;
+	uint64_t port = SEG_PORT;
+	int r;
+
+	if (nodelen == 0 || nodelen >= sizeof label)
+		return seg_seterr(EINVAL, "bad node '%.*s'", (int)nodelen, node);
+	memcpy(label, node, nodelen);
+	label[nodelen] = '\0';
+	if (label[0] == '[') {
+		h = label + 1;
+		if ((hend = strchr(h, ']')) == NULL)
+			return seg_seterr(EINVAL, "bad node '%s'", label);
+		if (hend[1] == ':')
+			colon = hend + 1;
+		else if (hend[1] != '\0')
+			return seg_seterr(EINVAL, "bad node '%s'", label);
+	} else {
+		h = label;
+		colon = strchr(label, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;	/* a bare IPv6 address */
+		hend = colon ? colon : label + strlen(label);
+	}
+	if (colon && (seg_parse_u64(colon + 1, strlen(colon + 1), &port) < 0 ||
+	    port == 0 || port > 65535))
+		return seg_seterr(EINVAL, "bad port in '%s'", label);
+	if (hend == h || (size_t)(hend - h) >= sizeof host)
+		return seg_seterr(EINVAL, "bad node '%s'", label);
+	memcpy(host, h, (size_t)(hend - h));
+	host[hend - h] = '\0';
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(ps, sizeof ps, "%u", (unsigned)port);
+	if ((r = getaddrinfo(host, ps, &hints, &res)) != 0)
+		return seg_seterr(EHOSTUNREACH, "node '%s': %s", host,
+		    gai_strerror(r));
+	r = getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host,
+	    NULL, 0, NI_NUMERICHOST);
+	freeaddrinfo(res);
+	if (r != 0)
+		return seg_seterr(EHOSTUNREACH, "node '%s': %s", label,
+		    gai_strerror(r));
+	/* the label names the peer in messages: no blanks in it */
+	for (r = 0; label[r]; r++)
+		if (label[r] == ' ' || label[r] == '\t')
+			label[r] = '_';
+	if ((size_t)snprintf(out, size, "%s %u %s", host, (unsigned)port,
+	    label) >= size)
+		return seg_seterr(EINVAL, "node name too long");
+	return 0;
+}
+
+static int
+do_import(seg_import_t *imp)
+{
+	struct segw_req r;
+	uint8_t rb[sizeof(struct segw_req_wire) + SEGW_MAXTEXT], rsp[64];
+	size_t n, rl;
+
+	if (seg_req_name(&r, imp->name) < 0)
+		return -1;
+	r.textlen = strlen(imp->peertext);
+	memcpy(r.text, imp->peertext, r.textlen);
+	if ((n = segw_req_encode(rb, sizeof rb, &r)) == 0)
+		return seg_seterr(EINVAL, "reference too long");
+	if (seg_call_raw(SEGW_IMPORT, rb, n, rsp, sizeof rsp, &rl, NULL) < 0)
+		return -1;
+	if (segw_imp_decode(rsp, rl, &imp->m) < 0)
+		return seg_seterr(EPROTO, "bad import reply from segd");
+	return 0;
+}
+
+seg_import_t *
+seg_import(const char *ref)
+{
+	seg_import_t *imp;
+	const char *slash;
+
+	if (ref == NULL || (slash = strrchr(ref, '/')) == NULL ||
+	    strlen(ref) >= sizeof imp->ref) {
+		seg_seterr(EINVAL, "bad reference '%s': use NODE[:PORT]/NAME",
+		    ref ? ref : "");
+		return NULL;
+	}
+	if ((imp = calloc(1, sizeof *imp)) == NULL) {
+		seg_seterr(ENOMEM, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&imp->lock, NULL);
+	snprintf(imp->ref, sizeof imp->ref, "%s", ref);
+	if (!seg_name_valid(slash + 1)) {
+		seg_seterr(EINVAL, "bad segment name in '%s'", ref);
+		goto fail;
+	}
+	snprintf(imp->name, sizeof imp->name, "%s", slash + 1);
+	if (peer_text(ref, (size_t)(slash - ref), imp->peertext,
+	    sizeof imp->peertext) < 0 || do_import(imp) < 0)
+		goto fail;
+	return imp;
+fail:
+	pthread_mutex_destroy(&imp->lock);
+	free(imp);
+	return NULL;
+}
+
+static int
+send_unimport(uint64_t handle)
+{
+	struct segw_req r;
+
+	memset(&r, 0, sizeof r);
+	r.a = handle;
+	return seg_call(SEGW_UNIMPORT, &r, NULL, NULL, NULL, NULL);
+}
+
+int
+seg_unimport(seg_import_t *imp)
+{
+	int rc;
+
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	rc = send_unimport(imp->m.handle);
+	pthread_mutex_destroy(&imp->lock);
+	free(imp);
+	return rc;
+}
+
+int
+seg_import_info(seg_import_t *imp, struct seg_import_info *info)
+{
+	if (imp == NULL || info == NULL)
+		return seg_seterr(EINVAL, "no import");
+	info->len = imp->m.len;
+	info->rva = imp->m.rva;
+	info->rkey = imp->m.rkey;
+	info->writable = (imp->m.perm & SEGW_WR) != 0;
+	info->gen = imp->m.gen;
+	return 0;
+}
+
+/* Make the import again after a lost connection; same export or revoked. */
+static int
+reimport(seg_import_t *imp)
+{
+	uint64_t old = imp->m.handle, gen = imp->m.gen;
+
+	send_unimport(old);
+	if (do_import(imp) < 0) {
+		if (errno == ENOENT || errno == EACCES)
+			return seg_seterr(EACCES, "segment revoked: %s (%s)",
+			    imp->ref, seg_errstr());
+		return -1;
+	}
+	if (imp->m.gen != gen) {
+		send_unimport(imp->m.handle);
+		imp->m.gen = gen;
+		return seg_seterr(EACCES, "segment revoked: %s was exported "
+		    "again since it was imported", imp->ref);
+	}
+	return 0;
+}
+
+/* One SEGW_IO frame: n entries; *done gets the bytes moved. */
+static int
+io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
+    struct segw_iov *iov, uint32_t n, uint64_t *done)
+{
+	struct segw_io io = { imp->m.handle, kind, flags, n, iov };
+	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
+	struct segw_info info;
+	const char *why;
+	uint8_t *req;
+	size_t len, rl;
+	int rc, tries;
+
+	if ((req = malloc(SEGW_MAXPAYLOAD)) == NULL)
+		return seg_seterr(ENOMEM, "out of memory");
+	for (tries = 0; ; tries++) {
+		io.handle = imp->m.handle;
+		len = segw_io_encode(req, SEGW_MAXPAYLOAD, &io);
+		rc = seg_call_raw(SEGW_IO, req, len, rsp, sizeof rsp, &rl, NULL);
+		if (rc == 0 || errno != ENOTCONN || tries > 0)
+			break;
+		if ((rc = reimport(imp)) < 0)
+			break;
+	}
+	free(req);
+	if (rc < 0)
+		return -1;
+	if (segw_info_decode(rsp, rl, &info, NULL, NULL, &why) < 0)
+		return seg_seterr(EPROTO, "bad io reply from segd: %s", why);
+	if (done)
+		*done = info.len;
+	return 0;
+}
+
+/* Under bounce_lock: this process's bounce region, mapped on first use. */
+static int
+bounce_get(void)
+{
+	struct segw_req r;
+	struct segw_info info;
+	void *p;
+	int fd;
+
+	if (bounce_map != NULL && bounce_pid == getpid())
+		return 0;
+	if (bounce_map != NULL)	/* the parent's, before fork */
+		munmap(bounce_map, bounce_size);
+	bounce_map = NULL;
+	memset(&r, 0, sizeof r);
+	if (seg_call(SEGW_BOUNCE, &r, &info, NULL, NULL, &fd) < 0)
+		return -1;
+	if (fd < 0 || info.len == 0 || info.len > (1u << 30)) {
+		if (fd >= 0)
+			close(fd);
+		return seg_seterr(EPROTO, "bad bounce region from segd");
+	}
+	p = mmap(NULL, info.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return seg_seterr(errno, "map bounce region: %s", strerror(errno));
+	bounce_map = p;
+	bounce_size = info.len;
+	bounce_pid = getpid();
+	return 0;
+}
+
+/*
+ * The entries of iov that are not inside attached segments, through the
+ * bounce region, packed as many to a frame as fit.
+ */
+static int
+bounce_io(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
+{
+	struct segw_iov *w;
+	int i, k = 0, first = 0, rc = -1;
+	size_t used = 0, part = 0;
+
+	if ((w = malloc(SEGW_IO_MAXN * sizeof *w)) == NULL)
+		return seg_seterr(ENOMEM, "out of memory");
+	pthread_mutex_lock(&bounce_lock);
+	if (bounce_get() < 0)
+		goto out;
+	for (i = 0; i <= n; ) {
+		int flush = i == n || k == SEGW_IO_MAXN;
+		size_t take = 0;
+
+		if (!flush) {
+			const struct seg_iov *v = &iov[i];
+			if (v->len == 0 || seg_att_contains((uintptr_t)v->buf,
+			    v->len)) {
+				i++;
+				continue;
+			}
+			take = v->len - part;
+			if (take > bounce_size - used)
+				take = bounce_size - used;
+			if (take == 0)
+				flush = 1;
+		}
+		if (flush) {
+			int j, m = 0;
+			size_t boff = 0;
+			if (k > 0) {
+				if (io_call(imp, kind, SEGW_IO_BOUNCE, w,
+				    (uint32_t)k, NULL) < 0)
+					goto out;
+				if (kind == SEGW_IO_GET) /* copy out, in order */
+					for (j = first; m < k; j++) {
+						const struct seg_iov *v = &iov[j];
+						size_t skip = j == first ?
+						    (size_t)(w[0].off - v->off) : 0;
+						if (v->len == 0 || seg_att_contains(
+						    (uintptr_t)v->buf, v->len))
+							continue;
+						memcpy((uint8_t *)v->buf + skip,
+						    bounce_map + boff, w[m].len);
+						boff += w[m].len;
+						m++;
+					}
+			}
+			k = 0;
+			used = 0;
+			first = i;
+			if (i == n)
+				break;
+			continue;
+		}
+		w[k].off = iov[i].off + part;
+		w[k].va = used;
+		w[k].len = take;
+		if (kind == SEGW_IO_PUT)
+			memcpy(bounce_map + used, (const uint8_t *)iov[i].buf +
+			    part, take);
+		k++;
+		used += take;
+		part += take;
+		if (part == iov[i].len) {
+			part = 0;
+			i++;
+		}
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&bounce_lock);
+	free(w);
+	return rc;
+}
+
+/* Entries inside attached segments: named by address, moved without copy. */
+static int
+direct_io(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
+{
+	struct segw_iov *w;
+	int i, k = 0;
+
+	if ((w = malloc(SEGW_IO_MAXN * sizeof *w)) == NULL)
+		return seg_seterr(ENOMEM, "out of memory");
+	for (i = 0; i <= n; i++) {
+		if (i < n && iov[i].len > 0 &&
+		    seg_att_contains((uintptr_t)iov[i].buf, iov[i].len)) {
+			w[k].off = iov[i].off;
+			w[k].va = (uintptr_t)iov[i].buf;
+			w[k].len = iov[i].len;
+			k++;
+		}
+		if (k > 0 && (k == SEGW_IO_MAXN || i == n)) {
+			if (io_call(imp, kind, 0, w, (uint32_t)k, NULL) < 0) {
+				free(w);
+				return -1;
+			}
+			k = 0;
+		}
+	}
+	free(w);
+	return 0;
+}
+
+static int
+vio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
+{
+	int i, rc;
+
+	if (imp == NULL || n < 0 || (n > 0 && iov == NULL))
+		return seg_seterr(EINVAL, "bad arguments");
+	for (i = 0; i < n; i++)
+		if (iov[i].len > 0 && iov[i].buf == NULL)
+			return seg_seterr(EINVAL, "entry %d has no buffer", i);
+	pthread_mutex_lock(&imp->lock);
+	rc = direct_io(imp, kind, iov, n);
+	if (rc == 0)
+		rc = bounce_io(imp, kind, iov, n);
+	pthread_mutex_unlock(&imp->lock);
+	return rc;
+}
+
+int
+seg_getv(seg_import_t *imp, const struct seg_iov *iov, int n)
+{
+	return vio(imp, SEGW_IO_GET, iov, n);
+}
+
+int
+seg_putv(seg_import_t *imp, const struct seg_iov *iov, int n)
+{
+	return vio(imp, SEGW_IO_PUT, iov, n);
+}
+
+ssize_t
+seg_get(seg_import_t *imp, uint64_t off, void *buf, size_t len)
+{
+	struct seg_iov v = { off, buf, len };
+
+	if (len > SSIZE_MAX)
+		return seg_seterr(EINVAL, "length too large");
+	return vio(imp, SEGW_IO_GET, &v, 1) < 0 ? -1 : (ssize_t)len;
+}
+
+ssize_t
+seg_put(seg_import_t *imp, uint64_t off, const void *buf, size_t len)
+{
+	struct seg_iov v = { off, (void *)(uintptr_t)buf, len };
+
+	if (len > SSIZE_MAX)
+		return seg_seterr(EINVAL, "length too large");
+	return vio(imp, SEGW_IO_PUT, &v, 1) < 0 ? -1 : (ssize_t)len;
+}
+
+int
+seg_barrier(seg_import_t *imp)
+{
+	int rc;
+
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	pthread_mutex_lock(&imp->lock);
+	rc = io_call(imp, SEGW_IO_BARRIER, 0, NULL, 0, NULL);
+	pthread_mutex_unlock(&imp->lock);
+	return rc;
+}
+
+struct listacc {
+	struct seg_info *v;
+	size_t n, cap;
+};
+
+static int
+peer_list_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
+{
+	struct listacc *a = arg;
+
+	(void)t;
+	(void)tl;
+	if (a->n == a->cap) {
+		size_t c = a->cap ? a->cap * 2 : 64;
+		struct seg_info *v = realloc(a->v, c * sizeof *v);
+		if (v == NULL)
+			return seg_seterr(ENOMEM, "out of memory");
+		a->v = v;
+		a->cap = c;
+	}
+	seg_info_export(w, &a->v[a->n++]);
+	return 0;
+}
+
+int
+seg_peer_list(const char *node, struct seg_info **list)
+{
+	struct listacc a = { NULL, 0, 0 };
+	struct segw_req r;
+	char text[SEGW_MAXTEXT];
+
+	if (node == NULL || list == NULL)
+		return seg_seterr(EINVAL, "bad arguments");
+	if (peer_text(node, strlen(node), text, sizeof text) < 0)
+		return -1;
+	memset(&r, 0, sizeof r);
+	r.textlen = strlen(text);
+	memcpy(r.text, text, r.textlen);
+	if (seg_call_list(SEGW_PEERLS, &r, peer_list_add, &a) < 0) {
+		free(a.v);
+		return -1;
+	}
+	*list = a.v;
+	return (int)a.n;
+}
+
+struct textacc {
+	char  *buf;
+	size_t size, len;
+};
+
+static int
+text_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
+{
+	struct textacc *a = arg;
+
+	(void)w;
+	if (a->len + tl + 1 > a->size)
+		return seg_seterr(ERANGE, "buffer too small");
+	memcpy(a->buf + a->len, t, tl);
+	a->len += tl;
+	a->buf[a->len] = '\0';
+	return 0;
+}
+
+ssize_t
+seg_peers(char *buf, size_t size)
+{
+	struct textacc a = { buf, size, 0 };
+	struct segw_req r;
+
+	if (buf == NULL || size == 0)
+		return seg_seterr(EINVAL, "bad arguments");
+	buf[0] = '\0';
+	memset(&r, 0, sizeof r);
+	if (seg_call_list(SEGW_PEERS, &r, text_add, &a) < 0)
+		return -1;
+	return (ssize_t)a.len;
+}
+
+ssize_t
+seg_stats(char *buf, size_t size)
+{
+	struct segw_req r;
+	size_t n;
+
+	if (buf == NULL || size == 0)
+		return seg_seterr(EINVAL, "bad arguments");
+	memset(&r, 0, sizeof r);
+	n = size - 1;
+	if (seg_call(SEGW_STATS, &r, NULL, buf, &n, NULL) < 0)
+		return -1;
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
