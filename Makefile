@@ -25,10 +25,11 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 
 PROTO_SRC = proto/segwire.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
-            seglib/import.c
+            seglib/import.c seglib/zio.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
-            segd/peer.c segd/export.c segd/import.c
+            segd/peer.c segd/export.c segd/import.c segd/zio.c \
+            segd/zio_pool.c segd/fs.c segd/fsnet.c
 CLI_SRC   = cli/segctl.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -51,7 +52,7 @@ $(BUILD)/segd: $(call obj,$(SEGD_SRC) $(PROTO_SRC))
 $(BUILD)/segctl: $(call obj,$(CLI_SRC)) $(BUILD)/libseg.a
 	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj -type f -name '*.d' 2>/dev/null)
 
 include tests/tests.mk
 -include tests/rdma.mk

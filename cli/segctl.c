@@ -15,6 +15,9 @@
  *   segctl put NODE/NAME [OFFSET] < in
  *   segctl peers
  *   segctl stats
+ *   segctl free NAME ADDR | segctl free NODE/NAME ADDR
+ *   segctl free NAME [-n COUNT]
+ *   segctl zalloc NAME LEN
  */
 #include <errno.h>
 #include <pwd.h>
@@ -47,7 +50,10 @@ usage(void)
 	    "       segctl get NODE[:PORT]/NAME [OFFSET [LENGTH]] > out\n"
 	    "       segctl put NODE[:PORT]/NAME [OFFSET] < in\n"
 	    "       segctl peers\n"
-	    "       segctl stats\n");
+	    "       segctl stats\n"
+	    "       segctl free [NODE/]NAME ADDR\n"
+	    "       segctl free NAME [-n COUNT]\n"
+	    "       segctl zalloc NAME LEN\n");
 	exit(2);
 }
 
@@ -415,6 +421,53 @@ cmd_stat(int argc, char **argv)
 	return 0;
 }
 
+/* Write an address to free (here or on NODE), or print returned ones. */
+static int
+cmd_free(int argc, char **argv)
+{
+	uint64_t addrs[512], count = UINT64_MAX;
+	int i, n;
+
+	if (argc == 3 && strcmp(argv[2], "-n") != 0) {
+		uint64_t a = number(argv[1], "address", argv[2]);
+		if (strchr(argv[1], '/') != NULL) {
+			seg_import_t *imp = seg_import(argv[1]);
+			if (imp == NULL || seg_zfree_remote(imp, a) < 0)
+				fail(argv[1], "%s", seg_errstr());
+			seg_unimport(imp);
+		} else if (seg_zfree((void *)(uintptr_t)a) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		return 0;
+	}
+	if (argc == 4 && strcmp(argv[2], "-n") == 0)
+		count = number(argv[1], "count", argv[3]);
+	else if (argc != 2)
+		usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* as they arrive */
+	while (count > 0) {
+		int max = count < 512 ? (int)count : 512;
+		if ((n = seg_free_read(argv[1], addrs, max)) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		for (i = 0; i < n; i++)
+			printf("0x%llx\n", (unsigned long long)addrs[i]);
+		count -= (uint64_t)n;
+	}
+	return 0;
+}
+
+static int
+cmd_zalloc(int argc, char **argv)
+{
+	void *p;
+
+	if (argc != 3)
+		usage();
+	if ((p = seg_zalloc(argv[1], number(argv[1], "length", argv[2]))) == NULL)
+		fail(argv[1], "%s", seg_errstr());
+	printf("%p\n", p);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -423,7 +476,8 @@ static const struct {
 	{ "read", cmd_read }, { "rm", cmd_rm }, { "ls", cmd_ls },
 	{ "stat", cmd_stat }, { "export", cmd_export },
 	{ "unexport", cmd_unexport }, { "get", cmd_get }, { "put", cmd_put },
-	{ "peers", cmd_peers }, { "stats", cmd_stats },
+	{ "peers", cmd_peers }, { "stats", cmd_stats }, { "free", cmd_free },
+	{ "zalloc", cmd_zalloc },
 };
 
 int

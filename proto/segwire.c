@@ -261,7 +261,7 @@ segw_io_decode(const uint8_t *p, size_t len, struct segw_io *io,
 	io->kind = le16toh(w.kind);
 	io->flags = le16toh(w.flags);
 	io->n = le32toh(w.n);
-	if (io->kind < SEGW_IO_GET || io->kind > SEGW_IO_BARRIER ||
+	if (io->kind < SEGW_IO_GET || io->kind > SEGW_IO_SIGNAL ||
 	    (io->flags & ~SEGW_IO_BOUNCE) != 0) {
 		*why = "io request of unknown kind or flags";
 		return -1;
@@ -284,6 +284,8 @@ segw_io_decode(const uint8_t *p, size_t len, struct segw_io *io,
 _Static_assert(sizeof(struct segp_hdr_wire) == SEGP_HDRLEN, "segp header");
 _Static_assert(sizeof(struct segp_hello) == 80, "segp_hello layout");
 _Static_assert(sizeof(struct segp_ent) == 80, "segp_ent layout");
+_Static_assert(SEGP_HDRLEN + sizeof(struct segp_free) + SEGP_FREE_MAX * 8 <=
+    SEGP_MSGSIZE, "FREE fits");
 _Static_assert(SEGP_HDRLEN + sizeof(struct segp_list_rep) +
     SEGP_LIST_MAX * sizeof(struct segp_ent) <= SEGP_MSGSIZE, "LIST_REP fits");
 
@@ -316,7 +318,10 @@ segp_payload_size(uint16_t type)
 		return sizeof(struct segp_import_rep);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
+	case SEGP_SIGNAL:
 		return sizeof(struct segp_id);
+	case SEGP_ACK:
+		return 0;
 	default:
 		return -1;	/* LIST_REP, ERROR: checked by their type */
 	}

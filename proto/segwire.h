@@ -45,6 +45,11 @@ enum segw_op {
 	SEGW_PEERLS,       /* text="ADDR PORT NODE" -> LISTENT* LISTEND */
 	SEGW_PEERS,        /* -> LISTENT(text line)* LISTEND */
 	SEGW_STATS,        /* -> info + text "key value" lines */
+	SEGW_ZALLOC,       /* name, b=len -> info(va=addr, len=size): kmsg */
+	SEGW_ZPOOL,        /* name -> info + fd of the umsg pool's state */
+	SEGW_FREEREAD,     /* name, arg=max -> le64 addresses (never waits) */
+	SEGW_FREEFD,       /* name -> fd, readable while addresses wait */
+	SEGW_SIGFD,        /* name -> fd (eventfd) counting signals */
 	SEGW_OPMAX
 };
 
@@ -99,7 +104,13 @@ struct segw_imp_wire {
 } __attribute__((packed));
 
 /* SEGW_IO request: 24 bytes, then n segw_iov_wire */
-enum segw_io_kind { SEGW_IO_GET = 1, SEGW_IO_PUT, SEGW_IO_BARRIER };
+/*
+ * FREE: return buffers, iov[i].va the address (off, len 0); handle 0 means
+ * the local segment holding the address, else an import (remote free).
+ * SIGNAL: post a signal to an import's exporter (n 0).
+ */
+enum segw_io_kind { SEGW_IO_GET = 1, SEGW_IO_PUT, SEGW_IO_BARRIER,
+	SEGW_IO_FREE, SEGW_IO_SIGNAL };
 #define SEGW_IO_BOUNCE 0x1	/* va is an offset into the bounce region */
 #define SEGW_IO_MAXN   2048	/* entries in one SEGW_IO frame */
 
@@ -186,6 +197,9 @@ enum segp_type {
 	SEGP_UNIMPORT,      /* segp_id */
 	SEGP_REVOKE,        /* segp_id: exporter -> importer */
 	SEGP_ERROR,         /* segp_error + text */
+	SEGP_FREE,          /* segp_free + n le64 addresses */
+	SEGP_SIGNAL,        /* segp_id */
+	SEGP_ACK,           /* no payload: a FREE or SIGNAL was applied */
 	SEGP_TYPEMAX
 };
 
@@ -242,6 +256,13 @@ struct segp_import_rep {
 
 struct segp_id {
 	uint64_t id;
+} __attribute__((packed));
+
+#define SEGP_FREE_MAX 500	/* addresses in one FREE */
+struct segp_free {
+	uint64_t id;	/* the import */
+	uint32_t n;
+	uint32_t pad;
 } __attribute__((packed));
 
 struct segp_error {

@@ -88,6 +88,7 @@ client_close(struct client *c)
 		c->pending->c = NULL;	/* its answer will be dropped */
 	if (c->imps != NULL)
 		import_client_gone(c->sd, c);
+	zio_client_gone(c->sd, c);
 	TAILQ_REMOVE(&ctl.clients, c, entry);
 	ctl.nclients--;
 	event_free(c->rev);
@@ -541,6 +542,13 @@ dispatch(struct client *c, uint16_t op, const struct segw_req *r)
 	case SEGW_BOUNCE:
 		import_request(c->sd, c, op, r);
 		return;
+	case SEGW_ZALLOC:
+	case SEGW_ZPOOL:
+	case SEGW_FREEREAD:
+	case SEGW_FREEFD:
+	case SEGW_SIGFD:
+		zio_request(c->sd, c, op, r);
+		return;
 	default:
 		seterr(&e, EINVAL, "operation %u is not a request", op);
 		break;
@@ -590,7 +598,10 @@ client_parse(struct client *c)
 				return -1;
 			}
 			evbuffer_drain(c->in, (size_t)need);
-			import_io(c->sd, c, &io);
+			if (io.kind == SEGW_IO_FREE && io.handle == 0)
+				zio_io_local(c->sd, c, &io);
+			else
+				import_io(c->sd, c, &io);
 		} else {
 			if (segw_req_decode(h.op, p + SEGW_HDRLEN, h.len, &r,
 			    &why) < 0) {

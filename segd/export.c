@@ -296,13 +296,66 @@ on_unimport(struct peer *p, const uint8_t *pl)
 	/* already revoked: nothing to do */
 }
 
+static struct eimport *
+eimport_find(struct peer *p, uint64_t id)
+{
+	struct export *x;
+	struct eimport *ei;
+
+	LIST_FOREACH(x, &exports, entry)
+		LIST_FOREACH(ei, &x->imports, entry)
+			if (ei->id == id && ei->peer == p)
+				return ei;
+	return NULL;
+}
+
+/* Returned buffers or a signal from an importer. */
+static int
+on_notify(struct segd *sd, struct peer *p, uint16_t type, uint32_t tag,
+    const uint8_t *pl, size_t len)
+{
+	uint64_t addrs[SEGP_FREE_MAX];
+	struct segp_free f;
+	struct eimport *ei;
+	struct segerr e;
+	uint64_t id;
+	uint32_t i, n = 0;
+
+	if (type == SEGP_FREE) {
+		if (len < sizeof f)
+			return -1;
+		memcpy(&f, pl, sizeof f);
+		n = le32toh(f.n);
+		if (n == 0 || n > SEGP_FREE_MAX || len != sizeof f + n * 8)
+			return -1;
+		id = le64toh(f.id);
+		for (i = 0; i < n; i++) {
+			memcpy(&addrs[i], pl + sizeof f + i * 8, 8);
+			addrs[i] = le64toh(addrs[i]);
+		}
+	} else {
+		memcpy(&id, pl, sizeof id);
+		id = le64toh(id);
+	}
+	if ((ei = eimport_find(p, id)) == NULL) {
+		send_error(p, tag, EACCES, "segment revoked: no import %llu "
+		    "from node %s", (unsigned long long)id, peer_node(p));
+		return 0;
+	}
+	if ((type == SEGP_FREE ? zio_free_apply(sd, ei->exp->seg, addrs,
+	    (int)n, &e) : zio_signal(ei->exp->seg, &e)) < 0)
+		send_error(p, tag, e.code, "%s", e.msg);
+	else
+		peer_send(p, SEGP_ACK, tag, NULL, 0);
+	return 0;
+}
+
 /* A request from a peer; -1 if it is malformed. */
 int
 export_on_msg(struct segd *sd, struct peer *p, uint16_t type, uint32_t tag,
     const uint8_t *pl, size_t len)
 {
-	(void)len;		/* exact sizes were checked with the header */
-	switch (type) {
+	switch (type) {	/* fixed sizes were checked with the header */
 	case SEGP_LIST:
 		on_list(p, tag, pl);
 		return 0;
@@ -311,6 +364,9 @@ export_on_msg(struct segd *sd, struct peer *p, uint16_t type, uint32_t tag,
 	case SEGP_UNIMPORT:
 		on_unimport(p, pl);
 		return 0;
+	case SEGP_FREE:
+	case SEGP_SIGNAL:
+		return on_notify(sd, p, type, tag, pl, len);
 	default:
 		return -1;
 	}

@@ -133,6 +133,7 @@ import_on_revoke(struct segd *sd, struct peer *p, uint64_t id)
 	LIST_FOREACH(imp, &all_imports, gentry)
 		if (imp->peer == p && imp->id == id)
 			imp->revoked = 1;
+	fsnet_on_revoke(sd, p, id);	/* the file system's imports */
 }
 
 void
@@ -510,6 +511,86 @@ io_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
 
 static const struct rop_ops io_ops = { io_start, io_reply, io_fail };
 
+/* --- notifications: remote free and signal, acknowledged --- */
+
+struct nrop {
+	struct rop   rop;
+	struct creq *q;
+	uint16_t     type;
+	size_t       len;
+	uint8_t      msg[SEGP_MSGSIZE - SEGP_HDRLEN];
+};
+
+static int
+n_start(struct rop *r)
+{
+	struct nrop *o = (struct nrop *)r;
+
+	rop_send(r, o->type, o->msg, o->len);
+	return 0;
+}
+
+static void
+n_fail(struct rop *r, int code, const char *msg)
+{
+	struct nrop *o = (struct nrop *)r;
+
+	/* the buffers stay the sender's: the owner did not take them */
+	creq_fail(o->q, code, "%s", msg);
+	free(o);
+}
+
+static void
+n_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
+{
+	struct nrop *o = (struct nrop *)r;
+
+	if (type == SEGP_ACK)
+		creq_reply(o->q, NULL, NULL, 0, -1);
+	else if (type == SEGP_ERROR)
+		reply_error(o->q, pl, len);
+	else
+		creq_fail(o->q, EPROTO, "unexpected reply");
+	rop_done(r);
+	free(o);
+}
+
+static const struct rop_ops n_ops = { n_start, n_reply, n_fail };
+
+static void
+notify(struct import *imp, struct creq *q, const struct segw_io *io)
+{
+	struct nrop *o;
+	uint32_t i;
+
+	if (io->kind == SEGW_IO_FREE && (io->n == 0 || io->n > SEGP_FREE_MAX)) {
+		creq_fail(q, EINVAL, "a remote free takes 1 to %d addresses",
+		    SEGP_FREE_MAX);
+		return;
+	}
+	if ((o = calloc(1, sizeof *o)) == NULL) {
+		creq_fail(q, ENOMEM, "out of memory");
+		return;
+	}
+	o->q = q;
+	if (io->kind == SEGW_IO_SIGNAL) {
+		struct segp_id id = { htole64(imp->id) };
+		o->type = SEGP_SIGNAL;
+		o->len = sizeof id;
+		memcpy(o->msg, &id, sizeof id);
+	} else {
+		struct segp_free f = { htole64(imp->id), htole32(io->n), 0 };
+		o->type = SEGP_FREE;
+		memcpy(o->msg, &f, sizeof f);
+		for (i = 0; i < io->n; i++) {
+			uint64_t a = htole64(io->iov[i].va);
+			memcpy(o->msg + sizeof f + i * 8, &a, 8);
+		}
+		o->len = sizeof f + io->n * 8;
+	}
+	rop_submit(imp->peer, &o->rop, &n_ops);
+}
+
 static int
 import_usable(struct import *imp, struct segerr *e)
 {
@@ -544,6 +625,10 @@ import_io(struct segd *sd, struct client *c, const struct segw_io *io)
 	}
 	if (import_usable(imp, &e) < 0) {
 		creq_fail_err(q, &e);
+		return;
+	}
+	if (io->kind == SEGW_IO_FREE || io->kind == SEGW_IO_SIGNAL) {
+		notify(imp, q, io);
 		return;
 	}
 	if (io->kind == SEGW_IO_BARRIER && imp->err != 0) {

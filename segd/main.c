@@ -3,6 +3,7 @@
  *
  *   segd [-fv] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS] [-M MAXBYTES]
  *        [-l ADDR[:PORT]] [-D DEVICE] [-n NODENAME] [-t DEADLINE_MS]
+ *        [-m MOUNTPOINT]
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +23,8 @@ usage(void)
 	fprintf(stderr, "usage: segd [-fv] [-s socket] [-d statedir] "
 	    "[-N maxsegs] [-M maxbytes]\n"
 	    "            [-l addr[:port]] [-D device] [-n nodename] "
-	    "[-t deadline_ms]\n");
+	    "[-t deadline_ms]\n"
+	    "            [-m mountpoint]\n");
 	exit(2);
 }
 
@@ -55,6 +57,35 @@ default_statedir(char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* A segment's life, as the other modules see it (namespace hooks). */
+static int
+hook_alloc(void *ctx, struct segment *s, struct segerr *e)
+{
+	struct segd *sd = ctx;
+
+	if (sd->rdma != NULL && rdma_seg_reg(sd, s, e) < 0)
+		return -1;
+	if (zio_seg_init(sd, s, e) < 0) {
+		rdma_seg_dereg(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+hook_remove(void *ctx, struct segment *s)
+{
+	export_drop(ctx, s);	/* removing an exported segment unexports it */
+}
+
+static void
+hook_free(void *ctx, struct segment *s)
+{
+	zio_seg_free(s);
+	export_shutdown(ctx, s);	/* still exported only when segd stops */
+	rdma_seg_dereg(s);
+}
+
 static void
 signal_cb(int sig, short ev, void *arg)
 {
@@ -73,7 +104,7 @@ main(int argc, char *argv[])
 	struct ns_limits lim;
 	struct segerr e;
 	struct event *sigint = NULL, *sigterm = NULL;
-	const char *statedir = NULL;
+	const char *statedir = NULL, *mountpoint = NULL;
 	int ch, verbose = 0, n, rc = 1;
 
 	memset(&sd, 0, sizeof sd);
@@ -82,7 +113,7 @@ main(int argc, char *argv[])
 	lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
 	sd.deadline_ms = 5000;
-	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:m:")) != -1) {
 		switch (ch) {
 		case 'f':
 			sd.foreground = 1;
@@ -120,6 +151,9 @@ main(int argc, char *argv[])
 		case 't':
 			sd.deadline_ms = (unsigned)number_arg("t", optarg, 10,
 			    3600000);
+			break;
+		case 'm':
+			mountpoint = optarg;
 			break;
 		default:
 			usage();
@@ -174,9 +208,16 @@ main(int argc, char *argv[])
 		log_warnx("segd: %s", e.msg);
 		goto out_rdma;
 	}
-	rdma_hooks(&sd);
+	sd.ns.hookctx = &sd;
+	sd.ns.on_alloc = hook_alloc;
+	sd.ns.on_remove = hook_remove;
+	sd.ns.on_free = hook_free;
 	if ((n = store_load(&sd.store, &sd.ns)) > 0)
 		log_info("segd: found %d segments in %s", n, statedir);
+	/* mounted before the socket listens: a client that reaches segd
+	 * finds the file system there too */
+	if (mountpoint != NULL && fs_init(&sd, mountpoint) < 0)
+		goto out_rdma;
 	if (control_init(&sd) < 0)
 		goto out_rdma;
 	sigint = evsignal_new(sd.base, SIGINT, signal_cb, &sd);
@@ -210,6 +251,7 @@ out_control:
 	control_shutdown(&sd);
 out_rdma:
 	rdma_shutdown(&sd);
+	fs_shutdown(&sd);	/* unmounts; after the peers, before segments */
 	ns_shutdown(&sd.ns);	/* deregisters every segment */
 	rdma_free(&sd);
 	event_base_free(sd.base);

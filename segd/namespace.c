@@ -290,7 +290,7 @@ ns_setaddr(struct ns *ns, struct segment *s, const struct ctlmsg *m,
 	struct segment *o;
 	uint64_t va = m->va;
 	void *map = NULL;
-	int fd, tries;
+	int fd, tries, hooked;
 
 	if (s->verb != SEG_VERB_NONE)
 		return seterr(e, EBUSY, "segment '%s' already allocated: its "
@@ -339,9 +339,14 @@ ns_setaddr(struct ns *ns, struct segment *s, const struct ctlmsg *m,
 	s->len = m->len;
 	s->fd = fd;
 	s->map = map;
-	if ((ns->on_alloc && ns->on_alloc(ns->hookctx, s, e) < 0) ||
-	    store_save(ns->store, s, e) < 0) {
-		if (s->mr != NULL && ns->on_free)
+	if (ns->on_alloc && ns->on_alloc(ns->hookctx, s, e) < 0)
+		hooked = 0;
+	else if (store_save(ns->store, s, e) < 0)
+		hooked = 1;
+	else
+		hooked = -1;	/* success */
+	if (hooked >= 0) {
+		if (hooked && ns->on_free)
 			ns->on_free(ns->hookctx, s);
 		munmap(map, m->len);
 		close(fd);

@@ -533,10 +533,11 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 	case SEGP_LIST:
 	case SEGP_IMPORT:
 	case SEGP_UNIMPORT:
+	case SEGP_FREE:
+	case SEGP_SIGNAL:
 		if (export_on_msg(p->sd, p, h.type, h.tag, pl, h.len) < 0) {
-			peer_close(p, EPROTO, "malformed message: bad %s request",
-			    h.type == SEGP_LIST ? "list" : h.type == SEGP_IMPORT ?
-			    "import" : "unimport");
+			peer_close(p, EPROTO, "malformed message: bad request "
+			    "of type %u", h.type);
 			return;
 		}
 		break;
@@ -547,6 +548,7 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 	case SEGP_LIST_REP:
 	case SEGP_IMPORT_REP:
 	case SEGP_ERROR:
+	case SEGP_ACK:
 		if ((r = rop_by_tag(p, h.tag)) == NULL) {
 			log_debug("%s: peer %s: reply for no request (tag %u)",
 			    __func__, p->label, h.tag);
@@ -962,6 +964,31 @@ peer_list(struct segd *sd, struct creq *q)
 		    (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
 	}
 	creq_stream(q, SEGW_LISTEND, NULL, NULL, 0);
+}
+
+/* The ready peer whose hello gave this node name, or NULL. */
+struct peer *
+peer_find_node(struct segd *sd, const char *node)
+{
+	struct peer *p;
+
+	(void)sd;
+	TAILQ_FOREACH(p, &peers, entry)
+		if (p->state == PS_READY && strcmp(p->node, node) == 0)
+			return p;
+	return NULL;
+}
+
+/* fn(p, arg) for every ready peer; fn must not close peers. */
+void
+peer_foreach(struct segd *sd, void (*fn)(struct peer *, void *), void *arg)
+{
+	struct peer *p;
+
+	(void)sd;
+	TAILQ_FOREACH(p, &peers, entry)
+		if (p->state == PS_READY)
+			fn(p, arg);
 }
 
 void

@@ -118,37 +118,19 @@ rdma_dereg(struct ibv_mr *mr)
 		log_warnx("%s: ibv_dereg_mr: %s", __func__, strerror(errno));
 }
 
-/* namespace hooks: a segment's memory region follows its allocation */
-static int
-hook_alloc(void *ctx, struct segment *s, struct segerr *e)
+/* A segment's memory region follows its allocation (namespace hooks). */
+int
+rdma_seg_reg(struct segd *sd, struct segment *s, struct segerr *e)
 {
-	struct segd *sd = ctx;
-
 	s->mr = rdma_reg(sd, s->map, s->len, IBV_ACCESS_LOCAL_WRITE, e);
 	return s->mr == NULL ? -1 : 0;
 }
 
-static void
-hook_remove(void *ctx, struct segment *s)
+void
+rdma_seg_dereg(struct segment *s)
 {
-	export_drop(ctx, s);	/* removing an exported segment unexports it */
-}
-
-static void
-hook_free(void *ctx, struct segment *s)
-{
-	export_shutdown(ctx, s);	/* exported only when segd stops */
 	rdma_dereg(s->mr);
 	s->mr = NULL;
-}
-
-void
-rdma_hooks(struct segd *sd)
-{
-	sd->ns.hookctx = sd;
-	sd->ns.on_alloc = sd->rdma ? hook_alloc : NULL;
-	sd->ns.on_remove = hook_remove;
-	sd->ns.on_free = hook_free;
 }
 
 int

@@ -27,6 +27,7 @@ struct export;
 struct client;
 struct creq;
 struct peer;
+struct zseg;
 
 #define SEGD_MAXGROUPS    64
 #define SEGD_MAXCLIENTS   4096
@@ -71,6 +72,7 @@ struct segment {
 	int             named;
 	struct ibv_mr  *mr;       /* local access, for zero-copy get/put */
 	struct export  *exp;      /* set while exported */
+	struct zseg    *zio;      /* umsg/kmsg pool, free queue, signals */
 	struct segment *hnext;    /* name hash chain */
 	TAILQ_ENTRY(segment) entry;
 };
@@ -205,6 +207,8 @@ int  store_save(struct store *, const struct segment *, struct segerr *);
 void store_unlink(struct store *, const char *name);
 void store_drop_data(struct store *, const char *name);
 int  store_open_data(struct store *, const char *name, int flags);
+int  store_zio_file(struct store *, const char *name, size_t size,
+    int *created);
 int  store_load(struct store *, struct ns *);
 
 /* namespace.c */
@@ -256,7 +260,8 @@ int  node_name_valid(const char *);
 /* rdma.c */
 int  rdma_init(struct segd *, struct segerr *);
 void rdma_shutdown(struct segd *);
-void rdma_hooks(struct segd *);
+int  rdma_seg_reg(struct segd *, struct segment *, struct segerr *);
+void rdma_seg_dereg(struct segment *);
 struct ibv_mr *rdma_reg(struct segd *, void *addr, size_t len, int access,
     struct segerr *);
 void rdma_dereg(struct ibv_mr *);
@@ -283,6 +288,9 @@ const char *peer_addr(const struct peer *);
 void peer_send(struct peer *, uint16_t type, uint32_t tag, const void *,
     size_t);
 void peer_list(struct segd *, struct creq *);
+/* for the file system's net/ (fsnet.c) */
+struct peer *peer_find_node(struct segd *, const char *node);	/* ready */
+void peer_foreach(struct segd *, void (*)(struct peer *, void *), void *);
 void rop_submit(struct peer *, struct rop *, const struct rop_ops *);
 void rop_send(struct rop *, uint16_t type, const void *, size_t);
 int  rop_post(struct rop *, struct ibv_send_wr *, unsigned n);
@@ -300,6 +308,22 @@ void export_drop(struct segd *, struct segment *);	/* on remove */
 void export_shutdown(struct segd *, struct segment *);
 void export_counts(unsigned *nexp, unsigned *nimp);
 
+/* zio.c */
+int  zio_seg_init(struct segd *, struct segment *, struct segerr *);
+void zio_seg_free(struct segment *);
+int  zio_free_apply(struct segd *, struct segment *, const uint64_t *addrs,
+    int n, struct segerr *);
+int  zio_free_local(struct segd *, struct segment *, const uint64_t *addrs,
+    int n, const struct cred *, struct segerr *);
+int  zio_free_take(struct segment *, uint64_t *addrs, int max);
+void zio_free_wait(struct segment *, void (*cb)(void *), void *arg);
+void zio_free_unwait(struct segment *, void (*cb)(void *), void *arg);
+int  zio_signal(struct segment *, struct segerr *);
+void zio_client_gone(struct segd *, struct client *);
+void zio_request(struct segd *, struct client *, uint16_t op,
+    const struct segw_req *);
+void zio_io_local(struct segd *, struct client *, const struct segw_io *);
+
 /* import.c */
 struct client_imports *client_imports_new(void);
 void import_on_revoke(struct segd *, struct peer *, uint64_t id);
@@ -308,5 +332,12 @@ void import_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
 void import_io(struct segd *, struct client *, const struct segw_io *);
 void import_client_gone(struct segd *, struct client *);
+
+/* fs.c: the file system on -m MOUNTPOINT */
+int  fs_init(struct segd *, const char *mountpoint);
+/* after rdma_shutdown() (every peer operation answered), before ns_shutdown() */
+void fs_shutdown(struct segd *);
+/* fsnet.c: its remote view, MOUNTPOINT/net/ */
+void fsnet_on_revoke(struct segd *, struct peer *, uint64_t id);
 
 #endif

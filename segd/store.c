@@ -154,6 +154,44 @@ store_unlink(struct store *st, const char *name)
 {
 	unlink_one(st, name, ".meta");
 	unlink_one(st, name, ".seg");
+	unlink_one(st, name, ".zio");
+}
+
+/* NAME.zio, a zero-copy segment's pool state: opened, or made anew. */
+int
+store_zio_file(struct store *st, const char *name, size_t size, int *created)
+{
+	char f[SEG_NAMEMAX + 16];
+	struct stat sb;
+	int fd;
+
+	if (fname(f, sizeof f, name, ".zio") < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	*created = 0;
+	fd = openat(st->dirfd, f, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (size_t)sb.st_size != size)) {
+		close(fd);
+		unlinkat(st->dirfd, f, 0);
+		fd = -1;
+	}
+	if (fd < 0) {
+		fd = openat(st->dirfd, f, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return -1;
+		if (ftruncate(fd, (off_t)size) < 0) {
+			int err = errno;
+			close(fd);
+			unlinkat(st->dirfd, f, 0);
+			errno = err;
+			return -1;
+		}
+		*created = 1;
+	}
+	return fd;
 }
 
 /* A new descriptor of a segment's memory, for a client. */
@@ -174,6 +212,7 @@ void
 store_drop_data(struct store *st, const char *name)
 {
 	unlink_one(st, name, ".seg");
+	unlink_one(st, name, ".zio");
 }
 
 static int

@@ -561,3 +561,42 @@ seg_stats(char *buf, size_t size)
 	buf[n] = '\0';
 	return (ssize_t)n;
 }
+
+int
+seg_zfree_remotev(seg_import_t *imp, const uint64_t *addrs, int n)
+{
+	struct segw_iov w[SEG_FREE_BATCH];
+	int i, k, rc = 0;
+
+	if (imp == NULL || n < 0 || (n > 0 && addrs == NULL))
+		return seg_seterr(EINVAL, "bad arguments");
+	pthread_mutex_lock(&imp->lock);
+	for (i = 0; i < n && rc == 0; i += k) {
+		k = n - i < SEG_FREE_BATCH ? n - i : SEG_FREE_BATCH;
+		memset(w, 0, (size_t)k * sizeof w[0]);
+		for (int j = 0; j < k; j++)
+			w[j].va = addrs[i + j];
+		rc = io_call(imp, SEGW_IO_FREE, 0, w, (uint32_t)k, NULL);
+	}
+	pthread_mutex_unlock(&imp->lock);
+	return rc;
+}
+
+int
+seg_zfree_remote(seg_import_t *imp, uint64_t addr)
+{
+	return seg_zfree_remotev(imp, &addr, 1);
+}
+
+int
+seg_signal(seg_import_t *imp)
+{
+	int rc;
+
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	pthread_mutex_lock(&imp->lock);
+	rc = io_call(imp, SEGW_IO_SIGNAL, 0, NULL, 0, NULL);
+	pthread_mutex_unlock(&imp->lock);
+	return rc;
+}

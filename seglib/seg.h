@@ -84,6 +84,30 @@ struct seg_import_info {
 };
 int           seg_import_info(seg_import_t *, struct seg_import_info *);
 
+/*
+ * Zero-copy buffer segments (NIX's umsg and kmsg).  seg_zalloc allocates a
+ * buffer: in a kmsg segment segd does it; in a umsg segment this process
+ * does, and must be the one holding the segment's pool (its owner's first
+ * allocating process).  Writing a buffer's address to the segment's free
+ * (seg_zfree, or seg_zfree_remote from another node) returns it; readers of
+ * free (seg_free_read; in the pool's process it also puts the buffers back
+ * into the pool) get returned umsg addresses in order.  kmsg buffers are
+ * reclaimed by segd.
+ */
+void         *seg_zalloc(const char *name, size_t len);
+int           seg_zfree(void *addr);
+int           seg_zfree_remote(seg_import_t *, uint64_t addr);
+/* n addresses, all or none returned (at most SEG_FREE_BATCH a message) */
+int           seg_zfree_remotev(seg_import_t *, const uint64_t *addrs, int n);
+int           seg_free_fd(const char *name);	/* poll only; do not read */
+int           seg_free_read(const char *name, uint64_t *addrs, int max);
+#define SEG_FREE_BATCH 500
+
+/* Signals (RSM's rsm_intr_signal_post and wait); they may coalesce. */
+int           seg_signal(seg_import_t *);
+int           seg_signal_fd(const char *name);	/* readable: signals came */
+int           seg_signal_wait(const char *name, int timeout_ms);
+
 /* A peer's exports visible to this node (name, len; mode 4 = r, 6 = rw). */
 int           seg_peer_list(const char *node, struct seg_info **list);
 /* segd's connections, one line each, into buf; returns the length. */

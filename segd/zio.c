@@ -1,0 +1,490 @@
+/*
+ * zio.c: zero-copy buffer segments (NIX's umsg and kmsg) and signals.
+ *
+ * kmsg: segd allocates and reclaims the buffers itself (zio_pool.c).
+ * umsg: the process that holds the segment's pool (its creator) allocates
+ * with libseg's twin allocator; segd validates each returned address
+ * against the pool's shared state and queues it for the readers of `free`.
+ * The pool state lives in NAME.zio in the state directory (shared memory
+ * for umsg), so a restarted segd knows which buffers are live.
+ *
+ * Writing addresses to `free` (locally, or a FREE message from a peer) is
+ * all or nothing: every address must be the start of a live buffer, or
+ * nothing changes.  The queue of returned addresses cannot overflow: a
+ * buffer can be in it once, so it never holds more than the pool's buffers.
+ *
+ * Signals (RSM's rsm_intr_signal_post/wait) count into an eventfd per
+ * segment that waiters poll and read: signals coalesce, none is lost
+ * between a post and the next wait.
+ */
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "segd.h"
+#include "zio_pool.h"
+
+#define FREEREAD_MAX (SEGW_MAXPAYLOAD / 8)
+
+struct zwaiter {
+	TAILQ_ENTRY(zwaiter) entry;
+	void (*cb)(void *);
+	void  *arg;
+};
+
+struct zseg {
+	struct zpool_shared *sh;	/* umsg and kmsg; mapped from NAME.zio */
+	size_t               shsize;
+	int                  shfd;
+	struct zpool        *pool;	/* kmsg: segd's allocator */
+	struct client       *holder;	/* umsg: the client holding the pool */
+	uint64_t            *q;		/* umsg: returned, not yet read */
+	size_t               qhead, qlen, qcap;
+	int                  free_efd;	/* readable while q is not empty */
+	int                  sig_efd;
+	TAILQ_HEAD(, zwaiter) waiters;
+};
+
+static int
+zero_copy(const struct segment *s)
+{
+	return s->verb == SEG_VERB_UMSG || s->verb == SEG_VERB_KMSG;
+}
+
+static struct zseg *
+zseg_new(void)
+{
+	struct zseg *z = calloc(1, sizeof *z);
+
+	if (z == NULL)
+		return NULL;
+	z->shfd = z->free_efd = z->sig_efd = -1;
+	TAILQ_INIT(&z->waiters);
+	return z;
+}
+
+void
+zio_seg_free(struct segment *s)
+{
+	struct zseg *z = s->zio;
+	struct zwaiter *w;
+
+	if (z == NULL)
+		return;
+	while ((w = TAILQ_FIRST(&z->waiters)) != NULL) {
+		TAILQ_REMOVE(&z->waiters, w, entry);
+		free(w);
+	}
+	zpool_close(z->pool);
+	if (z->sh != NULL)
+		munmap(z->sh, z->shsize);
+	if (z->shfd >= 0)
+		close(z->shfd);
+	if (z->free_efd >= 0)
+		close(z->free_efd);
+	if (z->sig_efd >= 0)
+		close(z->sig_efd);
+	free(z->q);
+	free(z);
+	s->zio = NULL;
+}
+
+/* A zero-copy segment's pool state: found again after a restart, or new. */
+int
+zio_seg_init(struct segd *sd, struct segment *s, struct segerr *e)
+{
+	struct zseg *z;
+	int created;
+
+	if (!zero_copy(s))
+		return 0;
+	if ((z = zseg_new()) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	z->shsize = zpool_shared_size(s->len);
+	z->shfd = store_zio_file(&sd->store, s->name, z->shsize, &created);
+	if (z->shfd < 0) {
+		seterr(e, errno, "pool state of '%s': %s", s->name,
+		    strerror(errno));
+		goto fail;
+	}
+	z->sh = mmap(NULL, z->shsize, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    z->shfd, 0);
+	if (z->sh == MAP_FAILED) {
+		z->sh = NULL;
+		seterr(e, errno, "map pool state: %s", strerror(errno));
+		goto fail;
+	}
+	if (created || !zpool_shared_valid(z->sh, z->shsize) ||
+	    z->sh->base != s->va || z->sh->len != s->len) {
+		if (!created)
+			log_warnx("%s: %s: pool state unusable; every buffer is "
+			    "free again", __func__, s->name);
+		zpool_shared_init(z->sh, s->va, s->len);
+	}
+	if (s->verb == SEG_VERB_KMSG && (z->pool = zpool_open(z->sh)) == NULL) {
+		seterr(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	z->free_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (z->free_efd < 0) {
+		seterr(e, errno, "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	s->zio = z;
+	return 0;
+fail:
+	s->zio = z;
+	zio_seg_free(s);
+	return -1;
+}
+
+/* Per-segment state for signals of any segment, made on first use. */
+static struct zseg *
+zio_get(struct segment *s, struct segerr *e)
+{
+	if (s->zio == NULL && (s->zio = zseg_new()) == NULL) {
+		seterr(e, ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (s->zio->sig_efd < 0 &&
+	    (s->zio->sig_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		seterr(e, errno, "eventfd: %s", strerror(errno));
+		return NULL;
+	}
+	return s->zio;
+}
+
+static void
+efd_set(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_warn("%s: eventfd write", __func__);
+}
+
+static void
+efd_clear(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
+		log_warn("%s: eventfd read", __func__);
+}
+
+static int
+not_zero_copy(const struct segment *s, struct segerr *e)
+{
+	return seterr(e, EINVAL, "segment '%s' is not a zero-copy (umsg or "
+	    "kmsg) segment", s->name);
+}
+
+/*
+ * Return buffers: all of addrs, or none.  No permission check here: the
+ * caller made it (local write of free) or the peer holds an import.
+ */
+int
+zio_free_apply(struct segd *sd, struct segment *s, const uint64_t *addrs,
+    int n, struct segerr *e)
+{
+	struct zseg *z = s->zio;
+	struct zwaiter *w;
+	int i, j;
+
+	(void)sd;
+	if (!zero_copy(s) || z == NULL || z->sh == NULL)
+		return not_zero_copy(s, e);
+	if (n <= 0)
+		return 0;
+	if (s->verb == SEG_VERB_UMSG && z->qlen + (size_t)n > z->qcap) {
+		/* reserve first: nothing changes if this fails */
+		size_t cap = z->qcap ? z->qcap : 256;
+		uint64_t *q;
+		while (cap < z->qlen + (size_t)n)
+			cap *= 2;
+		if ((q = malloc(cap * sizeof *q)) == NULL)
+			return seterr(e, ENOMEM, "out of memory");
+		for (i = 0; (size_t)i < z->qlen; i++)
+			q[i] = z->q[(z->qhead + (size_t)i) % z->qcap];
+		free(z->q);
+		z->q = q;
+		z->qcap = cap;
+		z->qhead = 0;
+	}
+	for (i = 0; i < n; i++)
+		if (zpool_unlive(z->sh, addrs[i]) < 0) {
+			for (j = 0; j < i; j++)
+				zpool_relive(z->sh, addrs[j]);
+			return seterr(e, EINVAL, "address 0x%llx is not the start "
+			    "of a live buffer of segment '%s'",
+			    (unsigned long long)addrs[i], s->name);
+		}
+	if (s->verb == SEG_VERB_KMSG) {
+		for (i = 0; i < n; i++)
+			zpool_reclaim(z->pool, addrs[i]);
+		return 0;
+	}
+	if (z->qlen == 0)
+		efd_set(z->free_efd);
+	for (i = 0; i < n; i++)
+		z->q[(z->qhead + z->qlen++) % z->qcap] = addrs[i];
+	while ((w = TAILQ_FIRST(&z->waiters)) != NULL && z->qlen > 0) {
+		TAILQ_REMOVE(&z->waiters, w, entry);
+		w->cb(w->arg);	/* it takes what it wants */
+		free(w);
+	}
+	return 0;
+}
+
+/* Write free: needs write permission on the segment. */
+int
+zio_free_local(struct segd *sd, struct segment *s, const uint64_t *addrs,
+    int n, const struct cred *c, struct segerr *e)
+{
+	if (perm_check(c, s, SEGW_WR, e) < 0)
+		return -1;
+	return zio_free_apply(sd, s, addrs, n, e);
+}
+
+/* Read free without waiting: the number of addresses taken. */
+int
+zio_free_take(struct segment *s, uint64_t *addrs, int max)
+{
+	struct zseg *z = s->zio;
+	int n = 0;
+
+	if (z == NULL || z->q == NULL)
+		return 0;
+	while (n < max && z->qlen > 0) {
+		addrs[n++] = z->q[z->qhead];
+		z->qhead = (z->qhead + 1) % z->qcap;
+		z->qlen--;
+	}
+	if (n > 0 && z->qlen == 0)
+		efd_clear(z->free_efd);
+	return n;
+}
+
+void
+zio_free_wait(struct segment *s, void (*cb)(void *), void *arg)
+{
+	struct zwaiter *w;
+
+	if (s->zio == NULL || (w = malloc(sizeof *w)) == NULL)
+		return;
+	w->cb = cb;
+	w->arg = arg;
+	TAILQ_INSERT_TAIL(&s->zio->waiters, w, entry);
+}
+
+void
+zio_free_unwait(struct segment *s, void (*cb)(void *), void *arg)
+{
+	struct zwaiter *w;
+
+	if (s->zio == NULL)
+		return;
+	TAILQ_FOREACH(w, &s->zio->waiters, entry)
+		if (w->cb == cb && w->arg == arg) {
+			TAILQ_REMOVE(&s->zio->waiters, w, entry);
+			free(w);
+			return;
+		}
+}
+
+int
+zio_signal(struct segment *s, struct segerr *e)
+{
+	struct zseg *z = zio_get(s, e);
+
+	if (z == NULL)
+		return -1;
+	efd_set(z->sig_efd);
+	return 0;
+}
+
+/* A client holding a umsg pool went away: its pool is free to take. */
+void
+zio_client_gone(struct segd *sd, struct client *c)
+{
+	struct segment *s;
+
+	TAILQ_FOREACH(s, &sd->ns.all, entry) {
+		struct zseg *z = s->zio;
+		if (z == NULL || z->holder != c)
+			continue;
+		z->holder = NULL;
+		/* queued addresses are free buffers now: a new holder's
+		 * allocator finds them free in the live bits */
+		if (z->qlen > 0)
+			efd_clear(z->free_efd);
+		z->qlen = 0;
+		z->qhead = 0;
+	}
+}
+
+/* The local requests: zalloc (kmsg), the umsg pool, free and signal fds. */
+void
+zio_request(struct segd *sd, struct client *c, uint16_t op,
+    const struct segw_req *r)
+{
+	struct creq *q = creq_new(c, op);
+	const struct cred *cr = client_cred(c);
+	struct segerr e = { 0, "" };
+	struct segw_info info;
+	struct segment *s;
+	struct zseg *z;
+	uint64_t addr, size, *v;
+	int fd, n, max;
+
+	if (q == NULL)
+		return;
+	if ((s = ns_lookup(&sd->ns, r->name)) == NULL) {
+		creq_fail(q, ENOENT, "segment '%s' does not exist", r->name);
+		return;
+	}
+	if (s->verb == SEG_VERB_NONE) {
+		creq_fail(q, ENXIO, "segment not yet allocated");
+		return;
+	}
+	z = s->zio;
+	memset(&info, 0, sizeof info);
+	switch (op) {
+	case SEGW_ZALLOC:
+		if (perm_check(cr, s, SEGW_RD | SEGW_WR, &e) < 0)
+			break;
+		if (s->verb != SEG_VERB_KMSG) {
+			seterr(&e, EINVAL, "segment '%s' is not a kmsg segment: "
+			    "umsg buffers are allocated by the process holding "
+			    "its pool", s->name);
+			break;
+		}
+		if ((addr = zpool_alloc(z->pool, r->b)) == 0) {
+			if (errno == EINVAL)
+				seterr(&e, EINVAL, "bad buffer length %llu: 1 to "
+				    "%llu bytes", (unsigned long long)r->b,
+				    1ULL << z->sh->slab_shift);
+			else
+				seterr(&e, ENOMEM, "no free buffer of %llu bytes "
+				    "in segment '%s'", (unsigned long long)r->b,
+				    s->name);
+			break;
+		}
+		zpool_check(z->sh, addr, &size);
+		info.va = addr;
+		info.len = size;
+		creq_reply(q, &info, NULL, 0, -1);
+		return;
+	case SEGW_ZPOOL:
+		if (s->verb != SEG_VERB_UMSG) {
+			seterr(&e, EINVAL, "segment '%s' is not a umsg segment",
+			    s->name);
+			break;
+		}
+		if (cr->uid != 0 && cr->uid != s->uid) {
+			seterr(&e, EPERM, "permission denied: only the owner "
+			    "(uid %u) allocates in umsg segment '%s'",
+			    (unsigned)s->uid, s->name);
+			break;
+		}
+		if (z->holder != NULL && z->holder != c) {
+			seterr(&e, EBUSY, "the pool of segment '%s' is held by "
+			    "another process (pid %d)", s->name,
+			    (int)client_cred(z->holder)->pid);
+			break;
+		}
+		if ((fd = dup(z->shfd)) < 0) {
+			seterr(&e, errno, "dup: %s", strerror(errno));
+			break;
+		}
+		z->holder = c;
+		seg_to_info(s, &info);
+		info.nattach = (uint32_t)z->shsize;
+		creq_reply(q, &info, NULL, 0, fd);
+		return;
+	case SEGW_FREEREAD:
+		if (perm_check(cr, s, SEGW_RD, &e) < 0)
+			break;
+		if (s->verb != SEG_VERB_UMSG) {
+			seterr(&e, EINVAL, "segment '%s' is not a umsg segment: "
+			    "only umsg buffers come back through free", s->name);
+			break;
+		}
+		max = r->arg == 0 || r->arg > FREEREAD_MAX ? FREEREAD_MAX :
+		    (int)r->arg;
+		if ((v = malloc((size_t)max * sizeof *v)) == NULL) {
+			seterr(&e, ENOMEM, "out of memory");
+			break;
+		}
+		n = zio_free_take(s, v, max);
+		for (fd = 0; fd < n; fd++)
+			v[fd] = htole64(v[fd]);
+		creq_reply_raw(q, v, (size_t)n * sizeof *v);
+		free(v);
+		return;
+	case SEGW_FREEFD:
+	case SEGW_SIGFD:
+		if (perm_check(cr, s, SEGW_RD, &e) < 0)
+			break;
+		if (op == SEGW_FREEFD && s->verb != SEG_VERB_UMSG) {
+			seterr(&e, EINVAL, "segment '%s' is not a umsg segment",
+			    s->name);
+			break;
+		}
+		if (op == SEGW_SIGFD && (z = zio_get(s, &e)) == NULL)
+			break;
+		if ((fd = dup(op == SEGW_FREEFD ? z->free_efd :
+		    z->sig_efd)) < 0) {
+			seterr(&e, errno, "dup: %s", strerror(errno));
+			break;
+		}
+		seg_to_info(s, &info);
+		creq_reply(q, &info, NULL, 0, fd);
+		return;
+	default:
+		seterr(&e, EINVAL, "operation %u is not a request", op);
+		break;
+	}
+	creq_fail_err(q, &e);
+}
+
+/* Local free of addresses (handle 0): they must lie in one segment. */
+void
+zio_io_local(struct segd *sd, struct client *c, const struct segw_io *io)
+{
+	struct creq *q = creq_new(c, SEGW_IO);
+	struct segerr e = { 0, "" };
+	struct segment *s;
+	uint64_t *a;
+	uint32_t i;
+
+	if (q == NULL)
+		return;
+	if (io->kind != SEGW_IO_FREE || io->n == 0) {
+		creq_fail(q, EINVAL, "bad request: a local free needs addresses");
+		return;
+	}
+	if ((s = ns_find_range(&sd->ns, io->iov[0].va, 1)) == NULL) {
+		creq_fail(q, EINVAL, "address 0x%llx is not in any segment",
+		    (unsigned long long)io->iov[0].va);
+		return;
+	}
+	if ((a = malloc(io->n * sizeof *a)) == NULL) {
+		creq_fail(q, ENOMEM, "out of memory");
+		return;
+	}
+	for (i = 0; i < io->n; i++)
+		a[i] = io->iov[i].va;
+	if (zio_free_local(sd, s, a, (int)io->n, client_cred(c), &e) < 0)
+		creq_fail_err(q, &e);
+	else
+		creq_reply(q, NULL, NULL, 0, -1);
+	free(a);
+}

@@ -1,0 +1,269 @@
+/*
+ * zio.c: libseg's zero-copy buffers: the twin allocator of umsg segments
+ * (segd/zio_pool.c, run in the process holding the pool), kmsg allocation
+ * by segd, the free file, and signal waits.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libseg.h"
+#include "zio_pool.h"
+
+/* What this process keeps per zero-copy segment name. */
+struct zname {
+	struct zname        *next;
+	char                 name[SEG_NAMEMAX + 1];
+	struct zpool_shared *sh;	/* the umsg pool this process holds */
+	size_t               shsize;
+	struct zpool        *pool;
+	int                  free_fd, sig_fd;
+};
+
+static pthread_mutex_t z_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zname *znames;
+static pid_t z_pid;
+
+/* Under z_lock.  After fork the parent's pools and fds are not ours. */
+static struct zname *
+zname_get(const char *name)
+{
+	struct zname *z;
+
+	if (z_pid != getpid()) {
+		while ((z = znames) != NULL) {
+			znames = z->next;
+			if (z->free_fd >= 0)
+				close(z->free_fd);
+			if (z->sig_fd >= 0)
+				close(z->sig_fd);
+			zpool_close(z->pool);
+			if (z->sh)
+				munmap(z->sh, z->shsize);
+			free(z);
+		}
+		z_pid = getpid();
+	}
+	for (z = znames; z; z = z->next)
+		if (strcmp(z->name, name) == 0)
+			return z;
+	if ((z = calloc(1, sizeof *z)) == NULL) {
+		seg_seterr(ENOMEM, "out of memory");
+		return NULL;
+	}
+	strcpy(z->name, name);
+	z->free_fd = z->sig_fd = -1;
+	z->next = znames;
+	znames = z;
+	return z;
+}
+
+/* Under z_lock: take the umsg pool of name into this process. */
+static int
+pool_take(struct zname *z)
+{
+	struct segw_req r;
+	struct segw_info info;
+	struct stat sb;
+	void *p;
+	int fd;
+
+	if (seg_req_name(&r, z->name) < 0)
+		return -1;
+	if (seg_call(SEGW_ZPOOL, &r, &info, NULL, NULL, &fd) < 0)
+		return -1;
+	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return seg_seterr(EPROTO, "bad pool state from segd");
+	}
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return seg_seterr(errno, "map pool state: %s", strerror(errno));
+	if (!zpool_shared_valid(p, (size_t)sb.st_size) ||
+	    ((struct zpool_shared *)p)->base != info.va) {
+		munmap(p, (size_t)sb.st_size);
+		return seg_seterr(EPROTO, "bad pool state from segd");
+	}
+	if ((z->pool = zpool_open(p)) == NULL) {
+		munmap(p, (size_t)sb.st_size);
+		return seg_seterr(ENOMEM, "out of memory");
+	}
+	z->sh = p;
+	z->shsize = (size_t)sb.st_size;
+	return 0;
+}
+
+void *
+seg_zalloc(const char *name, size_t len)
+{
+	struct segw_req r;
+	struct segw_info info;
+	struct seg_info si;
+	struct zname *z;
+	uint64_t a;
+
+	if (seg_stat(name, &si) < 0)
+		return NULL;
+	if (strcmp(si.verb, "kmsg") == 0) {
+		if (seg_req_name(&r, name) < 0)
+			return NULL;
+		r.b = len;
+		if (seg_call(SEGW_ZALLOC, &r, &info, NULL, NULL, NULL) < 0)
+			return NULL;
+		return (void *)(uintptr_t)info.va;
+	}
+	if (strcmp(si.verb, "umsg") != 0) {
+		seg_seterr(EINVAL, "segment '%s' is not a zero-copy (umsg or "
+		    "kmsg) segment", name);
+		return NULL;
+	}
+	pthread_mutex_lock(&z_lock);
+	if ((z = zname_get(name)) == NULL ||
+	    (z->pool == NULL && pool_take(z) < 0)) {
+		pthread_mutex_unlock(&z_lock);
+		return NULL;
+	}
+	a = zpool_alloc(z->pool, len);
+	pthread_mutex_unlock(&z_lock);
+	if (a == 0) {
+		if (errno == EINVAL)
+			seg_seterr(EINVAL, "bad buffer length %zu: 1 to %u bytes",
+			    len, 1u << ZP_MAXSHIFT);
+		else
+			seg_seterr(ENOMEM, "no free buffer of %zu bytes in "
+			    "segment '%s'", len, name);
+		return NULL;
+	}
+	return (void *)(uintptr_t)a;
+}
+
+int
+seg_zfree(void *addr)
+{
+	struct segw_iov v = { 0, (uintptr_t)addr, 0 };
+	struct segw_io io = { 0, SEGW_IO_FREE, 0, 1, &v };
+	uint8_t req[64], rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
+	size_t n, rl;
+
+	n = segw_io_encode(req, sizeof req, &io);
+	return seg_call_raw(SEGW_IO, req, n, rsp, sizeof rsp, &rl, NULL);
+}
+
+static int
+fd_get(const char *name, uint16_t op)
+{
+	struct segw_req r;
+	struct zname *z;
+	int fd, *slot;
+
+	pthread_mutex_lock(&z_lock);
+	if ((z = zname_get(name)) == NULL)
+		goto fail;
+	slot = op == SEGW_FREEFD ? &z->free_fd : &z->sig_fd;
+	if (*slot < 0) {
+		if (seg_req_name(&r, name) < 0 ||
+		    seg_call(op, &r, NULL, NULL, NULL, &fd) < 0)
+			goto fail;
+		if (fd < 0) {
+			seg_seterr(EPROTO, "segd sent no descriptor");
+			goto fail;
+		}
+		*slot = fd;
+	}
+	fd = *slot;
+	pthread_mutex_unlock(&z_lock);
+	return fd;
+fail:
+	pthread_mutex_unlock(&z_lock);
+	return -1;
+}
+
+int
+seg_free_fd(const char *name)
+{
+	return fd_get(name, SEGW_FREEFD);
+}
+
+int
+seg_signal_fd(const char *name)
+{
+	return fd_get(name, SEGW_SIGFD);
+}
+
+/* Returned addresses, in order; waits until there is one. */
+int
+seg_free_read(const char *name, uint64_t *addrs, int max)
+{
+	uint8_t rb[sizeof(struct segw_req_wire)];
+	struct segw_req r;
+	struct zname *z;
+	size_t n, rl;
+	int fd, i;
+
+	if (addrs == NULL || max <= 0)
+		return seg_seterr(EINVAL, "bad arguments");
+	if (max > SEGW_MAXPAYLOAD / 8)
+		max = SEGW_MAXPAYLOAD / 8;
+	if ((fd = seg_free_fd(name)) < 0 || seg_req_name(&r, name) < 0)
+		return -1;
+	r.arg = (uint32_t)max;
+	n = segw_req_encode(rb, sizeof rb, &r);
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (seg_call_raw(SEGW_FREEREAD, rb, n, addrs, (size_t)max * 8,
+		    &rl, NULL) < 0)
+			return -1;
+		if (rl % 8 != 0)
+			return seg_seterr(EPROTO, "bad free reply from segd");
+		if (rl > 0)
+			break;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return seg_seterr(errno, "poll: %s", strerror(errno));
+	}
+	for (i = 0; i < (int)(rl / 8); i++)
+		addrs[i] = le64toh(addrs[i]);
+	/* the pool's process puts them back into the pool */
+	pthread_mutex_lock(&z_lock);
+	if ((z = zname_get(name)) != NULL && z->pool != NULL)
+		for (i = 0; i < (int)(rl / 8); i++)
+			zpool_reclaim(z->pool, addrs[i]);
+	pthread_mutex_unlock(&z_lock);
+	return (int)(rl / 8);
+}
+
+int
+seg_signal_wait(const char *name, int timeout_ms)
+{
+	struct pollfd pfd;
+	uint64_t v;
+	int fd, r;
+
+	if ((fd = seg_signal_fd(name)) < 0)
+		return -1;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return seg_seterr(errno, "poll: %s", strerror(errno));
+		if (r == 0)
+			return seg_seterr(ETIMEDOUT, "no signal for segment '%s' "
+			    "within %d ms", name, timeout_ms);
+		if (read(fd, &v, sizeof v) == sizeof v)
+			return 0;
+		if (errno != EAGAIN)	/* another waiter took it: wait on */
+			return seg_seterr(errno, "read: %s", strerror(errno));
+	}
+}
