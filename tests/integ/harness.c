@@ -1,0 +1,715 @@
+/*
+ * harness.c: start and stop a real segd per test, run segctl and helper
+ * programs, and run checks in forked children.  See harness.h.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "seg.h"
+
+char  h_dir[H_PATHMAX];
+char  h_sock[H_PATHMAX];
+char  h_state[H_PATHMAX];
+char  h_log[H_PATHMAX];
+pid_t h_segd;
+const char *h_segd_opts[16];
+
+static char h_root[H_PATHMAX];		/* one directory per suite run */
+static char h_build[PATH_MAX];		/* absolute $SEG_BUILD */
+static unsigned h_nrun;			/* names the files of h_runv */
+static int  h_cfd = -1;			/* h_child's report pipe, in the child */
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* a then b into dst, or fail the test: paths are never cut short */
+static void
+pathcat(char *dst, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(dst, size, "%s%s", a, b);
+
+	ck_assert_msg(n >= 0 && (size_t)n < size, "path too long: %s%s", a, b);
+}
+
+int
+h_wrapped(void)
+{
+	const char *w = getenv("SEGD_WRAPPER");
+
+	return w != NULL && *w != '\0';
+}
+
+/* Bounds: generous when segd runs under valgrind. */
+static int
+start_limit_ms(void)
+{
+	return h_wrapped() ? 120000 : 20000;
+}
+
+static int
+stop_limit_ms(void)
+{
+	return h_wrapped() ? 180000 : 20000;
+}
+
+TCase *
+h_tcase(const char *name)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, h_setup, h_teardown);
+	tcase_set_timeout(tc, h_wrapped() ? 900 : 120);
+	return tc;
+}
+
+const char *
+h_path(const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+	char *b = buf[i++ % 4];
+
+	int n = snprintf(b, PATH_MAX, "%s/%s", h_build, rel);
+
+	ck_assert_msg(n > 0 && n < PATH_MAX, "path too long: %s", rel);
+	return b;
+}
+
+/* The last part of segd's log on stderr: what went wrong, valgrind's report. */
+static void
+dump_log(void)
+{
+	char buf[16384];
+	ssize_t n;
+	off_t size;
+	int fd = open(h_log, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	lseek(fd, size > (off_t)sizeof buf ? size - (off_t)sizeof buf : 0,
+	    SEEK_SET);
+	fprintf(stderr, "---- segd log (%s) ----\n", h_log);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		fwrite(buf, 1, (size_t)n, stderr);
+	fprintf(stderr, "---- end of segd log ----\n");
+	close(fd);
+}
+
+static int
+try_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, ok;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path)
+		return 0;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	close(fd);
+	return ok;
+}
+
+/* In a child the harness starts: die with the test, never outlive it. */
+static void
+die_with_parent(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+}
+
+void
+h_segd_start(void)
+{
+	const char *segd = h_path("segd");
+	pid_t parent = getpid(), pid;
+	long deadline;
+	int st;
+
+	char *argv[32];
+	int n = 0, i;
+
+	ck_assert_msg(h_segd == 0, "segd is already running");
+	ck_assert_msg(access(segd, X_OK) == 0, "no segd at %s: build it first "
+	    "(SEG_BUILD=%s)", segd, h_build);
+	if (h_wrapped()) {	/* sh -c 'exec $SEGD_WRAPPER "$@"' sh segd ... */
+		argv[n++] = "/bin/sh";
+		argv[n++] = "-c";
+		argv[n++] = "exec $SEGD_WRAPPER \"$@\"";
+		argv[n++] = "sh";
+	}
+	argv[n++] = (char *)segd;
+	argv[n++] = "-f";
+	argv[n++] = "-s";
+	argv[n++] = h_sock;
+	argv[n++] = "-d";
+	argv[n++] = h_state;
+	for (i = 0; h_segd_opts[i] != NULL && n < 31; i++)
+		argv[n++] = (char *)h_segd_opts[i];
+	argv[n] = NULL;
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = open(h_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0644);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		die_with_parent(parent);
+		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
+		    dup2(fd, 2) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	h_segd = pid;
+	deadline = now_ms() + start_limit_ms();
+	for (;;) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			h_segd = 0;
+			dump_log();
+			ck_abort_msg("segd exited at start-up (status %#x); log "
+			    "above", st);
+		}
+		if (try_connect(h_sock))
+			break;
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			h_segd = 0;
+			dump_log();
+			ck_abort_msg("segd did not accept connections on %s "
+			    "within %d ms", h_sock, start_limit_ms());
+		}
+		sleep_ms(10);
+	}
+}
+
+void
+h_segd_stop(void)
+{
+	pid_t pid = h_segd;
+	long deadline;
+	int st;
+
+	ck_assert_msg(pid > 0, "segd is not running");
+	ck_assert_msg(kill(pid, SIGTERM) == 0, "kill segd: %s",
+	    strerror(errno));
+	deadline = now_ms() + stop_limit_ms();
+	while (waitpid(pid, &st, WNOHANG) != pid) {
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			h_segd = 0;
+			dump_log();
+			ck_abort_msg("segd did not exit within %d ms of SIGTERM",
+			    stop_limit_ms());
+		}
+		sleep_ms(10);
+	}
+	h_segd = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		dump_log();
+		if (WIFSIGNALED(st))
+			ck_abort_msg("segd died of signal %d at SIGTERM; log above",
+			    WTERMSIG(st));
+		ck_abort_msg("segd exited %d at SIGTERM, not 0%s; log above",
+		    WEXITSTATUS(st), WEXITSTATUS(st) == 99 ?
+		    " (valgrind found errors or leaks)" : "");
+	}
+	ck_assert_msg(access(h_sock, F_OK) < 0, "segd left its socket %s",
+	    h_sock);
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int type, struct FTW *f)
+{
+	(void)sb;
+	(void)f;
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+static void
+rm_tree(const char *dir)
+{
+	if (dir[0] != '\0')
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void
+h_setup(void)
+{
+	ck_assert_msg(h_root[0] != '\0', "h_main did not run");
+	pathcat(h_dir, sizeof h_dir, h_root, "/t.XXXXXX");
+	ck_assert_msg(mkdtemp(h_dir) != NULL, "mkdtemp %s: %s", h_dir,
+	    strerror(errno));
+	/* other users (the refused-user test) must reach the socket */
+	chmod(h_dir, 0711);
+	pathcat(h_sock, sizeof h_sock, h_dir, "/sock");
+	pathcat(h_state, sizeof h_state, h_dir, "/state");
+	pathcat(h_log, sizeof h_log, h_dir, "/segd.log");
+	setenv("SEGD_SOCKET", h_sock, 1);
+	h_segd = 0;
+	h_segd_start();
+}
+
+void
+h_teardown(void)
+{
+	if (h_segd > 0)
+		h_segd_stop();
+	rm_tree(h_dir);
+}
+
+/* ---- running programs ---- */
+
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f != NULL) {
+		for (;;) {
+			if (cap - len < 65536) {
+				cap = cap ? cap * 2 : 65536;
+				buf = realloc(buf, cap + 1);
+				ck_assert_ptr_nonnull(buf);
+			}
+			n = fread(buf + len, 1, cap - len, f);
+			len += n;
+			if (n == 0)
+				break;
+		}
+		fclose(f);
+	}
+	if (buf == NULL) {
+		buf = malloc(1);
+		ck_assert_ptr_nonnull(buf);
+	}
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+static int
+exit_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+static int
+wait_bounded(pid_t pid, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	int st;
+
+	while (waitpid(pid, &st, WNOHANG) != pid) {
+		if (now_ms() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		sleep_ms(5);
+	}
+	return exit_code(st);
+}
+
+int
+h_runv(struct h_run *r, const char *in, size_t inlen, char *const argv[])
+{
+	return h_runv_as(r, -1, in, inlen, argv);
+}
+
+int
+h_runv_as(struct h_run *r, int uid, const char *in, size_t inlen,
+    char *const argv[])
+{
+	char fin[H_PATHMAX + 32], fout[H_PATHMAX + 32], ferr[H_PATHMAX + 32];
+	pid_t parent = getpid(), pid;
+	unsigned n = h_nrun++;
+	FILE *f;
+
+	memset(r, 0, sizeof *r);
+	snprintf(fin, sizeof fin, "%s/run%u.in", h_dir, n);
+	snprintf(fout, sizeof fout, "%s/run%u.out", h_dir, n);
+	snprintf(ferr, sizeof ferr, "%s/run%u.err", h_dir, n);
+	f = fopen(fin, "we");
+	ck_assert_msg(f != NULL, "create %s: %s", fin, strerror(errno));
+	if (inlen > 0)
+		ck_assert_uint_eq(fwrite(in, 1, inlen, f), inlen);
+	ck_assert_int_eq(fclose(f), 0);
+	/* files readable by another user, for children that changed uid */
+	chmod(fin, 0644);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int i = open(fin, O_RDONLY | O_CLOEXEC);
+		int o = open(fout, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		int e = open(ferr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+
+		die_with_parent(parent);
+		if (i < 0 || o < 0 || e < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0 ||
+		    dup2(e, 2) < 0)
+			_exit(126);
+		if (uid >= 0 && (setgroups(0, NULL) < 0 ||
+		    setgid((gid_t)uid) < 0 || setuid((uid_t)uid) < 0))
+			_exit(125);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	r->code = wait_bounded(pid, h_wrapped() ? 300000 : 60000);
+	ck_assert_msg(r->code >= 0, "%s did not finish in time", argv[0]);
+	r->out = slurp(fout, &r->outlen);
+	r->err = slurp(ferr, &r->errlen);
+	unlink(fin);
+	unlink(fout);
+	unlink(ferr);
+	return r->code;
+}
+
+static int
+segctl_va(struct h_run *r, int uid, const char *in, size_t inlen, va_list ap)
+{
+	char *argv[16];
+	int n = 0;
+
+	argv[n++] = (char *)h_path("segctl");
+	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	argv[n] = NULL;
+	return h_runv_as(r, uid, in, inlen, argv);
+}
+
+int
+h_segctl(struct h_run *r, const char *in, size_t inlen, ...)
+{
+	va_list ap;
+	int code;
+
+	va_start(ap, inlen);
+	code = segctl_va(r, -1, in, inlen, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+h_segctl_as(struct h_run *r, int uid, const char *in, size_t inlen, ...)
+{
+	va_list ap;
+	int code;
+
+	va_start(ap, inlen);
+	code = segctl_va(r, uid, in, inlen, ap);
+	va_end(ap);
+	return code;
+}
+
+void
+h_run_free(struct h_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+void
+h_spawnv(struct h_proc *p, char *const argv[])
+{
+	int in[2], out[2];
+	pid_t parent = getpid();
+
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	p->pid = fork();
+	ck_assert_msg(p->pid >= 0, "fork: %s", strerror(errno));
+	if (p->pid == 0) {
+		die_with_parent(parent);
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	p->in = in[1];
+	p->out = out[0];
+}
+
+void
+h_peer(struct h_proc *p, ...)
+{
+	char *argv[32];
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = (char *)h_path("tests/progs/segpeer");
+	va_start(ap, p);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)) != NULL)
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	ck_assert_msg(access(argv[0], X_OK) == 0, "no helper %s", argv[0]);
+	h_spawnv(p, argv);
+}
+
+int
+h_readline(struct h_proc *p, char *buf, size_t size, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	size_t n = 0;
+
+	while (n + 1 < size) {
+		struct pollfd pfd = { p->out, POLLIN, 0 };
+		long left = deadline - now_ms();
+		char c;
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		r = read(p->out, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (c == '\n') {
+			buf[n] = '\0';
+			return (int)n;
+		}
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return -1;
+}
+
+void
+h_writeline(struct h_proc *p, const char *line)
+{
+	size_t n = strlen(line);
+
+	ck_assert_int_eq(write(p->in, line, n), (ssize_t)n);
+	ck_assert_int_eq(write(p->in, "\n", 1), 1);
+}
+
+int
+h_wait(struct h_proc *p, int timeout_ms)
+{
+	int code = wait_bounded(p->pid, timeout_ms);
+
+	close(p->in);
+	close(p->out);
+	p->pid = 0;
+	return code;
+}
+
+/* ---- checks in children ---- */
+
+void
+h_cfail(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof buf - 1)
+		n = (int)sizeof buf - 1;
+	if (h_cfd >= 0 && n > 0 && write(h_cfd, buf, (size_t)n) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+int
+h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
+{
+	int fds[2], st;
+	size_t n = 0;
+	pid_t parent = getpid(), pid;
+	long deadline;
+
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(fds[0]);
+		die_with_parent(parent);
+		h_cfd = fds[1];
+		fn(arg);
+		_exit(0);
+	}
+	close(fds[1]);
+	deadline = now_ms() + (h_wrapped() ? 300000 : 60000);
+	for (;;) {
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		long left = deadline - now_ms();
+		ssize_t r;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		r = read(fds[0], msg + n, msgsize - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (n == msgsize - 1)
+			break;
+	}
+	msg[n] = '\0';
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	return st;
+}
+
+/* ---- observations ---- */
+
+int
+h_until(int (*pred)(void *), void *arg, int ms)
+{
+	long deadline = now_ms() + ms;
+
+	for (;;) {
+		if (pred(arg))
+			return 1;
+		if (now_ms() > deadline)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+int
+h_nattach(const char *name)
+{
+	struct seg_info si;
+
+	if (seg_stat(name, &si) < 0)
+		return -1;
+	return (int)si.nattach;
+}
+
+int
+h_ls_line(const char *out, const char *name, char *line, size_t size)
+{
+	size_t nl = strlen(name);
+	const char *p = out;
+
+	while (*p != '\0') {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == ' ') {
+			if (len >= size)
+				len = size - 1;
+			memcpy(line, p, len);
+			line[len] = '\0';
+			return 0;
+		}
+		p += len + (e != NULL);
+	}
+	return -1;
+}
+
+int
+h_mapped(pid_t pid, unsigned long addr, char perms[5])
+{
+	char path[64], line[512];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		unsigned long lo, hi;
+		char pm[5];
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, pm) != 3)
+			continue;
+		if (lo <= addr && addr < hi) {
+			if (perms != NULL)
+				memcpy(perms, pm, 5);
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* ---- the suite ---- */
+
+int
+h_main(Suite *s)
+{
+	const char *b = getenv("SEG_BUILD");
+	SRunner *sr;
+	int failed;
+
+	if (b == NULL || *b == '\0')
+		b = "build";
+	if (realpath(b, h_build) == NULL) {
+		fprintf(stderr, "integration tests: build directory '%s': %s "
+		    "(set SEG_BUILD)\n", b, strerror(errno));
+		return 1;
+	}
+	snprintf(h_root, sizeof h_root, "/tmp/segd-integ.XXXXXX");
+	if (mkdtemp(h_root) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(h_root, 0711);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	rm_tree(h_root);
+	return failed == 0 ? 0 : 1;
+}

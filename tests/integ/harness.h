@@ -1,0 +1,112 @@
+/*
+ * harness.h: the integration tier's harness.  Every test runs its own segd
+ * on a temporary socket and state directory (under one directory per suite
+ * run, removed at the end), started through $SEGD_WRAPPER if that is set
+ * (make check-valgrind sets it to a valgrind command).  segd must exit 0 at
+ * SIGTERM; the teardown fails the test otherwise and shows segd's log.
+ *
+ * Binaries are found in $SEG_BUILD (default build): segd, segctl and the
+ * helper programs tests/progs/NAME.
+ *
+ * Processes the harness starts die with the test (PR_SET_PDEATHSIG), so a
+ * failed or timed-out test leaves nothing running.
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+#include <check.h>
+
+#define H_PATHMAX 256
+
+/* The running test's segd. */
+extern char  h_dir[H_PATHMAX];     /* this test's temporary directory */
+extern char  h_sock[H_PATHMAX];    /* segd's socket (also $SEGD_SOCKET) */
+extern char  h_state[H_PATHMAX];   /* segd's state directory */
+extern char  h_log[H_PATHMAX];     /* segd's stderr */
+extern pid_t h_segd;               /* 0 when not running */
+/* More options for segd's next start (NULL-terminated; empty by default). */
+extern const char *h_segd_opts[16];
+
+/* Checked fixture: start segd for the test; stop it, it must exit 0. */
+void h_setup(void);
+void h_teardown(void);
+
+/* Start segd on h_sock and h_state (again) and wait until it answers. */
+void h_segd_start(void);
+/* SIGTERM segd and wait for it; fails the test unless it exits 0. */
+void h_segd_stop(void);
+
+/* 1 when segd runs under $SEGD_WRAPPER (valgrind: everything is slower). */
+int  h_wrapped(void);
+/* A tcase with fixtures and a timeout generous enough for valgrind. */
+TCase *h_tcase(const char *name);
+
+/* $SEG_BUILD/rel as an absolute path (static buffer, one of four). */
+const char *h_path(const char *rel);
+
+/* Run a program to completion. */
+struct h_run {
+	int    code;		/* exit code, or 128 + signal */
+	char  *out, *err;	/* NUL-terminated; free with h_run_free */
+	size_t outlen, errlen;
+};
+/* argv is NULL-terminated; in (inlen bytes) is its standard input. */
+int  h_runv(struct h_run *, const char *in, size_t inlen, char *const argv[]);
+/* The same, as user and group uid (-1: unchanged, no supplementary groups). */
+int  h_runv_as(struct h_run *, int uid, const char *in, size_t inlen,
+    char *const argv[]);
+/* segctl ARGS... NULL; returns the exit code. */
+int  h_segctl(struct h_run *, const char *in, size_t inlen, ...)
+    __attribute__((sentinel));
+int  h_segctl_as(struct h_run *, int uid, const char *in, size_t inlen, ...)
+    __attribute__((sentinel));
+void h_run_free(struct h_run *);
+
+/* A program running alongside the test, with pipes to its stdin/stdout. */
+struct h_proc {
+	pid_t pid;
+	int   in, out;	/* write to its stdin; read its stdout */
+};
+void h_spawnv(struct h_proc *, char *const argv[]);
+/* tests/progs/segpeer ARGS... NULL */
+void h_peer(struct h_proc *, ...) __attribute__((sentinel));
+/* One line of its output (without the newline); -1 on EOF or timeout. */
+int  h_readline(struct h_proc *, char *buf, size_t size, int timeout_ms);
+void h_writeline(struct h_proc *, const char *line);
+/* Wait for it (bounded); its exit code, or 128 + signal. */
+int  h_wait(struct h_proc *, int timeout_ms);
+
+/*
+ * Run fn in a forked child (which makes its own segd connection).  It fails
+ * with h_cfail(); returning means success.  Returns the raw wait status;
+ * msg gets what the child reported.  CK_CHILD asserts it passed.
+ */
+int  h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize);
+void h_cfail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+#define H_CCHECK(cond, ...) do { if (!(cond)) h_cfail(__VA_ARGS__); } while (0)
+#define CK_CHILD(fn, arg) do {						\
+	char ck_child_msg_[1024];					\
+	int ck_child_st_ = h_child((fn), (arg), ck_child_msg_,		\
+	    sizeof ck_child_msg_);					\
+	ck_assert_msg(WIFEXITED(ck_child_st_) &&			\
+	    WEXITSTATUS(ck_child_st_) == 0, "child %s: %s", #fn,	\
+	    ck_child_msg_[0] ? ck_child_msg_ : "died");			\
+} while (0)
+
+/* Poll pred(arg) every 10 ms until it returns nonzero, for at most ms. */
+int  h_until(int (*pred)(void *), void *arg, int ms);
+
+/* segd's view of a segment's attach count (seg_stat), -1 if it fails. */
+int  h_nattach(const char *name);
+/* The line for name in `segctl ls` output, copied into line; 0 if found. */
+int  h_ls_line(const char *lsout, const char *name, char *line, size_t size);
+/* Whether the process has a mapping containing addr; its perms in perms[5]. */
+int  h_mapped(pid_t pid, unsigned long addr, char perms[5]);
+
+/* Suite runner: sets up the per-run directory, runs, cleans up. */
+int  h_main(Suite *);
+
+#endif
