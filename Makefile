@@ -78,3 +78,11 @@ clean:
 	rm -rf build
 
 .PHONY: all install clean
+
+# The main job: a demo of segd on soft-RoCE, two nodes (see demo/node.sh).
+demo:
+	sh tests/setup.sh
+	$(MAKE) all
+	tests/softroce pair -- demo/node.sh
+
+.PHONY: demo
