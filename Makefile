@@ -43,8 +43,9 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libseg.a: $(call obj,$(LIB_SRC) $(PROTO_SRC))
 	rm -f $@; ar rcs $@ $^
 
-$(BUILD)/libseg.so: $(call obj,$(LIB_SRC) $(PROTO_SRC))
-	$(CC) -shared -Wl,-soname,libseg.so.0 -o $@ $^ $(LDFLAGS) -lpthread
+$(BUILD)/libseg.so: $(call obj,$(LIB_SRC) $(PROTO_SRC)) seglib/libseg.map
+	$(CC) -shared -Wl,-soname,libseg.so.0 -Wl,--version-script=seglib/libseg.map \
+	    -o $@ $(filter %.o,$^) $(LDFLAGS) -lpthread
 
 $(BUILD)/segd: $(call obj,$(SEGD_SRC) $(PROTO_SRC))
 	$(CC) -o $@ $^ $(LDFLAGS) $(SEGD_LIBS)
@@ -56,6 +57,9 @@ $(BUILD)/segctl: $(call obj,$(CLI_SRC)) $(BUILD)/libseg.a
 
 include tests/tests.mk
 -include tests/rdma.mk
+-include bench/bench.mk
+-include bench/rdma.mk
+-include bench/zio.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \

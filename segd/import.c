@@ -23,7 +23,8 @@
 
 #define BOUNCE_SIZE  (8u << 20)
 #define IO_ROUND     32		/* work requests per round */
-#define IO_MAXWR     (1u << 30)	/* bytes in one work request */
+#define IO_MAXWR     (1u << 20)	/* bytes in one work request */
+#define IO_ROUNDMAX  (8u << 20)	/* bytes in one round: a step of the deadline */
 
 /*
  * The bounce region of a client: references held by the client (1) and
@@ -410,7 +411,7 @@ io_start(struct rop *r)
 	struct ibv_sge sge[IO_ROUND];
 	unsigned k = 0;
 	uint32_t i = o->next;
-	uint64_t off = o->nextoff;
+	uint64_t off = o->nextoff, bytes = 0;
 	struct segw_info info;
 	int rc;
 
@@ -429,7 +430,8 @@ io_start(struct rop *r)
 			o->next = 1;
 		return rc == 1 ? 1 : 0;
 	}
-	while (k < IO_ROUND && i < o->n && o->kind != SEGW_IO_BARRIER) {
+	while (k < IO_ROUND && i < o->n && o->kind != SEGW_IO_BARRIER &&
+	    bytes < IO_ROUNDMAX) {
 		const struct segw_iov *v = &o->iov[i];
 		uint64_t chunk = v->len - off;
 
@@ -456,6 +458,7 @@ io_start(struct rop *r)
 		wr[k].wr.rdma.remote_addr = o->rva + v->off + off;
 		wr[k].wr.rdma.rkey = o->rkey;
 		k++;
+		bytes += chunk;
 		off += chunk;
 		if (off == v->len) {
 			i++;

@@ -86,6 +86,26 @@ hook_free(void *ctx, struct segment *s)
 	rdma_seg_dereg(s);
 }
 
+/*
+ * Every allocated segment is one mapping in segd: keep the default segment
+ * limit below the kernel's map count, so the limit is the error users see.
+ */
+static size_t
+default_maxsegs(void)
+{
+	unsigned long mc = 0;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &mc) != 1)
+			mc = 0;
+		fclose(f);
+	}
+	if (mc > 8192 && mc - 4096 < SEGD_DEF_MAXSEGS)
+		return mc - 4096;
+	return SEGD_DEF_MAXSEGS;
+}
+
 static void
 signal_cb(int sig, short ev, void *arg)
 {
@@ -109,7 +129,7 @@ main(int argc, char *argv[])
 
 	memset(&sd, 0, sizeof sd);
 	sd.store.dirfd = -1;
-	lim.maxsegs = SEGD_DEF_MAXSEGS;
+	lim.maxsegs = default_maxsegs();
 	lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
 	sd.deadline_ms = 5000;

@@ -95,6 +95,7 @@ static void peer_close(struct peer *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void peer_flush(struct peer *);
 static void peer_kick(struct peer *);
+static void rop_rearm(struct rop *);
 
 void
 peer_hold(struct peer *p)
@@ -600,6 +601,7 @@ peer_wc(struct peer *p, const struct ibv_wc *wc)
 		r = (struct rop *)(uintptr_t)wc->wr_id;
 		p->sq_used -= r->round;
 		r->round = 0;
+		rop_rearm(r);	/* the deadline bounds each step, not the whole */
 		if (wc->status != IBV_WC_SUCCESS) {
 			peer_close(p, EIO, "RDMA %s on peer %s failed: %s",
 			    wc->opcode == IBV_WC_RDMA_READ ? "READ" : "WRITE",
@@ -798,6 +800,16 @@ peer_get(struct segd *sd, const char *host, uint16_t port, const char *label,
 		return NULL;
 	}
 	return p;
+}
+
+static void
+rop_rearm(struct rop *r)
+{
+	struct timeval tv = { r->peer->sd->deadline_ms / 1000,
+	    (r->peer->sd->deadline_ms % 1000) * 1000 };
+
+	if (r->timer != NULL)
+		evtimer_add(r->timer, &tv);
 }
 
 static void

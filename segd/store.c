@@ -225,7 +225,7 @@ meta_parse(const char *buf, struct segment *s)
 	if (sscanf(buf, "segd1 %u %u %o %u %llx %llx %c", &uid, &gid, &mode,
 	    &verb, &va, &len, &extra) != 6)
 		return -1;
-	if (mode > 07777 || verb >= SEG_VERB_MAX)
+	if (mode > 0777 || verb >= SEG_VERB_MAX)
 		return -1;
 	s->uid = uid;
 	s->gid = gid;

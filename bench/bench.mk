@@ -1,0 +1,14 @@
+# The local benchmark of issue 2 (figures, not a test).  Included by the top
+# Makefile.  `make bench-local` builds and runs it; it starts its own segd on
+# a temporary socket and state directory under /dev/shm.
+
+BENCH_LOCAL = $(BUILD)/bench/local_bench
+
+$(BENCH_LOCAL): $(call obj,bench/local_bench.c) $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+
+bench-local: all $(BENCH_LOCAL)
+	SEG_BUILD=$(BUILD) $(BENCH_LOCAL)
+
+.PHONY: bench-local
