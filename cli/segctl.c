@@ -96,6 +96,25 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* A whole chunk of standard input (less only at its end): fewer round trips. */
+static size_t
+read_chunk(const char *name, char *buf)
+{
+	size_t have = 0;
+
+	while (have < CHUNK) {
+		ssize_t r = read(0, buf + have, CHUNK - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			fail(name, "read standard input: %s", strerror(errno));
+		if (r == 0)
+			break;
+		have += (size_t)r;
+	}
+	return have;
+}
+
 static int
 cmd_create(int argc, char **argv)
 {
@@ -153,19 +172,8 @@ cmd_write(int argc, char **argv)
 	if (seg_pwrite(argv[1], buf, 0, off) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	for (;;) {
-		size_t have = 0;
-		ssize_t r, w;
-		while (have < CHUNK) {	/* whole chunks: fewer round trips */
-			r = read(0, buf + have, CHUNK - have);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				fail(argv[1], "read standard input: %s",
-				    strerror(errno));
-			if (r == 0)
-				break;
-			have += (size_t)r;
-		}
+		size_t have = read_chunk(argv[1], buf);
+		ssize_t w;
 		if (have == 0)
 			break;
 		w = seg_pwrite(argv[1], buf, have, off + total);
@@ -348,19 +356,7 @@ cmd_put(int argc, char **argv)
 	if ((buf = malloc(CHUNK)) == NULL)
 		fail(argv[1], "out of memory");
 	for (;;) {
-		size_t have = 0;
-		ssize_t r;
-		while (have < CHUNK) {
-			r = read(0, buf + have, CHUNK - have);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				fail(argv[1], "read standard input: %s",
-				    strerror(errno));
-			if (r == 0)
-				break;
-			have += (size_t)r;
-		}
+		size_t have = read_chunk(argv[1], buf);
 		if (have == 0)
 			break;
 		if (off > ii.len || have > ii.len - off)

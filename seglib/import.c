@@ -185,7 +185,7 @@ seg_unimport(seg_import_t *imp)
 
 	if (imp == NULL)
 		return seg_seterr(EINVAL, "no import");
-	rc = send_unimport(imp->m.handle);
+	rc = imp->m.handle != 0 ? send_unimport(imp->m.handle) : 0;
 	pthread_mutex_destroy(&imp->lock);
 	free(imp);
 	return rc;
@@ -210,7 +210,9 @@ reimport(seg_import_t *imp)
 {
 	uint64_t old = imp->m.handle, gen = imp->m.gen;
 
-	send_unimport(old);
+	if (old != 0)
+		send_unimport(old);
+	imp->m.handle = 0;	/* none until an import succeeds: io_call retries */
 	if (do_import(imp) < 0) {
 		if (errno == ENOENT || errno == EACCES)
 			return seg_seterr(EACCES, "segment revoked: %s (%s)",
@@ -219,6 +221,7 @@ reimport(seg_import_t *imp)
 	}
 	if (imp->m.gen != gen) {
 		send_unimport(imp->m.handle);
+		imp->m.handle = 0;
 		imp->m.gen = gen;
 		return seg_seterr(EACCES, "segment revoked: %s was exported "
 		    "again since it was imported", imp->ref);
@@ -242,6 +245,9 @@ io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
 	if ((req = malloc(SEGW_MAXPAYLOAD)) == NULL)
 		return seg_seterr(ENOMEM, "out of memory");
 	for (tries = 0; ; tries++) {
+		/* an import lost earlier and not yet made again */
+		if (imp->m.handle == 0 && (rc = reimport(imp)) < 0)
+			break;
 		io.handle = imp->m.handle;
 		len = segw_io_encode(req, SEGW_MAXPAYLOAD, &io);
 		rc = seg_call_raw(SEGW_IO, req, len, rsp, sizeof rsp, &rl, NULL);
@@ -414,6 +420,17 @@ vio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 		if (iov[i].len > 0 && iov[i].buf == NULL)
 			return seg_seterr(EINVAL, "entry %d has no buffer", i);
 	pthread_mutex_lock(&imp->lock);
+	/* every entry before any is sent: a batch (or a large bounced buffer,
+	 * sent in several frames) past the end must not touch remote memory */
+	for (i = 0; i < n; i++)
+		if (iov[i].off > imp->m.len || iov[i].len > imp->m.len - iov[i].off) {
+			pthread_mutex_unlock(&imp->lock);
+			return seg_seterr(ERANGE, "range 0x%llx+0x%llx is past the "
+			    "end of segment '%s' (length 0x%llx)",
+			    (unsigned long long)iov[i].off,
+			    (unsigned long long)iov[i].len, imp->name,
+			    (unsigned long long)imp->m.len);
+		}
 	rc = direct_io(imp, kind, iov, n);
 	if (rc == 0)
 		rc = bounce_io(imp, kind, iov, n);
@@ -466,34 +483,9 @@ seg_barrier(seg_import_t *imp)
 	return rc;
 }
 
-struct listacc {
-	struct seg_info *v;
-	size_t n, cap;
-};
-
-static int
-peer_list_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
-{
-	struct listacc *a = arg;
-
-	(void)t;
-	(void)tl;
-	if (a->n == a->cap) {
-		size_t c = a->cap ? a->cap * 2 : 64;
-		struct seg_info *v = realloc(a->v, c * sizeof *v);
-		if (v == NULL)
-			return seg_seterr(ENOMEM, "out of memory");
-		a->v = v;
-		a->cap = c;
-	}
-	seg_info_export(w, &a->v[a->n++]);
-	return 0;
-}
-
 int
 seg_peer_list(const char *node, struct seg_info **list)
 {
-	struct listacc a = { NULL, 0, 0 };
 	struct segw_req r;
 	char text[SEGW_MAXTEXT];
 
@@ -504,12 +496,7 @@ seg_peer_list(const char *node, struct seg_info **list)
 	memset(&r, 0, sizeof r);
 	r.textlen = strlen(text);
 	memcpy(r.text, text, r.textlen);
-	if (seg_call_list(SEGW_PEERLS, &r, peer_list_add, &a) < 0) {
-		free(a.v);
-		return -1;
-	}
-	*list = a.v;
-	return (int)a.n;
+	return seg_list_collect(SEGW_PEERLS, &r, list);
 }
 
 struct textacc {

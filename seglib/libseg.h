@@ -31,9 +31,16 @@ int  seg_call_list(uint16_t op, const struct segw_req *req,
          int (*fn)(const struct segw_info *, const char *, size_t, void *),
          void *arg);
 int  seg_req_name(struct segw_req *, const char *name);
+/*
+ * Changes each time libseg connects to segd anew (segd restarted, a fork,
+ * a broken connection): what segd tied to the old connection (a umsg pool
+ * held, descriptors it sent) is gone with it.
+ */
+unsigned seg_conn_gen(void);
 
 /* seg.c */
 void seg_info_export(const struct segw_info *, struct seg_info *);
+int  seg_list_collect(uint16_t op, const struct segw_req *, struct seg_info **);
 
 /* attach.c */
 /* 1 if [va, va+len) lies inside one attached named segment */

@@ -204,17 +204,25 @@ list_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 	return 0;
 }
 
+/* A listing (LIST, PEERLS) into a malloc'd array; returns the count. */
 int
-seg_list(struct seg_info **list)
+seg_list_collect(uint16_t op, const struct segw_req *r, struct seg_info **list)
 {
 	struct listacc a = { NULL, 0, 0 };
-	struct segw_req r;
 
-	memset(&r, 0, sizeof r);
-	if (seg_call_list(SEGW_LIST, &r, list_add, &a) < 0) {
+	if (seg_call_list(op, r, list_add, &a) < 0) {
 		free(a.v);
 		return -1;
 	}
 	*list = a.v;
 	return (int)a.n;
+}
+
+int
+seg_list(struct seg_info **list)
+{
+	struct segw_req r;
+
+	memset(&r, 0, sizeof r);
+	return seg_list_collect(SEGW_LIST, &r, list);
 }
