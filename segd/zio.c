@@ -219,9 +219,9 @@ zio_free_apply(struct segd *sd, struct segment *s, const uint64_t *addrs,
 		z->qhead = 0;
 	}
 	for (i = 0; i < n; i++)
-		if (zpool_unlive(z->sh, addrs[i]) < 0) {
+		if (zpool_unlive(z->sh, z->shsize, addrs[i]) < 0) {
 			for (j = 0; j < i; j++)
-				zpool_relive(z->sh, addrs[j]);
+				zpool_relive(z->sh, z->shsize, addrs[j]);
 			return seterr(e, EINVAL, "address 0x%llx is not the start "
 			    "of a live buffer of segment '%s'",
 			    (unsigned long long)addrs[i], s->name);
@@ -377,7 +377,7 @@ zio_request(struct segd *sd, struct client *c, uint16_t op,
 				    s->name);
 			break;
 		}
-		zpool_check(z->sh, addr, &size);
+		zpool_check(z->sh, z->shsize, addr, &size);
 		info.va = addr;
 		info.len = size;
 		creq_reply(q, &info, NULL, 0, -1);
@@ -403,6 +403,14 @@ zio_request(struct segd *sd, struct client *c, uint16_t op,
 		if ((fd = dup(z->shfd)) < 0) {
 			seterr(&e, errno, "dup: %s", strerror(errno));
 			break;
+		}
+		if (z->holder == NULL && z->qlen > 0) {
+			/* returned while nobody held the pool: the new holder's
+			 * allocator finds them free in the live bits, so
+			 * reading them too would reclaim them twice */
+			efd_clear(z->free_efd);
+			z->qlen = 0;
+			z->qhead = 0;
 		}
 		z->holder = c;
 		seg_to_info(s, &info);

@@ -24,7 +24,8 @@
 
 #include "zio_pool.h"
 
-#define NIL UINT32_MAX
+#define NIL  UINT32_MAX
+#define USED (UINT32_MAX - 1)	/* link[] of a slot handed out, not taken back */
 
 struct zslab {
 	uint32_t  prev, next;	/* partial list of its class, or free list */
@@ -36,6 +37,7 @@ struct zslab {
 
 struct zpool {
 	struct zpool_shared *sh;
+	size_t               shsize;
 	uint8_t             *cls;	/* shared: each slab's class */
 	uint64_t            *live;	/* shared: live bit per granule */
 	struct zslab        *slabs;
@@ -78,9 +80,9 @@ sh_cls(struct zpool_shared *sh)
 }
 
 static uint64_t *
-sh_live(struct zpool_shared *sh)
+sh_live(struct zpool_shared *sh, uint32_t nslabs)
 {
-	return (uint64_t *)(void *)((uint8_t *)(sh + 1) + align8(sh->nslabs));
+	return (uint64_t *)(void *)((uint8_t *)(sh + 1) + align8(nslabs));
 }
 
 int
@@ -102,17 +104,36 @@ zpool_shared_init(struct zpool_shared *sh, uint64_t base, uint64_t len)
 	return 0;
 }
 
-/* A shared header from another process: every field checked. */
+/*
+ * A shared header from another process, read once into g: every field
+ * checked, and the layout it gives (slab_shift from len, then nslabs) must
+ * be exactly size bytes.  Callers use g, never the shared header again.
+ */
+static int
+geom_get(const struct zpool_shared *sh, size_t size, struct zpool_shared *g)
+{
+	if (size < sizeof *sh)
+		return 0;
+	g->magic = __atomic_load_n(&sh->magic, __ATOMIC_RELAXED);
+	g->slab_shift = __atomic_load_n(&sh->slab_shift, __ATOMIC_RELAXED);
+	g->nslabs = __atomic_load_n(&sh->nslabs, __ATOMIC_RELAXED);
+	g->base = __atomic_load_n(&sh->base, __ATOMIC_RELAXED);
+	g->len = __atomic_load_n(&sh->len, __ATOMIC_RELAXED);
+	if (g->magic != ZP_MAGIC || g->len < (1u << ZP_MINSHIFT) ||
+	    g->base % (1u << ZP_MINSHIFT) != 0 ||
+	    g->slab_shift != slab_shift_for(g->len) ||
+	    g->nslabs != g->len >> g->slab_shift ||
+	    zpool_shared_size(g->len) != size)
+		return 0;
+	return 1;
+}
+
 int
 zpool_shared_valid(const struct zpool_shared *sh, size_t size)
 {
-	if (size < sizeof *sh || sh->magic != ZP_MAGIC ||
-	    sh->slab_shift < ZP_MINSHIFT || sh->slab_shift > ZP_MAXSHIFT ||
-	    sh->len < (1u << ZP_MINSHIFT) ||
-	    sh->nslabs != sh->len >> sh->slab_shift ||
-	    zpool_shared_size(sh->len) != size)
-		return 0;
-	return 1;
+	struct zpool_shared g;
+
+	return geom_get(sh, size, &g);
 }
 
 static int
@@ -137,24 +158,31 @@ live_clear(uint64_t *live, uint64_t g)
 	    bit) != 0;
 }
 
-/* The granule of a buffer start, or -1 if addr is not one of a live buffer. */
+/*
+ * The granule of a buffer start, or -1 if addr is not one of a live buffer.
+ * *live gets the live bitmap of the header as read (g).
+ */
 static int64_t
-check(struct zpool_shared *sh, uint64_t addr, uint64_t *size)
+check(struct zpool_shared *sh, size_t shsize, uint64_t addr, uint64_t *size,
+    uint64_t **live)
 {
+	struct zpool_shared g;
 	uint64_t off, s;
 	uint8_t c;
 
-	if (addr < sh->base || addr - sh->base >= (uint64_t)sh->nslabs <<
-	    sh->slab_shift)
+	if (!geom_get(sh, shsize, &g))
 		return -1;
-	off = addr - sh->base;
-	s = off >> sh->slab_shift;
+	if (addr < g.base || addr - g.base >= (uint64_t)g.nslabs << g.slab_shift)
+		return -1;
+	off = addr - g.base;
+	s = off >> g.slab_shift;
 	c = __atomic_load_n(&sh_cls(sh)[s], __ATOMIC_ACQUIRE);
-	if (c < ZP_MINSHIFT || c > sh->slab_shift)
+	if (c < ZP_MINSHIFT || c > g.slab_shift)
 		return -1;
 	if (off & ((1ULL << c) - 1))
 		return -1;
-	if (!live_test(sh_live(sh), off >> ZP_MINSHIFT))
+	*live = sh_live(sh, g.nslabs);
+	if (!live_test(*live, off >> ZP_MINSHIFT))
 		return -1;
 	if (size)
 		*size = 1ULL << c;
@@ -162,27 +190,37 @@ check(struct zpool_shared *sh, uint64_t addr, uint64_t *size)
 }
 
 int
-zpool_check(struct zpool_shared *sh, uint64_t addr, uint64_t *size)
+zpool_check(struct zpool_shared *sh, size_t shsize, uint64_t addr,
+    uint64_t *size)
 {
-	return check(sh, addr, size) < 0 ? -1 : 0;
+	uint64_t *live;
+
+	return check(sh, shsize, addr, size, &live) < 0 ? -1 : 0;
 }
 
 /* Mark a returned buffer not live; -1 if it was not a live buffer. */
 int
-zpool_unlive(struct zpool_shared *sh, uint64_t addr)
+zpool_unlive(struct zpool_shared *sh, size_t shsize, uint64_t addr)
 {
-	int64_t g = check(sh, addr, NULL);
+	uint64_t *live;
+	int64_t g = check(sh, shsize, addr, NULL, &live);
 
-	if (g < 0 || !live_clear(sh_live(sh), (uint64_t)g))
+	if (g < 0 || !live_clear(live, (uint64_t)g))
 		return -1;
 	return 0;
 }
 
 /* Undo zpool_unlive() of a batch that failed later on. */
 void
-zpool_relive(struct zpool_shared *sh, uint64_t addr)
+zpool_relive(struct zpool_shared *sh, size_t shsize, uint64_t addr)
 {
-	live_set(sh_live(sh), (addr - sh->base) >> ZP_MINSHIFT);
+	struct zpool_shared g;
+
+	if (!geom_get(sh, shsize, &g) || addr < g.base ||
+	    addr - g.base >= (uint64_t)g.nslabs << g.slab_shift ||
+	    (addr - g.base) % (1u << ZP_MINSHIFT) != 0)
+		return;
+	live_set(sh_live(sh, g.nslabs), (addr - g.base) >> ZP_MINSHIFT);
 }
 
 static void
@@ -254,8 +292,9 @@ zpool_open(struct zpool_shared *sh)
 	if ((p = calloc(1, sizeof *p)) == NULL)
 		return NULL;
 	p->sh = sh;
+	p->shsize = zpool_shared_size(sh->len);
 	p->cls = sh_cls(sh);
-	p->live = sh_live(sh);
+	p->live = sh_live(sh, sh->nslabs);
 	p->freeslabs = NIL;
 	for (i = 0; i <= ZP_MAXSHIFT; i++)
 		p->partial[i] = NIL;
@@ -282,6 +321,7 @@ zpool_open(struct zpool_shared *sh)
 			uint64_t g = (((uint64_t)s << sh->slab_shift) +
 			    ((uint64_t)i << c)) >> ZP_MINSHIFT;
 			if (live_test(p->live, g)) {
+				z->link[i] = USED;
 				z->nfree--;
 				p->nlive++;
 				p->live_bytes += 1ULL << c;
@@ -353,6 +393,7 @@ zpool_alloc(struct zpool *p, size_t len)
 		z->fhead = z->link[slot];
 	} else
 		slot = z->bump++;
+	z->link[slot] = USED;
 	if (--z->nfree == 0)
 		list_remove(p, &p->partial[c], s);
 	off = ((uint64_t)s << p->sh->slab_shift) + ((uint64_t)slot << c);
@@ -365,7 +406,12 @@ zpool_alloc(struct zpool *p, size_t len)
 
 /*
  * Take back a buffer whose live bit is already clear (zpool_unlive).  The
- * address must have passed the validator; it is checked again for shape.
+ * address must have passed the validator; it is checked again for shape,
+ * and refused (-1, nothing changes) unless it is a buffer this allocator
+ * handed out and has not taken back, its live bit clear: a repeated or
+ * stale address (one returned while the pool changed hands, then found
+ * free by zpool_open, perhaps handed out again) must not enter the free
+ * list twice.
  */
 int
 zpool_reclaim(struct zpool *p, uint64_t addr)
@@ -383,7 +429,8 @@ zpool_reclaim(struct zpool *p, uint64_t addr)
 	if (z->cls == ZP_NOCLASS || (off & ((1ULL << z->cls) - 1)))
 		return -1;
 	slot = (uint32_t)((off & ((1ULL << p->sh->slab_shift) - 1)) >> z->cls);
-	if (slot >= z->bump || z->nfree >= z->nslots)
+	if (slot >= z->bump || z->nfree >= z->nslots || z->link[slot] != USED ||
+	    live_test(p->live, off >> ZP_MINSHIFT))
 		return -1;
 	z->link[slot] = z->fhead;
 	z->fhead = slot;
@@ -403,11 +450,15 @@ zpool_reclaim(struct zpool *p, uint64_t addr)
 int
 zpool_free(struct zpool *p, uint64_t addr)
 {
-	if (zpool_unlive(p->sh, addr) < 0) {
+	if (zpool_unlive(p->sh, p->shsize, addr) < 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	return zpool_reclaim(p, addr);
+	if (zpool_reclaim(p, addr) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -38,10 +38,18 @@ size_t        zpool_shared_size(uint64_t len);
 int           zpool_shared_init(struct zpool_shared *, uint64_t base,
                   uint64_t len);
 int           zpool_shared_valid(const struct zpool_shared *, size_t size);
-int           zpool_check(struct zpool_shared *, uint64_t addr,
+/*
+ * The validator's calls.  shsize is the size of the caller's mapping of the
+ * state: the header may be rewritten at any time by the process holding a
+ * umsg pool, so it is read once per call and checked against shsize; a bad
+ * header makes every address invalid, never a read out of the state.
+ */
+int           zpool_check(struct zpool_shared *, size_t shsize, uint64_t addr,
                   uint64_t *size);
-int           zpool_unlive(struct zpool_shared *, uint64_t addr);
-void          zpool_relive(struct zpool_shared *, uint64_t addr);
+int           zpool_unlive(struct zpool_shared *, size_t shsize,
+                  uint64_t addr);
+void          zpool_relive(struct zpool_shared *, size_t shsize,
+                  uint64_t addr);
 
 struct zpool *zpool_open(struct zpool_shared *);
 void          zpool_close(struct zpool *);

@@ -17,6 +17,7 @@
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static int   conn_fd = -1;
 static pid_t conn_pid;
+static unsigned conn_gen;	/* connections this process has made */
 
 static int
 conn_open(void)
@@ -54,7 +55,15 @@ conn_get(void)
 		close(conn_fd);
 	conn_fd = conn_open();
 	conn_pid = getpid();
+	if (conn_fd >= 0)
+		__atomic_add_fetch(&conn_gen, 1, __ATOMIC_RELEASE);
 	return conn_fd;
+}
+
+unsigned
+seg_conn_gen(void)
+{
+	return __atomic_load_n(&conn_gen, __ATOMIC_ACQUIRE);
 }
 
 static void

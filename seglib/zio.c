@@ -24,6 +24,9 @@ struct zname {
 	size_t               shsize;
 	struct zpool        *pool;
 	int                  free_fd, sig_fd;
+	/* seg_conn_gen() when each was had: segd forgets them with the
+	 * connection (a restart), so a new connection takes them again */
+	unsigned             pool_gen, free_gen, sig_gen;
 };
 
 static pthread_mutex_t z_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -99,7 +102,20 @@ pool_take(struct zname *z)
 	}
 	z->sh = p;
 	z->shsize = (size_t)sb.st_size;
+	z->pool_gen = seg_conn_gen();
 	return 0;
+}
+
+/* Under z_lock: forget a pool held through a connection now gone. */
+static void
+pool_stale(struct zname *z)
+{
+	if (z->pool == NULL || z->pool_gen == seg_conn_gen())
+		return;
+	zpool_close(z->pool);
+	munmap(z->sh, z->shsize);
+	z->pool = NULL;
+	z->sh = NULL;
 }
 
 void *
@@ -110,7 +126,18 @@ seg_zalloc(const char *name, size_t len)
 	struct seg_info si;
 	struct zname *z;
 	uint64_t a;
+	int held = 0;
 
+	/* a umsg pool this process holds allocates here: no call to segd */
+	pthread_mutex_lock(&z_lock);
+	if (z_pid == getpid())
+		for (z = znames; z; z = z->next)
+			if (z->pool != NULL && z->pool_gen == seg_conn_gen() &&
+			    strcmp(z->name, name) == 0)
+				held = 1;
+	pthread_mutex_unlock(&z_lock);
+	if (held)
+		goto take;
 	if (seg_stat(name, &si) < 0)
 		return NULL;
 	if (strcmp(si.verb, "kmsg") == 0) {
@@ -121,14 +148,20 @@ seg_zalloc(const char *name, size_t len)
 			return NULL;
 		return (void *)(uintptr_t)info.va;
 	}
+	if (strcmp(si.verb, "-") == 0) {	/* segd's words for it */
+		seg_seterr(ENXIO, "segment not yet allocated");
+		return NULL;
+	}
 	if (strcmp(si.verb, "umsg") != 0) {
 		seg_seterr(EINVAL, "segment '%s' is not a zero-copy (umsg or "
 		    "kmsg) segment", name);
 		return NULL;
 	}
+take:
 	pthread_mutex_lock(&z_lock);
-	if ((z = zname_get(name)) == NULL ||
-	    (z->pool == NULL && pool_take(z) < 0)) {
+	if ((z = zname_get(name)) != NULL)
+		pool_stale(z);	/* taken again, rebuilt from the live bits */
+	if (z == NULL || (z->pool == NULL && pool_take(z) < 0)) {
 		pthread_mutex_unlock(&z_lock);
 		return NULL;
 	}
@@ -163,12 +196,18 @@ fd_get(const char *name, uint16_t op)
 {
 	struct segw_req r;
 	struct zname *z;
+	unsigned *gen;
 	int fd, *slot;
 
 	pthread_mutex_lock(&z_lock);
 	if ((z = zname_get(name)) == NULL)
 		goto fail;
 	slot = op == SEGW_FREEFD ? &z->free_fd : &z->sig_fd;
+	gen = op == SEGW_FREEFD ? &z->free_gen : &z->sig_gen;
+	if (*slot >= 0 && *gen != seg_conn_gen()) {
+		close(*slot);	/* an earlier segd's: never readable again */
+		*slot = -1;
+	}
 	if (*slot < 0) {
 		if (seg_req_name(&r, name) < 0 ||
 		    seg_call(op, &r, NULL, NULL, NULL, &fd) < 0)
@@ -178,6 +217,7 @@ fd_get(const char *name, uint16_t op)
 			goto fail;
 		}
 		*slot = fd;
+		*gen = seg_conn_gen();
 	}
 	fd = *slot;
 	pthread_mutex_unlock(&z_lock);
@@ -199,15 +239,38 @@ seg_signal_fd(const char *name)
 	return fd_get(name, SEGW_SIGFD);
 }
 
-/* Returned addresses, in order; waits until there is one. */
+/*
+ * Under z_lock, in the pool's process: put returned buffers back into the
+ * pool; keep, in order, those it took.  A buffer it refuses was free in it
+ * already (returned while the pool changed hands, found free when it was
+ * taken) or handed out again since: not this pool's to report.
+ */
+static int
+take_back(const char *name, uint64_t *addrs, int n)
+{
+	struct zname *z = zname_get(name);
+	int i, k;
+
+	if (z == NULL || z->pool == NULL || z->pool_gen != seg_conn_gen())
+		return n;
+	for (i = k = 0; i < n; i++)
+		if (zpool_reclaim(z->pool, addrs[i]) == 0)
+			addrs[k++] = addrs[i];
+	return k;
+}
+
+/*
+ * Returned addresses, in order; waits until there is one.  The wait polls
+ * segd's descriptor for at most a second at a time: after a restart of
+ * segd, the next round takes a new one from the new segd.
+ */
 int
 seg_free_read(const char *name, uint64_t *addrs, int max)
 {
 	uint8_t rb[sizeof(struct segw_req_wire)];
 	struct segw_req r;
-	struct zname *z;
 	size_t n, rl;
-	int fd, i;
+	int fd, i, got;
 
 	if (addrs == NULL || max <= 0)
 		return seg_seterr(EINVAL, "bad arguments");
@@ -218,27 +281,32 @@ seg_free_read(const char *name, uint64_t *addrs, int max)
 	r.arg = (uint32_t)max;
 	n = segw_req_encode(rb, sizeof rb, &r);
 	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct pollfd pfd;
 
 		if (seg_call_raw(SEGW_FREEREAD, rb, n, addrs, (size_t)max * 8,
 		    &rl, NULL) < 0)
 			return -1;
 		if (rl % 8 != 0)
 			return seg_seterr(EPROTO, "bad free reply from segd");
-		if (rl > 0)
-			break;
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		if (rl > 0) {
+			for (i = 0; i < (int)(rl / 8); i++)
+				addrs[i] = le64toh(addrs[i]);
+			/* the pool's process puts them back into the pool */
+			pthread_mutex_lock(&z_lock);
+			got = take_back(name, addrs, (int)(rl / 8));
+			pthread_mutex_unlock(&z_lock);
+			if (got > 0)
+				return got;
+			continue;
+		}
+		if ((fd = seg_free_fd(name)) < 0)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
 			return seg_seterr(errno, "poll: %s", strerror(errno));
 	}
-	for (i = 0; i < (int)(rl / 8); i++)
-		addrs[i] = le64toh(addrs[i]);
-	/* the pool's process puts them back into the pool */
-	pthread_mutex_lock(&z_lock);
-	if ((z = zname_get(name)) != NULL && z->pool != NULL)
-		for (i = 0; i < (int)(rl / 8); i++)
-			zpool_reclaim(z->pool, addrs[i]);
-	pthread_mutex_unlock(&z_lock);
-	return (int)(rl / 8);
 }
 
 int
