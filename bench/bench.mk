@@ -12,3 +12,15 @@ bench-local: all $(BENCH_LOCAL)
 	SEG_BUILD=$(BUILD) $(BENCH_LOCAL)
 
 .PHONY: bench-local
+
+# Fragmentation of the zero-copy allocator under random workloads (figures).
+ZIO_FRAG = $(BUILD)/bench/zio_frag
+
+$(ZIO_FRAG): $(call obj,bench/zio_frag.c segd/zio_pool.c)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS)
+
+bench-frag: $(ZIO_FRAG)
+	$(ZIO_FRAG)
+
+.PHONY: bench-frag

@@ -203,6 +203,14 @@ zio_free_apply(struct segd *sd, struct segment *s, const uint64_t *addrs,
 		return not_zero_copy(s, e);
 	if (n <= 0)
 		return 0;
+	/*
+	 * No more addresses can wait than the segment has buffers, unless a
+	 * pool holder forges live bits: refuse rather than grow without end.
+	 */
+	if (s->verb == SEG_VERB_UMSG &&
+	    z->qlen + (size_t)n > (size_t)(s->len >> ZP_MINSHIFT))
+		return seterr(e, ENOSPC, "free queue of segment '%s' is full",
+		    s->name);
 	if (s->verb == SEG_VERB_UMSG && z->qlen + (size_t)n > z->qcap) {
 		/* reserve first: nothing changes if this fails */
 		size_t cap = z->qcap ? z->qcap : 256;
