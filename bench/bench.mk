@@ -24,3 +24,13 @@ bench-frag: $(ZIO_FRAG)
 	$(ZIO_FRAG)
 
 .PHONY: bench-frag
+
+# dd through the segment file system against dd on tmpfs (figures), and dd
+# through the remote view net/ beside perftest in one soft-RoCE session.
+bench-fs: all
+	BUILD=$(BUILD) bench/fs_bench.sh
+
+bench-fs-net: all
+	BUILD=$(BUILD) tests/softroce run -- bench/fs_net_bench.sh
+
+.PHONY: bench-fs bench-fs-net

@@ -95,6 +95,10 @@ void fs_dir_reply(fuse_req_t, struct fs_dir *d, struct fuse_file_info *);
 void fs_open_reply(fuse_req_t, struct fnode *, int kind,
     struct fuse_file_info *, void *nfh);
 int  fs_want(int flags);	/* SEGW_RD|SEGW_WR of open flags */
+/* parsers, for the unit suite too */
+int  fs_parse_addrs(const char *text, size_t len, uint64_t *addrs, int max,
+    struct segerr *);
+void fs_unescape(char *);
 
 /* fsnet.c, for fs.c */
 void fsnet_readdir_net(struct fs_dir *);

@@ -534,6 +534,10 @@ list_peer(fuse_req_t req, int purpose, struct fnode *node, const char *name,
 void
 fsnet_lookup_peer(fuse_req_t req, const char *name)
 {
+	if (strlen(name) > FS_NAMEMAX) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	list_peer(req, LS_PEER, NULL, name, NULL);
 }
 
@@ -829,9 +833,15 @@ nbuf_get(void)
 	}
 	if (nbufs >= NBUF_MAX || (b = calloc(1, sizeof *b)) == NULL)
 		return NULL;
-	if ((b->mem = aligned_alloc(4096, FS_MAXIO)) == NULL ||
-	    (b->mr = rdma_reg(fs_sd, b->mem, FS_MAXIO, IBV_ACCESS_LOCAL_WRITE,
+	if ((b->mem = aligned_alloc(4096, FS_MAXIO)) == NULL) {
+		free(b);
+		return NULL;
+	}
+	/* zeroed once: what RDMA READs into it is then defined to checkers */
+	memset(b->mem, 0, FS_MAXIO);
+	if ((b->mr = rdma_reg(fs_sd, b->mem, FS_MAXIO, IBV_ACCESS_LOCAL_WRITE,
 	    &e)) == NULL) {
+		log_warnx("fs: %s", e.msg);
 		free(b->mem);
 		free(b);
 		return NULL;

@@ -161,13 +161,15 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 {
 	struct rop *r;
 	struct pmsg *m;
+	char why[sizeof p->why];
 	va_list ap;
 
 	if (p->state == PS_CLOSED)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(p->why, sizeof p->why, fmt, ap);
+	va_start(ap, fmt);	/* callers may pass p->why itself: format aside */
+	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
+	memcpy(p->why, why, sizeof why);
 	log_warnx("%s: peer %s (%s): %s", __func__, p->label,
 	    p->node[0] ? p->node : "?", p->why);
 	p->state = PS_CLOSED;

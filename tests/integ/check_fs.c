@@ -29,7 +29,14 @@
 
 #define UNALLOC "segment not yet allocated"
 
-static char fs_tmp[H_PATHMAX];	/* holds the mount point; other users reach it */
+/*
+ * One folder per suite run (fs_root), one per test in it holding the mount
+ * point (fs_tmp/mnt); other users reach it.  A test that fails leaves its
+ * segd killed and its mount stale: main() unmounts what is left under
+ * fs_root at the end.
+ */
+static char fs_root[H_PATHMAX / 2];
+static char fs_tmp[H_PATHMAX];
 static char mnt[H_PATHMAX + 8];
 
 /* ---- fixture: segd with -m ---- */
@@ -37,13 +44,13 @@ static char mnt[H_PATHMAX + 8];
 static void
 fs_setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
 	ck_assert_msg(access("/dev/fuse", R_OK | W_OK) == 0, "no usable "
 	    "/dev/fuse: %s", strerror(errno));
 	ck_assert_msg(geteuid() == 0, "the file system tests run as root (the "
 	    "mount is allow_other, and some tests change uid)");
-	snprintf(fs_tmp, sizeof fs_tmp, "%s/segfs.XXXXXX", t && *t ? t : "/tmp");
+	ck_assert_msg(fs_root[0] != '\0', "no suite folder");
+	ck_assert(snprintf(fs_tmp, sizeof fs_tmp, "%s/t.XXXXXX", fs_root) <
+	    (int)sizeof fs_tmp);
 	ck_assert_msg(mkdtemp(fs_tmp) != NULL, "mkdtemp: %s", strerror(errno));
 	chmod(fs_tmp, 0711);
 	ck_assert(snprintf(mnt, sizeof mnt, "%s/mnt", fs_tmp) <
@@ -481,6 +488,43 @@ START_TEST(permission_other_uid)
 }
 END_TEST
 
+/* nobody, with group 0 among its supplementary groups or not */
+static void
+as_group_member(void *arg)
+{
+	int member = *(int *)arg, fd;
+	uid_t u = nobody_uid();
+	gid_t g0 = 0;
+
+	H_CCHECK(setgroups(member ? 1 : 0, &g0) == 0 && setgid((gid_t)u) == 0 &&
+	    setuid(u) == 0, "cannot become uid %u: %s", (unsigned)u,
+	    strerror(errno));
+	fd = open(P("grp/data"), O_RDWR);
+	if (member)
+		H_CCHECK(fd >= 0, "a member of the segment's group (as a "
+		    "supplementary group) was refused: %s", strerror(errno));
+	else
+		H_CCHECK(fd == -1 && errno == EACCES, "a non-member was let in: "
+		    "%d (%s)", fd, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+START_TEST(permission_group)
+{
+	int yes = 1, no = 0;
+	struct stat st;
+
+	umask(0);
+	mkseg("grp", 0660, "addr 0 0x1000");	/* root's group: 0 */
+	ck_assert_int_eq(stat(P("grp/data"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	ck_assert_uint_eq(st.st_gid, 0);
+	CK_CHILD(as_group_member, &yes);
+	CK_CHILD(as_group_member, &no);
+}
+END_TEST
+
 static void
 mkdir_as_nobody(void *arg)
 {
@@ -490,18 +534,37 @@ mkdir_as_nobody(void *arg)
 	H_CCHECK(mkdir(P("nob"), 0777) == 0, "mkdir: %s", strerror(errno));
 }
 
+static void
+chmod_not_mine(void *arg)
+{
+	(void)arg;
+	become_nobody();
+	H_CCHECK(chmod(P("priv2"), 0666) == -1 && errno == EPERM, "chmod of "
+	    "another's segment: %s", strerror(errno));
+}
+
 START_TEST(mkdir_owner_and_mode)
 {
 	struct seg_info si;
 	struct stat st;
 
 	CK_CHILD(mkdir_as_nobody, NULL);
+	ck_assert_int_eq(mkdir(P("priv2"), 0600), 0);
 	ck_assert_int_eq(seg_stat("nob", &si), 0);
 	ck_assert_uint_eq(si.uid, nobody_uid());
 	ck_assert_uint_eq(si.mode, 0755);	/* mkdir's mode, under the umask */
 	ck_assert_int_eq(stat(P("nob/ctl"), &st), 0);
 	ck_assert_uint_eq(st.st_uid, nobody_uid());
 	ck_assert_uint_eq(st.st_mode & 0777, 0644);
+	/* chmod: the owner's (or root's) to change; the segment's mode */
+	ck_assert_int_eq(chmod(P("nob/data"), 0600), 0);
+	ck_assert_int_eq(seg_stat("nob", &si), 0);
+	ck_assert_uint_eq(si.mode, 0600);
+	ck_assert_int_eq(stat(P("nob"), &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0700);
+	ck_assert_int_eq(chown(P("nob/data"), 0, 0), -1);
+	ck_assert_int_eq(errno, EPERM);
+	CK_CHILD(chmod_not_mine, NULL);
 	/* root may remove anyone's */
 	ck_assert_int_eq(rmdir(P("nob")), 0);
 }
@@ -705,10 +768,30 @@ END_TEST
 
 START_TEST(unmounted_at_stop)
 {
+	char buf[64];
+	pid_t pid;
+	int st = 0, i;
+
 	ck_assert(is_mounted(mnt));
 	ck_assert_int_eq(mkdir(P("stays"), 0600), 0);
-	h_segd_stop();
+	/* a read of free blocked when segd stops: answered, not left hanging */
+	mkseg("zq", 0600, "umsg 0 0x10000");
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(P("zq/free"), O_RDONLY);
+		_exit(fd >= 0 && read(fd, buf, sizeof buf) < 0 ? 0 : 1);
+	}
+	usleep(300000);
+	h_segd_stop();		/* segd exits 0, so frees all it held */
 	ck_assert(!is_mounted(mnt));
+	for (i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) != pid; i++)
+		usleep(10000);
+	if (i == 1000)
+		kill(pid, SIGKILL);
+	ck_assert_msg(i < 1000, "the blocked reader of free still hangs");
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the blocked read "
+	    "did not fail when segd stopped");
 	h_segd_start();		/* the segment is found again, and the tree */
 	ck_assert(is_mounted(mnt));
 	ck_assert(dir_has(mnt, "stays"));
@@ -840,6 +923,12 @@ START_TEST(free_file)
 	ck_assert_int_eq(read(fd, buf, sizeof buf), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	close(fd);
+	fd = open_free("zu", O_RDONLY);		/* made non-blocking later */
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(read(fd, buf, sizeof buf), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	close(fd);
 
 	/* write returns buffers; read yields them in order, one a line */
 	snprintf(line, sizeof line, "0x%llx\n0x%llx\n", (unsigned long long)a1,
@@ -921,6 +1010,7 @@ fs_suite(void)
 
 	tc = fs_tcase("permissions");
 	tcase_add_test(tc, permission_other_uid);
+	tcase_add_test(tc, permission_group);
 	tcase_add_test(tc, mkdir_owner_and_mode);
 	suite_add_tcase(s, tc);
 
@@ -942,8 +1032,42 @@ fs_suite(void)
 	return s;
 }
 
+/* Mounts left under fs_root (by failed tests): detached, then removed. */
+static void
+sweep(void)
+{
+	char line[4096], mp[4096], cmd[H_PATHMAX + 32];
+	size_t n = strlen(fs_root);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (f != NULL) {
+		while (fgets(line, sizeof line, f) != NULL)
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+			    strncmp(mp, fs_root, n) == 0 && mp[n] == '/') {
+				fprintf(stderr, "check_fs: unmounting %s, left by a "
+				    "failed test\n", mp);
+				umount2(mp, MNT_DETACH);
+			}
+		fclose(f);
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fs_root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "check_fs: could not remove %s\n", fs_root);
+}
+
 int
 main(void)
 {
-	return h_main(fs_suite());
+	const char *t = getenv("TMPDIR");
+	int rc;
+
+	snprintf(fs_root, sizeof fs_root, "%s/segfs.XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(fs_root) == NULL) {
+		perror("check_fs: mkdtemp");
+		return 1;
+	}
+	chmod(fs_root, 0711);
+	rc = h_main(fs_suite());
+	sweep();
+	return rc;
 }
