@@ -74,18 +74,41 @@ conn_reset(void)
 	conn_fd = -1;
 }
 
+/*
+ * A frame's header and payload in one sendmsg (then the rest, if the socket
+ * took only part): segd wakes once per request instead of twice.
+ */
 static int
-send_all(int fd, const uint8_t *p, size_t n)
+send_all(int fd, const uint8_t *h, size_t hn, const uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
+	struct iovec iov[2] = { { (void *)h, hn }, { (void *)p, n } };
+	struct msghdr mh;
+	int i = 0;
+
+	memset(&mh, 0, sizeof mh);
+	while (i < 2) {
+		ssize_t w;
+
+		if (iov[i].iov_len == 0) {
+			i++;
+			continue;
+		}
+		mh.msg_iov = &iov[i];
+		mh.msg_iovlen = (size_t)(2 - i);
+		if ((w = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		p += w;
-		n -= (size_t)w;
+		while (w > 0 && i < 2) {
+			size_t k = (size_t)w < iov[i].iov_len ? (size_t)w :
+			    iov[i].iov_len;
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			w -= (ssize_t)k;
+			if (iov[i].iov_len == 0)
+				i++;
+		}
 	}
 	return 0;
 }
@@ -190,8 +213,7 @@ send_frame(uint16_t op, const uint8_t *payload, size_t n)
 	for (tries = 0; tries < 2; tries++) {
 		if ((fd = conn_get()) < 0)
 			return -1;
-		if (send_all(fd, hb, sizeof hb) == 0 &&
-		    send_all(fd, payload, n) == 0)
+		if (send_all(fd, hb, sizeof hb, payload, n) == 0)
 			return fd;
 		if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
 			break;

@@ -309,6 +309,12 @@ bounce_io(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 	int i, k = 0, first = 0, rc = -1;
 	size_t used = 0, part = 0;
 
+	for (i = 0; i < n; i++)
+		if (iov[i].len > 0 && !seg_att_contains((uintptr_t)iov[i].buf,
+		    iov[i].len))
+			break;
+	if (i == n)
+		return 0;	/* all zero copy: no bounce region needed */
 	if ((w = malloc(SEGW_IO_MAXN * sizeof *w)) == NULL)
 		return seg_seterr(ENOMEM, "out of memory");
 	pthread_mutex_lock(&bounce_lock);

@@ -23,6 +23,7 @@ struct zname {
 	struct zpool_shared *sh;	/* the umsg pool this process holds */
 	size_t               shsize;
 	struct zpool        *pool;
+	int                  pool_fd;	/* its state file: unlinked = removed */
 	int                  free_fd, sig_fd;
 	/* seg_conn_gen() when each was had: segd forgets them with the
 	 * connection (a restart), so a new connection takes them again */
@@ -49,6 +50,8 @@ zname_get(const char *name)
 			zpool_close(z->pool);
 			if (z->sh)
 				munmap(z->sh, z->shsize);
+			if (z->pool_fd >= 0)
+				close(z->pool_fd);
 			free(z);
 		}
 		z_pid = getpid();
@@ -61,7 +64,7 @@ zname_get(const char *name)
 		return NULL;
 	}
 	strcpy(z->name, name);
-	z->free_fd = z->sig_fd = -1;
+	z->pool_fd = z->free_fd = z->sig_fd = -1;
 	z->next = znames;
 	znames = z;
 	return z;
@@ -88,18 +91,23 @@ pool_take(struct zname *z)
 	}
 	p = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 	    fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return seg_seterr(errno, "map pool state: %s", strerror(errno));
+	if (p == MAP_FAILED) {
+		int err = errno;
+		close(fd);
+		return seg_seterr(err, "map pool state: %s", strerror(err));
+	}
 	if (!zpool_shared_valid(p, (size_t)sb.st_size) ||
 	    ((struct zpool_shared *)p)->base != info.va) {
 		munmap(p, (size_t)sb.st_size);
+		close(fd);
 		return seg_seterr(EPROTO, "bad pool state from segd");
 	}
 	if ((z->pool = zpool_open(p)) == NULL) {
 		munmap(p, (size_t)sb.st_size);
+		close(fd);
 		return seg_seterr(ENOMEM, "out of memory");
 	}
+	z->pool_fd = fd;
 	z->sh = p;
 	z->shsize = (size_t)sb.st_size;
 	z->pool_gen = seg_conn_gen();
@@ -110,12 +118,18 @@ pool_take(struct zname *z)
 static void
 pool_stale(struct zname *z)
 {
-	if (z->pool == NULL || z->pool_gen == seg_conn_gen())
+	struct stat sb;
+
+	/* a removed segment's state file is unlinked: its pool is gone */
+	if (z->pool == NULL || (z->pool_gen == seg_conn_gen() &&
+	    fstat(z->pool_fd, &sb) == 0 && sb.st_nlink > 0))
 		return;
 	zpool_close(z->pool);
 	munmap(z->sh, z->shsize);
+	close(z->pool_fd);
 	z->pool = NULL;
 	z->sh = NULL;
+	z->pool_fd = -1;
 }
 
 void *
@@ -128,13 +142,15 @@ seg_zalloc(const char *name, size_t len)
 	uint64_t a;
 	int held = 0;
 
-	/* a umsg pool this process holds allocates here: no call to segd */
+	/* a umsg pool this process holds allocates here: no call to segd
+	 * (unless it is stale: the connection or the segment went away) */
 	pthread_mutex_lock(&z_lock);
 	if (z_pid == getpid())
 		for (z = znames; z; z = z->next)
-			if (z->pool != NULL && z->pool_gen == seg_conn_gen() &&
-			    strcmp(z->name, name) == 0)
-				held = 1;
+			if (z->pool != NULL && strcmp(z->name, name) == 0) {
+				pool_stale(z);
+				held = z->pool != NULL;
+			}
 	pthread_mutex_unlock(&z_lock);
 	if (held)
 		goto take;

@@ -1,0 +1,822 @@
+/*
+ * zio_bench: the zero-copy buffer benchmark (issue 5).  Not a test: it
+ * prints figures.  bench/run-zio runs it inside one soft-RoCE session,
+ * after tests/rdma/perftest-baseline and ib_send_bw at small sizes, against
+ * two segd instances on the same device (A: the owner's, B: the other
+ * node's).  Three modes:
+ *
+ *   zio_bench rate -a SOCK_A [-b SOCK_B -r REF] -s SEG -n N [-B BATCH]
+ *             [-P SENDERS] [-R REPS] [-Y MPPS]
+ *       Free-address notifications per second.  This process (on A) holds
+ *       umsg segment SEG's pool and allocates N 64-byte buffers; SENDERS
+ *       child processes (default 1) return them, and this process reads
+ *       free until all are back (putting them into the pool again).
+ *       Without -b the children return them locally with seg_zfree (one
+ *       address a call); with -b they talk to segd B, import REF (SEG
+ *       exported by A) and return them with seg_zfree_remotev, BATCH
+ *       addresses a call (seg_zfree_remote when BATCH is 1).  The rate is
+ *       N / (time from the go to the last address read back), the median
+ *       of REPS runs (default 3).  Prints "KEY value" lines: KEY is
+ *       local.1 or remote.BATCH (with .pP for P > 1 senders), then
+ *       .rate (per second, end to end), .send_rate (what the senders saw),
+ *       .n, .calls_per_s, and .yard_mpps: MPPS, ib_send_bw's small-size
+ *       message rate measured just before (the row's yardstick).
+ *   zio_bench pipe -a SOCK_A -b SOCK_B -r REF -s SEG -z ZCSEG -S BUFSIZE
+ *             -n TOTAL [-k OUTSTANDING] [-R REPS]
+ *       The producer/consumer pipeline: this process (on A) publishes
+ *       buffers of umsg SEG through a ring in SEG (stamped with their
+ *       sequence number), with at most OUTSTANDING (default 64) not yet
+ *       returned; a child on B reads the ring and the buffers by RDMA get
+ *       (seg_getv into ZCSEG, attached there: zero copy), checks the
+ *       stamps, and returns the buffers with seg_zfree_remotev.  Prints
+ *       pipe.BUFSIZE.mbps (MB/s, 2^20 bytes, of buffers through the
+ *       pipeline: the median of REPS runs), .buffers_per_s, .n.
+ *   zio_bench report -p PERFTEST.json -o OUT.json [-g WHERE] KVFILE...
+ *       The table: each figure beside ib_send_bw's small-size message rate
+ *       (KEY.yard_mpps, else send.SIZE.mpps in the KV files, the smallest
+ *       SIZE) or ib_read_bw at the pipeline's buffer size
+ *       (read.SIZE.beside_mbps, else perftest.json, else read.SIZE.mbps),
+ *       and the ratio; writes OUT.json (WHERE: a note on the machine, kept
+ *       as "where").
+ */
+#include <sys/wait.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seg.h"
+
+#define RING_MAGIC 0x5a494f42454e4348ULL	/* "ZIOBENCH" */
+#define MAXREPS    9
+
+struct ring {
+	uint64_t magic, head, slots, bufsize, total, pad[3];
+};
+
+struct desc {
+	uint64_t addr, seq;
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "zio_bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: zio_bench rate|pipe|report ... (see the "
+	    "comment at the top of bench/zio_bench.c)\n");
+	exit(2);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t
+num(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || end == s)
+		die("bad number '%s'", s);
+	return v;
+}
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL)
+		die("out of memory");
+	return p;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void
+xwrite(int fd, const void *p, size_t n)
+{
+	if (write(fd, p, n) != (ssize_t)n)
+		die("pipe write: %s", strerror(errno));
+}
+
+static void
+xread(int fd, void *p, size_t n)
+{
+	ssize_t r;
+
+	while ((r = read(fd, p, n)) < 0 && errno == EINTR)
+		;
+	if (r != (ssize_t)n)
+		die("pipe read: %s", r < 0 ? strerror(errno) : "short");
+}
+
+/*
+ * Fork a child that talks to segd at sock (after fork libseg makes its own
+ * connection and forgets the parent's pools).  It waits for a byte on
+ * *go_w's pipe before fn runs, and sends fn's double back on *res_r's.
+ */
+static pid_t
+child(const char *sock, double (*fn)(void *), void *arg, int *go_w,
+    int *res_r)
+{
+	int go[2], res[2];
+	pid_t pid;
+
+	if (pipe(go) < 0 || pipe(res) < 0)
+		die("pipe: %s", strerror(errno));
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		double v;
+		char c;
+		close(go[1]);
+		close(res[0]);
+		if (sock != NULL)
+			setenv("SEGD_SOCKET", sock, 1);
+		xread(go[0], &c, 1);
+		v = fn(arg);
+		xwrite(res[1], &v, sizeof v);
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+	*go_w = go[1];
+	*res_r = res[0];
+	return pid;
+}
+
+static void
+reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("a child failed");
+}
+
+/* --- notification rate -------------------------------------------------- */
+
+struct sender {
+	const char     *ref;	/* NULL: local seg_zfree */
+	const uint64_t *a;
+	uint64_t        n;
+	int             batch;
+	uint64_t        calls;
+};
+
+/* Return the addresses; the seconds it took. */
+static double
+send_all(void *arg)
+{
+	struct sender *s = arg;
+	seg_import_t *imp = NULL;
+	uint64_t i;
+	double t0;
+
+	if (s->ref != NULL && (imp = seg_import(s->ref)) == NULL)
+		die("seg_import %s: %s", s->ref, seg_errstr());
+	t0 = now_s();
+	for (i = 0; i < s->n; ) {
+		uint64_t k = s->n - i < (uint64_t)s->batch ? s->n - i :
+		    (uint64_t)s->batch;
+		int rc;
+		if (imp == NULL)
+			rc = seg_zfree((void *)(uintptr_t)s->a[i]);
+		else if (k == 1)
+			rc = seg_zfree_remote(imp, s->a[i]);
+		else
+			rc = seg_zfree_remotev(imp, s->a + i, (int)k);
+		if (rc < 0)
+			die("returning 0x%" PRIx64 " (+%" PRIu64 "): %s", s->a[i],
+			    k - 1, seg_errstr());
+		i += k;
+	}
+	t0 = now_s() - t0;
+	if (imp)
+		seg_unimport(imp);
+	return t0;
+}
+
+static int
+mode_rate(int argc, char **argv)
+{
+	const char *sa = NULL, *sb = NULL, *ref = NULL, *seg = NULL;
+	uint64_t n = 0, i, per;
+	int batch = 1, senders = 1, reps = 3, rep, ch, p;
+	double rate[MAXREPS], srate[MAXREPS], cps[MAXREPS], yard = 0;
+	uint64_t *a, *buf;
+	char key[64];
+
+	while ((ch = getopt(argc, argv, "a:b:r:s:n:B:P:R:Y:")) != -1) {
+		switch (ch) {
+		case 'Y': yard = strtod(optarg, NULL); break;
+		case 'a': sa = optarg; break;
+		case 'b': sb = optarg; break;
+		case 'r': ref = optarg; break;
+		case 's': seg = optarg; break;
+		case 'n': n = num(optarg); break;
+		case 'B': batch = (int)num(optarg); break;
+		case 'P': senders = (int)num(optarg); break;
+		case 'R': reps = (int)num(optarg); break;
+		default: usage();
+		}
+	}
+	if (sa == NULL || seg == NULL || n == 0 || batch < 1 || senders < 1 ||
+	    reps < 1 || reps > MAXREPS || (sb != NULL) != (ref != NULL) ||
+	    (sb == NULL && batch != 1) || optind != argc)
+		usage();
+	setenv("SEGD_SOCKET", sa, 1);
+	a = xcalloc(n, 8);
+	buf = xcalloc(8192, 8);
+	per = (n + (uint64_t)senders - 1) / (uint64_t)senders;
+	for (rep = 0; rep < reps; rep++) {
+		struct sender s[64];
+		pid_t pid[64];
+		int go[64], res[64];
+		uint64_t got = 0;
+		double t0, t, st = 0;
+
+		if (senders > 64)
+			usage();
+		for (i = 0; i < n; i++) {
+			void *q = seg_zalloc(seg, 64);
+			if (q == NULL)
+				die("seg_zalloc (%" PRIu64 " of %" PRIu64 "): %s",
+				    i + 1, n, seg_errstr());
+			a[i] = (uintptr_t)q;
+		}
+		for (p = 0; p < senders; p++) {
+			s[p].ref = ref;
+			s[p].a = a + (uint64_t)p * per;
+			s[p].n = (uint64_t)p * per >= n ? 0 :
+			    n - (uint64_t)p * per < per ? n - (uint64_t)p * per : per;
+			s[p].batch = batch;
+			pid[p] = child(sb, send_all, &s[p], &go[p], &res[p]);
+		}
+		usleep(300000);	/* the children are up (and importing) */
+		t0 = now_s();
+		for (p = 0; p < senders; p++)
+			xwrite(go[p], "g", 1);
+		while (got < n) {
+			int k = seg_free_read(seg, buf, 8192);
+			if (k <= 0)
+				die("seg_free_read: %s", k < 0 ? seg_errstr() :
+				    "nothing");
+			got += (uint64_t)k;
+		}
+		t = now_s() - t0;
+		for (p = 0; p < senders; p++) {
+			double v;
+			xread(res[p], &v, sizeof v);
+			if (v > st)
+				st = v;
+			close(go[p]);
+			close(res[p]);
+			reap(pid[p]);
+		}
+		if (got != n)
+			die("%" PRIu64 " addresses back, not %" PRIu64, got, n);
+		rate[rep] = (double)n / t;
+		srate[rep] = (double)n / st;
+		cps[rep] = (double)((n + (uint64_t)batch - 1) / (uint64_t)batch) /
+		    t;
+		fprintf(stderr, "rate %s batch %d senders %d run %d: %" PRIu64
+		    " in %.3f s: %.0f/s\n", sb ? "remote" : "local", batch,
+		    senders, rep + 1, n, t, rate[rep]);
+	}
+	if (sb)
+		snprintf(key, sizeof key, "remote.%d", batch);
+	else
+		snprintf(key, sizeof key, "local.1");
+	if (senders > 1)
+		snprintf(key + strlen(key), sizeof key - strlen(key), ".p%d",
+		    senders);
+	printf("%s.rate %.1f\n", key, median(rate, reps));
+	printf("%s.send_rate %.1f\n", key, median(srate, reps));
+	printf("%s.calls_per_s %.1f\n", key, median(cps, reps));
+	printf("%s.n %" PRIu64 "\n", key, n);
+	if (yard > 0)
+		printf("%s.yard_mpps %g\n", key, yard);
+	free(a);
+	free(buf);
+	return 0;
+}
+
+/* --- the pipeline ------------------------------------------------------- */
+
+struct consumer {
+	const char *ref, *zseg;
+	uint64_t    roff_abs;
+};
+
+static double
+consume(void *arg)
+{
+	struct consumer *c = arg;
+	struct seg_import_info info;
+	struct seg_info zi;
+	struct seg_iov *iov;
+	struct desc *d;
+	struct ring rg;
+	seg_import_t *imp;
+	uint64_t roff, next = 0, maxb, *a, i;
+	uint8_t *zc;
+	double t0 = 0;
+
+	if (seg_stat(c->zseg, &zi) < 0 ||
+	    (zc = seg_attach(0, c->zseg, NULL, 0)) == NULL)
+		die("attach %s: %s", c->zseg, seg_errstr());
+	if ((imp = seg_import(c->ref)) == NULL ||
+	    seg_import_info(imp, &info) < 0)
+		die("seg_import %s: %s", c->ref, seg_errstr());
+	roff = c->roff_abs - info.rva;
+	if (seg_get(imp, roff, &rg, sizeof rg) != sizeof rg ||
+	    rg.magic != RING_MAGIC)
+		die("ring: %s", seg_errstr());
+	maxb = zi.len / rg.bufsize;
+	if (maxb > rg.slots)
+		maxb = rg.slots;
+	if (maxb > SEG_FREE_BATCH)
+		maxb = SEG_FREE_BATCH;
+	if (maxb == 0)
+		die("%s is smaller than a buffer", c->zseg);
+	d = xcalloc(rg.slots, sizeof *d);
+	iov = xcalloc(maxb, sizeof *iov);
+	a = xcalloc(maxb, 8);
+	while (next < rg.total) {
+		uint64_t n, s0, n1;
+		long w = 20;
+
+		for (;;) {
+			if (seg_get(imp, roff, &rg, sizeof rg) != sizeof rg)
+				die("ring: %s", seg_errstr());
+			if (rg.head > next)
+				break;
+			usleep((useconds_t)w);
+			if (w < 2000)
+				w *= 2;
+		}
+		if (t0 == 0)
+			t0 = now_s();
+		n = rg.head - next < maxb ? rg.head - next : maxb;
+		s0 = next % rg.slots;
+		n1 = rg.slots - s0 < n ? rg.slots - s0 : n;
+		if (seg_get(imp, roff + sizeof rg + s0 * sizeof *d, d + s0,
+		    n1 * sizeof *d) < 0 || (n1 < n && seg_get(imp, roff +
+		    sizeof rg, d, (n - n1) * sizeof *d) < 0))
+			die("descriptors: %s", seg_errstr());
+		for (i = 0; i < n; i++) {
+			struct desc *e = &d[(next + i) % rg.slots];
+			if (e->seq != next + i)
+				die("descriptor %" PRIu64 " has sequence %" PRIu64,
+				    next + i, e->seq);
+			iov[i].off = e->addr - info.rva;
+			iov[i].buf = zc + i * rg.bufsize;
+			iov[i].len = rg.bufsize;
+			a[i] = e->addr;
+		}
+		if (seg_getv(imp, iov, (int)n) < 0)
+			die("seg_getv: %s", seg_errstr());
+		for (i = 0; i < n; i++) {
+			uint64_t seq;
+			memcpy(&seq, iov[i].buf, 8);
+			if (seq != next + i)
+				die("buffer 0x%" PRIx64 " holds sequence %" PRIu64
+				    ", not %" PRIu64, a[i], seq, next + i);
+		}
+		if (seg_zfree_remotev(imp, a, (int)n) < 0)
+			die("seg_zfree_remotev: %s", seg_errstr());
+		next += n;
+	}
+	t0 = now_s() - t0;
+	seg_unimport(imp);
+	return t0;
+}
+
+static int
+mode_pipe(int argc, char **argv)
+{
+	const char *sa = NULL, *sb = NULL, *ref = NULL, *seg = NULL;
+	const char *zseg = NULL;
+	uint64_t bufsize = 0, total = 0, maxout = 64, slots;
+	int reps = 3, rep, ch;
+	double mbps[MAXREPS], bps[MAXREPS];
+	struct seg_info si;
+	struct ring *rg;
+	struct desc *d;
+	uint64_t *v;
+
+	while ((ch = getopt(argc, argv, "a:b:r:s:z:S:n:k:R:")) != -1) {
+		switch (ch) {
+		case 'a': sa = optarg; break;
+		case 'b': sb = optarg; break;
+		case 'r': ref = optarg; break;
+		case 's': seg = optarg; break;
+		case 'z': zseg = optarg; break;
+		case 'S': bufsize = num(optarg); break;
+		case 'n': total = num(optarg); break;
+		case 'k': maxout = num(optarg); break;
+		case 'R': reps = (int)num(optarg); break;
+		default: usage();
+		}
+	}
+	if (sa == NULL || sb == NULL || ref == NULL || seg == NULL ||
+	    zseg == NULL || bufsize < 16 || total == 0 || maxout == 0 ||
+	    reps < 1 || reps > MAXREPS || optind != argc)
+		usage();
+	setenv("SEGD_SOCKET", sa, 1);
+	if (seg_stat(seg, &si) < 0 || seg_attach(0, seg, NULL, 0) == NULL)
+		die("attach %s: %s", seg, seg_errstr());
+	slots = maxout;
+	rg = seg_zalloc(seg, sizeof *rg + slots * sizeof *d);
+	if (rg == NULL)
+		die("seg_zalloc of the ring: %s", seg_errstr());
+	d = (struct desc *)(rg + 1);
+	v = xcalloc(8192, 8);
+	for (rep = 0; rep < reps; rep++) {
+		struct consumer c = { ref, zseg, (uintptr_t)rg };
+		uint64_t seq = 0, out = 0, back = 0;
+		int go, res, n;
+		double t0, t, ct;
+		pid_t pid;
+
+		memset(rg, 0, sizeof *rg + slots * sizeof *d);
+		rg->slots = slots;
+		rg->bufsize = bufsize;
+		rg->total = total;
+		rg->magic = RING_MAGIC;
+		pid = child(sb, consume, &c, &go, &res);
+		usleep(300000);
+		t0 = now_s();
+		xwrite(go, "g", 1);
+		while (back < total) {
+			while (seq < total && out < maxout) {
+				uint64_t *w = seg_zalloc(seg, (size_t)bufsize);
+				if (w == NULL)
+					die("seg_zalloc(%" PRIu64 "): %s", bufsize,
+					    seg_errstr());
+				w[0] = seq;
+				w[1] = (uintptr_t)w;
+				d[seq % slots].addr = (uintptr_t)w;
+				d[seq % slots].seq = seq;
+				seq++;
+				out++;
+				__atomic_store_n(&rg->head, seq, __ATOMIC_RELEASE);
+			}
+			if ((n = seg_free_read(seg, v, 8192)) <= 0)
+				die("seg_free_read: %s", n < 0 ? seg_errstr() :
+				    "nothing");
+			out -= (uint64_t)n;
+			back += (uint64_t)n;
+		}
+		t = now_s() - t0;
+		xread(res, &ct, sizeof ct);
+		close(go);
+		close(res);
+		reap(pid);
+		mbps[rep] = (double)total * (double)bufsize / 1048576.0 / t;
+		bps[rep] = (double)total / t;
+		fprintf(stderr, "pipe %" PRIu64 " x %" PRIu64 " bytes run %d: "
+		    "%.3f s (consumer %.3f s): %.2f MB/s\n", total, bufsize,
+		    rep + 1, t, ct, mbps[rep]);
+	}
+	printf("pipe.%" PRIu64 ".mbps %.2f\n", bufsize, median(mbps, reps));
+	printf("pipe.%" PRIu64 ".buffers_per_s %.1f\n", bufsize,
+	    median(bps, reps));
+	printf("pipe.%" PRIu64 ".n %" PRIu64 "\n", bufsize, total);
+	printf("pipe.%" PRIu64 ".outstanding %" PRIu64 "\n", bufsize, maxout);
+	free(v);
+	return 0;
+}
+
+/* --- the report --------------------------------------------------------- */
+
+static char kvs[1 << 16];
+static size_t kvlen;
+
+static int
+kv_num(const char *key, double *v)
+{
+	size_t kl = strlen(key);
+	const char *p;
+	char *end;
+
+	for (p = kvs; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ') {
+			*v = strtod(p + kl + 1, &end);
+			return end == p + kl + 1 ? -1 : 0;
+		}
+	return -1;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf = xcalloc(1, 1 << 16);
+	n = fread(buf, 1, (1 << 16) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* "test": {"field": number, ...} in perftest.json */
+static int
+pt_num(const char *json, const char *test, const char *field, double *v)
+{
+	char pat[128];
+	const char *p, *end;
+	char *e;
+
+	if (json == NULL)
+		return -1;
+	snprintf(pat, sizeof pat, "\"%s\":", test);
+	if ((p = strstr(json, pat)) == NULL)
+		return -1;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	if (*p != '{' || (end = strchr(p, '}')) == NULL)
+		return -1;
+	snprintf(pat, sizeof pat, "\"%s\":", field);
+	if ((p = strstr(p, pat)) == NULL || p > end)
+		return -1;
+	p += strlen(pat);
+	*v = strtod(p, &e);
+	return e == p ? -1 : 0;
+}
+
+struct row {
+	char   figure[64], unit[16], base_name[64], key[48];
+	double ours, base;
+	int    have_ours, have_base;
+};
+
+static void
+json_num(FILE *f, int have, double v)
+{
+	if (have)
+		fprintf(f, "%.6g", v);
+	else
+		fputs("null", f);
+}
+
+static int
+mode_report(int argc, char **argv)
+{
+	const char *ptpath = NULL, *out = NULL, *env = "";
+	static const int batches[] = { 1, 16, 100, 500 };
+	static const int sizes[] = { 4096, 65536, 1048576 };
+	struct row rows[32];
+	int nrows = 0, ch, i, sendsize = 0;
+	double sendrate = 0, v;
+	char *json, *txt, k[64];
+	FILE *f;
+
+	while ((ch = getopt(argc, argv, "p:o:g:")) != -1) {
+		switch (ch) {
+		case 'g': env = optarg; break;
+		case 'p': ptpath = optarg; break;
+		case 'o': out = optarg; break;
+		default: usage();
+		}
+	}
+	if (out == NULL)
+		usage();
+	for (i = optind; i < argc; i++) {
+		if ((txt = slurp(argv[i])) == NULL)
+			die("%s: %s", argv[i], strerror(errno));
+		if (kvlen + strlen(txt) + 2 > sizeof kvs)
+			die("too many figures");
+		kvlen += (size_t)sprintf(kvs + kvlen, "%s\n", txt);
+		free(txt);
+	}
+	json = ptpath ? slurp(ptpath) : NULL;
+	/* the yardstick of notifications: the smallest size measured */
+	for (i = 1; i <= 4096 && sendsize == 0; i *= 2) {
+		snprintf(k, sizeof k, "send.%d.mpps", i);
+		if (kv_num(k, &v) == 0 && v > 0) {
+			sendsize = i;
+			sendrate = v * 1e6;
+		}
+	}
+	if (sendsize == 0 && pt_num(json, "ib_send_bw_mpps", "4096", &v) == 0 &&
+	    v > 0) {
+		sendsize = 4096;
+		sendrate = v * 1e6;
+	}
+#define ROW(fig, unit_, key_, haveb, basev, bname) do {			\
+	struct row *r_ = &rows[nrows++];					\
+	snprintf(r_->figure, sizeof r_->figure, "%s", fig);		\
+	snprintf(r_->unit, sizeof r_->unit, "%s", unit_);		\
+	snprintf(r_->key, sizeof r_->key, "%s", key_);			\
+	r_->have_ours = kv_num(key_, &r_->ours) == 0;			\
+	r_->have_base = (haveb);					\
+	r_->base = (basev);						\
+	snprintf(r_->base_name, sizeof r_->base_name, "%s", bname);	\
+} while (0)
+	{
+		char bname[48];
+		snprintf(bname, sizeof bname, "ib_send_bw %d B msg/s", sendsize);
+		ROW("local seg_zfree, batch 1", "addr/s", "local.1.rate",
+		    sendsize > 0, sendrate, bname);
+		if (kv_num("local.1.p4.rate", &v) == 0)
+			ROW("local seg_zfree, 4 senders", "addr/s",
+			    "local.1.p4.rate", sendsize > 0, sendrate, bname);
+		for (i = 0; i < 4; i++) {
+			char fig[64], key[48];
+			snprintf(fig, sizeof fig, "remote zfree_remotev, batch %d",
+			    batches[i]);
+			snprintf(key, sizeof key, "remote.%d.rate", batches[i]);
+			ROW(fig, "addr/s", key, sendsize > 0, sendrate, bname);
+		}
+		for (i = 0; i < 4; i++) {
+			char fig[64], key[48];
+			snprintf(key, sizeof key, "remote.%d.p4.rate", batches[i]);
+			if (kv_num(key, &v) < 0)
+				continue;
+			snprintf(fig, sizeof fig, "remote, batch %d, 4 senders",
+			    batches[i]);
+			ROW(fig, "addr/s", key, sendsize > 0, sendrate, bname);
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		char fig[64], key[48], sz[16], bname[64];
+		double b = 0;
+		int hb;
+		snprintf(key, sizeof key, "pipe.%d.mbps", sizes[i]);
+		if (kv_num(key, &v) < 0)
+			continue;
+		/* ib_read_bw run just before the figure, else the baseline's,
+		 * else one run-zio made because the baseline had none */
+		snprintf(sz, sizeof sz, "%d", sizes[i]);
+		snprintf(bname, sizeof bname, "read.%d.beside_mbps", sizes[i]);
+		hb = kv_num(bname, &b) == 0 && b > 0;
+		snprintf(bname, sizeof bname, "ib_read_bw %d B, beside",
+		    sizes[i]);
+		if (!hb) {
+			hb = pt_num(json, "ib_read_bw", sz, &b) == 0 && b > 0;
+			snprintf(bname, sizeof bname, "ib_read_bw %d B", sizes[i]);
+		}
+		if (!hb) {
+			snprintf(k, sizeof k, "read.%d.mbps", sizes[i]);
+			hb = kv_num(k, &b) == 0 && b > 0;
+		}
+		snprintf(fig, sizeof fig, "pipeline, %d B buffers", sizes[i]);
+		ROW(fig, "MB/s", key, hb, b, bname);
+	}
+#undef ROW
+	/* a rate row measured beside its own ib_send_bw run uses that one */
+	for (i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+		char yk[64];
+		size_t kl = strlen(r->key);
+		if (kl < 5 || strcmp(r->key + kl - 5, ".rate") != 0)
+			continue;
+		snprintf(yk, sizeof yk, "%.*s.yard_mpps", (int)(kl - 5), r->key);
+		if (kv_num(yk, &v) == 0 && v > 0) {
+			r->have_base = 1;
+			r->base = v * 1e6;
+			snprintf(r->base_name, sizeof r->base_name,
+			    "ib_send_bw 8 B, beside");
+		}
+	}
+	printf("\nzero-copy buffers beside perftest (same session%s)\n",
+	    json ? "" : "; no perftest baseline");
+	printf("%-34s %12s %-7s %-26s %12s %7s\n", "figure", "ours", "unit",
+	    "yardstick", "theirs", "ratio");
+	for (i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+		char o[32] = "-", b[32] = "-", q[16] = "-";
+		if (r->have_ours)
+			snprintf(o, sizeof o, "%.1f", r->ours);
+		if (r->have_base)
+			snprintf(b, sizeof b, "%.1f", r->base);
+		if (r->have_ours && r->have_base)
+			snprintf(q, sizeof q, "%.3f", r->ours / r->base);
+		printf("%-34s %12s %-7s %-26s %12s %7s\n", r->figure, o, r->unit,
+		    r->base_name, b, q);
+	}
+	printf("aim: notification ratios >= 0.5 (addresses per second over "
+	    "ib_send_bw's messages per second;\n\"beside\": ib_send_bw -s 8 "
+	    "run just before that figure, else the session's first)\n");
+	if ((f = fopen(out, "w")) == NULL)
+		die("%s: %s", out, strerror(errno));
+	fprintf(f, "{\n  \"tool\": \"zio_bench\",\n  \"perftest\": \"%s\",\n",
+	    ptpath ? ptpath : "");
+	fprintf(f, "  \"where\": \"");
+	for (i = 0; env[i]; i++)	/* a JSON string: no quotes or controls */
+		fputc(env[i] == '"' || env[i] == '\\' ||
+		    (unsigned char)env[i] < 0x20 ? '_' : env[i], f);
+	fprintf(f, "\",\n  \"units\": {\"rate\": \"addresses per second, end "
+	    "to end\", \"bw\": \"MB/s (1 MB = 2^20 bytes)\"},\n");
+	fprintf(f, "  \"send_small_size\": %d,\n  \"send_small_msg_per_s\": ",
+	    sendsize);
+	json_num(f, sendsize > 0, sendrate);
+	fprintf(f, ",\n  \"aim_notification_ratio\": 0.5,\n  \"rows\": [\n");
+	for (i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+		fprintf(f, "    {\"figure\": \"%s\", \"key\": \"%s\", \"unit\": "
+		    "\"%s\", \"ours\": ", r->figure, r->key, r->unit);
+		json_num(f, r->have_ours, r->ours);
+		fprintf(f, ", \"yardstick\": \"%s\", \"theirs\": ", r->base_name);
+		json_num(f, r->have_base, r->base);
+		fprintf(f, ", \"ratio\": ");
+		json_num(f, r->have_ours && r->have_base, r->have_base ?
+		    r->ours / r->base : 0);
+		fprintf(f, "}%s\n", i + 1 < nrows ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"figures\": {");
+	{
+		const char *p = kvs;
+		int first = 1;
+		while (p && *p) {
+			const char *nl = strchr(p, '\n'), *sp = strchr(p, ' ');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			if (sp && sp < p + len && len > 0) {
+				char *e;
+				double x = strtod(sp + 1, &e);
+				if (e != sp + 1) {
+					fprintf(f, "%s\n    \"%.*s\": %.6g",
+					    first ? "" : ",", (int)(sp - p), p, x);
+					first = 0;
+				}
+			}
+			p = nl ? nl + 1 : NULL;
+		}
+	}
+	fprintf(f, "\n  }\n}\n");
+	if (fclose(f) != 0)
+		die("%s: %s", out, strerror(errno));
+	free(json);
+	printf("wrote %s\n", out);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		usage();
+	optind = 2;
+	if (strcmp(argv[1], "rate") == 0)
+		return mode_rate(argc, argv);
+	if (strcmp(argv[1], "pipe") == 0)
+		return mode_pipe(argc, argv);
+	if (strcmp(argv[1], "report") == 0)
+		return mode_report(argc, argv);
+	usage();
+}

@@ -1,0 +1,58 @@
+# RDMA tier: real verbs through tests/softroce (a native RDMA device, a
+# soft-RoCE device made on this host, or QEMU guests running rdma_rxe).
+# Included by the top Makefile.  See docs/rdma-tier.md.
+#
+# make check-rdma      build the smoke program, then the single-node tests in
+#                      one guest boot and the two-node tests in one pair of
+#                      guests; skipped (status 0, reason shown) where there is
+#                      no way to run RDMA, unless SEG_REQUIRE_RDMA=1
+# make bench-baseline  perftest figures into $(BUILD)/bench/perftest.json
+
+RDMA_LIBS  = $(shell pkg-config --libs libibverbs librdmacm)
+RDMA_SMOKE = $(BUILD)/tests/rdma/verbs_smoke
+
+$(RDMA_SMOKE): tests/rdma/verbs_smoke.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(RDMA_LIBS)
+
+check-rdma: $(RDMA_SMOKE)
+	BUILD=$(BUILD) tests/rdma/tier check
+
+bench-baseline:
+	BUILD=$(BUILD) tests/rdma/tier bench
+
+.PHONY: check-rdma bench-baseline
+
+# ---- export/import tests (issue 4) ---------------------------------------
+# tests/rdma/{single,pair}/[34]*-*.sh use segd, segctl and these programs:
+# tests/rdma/imp_*.c (libseg clients) and tests/rdma/rawpeer.c (a peer on
+# raw rdma_cm and verbs).  check-rdma builds them (and segd, segctl) first.
+IMP_PROGS = $(patsubst tests/rdma/%.c,$(BUILD)/tests/rdma/%,\
+            $(wildcard tests/rdma/imp_*.c)) $(BUILD)/tests/rdma/rawpeer
+
+$(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+
+$(BUILD)/tests/rdma/rawpeer: tests/rdma/rawpeer.c proto/segwire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(RDMA_LIBS)
+
+check-rdma: all $(IMP_PROGS)
+
+# ---- zero-copy buffer tests (issue 5) --------------------------------------
+# tests/rdma/{single,pair}/5[0-9]-*.sh use segd, segctl and the libseg
+# clients tests/rdma/zio_*.c; check-rdma builds them first (zio-progs: only
+# them).
+ZIO_PROGS = $(patsubst tests/rdma/%.c,$(BUILD)/tests/rdma/%,\
+            $(wildcard tests/rdma/zio_*.c))
+
+$(BUILD)/tests/rdma/zio_%: tests/rdma/zio_%.c seglib/seg.h $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+
+zio-progs: $(ZIO_PROGS)
+
+check-rdma: all $(ZIO_PROGS)
+
+.PHONY: zio-progs

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Export on node 1, import on node 2: node 1 fills a segment with known bytes
+# (kept in the shared sync folder) and exports it; node 2 lists it, reads it
+# with segctl get and with a libseg program (zero copy and bounced, unaligned
+# ranges), writes with the program (both paths) and with segctl put; both
+# nodes then check the segment against the expected image, byte for byte.
+. "$SEG_TOP/tests/rdma/lib.sh"
+. "$SEG_TOP/tests/rdma/imp_lib.sh"
+S=$SOFTROCE_SYNC
+# a failing node says so at once, so that the other stops waiting for it
+_pair_exit() {
+	local rc=$?
+	[ "$rc" = 0 ] || softroce_signal "failed.node$SOFTROCE_NODE"
+	_lib_cleanup
+}
+trap _pair_exit EXIT
+other_failed() { test -e "$S/failed.node$((3 - SOFTROCE_NODE))"; }
+await() {	# NAME SECONDS: the other node signalled NAME (or failed)
+	wait_until "$2" sh -c "test -e '$S/$1' || test -e '$S/failed.node$((3 - SOFTROCE_NODE))'" &&
+		! other_failed
+}
+size=$((4 * 1048576 + 4096))
+segd_start "node$SOFTROCE_NODE" 7450 -t 30000
+me=node$SOFTROCE_NODE
+
+if [ "$SOFTROCE_NODE" = 1 ]; then
+	head -c $size /dev/urandom >"$S/orig"
+	make_seg pseg "$me" 0x200000000000 $size
+	sctl "$me" write pseg <"$S/orig" || die "write pseg"
+	sctl "$me" export pseg node2:rw || die "export pseg"
+	softroce_signal exported
+	await written 240 || die "node 2 did not finish writing"
+	sctl "$me" read pseg >"$T/now" || die "read pseg"
+	cmp "$T/now" "$S/expect" || die "node 1's segment differs from what node 2 wrote"
+	wait_until 10 test "$(stat_of "$me" exported_imports)" = 0 ||
+		die "node 1 still counts $(stat_of "$me" exported_imports) imports"
+	sctl "$me" peers
+	echo "node 1: segment as node 2 wrote it, byte for byte"
+	softroce_signal checked
+else
+	await exported 120 || die "node 1 did not export"
+	P=$SOFTROCE_PEER:7450
+	sctl "$me" ls "$SOFTROCE_PEER" >"$T/ls" || die "segctl ls $SOFTROCE_PEER: $(cat "$T/ls")"
+	cat "$T/ls"
+	grep -qx "pseg va $(printf 0x%x $size) rw" "$T/ls" || die "ls does not list pseg"
+	sctl "$me" get "$P/pseg" >"$T/got" || die "segctl get"
+	cmp "$T/got" "$S/orig" || die "segctl get: bytes differ"
+	cp "$S/orig" "$T/expect"
+	head -c 1000000 /dev/urandom >"$T/w1"
+	head -c 77777 /dev/urandom >"$T/w2"
+	head -c 123457 /dev/urandom >"$T/w3"
+	imp "$me" zcbuf zc 0x300000000000 $size import "$P/pseg" info \
+		getf 4097 2000000 "$T/g1" zc getf 3 70001 "$T/g2" bounce \
+		putf 10001 "$T/w1" zc putf 3000003 "$T/w2" bounce stats \
+		>"$T/imp.out" 2>&1 || die "imp_io: $(cat "$T/imp.out")"
+	cat "$T/imp.out"
+	slice "$S/orig" 4097 2000000 | cmp - "$T/g1" ||
+		die "zero-copy get: bytes differ"
+	slice "$S/orig" 3 70001 | cmp - "$T/g2" ||
+		die "bounced get: bytes differ"
+	# bounced: segctl get's whole segment, then 70001 and 77777 bytes
+	grep -qx "bounce_bytes $((size + 70001 + 77777))" "$T/imp.out" ||
+		die "bounce_bytes is not the $((size + 70001 + 77777)) bytes bounced"
+	grep -qx "zerocopy_bytes 3000000" "$T/imp.out" ||
+		die "zerocopy_bytes is not the 2000000 + 1000000 bytes moved zero copy"
+	patch "$T/expect" 10001 "$T/w1"
+	patch "$T/expect" 3000003 "$T/w2"
+	sctl "$me" put "$P/pseg" 2500001 <"$T/w3" || die "segctl put"
+	patch "$T/expect" 2500001 "$T/w3"
+	sctl "$me" get "$P/pseg" >"$T/got" || die "segctl get after the puts"
+	cmp "$T/got" "$T/expect" || die "node 2 reads back other bytes than it wrote"
+	cp "$T/expect" "$S/expect"
+	softroce_signal written
+	await checked 120 || die "node 1 did not confirm the bytes"
+	echo "node 2: imported, got and put across nodes; node 1 confirms"
+fi

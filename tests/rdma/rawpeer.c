@@ -1,0 +1,630 @@
+/*
+ * rawpeer: a segd peer made of raw rdma_cm and verbs, for the RDMA tier.
+ * It connects to segd's rdma_cm port as another segd would and speaks the
+ * peer protocol of proto/segwire.h (16-byte header with credits, HELLO
+ * first) well enough to be accepted, or breaks it on purpose.
+ *
+ *   rawpeer -a ADDR -p PORT -m MODE [-n NODE] [-t SECONDS] [-w SECONDS]
+ *           [-v VA -k RKEY -l LEN -o FILE]
+ *
+ * MODE
+ *   hello       a valid HELLO; waits for segd's HELLO, asks for its export
+ *               list (LIST, cursor 0) and checks the LIST_REP, then stays
+ *               connected for -w seconds: exit 0 if never dropped
+ *   read        a valid HELLO, then one RDMA READ of LEN bytes at VA with
+ *               RKEY (say, from seg_import_info) into FILE: exit 0 if it
+ *               completed successfully, 3 if it completed with an error
+ *               ("READ failed: STATUS" on standard output)
+ *   malformed messages, each of which segd must answer by dropping the
+ *   connection (exit 0 "dropped: ..." when it does within -w seconds, 1 if
+ *   it is still connected):
+ *   badversion  HELLO with protocol version SEGP_VERSION + 1
+ *   prehello    a LIST request before any HELLO
+ *   badlen      HELLO whose length field is larger than the bytes sent
+ *   badtype     a message of unknown type (200) as the first message
+ *   typeafter   a valid HELLO, then a message of unknown type (99)
+ *   shorthello  HELLO with a 10-byte payload (length field consistent)
+ *   badnode     HELLO with a node name "bad node!"
+ *   nodelen     HELLO with node name length 0
+ *   credits     HELLO whose header returns 1000 credits
+ *   credits2    a valid HELLO, then a CREDIT message returning 32 credits
+ *               (more than segd has spent)
+ *   secondhello a valid HELLO, and another one
+ *   garbage     7 random bytes (shorter than a header)
+ *   garbage2    200 bytes of 0xa5
+ *   toolong     a 5000-byte SEND, more than a receive buffer holds
+ * Every wait is bounded by -t (default 30 s); exit 2 on errors.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include "segwire.h"
+
+#define NRECV   8
+#define SBUF    8192
+#define WR_RECV 1
+#define WR_SEND 2
+#define WR_READ 3
+
+static struct rdma_event_channel *ch;
+static struct rdma_cm_id *id;
+static struct ibv_pd *pd;
+static struct ibv_cq *cq;
+static struct ibv_mr *rmr, *smr, *dmr;
+static uint8_t *rbuf, *sbuf, *dbuf;
+static int timeout_s = 30, wait_s = 3, disconnected;
+static uint32_t owed;	/* receive buffers re-posted, not yet returned */
+/* receives that completed while waiting for something else, in order */
+static struct { int slot; uint32_t len; } stash[NRECV];
+static int nstash;
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "rawpeer: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char m[] = "rawpeer: time limit reached\n";
+
+	(void)sig;
+	if (write(2, m, sizeof m - 1) < 0)
+		_exit(2);
+	_exit(2);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next rdma_cm event of type want within ms (blocking channel). */
+static void
+cm_expect(enum rdma_cm_event_type want, int ms)
+{
+	struct rdma_cm_event *ev;
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		if (rdma_get_cm_event(ch, &ev) != 0) {
+			if (errno == EAGAIN) {
+				usleep(1000);
+				continue;
+			}
+			die("rdma_get_cm_event: %s", strerror(errno));
+		}
+		if (ev->event != want) {
+			enum rdma_cm_event_type got = ev->event;
+			int st = ev->status;
+			rdma_ack_cm_event(ev);
+			die("expected %s, got %s (status %d)", rdma_event_str(want),
+			    rdma_event_str(got), st);
+		}
+		rdma_ack_cm_event(ev);
+		return;
+	}
+	die("no %s within %d ms", rdma_event_str(want), ms);
+}
+
+/* Poll the cm channel (non-blocking) for a disconnection. */
+static void
+cm_poll(void)
+{
+	struct rdma_cm_event *ev;
+
+	while (rdma_get_cm_event(ch, &ev) == 0) {
+		if (ev->event == RDMA_CM_EVENT_DISCONNECTED ||
+		    ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL)
+			disconnected = 1;
+		rdma_ack_cm_event(ev);
+	}
+}
+
+static void
+post_recv(int i)
+{
+	struct ibv_sge sge = { (uintptr_t)(rbuf + (size_t)i * SEGP_MSGSIZE),
+	    SEGP_MSGSIZE, rmr->lkey };
+	struct ibv_recv_wr wr = { .wr_id = ((uint64_t)i << 2) | WR_RECV,
+	    .sg_list = &sge, .num_sge = 1 }, *bad;
+
+	if (ibv_post_recv(id->qp, &wr, &bad) != 0)
+		die("ibv_post_recv: %s", strerror(errno));
+}
+
+static void
+setup(const char *addr, const char *port)
+{
+	struct addrinfo hints, *ai;
+	struct ibv_qp_init_attr qa;
+	struct rdma_conn_param cp;
+	int i, flags;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(addr, port, &hints, &ai) != 0)
+		die("bad address %s port %s", addr, port);
+	if ((ch = rdma_create_event_channel()) == NULL)
+		die("rdma_create_event_channel: %s", strerror(errno));
+	if (rdma_create_id(ch, &id, NULL, RDMA_PS_TCP) != 0)
+		die("rdma_create_id: %s", strerror(errno));
+	if (rdma_resolve_addr(id, NULL, ai->ai_addr, 2000) != 0)
+		die("rdma_resolve_addr: %s", strerror(errno));
+	freeaddrinfo(ai);
+	cm_expect(RDMA_CM_EVENT_ADDR_RESOLVED, 5000);
+	if (rdma_resolve_route(id, 2000) != 0)
+		die("rdma_resolve_route: %s", strerror(errno));
+	cm_expect(RDMA_CM_EVENT_ROUTE_RESOLVED, 5000);
+	if ((pd = ibv_alloc_pd(id->verbs)) == NULL)
+		die("ibv_alloc_pd: %s", strerror(errno));
+	if ((cq = ibv_create_cq(id->verbs, 64, NULL, NULL, 0)) == NULL)
+		die("ibv_create_cq: %s", strerror(errno));
+	memset(&qa, 0, sizeof qa);
+	qa.send_cq = qa.recv_cq = cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = 16;
+	qa.cap.max_recv_wr = NRECV;
+	qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(id, pd, &qa) != 0)
+		die("rdma_create_qp: %s", strerror(errno));
+	rbuf = calloc(NRECV, SEGP_MSGSIZE);
+	sbuf = calloc(1, SBUF);
+	if (rbuf == NULL || sbuf == NULL)
+		die("out of memory");
+	rmr = ibv_reg_mr(pd, rbuf, (size_t)NRECV * SEGP_MSGSIZE,
+	    IBV_ACCESS_LOCAL_WRITE);
+	smr = ibv_reg_mr(pd, sbuf, SBUF, IBV_ACCESS_LOCAL_WRITE);
+	if (rmr == NULL || smr == NULL)
+		die("ibv_reg_mr: %s", strerror(errno));
+	for (i = 0; i < NRECV; i++)
+		post_recv(i);
+	memset(&cp, 0, sizeof cp);
+	cp.initiator_depth = 1;
+	cp.responder_resources = 1;
+	cp.retry_count = 7;
+	cp.rnr_retry_count = 7;
+	if (rdma_connect(id, &cp) != 0)
+		die("rdma_connect: %s", strerror(errno));
+	cm_expect(RDMA_CM_EVENT_ESTABLISHED, 10000);
+	/* from here events are polled: a disconnection is what we look for */
+	flags = fcntl(ch->fd, F_GETFL);
+	if (flags < 0 || fcntl(ch->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		die("fcntl: %s", strerror(errno));
+	printf("connected to %s port %s\n", addr, port);
+}
+
+/*
+ * One completion of kind want within ms; returns its status, or -1 if the
+ * connection was dropped first.  Receives are re-posted; *slot gets the
+ * receive buffer of a WR_RECV completion, *got its length.
+ */
+static int
+wait_wc(int want, int ms, int *slot, uint32_t *got)
+{
+	long long end = now_ms() + ms;
+	struct ibv_wc wc;
+	int n;
+
+	while (now_ms() < end) {
+		if ((n = ibv_poll_cq(cq, 1, &wc)) < 0)
+			die("ibv_poll_cq failed");
+		if (n == 0) {
+			cm_poll();
+			if (disconnected)
+				return -1;
+			usleep(500);
+			continue;
+		}
+		if ((int)(wc.wr_id & 3) != want) {
+			/* a message before its turn: kept for expect_msg */
+			if ((wc.wr_id & 3) == WR_RECV && wc.status == IBV_WC_SUCCESS &&
+			    nstash < NRECV) {
+				stash[nstash].slot = (int)(wc.wr_id >> 2);
+				stash[nstash++].len = wc.byte_len;
+			}
+			continue;
+		}
+		if (slot)
+			*slot = (int)(wc.wr_id >> 2);
+		if (got)
+			*got = wc.byte_len;
+		return (int)wc.status;
+	}
+	die("no completion within %d ms", ms);
+}
+
+/* SEND len bytes of sbuf; returns the completion's status or -1. */
+static int
+send_raw(size_t len)
+{
+	struct ibv_sge sge = { (uintptr_t)sbuf, (uint32_t)len, smr->lkey };
+	struct ibv_send_wr wr, *bad;
+
+	memset(&wr, 0, sizeof wr);
+	wr.wr_id = WR_SEND;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	if (ibv_post_send(id->qp, &wr, &bad) != 0)
+		die("ibv_post_send: %s", strerror(errno));
+	return wait_wc(WR_SEND, timeout_s * 1000, NULL, NULL);
+}
+
+/* Header (fields as given, little-endian) + payload into sbuf; the size. */
+static size_t
+build(uint16_t type, uint32_t lenfield, uint32_t credits, uint32_t tag,
+    const void *pl, size_t plen)
+{
+	struct segp_hdr_wire h;
+
+	h.type = htole16(type);
+	h.flags = 0;
+	h.len = htole32(lenfield);
+	h.credits = htole32(credits);
+	h.tag = htole32(tag);
+	memcpy(sbuf, &h, sizeof h);
+	if (plen)
+		memcpy(sbuf + sizeof h, pl, plen);
+	return sizeof h + plen;
+}
+
+static void
+hello(struct segp_hello *hl, uint32_t version, const char *node, size_t nl)
+{
+	memset(hl, 0, sizeof *hl);
+	hl->version = htole32(version);
+	hl->caps = 0;
+	hl->port = 0;		/* this peer does not listen */
+	hl->nodelen = htole16((uint16_t)nl);
+	memcpy(hl->node, node, nl > SEGP_NODEMAX ? SEGP_NODEMAX : nl);
+}
+
+static void
+send_msg(const char *what, size_t len)
+{
+	int st = send_raw(len);
+
+	if (st == -1)
+		die("%s: dropped before it was sent", what);
+	if (st != IBV_WC_SUCCESS)
+		printf("%s: send completed with %s\n", what,
+		    ibv_wc_status_str((enum ibv_wc_status)st));
+}
+
+/* The peer's next message, of type want. */
+static void
+expect_msg(uint16_t want, uint32_t tag, struct segp_hdr_wire *h,
+    const uint8_t **pl)
+{
+	static uint8_t copy[SEGP_MSGSIZE];
+	int slot, st;
+	uint32_t got;
+
+	for (;;) {
+		if (nstash > 0) {
+			slot = stash[0].slot;
+			got = stash[0].len;
+			memmove(stash, stash + 1, --nstash * sizeof stash[0]);
+		} else {
+			st = wait_wc(WR_RECV, timeout_s * 1000, &slot, &got);
+			if (st == -1)
+				die("dropped while waiting for message type %u", want);
+			if (st != IBV_WC_SUCCESS)
+				die("receive failed: %s",
+				    ibv_wc_status_str((enum ibv_wc_status)st));
+		}
+		if (got < SEGP_HDRLEN)
+			die("segd sent a %u-byte message", got);
+		if (got > SEGP_MSGSIZE)
+			die("segd sent a %u-byte message", got);
+		memcpy(copy, rbuf + (size_t)slot * SEGP_MSGSIZE, got);
+		memcpy(h, copy, sizeof *h);
+		*pl = copy + SEGP_HDRLEN;
+		if (le32toh(h->len) != got - SEGP_HDRLEN)
+			die("segd's message: length field %u, %u bytes came",
+			    le32toh(h->len), got);
+		post_recv(slot);	/* the message was copied out */
+		owed++;
+		if (le16toh(h->type) == SEGP_CREDIT)
+			continue;
+		if (le16toh(h->type) != want || le32toh(h->tag) != tag)
+			die("segd sent type %u tag %u; expected type %u tag %u",
+			    le16toh(h->type), le32toh(h->tag), want, tag);
+		return;
+	}
+}
+
+/* A valid hello both ways. */
+static void
+handshake(const char *node)
+{
+	struct segp_hello hl;
+	struct segp_hdr_wire h;
+	const uint8_t *pl;
+	char peer[SEGP_NODEMAX + 1];
+	unsigned nl;
+
+	hello(&hl, SEGP_VERSION, node, strlen(node));
+	send_msg("hello", build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl));
+	expect_msg(SEGP_HELLO, 0, &h, &pl);
+	memcpy(&hl, pl, sizeof hl);
+	nl = le16toh(hl.nodelen);
+	if (le32toh(hl.version) != SEGP_VERSION || nl == 0 || nl > SEGP_NODEMAX)
+		die("segd's hello: version %u, node length %u",
+		    le32toh(hl.version), nl);
+	memcpy(peer, hl.node, nl);
+	peer[nl] = '\0';
+	printf("hello from node %s (version %u)\n", peer, le32toh(hl.version));
+}
+
+/* Our queue pair in the error state: the connection is dead. */
+static int
+qp_failed(void)
+{
+	struct ibv_qp_attr qa;
+	struct ibv_qp_init_attr qi;
+
+	return ibv_query_qp(id->qp, &qa, IBV_QP_STATE, &qi) == 0 &&
+	    qa.qp_state == IBV_QPS_ERR;
+}
+
+/*
+ * Stay connected for secs seconds; 1 if segd dropped us meanwhile: the
+ * DISCONNECTED event came, or (when the disconnect request was lost, as
+ * rdma_cm does not send it again once segd destroyed its id) our queue
+ * pair went to the error state.
+ */
+static int
+dropped_within(int secs)
+{
+	long long end = now_ms() + secs * 1000LL;
+	struct ibv_wc wc;
+
+	while (now_ms() < end) {
+		cm_poll();
+		if (disconnected)
+			return 1;
+		if (qp_failed()) {
+			printf("(queue pair in the error state, no DISCONNECTED "
+			    "event)\n");
+			return 1;
+		}
+		while (ibv_poll_cq(cq, 1, &wc) > 0)
+			if ((wc.wr_id & 3) == WR_RECV && wc.status == IBV_WC_SUCCESS) {
+				post_recv((int)(wc.wr_id >> 2));
+				owed++;
+			}
+		usleep(2000);
+	}
+	return 0;
+}
+
+static int
+do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
+{
+	struct ibv_sge sge;
+	struct ibv_send_wr wr, *bad;
+	FILE *f;
+	int st;
+
+	if ((dbuf = calloc(1, len ? len : 1)) == NULL)
+		die("out of memory");
+	if ((dmr = ibv_reg_mr(pd, dbuf, len ? len : 1,
+	    IBV_ACCESS_LOCAL_WRITE)) == NULL)
+		die("ibv_reg_mr: %s", strerror(errno));
+	sge.addr = (uintptr_t)dbuf;
+	sge.length = len;
+	sge.lkey = dmr->lkey;
+	memset(&wr, 0, sizeof wr);
+	wr.wr_id = WR_READ;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_RDMA_READ;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = va;
+	wr.wr.rdma.rkey = rkey;
+	if (ibv_post_send(id->qp, &wr, &bad) != 0)
+		die("ibv_post_send (READ): %s", strerror(errno));
+	st = wait_wc(WR_READ, timeout_s * 1000, NULL, NULL);
+	if (st == -1)
+		die("dropped before the READ completed");
+	if (st != IBV_WC_SUCCESS) {
+		printf("READ failed: %s (status %d%s)\n",
+		    ibv_wc_status_str((enum ibv_wc_status)st), st,
+		    st == IBV_WC_REM_ACCESS_ERR ? ", IBV_WC_REM_ACCESS_ERR" : "");
+		return 3;
+	}
+	if ((f = fopen(file, "wb")) == NULL || fwrite(dbuf, 1, len, f) != len ||
+	    fclose(f) != 0)
+		die("%s: %s", file, strerror(errno));
+	printf("READ ok: %u bytes at 0x%" PRIx64 " rkey 0x%x into %s\n", len,
+	    va, rkey, file);
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: rawpeer -a ADDR -p PORT -m MODE [-n NODE] "
+	    "[-t SECONDS] [-w SECONDS] [-v VA -k RKEY -l LEN -o FILE]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *addr = NULL, *port = NULL, *mode = NULL, *node = "rawpeer";
+	const char *file = NULL;
+	uint64_t va = 0;
+	uint32_t rkey = 0, len = 0;
+	struct segp_hello hl;
+	struct segp_hdr_wire h;
+	const uint8_t *pl;
+	uint8_t junk[200];
+	size_t n;
+	int ch_, rc = 0, i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((ch_ = getopt(argc, argv, "a:p:m:n:t:w:v:k:l:o:")) != -1) {
+		switch (ch_) {
+		case 'a': addr = optarg; break;
+		case 'p': port = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'n': node = optarg; break;
+		case 't': timeout_s = atoi(optarg); break;
+		case 'w': wait_s = atoi(optarg); break;
+		case 'v': va = strtoull(optarg, NULL, 0); break;
+		case 'k': rkey = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'l': len = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'o': file = optarg; break;
+		default: usage();
+		}
+	}
+	if (addr == NULL || port == NULL || mode == NULL || timeout_s <= 0 ||
+	    wait_s <= 0 || optind != argc)
+		usage();
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)timeout_s + (unsigned)wait_s + 5);
+	setup(addr, port);
+
+	if (strcmp(mode, "hello") == 0) {
+		struct segp_list req = { 0, 0 };
+		struct segp_list_rep rep;
+		handshake(node);
+		send_msg("list", build(SEGP_LIST, sizeof req, owed, 7, &req,
+		    sizeof req));
+		owed = 0;
+		expect_msg(SEGP_LIST_REP, 7, &h, &pl);
+		memcpy(&rep, pl, sizeof rep);
+		printf("list: %u exports visible to node %s\n", le32toh(rep.n),
+		    node);
+		if (dropped_within(wait_s)) {
+			printf("dropped although every message was valid\n");
+			return 1;
+		}
+		printf("accepted: still connected after %d s\n", wait_s);
+		goto out;
+	}
+	if (strcmp(mode, "read") == 0) {
+		if (file == NULL || len == 0 || rkey == 0)
+			usage();
+		handshake(node);
+		rc = do_read(va, rkey, len, file);
+		goto out;
+	}
+
+	/* the malformed messages */
+	if (strcmp(mode, "badversion") == 0) {
+		hello(&hl, SEGP_VERSION + 1, node, strlen(node));
+		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
+	} else if (strcmp(mode, "prehello") == 0) {
+		struct segp_list req = { 0, 0 };
+		n = build(SEGP_LIST, sizeof req, 0, 1, &req, sizeof req);
+	} else if (strcmp(mode, "badlen") == 0) {
+		hello(&hl, SEGP_VERSION, node, strlen(node));
+		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, 40);
+	} else if (strcmp(mode, "badtype") == 0) {
+		n = build(200, 8, 0, 0, "\0\0\0\0\0\0\0\0", 8);
+	} else if (strcmp(mode, "typeafter") == 0) {
+		handshake(node);
+		n = build(99, 0, 0, 0, NULL, 0);
+	} else if (strcmp(mode, "shorthello") == 0) {
+		hello(&hl, SEGP_VERSION, node, strlen(node));
+		n = build(SEGP_HELLO, 10, 0, 0, &hl, 10);
+	} else if (strcmp(mode, "badnode") == 0) {
+		hello(&hl, SEGP_VERSION, "bad node!", 9);
+		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
+	} else if (strcmp(mode, "nodelen") == 0) {
+		hello(&hl, SEGP_VERSION, node, 0);
+		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
+	} else if (strcmp(mode, "credits") == 0) {
+		hello(&hl, SEGP_VERSION, node, strlen(node));
+		n = build(SEGP_HELLO, sizeof hl, 1000, 0, &hl, sizeof hl);
+	} else if (strcmp(mode, "credits2") == 0) {
+		handshake(node);
+		n = build(SEGP_CREDIT, 0, SEGP_CREDITS, 0, NULL, 0);
+	} else if (strcmp(mode, "secondhello") == 0) {
+		handshake(node);
+		hello(&hl, SEGP_VERSION, node, strlen(node));
+		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
+	} else if (strcmp(mode, "garbage") == 0) {
+		srand((unsigned)time(NULL) ^ (unsigned)getpid());
+		for (i = 0; i < 7; i++)
+			sbuf[i] = (uint8_t)rand();
+		n = 7;
+	} else if (strcmp(mode, "garbage2") == 0) {
+		memset(junk, 0xa5, sizeof junk);
+		memcpy(sbuf, junk, sizeof junk);
+		n = sizeof junk;
+	} else if (strcmp(mode, "toolong") == 0) {
+		hello(&hl, SEGP_VERSION, node, strlen(node));
+		build(SEGP_HELLO, 5000 - SEGP_HDRLEN, 0, 0, &hl, sizeof hl);
+		n = 5000;
+	} else {
+		fprintf(stderr, "rawpeer: unknown mode '%s'\n", mode);
+		usage();
+	}
+	if (n > SBUF)
+		die("message too large");
+	{
+		int st = send_raw(n);
+		if (st > 0)
+			printf("%s: send completed with %s\n", mode,
+			    ibv_wc_status_str((enum ibv_wc_status)st));
+		if (st == -1 || dropped_within(wait_s)) {
+			printf("dropped: segd closed the connection after the %s "
+			    "message\n", mode);
+			rc = 0;
+		} else {
+			printf("not dropped: still connected %d s after the %s "
+			    "message\n", wait_s, mode);
+			rc = 1;
+		}
+	}
+out:
+	if (!disconnected)
+		rdma_disconnect(id);
+	rdma_destroy_qp(id);
+	if (dmr)
+		ibv_dereg_mr(dmr);
+	ibv_dereg_mr(rmr);
+	ibv_dereg_mr(smr);
+	ibv_destroy_cq(cq);
+	ibv_dealloc_pd(pd);
+	rdma_destroy_id(id);
+	rdma_destroy_event_channel(ch);
+	free(rbuf);
+	free(sbuf);
+	free(dbuf);
+	return rc;
+}

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Notifications to an owner that stops answering, or dies.  segd "own"
+# (port 7450, deadline 3 s) exports a umsg segment whose buffers a holder
+# process allocated; a process on segd "b" (port 7451, deadline 3 s)
+# returns them in batches of 10.
+#  1. own's segd is stopped (SIGSTOP): the free in flight fails at the
+#     deadline (3 s after the stop, give or take 1.5 s) with an error naming
+#     the peer ("did not answer");
+#  2. own's segd runs again; a new returner works until own's segd is
+#     killed (SIGKILL): the free in flight fails within the deadline,
+#     naming the peer;
+#  3. a free to the dead node fails within the deadline, naming it; b's segd
+#     keeps serving.
+. "$SEG_TOP/tests/rdma/lib.sh"
+. "$SEG_TOP/tests/rdma/imp_lib.sh"
+ZIO_IO=$B/tests/rdma/zio_io
+need_bin "$ZIO_IO"
+zio() {
+	local name=$1
+	shift
+	SEGD_SOCKET=$T/$name.sock timeout -k 5 120 "$ZIO_IO" -T 110 "$@"
+}
+D=3000 margin=1500
+E=$A:7450
+segd_start own 7450 -t $D
+segd_start b 7451 -t $D
+# a stopped segd takes no SIGTERM: let it run again before the clean-up
+trap 'kill -CONT "${SEGD_PID[own]}" 2>/dev/null; _lib_cleanup' EXIT
+sctl own create u || die "create u"
+sctl own ctl u "umsg 0x240000000000 0x1000000" || die "ctl u"
+sctl own export u || die "export u"
+SEGD_SOCKET=$T/own.sock bg "$ZIO_IO" -T 300 hold u 20000 64 "$T/addrs" >"$T/hold.out" 2>&1
+wait_until 60 grep -q '^holding' "$T/hold.out" || die "no holder: $(cat "$T/hold.out")"
+
+# fail_after OUT SIGNAL [SKIP]: return addresses (after the first SKIP),
+# output in OUT; once 200 are back, SIGNAL to own's segd; DT = the ms from
+# the signal to the failure, LINE = the failure line
+fail_after() {
+	local out=$1 sig=$2 skip=${3:-0} pid t_sig t_err
+	zio b freeloop "$E/u" "$T/addrs" 10 "$skip" >"$out" 2>&1 &
+	pid=$!
+	_bg_pids+=($!)
+	wait_until 60 grep -q '^freeloop progress [2-9]00' "$out" ||
+		die "no progress: $(cat "$out")"
+	t_sig=$(ms_now)
+	kill -s "$sig" "${SEGD_PID[own]}"
+	[ "$sig" = KILL ] && { wait "${SEGD_PID[own]}"; } 2>/dev/null
+	wait "$pid" || die "freeloop: $(cat "$out")"
+	LINE=$(grep '^freeloop fail at ' "$out") ||
+		die "the frees went on after SIG$sig: $(tail -n 3 "$out")"
+	t_err=$(sed 's/^freeloop fail at \([0-9]*\) .*/\1/' <<<"$LINE")
+	DT=$((t_err - t_sig))
+}
+
+fail_after "$T/f1.out" STOP
+echo "stopped: error $DT ms after SIGSTOP: ${LINE#*: }"
+[ "$DT" -ge $((D - margin)) ] && [ "$DT" -lt $((D + margin)) ] ||
+	die "the error came $DT ms after the stop; deadline $D ms"
+case "${LINE#*: }" in *"$E"*"did not answer"* | *"did not answer"*"$E"*) ;;
+*) die "the error does not name the peer $E and its silence: $LINE" ;; esac
+kill -CONT "${SEGD_PID[own]}"
+done1=$(sed -n 's/^freeloop fail at [0-9]* after \([0-9]*\) addresses.*/\1/p' "$T/f1.out")
+
+# the failed batch's fate is unknown to the sender: skip it
+fail_after "$T/f2.out" KILL $((done1 + 10))
+echo "killed: error $DT ms after SIGKILL: ${LINE#*: }"
+[ "$DT" -lt $((D + margin)) ] || die "the error came $DT ms after the kill; deadline $D ms"
+case "${LINE#*: }" in *"$E"*) ;; *) die "the error does not name the peer $E: $LINE" ;; esac
+
+t0=$(ms_now)
+out=$(zio b rfree "$E/u" "$(tail -n 1 "$T/addrs")" 2>&1) && die "a free to the dead node worked: $out"
+dt=$(($(ms_now) - t0))
+echo "dead node: $dt ms: $out"
+[ "$dt" -lt $((D + margin)) ] || die "the free to the dead node failed after $dt ms; deadline $D ms"
+case "${out#*"$E/u: "}" in *"$E"*) ;; *) die "segd's error does not name the peer $E: $out" ;; esac
+sctl b stats >/dev/null || die "b's segd does not answer"
