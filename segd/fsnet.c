@@ -211,28 +211,6 @@ fsnet_readdir_net(struct fs_dir *d)
 		peer_foreach(fs_sd, add_peer, d);
 }
 
-/* The error a peer sent (SEGP_ERROR), into e. */
-static void
-peer_error(struct segerr *e, const uint8_t *pl, size_t len)
-{
-	struct segp_error er;
-	uint32_t code, tl;
-
-	if (len < sizeof er) {
-		seterr(e, EPROTO, "malformed error reply");
-		return;
-	}
-	memcpy(&er, pl, sizeof er);
-	code = le32toh(er.code);
-	tl = le32toh(er.textlen);
-	if (tl != len - sizeof er || tl > SEGW_MAXTEXT || code == 0 ||
-	    code > 4095) {
-		seterr(e, EPROTO, "malformed error reply");
-		return;
-	}
-	seterr(e, (int)code, "%.*s", (int)tl, (const char *)pl + sizeof er);
-}
-
 /* ---- listings ---- */
 
 enum { LS_PEER, LS_OPENDIR, LS_RSEG };
@@ -442,7 +420,7 @@ ls_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
 
 	if (type != SEGP_LIST_REP) {
 		if (type == SEGP_ERROR)
-			peer_error(&e, pl, len);
+			peer_error_decode(&e, pl, len);
 		else
 			seterr(&e, EPROTO, "peer %s: unexpected reply", o->name);
 		goto fail;
@@ -699,7 +677,7 @@ imp_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
 	    n->name);
 	if (type != SEGP_IMPORT_REP || len != sizeof rep) {
 		if (type == SEGP_ERROR) {
-			peer_error(&e, pl, len);
+			peer_error_decode(&e, pl, len);
 			if (e.code == ENOENT && revoked_find(peer_node(p),
 			    n->name) >= 0)
 				revoked_err(&e, peer_node(p), n->name);

@@ -199,22 +199,10 @@ imp_fail(struct rop *r, int code, const char *msg)
 static void
 reply_error(struct creq *q, const uint8_t *pl, size_t len)
 {
-	struct segp_error er;
-	uint32_t code, tl;
+	struct segerr e;
 
-	if (len < sizeof er) {
-		creq_fail(q, EPROTO, "malformed error reply");
-		return;
-	}
-	memcpy(&er, pl, sizeof er);
-	code = le32toh(er.code);
-	tl = le32toh(er.textlen);
-	if (tl != len - sizeof er || tl > SEGW_MAXTEXT || code == 0 ||
-	    code > 4095) {
-		creq_fail(q, EPROTO, "malformed error reply");
-		return;
-	}
-	creq_fail(q, (int)code, "%.*s", (int)tl, (const char *)pl + sizeof er);
+	peer_error_decode(&e, pl, len);
+	creq_fail_err(q, &e);
 }
 
 static void

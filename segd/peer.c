@@ -488,6 +488,28 @@ hello_recv(struct peer *p, const uint8_t *pl, size_t len)
 	return 0;
 }
 
+/* The error a peer sent (SEGP_ERROR), into e; a malformed one is EPROTO. */
+void
+peer_error_decode(struct segerr *e, const uint8_t *pl, size_t len)
+{
+	struct segp_error er;
+	uint32_t code, tl;
+
+	if (len < sizeof er) {
+		seterr(e, EPROTO, "malformed error reply");
+		return;
+	}
+	memcpy(&er, pl, sizeof er);
+	code = le32toh(er.code);
+	tl = le32toh(er.textlen);
+	if (tl != len - sizeof er || tl > SEGW_MAXTEXT || code == 0 ||
+	    code > 4095) {
+		seterr(e, EPROTO, "malformed error reply");
+		return;
+	}
+	seterr(e, (int)code, "%.*s", (int)tl, (const char *)pl + sizeof er);
+}
+
 static struct rop *
 rop_by_tag(struct peer *p, uint32_t tag)
 {

@@ -291,6 +291,7 @@ void peer_list(struct segd *, struct creq *);
 /* for the file system's net/ (fsnet.c) */
 struct peer *peer_find_node(struct segd *, const char *node);	/* ready */
 void peer_foreach(struct segd *, void (*)(struct peer *, void *), void *);
+void peer_error_decode(struct segerr *, const uint8_t *p, size_t len);
 void rop_submit(struct peer *, struct rop *, const struct rop_ops *);
 void rop_send(struct rop *, uint16_t type, const void *, size_t);
 int  rop_post(struct rop *, struct ibv_send_wr *, unsigned n);
