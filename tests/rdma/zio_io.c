@@ -33,7 +33,8 @@
  *
  * kmsg and single frees:
  *   rfree REF ADDR...   one seg_zfree_remotev of all the ADDRs; prints "ok"
- *                       (exit 0) or "refused: MESSAGE" (exit 3)
+ *                       (exit 0), "refused: MESSAGE" (exit 3) or, if REF
+ *                       cannot be imported, "import failed: MESSAGE" (4)
  *
  * Signals:
  *   sigwait SEG MS      seg_signal_wait; prints "signal after T ms" (exit 0)
@@ -675,7 +676,10 @@ mode_rfree(int argc, char **argv)
 
 	if (argc < 3)
 		usage();
-	imp = import_or_fail(argv[1], NULL);
+	if ((imp = seg_import(argv[1])) == NULL) {
+		printf("import failed: %s\n", seg_errstr());
+		return 4;
+	}
 	a = xcalloc((size_t)argc, 8);
 	for (i = 2; i < argc; i++)
 		a[i - 2] = num(argv[i]);

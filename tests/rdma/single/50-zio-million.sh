@@ -19,6 +19,13 @@ zio() {
 	shift
 	SEGD_SOCKET=$T/$name.sock timeout -k 5 270 "$ZIO_IO" -T 260 "$@"
 }
+# zio_bg NAME ARGS... &: the same in the background, its pid in $! (exec:
+# the clean-up's signal reaches the program)
+zio_bg() {
+	local name=$1
+	shift
+	SEGD_SOCKET=$T/$name.sock exec timeout -k 5 270 "$ZIO_IO" -T 260 "$@"
+}
 
 total=${ZIO_TOTAL:-1000000} rounds=${ZIO_ROUNDS:-5} nimp=4 singles=50
 per=$((total / rounds / nimp))
@@ -31,14 +38,14 @@ sctl own ctl zbuf "umsg 0x200000000000 0x2000000" || die "ctl zbuf"
 sctl own export zbuf || die "export zbuf"
 
 t0=$(ms_now)
-zio own owner zbuf -i $nimp -n $per -r "$rounds" -f "$T/tables" >"$T/owner.out" 2>&1 &
+zio_bg own owner zbuf -i $nimp -n $per -r "$rounds" -f "$T/tables" >"$T/owner.out" 2>&1 &
 opid=$!
 _bg_pids+=($!)
 declare -A who=([$opid]=owner)
 for k in $(seq 0 $((nimp - 1))); do
 	node=b
 	[ "$k" -ge $((nimp / 2)) ] && node=c
-	zio "$node" -S $((k + 1)) importer "$A:7450/zbuf" -f "$T/tables" -k "$k" \
+	zio_bg "$node" -S $((k + 1)) importer "$A:7450/zbuf" -f "$T/tables" -k "$k" \
 		-b 500 -1 $singles >"$T/imp$k.out" 2>&1 &
 	who[$!]=imp$k
 	_bg_pids+=($!)

@@ -21,6 +21,13 @@ zio() {
 	shift
 	SEGD_SOCKET=$T/$name.sock timeout -k 5 250 "$ZIO_IO" -T 240 "$@"
 }
+# zio_bg NAME ARGS... &: the same in the background, its pid in $! (exec:
+# the clean-up's signal reaches the program)
+zio_bg() {
+	local name=$1
+	shift
+	SEGD_SOCKET=$T/$name.sock exec timeout -k 5 250 "$ZIO_IO" -T 240 "$@"
+}
 
 nimp=36 per=40 rounds=6 stop_ms=2000
 total=$((nimp * per * rounds))
@@ -32,11 +39,11 @@ sctl own create zbuf || die "create zbuf"
 sctl own ctl zbuf "umsg 0x200000000000 0x800000" || die "ctl zbuf"
 sctl own export zbuf || die "export zbuf"
 
-zio own owner zbuf -i $nimp -n $per -r $rounds -m 64 -z 5 -w 300 \
+zio_bg own owner zbuf -i $nimp -n $per -r $rounds -m 64 -z 5 -w 300 \
 	-p 3 -g "$T/go" -f "$T/tables" >"$T/owner.out" 2>&1 &
 opid=$!
 _bg_pids+=($!)
-zio b importer "$A:7450/zbuf" -f "$T/tables" -k 0 -P $nimp -b 8 \
+zio_bg b importer "$A:7450/zbuf" -f "$T/tables" -k 0 -P $nimp -b 8 \
 	>"$T/imp.out" 2>&1 &
 ipid=$!
 _bg_pids+=($!)

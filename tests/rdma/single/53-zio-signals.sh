@@ -17,6 +17,13 @@ zio() {
 	shift
 	SEGD_SOCKET=$T/$name.sock timeout -k 5 120 "$ZIO_IO" -T 110 "$@"
 }
+# zio_bg NAME ARGS... &: the same in the background, its pid in $! (exec:
+# the clean-up's signal reaches the program)
+zio_bg() {
+	local name=$1
+	shift
+	SEGD_SOCKET=$T/$name.sock exec timeout -k 5 120 "$ZIO_IO" -T 110 "$@"
+}
 waited() { # the T of "signal after T ms" / "timeout after T ms: ..."
 	sed -n 's/^\(signal\|timeout\) after \([0-9]*\) ms.*/\2/p' <<<"$1"
 }
@@ -49,7 +56,7 @@ how="not coalesced"
 [ $rc = 3 ] && how=coalesced
 echo "20 posted, second wait: $out ($how)"
 
-zio own sigwait sa 15000 >"$T/w.out" 2>&1 &
+zio_bg own sigwait sa 15000 >"$T/w.out" 2>&1 &
 wpid=$!
 _bg_pids+=($!)
 sleep 1
@@ -59,7 +66,7 @@ echo "blocked waiter: $(cat "$T/w.out")"
 t=$(waited "$(cat "$T/w.out")")
 [ -n "$t" ] && [ "$t" -ge 500 ] || die "the waiter returned after ${t:-?} ms, before the post"
 
-zio own pingpong sa "$A:7451/sb" 200 >"$T/p1.out" 2>&1 &
+zio_bg own pingpong sa "$A:7451/sb" 200 >"$T/p1.out" 2>&1 &
 p1=$!
 _bg_pids+=($!)
 wait_until 30 grep -q 'pingpong ready' "$T/p1.out" || die "own's ping-pong did not start: $(cat "$T/p1.out")"
