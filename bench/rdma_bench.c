@@ -331,7 +331,7 @@ cmd_io(int argc, char **argv)
 
 	memset(&b, 0, sizeof b);
 	b.batch = 64;
-	b.reps = 3;
+	b.reps = 5;
 	b.latn = 1000;
 	while ((c = getopt(argc, argv, "R:b:L:BTS:")) != -1)
 		switch (c) {
