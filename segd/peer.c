@@ -120,12 +120,6 @@ peer_alive(const struct peer *p)
 }
 
 const char *
-peer_label(const struct peer *p)
-{
-	return p->label;
-}
-
-const char *
 peer_node(const struct peer *p)
 {
 	return p->node;

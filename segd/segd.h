@@ -282,7 +282,6 @@ struct peer *peer_get(struct segd *, const char *host, uint16_t port,
 void peer_hold(struct peer *);
 void peer_put(struct peer *);
 int  peer_alive(const struct peer *);
-const char *peer_label(const struct peer *);
 const char *peer_node(const struct peer *);
 const char *peer_addr(const struct peer *);
 void peer_send(struct peer *, uint16_t type, uint32_t tag, const void *,
