@@ -8,22 +8,6 @@
 
 #include "segd.h"
 
-int
-node_name_valid(const char *s)
-{
-	size_t i, n = strnlen(s, SEGP_NODEMAX + 1);
-
-	if (n == 0 || n > SEGP_NODEMAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
 /* Returns the number of entries, or -1 with e set; changes acl only then. */
 int
 acl_parse(const char *text, struct acl_ent *acl, int max, struct segerr *e)
@@ -54,7 +38,7 @@ acl_parse(const char *text, struct acl_ent *acl, int max, struct segerr *e)
 			return seterr(e, EINVAL, "bad access list: bad node name");
 		memcpy(tmp[n].node, p, nl);
 		tmp[n].node[nl] = '\0';
-		if (!node_name_valid(tmp[n].node))
+		if (!seg_node_valid(tmp[n].node))
 			return seterr(e, EINVAL, "bad access list: bad node name "
 			    "'%s'", tmp[n].node);
 		if (end - colon == 2 && colon[1] == 'r')

@@ -1,368 +1,32 @@
 /*
- * control.c: the local control socket.  Clients (libseg) speak framed
- * requests over a UNIX stream socket; each connection is parsed
- * incrementally with a capped frame length, and a client that sends
- * anything malformed is dropped alone.  Replies that hand over a segment's
- * file descriptor carry it with SCM_RIGHTS on their first byte.
+ * control.c: the socket's requests, one handler per operation.  client.c
+ * hands each decoded request here; the handlers check, call the module
+ * that owns the operation (namespace, export, import, zero-copy pools) and
+ * answer.  The segments a client attached are kept here, one reference
+ * each, and released when it goes.
  */
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <event2/buffer.h>
-#include <event2/event.h>
 
 #include "segd.h"
-
-#define CLIENT_OUT_HIGH (8u << 20)	/* stop reading a client above this */
-#define READ_CHUNK      16384
-
-struct fdq {
-	int                 fd;
-	uint64_t            at;	/* byte offset of its frame in the stream */
-	STAILQ_ENTRY(fdq)   entry;
-};
 
 /* One attachment by a client: holds one reference to the segment. */
 struct attachment {
 	struct segment          *seg;
 	LIST_ENTRY(attachment)   entry;
 };
+LIST_HEAD(attachments, attachment);
 
-struct client {
-	TAILQ_ENTRY(client)       entry;
-	struct segd              *sd;
-	int                       fd;
-	struct cred               cred;
-	struct event             *rev, *wev;
-	struct evbuffer          *in, *out;
-	STAILQ_HEAD(, fdq)        fdq;
-	uint64_t                  queued, sent;
-	int                       paused;	/* reading stopped: output full */
-	struct creq              *pending;	/* a request waiting on a peer */
-	struct client_imports    *imps;
-	LIST_HEAD(, attachment)   atts;
-};
-
-/* A request answered later; c is NULL once the client has gone. */
-struct creq {
-	struct client *c;
-	uint16_t       op;
-};
-
-static struct {
-	int                       fd;
-	struct event             *ev, *pause;
-	TAILQ_HEAD(, client)      clients;
-	unsigned                  nclients;
-} ctl = { .fd = -1 };
-
-static void client_close(struct client *);
-static void client_flush(struct client *);
-
-static void
-client_close(struct client *c)
-{
-	struct attachment *a;
-	struct fdq *q;
-
-	while ((a = LIST_FIRST(&c->atts)) != NULL) {
-		LIST_REMOVE(a, entry);
-		a->seg->nattach--;
-		seg_put(&c->sd->ns, a->seg);	/* the attachment's reference */
-		free(a);
-	}
-	while ((q = STAILQ_FIRST(&c->fdq)) != NULL) {
-		STAILQ_REMOVE_HEAD(&c->fdq, entry);
-		close(q->fd);
-		free(q);
-	}
-	if (c->pending != NULL)
-		c->pending->c = NULL;	/* its answer will be dropped */
-	if (c->imps != NULL)
-		import_client_gone(c->sd, c);
-	zio_client_gone(c->sd, c);
-	TAILQ_REMOVE(&ctl.clients, c, entry);
-	ctl.nclients--;
-	event_free(c->rev);
-	event_free(c->wev);
-	evbuffer_free(c->in);
-	evbuffer_free(c->out);
-	close(c->fd);
-	free(c);
-}
-
-static void
-client_drop(struct client *c, const char *why)
-{
-	log_warnx("%s: client pid %d uid %u: %s; dropped", __func__,
-	    (int)c->cred.pid, (unsigned)c->cred.uid, why);
-	client_close(c);
-}
-
-/*
- * Queue one reply frame.  status 0: info and text; else text is the error
- * message.  fd, if not -1, is passed with the frame and closed once sent.
- */
-static void
-reply(struct client *c, uint16_t op, int status, const struct segw_info *info,
-    const char *text, size_t textlen, int fd)
-{
-	static uint8_t buf[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
-	struct segw_info none;
-	struct segw_hdr h;
-	size_t n;
-
-	if (textlen > SEGW_MAXTEXT)
-		textlen = SEGW_MAXTEXT;
-	if (status == 0) {
-		if (info == NULL) {
-			memset(&none, 0, sizeof none);
-			info = &none;
-		}
-		n = segw_info_encode(buf + SEGW_HDRLEN, SEGW_MAXPAYLOAD, info,
-		    text, textlen);
-	} else {
-		memcpy(buf + SEGW_HDRLEN, text, textlen);
-		n = textlen;
-	}
-	h.len = (uint32_t)n;
-	h.op = op;
-	h.status = (uint16_t)status;
-	segw_hdr_encode(buf, &h);
-	if (fd >= 0) {
-		struct fdq *q = malloc(sizeof *q);
-		if (q == NULL) {
-			close(fd);
-			reply(c, op, ENOMEM, NULL, "out of memory", 13, -1);
-			return;
-		}
-		q->fd = fd;
-		q->at = c->queued;
-		STAILQ_INSERT_TAIL(&c->fdq, q, entry);
-	}
-	if (evbuffer_add(c->out, buf, SEGW_HDRLEN + n) < 0) {
-		log_warnx("%s: evbuffer_add failed", __func__);
-		return;
-	}
-	c->queued += SEGW_HDRLEN + n;
-}
-
-static void
-reply_err(struct client *c, uint16_t op, const struct segerr *e)
-{
-	reply(c, op, e->code ? e->code : EIO, NULL, e->msg, strlen(e->msg), -1);
-}
-
-/* A success reply whose body is not a segw_info. */
-static void
-reply_raw(struct client *c, uint16_t op, const void *p, size_t n)
-{
-	uint8_t hb[SEGW_HDRLEN];
-	struct segw_hdr h = { (uint32_t)n, op, 0 };
-
-	segw_hdr_encode(hb, &h);
-	if (evbuffer_add(c->out, hb, sizeof hb) < 0 ||
-	    evbuffer_add(c->out, p, n) < 0) {
-		log_warnx("%s: evbuffer_add failed", __func__);
-		return;
-	}
-	c->queued += sizeof hb + n;
-}
-
-/* Send what can be sent; ancillary fds go with the first byte of their frame. */
-static void
-client_flush(struct client *c)
-{
-	while (evbuffer_get_length(c->out) > 0) {
-		struct fdq *q = STAILQ_FIRST(&c->fdq);
-		struct iovec iov[16];
-		struct msghdr mh;
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} cm;
-		size_t n = evbuffer_get_length(c->out);
-		int withfd = q != NULL && q->at == c->sent, niov;
-		ssize_t r;
-
-		if (q != NULL && q->at > c->sent && q->at - c->sent < n)
-			n = (size_t)(q->at - c->sent);
-		else if (withfd && STAILQ_NEXT(q, entry) != NULL &&
-		    STAILQ_NEXT(q, entry)->at - c->sent < n)
-			n = (size_t)(STAILQ_NEXT(q, entry)->at - c->sent);
-		niov = evbuffer_peek(c->out, (ev_ssize_t)n, NULL,
-		    (struct evbuffer_iovec *)iov, 16);
-		if (niov > 16)
-			niov = 16;
-		if (niov > 0) {	/* trim the last vector to n bytes in all */
-			size_t tot = 0;
-			int i;
-			for (i = 0; i < niov; i++) {
-				if (tot + iov[i].iov_len > n)
-					iov[i].iov_len = n - tot;
-				tot += iov[i].iov_len;
-			}
-		}
-		memset(&mh, 0, sizeof mh);
-		mh.msg_iov = iov;
-		mh.msg_iovlen = (size_t)niov;
-		if (withfd) {
-			struct cmsghdr *cmsg;
-			memset(&cm, 0, sizeof cm);
-			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof cm.buf;
-			cmsg = CMSG_FIRSTHDR(&mh);
-			cmsg->cmsg_level = SOL_SOCKET;
-			cmsg->cmsg_type = SCM_RIGHTS;
-			cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cmsg), &q->fd, sizeof(int));
-		}
-		r = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				event_add(c->wev, NULL);
-				return;
-			}
-			if (errno == EINTR)
-				continue;
-			log_debug("%s: client pid %d: sendmsg: %s", __func__,
-			    (int)c->cred.pid, strerror(errno));
-			client_close(c);
-			return;
-		}
-		if (withfd) {
-			STAILQ_REMOVE_HEAD(&c->fdq, entry);
-			close(q->fd);
-			free(q);
-		}
-		evbuffer_drain(c->out, (size_t)r);
-		c->sent += (uint64_t)r;
-	}
-	event_del(c->wev);
-	if (c->paused && c->pending == NULL) {
-		/* resume, and parse what is already buffered */
-		c->paused = 0;
-		event_add(c->rev, NULL);
-		event_active(c->rev, EV_READ, 0);
-	}
-}
-
-struct creq *
-creq_new(struct client *c, uint16_t op)
-{
-	struct creq *q = malloc(sizeof *q);
-
-	if (q == NULL) {
-		reply(c, op, ENOMEM, NULL, "out of memory", 13, -1);
-		return NULL;
-	}
-	q->c = c;
-	q->op = op;
-	c->pending = q;
-	c->paused = 1;		/* one request at a time: replies stay in order */
-	event_del(c->rev);
-	return q;
-}
-
-struct client *
-creq_client(struct creq *q)
-{
-	return q->c;
-}
-
-const struct cred *
-client_cred(struct client *c)
-{
-	return &c->cred;
-}
-
-struct client_imports *
-client_imports(struct client *c)
-{
-	if (c->imps == NULL)
-		c->imps = client_imports_new();
-	return c->imps;
-}
-
-/* Answered: free q, let the client be read again, send. */
-static void
-creq_finish(struct creq *q)
-{
-	struct client *c = q->c;
-
-	free(q);
-	if (c == NULL)
-		return;
-	c->pending = NULL;
-	event_active(c->wev, EV_WRITE, 0);	/* flush from the loop, not here */
-}
-
-void
-creq_reply(struct creq *q, const struct segw_info *info, const char *text,
-    size_t textlen, int fd)
-{
-	if (q->c != NULL)
-		reply(q->c, q->op, 0, info, text, textlen, fd);
-	else if (fd >= 0)
-		close(fd);
-	creq_finish(q);
-}
-
-void
-creq_reply_raw(struct creq *q, const void *p, size_t n)
-{
-	if (q->c != NULL)
-		reply_raw(q->c, q->op, p, n);
-	creq_finish(q);
-}
-
-void
-creq_stream(struct creq *q, uint16_t op, const struct segw_info *info,
-    const char *text, size_t textlen)
-{
-	if (q->c != NULL)
-		reply(q->c, op, 0, info, text, textlen, -1);
-}
-
-void
-creq_end(struct creq *q)
-{
-	creq_finish(q);
-}
-
-void
-creq_fail(struct creq *q, int code, const char *fmt, ...)
-{
-	struct segerr e;
-	va_list ap;
-
-	e.code = code;
-	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof e.msg, fmt, ap);
-	va_end(ap);
-	creq_fail_err(q, &e);
-}
-
-void
-creq_fail_err(struct creq *q, const struct segerr *e)
-{
-	if (q->c != NULL)
-		reply_err(q->c, q->op, e);
-	creq_finish(q);
-}
+typedef void (*op_handler)(struct client *, uint16_t op,
+    const struct segw_req *);
 
 static struct segment *
 lookup(struct client *c, const char *name, struct segerr *e)
 {
-	struct segment *s = ns_lookup(&c->sd->ns, name);
+	struct segment *s = ns_lookup(&client_segd(c)->ns, name);
 
 	if (s == NULL)
 		seterr(e, ENOENT, "segment '%s' does not exist", name);
@@ -386,7 +50,7 @@ open_data(struct client *c, struct segment *s, int want, struct segerr *e)
 {
 	int flags = want == (SEGW_RD | SEGW_WR) ? O_RDWR :
 	    want == SEGW_WR ? O_WRONLY : O_RDONLY;
-	int fd = store_open_data(&c->sd->store, s->name, flags);
+	int fd = store_open_data(&client_segd(c)->store, s->name, flags);
 
 	if (fd < 0)
 		seterr(e, errno, "open segment '%s': %s", s->name,
@@ -394,426 +58,328 @@ open_data(struct client *c, struct segment *s, int want, struct segerr *e)
 	return fd;
 }
 
+/* Answer with the segment's info, or the error. */
 static void
-do_list(struct client *c)
+answer(struct client *c, uint16_t op, const struct segment *s,
+    const struct segerr *e, int fd)
 {
-	struct segment *s;
 	struct segw_info i;
 
-	TAILQ_FOREACH(s, &c->sd->ns.all, entry) {
-		if (!s->named)
-			continue;
-		seg_to_info(s, &i);
-		reply(c, SEGW_LISTENT, 0, &i, NULL, 0, -1);
-	}
-	reply(c, SEGW_LISTEND, 0, NULL, NULL, 0, -1);
-}
-
-static void
-do_detach(struct client *c, uint64_t va)
-{
-	struct attachment *a;
-	struct segerr e;
-
-	LIST_FOREACH(a, &c->atts, entry)
-		if (a->seg->va == va)
-			break;
-	if (a == NULL) {
-		seterr(&e, EINVAL, "no segment attached at 0x%llx",
-		    (unsigned long long)va);
-		reply_err(c, SEGW_DETACH, &e);
+	if (s == NULL) {
+		client_reply_err(c, op, e);
 		return;
 	}
-	LIST_REMOVE(a, entry);
-	a->seg->nattach--;
-	seg_put(&c->sd->ns, a->seg);	/* the attachment's reference */
-	free(a);
-	reply(c, SEGW_DETACH, 0, NULL, NULL, 0, -1);
+	seg_to_info(s, &i);
+	client_reply(c, op, &i, NULL, 0, fd);
 }
 
 static void
-do_attach(struct client *c, const struct segw_req *r)
+op_create(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct segerr e;
+	struct segment *s = ns_create(&client_segd(c)->ns, r->name, r->arg,
+	    client_cred(c), &e);
+
+	answer(c, op, s, &e, -1);
+}
+
+static void
+op_ctl(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct ns *ns = &client_segd(c)->ns;
+	struct segerr e;
+	struct ctlmsg m;
+	struct segment *s;
+
+	if ((s = lookup(c, r->name, &e)) == NULL ||
+	    perm_check(client_cred(c), s, SEGW_WR, &e) < 0 ||
+	    ctl_parse(r->text, r->textlen, ns->pagesize, &m, &e) < 0 ||
+	    ns_setaddr(ns, s, &m, &e) < 0)
+		s = NULL;
+	answer(c, op, s, &e, -1);
+}
+
+static void
+op_ctlread(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	char text[SEGW_MAXTEXT];
+	struct segw_info i;
+	struct segerr e;
+	struct segment *s;
+	int n;
+
+	if ((s = lookup_allocated(c, r->name, &e)) == NULL ||
+	    perm_check(client_cred(c), s, SEGW_RD, &e) < 0) {
+		client_reply_err(c, op, &e);
+		return;
+	}
+	n = ctl_format(text, sizeof text, s->verb, s->va, s->len);
+	seg_to_info(s, &i);
+	client_reply(c, op, &i, text, (size_t)n, -1);
+}
+
+static void
+op_open(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	int want = (int)(r->arg & (SEGW_RD | SEGW_WR)), fd = -1;
+	struct segerr e;
+	struct segment *s = NULL;
+
+	if (want == 0 || r->arg & ~(uint32_t)(SEGW_RD | SEGW_WR))
+		seterr(&e, EINVAL, "bad open mode");
+	else if ((s = lookup_allocated(c, r->name, &e)) != NULL &&
+	    (perm_check(client_cred(c), s, want, &e) < 0 ||
+	    (fd = open_data(c, s, want, &e)) < 0))
+		s = NULL;
+	answer(c, op, s, &e, fd);
+}
+
+static void
+op_remove(struct client *c, uint16_t op, const struct segw_req *r)
 {
 	struct segerr e;
 	struct segment *s;
-	struct attachment *a;
-	struct segw_info i;
-	int want = r->arg & SEGW_ATTR_RONLY ? SEGW_RD : SEGW_RD | SEGW_WR;
-	int fd;
+
+	if ((s = lookup(c, r->name, &e)) == NULL ||
+	    ns_remove(&client_segd(c)->ns, s, client_cred(c), &e) < 0)
+		client_reply_err(c, op, &e);
+	else
+		client_reply(c, op, NULL, NULL, 0, -1);
+}
+
+static struct attachments *
+attachments(struct client *c)
+{
+	void **slot = client_slot(c, CLIENT_ATTACH);
+
+	if (*slot == NULL && (*slot = calloc(1, sizeof(struct attachments))) !=
+	    NULL)
+		LIST_INIT((struct attachments *)*slot);
+	return *slot;
+}
+
+static void
+op_attach(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	int want = r->arg & SEGW_ATTR_RONLY ? SEGW_RD : SEGW_RD | SEGW_WR, fd;
+	struct attachments *atts = attachments(c);
+	struct attachment *a = NULL;
+	struct segerr e;
+	struct segment *s;
 
 	if ((s = lookup_allocated(c, r->name, &e)) == NULL ||
-	    perm_check(&c->cred, s, want, &e) < 0)
+	    perm_check(client_cred(c), s, want, &e) < 0)
 		goto fail;
-	if ((a = malloc(sizeof *a)) == NULL) {
+	if (atts == NULL || (a = malloc(sizeof *a)) == NULL) {
 		seterr(&e, ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((fd = open_data(c, s, want, &e)) < 0) {
-		free(a);
+	if ((fd = open_data(c, s, want, &e)) < 0)
 		goto fail;
-	}
 	a->seg = s;
 	seg_hold(s);		/* the attachment's reference */
 	s->nattach++;
-	LIST_INSERT_HEAD(&c->atts, a, entry);
-	seg_to_info(s, &i);
-	reply(c, SEGW_ATTACH, 0, &i, NULL, 0, fd);
+	LIST_INSERT_HEAD(atts, a, entry);
+	answer(c, op, s, NULL, fd);
 	return;
 fail:
-	reply_err(c, SEGW_ATTACH, &e);
+	free(a);
+	client_reply_err(c, op, &e);
 }
 
 static void
-dispatch(struct client *c, uint16_t op, const struct segw_req *r)
+detach(struct client *c, struct attachment *a)
 {
-	struct ns *ns = &c->sd->ns;
-	struct segerr e = { 0, "" };
+	LIST_REMOVE(a, entry);
+	a->seg->nattach--;
+	seg_put(&client_segd(c)->ns, a->seg);	/* the attachment's reference */
+	free(a);
+}
+
+static void
+op_detach(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct attachments *atts = *client_slot(c, CLIENT_ATTACH);
+	struct attachment *a = NULL;
+	struct segerr e;
+
+	if (atts != NULL)
+		LIST_FOREACH(a, atts, entry)
+			if (a->seg->va == r->a)
+				break;
+	if (a == NULL) {
+		seterr(&e, EINVAL, "no segment attached at 0x%llx",
+		    (unsigned long long)r->a);
+		client_reply_err(c, op, &e);
+		return;
+	}
+	detach(c, a);
+	client_reply(c, op, NULL, NULL, 0, -1);
+}
+
+static void
+op_list(struct client *c, uint16_t op, const struct segw_req *r)
+{
 	struct segment *s;
 	struct segw_info i;
-	struct ctlmsg m;
-	char text[SEGW_MAXTEXT];
-	int fd, want, n;
 
-	switch (op) {
-	case SEGW_CREATE:
-		if ((s = ns_create(ns, r->name, r->arg, &c->cred, &e)) == NULL)
-			break;
+	(void)op;
+	(void)r;
+	TAILQ_FOREACH(s, &client_segd(c)->ns.all, entry) {
+		if (!s->named)
+			continue;
 		seg_to_info(s, &i);
-		reply(c, op, 0, &i, NULL, 0, -1);
-		return;
-	case SEGW_CTL:
-		if ((s = lookup(c, r->name, &e)) == NULL ||
-		    perm_check(&c->cred, s, SEGW_WR, &e) < 0 ||
-		    ctl_parse(r->text, r->textlen, ns->pagesize, &m, &e) < 0 ||
-		    ns_setaddr(ns, s, &m, &e) < 0)
-			break;
-		seg_to_info(s, &i);
-		reply(c, op, 0, &i, NULL, 0, -1);
-		return;
-	case SEGW_CTLREAD:
-		if ((s = lookup_allocated(c, r->name, &e)) == NULL ||
-		    perm_check(&c->cred, s, SEGW_RD, &e) < 0)
-			break;
-		n = ctl_format(text, sizeof text, s->verb, s->va, s->len);
-		seg_to_info(s, &i);
-		reply(c, op, 0, &i, text, (size_t)n, -1);
-		return;
-	case SEGW_OPEN:
-		want = (int)(r->arg & (SEGW_RD | SEGW_WR));
-		if (want == 0 || r->arg & ~(uint32_t)(SEGW_RD | SEGW_WR)) {
-			seterr(&e, EINVAL, "bad open mode");
-			break;
-		}
-		if ((s = lookup_allocated(c, r->name, &e)) == NULL ||
-		    perm_check(&c->cred, s, want, &e) < 0 ||
-		    (fd = open_data(c, s, want, &e)) < 0)
-			break;
-		seg_to_info(s, &i);
-		reply(c, op, 0, &i, NULL, 0, fd);
-		return;
-	case SEGW_REMOVE:
-		if ((s = lookup(c, r->name, &e)) == NULL ||
-		    ns_remove(ns, s, &c->cred, &e) < 0)
-			break;
-		reply(c, op, 0, NULL, NULL, 0, -1);
-		return;
-	case SEGW_ATTACH:
-		do_attach(c, r);
-		return;
-	case SEGW_DETACH:
-		do_detach(c, r->a);
-		return;
-	case SEGW_LIST:
-		do_list(c);
-		return;
-	case SEGW_STAT:
-		if ((s = lookup(c, r->name, &e)) == NULL)
-			break;
-		seg_to_info(s, &i);
-		reply(c, op, 0, &i, NULL, 0, -1);
-		return;
-	case SEGW_EXPORT:
-	case SEGW_UNEXPORT:
-	case SEGW_IMPORT:
-	case SEGW_UNIMPORT:
-	case SEGW_PEERLS:
-	case SEGW_PEERS:
-	case SEGW_STATS:
-	case SEGW_BOUNCE:
-		import_request(c->sd, c, op, r);
-		return;
-	case SEGW_ZALLOC:
-	case SEGW_ZPOOL:
-	case SEGW_FREEREAD:
-	case SEGW_FREEFD:
-	case SEGW_SIGFD:
-		zio_request(c->sd, c, op, r);
-		return;
-	default:
-		seterr(&e, EINVAL, "operation %u is not a request", op);
-		break;
+		client_reply(c, SEGW_LISTENT, &i, NULL, 0, -1);
 	}
-	reply_err(c, op, &e);
-}
-
-/* Take every whole frame from the input; 0, or -1 if the client was dropped. */
-static int
-client_parse(struct client *c)
-{
-	uint8_t hb[SEGW_HDRLEN];
-
-	for (;;) {
-		struct segw_hdr h;
-		struct segw_req r;
-		const char *why = NULL;
-		size_t avail = evbuffer_get_length(c->in);
-		long need;
-		uint8_t *p;
-
-		if (evbuffer_get_length(c->out) > CLIENT_OUT_HIGH) {
-			event_del(c->rev);	/* until the client reads */
-			c->paused = 1;
-			return 0;
-		}
-		if (avail < SEGW_HDRLEN)
-			return 0;
-		evbuffer_copyout(c->in, hb, SEGW_HDRLEN);
-		if ((need = segw_hdr_parse(hb, avail, &h, &why)) < 0) {
-			client_drop(c, why);
-			return -1;
-		}
-		if (avail < (size_t)need)
-			return 0;
-		p = evbuffer_pullup(c->in, need);
-		if (h.op == SEGW_LISTENT || h.op == SEGW_LISTEND) {
-			client_drop(c, "sent a reply-only operation");
-			return -1;
-		}
-		if (h.op == SEGW_IO) {
-			static struct segw_iov iov[SEGW_IO_MAXN];
-			struct segw_io io = { .iov = iov };
-
-			if (segw_io_decode(p + SEGW_HDRLEN, h.len, &io, &why) < 0) {
-				client_drop(c, why);
-				return -1;
-			}
-			evbuffer_drain(c->in, (size_t)need);
-			if (io.kind == SEGW_IO_FREE && io.handle == 0)
-				zio_io_local(c->sd, c, &io);
-			else
-				import_io(c->sd, c, &io);
-		} else {
-			if (segw_req_decode(h.op, p + SEGW_HDRLEN, h.len, &r,
-			    &why) < 0) {
-				client_drop(c, why);
-				return -1;
-			}
-			evbuffer_drain(c->in, (size_t)need);
-			dispatch(c, h.op, &r);
-		}
-		if (c->pending != NULL)
-			return 0;	/* the rest waits for its answer */
-	}
+	client_reply(c, SEGW_LISTEND, NULL, NULL, 0, -1);
 }
 
 static void
-client_read_cb(int fd, short ev, void *arg)
+op_stat(struct client *c, uint16_t op, const struct segw_req *r)
 {
-	struct client *c = arg;
+	struct segerr e;
+
+	answer(c, op, lookup(c, r->name, &e), &e, -1);
+}
+
+/* export and unexport: the owner or root (export.c decides) */
+static void
+op_export(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct segd *sd = client_segd(c);
+	struct segerr e;
+	struct segment *s;
+
+	if ((s = lookup(c, r->name, &e)) == NULL ||
+	    (op == SEGW_EXPORT ? export_seg(sd, s, r->text, client_cred(c), &e) :
+	    unexport_seg(sd, s, client_cred(c), &e)) < 0)
+		client_reply_err(c, op, &e);
+	else
+		client_reply(c, op, NULL, NULL, 0, -1);
+}
+
+static void
+peer_line(struct peer *p, void *arg)
+{
+	char line[SEGW_MAXTEXT];
+	struct peer_stat st;
 	int n;
 
-	(void)fd;
-	(void)ev;
-	n = evbuffer_read(c->in, c->fd, READ_CHUNK);
-	if (n == 0) {
-		client_close(c);
-		return;
-	}
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		log_debug("%s: client pid %d: read: %s", __func__,
-		    (int)c->cred.pid, strerror(errno));
-		client_close(c);
-		return;
-	}
-	if (client_parse(c) < 0)
-		return;
-	client_flush(c);
+	peer_stat(p, &st);
+	n = snprintf(line, sizeof line, "%s %s %s %s %s credits %d queued %zu "
+	    "version %u\n", st.node, st.where, st.outbound ? "out" : "in",
+	    st.state, st.label, st.credits, st.queued, st.version);
+	client_reply(arg, SEGW_LISTENT, NULL, line,
+	    (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1), -1);
 }
 
 static void
-client_write_cb(int fd, short ev, void *arg)
+op_peers(struct client *c, uint16_t op, const struct segw_req *r)
 {
-	(void)fd;
-	(void)ev;
-	client_flush(arg);
+	(void)op;
+	(void)r;
+	peer_foreach(client_segd(c), 0, peer_line, c);
+	client_reply(c, SEGW_LISTEND, NULL, NULL, 0, -1);
+}
+
+/* Every counter segd keeps, in one place. */
+static void
+op_stats(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct segd *sd = client_segd(c);
+	char text[SEGW_MAXTEXT];
+	unsigned nexp, nimp;
+	int n;
+
+	(void)r;
+	export_counts(&nexp, &nimp);
+	n = snprintf(text, sizeof text, "bounce_bytes %llu\nzerocopy_bytes %llu\n"
+	    "exports %u\nexported_imports %u\nimports %u\n",
+	    (unsigned long long)sd->bounce_bytes,
+	    (unsigned long long)sd->zerocopy_bytes, nexp, nimp, rseg_count());
+	client_reply(c, op, NULL, text, (size_t)n, -1);
 }
 
 static void
-accept_resume_cb(int fd, short ev, void *arg)
+op_import(struct client *c, uint16_t op, const struct segw_req *r)
 {
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	event_add(ctl.ev, NULL);
+	import_request(client_segd(c), c, op, r);
 }
 
 static void
-accept_cb(int lfd, short ev, void *arg)
+op_zio(struct client *c, uint16_t op, const struct segw_req *r)
 {
-	struct segd *sd = arg;
-	struct client *c;
-	int fd;
-
-	(void)ev;
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-		    errno == ENOBUFS) {
-			struct timeval tv = { 1, 0 };
-			log_warn("%s: accept", __func__);
-			event_del(ctl.ev);	/* back off instead of spinning */
-			evtimer_add(ctl.pause, &tv);
-		}
-		return;
-	}
-	if (ctl.nclients >= SEGD_MAXCLIENTS) {
-		log_warnx("%s: too many clients (%d); refused", __func__,
-		    SEGD_MAXCLIENTS);
-		close(fd);
-		return;
-	}
-	if ((c = calloc(1, sizeof *c)) == NULL)
-		goto fail;
-	c->sd = sd;
-	c->fd = fd;
-	STAILQ_INIT(&c->fdq);
-	LIST_INIT(&c->atts);
-	if (cred_from_socket(fd, &c->cred) < 0) {
-		log_warn("%s: SO_PEERCRED", __func__);
-		goto fail;
-	}
-	c->in = evbuffer_new();
-	c->out = evbuffer_new();
-	c->rev = event_new(sd->base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
-	c->wev = event_new(sd->base, fd, EV_WRITE, client_write_cb, c);
-	if (c->in == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL)
-		goto fail;
-	TAILQ_INSERT_TAIL(&ctl.clients, c, entry);
-	ctl.nclients++;
-	event_add(c->rev, NULL);
-	log_debug("%s: client pid %d uid %u", __func__, (int)c->cred.pid,
-	    (unsigned)c->cred.uid);
-	return;
-fail:
-	if (c != NULL) {
-		if (c->rev)
-			event_free(c->rev);
-		if (c->wev)
-			event_free(c->wev);
-		if (c->in)
-			evbuffer_free(c->in);
-		if (c->out)
-			evbuffer_free(c->out);
-		free(c);
-	}
-	close(fd);
+	zio_request(client_segd(c), c, op, r);
 }
 
-/* Refuse to steal the socket of a segd that is still running. */
-static int
-socket_in_use(const struct sockaddr_un *sun)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+static const op_handler handlers[SEGW_OPMAX] = {
+	[SEGW_CREATE] = op_create,	[SEGW_CTL] = op_ctl,
+	[SEGW_CTLREAD] = op_ctlread,	[SEGW_OPEN] = op_open,
+	[SEGW_REMOVE] = op_remove,	[SEGW_ATTACH] = op_attach,
+	[SEGW_DETACH] = op_detach,	[SEGW_LIST] = op_list,
+	[SEGW_STAT] = op_stat,		[SEGW_EXPORT] = op_export,
+	[SEGW_UNEXPORT] = op_export,	[SEGW_IMPORT] = op_import,
+	[SEGW_UNIMPORT] = op_import,	[SEGW_PEERLS] = op_import,
+	[SEGW_RSIGNAL] = op_import,	[SEGW_BOUNCE] = op_import,
+	[SEGW_PEERS] = op_peers,	[SEGW_STATS] = op_stats,
+	[SEGW_ZALLOC] = op_zio,		[SEGW_ZPOOL] = op_zio,
+	[SEGW_FREEREAD] = op_zio,	[SEGW_FREEFD] = op_zio,
+	[SEGW_SIGFD] = op_zio,
+};
 
-	if (fd < 0)
-		return 0;
-	r = connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0;
-	close(fd);
-	return r;
+static void
+on_request(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct segerr e;
+
+	if (op >= SEGW_OPMAX || handlers[op] == NULL) {
+		seterr(&e, EINVAL, "operation %u is not a request", op);
+		client_reply_err(c, op, &e);
+		return;
+	}
+	handlers[op](c, op, r);
 }
+
+static void
+on_io(struct client *c, const struct segw_io *io)
+{
+	import_io(client_segd(c), c, io);
+}
+
+static void
+on_addrs(struct client *c, uint16_t op, const struct segw_addrs *a)
+{
+	if (op == SEGW_ZFREE)
+		zio_zfree(client_segd(c), c, a);
+	else
+		import_rfree(client_segd(c), c, a);
+}
+
+static void
+on_gone(struct client *c)
+{
+	struct segd *sd = client_segd(c);
+	void **slot = client_slot(c, CLIENT_ATTACH);
+	struct attachments *atts = *slot;
+
+	while (atts != NULL && !LIST_EMPTY(atts))
+		detach(c, LIST_FIRST(atts));
+	free(atts);
+	*slot = NULL;
+	import_client_gone(sd, c);
+	zio_client_gone(sd, c);
+}
+
+static const struct client_ops ops = { on_request, on_io, on_addrs, on_gone };
 
 int
 control_init(struct segd *sd)
 {
-	struct sockaddr_un sun;
-	char dir[sizeof sun.sun_path], *slash;
-
-	TAILQ_INIT(&ctl.clients);
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(sd->sockpath) >= sizeof sun.sun_path) {
-		log_warnx("%s: socket path too long: %s", __func__, sd->sockpath);
-		return -1;
-	}
-	strcpy(sun.sun_path, sd->sockpath);
-	strcpy(dir, sd->sockpath);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			log_warn("%s: mkdir %s", __func__, dir);
-			return -1;
-		}
-	}
-	if (socket_in_use(&sun)) {
-		log_warnx("%s: %s: another segd is serving this socket",
-		    __func__, sd->sockpath);
-		return -1;
-	}
-	unlink(sd->sockpath);
-	ctl.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ctl.fd < 0) {
-		log_warn("%s: socket", __func__);
-		return -1;
-	}
-	if (bind(ctl.fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-		log_warn("%s: bind %s", __func__, sd->sockpath);
-		goto fail;
-	}
-	/* every local user may connect; access is decided per segment */
-	if (chmod(sd->sockpath, 0666) < 0) {
-		log_warn("%s: chmod %s", __func__, sd->sockpath);
-		goto fail_unlink;
-	}
-	if (listen(ctl.fd, 128) < 0) {
-		log_warn("%s: listen", __func__);
-		goto fail_unlink;
-	}
-	ctl.ev = event_new(sd->base, ctl.fd, EV_READ | EV_PERSIST, accept_cb, sd);
-	ctl.pause = evtimer_new(sd->base, accept_resume_cb, NULL);
-	if (ctl.ev == NULL || ctl.pause == NULL || event_add(ctl.ev, NULL) < 0) {
-		log_warnx("%s: event_new failed", __func__);
-		goto fail_events;
-	}
-	return 0;
-fail_events:
-	if (ctl.ev)
-		event_free(ctl.ev);
-	if (ctl.pause)
-		event_free(ctl.pause);
-	ctl.ev = ctl.pause = NULL;
-fail_unlink:
-	unlink(sd->sockpath);
-fail:
-	close(ctl.fd);
-	ctl.fd = -1;
-	return -1;
+	return client_init(sd, &ops);
 }
 
 void
 control_shutdown(struct segd *sd)
 {
-	struct client *c;
-
-	while ((c = TAILQ_FIRST(&ctl.clients)) != NULL)
-		client_close(c);
-	if (ctl.ev)
-		event_free(ctl.ev);
-	if (ctl.pause)
-		event_free(ctl.pause);
-	ctl.ev = ctl.pause = NULL;
-	if (ctl.fd >= 0) {
-		close(ctl.fd);
-		unlink(sd->sockpath);
-	}
-	ctl.fd = -1;
+	client_shutdown(sd);
 }

@@ -5,6 +5,10 @@
  * Unexport (or remove) tells every importer with a REVOKE and deregisters
  * those regions, so an RDMA access with an old rkey fails at the NIC: this
  * is the re-registration scheme (see docs/design.md).
+ *
+ * The exporter's side of the peer protocol (LIST, IMPORT, UNIMPORT, FREE,
+ * SIGNAL) arrives through the handlers export_init() registers with
+ * peer.c, and a connection's end through its observer.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -29,10 +33,12 @@ struct eimport {
 
 /*
  * An export holds one reference to its segment, from export_seg() until
- * unexport, remove, or segd's shutdown.
+ * unexport, remove, or segd's shutdown.  Exports are listed in the order
+ * of their sequence numbers, which LIST's cursor names (version 2).
  */
 struct export {
-	LIST_ENTRY(export)   entry;
+	TAILQ_ENTRY(export)  entry;
+	uint32_t             seq;
 	struct segment      *seg;
 	struct acl_ent       acl[ACL_MAX];
 	int                  nacl;
@@ -41,8 +47,9 @@ struct export {
 	LIST_HEAD(, eimport) imports;
 };
 
-static LIST_HEAD(, export) exports = LIST_HEAD_INITIALIZER(exports);
+static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
 static uint64_t next_id = 1, next_gen;
+static uint32_t next_seq;
 
 static void
 export_revoke(struct segd *sd, struct export *x)
@@ -51,9 +58,9 @@ export_revoke(struct segd *sd, struct export *x)
 
 	(void)sd;
 	while ((ei = LIST_FIRST(&x->imports)) != NULL) {
-		uint64_t id = htole64(ei->id);
+		union segp_msg m = { .id = ei->id };
 		if (peer_alive(ei->peer))
-			peer_send(ei->peer, SEGP_REVOKE, 0, &id, sizeof id);
+			peer_send(ei->peer, SEGP_REVOKE, 0, &m);
 		LIST_REMOVE(ei, entry);
 		free(ei);
 	}
@@ -61,7 +68,7 @@ export_revoke(struct segd *sd, struct export *x)
 	rdma_dereg(x->mr_r);
 	rdma_dereg(x->mr_rw);
 	x->seg->exp = NULL;
-	LIST_REMOVE(x, entry);
+	TAILQ_REMOVE(&exports, x, entry);
 	free(x);
 }
 
@@ -105,11 +112,14 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
 	if (next_gen == 0)	/* differs across restarts of segd */
 		next_gen = (uint64_t)time(NULL) << 20;
 	x->gen = ++next_gen;
+	if (++next_seq == 0)	/* 0 is the cursor of the first page */
+		next_seq = 1;
+	x->seq = next_seq;
 	x->seg = s;
 	LIST_INIT(&x->imports);
 	seg_hold(s);		/* the export's reference */
 	s->exp = x;
-	LIST_INSERT_HEAD(&exports, x, entry);
+	TAILQ_INSERT_TAIL(&exports, x, entry);
 	return 0;
 fail:
 	rdma_dereg(x->mr_r);
@@ -155,145 +165,93 @@ visible(struct export *x, struct peer *p)
 	return acl_perm(x->acl, x->nacl, peer_node(p), peer_addr(p));
 }
 
+/*
+ * A page of the exports peer p may see, after cursor: by sequence number
+ * (version 2: stable while exports come and go), or by position (1).
+ */
 static void
-send_error(struct peer *p, uint32_t tag, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-send_error(struct peer *p, uint32_t tag, int code, const char *fmt, ...)
+on_list(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
-	uint8_t buf[sizeof(struct segp_error) + SEGW_MAXTEXT];
-	struct segp_error er;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf((char *)buf + sizeof er, SEGW_MAXTEXT, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (n >= SEGW_MAXTEXT)
-		n = SEGW_MAXTEXT - 1;
-	er.code = htole32((uint32_t)code);
-	er.textlen = htole32((uint32_t)n);
-	memcpy(buf, &er, sizeof er);
-	peer_send(p, SEGP_ERROR, tag, buf, sizeof er + (size_t)n);
-}
-
-static void
-on_list(struct peer *p, uint32_t tag, const uint8_t *pl)
-{
-	uint8_t buf[SEGP_MSGSIZE - SEGP_HDRLEN];
-	struct segp_list req;
-	struct segp_list_rep rep;
+	union segp_msg r;
 	struct export *x;
-	uint32_t pos = 0, cursor, n = 0;
+	uint32_t pos = 0, last = 0, cursor = m->cursor;
+	int byseq = peer_version(p) >= 2;
 
-	memcpy(&req, pl, sizeof req);
-	cursor = le32toh(req.cursor);
-	rep.next = 0;
-	LIST_FOREACH(x, &exports, entry) {
-		struct segp_ent ent;
-		int perm;
-		size_t nl;
+	(void)arg;
+	memset(&r.list_rep, 0, sizeof r.list_rep);
+	TAILQ_FOREACH(x, &exports, entry) {
+		struct segp_ent *ent;
+		int skip = byseq ? x->seq <= cursor : pos < cursor, perm;
 
-		if (pos++ < cursor || (perm = visible(x, p)) == 0)
+		pos++;
+		if (skip || (perm = visible(x, p)) == 0)
 			continue;
-		if (n == SEGP_LIST_MAX) {
-			rep.next = htole32(pos - 1);
+		if (r.list_rep.n == SEGP_LIST_MAX) {
+			r.list_rep.next = byseq ? last : pos - 1;
 			break;
 		}
-		nl = strlen(x->seg->name);
-		memset(&ent, 0, sizeof ent);
-		ent.namelen = htole16((uint16_t)nl);
-		ent.perm = (uint8_t)perm;
-		ent.verb = (uint8_t)x->seg->verb;
-		ent.len = htole64(x->seg->len);
-		memcpy(ent.name, x->seg->name, nl);
-		memcpy(buf + sizeof rep + n * sizeof ent, &ent, sizeof ent);
-		n++;
+		ent = &r.list_rep.ent[r.list_rep.n++];
+		snprintf(ent->name, sizeof ent->name, "%s", x->seg->name);
+		ent->perm = (uint8_t)perm;
+		ent->verb = (uint8_t)x->seg->verb;
+		ent->len = x->seg->len;
+		last = x->seq;
 	}
-	rep.n = htole32(n);
-	memcpy(buf, &rep, sizeof rep);
-	peer_send(p, SEGP_LIST_REP, tag, buf, sizeof rep +
-	    n * sizeof(struct segp_ent));
+	peer_send(p, SEGP_LIST_REP, tag, &r);
 }
 
-static int
-on_import(struct segd *sd, struct peer *p, uint32_t tag, const uint8_t *pl)
+static unsigned
+imports_of(struct peer *p)
 {
-	struct segp_name nm;
-	struct segp_import_rep rep;
+	struct export *x;
+	struct eimport *ei;
+	unsigned count = 0;
+
+	TAILQ_FOREACH(x, &exports, entry)
+		LIST_FOREACH(ei, &x->imports, entry)
+			count += ei->peer == p;
+	return count;
+}
+
+static void
+on_import(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	struct segd *sd = arg;
+	union segp_msg r;
 	struct segment *s;
 	struct export *x;
 	struct eimport *ei;
-	char name[SEG_NAMEMAX + 1];
-	unsigned nl, count = 0;
 	int perm;
 
-	memcpy(&nm, pl, sizeof nm);
-	nl = le16toh(nm.namelen);
-	if (nl == 0 || nl > SEG_NAMEMAX)
-		return -1;
-	memcpy(name, nm.name, nl);
-	name[nl] = '\0';
-	if (!seg_name_valid(name)) {
-		send_error(p, tag, EINVAL, "bad segment name");
-		return 0;
-	}
-	s = ns_lookup(&sd->ns, name);
+	s = ns_lookup(&sd->ns, m->name);
 	if (s == NULL || (x = s->exp) == NULL) {
-		send_error(p, tag, ENOENT, "segment '%s' is not exported by "
-		    "node %s", name, sd->node);
-		return 0;
+		peer_send_error(p, tag, ENOENT, "segment '%s' is not exported by "
+		    "node %s", m->name, sd->node);
+		return;
 	}
 	if ((perm = visible(x, p)) == 0) {
-		send_error(p, tag, EACCES, "node %s may not import segment "
-		    "'%s' from node %s", peer_node(p), name, sd->node);
-		return 0;
+		peer_send_error(p, tag, EACCES, "node %s may not import segment "
+		    "'%s' from node %s", peer_node(p), m->name, sd->node);
+		return;
 	}
-	LIST_FOREACH(x, &exports, entry)
-		LIST_FOREACH(ei, &x->imports, entry)
-			count += ei->peer == p;
-	x = s->exp;
-	if (count >= EXPORT_MAX_IMPORTS ||
+	if (imports_of(p) >= EXPORT_MAX_IMPORTS ||
 	    (ei = calloc(1, sizeof *ei)) == NULL) {
-		send_error(p, tag, ENOSPC, "too many imports from node %s",
+		peer_send_error(p, tag, ENOSPC, "too many imports from node %s",
 		    peer_node(p));
-		return 0;
+		return;
 	}
 	ei->exp = x;
 	ei->peer = p;
 	ei->id = next_id++;
 	LIST_INSERT_HEAD(&x->imports, ei, entry);
-	memset(&rep, 0, sizeof rep);
-	rep.id = htole64(ei->id);
-	rep.va = htole64(s->va);
-	rep.len = htole64(s->len);
-	rep.gen = htole64(x->gen);
-	rep.rkey = htole32(perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey);
-	rep.perm = htole32((uint32_t)perm);
-	peer_send(p, SEGP_IMPORT_REP, tag, &rep, sizeof rep);
-	return 0;
-}
-
-static void
-on_unimport(struct peer *p, const uint8_t *pl)
-{
-	struct export *x;
-	struct eimport *ei;
-	uint64_t id;
-
-	memcpy(&id, pl, sizeof id);
-	id = le64toh(id);
-	LIST_FOREACH(x, &exports, entry)
-		LIST_FOREACH(ei, &x->imports, entry)
-			if (ei->id == id && ei->peer == p) {
-				LIST_REMOVE(ei, entry);
-				free(ei);
-				return;
-			}
-	/* already revoked: nothing to do */
+	memset(&r, 0, sizeof r);
+	r.import_rep.id = ei->id;
+	r.import_rep.va = s->va;
+	r.import_rep.len = s->len;
+	r.import_rep.gen = x->gen;
+	r.import_rep.rkey = perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey;
+	r.import_rep.perm = (uint32_t)perm;
+	peer_send(p, SEGP_IMPORT_REP, tag, &r);
 }
 
 static struct eimport *
@@ -302,85 +260,67 @@ eimport_find(struct peer *p, uint64_t id)
 	struct export *x;
 	struct eimport *ei;
 
-	LIST_FOREACH(x, &exports, entry)
+	TAILQ_FOREACH(x, &exports, entry)
 		LIST_FOREACH(ei, &x->imports, entry)
 			if (ei->id == id && ei->peer == p)
 				return ei;
 	return NULL;
 }
 
-/* Returned buffers or a signal from an importer. */
-static int
-on_notify(struct segd *sd, struct peer *p, uint16_t type, uint32_t tag,
-    const uint8_t *pl, size_t len)
+static void
+on_unimport(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
-	uint64_t addrs[SEGP_FREE_MAX];
-	struct segp_free f;
-	struct eimport *ei;
-	struct segerr e;
-	uint64_t id;
-	uint32_t i, n = 0;
+	struct eimport *ei = eimport_find(p, m->id);
 
-	if (type == SEGP_FREE) {
-		if (len < sizeof f)
-			return -1;
-		memcpy(&f, pl, sizeof f);
-		n = le32toh(f.n);
-		if (n == 0 || n > SEGP_FREE_MAX || len != sizeof f + n * 8)
-			return -1;
-		id = le64toh(f.id);
-		for (i = 0; i < n; i++) {
-			memcpy(&addrs[i], pl + sizeof f + i * 8, 8);
-			addrs[i] = le64toh(addrs[i]);
-		}
-	} else {
-		memcpy(&id, pl, sizeof id);
-		id = le64toh(id);
+	(void)arg;
+	(void)tag;
+	if (ei != NULL) {	/* else already revoked: nothing to do */
+		LIST_REMOVE(ei, entry);
+		free(ei);
 	}
-	if ((ei = eimport_find(p, id)) == NULL) {
-		send_error(p, tag, EACCES, "segment revoked: no import %llu "
-		    "from node %s", (unsigned long long)id, peer_node(p));
-		return 0;
-	}
-	if ((type == SEGP_FREE ? zio_free_apply(sd, ei->exp->seg, addrs,
-	    (int)n, &e) : zio_signal(ei->exp->seg, &e)) < 0)
-		send_error(p, tag, e.code, "%s", e.msg);
-	else
-		peer_send(p, SEGP_ACK, tag, NULL, 0);
-	return 0;
 }
 
-/* A request from a peer; -1 if it is malformed. */
-int
-export_on_msg(struct segd *sd, struct peer *p, uint16_t type, uint32_t tag,
-    const uint8_t *pl, size_t len)
+/* Returned buffers (FREE) or a signal (SIGNAL) from an importer. */
+static void
+on_notify(struct segd *sd, struct peer *p, uint32_t tag, uint64_t id,
+    const uint64_t *addrs, uint32_t n)
 {
-	switch (type) {	/* fixed sizes were checked with the header */
-	case SEGP_LIST:
-		on_list(p, tag, pl);
-		return 0;
-	case SEGP_IMPORT:
-		return on_import(sd, p, tag, pl);
-	case SEGP_UNIMPORT:
-		on_unimport(p, pl);
-		return 0;
-	case SEGP_FREE:
-	case SEGP_SIGNAL:
-		return on_notify(sd, p, type, tag, pl, len);
-	default:
-		return -1;
+	struct eimport *ei;
+	struct segerr e;
+
+	if ((ei = eimport_find(p, id)) == NULL) {
+		peer_send_error(p, tag, EACCES, "segment revoked: no import %llu "
+		    "from node %s", (unsigned long long)id, peer_node(p));
+		return;
 	}
+	if ((addrs != NULL ? zio_free_apply(sd, ei->exp->seg, addrs, (int)n,
+	    &e) : zio_signal(ei->exp->seg, &e)) < 0)
+		peer_send_error(p, tag, e.code, "%s", e.msg);
+	else
+		peer_send(p, SEGP_ACK, tag, NULL);
+}
+
+static void
+on_free(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	on_notify(arg, p, tag, m->free.id, m->free.addrs, m->free.n);
+}
+
+static void
+on_signal(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	on_notify(arg, p, tag, m->id, NULL, 0);
 }
 
 /* The connection is gone: so is every import made over it. */
-void
-export_peer_gone(struct segd *sd, struct peer *p)
+static void
+export_peer_gone(void *arg, struct peer *p)
 {
 	struct export *x;
 	struct eimport *ei, *next;
 
-	(void)sd;
-	LIST_FOREACH(x, &exports, entry)
+	(void)arg;
+	TAILQ_FOREACH(x, &exports, entry)
 		for (ei = LIST_FIRST(&x->imports); ei; ei = next) {
 			next = LIST_NEXT(ei, entry);
 			if (ei->peer == p) {
@@ -388,6 +328,17 @@ export_peer_gone(struct segd *sd, struct peer *p)
 				free(ei);
 			}
 		}
+}
+
+void
+export_init(struct segd *sd)
+{
+	peer_handle(SEGP_LIST, on_list, sd);
+	peer_handle(SEGP_IMPORT, on_import, sd);
+	peer_handle(SEGP_UNIMPORT, on_unimport, sd);
+	peer_handle(SEGP_FREE, on_free, sd);
+	peer_handle(SEGP_SIGNAL, on_signal, sd);
+	peer_observe_gone(export_peer_gone, sd);
 }
 
 /* For segctl stats: exports and live imports of them. */
@@ -398,7 +349,7 @@ export_counts(unsigned *nexp, unsigned *nimp)
 	struct eimport *ei;
 
 	*nexp = *nimp = 0;
-	LIST_FOREACH(x, &exports, entry) {
+	TAILQ_FOREACH(x, &exports, entry) {
 		(*nexp)++;
 		LIST_FOREACH(ei, &x->imports, entry)
 			(*nimp)++;

@@ -962,8 +962,9 @@ free_ready(void *arg)
 	struct fwait *w = arg;
 
 	if (!free_take_reply(w->req, w->seg, w->size)) {
-		zio_free_wait(w->seg, free_ready, w);	/* another took them */
-		return;
+		if (zio_free_wait(w->seg, free_ready, w) == 0)
+			return;		/* another took them: wait again */
+		fuse_reply_err(w->req, errno);
 	}
 	fwait_free(w);
 }
@@ -1015,7 +1016,11 @@ free_read(fuse_req_t req, struct fh *h, size_t size)
 	w->size = size;
 	seg_hold(s);		/* the waiting read's */
 	LIST_INSERT_HEAD(&fs.waits, w, entry);
-	zio_free_wait(s, free_ready, w);
+	if (zio_free_wait(s, free_ready, w) < 0) {
+		fuse_reply_err(req, errno);	/* never a reader left hanging */
+		fwait_free(w);
+		return;
+	}
 	/* last: if the read was already interrupted this replies and frees w */
 	fuse_req_interrupt_func(req, free_interrupted, w);
 }

@@ -1,14 +1,14 @@
 /*
- * import.c: RSM's connect/get/put/barrier, served to local clients.
+ * import.c: imports held by the socket's clients, an adapter of rseg.c.
  *
  * A client's import lives as long as its connection to segd (or until
- * seg_unimport).  get and put are RDMA READ and WRITE that segd posts on
- * the client's behalf.  When the client's buffer lies in a segment (every
- * segment is mapped at the same address in segd and registered), the work
- * request names that memory directly: zero copy.  Any other buffer goes
- * through the client's bounce region, a shared memory area registered once.
- * Every check (bounds, grant, local permission) is made before anything is
- * posted.
+ * seg_unimport) and is known to the client by a handle.  get and put are
+ * RDMA READ and WRITE that rseg.c posts on the client's behalf.  When the
+ * client's buffer lies in a segment (every segment is mapped at the same
+ * address in segd and registered), the work request names that memory
+ * directly: zero copy.  Any other buffer goes through the client's bounce
+ * region, a shared memory area registered once.  Every check is made
+ * before anything is posted.
  */
 #include <sys/mman.h>
 #include <errno.h>
@@ -22,9 +22,7 @@
 #include "segd.h"
 
 #define BOUNCE_SIZE  (8u << 20)
-#define IO_ROUND     32		/* work requests per round */
-#define IO_MAXWR     (1u << 20)	/* bytes in one work request */
-#define IO_ROUNDMAX  (8u << 20)	/* bytes in one round: a step of the deadline */
+#define LABEL_MAX    128
 
 /*
  * The bounce region of a client: references held by the client (1) and
@@ -37,37 +35,40 @@ struct bounce {
 	unsigned       refs;
 };
 
-struct import {
-	LIST_ENTRY(import) centry;	/* its client's */
-	LIST_ENTRY(import) gentry;	/* all imports */
-	uint64_t      handle;
-	struct peer  *peer;	/* holds a reference; NULL once the link is lost */
-	char          label[128];
-	char          lost[SEGW_MAXTEXT];
-	char          name[SEG_NAMEMAX + 1];
-	uint64_t      id, rva, len, gen;
-	uint32_t      rkey, perm;
-	int           revoked;
-	int           err;	/* first put error since the last barrier */
-	char          errmsg[SEGW_MAXTEXT];
+/* A client's import: holds one reference to the rseg import. */
+struct cimport {
+	LIST_ENTRY(cimport) entry;
+	uint64_t            handle;
+	struct rimp        *imp;
 };
 
 struct client_imports {
-	LIST_HEAD(, import) list;
-	uint64_t            next_handle;
-	struct bounce      *bounce;
+	LIST_HEAD(, cimport) list;
+	uint64_t             next_handle;
+	struct bounce       *bounce;
 };
 
-static LIST_HEAD(, import) all_imports = LIST_HEAD_INITIALIZER(all_imports);
+/* An io of a client: what it holds until rseg.c calls back. */
+struct cio {
+	struct segd     *sd;
+	struct creq     *q;
+	int              bounced;
+	uint64_t         total;
+	struct bounce   *bounce;	/* a reference, when bounced */
+	uint32_t         n;
+	struct segment **segs;	/* zero copy: each entry's, with a reference */
+};
 
-struct client_imports *
-client_imports_new(void)
+static struct client_imports *
+client_imports(struct client *c)
 {
-	struct client_imports *ci = calloc(1, sizeof *ci);
+	void **slot = client_slot(c, CLIENT_IMPORTS);
+	struct client_imports *ci = *slot;
 
-	if (ci != NULL) {
+	if (ci == NULL && (ci = calloc(1, sizeof *ci)) != NULL) {
 		LIST_INIT(&ci->list);
 		ci->next_handle = 1;
+		*slot = ci;
 	}
 	return ci;
 }
@@ -84,620 +85,125 @@ bounce_put(struct bounce *b)
 }
 
 static void
-import_free(struct import *imp)
+cimport_free(struct cimport *ci)
 {
-	LIST_REMOVE(imp, centry);
-	LIST_REMOVE(imp, gentry);
-	if (imp->peer != NULL) {
-		uint64_t id = htole64(imp->id);
-		peer_send(imp->peer, SEGP_UNIMPORT, 0, &id, sizeof id);
-		peer_put(imp->peer);	/* the import's reference */
-	}
-	free(imp);
+	LIST_REMOVE(ci, entry);
+	rseg_put(ci->imp);	/* the client import's reference */
+	free(ci);
 }
 
 void
 import_client_gone(struct segd *sd, struct client *c)
 {
-	struct client_imports *ci = client_imports(c);
-	struct import *imp;
+	void **slot = client_slot(c, CLIENT_IMPORTS);
+	struct client_imports *ci = *slot;
+	struct cimport *x;
 
 	(void)sd;
 	if (ci == NULL)
 		return;
-	while ((imp = LIST_FIRST(&ci->list)) != NULL)
-		import_free(imp);
+	while ((x = LIST_FIRST(&ci->list)) != NULL)
+		cimport_free(x);
 	bounce_put(ci->bounce);	/* the client's reference */
 	free(ci);
+	*slot = NULL;
 }
 
-static struct import *
-import_find(struct client *c, uint64_t handle)
+static struct cimport *
+cimport_find(struct client *c, uint64_t handle, struct segerr *e)
 {
-	struct client_imports *ci = client_imports(c);
-	struct import *imp;
+	struct client_imports *ci = *client_slot(c, CLIENT_IMPORTS);
+	struct cimport *x;
 
-	if (ci == NULL)
-		return NULL;
-	LIST_FOREACH(imp, &ci->list, centry)
-		if (imp->handle == handle)
-			return imp;
+	if (ci != NULL)
+		LIST_FOREACH(x, &ci->list, entry)
+			if (x->handle == handle)
+				return x;
+	seterr(e, EBADF, "no import with handle %llu",
+	    (unsigned long long)handle);
 	return NULL;
-}
-
-void
-import_on_revoke(struct segd *sd, struct peer *p, uint64_t id)
-{
-	struct import *imp;
-
-	(void)sd;
-	LIST_FOREACH(imp, &all_imports, gentry)
-		if (imp->peer == p && imp->id == id)
-			imp->revoked = 1;
-	fsnet_on_revoke(sd, p, id);	/* the file system's imports */
-}
-
-void
-import_peer_gone(struct segd *sd, struct peer *p)
-{
-	struct import *imp;
-
-	(void)sd;
-	LIST_FOREACH(imp, &all_imports, gentry)
-		if (imp->peer == p) {
-			snprintf(imp->lost, sizeof imp->lost, "%s",
-			    "the connection was lost");
-			imp->peer = NULL;
-			peer_put(p);	/* the import's reference */
-		}
 }
 
 /* "HOST PORT LABEL" from a local request */
 static struct peer *
 request_peer(struct segd *sd, const struct segw_req *r, char *label,
-    size_t lsize, struct segerr *e)
+    struct segerr *e)
 {
-	char host[INET6_ADDRSTRLEN + 1], lab[128];
+	char host[INET6_ADDRSTRLEN + 1];
 	unsigned port;
 
-	if (sscanf(r->text, "%46s %u %127s", host, &port, lab) != 3 ||
+	if (sscanf(r->text, "%46s %u %127s", host, &port, label) != 3 ||
 	    port == 0 || port > 65535)
 		return seterr(e, EINVAL, "bad peer reference"), NULL;
-	snprintf(label, lsize, "%s", lab);
-	return peer_get(sd, host, (uint16_t)port, lab, e);
-}
-
-/* --- import: a request message and its reply --- */
-
-struct improp {
-	struct rop     rop;
-	struct segd   *sd;
-	struct creq   *q;
-	struct segp_name req;
-	char           name[SEG_NAMEMAX + 1];
-	char           label[128];
-};
-
-static int
-imp_start(struct rop *r)
-{
-	struct improp *o = (struct improp *)r;
-
-	rop_send(r, SEGP_IMPORT, &o->req, sizeof o->req);
-	return 0;
+	return peer_get(sd, host, (uint16_t)port, label, e);
 }
 
 static void
-imp_fail(struct rop *r, int code, const char *msg)
+import_done(void *arg, struct rimp *imp, const struct segerr *e)
 {
-	struct improp *o = (struct improp *)r;
-
-	creq_fail(o->q, code, "%s", msg);
-	free(o);
-}
-
-static void
-reply_error(struct creq *q, const uint8_t *pl, size_t len)
-{
-	struct segerr e;
-
-	peer_error_decode(&e, pl, len);
-	creq_fail_err(q, &e);
-}
-
-static void
-imp_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
-{
-	struct improp *o = (struct improp *)r;
-	struct peer *p = r->peer;
-	struct segp_import_rep rep;
-	struct client *c = creq_client(o->q);
+	struct creq *q = arg;
+	struct client *c = creq_client(q);
 	struct client_imports *ci;
-	struct import *imp;
+	struct cimport *x = NULL;
 	struct segw_imp m;
-	uint8_t buf[64];
-	size_t n;
+	uint8_t buf[sizeof(struct segw_imp_wire)];
 
-	if (type != SEGP_IMPORT_REP) {
-		if (type == SEGP_ERROR)
-			reply_error(o->q, pl, len);
-		else
-			creq_fail(o->q, EPROTO, "peer %s: unexpected reply",
-			    o->label);
-		rop_done(r);
-		free(o);
+	if (e != NULL) {
+		creq_fail_err(q, e);
 		return;
 	}
-	memcpy(&rep, pl, sizeof rep);
+	if (c == NULL || (ci = client_imports(c)) == NULL ||
+	    (x = calloc(1, sizeof *x)) == NULL) {
+		rseg_put(imp);	/* nobody holds it */
+		creq_fail(q, ENOMEM, "out of memory");
+		return;
+	}
+	x->handle = ci->next_handle++;
+	x->imp = imp;		/* takes the caller's reference */
+	LIST_INSERT_HEAD(&ci->list, x, entry);
 	memset(&m, 0, sizeof m);
-	m.rva = le64toh(rep.va);
-	m.len = le64toh(rep.len);
-	m.gen = le64toh(rep.gen);
-	m.rkey = le32toh(rep.rkey);
-	m.perm = le32toh(rep.perm);
-	ci = c ? client_imports(c) : NULL;
-	imp = NULL;
-	if (m.len == 0 || m.rva > UINT64_MAX - m.len ||
-	    (m.perm != SEGW_RD && m.perm != (SEGW_RD | SEGW_WR))) {
-		creq_fail(o->q, EPROTO, "peer %s sent a malformed import reply",
-		    o->label);
-	} else if (ci == NULL || (imp = calloc(1, sizeof *imp)) == NULL) {
-		creq_fail(o->q, ENOMEM, "out of memory");
-	}
-	if (imp == NULL) {	/* the exporter keeps nothing for us */
-		uint64_t id = rep.id;
-		peer_send(p, SEGP_UNIMPORT, 0, &id, sizeof id);
-		rop_done(r);
-		free(o);
-		return;
-	}
-	imp->handle = ci->next_handle++;
-	imp->peer = p;
-	peer_hold(p);		/* the import's reference */
-	snprintf(imp->label, sizeof imp->label, "%s", o->label);
-	snprintf(imp->name, sizeof imp->name, "%s", o->name);
-	imp->id = le64toh(rep.id);
-	imp->rva = m.rva;
-	imp->len = m.len;
-	imp->gen = m.gen;
-	imp->rkey = m.rkey;
-	imp->perm = m.perm;
-	LIST_INSERT_HEAD(&ci->list, imp, centry);
-	LIST_INSERT_HEAD(&all_imports, imp, gentry);
-	m.handle = imp->handle;
+	m.handle = x->handle;
+	m.len = imp->len;
+	m.rva = imp->rva;
+	m.gen = imp->gen;
 	m.rkey = imp->rkey;
-	n = segw_imp_encode(buf, sizeof buf, &m);
-	creq_reply_raw(o->q, buf, n);
-	rop_done(r);
-	free(o);
-}
-
-static const struct rop_ops imp_ops = { imp_start, imp_reply, imp_fail };
-
-/* --- list of a peer's exports --- */
-
-struct lsrop {
-	struct rop   rop;
-	struct creq *q;
-	uint32_t     cursor;
-	char         label[128];
-};
-
-static int
-ls_start(struct rop *r)
-{
-	struct lsrop *o = (struct lsrop *)r;
-	struct segp_list req = { htole32(o->cursor), 0 };
-
-	rop_send(r, SEGP_LIST, &req, sizeof req);
-	return 0;
+	m.perm = imp->perm;
+	creq_reply_raw(q, buf, segw_imp_encode(buf, sizeof buf, &m));
 }
 
 static void
-ls_fail(struct rop *r, int code, const char *msg)
+list_done(void *arg, const char *node, const struct segp_ent *ents,
+    unsigned n, const struct segerr *e)
 {
-	struct lsrop *o = (struct lsrop *)r;
-
-	creq_fail(o->q, code, "%s", msg);
-	free(o);
-}
-
-static void
-ls_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
-{
-	struct lsrop *o = (struct lsrop *)r;
-	struct segp_list_rep rep;
-	uint32_t i, n;
-
-	if (type != SEGP_LIST_REP) {
-		if (type == SEGP_ERROR)
-			reply_error(o->q, pl, len);
-		else
-			creq_fail(o->q, EPROTO, "unexpected reply");
-		goto done;
-	}
-	if (len < sizeof rep)
-		goto bad;
-	memcpy(&rep, pl, sizeof rep);
-	n = le32toh(rep.n);
-	if (n > SEGP_LIST_MAX || len != sizeof rep + n * sizeof(struct segp_ent))
-		goto bad;
-	for (i = 0; i < n; i++) {
-		struct segp_ent ent;
-		struct segw_info info;
-		unsigned nl;
-
-		memcpy(&ent, pl + sizeof rep + i * sizeof ent, sizeof ent);
-		nl = le16toh(ent.namelen);
-		if (nl == 0 || nl > SEG_NAMEMAX || ent.verb >= SEG_VERB_MAX)
-			goto bad;
-		memset(&info, 0, sizeof info);
-		memcpy(info.name, ent.name, nl);
-		if (!seg_name_valid(info.name))
-			goto bad;
-		info.verb = ent.verb;
-		info.mode = ent.perm & (SEGW_RD | SEGW_WR);
-		info.len = le64toh(ent.len);
-		creq_stream(o->q, SEGW_LISTENT, &info, NULL, 0);
-	}
-	o->cursor = le32toh(rep.next);
-	if (o->cursor != 0) {
-		rop_send(r, SEGP_LIST, &(struct segp_list){ htole32(o->cursor), 0 },
-		    sizeof(struct segp_list));
-		return;
-	}
-	creq_stream(o->q, SEGW_LISTEND, NULL, NULL, 0);
-	creq_end(o->q);
-	goto done;
-bad:
-	creq_fail(o->q, EPROTO, "peer %s sent a malformed list", o->label);
-done:
-	rop_done(r);
-	free(o);
-}
-
-static const struct rop_ops ls_ops = { ls_start, ls_reply, ls_fail };
-
-/* --- io: rounds of RDMA READ or WRITE --- */
-
-struct iorop {
-	struct rop       rop;
-	struct segd     *sd;
-	struct creq     *q;
-	struct client   *owner;	/* for the barrier's error record; may go */
-	uint64_t         handle;
-	uint16_t         kind, flags;
-	uint64_t         rva;
-	uint32_t         rkey;
-	struct bounce   *bounce;	/* with a reference, for SEGW_IO_BOUNCE */
-	uint32_t         n, next;	/* entries, and the next one to post */
-	uint64_t         nextoff;	/* bytes of entry next already posted */
-	uint64_t         total;
-	struct segment **segs;	/* zero copy: each entry's, with a reference */
-	struct segw_iov  iov[];
-};
-
-static void
-io_release(struct iorop *o)
-{
-	uint32_t i;
-
-	if (o->segs != NULL)
-		for (i = 0; i < o->n; i++)
-			if (o->segs[i] != NULL)
-				seg_put(&o->sd->ns, o->segs[i]);	/* the io's */
-	free(o->segs);
-	bounce_put(o->bounce);	/* the io's reference */
-	free(o);
-}
-
-static int
-io_start(struct rop *r)
-{
-	struct iorop *o = (struct iorop *)r;
-	struct ibv_send_wr wr[IO_ROUND];
-	struct ibv_sge sge[IO_ROUND];
-	unsigned k = 0;
-	uint32_t i = o->next;
-	uint64_t off = o->nextoff, bytes = 0;
+	struct creq *q = arg;
 	struct segw_info info;
-	int rc;
+	unsigned i;
 
-	if (o->kind == SEGW_IO_BARRIER && o->next == 0) {
-		/* a read after the writes: they are placed when it returns */
-		memset(&wr[0], 0, sizeof wr[0]);
-		sge[0].addr = (uintptr_t)o->sd->rdma->scratch;
-		sge[0].length = 1;
-		sge[0].lkey = o->sd->rdma->scratch_mr->lkey;
-		wr[0].sg_list = &sge[0];
-		wr[0].num_sge = 1;
-		wr[0].opcode = IBV_WR_RDMA_READ;
-		wr[0].wr.rdma.remote_addr = o->rva;
-		wr[0].wr.rdma.rkey = o->rkey;
-		if ((rc = rop_post(r, wr, 1)) == 0)
-			o->next = 1;
-		return rc == 1 ? 1 : 0;
+	(void)node;
+	if (e != NULL) {
+		creq_fail_err(q, e);
+		return;
 	}
-	while (k < IO_ROUND && i < o->n && o->kind != SEGW_IO_BARRIER &&
-	    bytes < IO_ROUNDMAX) {
-		const struct segw_iov *v = &o->iov[i];
-		uint64_t chunk = v->len - off;
-
-		if (chunk == 0) {
-			i++;
-			off = 0;
-			continue;
-		}
-		if (chunk > IO_MAXWR)
-			chunk = IO_MAXWR;
-		memset(&wr[k], 0, sizeof wr[k]);
-		if (o->flags & SEGW_IO_BOUNCE) {
-			sge[k].addr = (uintptr_t)o->bounce->map + v->va + off;
-			sge[k].lkey = o->bounce->mr->lkey;
-		} else {
-			sge[k].addr = v->va + off;
-			sge[k].lkey = o->segs[i]->mr->lkey;
-		}
-		sge[k].length = (uint32_t)chunk;
-		wr[k].sg_list = &sge[k];
-		wr[k].num_sge = 1;
-		wr[k].opcode = o->kind == SEGW_IO_GET ? IBV_WR_RDMA_READ :
-		    IBV_WR_RDMA_WRITE;
-		wr[k].wr.rdma.remote_addr = o->rva + v->off + off;
-		wr[k].wr.rdma.rkey = o->rkey;
-		k++;
-		bytes += chunk;
-		off += chunk;
-		if (off == v->len) {
-			i++;
-			off = 0;
-		}
+	for (i = 0; i < n; i++) {
+		memset(&info, 0, sizeof info);
+		snprintf(info.name, sizeof info.name, "%s", ents[i].name);
+		info.verb = ents[i].verb;
+		info.mode = ents[i].perm;
+		info.len = ents[i].len;
+		creq_stream(q, SEGW_LISTENT, &info, NULL, 0);
 	}
-	if (k > 0) {
-		if ((rc = rop_post(r, wr, k)) != 0)
-			return rc == 1 ? 1 : 0;
-		o->next = i;
-		o->nextoff = off;
-		return 0;
-	}
-	/* every round has completed */
-	if (o->kind != SEGW_IO_BARRIER) {
-		if (o->flags & SEGW_IO_BOUNCE)
-			o->sd->bounce_bytes += o->total;
-		else
-			o->sd->zerocopy_bytes += o->total;
-	}
-	rop_done(r);
-	memset(&info, 0, sizeof info);
-	info.len = o->total;
-	creq_reply(o->q, &info, NULL, 0, -1);
-	io_release(o);
-	return 0;
+	creq_stream(q, SEGW_LISTEND, NULL, NULL, 0);
+	creq_end(q);
 }
 
+/* A remote free or signal was applied by the owner, or failed. */
 static void
-io_fail(struct rop *r, int code, const char *msg)
+notify_done(void *arg, const struct segerr *e)
 {
-	struct iorop *o = (struct iorop *)r;
-	struct client *c = creq_client(o->q);
-	struct import *imp;
-
-	if (o->kind == SEGW_IO_PUT && c != NULL &&
-	    (imp = import_find(c, o->handle)) != NULL && imp->err == 0) {
-		imp->err = code;
-		snprintf(imp->errmsg, sizeof imp->errmsg, "%s", msg);
-	}
-	creq_fail(o->q, code, "%s", msg);
-	io_release(o);
-}
-
-static void
-io_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
-{
-	(void)r;
-	(void)type;
-	(void)pl;
-	(void)len;	/* ios send no messages */
-}
-
-static const struct rop_ops io_ops = { io_start, io_reply, io_fail };
-
-/* --- notifications: remote free and signal, acknowledged --- */
-
-struct nrop {
-	struct rop   rop;
-	struct creq *q;
-	uint16_t     type;
-	size_t       len;
-	uint8_t      msg[SEGP_MSGSIZE - SEGP_HDRLEN];
-};
-
-static int
-n_start(struct rop *r)
-{
-	struct nrop *o = (struct nrop *)r;
-
-	rop_send(r, o->type, o->msg, o->len);
-	return 0;
-}
-
-static void
-n_fail(struct rop *r, int code, const char *msg)
-{
-	struct nrop *o = (struct nrop *)r;
-
-	/* the buffers stay the sender's: the owner did not take them */
-	creq_fail(o->q, code, "%s", msg);
-	free(o);
-}
-
-static void
-n_reply(struct rop *r, uint16_t type, const uint8_t *pl, size_t len)
-{
-	struct nrop *o = (struct nrop *)r;
-
-	if (type == SEGP_ACK)
-		creq_reply(o->q, NULL, NULL, 0, -1);
-	else if (type == SEGP_ERROR)
-		reply_error(o->q, pl, len);
+	if (e != NULL)
+		creq_fail_err(arg, e);
 	else
-		creq_fail(o->q, EPROTO, "unexpected reply");
-	rop_done(r);
-	free(o);
-}
-
-static const struct rop_ops n_ops = { n_start, n_reply, n_fail };
-
-static void
-notify(struct import *imp, struct creq *q, const struct segw_io *io)
-{
-	struct nrop *o;
-	uint32_t i;
-
-	if (io->kind == SEGW_IO_FREE && (io->n == 0 || io->n > SEGP_FREE_MAX)) {
-		creq_fail(q, EINVAL, "a remote free takes 1 to %d addresses",
-		    SEGP_FREE_MAX);
-		return;
-	}
-	if ((o = calloc(1, sizeof *o)) == NULL) {
-		creq_fail(q, ENOMEM, "out of memory");
-		return;
-	}
-	o->q = q;
-	if (io->kind == SEGW_IO_SIGNAL) {
-		struct segp_id id = { htole64(imp->id) };
-		o->type = SEGP_SIGNAL;
-		o->len = sizeof id;
-		memcpy(o->msg, &id, sizeof id);
-	} else {
-		struct segp_free f = { htole64(imp->id), htole32(io->n), 0 };
-		o->type = SEGP_FREE;
-		memcpy(o->msg, &f, sizeof f);
-		for (i = 0; i < io->n; i++) {
-			uint64_t a = htole64(io->iov[i].va);
-			memcpy(o->msg + sizeof f + i * 8, &a, 8);
-		}
-		o->len = sizeof f + io->n * 8;
-	}
-	rop_submit(imp->peer, &o->rop, &n_ops);
-}
-
-static int
-import_usable(struct import *imp, struct segerr *e)
-{
-	if (imp->revoked)
-		return seterr(e, EACCES, "segment revoked: '%s' on node %s was "
-		    "unexported", imp->name, imp->label);
-	if (imp->peer == NULL || !peer_alive(imp->peer))
-		return seterr(e, ENOTCONN, "connection to peer %s lost (%s); "
-		    "import '%s' again", imp->label, imp->lost[0] ? imp->lost :
-		    "closed", imp->name);
-	return 0;
-}
-
-void
-import_io(struct segd *sd, struct client *c, const struct segw_io *io)
-{
-	struct creq *q = creq_new(c, SEGW_IO);
-	struct client_imports *ci = client_imports(c);
-	const struct cred *cr = client_cred(c);
-	struct import *imp;
-	struct iorop *o;
-	struct segerr e = { 0, "" };
-	uint64_t total = 0;
-	uint32_t i;
-
-	if (q == NULL)
-		return;
-	if ((imp = import_find(c, io->handle)) == NULL) {
-		creq_fail(q, EBADF, "no import with handle %llu",
-		    (unsigned long long)io->handle);
-		return;
-	}
-	if (import_usable(imp, &e) < 0) {
-		creq_fail_err(q, &e);
-		return;
-	}
-	if (io->kind == SEGW_IO_FREE || io->kind == SEGW_IO_SIGNAL) {
-		notify(imp, q, io);
-		return;
-	}
-	if (io->kind == SEGW_IO_BARRIER && imp->err != 0) {
-		creq_fail(q, imp->err, "%s", imp->errmsg);
-		imp->err = 0;
-		return;
-	}
-	if (io->kind == SEGW_IO_PUT && !(imp->perm & SEGW_WR)) {
-		creq_fail(q, EACCES, "permission denied: segment '%s' on node %s "
-		    "is exported read-only to this node", imp->name, imp->label);
-		return;
-	}
-	if ((io->flags & SEGW_IO_BOUNCE) && (ci == NULL || ci->bounce == NULL)) {
-		creq_fail(q, EINVAL, "no bounce region: ask for one first");
-		return;
-	}
-	o = calloc(1, sizeof *o + io->n * sizeof o->iov[0]);
-	if (o == NULL || (io->n && (o->segs = calloc(io->n,
-	    sizeof *o->segs)) == NULL)) {
-		free(o);
-		creq_fail(q, ENOMEM, "out of memory");
-		return;
-	}
-	o->sd = sd;
-	o->q = q;
-	o->handle = imp->handle;
-	o->kind = io->kind;
-	o->flags = io->flags;
-	o->rva = imp->rva;
-	o->rkey = imp->rkey;
-	o->n = io->kind == SEGW_IO_BARRIER ? 0 : io->n;
-	/* every check before anything is posted */
-	for (i = 0; i < o->n; i++) {
-		const struct segw_iov *v = &io->iov[i];
-		struct segment *s;
-
-		o->iov[i] = *v;
-		if (v->off > imp->len || v->len > imp->len - v->off) {
-			seterr(&e, ERANGE, "range 0x%llx+0x%llx is past the end "
-			    "of segment '%s' (length 0x%llx)",
-			    (unsigned long long)v->off, (unsigned long long)v->len,
-			    imp->name, (unsigned long long)imp->len);
-			goto fail;
-		}
-		if (v->len == 0)
-			continue;
-		total += v->len;
-		if (io->flags & SEGW_IO_BOUNCE) {
-			if (v->va > BOUNCE_SIZE || v->len > BOUNCE_SIZE - v->va) {
-				seterr(&e, EINVAL, "range is outside the bounce "
-				    "region");
-				goto fail;
-			}
-			continue;
-		}
-		if ((s = ns_find_range(&sd->ns, v->va, v->len)) == NULL ||
-		    s->mr == NULL) {
-			seterr(&e, EFAULT, "buffer 0x%llx+0x%llx is not inside one "
-			    "segment", (unsigned long long)v->va,
-			    (unsigned long long)v->len);
-			goto fail;
-		}
-		if (perm_check(cr, s, io->kind == SEGW_IO_GET ? SEGW_WR : SEGW_RD,
-		    &e) < 0)
-			goto fail;
-		o->segs[i] = s;
-		seg_hold(s);	/* the io's reference */
-	}
-	o->total = total;
-	if (io->flags & SEGW_IO_BOUNCE) {
-		o->bounce = ci->bounce;
-		o->bounce->refs++;	/* the io's reference */
-	}
-	rop_submit(imp->peer, &o->rop, &io_ops);
-	return;
-fail:
-	creq_fail_err(q, &e);
-	io_release(o);
+		creq_reply(arg, NULL, NULL, 0, -1);
 }
 
 static void
@@ -709,6 +215,10 @@ do_bounce(struct segd *sd, struct creq *q, struct client *c)
 	struct segerr e;
 	int fd;
 
+	if (sd->rdma == NULL) {
+		creq_fail(q, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
+		return;
+	}
 	if (ci == NULL) {
 		creq_fail(q, ENOMEM, "out of memory");
 		return;
@@ -748,121 +258,185 @@ do_bounce(struct segd *sd, struct creq *q, struct client *c)
 	creq_reply(q, &info, NULL, 0, fd);
 }
 
-static void
-do_stats(struct segd *sd, struct creq *q)
-{
-	char text[SEGW_MAXTEXT];
-	unsigned nexp, nimp, nlocal = 0;
-	struct import *imp;
-	int n;
-
-	export_counts(&nexp, &nimp);
-	LIST_FOREACH(imp, &all_imports, gentry)
-		nlocal++;
-	n = snprintf(text, sizeof text, "bounce_bytes %llu\nzerocopy_bytes %llu\n"
-	    "exports %u\nexported_imports %u\nimports %u\n",
-	    (unsigned long long)sd->bounce_bytes,
-	    (unsigned long long)sd->zerocopy_bytes, nexp, nimp, nlocal);
-	creq_reply(q, NULL, text, (size_t)n, -1);
-}
-
-/* Export, unexport, import, unimport, peer list, peers, stats, bounce. */
+/* Import, unimport, a peer's listing, remote signal, the bounce region. */
 void
 import_request(struct segd *sd, struct client *c, uint16_t op,
     const struct segw_req *r)
 {
 	struct creq *q = creq_new(c, op);
 	struct segerr e = { 0, "" };
-	struct segment *s;
-	struct import *imp;
+	struct cimport *x;
 	struct peer *p;
-	char label[128];
+	char label[LABEL_MAX];
 
 	if (q == NULL)
 		return;
 	switch (op) {
-	case SEGW_EXPORT:
-	case SEGW_UNEXPORT:
-		if ((s = ns_lookup(&sd->ns, r->name)) == NULL) {
-			creq_fail(q, ENOENT, "segment '%s' does not exist",
-			    r->name);
-			return;
-		}
-		if ((op == SEGW_EXPORT ? export_seg(sd, s, r->text,
-		    client_cred(c), &e) : unexport_seg(sd, s, client_cred(c),
-		    &e)) < 0) {
-			creq_fail_err(q, &e);
-			return;
-		}
-		creq_reply(q, NULL, NULL, 0, -1);
+	case SEGW_IMPORT:
+	case SEGW_PEERLS:
+		if ((p = request_peer(sd, r, label, &e)) == NULL)
+			break;
+		if (op == SEGW_IMPORT)
+			rseg_import(sd, p, label, r->name, import_done, q);
+		else
+			rseg_list(sd, p, label, list_done, q);
 		return;
-	case SEGW_IMPORT: {
-		struct improp *o;
-		size_t nl = strlen(r->name);
-
-		if (!seg_name_valid(r->name)) {
-			creq_fail(q, EINVAL, "bad segment name");
-			return;
-		}
-		if ((p = request_peer(sd, r, label, sizeof label, &e)) == NULL) {
-			creq_fail_err(q, &e);
-			return;
-		}
-		if ((o = calloc(1, sizeof *o)) == NULL) {
-			creq_fail(q, ENOMEM, "out of memory");
-			return;
-		}
-		o->sd = sd;
-		o->q = q;
-		snprintf(o->name, sizeof o->name, "%s", r->name);
-		snprintf(o->label, sizeof o->label, "%s", label);
-		o->req.namelen = htole16((uint16_t)nl);
-		memcpy(o->req.name, r->name, nl);
-		rop_submit(p, &o->rop, &imp_ops);
-		return;
-	}
 	case SEGW_UNIMPORT:
-		if ((imp = import_find(c, r->a)) == NULL) {
-			creq_fail(q, EBADF, "no import with handle %llu",
-			    (unsigned long long)r->a);
-			return;
-		}
-		import_free(imp);
+		if ((x = cimport_find(c, r->a, &e)) == NULL)
+			break;
+		cimport_free(x);
 		creq_reply(q, NULL, NULL, 0, -1);
 		return;
-	case SEGW_PEERLS: {
-		struct lsrop *o;
-
-		if ((p = request_peer(sd, r, label, sizeof label, &e)) == NULL) {
-			creq_fail_err(q, &e);
-			return;
-		}
-		if ((o = calloc(1, sizeof *o)) == NULL) {
-			creq_fail(q, ENOMEM, "out of memory");
-			return;
-		}
-		o->q = q;
-		snprintf(o->label, sizeof o->label, "%s", label);
-		rop_submit(p, &o->rop, &ls_ops);
-		return;
-	}
-	case SEGW_PEERS:
-		peer_list(sd, q);
-		creq_end(q);
-		return;
-	case SEGW_STATS:
-		do_stats(sd, q);
+	case SEGW_RSIGNAL:
+		if ((x = cimport_find(c, r->a, &e)) == NULL ||
+		    rseg_signal(x->imp, notify_done, q, &e) < 0)
+			break;
 		return;
 	case SEGW_BOUNCE:
-		if (sd->rdma == NULL) {
-			creq_fail(q, ENOTSUP, "segd has no RDMA: start it with -l "
-			    "ADDR");
-			return;
-		}
 		do_bounce(sd, q, c);
 		return;
 	default:
-		creq_fail(q, EINVAL, "operation %u is not a request", op);
-		return;
+		seterr(&e, EINVAL, "operation %u is not an import request", op);
+		break;
 	}
+	creq_fail_err(q, &e);
+}
+
+void
+import_rfree(struct segd *sd, struct client *c, const struct segw_addrs *a)
+{
+	struct creq *q = creq_new(c, SEGW_RFREE);
+	struct segerr e;
+	struct cimport *x;
+
+	(void)sd;
+	if (q == NULL)
+		return;
+	if ((x = cimport_find(c, a->handle, &e)) == NULL ||
+	    rseg_free(x->imp, a->addrs, a->n, notify_done, q, &e) < 0)
+		creq_fail_err(q, &e);
+}
+
+static void
+cio_free(struct cio *o)
+{
+	uint32_t i;
+
+	if (o->segs != NULL)
+		for (i = 0; i < o->n; i++)
+			if (o->segs[i] != NULL)
+				seg_put(&o->sd->ns, o->segs[i]);	/* the io's */
+	free(o->segs);
+	bounce_put(o->bounce);	/* the io's reference */
+	free(o);
+}
+
+static void
+cio_done(void *arg, const struct segerr *e)
+{
+	struct cio *o = arg;
+	struct segw_info info;
+
+	if (e != NULL)
+		creq_fail_err(o->q, e);
+	else {
+		if (o->bounced)
+			o->sd->bounce_bytes += o->total;
+		else
+			o->sd->zerocopy_bytes += o->total;
+		memset(&info, 0, sizeof info);
+		info.len = o->total;
+		creq_reply(o->q, &info, NULL, 0, -1);
+	}
+	cio_free(o);
+}
+
+/* Entry i's local buffer, checked, into v[i]; holds its segment. */
+static int
+cio_local(struct cio *o, const struct cred *cr, int kind,
+    const struct segw_iov *in, uint32_t i, struct rseg_sge *v,
+    struct segerr *e)
+{
+	struct segment *s;
+
+	v->off = in->off;
+	v->len = in->len;
+	if (in->len == 0)
+		return 0;
+	o->total += in->len;
+	if (o->bounced) {
+		if (in->va > BOUNCE_SIZE || in->len > BOUNCE_SIZE - in->va)
+			return seterr(e, EINVAL, "range is outside the bounce "
+			    "region");
+		v->addr = (uintptr_t)o->bounce->map + in->va;
+		v->lkey = o->bounce->mr->lkey;
+		return 0;
+	}
+	if ((s = ns_find_range(&o->sd->ns, in->va, in->len)) == NULL ||
+	    s->mr == NULL)
+		return seterr(e, EFAULT, "buffer 0x%llx+0x%llx is not inside one "
+		    "segment", (unsigned long long)in->va,
+		    (unsigned long long)in->len);
+	if (perm_check(cr, s, kind == SEGW_IO_GET ? SEGW_WR : SEGW_RD, e) < 0)
+		return -1;
+	o->segs[i] = s;
+	seg_hold(s);		/* the io's reference */
+	v->addr = in->va;
+	v->lkey = s->mr->lkey;
+	return 0;
+}
+
+static struct cio *
+cio_new(struct segd *sd, struct creq *q, struct client_imports *ci,
+    const struct segw_io *io, struct segerr *e)
+{
+	struct cio *o = calloc(1, sizeof *o);
+
+	if (o == NULL || (io->n > 0 &&
+	    (o->segs = calloc(io->n, sizeof *o->segs)) == NULL)) {
+		free(o);
+		seterr(e, ENOMEM, "out of memory");
+		return NULL;
+	}
+	o->sd = sd;
+	o->q = q;
+	o->n = io->n;
+	if ((o->bounced = (io->flags & SEGW_IO_BOUNCE) != 0)) {
+		o->bounce = ci->bounce;
+		o->bounce->refs++;	/* the io's reference */
+	}
+	return o;
+}
+
+void
+import_io(struct segd *sd, struct client *c, const struct segw_io *io)
+{
+	static struct rseg_sge v[SEGW_IO_MAXN];
+	struct creq *q = creq_new(c, SEGW_IO);
+	struct client_imports *ci = client_imports(c);
+	struct segerr e = { 0, "" };
+	struct cimport *x;
+	struct cio *o = NULL;
+	uint32_t i, n = io->kind == SEGW_IO_BARRIER ? 0 : io->n;
+
+	if (q == NULL)
+		return;
+	if ((x = cimport_find(c, io->handle, &e)) == NULL)
+		goto fail;
+	if ((io->flags & SEGW_IO_BOUNCE) && (ci == NULL || ci->bounce == NULL)) {
+		seterr(&e, EINVAL, "no bounce region: ask for one first");
+		goto fail;
+	}
+	if ((o = cio_new(sd, q, ci, io, &e)) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (cio_local(o, client_cred(c), io->kind, &io->iov[i], i, &v[i],
+		    &e) < 0)
+			goto fail;
+	if (rseg_io(sd, x->imp, io->kind, v, n, cio_done, o, &e) == 0)
+		return;
+fail:
+	creq_fail_err(q, &e);
+	if (o != NULL)
+		cio_free(o);
 }

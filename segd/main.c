@@ -160,7 +160,7 @@ main(int argc, char *argv[])
 			sd.device = optarg;
 			break;
 		case 'n':
-			if (!node_name_valid(optarg)) {
+			if (!seg_node_valid(optarg)) {
 				fprintf(stderr, "segd: -n: bad node name '%s': use "
 				    "1 to %d of [A-Za-z0-9._-]\n", optarg,
 				    SEGP_NODEMAX);
@@ -189,7 +189,7 @@ main(int argc, char *argv[])
 	if (sd.node[0] == '\0') {
 		char h[256];
 		if (gethostname(h, sizeof h) < 0 || (h[sizeof h - 1] = '\0',
-		    strtok(h, ".") == NULL) || !node_name_valid(h))
+		    strtok(h, ".") == NULL) || !seg_node_valid(h))
 			snprintf(h, sizeof h, "localhost");
 		snprintf(sd.node, sizeof sd.node, "%.64s", h);
 	}
@@ -224,15 +224,19 @@ main(int argc, char *argv[])
 		log_warnx("segd: event_base_new failed");
 		goto out_ns;
 	}
-	if (sd.listen != NULL && rdma_init(&sd, &e) < 0) {
+	if (sd.listen != NULL && (rdma_init(&sd, &e) < 0 ||
+	    peer_start(&sd, &e) < 0)) {
 		log_warnx("segd: %s", e.msg);
 		goto out_rdma;
 	}
+	/* the modules that serve peers' messages */
+	export_init(&sd);
+	rseg_init(&sd);
 	sd.ns.hookctx = &sd;
 	sd.ns.on_alloc = hook_alloc;
 	sd.ns.on_remove = hook_remove;
 	sd.ns.on_free = hook_free;
-	if ((n = store_load(&sd.store, &sd.ns)) > 0)
+	if ((n = ns_load(&sd.ns)) > 0)
 		log_info("segd: found %d segments in %s", n, statedir);
 	/* mounted before the socket listens: a client that reaches segd
 	 * finds the file system there too */
@@ -270,6 +274,7 @@ out_control:
 		event_free(sigterm);
 	control_shutdown(&sd);
 out_rdma:
+	peer_shutdown(&sd);	/* every remote operation fails and answers */
 	rdma_shutdown(&sd);
 	fs_shutdown(&sd);	/* unmounts; after the peers, before segments */
 	ns_shutdown(&sd.ns);	/* deregisters every segment */

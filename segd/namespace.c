@@ -433,6 +433,19 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 	return 0;
 }
 
+static int
+restore_cb(void *arg, const struct segment *s, struct segerr *e)
+{
+	return ns_restore(arg, s, e);
+}
+
+/* The segments a previous segd left in the state directory. */
+int
+ns_load(struct ns *ns)
+{
+	return store_load(ns->store, restore_cb, ns);
+}
+
 void
 seg_to_info(const struct segment *s, struct segw_info *i)
 {

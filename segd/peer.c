@@ -9,6 +9,11 @@
  * Every remote operation (struct rop) has a deadline; a peer that misses
  * one, sends anything malformed, or goes away is closed, and every
  * operation on it fails with a message naming the peer.
+ *
+ * This is plumbing: a received message, decoded by proto/segwire.c, goes
+ * to the rop waiting for it (a reply, by tag) or to the handler the owning
+ * module registered for its type; a connection's end goes to the observers
+ * modules registered.  peer.c never calls up into them by name.
  */
 #include <sys/mman.h>
 #include <errno.h>
@@ -28,6 +33,8 @@
 #define PEER_SENDBUFS  64
 #define PEER_SQ_DEPTH  512
 #define PEER_SENDQ_MAX 4096	/* messages queued for credits */
+#define PEER_OBSERVERS 4	/* modules told of a connection's end */
+#define PEER_POLL      16	/* completions taken at once */
 
 #define WR_RECV 1
 #define WR_SEND 2
@@ -79,6 +86,7 @@ struct peer {
 	int                  owed;	/* buffers re-posted, not yet told */
 	unsigned             sq_used;
 	int                  hello_in, hello_out;
+	uint32_t             version;	/* the one both speak, from hellos */
 	TAILQ_HEAD(, pmsg)   sendq;
 	size_t               nsendq;
 	TAILQ_HEAD(, rop)    waiting;	/* for ready, or send-queue room */
@@ -90,12 +98,46 @@ struct peer {
 
 static TAILQ_HEAD(, peer) peers = TAILQ_HEAD_INITIALIZER(peers);
 static unsigned npeers;
+static struct event *cm_ev, *comp_ev;
+
+/* who handles a request of each type (replies go to their rop) */
+static struct {
+	peer_handler fn;
+	void        *arg;
+} handlers[SEGP_TYPEMAX];
+
+static struct {
+	void (*fn)(void *, struct peer *);
+	void *arg;
+} observers[PEER_OBSERVERS];
+static unsigned nobservers;
 
 static void peer_close(struct peer *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void peer_flush(struct peer *);
 static void peer_kick(struct peer *);
 static void rop_rearm(struct rop *);
+
+void
+peer_handle(uint16_t type, peer_handler fn, void *arg)
+{
+	if (type > 0 && type < SEGP_TYPEMAX) {
+		handlers[type].fn = fn;
+		handlers[type].arg = arg;
+	}
+}
+
+void
+peer_observe_gone(void (*fn)(void *, struct peer *), void *arg)
+{
+	if (nobservers == PEER_OBSERVERS) {
+		log_warnx("%s: more than %d observers", __func__, PEER_OBSERVERS);
+		return;
+	}
+	observers[nobservers].fn = fn;
+	observers[nobservers].arg = arg;
+	nobservers++;
+}
 
 void
 peer_hold(struct peer *p)
@@ -131,6 +173,12 @@ peer_addr(const struct peer *p)
 	return p->addr;
 }
 
+uint32_t
+peer_version(const struct peer *p)
+{
+	return p->version;
+}
+
 static void
 fail_rop(struct rop *r, int code, const char *msg)
 {
@@ -157,6 +205,7 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 	struct pmsg *m;
 	char why[sizeof p->why];
 	va_list ap;
+	unsigned i;
 
 	if (p->state == PS_CLOSED)
 		return;
@@ -178,8 +227,8 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 		TAILQ_REMOVE(&p->sendq, m, entry);
 		free(m);
 	}
-	export_peer_gone(p->sd, p);
-	import_peer_gone(p->sd, p);
+	for (i = 0; i < nobservers; i++)
+		observers[i].fn(observers[i].arg, p);
 	if (p->has_qp)
 		rdma_destroy_qp(p->id);
 	if (p->cq)
@@ -326,17 +375,25 @@ conn_param(struct peer *p, struct rdma_conn_param *cp)
 	cp->rnr_retry_count = 7;
 }
 
-/* Queue a message; it goes when a send buffer and a credit are free. */
+/*
+ * Queue a message, encoded now; it goes when a send buffer and a credit
+ * are free.  A message its encoder refuses is a bug of ours: logged, and
+ * not sent.
+ */
 void
-peer_send(struct peer *p, uint16_t type, uint32_t tag, const void *data,
-    size_t len)
+peer_send(struct peer *p, uint16_t type, uint32_t tag,
+    const union segp_msg *m)
 {
-	struct pmsg *m;
+	uint8_t buf[SEGP_PAYLOADMAX];
+	struct pmsg *q;
+	size_t len = 0;
 
 	if (p->state == PS_CLOSED)
 		return;
-	if (len > SEGP_MSGSIZE - SEGP_HDRLEN) {
-		log_warnx("%s: message of %zu bytes too long", __func__, len);
+	if (m != NULL && (len = segp_msg_encode(buf, sizeof buf, type,
+	    m)) == 0) {
+		log_warnx("%s: peer %s: message of type %u refused by its "
+		    "encoder", __func__, p->label, type);
 		return;
 	}
 	if (p->nsendq >= PEER_SENDQ_MAX) {
@@ -344,18 +401,30 @@ peer_send(struct peer *p, uint16_t type, uint32_t tag, const void *data,
 		    "queued", p->label, PEER_SENDQ_MAX);
 		return;
 	}
-	if ((m = malloc(sizeof *m + len)) == NULL) {
+	if ((q = malloc(sizeof *q + len)) == NULL) {
 		peer_close(p, ENOMEM, "out of memory");
 		return;
 	}
-	m->type = type;
-	m->tag = tag;
-	m->len = len;
-	if (len)
-		memcpy(m->data, data, len);
-	TAILQ_INSERT_TAIL(&p->sendq, m, entry);
+	q->type = type;
+	q->tag = tag;
+	q->len = len;
+	memcpy(q->data, buf, len);
+	TAILQ_INSERT_TAIL(&p->sendq, q, entry);
 	p->nsendq++;
 	peer_flush(p);
+}
+
+void
+peer_send_error(struct peer *p, uint32_t tag, int code, const char *fmt, ...)
+{
+	union segp_msg m;
+	va_list ap;
+
+	m.error.code = (uint32_t)code;
+	va_start(ap, fmt);
+	vsnprintf(m.error.text, sizeof m.error.text, fmt, ap);
+	va_end(ap);
+	peer_send(p, SEGP_ERROR, tag, &m);
 }
 
 static void
@@ -420,17 +489,15 @@ peer_flush(struct peer *p)
 static void
 hello_send(struct peer *p)
 {
-	struct segp_hello h;
-	size_t n = strlen(p->sd->node);
+	union segp_msg m;
 
-	memset(&h, 0, sizeof h);
-	h.version = htole32(SEGP_VERSION);
-	h.caps = 0;
-	h.port = htole16(p->sd->rdma->port);
-	h.nodelen = htole16((uint16_t)n);
-	memcpy(h.node, p->sd->node, n);
+	memset(&m, 0, sizeof m);
+	m.hello.vmin = SEGP_VERSION_MIN;
+	m.hello.vmax = SEGP_VERSION_MAX;
+	m.hello.port = p->sd->rdma->port;
+	snprintf(m.hello.node, sizeof m.hello.node, "%s", p->sd->node);
 	p->hello_out = 1;
-	peer_send(p, SEGP_HELLO, 0, &h, sizeof h);
+	peer_send(p, SEGP_HELLO, 0, &m);
 }
 
 static void
@@ -438,70 +505,36 @@ peer_ready(struct peer *p)
 {
 	p->state = PS_READY;
 	event_del(p->timer);
-	log_info("segd: peer %s (node %s) ready", p->label, p->node);
+	log_info("segd: peer %s (node %s) ready, protocol version %u",
+	    p->label, p->node, p->version);
 	peer_kick(p);
 }
 
-/* -1: malformed, the caller closes. */
+/* -1: refused, the caller closes. */
 static int
-hello_recv(struct peer *p, const uint8_t *pl, size_t len)
+hello_recv(struct peer *p, const struct segp_hello *h)
 {
-	struct segp_hello h;
-	unsigned nl;
-
 	if (p->hello_in) {
 		snprintf(p->why, sizeof p->why, "second hello");
 		return -1;
 	}
-	memcpy(&h, pl, len < sizeof h ? len : sizeof h);
-	if (le32toh(h.version) != SEGP_VERSION) {
-		snprintf(p->why, sizeof p->why, "protocol version %u, this "
-		    "segd speaks %u", le32toh(h.version), SEGP_VERSION);
+	p->version = segp_version_pick(SEGP_VERSION_MIN, SEGP_VERSION_MAX,
+	    h->vmin, h->vmax);
+	if (p->version == 0) {
+		snprintf(p->why, sizeof p->why, "no protocol version in common: "
+		    "the peer speaks %u to %u, this segd %u to %u", h->vmin,
+		    h->vmax, SEGP_VERSION_MIN, SEGP_VERSION_MAX);
 		return -1;
 	}
-	nl = le16toh(h.nodelen);
-	if (nl == 0 || nl > SEGP_NODEMAX) {
-		snprintf(p->why, sizeof p->why, "bad node name length %u", nl);
-		return -1;
-	}
-	memcpy(p->node, h.node, nl);
-	p->node[nl] = '\0';
-	if (!node_name_valid(p->node)) {
-		p->node[0] = '\0';
-		snprintf(p->why, sizeof p->why, "bad node name in hello");
-		return -1;
-	}
+	snprintf(p->node, sizeof p->node, "%s", h->node);
 	if (!p->outbound) {
-		snprintf(p->key, sizeof p->key, "%s:%u", p->addr,
-		    le16toh(h.port));
+		snprintf(p->key, sizeof p->key, "%s:%u", p->addr, h->port);
 		snprintf(p->label, sizeof p->label, "%s", p->node);
 	}
 	p->hello_in = 1;
 	if (p->hello_out && p->state == PS_HELLO)
 		peer_ready(p);
 	return 0;
-}
-
-/* The error a peer sent (SEGP_ERROR), into e; a malformed one is EPROTO. */
-void
-peer_error_decode(struct segerr *e, const uint8_t *pl, size_t len)
-{
-	struct segp_error er;
-	uint32_t code, tl;
-
-	if (len < sizeof er) {
-		seterr(e, EPROTO, "malformed error reply");
-		return;
-	}
-	memcpy(&er, pl, sizeof er);
-	code = le32toh(er.code);
-	tl = le32toh(er.textlen);
-	if (tl != len - sizeof er || tl > SEGW_MAXTEXT || code == 0 ||
-	    code > 4095) {
-		seterr(e, EPROTO, "malformed error reply");
-		return;
-	}
-	seterr(e, (int)code, "%.*s", (int)tl, (const char *)pl + sizeof er);
 }
 
 static struct rop *
@@ -515,17 +548,53 @@ rop_by_tag(struct peer *p, uint32_t tag)
 	return NULL;
 }
 
+/* One received message: to its rop (a reply) or its type's handler. */
+static int
+peer_dispatch(struct peer *p, const struct segp_hdr *h,
+    const union segp_msg *m)
+{
+	struct rop *r;
+
+	switch (h->type) {
+	case SEGP_HELLO:
+		if (hello_recv(p, &m->hello) < 0) {
+			peer_close(p, EPROTO, "bad hello: %s", p->why);
+			return -1;
+		}
+		return 0;
+	case SEGP_CREDIT:
+		return 0;
+	case SEGP_LIST_REP:
+	case SEGP_IMPORT_REP:
+	case SEGP_ERROR:
+	case SEGP_ACK:
+		if ((r = rop_by_tag(p, h->tag)) == NULL)
+			log_debug("%s: peer %s: reply for no request (tag %u)",
+			    __func__, p->label, h->tag);
+		else
+			r->ops->reply(r, h->type, m);
+		return 0;
+	default:
+		if (handlers[h->type].fn == NULL) {
+			peer_close(p, EPROTO, "malformed message: unexpected "
+			    "type %u", h->type);
+			return -1;
+		}
+		handlers[h->type].fn(handlers[h->type].arg, p, h->tag, m);
+		return 0;
+	}
+}
+
 static void
 peer_recv(struct peer *p, int slot, uint32_t got)
 {
 	const uint8_t *buf = p->rbuf + (size_t)slot * SEGP_MSGSIZE;
-	const uint8_t *pl = buf + SEGP_HDRLEN;
 	const char *why = NULL;
 	struct segp_hdr h;
-	struct rop *r;
-	uint64_t id;
+	union segp_msg m;
 
-	if (segp_hdr_decode(buf, got, &h, &why) < 0) {
+	if (segp_hdr_decode(buf, got, &h, &why) < 0 ||
+	    segp_msg_decode(h.type, buf + SEGP_HDRLEN, h.len, &m, &why) < 0) {
 		peer_close(p, EPROTO, "malformed message: %s", why);
 		return;
 	}
@@ -540,47 +609,7 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 		    h.type);
 		return;
 	}
-	switch (h.type) {
-	case SEGP_HELLO:
-		if (hello_recv(p, pl, h.len) < 0) {
-			peer_close(p, EPROTO, "bad hello: %s", p->why);
-			return;
-		}
-		break;
-	case SEGP_CREDIT:
-		break;
-	case SEGP_LIST:
-	case SEGP_IMPORT:
-	case SEGP_UNIMPORT:
-	case SEGP_FREE:
-	case SEGP_SIGNAL:
-		if (export_on_msg(p->sd, p, h.type, h.tag, pl, h.len) < 0) {
-			peer_close(p, EPROTO, "malformed message: bad request "
-			    "of type %u", h.type);
-			return;
-		}
-		break;
-	case SEGP_REVOKE:
-		memcpy(&id, pl, sizeof id);
-		import_on_revoke(p->sd, p, le64toh(id));
-		break;
-	case SEGP_LIST_REP:
-	case SEGP_IMPORT_REP:
-	case SEGP_ERROR:
-	case SEGP_ACK:
-		if ((r = rop_by_tag(p, h.tag)) == NULL) {
-			log_debug("%s: peer %s: reply for no request (tag %u)",
-			    __func__, p->label, h.tag);
-			break;
-		}
-		r->ops->reply(r, h.type, pl, h.len);
-		break;
-	default:
-		peer_close(p, EPROTO, "malformed message: unexpected type %u",
-		    h.type);
-		return;
-	}
-	if (p->state == PS_CLOSED)
+	if (peer_dispatch(p, &h, &m) < 0 || p->state == PS_CLOSED)
 		return;
 	if (post_recv(p, slot) != 0) {
 		peer_close(p, EIO, "ibv_post_recv: %s", strerror(errno));
@@ -633,7 +662,7 @@ peer_wc(struct peer *p, const struct ibv_wc *wc)
 	}
 }
 
-void
+static void
 peer_cq_events(struct segd *sd)
 {
 	struct ibv_cq *cq;
@@ -641,7 +670,7 @@ peer_cq_events(struct segd *sd)
 
 	while (ibv_get_cq_event(sd->rdma->comp_ch, &cq, &ctx) == 0) {
 		struct peer *p = ctx;
-		struct ibv_wc wc[16];
+		struct ibv_wc wc[PEER_POLL];
 		int n, i;
 
 		ibv_ack_cq_events(cq, 1);
@@ -652,7 +681,7 @@ peer_cq_events(struct segd *sd)
 			peer_close(p, EIO, "ibv_req_notify_cq: %s",
 			    strerror(errno));
 		while (p->state != PS_CLOSED &&
-		    (n = ibv_poll_cq(p->cq, 16, wc)) > 0)
+		    (n = ibv_poll_cq(p->cq, PEER_POLL, wc)) > 0)
 			for (i = 0; i < n && p->state != PS_CLOSED; i++)
 				peer_wc(p, &wc[i]);
 		peer_put(p);
@@ -693,7 +722,7 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 }
 
 /* Every rdma_cm event goes through this one switch, acked first. */
-void
+static void
 peer_cm_events(struct segd *sd)
 {
 	struct rdma_cm_event *ev;
@@ -896,7 +925,7 @@ rop_deactivate(struct rop *r)
 
 /* Send r's request message; its reply comes to ops->reply. */
 void
-rop_send(struct rop *r, uint16_t type, const void *data, size_t len)
+rop_send(struct rop *r, uint16_t type, const union segp_msg *m)
 {
 	struct peer *p = r->peer;
 
@@ -904,7 +933,7 @@ rop_send(struct rop *r, uint16_t type, const void *data, size_t len)
 	if (p->next_tag == 0)
 		p->next_tag = 1;
 	rop_activate(r);
-	peer_send(p, type, r->tag, data, len);
+	peer_send(p, type, r->tag, m);
 }
 
 /*
@@ -978,47 +1007,99 @@ peer_kick(struct peer *p)
 }
 
 void
-peer_list(struct segd *sd, struct creq *q)
+peer_stat(const struct peer *p, struct peer_stat *st)
+{
+	snprintf(st->node, sizeof st->node, "%s", p->node[0] ? p->node : "-");
+	snprintf(st->where, sizeof st->where, "%s", p->key[0] ? p->key :
+	    p->addr);
+	snprintf(st->label, sizeof st->label, "%s", p->label);
+	st->state = state_names[p->state];
+	st->outbound = p->outbound;
+	st->credits = p->credits;
+	st->queued = p->nsendq;
+	st->version = p->version;
+}
+
+/* fn(p, arg) for every peer, or every ready one; fn must not close peers. */
+void
+peer_foreach(struct segd *sd, int ready, void (*fn)(struct peer *, void *),
+    void *arg)
 {
 	struct peer *p;
-	char line[SEGW_MAXTEXT];
-	int n;
 
 	(void)sd;
-	TAILQ_FOREACH(p, &peers, entry) {
-		n = snprintf(line, sizeof line, "%s %s %s %s %s credits %d "
-		    "queued %zu\n", p->node[0] ? p->node : "-", p->key[0] ?
-		    p->key : p->addr, p->outbound ? "out" : "in",
-		    state_names[p->state], p->label, p->credits, p->nsendq);
-		creq_stream(q, SEGW_LISTENT, NULL, line,
-		    (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
-	}
-	creq_stream(q, SEGW_LISTEND, NULL, NULL, 0);
+	TAILQ_FOREACH(p, &peers, entry)
+		if (!ready || p->state == PS_READY)
+			fn(p, arg);
 }
 
 /* The ready peer whose hello gave this node name, or NULL. */
-struct peer *
-peer_find_node(struct segd *sd, const char *node)
+static struct peer *
+peer_find_node(const char *node)
 {
 	struct peer *p;
 
-	(void)sd;
 	TAILQ_FOREACH(p, &peers, entry)
 		if (p->state == PS_READY && strcmp(p->node, node) == 0)
 			return p;
 	return NULL;
 }
 
-/* fn(p, arg) for every ready peer; fn must not close peers. */
-void
-peer_foreach(struct segd *sd, void (*fn)(struct peer *, void *), void *arg)
+/* An address (ADDR, ADDR:PORT, [V6]:PORT), or a connected peer's name. */
+struct peer *
+peer_resolve(struct segd *sd, const char *name, struct segerr *e)
 {
+	struct sockaddr_storage ss;
+	struct segerr ign;
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *why;
+	uint16_t port;
 	struct peer *p;
 
-	(void)sd;
-	TAILQ_FOREACH(p, &peers, entry)
-		if (p->state == PS_READY)
-			fn(p, arg);
+	if (sd->rdma == NULL) {
+		seterr(e, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
+		return NULL;
+	}
+	if (seg_parse_hostport(name, host, sizeof host, &port, SEGP_PORT,
+	    &why) == 0 && rdma_sockaddr(host, port, &ss, &ign) == 0)
+		return peer_get(sd, host, port, name, e);
+	if ((p = peer_find_node(name)) != NULL)
+		return p;
+	seterr(e, ENOENT, "no peer '%s': name it by address (ADDR or "
+	    "ADDR:PORT) or by the node name of a connected peer", name);
+	return NULL;
+}
+
+static void
+cm_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	peer_cm_events(arg);
+}
+
+static void
+comp_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	peer_cq_events(arg);
+}
+
+/* Serve the rdma_cm and completion channels rdma_init() opened. */
+int
+peer_start(struct segd *sd, struct segerr *e)
+{
+	cm_ev = event_new(sd->base, sd->rdma->cm_ch->fd, EV_READ | EV_PERSIST,
+	    cm_cb, sd);
+	comp_ev = event_new(sd->base, sd->rdma->comp_ch->fd,
+	    EV_READ | EV_PERSIST, comp_cb, sd);
+	if (cm_ev == NULL || comp_ev == NULL || event_add(cm_ev, NULL) < 0 ||
+	    event_add(comp_ev, NULL) < 0) {
+		peer_shutdown(sd);
+		return seterr(e, ENOMEM, "event_new failed");
+	}
+	return 0;
 }
 
 void
@@ -1029,4 +1110,9 @@ peer_shutdown(struct segd *sd)
 	(void)sd;
 	while ((p = TAILQ_FIRST(&peers)) != NULL)
 		peer_close(p, ESHUTDOWN, "segd is shutting down");
+	if (cm_ev != NULL)
+		event_free(cm_ev);
+	if (comp_ev != NULL)
+		event_free(comp_ev);
+	cm_ev = comp_ev = NULL;
 }

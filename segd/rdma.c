@@ -30,38 +30,6 @@ set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* "ADDR", "ADDR:PORT", "[V6]:PORT" */
-int
-rdma_parse_hostport(const char *s, char *host, size_t hsize, uint16_t *port,
-    struct segerr *e)
-{
-	const char *colon, *h = s, *hend;
-	uint64_t p = SEGP_PORT;
-
-	if (*s == '[') {
-		h = s + 1;
-		if ((hend = strchr(h, ']')) == NULL)
-			return seterr(e, EINVAL, "bad address '%s'", s);
-		colon = hend[1] == ':' ? hend + 1 : NULL;
-		if (hend[1] != '\0' && colon == NULL)
-			return seterr(e, EINVAL, "bad address '%s'", s);
-	} else {
-		colon = strrchr(s, ':');
-		if (colon != NULL && strchr(s, ':') != colon)
-			colon = NULL;	/* a bare IPv6 address */
-		hend = colon ? colon : s + strlen(s);
-	}
-	if (colon != NULL && (seg_parse_u64(colon + 1, strlen(colon + 1), &p) < 0 ||
-	    p == 0 || p > 65535))
-		return seterr(e, EINVAL, "bad port in '%s'", s);
-	if (hend == h || (size_t)(hend - h) >= hsize)
-		return seterr(e, EINVAL, "bad address '%s'", s);
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
-	*port = (uint16_t)p;
-	return 0;
-}
-
 int
 rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
     struct segerr *e)
@@ -81,22 +49,6 @@ rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
 	return 0;
-}
-
-static void
-cm_cb(int fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	peer_cm_events(arg);
-}
-
-static void
-comp_cb(int fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	peer_cq_events(arg);
 }
 
 struct ibv_mr *
@@ -139,13 +91,17 @@ rdma_init(struct segd *sd, struct segerr *e)
 	struct rdma *r;
 	struct ibv_device_attr attr;
 	char host[INET6_ADDRSTRLEN + 1];
-	const char *dname;
+	const char *dname, *why;
 
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return seterr(e, ENOMEM, "out of memory");
 	sd->rdma = r;
-	if (rdma_parse_hostport(sd->listen, host, sizeof host, &r->port, e) < 0 ||
-	    rdma_sockaddr(host, r->port, &r->addr, e) < 0)
+	if (seg_parse_hostport(sd->listen, host, sizeof host, &r->port,
+	    SEGP_PORT, &why) < 0) {
+		seterr(e, EINVAL, "-l %s: %s", sd->listen, why);
+		goto fail;
+	}
+	if (rdma_sockaddr(host, r->port, &r->addr, e) < 0)
 		goto fail;
 	snprintf(r->host, sizeof r->host, "%s", host);
 	if ((r->cm_ch = rdma_create_event_channel()) == NULL) {
@@ -205,15 +161,6 @@ rdma_init(struct segd *sd, struct segerr *e)
 		seterr(e, errno, "rdma_listen %s: %s", sd->listen, strerror(errno));
 		goto fail;
 	}
-	r->cm_ev = event_new(sd->base, r->cm_ch->fd, EV_READ | EV_PERSIST, cm_cb,
-	    sd);
-	r->comp_ev = event_new(sd->base, r->comp_ch->fd, EV_READ | EV_PERSIST,
-	    comp_cb, sd);
-	if (r->cm_ev == NULL || r->comp_ev == NULL ||
-	    event_add(r->cm_ev, NULL) < 0 || event_add(r->comp_ev, NULL) < 0) {
-		seterr(e, ENOMEM, "event_new failed");
-		goto fail;
-	}
 	log_info("segd: node %s listening on %s port %u, device %s", sd->node,
 	    host, r->port, r->devname);
 	return 0;
@@ -229,17 +176,11 @@ rdma_shutdown(struct segd *sd)
 
 	if (r == NULL)
 		return;
-	peer_shutdown(sd);
-	if (r->cm_ev)
-		event_free(r->cm_ev);
-	if (r->comp_ev)
-		event_free(r->comp_ev);
 	if (r->listen_id)
 		rdma_destroy_id(r->listen_id);
 	if (r->comp_ch)
 		ibv_destroy_comp_channel(r->comp_ch);
 	/* the pd goes last, after segments' memory regions: rdma_free() */
-	r->cm_ev = r->comp_ev = NULL;
 	r->listen_id = NULL;
 	r->comp_ch = NULL;
 }

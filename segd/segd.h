@@ -53,10 +53,14 @@ struct cred {
 /*
  * A segment.  References (refs) are held by:
  *   - the name table, one while the segment is named (dropped by remove);
- *   - each attachment by a client connection, one each.
- * The last seg_put() unmaps and closes the backing memory.  A removed
- * segment keeps its address reserved until then, since attached processes
- * still use it.
+ *   - each attachment by a client connection, one each (control.c);
+ *   - its export, one while it is exported (export.c);
+ *   - each remote io in flight that uses it as zero-copy memory, one per
+ *     entry of the io (import.c);
+ * open files of the file system hold none: they look the segment up by
+ * name at each operation.  The last seg_put() unmaps and closes the
+ * backing memory.  A removed segment keeps its address reserved until
+ * then, since attached processes still use it.
  */
 struct segment {
 	char            name[SEG_NAMEMAX + 1];
@@ -67,7 +71,7 @@ struct segment {
 	uint64_t        va, len;
 	int             fd;       /* backing file; -1 until allocated */
 	void           *map;      /* segd's own mapping at va */
-	unsigned        nattach;
+	unsigned        nattach;  /* attachments by clients of this segd */
 	unsigned        refs;
 	int             named;
 	struct ibv_mr  *mr;       /* local access, for zero-copy get/put */
@@ -118,7 +122,6 @@ struct rdma {
 	struct ibv_context        *verbs;
 	struct ibv_pd             *pd;
 	struct ibv_comp_channel   *comp_ch;
-	struct event              *cm_ev, *comp_ev;
 	struct sockaddr_storage    addr;
 	char                       host[INET6_ADDRSTRLEN + 1];
 	uint16_t                   port;
@@ -140,8 +143,8 @@ struct rop_ops {
 	 * rop_done().  Returns 1 when rop_post() found no room (r waits).
 	 */
 	int  (*start)(struct rop *);
-	/* a reply (IMPORT_REP, LIST_REP, ERROR) with this rop's tag */
-	void (*reply)(struct rop *, uint16_t type, const uint8_t *p, size_t len);
+	/* a reply (IMPORT_REP, LIST_REP, ERROR, ACK) with this rop's tag */
+	void (*reply)(struct rop *, uint16_t type, const union segp_msg *);
 	/* the peer failed it (deadline, connection lost); the rop is done */
 	void (*fail)(struct rop *, int code, const char *msg);
 };
@@ -209,7 +212,9 @@ void store_drop_data(struct store *, const char *name);
 int  store_open_data(struct store *, const char *name, int flags);
 int  store_zio_file(struct store *, const char *name, size_t size,
     int *created);
-int  store_load(struct store *, struct ns *);
+/* every segment found: restore(arg, s, e); -1 refuses s (logged) */
+int  store_load(struct store *, int (*restore)(void *, const struct segment *,
+    struct segerr *), void *arg);
 
 /* namespace.c */
 int  ns_init(struct ns *, const struct ns_limits *, struct store *);
@@ -222,84 +227,79 @@ int  ns_setaddr(struct ns *, struct segment *, const struct ctlmsg *,
 int  ns_remove(struct ns *, struct segment *, const struct cred *,
     struct segerr *);
 int  ns_restore(struct ns *, const struct segment *proto, struct segerr *);
+int  ns_load(struct ns *);	/* the state directory's segments; how many */
 struct segment *ns_find_range(struct ns *, uint64_t va, uint64_t len);
 void seg_hold(struct segment *);
 void seg_put(struct ns *, struct segment *);
 void seg_to_info(const struct segment *, struct segw_info *);
 
-/* control.c */
-int  control_init(struct segd *);
-void control_shutdown(struct segd *);
-/*
- * Deferred replies: a request that waits on the network holds a creq; the
- * client is not read from until it is answered.  If the client goes away
- * meanwhile the creq stays valid and its reply is dropped.
- */
-struct creq *creq_new(struct client *, uint16_t op);
-struct client *creq_client(struct creq *);	/* NULL if it went away */
-const struct cred *client_cred(struct client *);
-void creq_reply(struct creq *, const struct segw_info *, const char *text,
-    size_t textlen, int fd);		/* status 0; frees the creq */
-void creq_reply_raw(struct creq *, const void *p, size_t n);
-void creq_stream(struct creq *, uint16_t op, const struct segw_info *,
-    const char *text, size_t textlen);	/* one more frame, keeps creq */
-void creq_fail(struct creq *, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));	/* frees the creq */
-void creq_fail_err(struct creq *, const struct segerr *);
-void creq_end(struct creq *);	/* answered by creq_stream: frees it */
-/* per-client state of the import module, made on first use */
-struct client_imports;
-struct client_imports *client_imports(struct client *);
-
 /* acl.c */
 int  acl_parse(const char *text, struct acl_ent *, int max, struct segerr *);
 int  acl_perm(const struct acl_ent *, int n, const char *node,
     const char *addr);
-int  node_name_valid(const char *);
 
-/* rdma.c */
+/* rdma.c: the device, protection domain, channels and memory regions */
 int  rdma_init(struct segd *, struct segerr *);
-void rdma_shutdown(struct segd *);
+void rdma_shutdown(struct segd *);	/* listener and channels' events */
+void rdma_free(struct segd *);		/* after every region is deregistered */
 int  rdma_seg_reg(struct segd *, struct segment *, struct segerr *);
 void rdma_seg_dereg(struct segment *);
 struct ibv_mr *rdma_reg(struct segd *, void *addr, size_t len, int access,
     struct segerr *);
 void rdma_dereg(struct ibv_mr *);
-
-/* rdma.c (cont.) */
-void rdma_free(struct segd *);
-int  rdma_parse_hostport(const char *, char *host, size_t hsize,
-    uint16_t *port, struct segerr *);
 int  rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *,
     struct segerr *);
 
-/* peer.c */
-void peer_cm_events(struct segd *);
-void peer_cq_events(struct segd *);
+/*
+ * peer.c: segd <-> segd connections.  Messages arrive decoded (by
+ * proto/segwire.c) and go to the handler registered for their type; the
+ * modules that care about a connection's end register an observer.
+ */
+typedef void (*peer_handler)(void *arg, struct peer *, uint32_t tag,
+    const union segp_msg *);
+void peer_handle(uint16_t type, peer_handler, void *arg);
+void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
+int  peer_start(struct segd *, struct segerr *);	/* after rdma_init */
 void peer_shutdown(struct segd *);
 struct peer *peer_get(struct segd *, const char *host, uint16_t port,
     const char *label, struct segerr *);
+/* NODE, ADDR or ADDR:PORT: a connected peer's node name, or an address */
+struct peer *peer_resolve(struct segd *, const char *name, struct segerr *);
 void peer_hold(struct peer *);
 void peer_put(struct peer *);
 int  peer_alive(const struct peer *);
 const char *peer_node(const struct peer *);
 const char *peer_addr(const struct peer *);
-void peer_send(struct peer *, uint16_t type, uint32_t tag, const void *,
-    size_t);
-void peer_list(struct segd *, struct creq *);
-/* for the file system's net/ (fsnet.c) */
-struct peer *peer_find_node(struct segd *, const char *node);	/* ready */
-void peer_foreach(struct segd *, void (*)(struct peer *, void *), void *);
-void peer_error_decode(struct segerr *, const uint8_t *p, size_t len);
+uint32_t peer_version(const struct peer *);
+/* m is the payload's member for type (NULL for CREDIT and ACK) */
+void peer_send(struct peer *, uint16_t type, uint32_t tag,
+    const union segp_msg *m);
+void peer_send_error(struct peer *, uint32_t tag, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+/* What segctl peers shows of one connection. */
+struct peer_stat {
+	char        node[SEGP_NODEMAX + 1];
+	char        where[INET6_ADDRSTRLEN + 8];
+	char        label[128];
+	const char *state;
+	int         outbound, credits;
+	size_t      queued;
+	uint32_t    version;
+};
+/* fn(p, arg) for every peer (ready ones only if ready); fn must not close */
+void peer_foreach(struct segd *, int ready, void (*fn)(struct peer *, void *),
+    void *arg);
+void peer_stat(const struct peer *, struct peer_stat *);
 void rop_submit(struct peer *, struct rop *, const struct rop_ops *);
-void rop_send(struct rop *, uint16_t type, const void *, size_t);
+void rop_send(struct rop *, uint16_t type, const union segp_msg *);
 int  rop_post(struct rop *, struct ibv_send_wr *, unsigned n);
 void rop_done(struct rop *);
 
-/* export.c */
-int  export_on_msg(struct segd *, struct peer *, uint16_t type, uint32_t tag,
-    const uint8_t *p, size_t len);
-void export_peer_gone(struct segd *, struct peer *);
+/*
+ * export.c: RSM's publish on this node; the exporter's side of LIST,
+ * IMPORT, UNIMPORT, FREE and SIGNAL.
+ */
+void export_init(struct segd *);	/* registers its message handlers */
 int  export_seg(struct segd *, struct segment *, const char *acl,
     const struct cred *, struct segerr *);
 int  unexport_seg(struct segd *, struct segment *, const struct cred *,
@@ -307,6 +307,56 @@ int  unexport_seg(struct segd *, struct segment *, const struct cred *,
 void export_drop(struct segd *, struct segment *);	/* on remove */
 void export_shutdown(struct segd *, struct segment *);
 void export_counts(unsigned *nexp, unsigned *nimp);
+
+/*
+ * rseg.c: segments of other nodes, the importer's side: import, list, io,
+ * barrier, remote free and signal, revocation.  The socket's clients
+ * (import.c) and the file system's net/ view (fsnet.c) are adapters of it.
+ *
+ * An import (struct rimp) is reference counted; references are held by
+ * each adapter's handle on it (a client's import, a net/ node, an open
+ * net/ file) and by each operation in flight on it.  The last rseg_put()
+ * sends UNIMPORT.
+ */
+struct rimp {
+	LIST_ENTRY(rimp) entry;
+	unsigned      refs;
+	struct peer  *peer;	/* held; NULL once the connection was lost */
+	char          name[SEG_NAMEMAX + 1];
+	char          node[SEGP_NODEMAX + 1];	/* the exporter's node name */
+	char          label[128];		/* what the user called it */
+	char          lost[SEGW_MAXTEXT];	/* why the connection went */
+	uint64_t      id, rva, len, gen;
+	uint32_t      rkey, perm;
+	int           revoked;
+	int           err;	/* first put error since the last barrier */
+	char          errmsg[SEGW_MAXTEXT];
+};
+/* a local buffer of an io: len bytes at addr (lkey's region) <-> off */
+struct rseg_sge {
+	uint64_t off, addr, len;
+	uint32_t lkey;
+};
+typedef void (*rseg_done_cb)(void *arg, const struct segerr *);	/* NULL: ok */
+typedef void (*rseg_import_cb)(void *arg, struct rimp *, const struct segerr *);
+typedef void (*rseg_list_cb)(void *arg, const char *node,
+    const struct segp_ent *, unsigned n, const struct segerr *);
+void rseg_init(struct segd *);	/* registers its handler and observer */
+void rseg_import(struct segd *, struct peer *, const char *label,
+    const char *name, rseg_import_cb, void *arg);	/* imp: one ref */
+void rseg_list(struct segd *, struct peer *, const char *label,
+    rseg_list_cb, void *arg);
+/* SEGW_IO_GET, _PUT or _BARRIER; every check before anything is posted */
+int  rseg_io(struct segd *, struct rimp *, int kind, const struct rseg_sge *,
+    uint32_t n, rseg_done_cb, void *arg, struct segerr *);
+int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
+    rseg_done_cb, void *arg, struct segerr *);
+int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
+void rseg_hold(struct rimp *);
+void rseg_put(struct rimp *);
+int  rseg_usable(const struct rimp *, struct segerr *);
+int  rseg_was_revoked(const char *node, const char *name);
+unsigned rseg_count(void);
 
 /* zio.c */
 int  zio_seg_init(struct segd *, struct segment *, struct segerr *);
@@ -316,28 +366,71 @@ int  zio_free_apply(struct segd *, struct segment *, const uint64_t *addrs,
 int  zio_free_local(struct segd *, struct segment *, const uint64_t *addrs,
     int n, const struct cred *, struct segerr *);
 int  zio_free_take(struct segment *, uint64_t *addrs, int max);
-void zio_free_wait(struct segment *, void (*cb)(void *), void *arg);
+int  zio_free_wait(struct segment *, void (*cb)(void *), void *arg);
 void zio_free_unwait(struct segment *, void (*cb)(void *), void *arg);
 int  zio_signal(struct segment *, struct segerr *);
+/* the socket's requests on zero-copy segments */
 void zio_client_gone(struct segd *, struct client *);
 void zio_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
-void zio_io_local(struct segd *, struct client *, const struct segw_io *);
+void zio_zfree(struct segd *, struct client *, const struct segw_addrs *);
 
-/* import.c */
-struct client_imports *client_imports_new(void);
-void import_on_revoke(struct segd *, struct peer *, uint64_t id);
-void import_peer_gone(struct segd *, struct peer *);
+/*
+ * client.c: the socket's client connections: framing, the output queue
+ * with its descriptors, deferred replies.  Decoded requests go to the
+ * handlers control.c registers.
+ */
+struct client_ops {
+	void (*request)(struct client *, uint16_t op, const struct segw_req *);
+	void (*io)(struct client *, const struct segw_io *);
+	void (*addrs)(struct client *, uint16_t op, const struct segw_addrs *);
+	void (*gone)(struct client *);
+};
+int  client_init(struct segd *, const struct client_ops *);
+void client_shutdown(struct segd *);
+struct segd *client_segd(struct client *);
+const struct cred *client_cred(struct client *);
+/* per-client state of other modules, made and freed by them */
+enum client_slot { CLIENT_ATTACH, CLIENT_IMPORTS, CLIENT_NSLOTS };
+void **client_slot(struct client *, enum client_slot);
+void client_reply(struct client *, uint16_t op, const struct segw_info *,
+    const char *text, size_t textlen, int fd);	/* status 0 */
+void client_reply_raw(struct client *, uint16_t op, const void *, size_t);
+void client_reply_err(struct client *, uint16_t op, const struct segerr *);
+/*
+ * Deferred replies: a request that waits on the network holds a creq; the
+ * client is not read from until it is answered.  If the client goes away
+ * meanwhile the creq stays valid and its reply is dropped.
+ */
+struct creq *creq_new(struct client *, uint16_t op);
+struct client *creq_client(struct creq *);	/* NULL if it went away */
+void creq_reply(struct creq *, const struct segw_info *, const char *text,
+    size_t textlen, int fd);		/* status 0; frees the creq */
+void creq_reply_raw(struct creq *, const void *p, size_t n);
+void creq_stream(struct creq *, uint16_t op, const struct segw_info *,
+    const char *text, size_t textlen);	/* one more frame, keeps creq */
+void creq_fail(struct creq *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));	/* frees the creq */
+void creq_fail_err(struct creq *, const struct segerr *);
+void creq_end(struct creq *);	/* answered by creq_stream: frees it */
+
+/*
+ * import.c: imports held by the socket's clients, over rseg.c: the
+ * requests IMPORT, UNIMPORT, PEERLS, IO, RFREE, RSIGNAL and BOUNCE.
+ */
 void import_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
 void import_io(struct segd *, struct client *, const struct segw_io *);
+void import_rfree(struct segd *, struct client *, const struct segw_addrs *);
 void import_client_gone(struct segd *, struct client *);
+
+/* control.c: the socket's requests, one handler per operation */
+int  control_init(struct segd *);
+void control_shutdown(struct segd *);
 
 /* fs.c: the file system on -m MOUNTPOINT */
 int  fs_init(struct segd *, const char *mountpoint);
-/* after rdma_shutdown() (every peer operation answered), before ns_shutdown() */
+/* after the peers are closed (every operation answered), before ns_shutdown() */
 void fs_shutdown(struct segd *);
-/* fsnet.c: its remote view, MOUNTPOINT/net/ */
-void fsnet_on_revoke(struct segd *, struct peer *, uint64_t id);
 
 #endif

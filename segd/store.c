@@ -241,7 +241,8 @@ meta_parse(const char *buf, struct segment *s)
  * or a segment the namespace refuses, is logged and left where it is.
  */
 int
-store_load(struct store *st, struct ns *ns)
+store_load(struct store *st, int (*restore)(void *, const struct segment *,
+    struct segerr *), void *arg)
 {
 	DIR *d;
 	struct dirent *de;
@@ -301,7 +302,7 @@ store_load(struct store *st, struct ns *ns)
 				continue;
 			}
 		}
-		if (ns_restore(ns, &s, &e) < 0) {
+		if (restore(arg, &s, &e) < 0) {
 			log_warnx("%s: %s: %s", __func__, s.name, e.msg);
 			if (s.fd >= 0)
 				close(s.fd);

@@ -280,16 +280,24 @@ zio_free_take(struct segment *s, uint64_t *addrs, int max)
 	return n;
 }
 
-void
+/* cb(arg) once addresses wait; -1 (errno) if it cannot be registered. */
+int
 zio_free_wait(struct segment *s, void (*cb)(void *), void *arg)
 {
 	struct zwaiter *w;
 
-	if (s->zio == NULL || (w = malloc(sizeof *w)) == NULL)
-		return;
+	if (s->zio == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((w = malloc(sizeof *w)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
 	w->cb = cb;
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&s->zio->waiters, w, entry);
+	return 0;
 }
 
 void
@@ -471,36 +479,20 @@ zio_request(struct segd *sd, struct client *c, uint16_t op,
 	creq_fail_err(q, &e);
 }
 
-/* Local free of addresses (handle 0): they must lie in one segment. */
+/* SEGW_ZFREE: local buffers returned; they must lie in one segment. */
 void
-zio_io_local(struct segd *sd, struct client *c, const struct segw_io *io)
+zio_zfree(struct segd *sd, struct client *c, const struct segw_addrs *a)
 {
-	struct creq *q = creq_new(c, SEGW_IO);
 	struct segerr e = { 0, "" };
 	struct segment *s;
-	uint64_t *a;
-	uint32_t i;
 
-	if (q == NULL)
-		return;
-	if (io->kind != SEGW_IO_FREE || io->n == 0) {
-		creq_fail(q, EINVAL, "bad request: a local free needs addresses");
-		return;
-	}
-	if ((s = ns_find_range(&sd->ns, io->iov[0].va, 1)) == NULL) {
-		creq_fail(q, EINVAL, "address 0x%llx is not in any segment",
-		    (unsigned long long)io->iov[0].va);
+	if ((s = ns_find_range(&sd->ns, a->addrs[0], 1)) == NULL)
+		seterr(&e, EINVAL, "address 0x%llx is not in any segment",
+		    (unsigned long long)a->addrs[0]);
+	else if (zio_free_local(sd, s, a->addrs, (int)a->n, client_cred(c),
+	    &e) == 0) {
+		client_reply(c, SEGW_ZFREE, NULL, NULL, 0, -1);
 		return;
 	}
-	if ((a = malloc(io->n * sizeof *a)) == NULL) {
-		creq_fail(q, ENOMEM, "out of memory");
-		return;
-	}
-	for (i = 0; i < io->n; i++)
-		a[i] = io->iov[i].va;
-	if (zio_free_local(sd, s, a, (int)io->n, client_cred(c), &e) < 0)
-		creq_fail_err(q, &e);
-	else
-		creq_reply(q, NULL, NULL, 0, -1);
-	free(a);
+	client_reply_err(c, SEGW_ZFREE, &e);
 }

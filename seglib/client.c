@@ -14,10 +14,64 @@
 
 #include "libseg.h"
 
+/* seg.h's numbers are the wire's */
+_Static_assert(SEG_NAMELEN == SEG_NAMEMAX, "segment name length");
+_Static_assert(SEG_PORT == SEGP_PORT, "default port");
+_Static_assert(SEG_FREE_BATCH == SEGW_ADDRS_MAX, "addresses in one free");
+_Static_assert(SEG_RONLY == SEGW_ATTR_RONLY && SEG_CEXEC == SEGW_ATTR_CEXEC,
+    "attach attributes");
+
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static int   conn_fd = -1;
 static pid_t conn_pid;
 static unsigned conn_gen;	/* connections this process has made */
+
+static int send_all(int, const uint8_t *, size_t, const uint8_t *, size_t);
+static int recv_all(int, uint8_t *, size_t, int *);
+
+/*
+ * The version handshake, first on a new connection: HELLO with the version
+ * this libseg speaks; segd answers with its own, or with an error naming
+ * both.  A segd older than the handshake closes the connection instead.
+ */
+static int
+conn_hello(int fd)
+{
+	uint8_t req[sizeof(struct segw_req_wire)], hb[SEGW_HDRLEN];
+	uint8_t body[SEGW_MAXTEXT + sizeof(struct segw_info_wire)];
+	struct segw_hdr h = { 0, SEGW_HELLO, 0 };
+	struct segw_req r;
+	const char *why;
+	uint32_t v;
+	int rfd = -1, rc;
+
+	memset(&r, 0, sizeof r);
+	r.arg = SEGW_VERSION;
+	h.len = (uint32_t)segw_req_encode(req, sizeof req, &r);
+	segw_hdr_encode(hb, &h);
+	if (send_all(fd, hb, sizeof hb, req, h.len) < 0 ||
+	    recv_all(fd, hb, sizeof hb, &rfd) < 0) {
+		if (errno == ECONNRESET || errno == EPIPE)
+			return seg_seterr(EPROTO, "protocol version mismatch: segd "
+			    "closed the connection at the version handshake; it "
+			    "is older than this libseg, which speaks version %u",
+			    SEGW_VERSION);
+		return seg_seterr(errno, "segd handshake: %s", strerror(errno));
+	}
+	if (segw_hdr_parse(hb, sizeof hb, &h, &why) < 0 ||
+	    h.op != SEGW_HELLO || h.len > sizeof body)
+		return seg_seterr(EPROTO, "bad handshake reply from segd");
+	rc = recv_all(fd, body, h.len, &rfd);
+	if (rfd >= 0)
+		close(rfd);
+	if (rc < 0)
+		return seg_seterr(errno, "segd handshake: %s", strerror(errno));
+	if (h.status != 0)
+		return seg_seterr_text(h.status, (const char *)body, h.len);
+	if (segw_version_decode(body, h.len, &v) < 0 || v != SEGW_VERSION)
+		return seg_seterr(EPROTO, "bad handshake reply from segd");
+	return 0;
+}
 
 static int
 conn_open(void)
@@ -42,6 +96,10 @@ conn_open(void)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (conn_hello(fd) < 0) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 
@@ -53,6 +111,7 @@ conn_get(void)
 		return conn_fd;
 	if (conn_fd >= 0)	/* inherited across fork: the parent's */
 		close(conn_fd);
+	conn_fd = -1;
 	conn_fd = conn_open();
 	conn_pid = getpid();
 	if (conn_fd >= 0)

@@ -62,37 +62,18 @@ static int
 peer_text(const char *node, size_t nodelen, char *out, size_t size)
 {
 	char host[256], label[256], ps[8];
-	const char *h = node, *hend, *colon = NULL;
 	struct addrinfo hints, *res;
-	uint64_t port = SEG_PORT;
+	const char *why;
+	uint16_t port;
 	int r;
 
 	if (nodelen == 0 || nodelen >= sizeof label)
 		return seg_seterr(EINVAL, "bad node '%.*s'", (int)nodelen, node);
 	memcpy(label, node, nodelen);
 	label[nodelen] = '\0';
-	if (label[0] == '[') {
-		h = label + 1;
-		if ((hend = strchr(h, ']')) == NULL)
-			return seg_seterr(EINVAL, "bad node '%s'", label);
-		if (hend[1] == ':')
-			colon = hend + 1;
-		else if (hend[1] != '\0')
-			return seg_seterr(EINVAL, "bad node '%s'", label);
-	} else {
-		h = label;
-		colon = strchr(label, ':');
-		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;	/* a bare IPv6 address */
-		hend = colon ? colon : label + strlen(label);
-	}
-	if (colon && (seg_parse_u64(colon + 1, strlen(colon + 1), &port) < 0 ||
-	    port == 0 || port > 65535))
-		return seg_seterr(EINVAL, "bad port in '%s'", label);
-	if (hend == h || (size_t)(hend - h) >= sizeof host)
-		return seg_seterr(EINVAL, "bad node '%s'", label);
-	memcpy(host, h, (size_t)(hend - h));
-	host[hend - h] = '\0';
+	if (seg_parse_hostport(label, host, sizeof host, &port, SEG_PORT,
+	    &why) < 0)
+		return seg_seterr(EINVAL, "%s in '%s'", why, label);
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
 	snprintf(ps, sizeof ps, "%u", (unsigned)port);
@@ -229,12 +210,46 @@ reimport(seg_import_t *imp)
 	return 0;
 }
 
-/* One SEGW_IO frame: n entries; *done gets the bytes moved. */
-static int
-io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
-    struct segw_iov *iov, uint32_t n, uint64_t *done)
+/* A request on an import: an io, a remote free or a signal. */
+struct imp_op {
+	uint16_t         op;		/* SEGW_IO, SEGW_RFREE, SEGW_RSIGNAL */
+	uint16_t         kind, flags;	/* SEGW_IO */
+	struct segw_iov *iov;		/* SEGW_IO */
+	const uint64_t  *addrs;		/* SEGW_RFREE */
+	uint32_t         n;
+};
+
+/* o's frame for the import's current handle, into req; its length. */
+static size_t
+imp_encode(const seg_import_t *imp, const struct imp_op *o, uint8_t *req,
+    size_t size)
 {
-	struct segw_io io = { imp->m.handle, kind, flags, n, iov };
+	struct segw_io io = { imp->m.handle, o->kind, o->flags, o->n, o->iov };
+	struct segw_addrs a;
+	struct segw_req r;
+
+	switch (o->op) {
+	case SEGW_IO:
+		return segw_io_encode(req, size, &io);
+	case SEGW_RFREE:
+		a.handle = imp->m.handle;
+		a.n = o->n;
+		memcpy(a.addrs, o->addrs, o->n * sizeof *o->addrs);
+		return segw_addrs_encode(req, size, &a);
+	default:
+		memset(&r, 0, sizeof r);
+		r.a = imp->m.handle;
+		return segw_req_encode(req, size, &r);
+	}
+}
+
+/*
+ * One request on imp, made again once on a new import when the connection
+ * to the exporter was lost; *done gets the bytes moved.
+ */
+static int
+imp_call(seg_import_t *imp, const struct imp_op *o, uint64_t *done)
+{
 	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
 	struct segw_info info;
 	const char *why;
@@ -248,9 +263,11 @@ io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
 		/* an import lost earlier and not yet made again */
 		if (imp->m.handle == 0 && (rc = reimport(imp)) < 0)
 			break;
-		io.handle = imp->m.handle;
-		len = segw_io_encode(req, SEGW_MAXPAYLOAD, &io);
-		rc = seg_call_raw(SEGW_IO, req, len, rsp, sizeof rsp, &rl, NULL);
+		if ((len = imp_encode(imp, o, req, SEGW_MAXPAYLOAD)) == 0) {
+			rc = seg_seterr(EINVAL, "request too large");
+			break;
+		}
+		rc = seg_call_raw(o->op, req, len, rsp, sizeof rsp, &rl, NULL);
 		if (rc == 0 || errno != ENOTCONN || tries > 0)
 			break;
 		if ((rc = reimport(imp)) < 0)
@@ -264,6 +281,15 @@ io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
 	if (done)
 		*done = info.len;
 	return 0;
+}
+
+static int
+io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
+    struct segw_iov *iov, uint32_t n, uint64_t *done)
+{
+	struct imp_op o = { SEGW_IO, kind, flags, iov, NULL, n };
+
+	return imp_call(imp, &o, done);
 }
 
 /* Under bounce_lock: this process's bounce region, mapped on first use. */
@@ -558,18 +584,16 @@ seg_stats(char *buf, size_t size)
 int
 seg_zfree_remotev(seg_import_t *imp, const uint64_t *addrs, int n)
 {
-	struct segw_iov w[SEG_FREE_BATCH];
-	int i, k, rc = 0;
+	struct imp_op o = { SEGW_RFREE, 0, 0, NULL, NULL, 0 };
+	int i, rc = 0;
 
 	if (imp == NULL || n < 0 || (n > 0 && addrs == NULL))
 		return seg_seterr(EINVAL, "bad arguments");
 	pthread_mutex_lock(&imp->lock);
-	for (i = 0; i < n && rc == 0; i += k) {
-		k = n - i < SEG_FREE_BATCH ? n - i : SEG_FREE_BATCH;
-		memset(w, 0, (size_t)k * sizeof w[0]);
-		for (int j = 0; j < k; j++)
-			w[j].va = addrs[i + j];
-		rc = io_call(imp, SEGW_IO_FREE, 0, w, (uint32_t)k, NULL);
+	for (i = 0; i < n && rc == 0; i += (int)o.n) {
+		o.n = (uint32_t)(n - i < SEG_FREE_BATCH ? n - i : SEG_FREE_BATCH);
+		o.addrs = addrs + i;
+		rc = imp_call(imp, &o, NULL);
 	}
 	pthread_mutex_unlock(&imp->lock);
 	return rc;
@@ -589,7 +613,7 @@ seg_signal(seg_import_t *imp)
 	if (imp == NULL)
 		return seg_seterr(EINVAL, "no import");
 	pthread_mutex_lock(&imp->lock);
-	rc = io_call(imp, SEGW_IO_SIGNAL, 0, NULL, 0, NULL);
+	rc = imp_call(imp, &(struct imp_op){ .op = SEGW_RSIGNAL }, NULL);
 	pthread_mutex_unlock(&imp->lock);
 	return rc;
 }

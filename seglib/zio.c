@@ -198,13 +198,13 @@ take:
 int
 seg_zfree(void *addr)
 {
-	struct segw_iov v = { 0, (uintptr_t)addr, 0 };
-	struct segw_io io = { 0, SEGW_IO_FREE, 0, 1, &v };
-	uint8_t req[64], rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
+	struct segw_addrs a = { .handle = 0, .n = 1, .addrs = { (uintptr_t)addr } };
+	uint8_t req[sizeof(struct segw_addrs_wire) + 8];
+	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
 	size_t n, rl;
 
-	n = segw_io_encode(req, sizeof req, &io);
-	return seg_call_raw(SEGW_IO, req, n, rsp, sizeof rsp, &rl, NULL);
+	n = segw_addrs_encode(req, sizeof req, &a);
+	return seg_call_raw(SEGW_ZFREE, req, n, rsp, sizeof rsp, &rl, NULL);
 }
 
 static int

@@ -372,8 +372,13 @@ END_TEST
 
 /* ---- garbage on the socket ---- */
 
+static size_t raw_req(uint8_t *, uint16_t, const char *, uint32_t);
+static void raw_send(int, const void *, size_t);
+static void raw_reply(int, struct segw_hdr *, const char *);
+
+/* A connection that has not said its protocol version yet. */
 static int
-raw_connect(void)
+raw_connect_bare(void)
 {
 	struct sockaddr_un sun;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -385,6 +390,21 @@ raw_connect(void)
 	memcpy(sun.sun_path, h_sock, strlen(h_sock) + 1);
 	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
 	    "connect %s: %s", h_sock, strerror(errno));
+	return fd;
+}
+
+/* A connection past the version handshake. */
+static int
+raw_connect(void)
+{
+	static uint8_t f[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
+	struct segw_hdr h;
+	int fd = raw_connect_bare();
+
+	raw_send(fd, f, raw_req(f, SEGW_HELLO, "", SEGW_VERSION));
+	raw_reply(fd, &h, "hello");
+	ck_assert_uint_eq(h.op, SEGW_HELLO);
+	ck_assert_uint_eq(h.status, 0);
 	return fd;
 }
 
@@ -474,6 +494,51 @@ good_client_works(const char *when)
 	ck_assert_msg(memcmp(buf, "steady", 6) == 0, "%s: wrong data", when);
 	ck_assert_msg(kill(h_segd, 0) == 0, "%s: segd is gone", when);
 }
+
+/* The reply's error text, then segd closes the connection. */
+static void
+refused_version(int fd, const char *want1, const char *want2)
+{
+	char text[SEGW_MAXTEXT + 1];
+	struct segw_hdr h;
+	ssize_t r;
+
+	ck_assert_int_eq(recv(fd, &text, SEGW_HDRLEN, MSG_WAITALL), SEGW_HDRLEN);
+	ck_assert_int_gt(segw_hdr_parse((uint8_t *)text, SEGW_HDRLEN, &h,
+	    &(const char *){ NULL }), 0);
+	ck_assert_uint_eq(h.status, EPROTO);
+	ck_assert_uint_le(h.len, SEGW_MAXTEXT);
+	ck_assert_int_eq(recv(fd, text, h.len, MSG_WAITALL), (ssize_t)h.len);
+	text[h.len] = '\0';
+	ck_assert_msg(strstr(text, want1) && strstr(text, want2),
+	    "error '%s' does not name '%s' and '%s'", text, want1, want2);
+	r = recv(fd, text, 1, 0);	/* then the connection closes */
+	ck_assert_msg(r == 0 || (r < 0 && errno == ECONNRESET),
+	    "segd kept a client of another version");
+	close(fd);
+}
+
+/* An older client (no handshake) or a newer one gets an error naming both
+ * versions, never a misparsed frame; a matching one is served. */
+START_TEST(version_mismatch_refused)
+{
+	static uint8_t f[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
+	char v[32];
+	int fd;
+
+	make_seg("vers", 0600, "va 0x1b000000 0x1000");
+	fd = raw_connect_bare();
+	raw_send(fd, f, raw_req(f, SEGW_STAT, "vers", 0));
+	snprintf(v, sizeof v, "%u to %u", SEGW_VERSION_MIN, SEGW_VERSION);
+	refused_version(fd, "version 1 (no version handshake)", v);
+	fd = raw_connect_bare();
+	raw_send(fd, f, raw_req(f, SEGW_HELLO, "", SEGW_VERSION + 1));
+	snprintf(v, sizeof v, "version %u,", SEGW_VERSION + 1);
+	refused_version(fd, v, "this segd speaks");
+	ck_assert_msg(seg_stat("vers", &(struct seg_info){ 0 }) == 0, "%s",
+	    seg_errstr());
+}
+END_TEST
 
 START_TEST(garbage_client_dropped)
 {
@@ -843,6 +908,7 @@ local_suite(void)
 
 	tc = h_tcase("robustness");
 	tcase_add_test(tc, garbage_client_dropped);
+	tcase_add_test(tc, version_mismatch_refused);
 	suite_add_tcase(s, tc);
 
 	tc = h_tcase("permissions");

@@ -107,23 +107,22 @@ zfree_refused(uint64_t a, const char *name)
 	ck_assert_str_eq(seg_errstr(), not_live(want, sizeof want, a, name));
 }
 
-/* Several addresses in one local free (SEGW_IO, handle 0). */
+/* Several addresses in one local free (SEGW_ZFREE). */
 static int
 zfreev(const uint64_t *a, int n)
 {
-	static struct segw_iov v[SEGW_IO_MAXN];
-	static uint8_t req[32 + SEGW_IO_MAXN * 24];
+	static struct segw_addrs v;
+	static uint8_t req[sizeof(struct segw_addrs_wire) + SEGW_ADDRS_MAX * 8];
 	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
-	struct segw_io io = { 0, SEGW_IO_FREE, 0, (uint32_t)n, v };
 	size_t len, rl;
-	int i;
 
-	ck_assert_int_le(n, SEGW_IO_MAXN);
-	for (i = 0; i < n; i++)
-		v[i] = (struct segw_iov){ 0, a[i], 0 };
-	len = segw_io_encode(req, sizeof req, &io);
+	ck_assert_int_le(n, SEGW_ADDRS_MAX);
+	v.handle = 0;
+	v.n = (uint32_t)n;
+	memcpy(v.addrs, a, (size_t)n * sizeof *a);
+	len = segw_addrs_encode(req, sizeof req, &v);
 	ck_assert_uint_gt(len, 0);
-	return seg_call_raw(SEGW_IO, req, len, rsp, sizeof rsp, &rl, NULL);
+	return seg_call_raw(SEGW_ZFREE, req, len, rsp, sizeof rsp, &rl, NULL);
 }
 
 /* Whether fd is readable within ms. */

@@ -302,7 +302,7 @@ restart(void)
 	ns_shutdown(&ns);
 	store_close(&st);
 	open_ns(&lim);
-	return store_load(&st, &ns);
+	return ns_load(&ns);
 }
 
 /* ---- names and creation ---- */

@@ -1,0 +1,689 @@
+/*
+ * rseg.c: segments of other nodes, the importer's side of RSM's connect,
+ * get, put, barrier and signals: the one module that imports, lists, moves
+ * bytes to and from, and returns buffers of a peer's segment.  Its users
+ * are adapters: import.c for the socket's clients, fsnet.c for the file
+ * system's net/ view.  Each hands over its buffers as (address, lkey)
+ * pairs and gets one callback per operation.
+ *
+ * An io is a series of rounds of at most RSEG_ROUND RDMA READs or WRITEs
+ * on the peer's queue pair; every check (range, grant) is made before
+ * anything is posted.  A barrier is a one-byte READ after the writes: a
+ * read on the same queue pair returns only after earlier writes are placed.
+ *
+ * REVOKE from an exporter marks its import revoked; a connection's end
+ * marks every import made over it lost.  Both arrive through the handler
+ * and observer rseg_init() registers with peer.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <infiniband/verbs.h>
+
+#include "segd.h"
+
+#define RSEG_ROUND      32		/* work requests per round */
+#define RSEG_MAXWR      (1u << 20)	/* bytes in one work request */
+#define RSEG_ROUNDMAX   (8u << 20)	/* bytes in a round: a deadline's step */
+#define RSEG_LISTMAX    65536		/* entries of one peer's listing */
+#define REVOKED_MAX     256		/* revoked names remembered */
+
+static LIST_HEAD(, rimp) rimps = LIST_HEAD_INITIALIZER(rimps);
+static unsigned nrimps;
+
+/* Names whose import was revoked, until they are listed or imported again. */
+static struct {
+	char node[SEGP_NODEMAX + 1];
+	char name[SEG_NAMEMAX + 1];
+} revoked[REVOKED_MAX];
+static unsigned nrevoked, revoked_next;
+
+static int
+revoked_find(const char *node, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < nrevoked; i++)
+		if (strcmp(revoked[i].node, node) == 0 &&
+		    strcmp(revoked[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+revoked_add(const char *node, const char *name)
+{
+	unsigned i;
+
+	if (revoked_find(node, name) >= 0)
+		return;
+	if (nrevoked < REVOKED_MAX)
+		i = nrevoked++;
+	else
+		i = revoked_next++ % REVOKED_MAX;	/* the oldest goes */
+	snprintf(revoked[i].node, sizeof revoked[i].node, "%s", node);
+	snprintf(revoked[i].name, sizeof revoked[i].name, "%s", name);
+}
+
+static void
+revoked_clear(const char *node, const char *name)
+{
+	int i = revoked_find(node, name);
+
+	if (i >= 0)
+		revoked[i] = revoked[--nrevoked];
+}
+
+int
+rseg_was_revoked(const char *node, const char *name)
+{
+	return revoked_find(node, name) >= 0;
+}
+
+/* ---- imports ---- */
+
+void
+rseg_hold(struct rimp *imp)
+{
+	imp->refs++;
+}
+
+void
+rseg_put(struct rimp *imp)
+{
+	if (imp == NULL || --imp->refs > 0)
+		return;
+	if (imp->peer != NULL) {
+		if (!imp->revoked && peer_alive(imp->peer)) {
+			union segp_msg m = { .id = imp->id };
+			peer_send(imp->peer, SEGP_UNIMPORT, 0, &m);
+		}
+		peer_put(imp->peer);	/* the import's reference */
+	}
+	LIST_REMOVE(imp, entry);
+	nrimps--;
+	free(imp);
+}
+
+int
+rseg_usable(const struct rimp *imp, struct segerr *e)
+{
+	if (imp->revoked)
+		return seterr(e, EACCES, "segment revoked: '%s' on node %s was "
+		    "unexported", imp->name, imp->label);
+	if (imp->peer == NULL || !peer_alive(imp->peer))
+		return seterr(e, ENOTCONN, "connection to peer %s lost (%s); "
+		    "import '%s' again", imp->label, imp->lost[0] ? imp->lost :
+		    "closed", imp->name);
+	return 0;
+}
+
+unsigned
+rseg_count(void)
+{
+	return nrimps;
+}
+
+/* A reply that is an error, or not the one expected, into e. */
+static void
+reply_error(struct segerr *e, uint16_t type, const union segp_msg *m,
+    const char *label)
+{
+	if (type == SEGP_ERROR)
+		seterr(e, (int)m->error.code, "%s", m->error.text);
+	else
+		seterr(e, EPROTO, "peer %s: unexpected reply of type %u", label,
+		    type);
+}
+
+struct impop {
+	struct rop     rop;
+	rseg_import_cb cb;
+	void          *arg;
+	char           name[SEG_NAMEMAX + 1];
+	char           label[128];
+};
+
+static int
+imp_start(struct rop *r)
+{
+	struct impop *o = (struct impop *)r;
+	union segp_msg m;
+
+	snprintf(m.name, sizeof m.name, "%s", o->name);
+	rop_send(r, SEGP_IMPORT, &m);
+	return 0;
+}
+
+static void
+imp_fail(struct rop *r, int code, const char *msg)
+{
+	struct impop *o = (struct impop *)r;
+	struct segerr e;
+
+	seterr(&e, code, "%s", msg);
+	o->cb(o->arg, NULL, &e);
+	free(o);
+}
+
+static struct rimp *
+rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *rep)
+{
+	struct rimp *imp = calloc(1, sizeof *imp);
+
+	if (imp == NULL)
+		return NULL;
+	imp->refs = 1;		/* the caller's */
+	imp->peer = p;
+	peer_hold(p);		/* the import's reference */
+	snprintf(imp->name, sizeof imp->name, "%s", o->name);
+	snprintf(imp->node, sizeof imp->node, "%s", peer_node(p));
+	snprintf(imp->label, sizeof imp->label, "%s", o->label);
+	imp->id = rep->id;
+	imp->rva = rep->va;
+	imp->len = rep->len;
+	imp->gen = rep->gen;
+	imp->rkey = rep->rkey;
+	imp->perm = rep->perm;
+	LIST_INSERT_HEAD(&rimps, imp, entry);
+	nrimps++;
+	return imp;
+}
+
+static void
+imp_reply(struct rop *r, uint16_t type, const union segp_msg *m)
+{
+	struct impop *o = (struct impop *)r;
+	struct peer *p = r->peer;
+	struct rimp *imp = NULL;
+	struct segerr e;
+
+	if (type != SEGP_IMPORT_REP)
+		reply_error(&e, type, m, o->label);
+	else if ((imp = rimp_new(p, o, &m->import_rep)) == NULL) {
+		union segp_msg u = { .id = m->import_rep.id };
+		peer_send(p, SEGP_UNIMPORT, 0, &u);	/* it keeps nothing */
+		seterr(&e, ENOMEM, "out of memory");
+	} else
+		revoked_clear(imp->node, imp->name);
+	rop_done(r);
+	o->cb(o->arg, imp, imp != NULL ? NULL : &e);
+	free(o);
+}
+
+static const struct rop_ops imp_ops = { imp_start, imp_reply, imp_fail };
+
+/* Import name from p: cb gets the import (one reference) or an error. */
+void
+rseg_import(struct segd *sd, struct peer *p, const char *label,
+    const char *name, rseg_import_cb cb, void *arg)
+{
+	struct impop *o;
+	struct segerr e;
+
+	(void)sd;
+	if (!seg_name_valid(name)) {
+		seterr(&e, EINVAL, "bad segment name");
+		cb(arg, NULL, &e);
+		return;
+	}
+	if ((o = calloc(1, sizeof *o)) == NULL) {
+		seterr(&e, ENOMEM, "out of memory");
+		cb(arg, NULL, &e);
+		return;
+	}
+	o->cb = cb;
+	o->arg = arg;
+	snprintf(o->name, sizeof o->name, "%s", name);
+	snprintf(o->label, sizeof o->label, "%s", label);
+	rop_submit(p, &o->rop, &imp_ops);
+}
+
+/* ---- listings: pages of LIST_REP, gathered whole ---- */
+
+struct lsop {
+	struct rop       rop;
+	rseg_list_cb     cb;
+	void            *arg;
+	char             label[128];
+	uint32_t         cursor;
+	struct segp_ent *ents;
+	unsigned         n, cap;
+};
+
+static int
+ls_start(struct rop *r)
+{
+	struct lsop *o = (struct lsop *)r;
+	union segp_msg m = { .cursor = o->cursor };
+
+	rop_send(r, SEGP_LIST, &m);
+	return 0;
+}
+
+static void
+ls_finish(struct lsop *o, const char *node, const struct segerr *e)
+{
+	unsigned i;
+
+	if (e == NULL)
+		for (i = 0; i < o->n; i++)	/* exported again */
+			revoked_clear(node, o->ents[i].name);
+	o->cb(o->arg, node, o->ents, e == NULL ? o->n : 0, e);
+	free(o->ents);
+	free(o);
+}
+
+static void
+ls_fail(struct rop *r, int code, const char *msg)
+{
+	struct segerr e;
+
+	seterr(&e, code, "%s", msg);
+	ls_finish((struct lsop *)r, "", &e);
+}
+
+/* Append a page; -1 with e when the listing is malformed or too long. */
+static int
+ls_append(struct lsop *o, const struct segp_list_rep *rep, struct segerr *e)
+{
+	if (o->n + rep->n > RSEG_LISTMAX)
+		return seterr(e, EOVERFLOW, "peer %s lists more than %d "
+		    "segments", o->label, RSEG_LISTMAX);
+	if (rep->next != 0 && rep->next <= o->cursor)
+		return seterr(e, EPROTO, "peer %s sent a malformed list (its "
+		    "cursor went back)", o->label);
+	if (o->n + rep->n > o->cap) {
+		unsigned c = o->cap ? o->cap * 2 : SEGP_LIST_MAX;
+		struct segp_ent *p;
+
+		while (c < o->n + rep->n)
+			c *= 2;
+		if ((p = realloc(o->ents, c * sizeof *p)) == NULL)
+			return seterr(e, ENOMEM, "out of memory");
+		o->ents = p;
+		o->cap = c;
+	}
+	memcpy(o->ents + o->n, rep->ent, rep->n * sizeof *rep->ent);
+	o->n += rep->n;
+	o->cursor = rep->next;
+	return 0;
+}
+
+static void
+ls_reply(struct rop *r, uint16_t type, const union segp_msg *m)
+{
+	struct lsop *o = (struct lsop *)r;
+	char node[SEGP_NODEMAX + 1];
+	struct segerr e;
+
+	snprintf(node, sizeof node, "%s", peer_node(r->peer));
+	if (type != SEGP_LIST_REP)
+		reply_error(&e, type, m, o->label);
+	else if (ls_append(o, &m->list_rep, &e) == 0) {
+		if (o->cursor != 0) {
+			ls_start(r);	/* the next page */
+			return;
+		}
+		rop_done(r);
+		ls_finish(o, node, NULL);
+		return;
+	}
+	rop_done(r);
+	ls_finish(o, node, &e);
+}
+
+static const struct rop_ops ls_ops = { ls_start, ls_reply, ls_fail };
+
+/* What p exports to this node: cb gets every entry at once, or an error. */
+void
+rseg_list(struct segd *sd, struct peer *p, const char *label, rseg_list_cb cb,
+    void *arg)
+{
+	struct lsop *o;
+	struct segerr e;
+
+	(void)sd;
+	if ((o = calloc(1, sizeof *o)) == NULL) {
+		seterr(&e, ENOMEM, "out of memory");
+		cb(arg, "", NULL, 0, &e);
+		return;
+	}
+	o->cb = cb;
+	o->arg = arg;
+	snprintf(o->label, sizeof o->label, "%s", label);
+	rop_submit(p, &o->rop, &ls_ops);
+}
+
+/* ---- io: rounds of RDMA READ or WRITE ---- */
+
+struct ioop {
+	struct rop      rop;
+	struct segd    *sd;
+	struct rimp    *imp;	/* held */
+	int             kind;
+	rseg_done_cb    cb;
+	void           *arg;
+	int             posted;	/* a round has been posted */
+	uint32_t        n, next;	/* entries, and the next one to post */
+	uint64_t        nextoff;	/* bytes of entry next already posted */
+	struct rseg_sge v[];
+};
+
+static void
+io_finish(struct ioop *o, const struct segerr *e)
+{
+	o->cb(o->arg, e);
+	rseg_put(o->imp);	/* the io's */
+	free(o);
+}
+
+static void
+wr_fill(struct ibv_send_wr *wr, struct ibv_sge *sge, int opcode,
+    uint64_t addr, uint32_t len, uint32_t lkey, uint64_t raddr, uint32_t rkey)
+{
+	memset(wr, 0, sizeof *wr);
+	sge->addr = addr;
+	sge->length = len;
+	sge->lkey = lkey;
+	wr->sg_list = sge;
+	wr->num_sge = 1;
+	wr->opcode = opcode;
+	wr->wr.rdma.remote_addr = raddr;
+	wr->wr.rdma.rkey = rkey;
+}
+
+/* The next round's work requests into wr; how many. */
+static unsigned
+io_round(struct ioop *o, struct ibv_send_wr *wr, struct ibv_sge *sge)
+{
+	uint32_t i = o->next;
+	uint64_t off = o->nextoff, bytes = 0;
+	unsigned k = 0;
+	int opcode = o->kind == SEGW_IO_GET ? IBV_WR_RDMA_READ :
+	    IBV_WR_RDMA_WRITE;
+
+	while (k < RSEG_ROUND && i < o->n && bytes < RSEG_ROUNDMAX) {
+		const struct rseg_sge *v = &o->v[i];
+		uint64_t chunk = v->len - off;
+
+		if (chunk > RSEG_MAXWR)
+			chunk = RSEG_MAXWR;
+		if (chunk > 0) {
+			wr_fill(&wr[k], &sge[k], opcode, v->addr + off,
+			    (uint32_t)chunk, v->lkey, o->imp->rva + v->off + off,
+			    o->imp->rkey);
+			k++;
+			bytes += chunk;
+			off += chunk;
+		}
+		if (off == v->len) {
+			i++;
+			off = 0;
+		}
+	}
+	o->next = i;
+	o->nextoff = off;
+	return k;
+}
+
+static int
+io_start(struct rop *r)
+{
+	struct ioop *o = (struct ioop *)r;
+	struct ibv_send_wr wr[RSEG_ROUND];
+	struct ibv_sge sge[RSEG_ROUND];
+	uint32_t next = o->next;
+	uint64_t nextoff = o->nextoff;
+	struct segerr e;
+	unsigned k;
+	int rc;
+
+	if (!o->posted && o->imp->revoked) {	/* revoked while it waited */
+		rop_done(r);
+		rseg_usable(o->imp, &e);
+		io_finish(o, &e);
+		return 0;
+	}
+	if (o->kind == SEGW_IO_BARRIER && !o->posted) {
+		struct rdma *rd = o->sd->rdma;
+		wr_fill(&wr[0], &sge[0], IBV_WR_RDMA_READ,
+		    (uintptr_t)rd->scratch, 1, rd->scratch_mr->lkey,
+		    o->imp->rva, o->imp->rkey);
+		k = 1;
+	} else if ((k = io_round(o, wr, sge)) == 0) {	/* all completed */
+		rop_done(r);
+		io_finish(o, NULL);
+		return 0;
+	}
+	if ((rc = rop_post(r, wr, k)) != 0) {
+		o->next = next;		/* not posted: the same round again */
+		o->nextoff = nextoff;
+		return rc == 1 ? 1 : 0;	/* -1: failed, o is gone */
+	}
+	o->posted = 1;
+	return 0;
+}
+
+static void
+io_fail(struct rop *r, int code, const char *msg)
+{
+	struct ioop *o = (struct ioop *)r;
+	struct rimp *imp = o->imp;
+	struct segerr e;
+
+	if (o->kind == SEGW_IO_PUT && imp->err == 0) {
+		imp->err = code;	/* for the next barrier */
+		snprintf(imp->errmsg, sizeof imp->errmsg, "%s", msg);
+	}
+	seterr(&e, code, "%s", msg);
+	io_finish(o, &e);
+}
+
+static void
+io_reply(struct rop *r, uint16_t type, const union segp_msg *m)
+{
+	(void)r;
+	(void)type;
+	(void)m;	/* ios send no messages */
+}
+
+static const struct rop_ops io_ops = { io_start, io_reply, io_fail };
+
+/* Before anything is posted: the import, the grant, every range. */
+static int
+io_check(const struct rimp *imp, int kind, const struct rseg_sge *v,
+    uint32_t n, struct segerr *e)
+{
+	uint32_t i;
+
+	if (rseg_usable(imp, e) < 0)
+		return -1;
+	if (kind == SEGW_IO_PUT && !(imp->perm & SEGW_WR))
+		return seterr(e, EACCES, "permission denied: segment '%s' on "
+		    "node %s is exported read-only to this node", imp->name,
+		    imp->label);
+	for (i = 0; i < n; i++)
+		if (v[i].off > imp->len || v[i].len > imp->len - v[i].off)
+			return seterr(e, ERANGE, "range 0x%llx+0x%llx is past "
+			    "the end of segment '%s' (length 0x%llx)",
+			    (unsigned long long)v[i].off,
+			    (unsigned long long)v[i].len, imp->name,
+			    (unsigned long long)imp->len);
+	return 0;
+}
+
+/*
+ * Move the bytes of n entries (none for a barrier); cb when every round
+ * completed or the operation failed.  -1 with e, and no cb, when a check
+ * fails; a barrier then reports the first put error since the last one.
+ */
+int
+rseg_io(struct segd *sd, struct rimp *imp, int kind, const struct rseg_sge *v,
+    uint32_t n, rseg_done_cb cb, void *arg, struct segerr *e)
+{
+	struct ioop *o;
+
+	if (kind == SEGW_IO_BARRIER) {
+		n = 0;
+		if (imp->err != 0) {
+			seterr(e, imp->err, "%s", imp->errmsg);
+			imp->err = 0;
+			return -1;
+		}
+	}
+	if (io_check(imp, kind, v, n, e) < 0)
+		return -1;
+	if ((o = calloc(1, sizeof *o + n * sizeof o->v[0])) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	o->sd = sd;
+	o->imp = imp;
+	rseg_hold(imp);		/* the io's reference */
+	o->kind = kind;
+	o->cb = cb;
+	o->arg = arg;
+	o->n = n;
+	if (n > 0)
+		memcpy(o->v, v, n * sizeof *v);
+	rop_submit(imp->peer, &o->rop, &io_ops);
+	return 0;
+}
+
+/* ---- remote free and signal: one message, acknowledged ---- */
+
+struct nop {
+	struct rop     rop;
+	struct rimp   *imp;	/* held */
+	rseg_done_cb   cb;
+	void          *arg;
+	uint16_t       type;
+	union segp_msg m;
+};
+
+static int
+n_start(struct rop *r)
+{
+	struct nop *o = (struct nop *)r;
+
+	rop_send(r, o->type, &o->m);
+	return 0;
+}
+
+static void
+n_finish(struct nop *o, const struct segerr *e)
+{
+	o->cb(o->arg, e);
+	rseg_put(o->imp);	/* the message's */
+	free(o);
+}
+
+static void
+n_fail(struct rop *r, int code, const char *msg)
+{
+	struct segerr e;
+
+	/* the buffers stay the sender's: the owner did not take them */
+	seterr(&e, code, "%s", msg);
+	n_finish((struct nop *)r, &e);
+}
+
+static void
+n_reply(struct rop *r, uint16_t type, const union segp_msg *m)
+{
+	struct nop *o = (struct nop *)r;
+	struct segerr e;
+
+	rop_done(r);
+	if (type == SEGP_ACK) {
+		n_finish(o, NULL);
+		return;
+	}
+	reply_error(&e, type, m, o->imp->label);
+	n_finish(o, &e);
+}
+
+static const struct rop_ops n_ops = { n_start, n_reply, n_fail };
+
+static int
+notify(struct rimp *imp, uint16_t type, const uint64_t *addrs, uint32_t n,
+    rseg_done_cb cb, void *arg, struct segerr *e)
+{
+	struct nop *o;
+
+	if (rseg_usable(imp, e) < 0)
+		return -1;
+	if (type == SEGP_FREE && (n == 0 || n > SEGP_FREE_MAX))
+		return seterr(e, EINVAL, "a remote free takes 1 to %d "
+		    "addresses", SEGP_FREE_MAX);
+	if ((o = calloc(1, sizeof *o)) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	o->imp = imp;
+	rseg_hold(imp);		/* the message's reference */
+	o->cb = cb;
+	o->arg = arg;
+	o->type = type;
+	if (type == SEGP_FREE) {
+		o->m.free.id = imp->id;
+		o->m.free.n = n;
+		memcpy(o->m.free.addrs, addrs, n * sizeof *addrs);
+	} else
+		o->m.id = imp->id;
+	rop_submit(imp->peer, &o->rop, &n_ops);
+	return 0;
+}
+
+/* Return buffers of an imported zero-copy segment to its owner. */
+int
+rseg_free(struct rimp *imp, const uint64_t *addrs, uint32_t n,
+    rseg_done_cb cb, void *arg, struct segerr *e)
+{
+	return notify(imp, SEGP_FREE, addrs, n, cb, arg, e);
+}
+
+int
+rseg_signal(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
+{
+	return notify(imp, SEGP_SIGNAL, NULL, 0, cb, arg, e);
+}
+
+/* ---- what peer.c tells ---- */
+
+static void
+on_revoke(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	struct rimp *imp;
+
+	(void)arg;
+	(void)tag;
+	LIST_FOREACH(imp, &rimps, entry)
+		if (imp->peer == p && imp->id == m->id && !imp->revoked) {
+			imp->revoked = 1;
+			revoked_add(imp->node, imp->name);
+			log_info("%s: '%s' on node %s revoked by its exporter",
+			    __func__, imp->name, imp->node);
+		}
+}
+
+static void
+rseg_peer_gone(void *arg, struct peer *p)
+{
+	struct rimp *imp;
+
+	(void)arg;
+	LIST_FOREACH(imp, &rimps, entry)
+		if (imp->peer == p) {
+			snprintf(imp->lost, sizeof imp->lost, "%s",
+			    "the connection was lost");
+			imp->peer = NULL;
+			peer_put(p);	/* the import's reference */
+		}
+}
+
+void
+rseg_init(struct segd *sd)
+{
+	peer_handle(SEGP_REVOKE, on_revoke, sd);
+	peer_observe_gone(rseg_peer_gone, sd);
+}
