@@ -329,6 +329,31 @@ segw_addrs_decode(const uint8_t *p, size_t len, struct segw_addrs *a,
 	return 0;
 }
 
+/* n addresses to the wire in place; the byte length. */
+size_t
+segw_u64s_encode(uint64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v[i] = htole64(v[i]);
+	return n * sizeof *v;
+}
+
+/* len bytes received into v, to host order in place; -1 if malformed. */
+int
+segw_u64s_decode(uint64_t *v, size_t len, size_t max, size_t *n)
+{
+	size_t i;
+
+	if (len % sizeof *v != 0 || len / sizeof *v > max)
+		return -1;
+	*n = len / sizeof *v;
+	for (i = 0; i < *n; i++)
+		v[i] = le64toh(v[i]);
+	return 0;
+}
+
 size_t
 segw_version_encode(uint8_t *out, size_t size, uint32_t version)
 {

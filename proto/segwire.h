@@ -415,6 +415,11 @@ size_t segw_addrs_encode(uint8_t *out, size_t size, const struct segw_addrs *);
 int    segw_addrs_decode(const uint8_t *p, size_t len, struct segw_addrs *,
     const char **why);
 
+/* SEGW_FREEREAD reply: n le64 addresses, in place (at most max) */
+#define SEGW_FREEREAD_MAX (SEGW_MAXPAYLOAD / 8)
+size_t segw_u64s_encode(uint64_t *v, size_t n);	/* bytes */
+int    segw_u64s_decode(uint64_t *v, size_t len, size_t max, size_t *n);
+
 size_t segw_version_encode(uint8_t *out, size_t size, uint32_t version);
 int    segw_version_decode(const uint8_t *p, size_t len, uint32_t *version);
 

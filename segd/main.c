@@ -90,6 +90,8 @@ hook_free(void *ctx, struct segment *s)
  * Every allocated segment is one mapping in segd: keep the default segment
  * limit below the kernel's map count, so the limit is the error users see.
  */
+#define MAPS_SPARE 4096	/* mappings left for segd's own code and heap */
+
 static size_t
 default_maxsegs(void)
 {
@@ -101,8 +103,8 @@ default_maxsegs(void)
 			mc = 0;
 		fclose(f);
 	}
-	if (mc > 8192 && mc - 4096 < SEGD_DEF_MAXSEGS)
-		return mc - 4096;
+	if (mc > 2 * MAPS_SPARE && mc - MAPS_SPARE < SEGD_DEF_MAXSEGS)
+		return mc - MAPS_SPARE;
 	return SEGD_DEF_MAXSEGS;
 }
 

@@ -35,6 +35,7 @@
 #define PEER_SENDQ_MAX 4096	/* messages queued for credits */
 #define PEER_OBSERVERS 4	/* modules told of a connection's end */
 #define PEER_POLL      16	/* completions taken at once */
+#define PEER_BUFALIGN  4096	/* message buffers: page-aligned for the NIC */
 
 #define WR_RECV 1
 #define WR_SEND 2
@@ -340,8 +341,8 @@ peer_setup(struct peer *p)
 		return -1;
 	}
 	p->has_qp = 1;
-	p->rbuf = aligned_alloc(4096, rsz);
-	p->sbuf = aligned_alloc(4096, ssz);
+	p->rbuf = aligned_alloc(PEER_BUFALIGN, rsz);
+	p->sbuf = aligned_alloc(PEER_BUFALIGN, ssz);
 	if (p->rbuf == NULL || p->sbuf == NULL) {
 		snprintf(p->why, sizeof p->why, "out of memory");
 		return -1;

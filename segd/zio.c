@@ -31,7 +31,6 @@
 #include "segd.h"
 #include "zio_pool.h"
 
-#define FREEREAD_MAX (SEGW_MAXPAYLOAD / 8)
 
 struct zwaiter {
 	TAILQ_ENTRY(zwaiter) entry;
@@ -430,7 +429,6 @@ zio_request(struct segd *sd, struct client *c, uint16_t op,
 		}
 		z->holder = c;
 		seg_to_info(s, &info);
-		info.nattach = (uint32_t)z->shsize;
 		creq_reply(q, &info, NULL, 0, fd);
 		return;
 	case SEGW_FREEREAD:
@@ -441,16 +439,14 @@ zio_request(struct segd *sd, struct client *c, uint16_t op,
 			    "only umsg buffers come back through free", s->name);
 			break;
 		}
-		max = r->arg == 0 || r->arg > FREEREAD_MAX ? FREEREAD_MAX :
-		    (int)r->arg;
+		max = r->arg == 0 || r->arg > SEGW_FREEREAD_MAX ?
+		    SEGW_FREEREAD_MAX : (int)r->arg;
 		if ((v = malloc((size_t)max * sizeof *v)) == NULL) {
 			seterr(&e, ENOMEM, "out of memory");
 			break;
 		}
 		n = zio_free_take(s, v, max);
-		for (fd = 0; fd < n; fd++)
-			v[fd] = htole64(v[fd]);
-		creq_reply_raw(q, v, (size_t)n * sizeof *v);
+		creq_reply_raw(q, v, segw_u64s_encode(v, (size_t)n));
 		free(v);
 		return;
 	case SEGW_FREEFD:

@@ -285,13 +285,13 @@ seg_free_read(const char *name, uint64_t *addrs, int max)
 {
 	uint8_t rb[sizeof(struct segw_req_wire)];
 	struct segw_req r;
-	size_t n, rl;
-	int fd, i, got;
+	size_t n, rl, got_n;
+	int fd, got;
 
 	if (addrs == NULL || max <= 0)
 		return seg_seterr(EINVAL, "bad arguments");
-	if (max > SEGW_MAXPAYLOAD / 8)
-		max = SEGW_MAXPAYLOAD / 8;
+	if (max > SEGW_FREEREAD_MAX)
+		max = SEGW_FREEREAD_MAX;
 	if ((fd = seg_free_fd(name)) < 0 || seg_req_name(&r, name) < 0)
 		return -1;
 	r.arg = (uint32_t)max;
@@ -302,14 +302,12 @@ seg_free_read(const char *name, uint64_t *addrs, int max)
 		if (seg_call_raw(SEGW_FREEREAD, rb, n, addrs, (size_t)max * 8,
 		    &rl, NULL) < 0)
 			return -1;
-		if (rl % 8 != 0)
+		if (segw_u64s_decode(addrs, rl, (size_t)max, &got_n) < 0)
 			return seg_seterr(EPROTO, "bad free reply from segd");
-		if (rl > 0) {
-			for (i = 0; i < (int)(rl / 8); i++)
-				addrs[i] = le64toh(addrs[i]);
+		if (got_n > 0) {
 			/* the pool's process puts them back into the pool */
 			pthread_mutex_lock(&z_lock);
-			got = take_back(name, addrs, (int)(rl / 8));
+			got = take_back(name, addrs, (int)got_n);
 			pthread_mutex_unlock(&z_lock);
 			if (got > 0)
 				return got;
