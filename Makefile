@@ -13,8 +13,9 @@ SAN     ?=
 PKGS     = libevent libibverbs librdmacm fuse3
 CC      ?= cc
 CFLAGS  ?= -O2 -g
+EXTRA_CFLAGS ?=
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -fPIC \
-           -Iproto -Iseglib -Isegd
+           -Iproto -Iseglib -Isegd $(EXTRA_CFLAGS)
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined

@@ -501,8 +501,7 @@ perm_valid(unsigned perm)
 static int
 hello_valid(const struct segp_hello *h)
 {
-	return h->vmin >= 1 && h->vmax >= h->vmin && h->port != 0 &&
-	    seg_node_valid(h->node);
+	return h->vmin >= 1 && h->vmax >= h->vmin && seg_node_valid(h->node);
 }
 
 static size_t
@@ -541,7 +540,7 @@ hello_decode(const uint8_t *p, struct segp_hello *h, const char **why)
 		return -1;
 	}
 	if (!hello_valid(h)) {
-		*why = "bad versions or port in hello";
+		*why = "bad versions in hello";
 		return -1;
 	}
 	return 0;

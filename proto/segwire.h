@@ -49,17 +49,17 @@ enum segw_op {
 	SEGW_UNEXPORT,     /* name */
 	SEGW_IMPORT,       /* name, text="ADDR PORT NODE" -> segw_imp */
 	SEGW_UNIMPORT,     /* a=handle */
-	SEGW_IO,           /* segw_io + segw_iov[n] -> segw_iodone */
+	SEGW_IO,           /* segw_io + segw_iov[n] -> info(len = bytes moved) */
 	SEGW_BOUNCE,       /* -> info(len=size) + fd of the bounce region */
 	SEGW_PEERLS,       /* text="ADDR PORT NODE" -> LISTENT* LISTEND */
 	SEGW_PEERS,        /* -> LISTENT(text line)* LISTEND */
 	SEGW_STATS,        /* -> info + text "key value" lines */
 	SEGW_ZALLOC,       /* name, b=len -> info(va=addr, len=size): kmsg */
 	SEGW_ZPOOL,        /* name -> info + fd of the umsg pool's state */
-	SEGW_FREEREAD,     /* name, arg=max -> le64 addresses (never waits) */
+	SEGW_FREEREAD,     /* name, arg=max -> le64 addresses (segw_u64s; never waits) */
 	SEGW_FREEFD,       /* name -> fd, readable while addresses wait */
 	SEGW_SIGFD,        /* name -> fd (eventfd) counting signals */
-	SEGW_HELLO,        /* arg=version -> segw_version */
+	SEGW_HELLO,        /* arg=version -> segw_version_wire */
 	SEGW_ZFREE,        /* segw_addrs(handle 0): return local buffers */
 	SEGW_RFREE,        /* segw_addrs: return an import's buffers */
 	SEGW_RSIGNAL,      /* a=import handle: post a signal to its exporter */
@@ -214,7 +214,9 @@ struct segw_io {
  * the other the highest version spoken, and LIST's cursor is an export's
  * sequence number (stable while exports come and go), not a position.
  */
+#ifndef SEGP_VERSION_MIN
 #define SEGP_VERSION_MIN 1	/* the oldest version this build speaks */
+#endif
 #ifndef SEGP_VERSION_MAX
 #define SEGP_VERSION_MAX 2	/* the newest; -DSEGP_VERSION_MAX=1 builds an old one */
 #endif
@@ -230,15 +232,15 @@ struct segw_io {
 enum segp_type {
 	SEGP_HELLO = 1,     /* segp_hello */
 	SEGP_CREDIT,        /* no payload */
-	SEGP_LIST,          /* segp_list: cursor */
+	SEGP_LIST,          /* segp_list_wire: cursor */
 	SEGP_LIST_REP,      /* segp_list_rep: next cursor, n entries */
-	SEGP_IMPORT,        /* segp_name */
+	SEGP_IMPORT,        /* segp_name_wire */
 	SEGP_IMPORT_REP,    /* segp_import_rep */
-	SEGP_UNIMPORT,      /* segp_id */
-	SEGP_REVOKE,        /* segp_id: exporter -> importer */
+	SEGP_UNIMPORT,      /* segp_id_wire */
+	SEGP_REVOKE,        /* segp_id_wire: exporter -> importer */
 	SEGP_ERROR,         /* segp_error: errno value and text */
 	SEGP_FREE,          /* segp_free: import id, n addresses */
-	SEGP_SIGNAL,        /* segp_id */
+	SEGP_SIGNAL,        /* segp_id_wire */
 	SEGP_ACK,           /* no payload: a FREE or SIGNAL was applied */
 	SEGP_TYPEMAX
 };
@@ -319,7 +321,7 @@ struct segp_hdr {
 struct segp_hello {
 	uint32_t vmin, vmax;	/* 1 <= vmin <= vmax */
 	uint32_t caps;
-	uint16_t port;		/* not 0 */
+	uint16_t port;		/* 0: the sender does not listen */
 	char     node[SEGP_NODEMAX + 1];	/* seg_node_valid */
 };
 

@@ -118,107 +118,112 @@ signal_cb(int sig, short ev, void *arg)
 	event_base_loopbreak(sd->base);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for, beyond struct segd. */
+struct opts {
+	struct ns_limits lim;
+	const char      *statedir, *mountpoint;
+	int              verbose;
+};
+
+/* One option; 2 (exit status) when it is bad. */
+static int
+option(int ch, struct segd *sd, struct opts *o)
+{
+	switch (ch) {
+	case 'f': sd->foreground = 1; break;
+	case 'v': o->verbose = 1; break;
+	case 's': sd->sockpath = optarg; break;
+	case 'd': o->statedir = optarg; break;
+	case 'N': o->lim.maxsegs = number_arg("N", optarg, 1, 1u << 24); break;
+	case 'M': o->lim.maxbytes = number_arg("M", optarg, 1, UINT64_MAX); break;
+	case 'l': sd->listen = optarg; break;
+	case 'D': sd->device = optarg; break;
+	case 'm': o->mountpoint = optarg; break;
+	case 't':
+		sd->deadline_ms = (unsigned)number_arg("t", optarg, 10, 3600000);
+		break;
+	case 'n':
+		if (!seg_node_valid(optarg)) {
+			fprintf(stderr, "segd: -n: bad node name '%s': use 1 to %d "
+			    "of [A-Za-z0-9._-]\n", optarg, SEGP_NODEMAX);
+			return 2;
+		}
+		snprintf(sd->node, sizeof sd->node, "%s", optarg);
+		break;
+	default:
+		usage();
+	}
+	return 0;
+}
+
+/* The defaults of what the options left unsaid; 2 when one cannot be had. */
+static int
+defaults(struct segd *sd, struct opts *o)
 {
 	static char sockbuf[PATH_MAX], statebuf[PATH_MAX];
-	struct segd sd;
-	struct ns_limits lim;
-	struct segerr e;
-	struct event *sigint = NULL, *sigterm = NULL;
-	const char *statedir = NULL, *mountpoint = NULL;
-	int ch, verbose = 0, n, rc = 1;
 
-	memset(&sd, 0, sizeof sd);
-	sd.store.dirfd = -1;
-	lim.maxsegs = default_maxsegs();
-	lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
-	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
-	sd.deadline_ms = 5000;
-	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:m:")) != -1) {
-		switch (ch) {
-		case 'f':
-			sd.foreground = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 's':
-			sd.sockpath = optarg;
-			break;
-		case 'd':
-			statedir = optarg;
-			break;
-		case 'N':
-			lim.maxsegs = number_arg("N", optarg, 1, 1u << 24);
-			break;
-		case 'M':
-			lim.maxbytes = number_arg("M", optarg, 1, UINT64_MAX);
-			break;
-		case 'l':
-			sd.listen = optarg;
-			break;
-		case 'D':
-			sd.device = optarg;
-			break;
-		case 'n':
-			if (!seg_node_valid(optarg)) {
-				fprintf(stderr, "segd: -n: bad node name '%s': use "
-				    "1 to %d of [A-Za-z0-9._-]\n", optarg,
-				    SEGP_NODEMAX);
-				return 2;
-			}
-			snprintf(sd.node, sizeof sd.node, "%s", optarg);
-			break;
-		case 't':
-			sd.deadline_ms = (unsigned)number_arg("t", optarg, 10,
-			    3600000);
-			break;
-		case 'm':
-			mountpoint = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	if (sd.device != NULL && sd.listen == NULL) {
+	if (sd->device != NULL && sd->listen == NULL) {
 		fprintf(stderr, "segd: -D needs -l ADDR: the device is the one "
 		    "serving ADDR\n");
 		return 2;
 	}
-	if (sd.node[0] == '\0') {
+	if (sd->node[0] == '\0') {
 		char h[256];
 		if (gethostname(h, sizeof h) < 0 || (h[sizeof h - 1] = '\0',
 		    strtok(h, ".") == NULL) || !seg_node_valid(h))
 			snprintf(h, sizeof h, "localhost");
-		snprintf(sd.node, sizeof sd.node, "%.64s", h);
+		snprintf(sd->node, sizeof sd->node, "%.64s", h);
 	}
-	if (sd.sockpath == NULL) {
+	if (sd->sockpath == NULL) {
 		if (seg_default_socket(sockbuf, sizeof sockbuf) < 0) {
 			fprintf(stderr, "segd: no socket path: use -s, or set "
 			    "SEGD_SOCKET or XDG_RUNTIME_DIR\n");
 			return 2;
 		}
-		sd.sockpath = sockbuf;
+		sd->sockpath = sockbuf;
 	}
-	if (statedir == NULL) {
+	if (o->statedir == NULL) {
 		if (default_statedir(statebuf, sizeof statebuf) < 0) {
 			fprintf(stderr, "segd: no state directory: use -d, or "
 			    "set XDG_RUNTIME_DIR\n");
 			return 2;
 		}
-		statedir = statebuf;
+		o->statedir = statebuf;
 	}
-	log_init(1, verbose);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct segd sd;
+	struct opts o;
+	struct segerr e;
+	struct event *sigint = NULL, *sigterm = NULL;
+	int ch, n, rc = 1;
+
+	memset(&sd, 0, sizeof sd);
+	memset(&o, 0, sizeof o);
+	sd.store.dirfd = -1;
+	o.lim.maxsegs = default_maxsegs();
+	o.lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
+	sd.deadline_ms = 5000;
+	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:m:")) != -1)
+		if (option(ch, &sd, &o) != 0)
+			return 2;
+	if (optind != argc)
+		usage();
+	if (defaults(&sd, &o) != 0)
+		return 2;
+	log_init(1, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (store_open(&sd.store, statedir, &e) < 0) {
+	if (store_open(&sd.store, o.statedir, &e) < 0) {
 		log_warnx("segd: %s", e.msg);
 		return 1;
 	}
-	if (ns_init(&sd.ns, &lim, &sd.store) < 0) {
+	if (ns_init(&sd.ns, &o.lim, &sd.store) < 0) {
 		log_warnx("segd: ns_init: %s", strerror(errno));
 		goto out_store;
 	}
@@ -239,13 +244,8 @@ main(int argc, char *argv[])
 	sd.ns.on_remove = hook_remove;
 	sd.ns.on_free = hook_free;
 	if ((n = ns_load(&sd.ns)) > 0)
-		log_info("segd: found %d segments in %s", n, statedir);
-	/* mounted before the socket listens: a client that reaches segd
-	 * finds the file system there too */
-	if (mountpoint != NULL && fs_init(&sd, mountpoint) < 0)
-		goto out_rdma;
-	if (control_init(&sd) < 0)
-		goto out_rdma;
+		log_info("segd: found %d segments in %s", n, o.statedir);
+	/* before anything can reach segd: a SIGTERM from then on is a clean stop */
 	sigint = evsignal_new(sd.base, SIGINT, signal_cb, &sd);
 	sigterm = evsignal_new(sd.base, SIGTERM, signal_cb, &sd);
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) < 0 ||
@@ -253,18 +253,24 @@ main(int argc, char *argv[])
 		log_warnx("segd: cannot install signal handlers");
 		goto out_control;
 	}
+	/* mounted before the socket listens: a client that reaches segd
+	 * finds the file system there too */
+	if (o.mountpoint != NULL && fs_init(&sd, o.mountpoint) < 0)
+		goto out_control;
+	if (control_init(&sd) < 0)
+		goto out_control;
 	if (!sd.foreground) {
 		if (daemon(0, 0) < 0) {
 			log_warn("segd: daemon");
 			goto out_control;
 		}
-		log_init(0, verbose);
+		log_init(0, o.verbose);
 		if (event_reinit(sd.base) < 0) {
 			log_warnx("segd: event_reinit failed");
 			goto out_control;
 		}
 	}
-	log_info("segd: serving %s, state in %s", sd.sockpath, statedir);
+	log_info("segd: serving %s, state in %s", sd.sockpath, o.statedir);
 	if (event_base_dispatch(sd.base) < 0)
 		log_warnx("segd: event loop failed");
 	else

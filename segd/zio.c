@@ -345,134 +345,142 @@ zio_client_gone(struct segd *sd, struct client *c)
 	}
 }
 
-/* The local requests: zalloc (kmsg), the umsg pool, free and signal fds. */
+/* The socket's requests on zero-copy segments: 0 once answered, -1 with e. */
+typedef int (*zio_op)(struct segment *, struct client *, uint16_t op,
+    const struct segw_req *, struct segerr *);
+
+static int
+z_alloc(struct segment *s, struct client *c, uint16_t op,
+    const struct segw_req *r, struct segerr *e)
+{
+	struct zseg *z = s->zio;
+	struct segw_info info;
+	uint64_t addr, size;
+
+	if (perm_check(client_cred(c), s, SEGW_RD | SEGW_WR, e) < 0)
+		return -1;
+	if (s->verb != SEG_VERB_KMSG)
+		return seterr(e, EINVAL, "segment '%s' is not a kmsg segment: "
+		    "umsg buffers are allocated by the process holding its pool",
+		    s->name);
+	if ((addr = zpool_alloc(z->pool, r->b)) == 0) {
+		if (errno == EINVAL)
+			return seterr(e, EINVAL, "bad buffer length %llu: 1 to "
+			    "%llu bytes", (unsigned long long)r->b,
+			    1ULL << z->sh->slab_shift);
+		return seterr(e, ENOMEM, "no free buffer of %llu bytes in "
+		    "segment '%s'", (unsigned long long)r->b, s->name);
+	}
+	zpool_check(z->sh, z->shsize, addr, &size);
+	memset(&info, 0, sizeof info);
+	info.va = addr;
+	info.len = size;
+	client_reply(c, op, &info, NULL, 0, -1);
+	return 0;
+}
+
+static int
+z_pool(struct segment *s, struct client *c, uint16_t op,
+    const struct segw_req *r, struct segerr *e)
+{
+	const struct cred *cr = client_cred(c);
+	struct zseg *z = s->zio;
+	struct segw_info info;
+	int fd;
+
+	(void)r;
+	if (s->verb != SEG_VERB_UMSG)
+		return seterr(e, EINVAL, "segment '%s' is not a umsg segment",
+		    s->name);
+	if (cr->uid != 0 && cr->uid != s->uid)
+		return seterr(e, EPERM, "permission denied: only the owner (uid "
+		    "%u) allocates in umsg segment '%s'", (unsigned)s->uid,
+		    s->name);
+	if (z->holder != NULL && z->holder != c)
+		return seterr(e, EBUSY, "the pool of segment '%s' is held by "
+		    "another process (pid %d)", s->name,
+		    (int)client_cred(z->holder)->pid);
+	if ((fd = dup(z->shfd)) < 0)
+		return seterr(e, errno, "dup: %s", strerror(errno));
+	if (z->holder == NULL && z->qlen > 0) {
+		/* returned while nobody held the pool: the new holder's
+		 * allocator finds them free in the live bits, so reading them
+		 * too would reclaim them twice */
+		efd_clear(z->free_efd);
+		z->qlen = 0;
+		z->qhead = 0;
+	}
+	z->holder = c;
+	seg_to_info(s, &info);
+	client_reply(c, op, &info, NULL, 0, fd);
+	return 0;
+}
+
+static int
+z_freeread(struct segment *s, struct client *c, uint16_t op,
+    const struct segw_req *r, struct segerr *e)
+{
+	uint64_t *v;
+	int n, max;
+
+	if (perm_check(client_cred(c), s, SEGW_RD, e) < 0)
+		return -1;
+	if (s->verb != SEG_VERB_UMSG)
+		return seterr(e, EINVAL, "segment '%s' is not a umsg segment: "
+		    "only umsg buffers come back through free", s->name);
+	max = r->arg == 0 || r->arg > SEGW_FREEREAD_MAX ? SEGW_FREEREAD_MAX :
+	    (int)r->arg;
+	if ((v = malloc((size_t)max * sizeof *v)) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	n = zio_free_take(s, v, max);
+	client_reply_raw(c, op, v, segw_u64s_encode(v, (size_t)n));
+	free(v);
+	return 0;
+}
+
+/* FREEFD and SIGFD: an eventfd readable while addresses or signals wait */
+static int
+z_fd(struct segment *s, struct client *c, uint16_t op,
+    const struct segw_req *r, struct segerr *e)
+{
+	struct zseg *z = s->zio;
+	struct segw_info info;
+	int fd;
+
+	(void)r;
+	if (perm_check(client_cred(c), s, SEGW_RD, e) < 0)
+		return -1;
+	if (op == SEGW_FREEFD && s->verb != SEG_VERB_UMSG)
+		return seterr(e, EINVAL, "segment '%s' is not a umsg segment",
+		    s->name);
+	if (op == SEGW_SIGFD && (z = zio_get(s, e)) == NULL)
+		return -1;
+	if ((fd = dup(op == SEGW_FREEFD ? z->free_efd : z->sig_efd)) < 0)
+		return seterr(e, errno, "dup: %s", strerror(errno));
+	seg_to_info(s, &info);
+	client_reply(c, op, &info, NULL, 0, fd);
+	return 0;
+}
+
 void
 zio_request(struct segd *sd, struct client *c, uint16_t op,
     const struct segw_req *r)
 {
-	struct creq *q = creq_new(c, op);
-	const struct cred *cr = client_cred(c);
+	zio_op h = op == SEGW_ZALLOC ? z_alloc : op == SEGW_ZPOOL ? z_pool :
+	    op == SEGW_FREEREAD ? z_freeread :
+	    op == SEGW_FREEFD || op == SEGW_SIGFD ? z_fd : NULL;
 	struct segerr e = { 0, "" };
-	struct segw_info info;
 	struct segment *s;
-	struct zseg *z;
-	uint64_t addr, size, *v;
-	int fd, n, max;
 
-	if (q == NULL)
-		return;
-	if ((s = ns_lookup(&sd->ns, r->name)) == NULL) {
-		creq_fail(q, ENOENT, "segment '%s' does not exist", r->name);
-		return;
-	}
-	if (s->verb == SEG_VERB_NONE) {
-		creq_fail(q, ENXIO, "segment not yet allocated");
-		return;
-	}
-	z = s->zio;
-	memset(&info, 0, sizeof info);
-	switch (op) {
-	case SEGW_ZALLOC:
-		if (perm_check(cr, s, SEGW_RD | SEGW_WR, &e) < 0)
-			break;
-		if (s->verb != SEG_VERB_KMSG) {
-			seterr(&e, EINVAL, "segment '%s' is not a kmsg segment: "
-			    "umsg buffers are allocated by the process holding "
-			    "its pool", s->name);
-			break;
-		}
-		if ((addr = zpool_alloc(z->pool, r->b)) == 0) {
-			if (errno == EINVAL)
-				seterr(&e, EINVAL, "bad buffer length %llu: 1 to "
-				    "%llu bytes", (unsigned long long)r->b,
-				    1ULL << z->sh->slab_shift);
-			else
-				seterr(&e, ENOMEM, "no free buffer of %llu bytes "
-				    "in segment '%s'", (unsigned long long)r->b,
-				    s->name);
-			break;
-		}
-		zpool_check(z->sh, z->shsize, addr, &size);
-		info.va = addr;
-		info.len = size;
-		creq_reply(q, &info, NULL, 0, -1);
-		return;
-	case SEGW_ZPOOL:
-		if (s->verb != SEG_VERB_UMSG) {
-			seterr(&e, EINVAL, "segment '%s' is not a umsg segment",
-			    s->name);
-			break;
-		}
-		if (cr->uid != 0 && cr->uid != s->uid) {
-			seterr(&e, EPERM, "permission denied: only the owner "
-			    "(uid %u) allocates in umsg segment '%s'",
-			    (unsigned)s->uid, s->name);
-			break;
-		}
-		if (z->holder != NULL && z->holder != c) {
-			seterr(&e, EBUSY, "the pool of segment '%s' is held by "
-			    "another process (pid %d)", s->name,
-			    (int)client_cred(z->holder)->pid);
-			break;
-		}
-		if ((fd = dup(z->shfd)) < 0) {
-			seterr(&e, errno, "dup: %s", strerror(errno));
-			break;
-		}
-		if (z->holder == NULL && z->qlen > 0) {
-			/* returned while nobody held the pool: the new holder's
-			 * allocator finds them free in the live bits, so
-			 * reading them too would reclaim them twice */
-			efd_clear(z->free_efd);
-			z->qlen = 0;
-			z->qhead = 0;
-		}
-		z->holder = c;
-		seg_to_info(s, &info);
-		creq_reply(q, &info, NULL, 0, fd);
-		return;
-	case SEGW_FREEREAD:
-		if (perm_check(cr, s, SEGW_RD, &e) < 0)
-			break;
-		if (s->verb != SEG_VERB_UMSG) {
-			seterr(&e, EINVAL, "segment '%s' is not a umsg segment: "
-			    "only umsg buffers come back through free", s->name);
-			break;
-		}
-		max = r->arg == 0 || r->arg > SEGW_FREEREAD_MAX ?
-		    SEGW_FREEREAD_MAX : (int)r->arg;
-		if ((v = malloc((size_t)max * sizeof *v)) == NULL) {
-			seterr(&e, ENOMEM, "out of memory");
-			break;
-		}
-		n = zio_free_take(s, v, max);
-		creq_reply_raw(q, v, segw_u64s_encode(v, (size_t)n));
-		free(v);
-		return;
-	case SEGW_FREEFD:
-	case SEGW_SIGFD:
-		if (perm_check(cr, s, SEGW_RD, &e) < 0)
-			break;
-		if (op == SEGW_FREEFD && s->verb != SEG_VERB_UMSG) {
-			seterr(&e, EINVAL, "segment '%s' is not a umsg segment",
-			    s->name);
-			break;
-		}
-		if (op == SEGW_SIGFD && (z = zio_get(s, &e)) == NULL)
-			break;
-		if ((fd = dup(op == SEGW_FREEFD ? z->free_efd :
-		    z->sig_efd)) < 0) {
-			seterr(&e, errno, "dup: %s", strerror(errno));
-			break;
-		}
-		seg_to_info(s, &info);
-		creq_reply(q, &info, NULL, 0, fd);
-		return;
-	default:
+	if (h == NULL)
 		seterr(&e, EINVAL, "operation %u is not a request", op);
-		break;
-	}
-	creq_fail_err(q, &e);
+	else if ((s = ns_lookup(&sd->ns, r->name)) == NULL)
+		seterr(&e, ENOENT, "segment '%s' does not exist", r->name);
+	else if (s->verb == SEG_VERB_NONE)
+		seterr(&e, ENXIO, "segment not yet allocated");
+	else if (h(s, c, op, r, &e) == 0)
+		return;
+	client_reply_err(c, op, &e);
 }
 
 /* SEGW_ZFREE: local buffers returned; they must lie in one segment. */

@@ -34,6 +34,16 @@ $(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) -lpthread
 
+# segds of other peer protocol versions, for single/40-versions.sh: one that
+# speaks only version 1 (an older release), one only version 3 (a newer one)
+COMPAT_SEGDS = $(BUILD)/compat/v1/segd $(BUILD)/compat/v3/segd
+$(BUILD)/compat/v1/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
+	$(MAKE) BUILD=$(BUILD)/compat/v1 EXTRA_CFLAGS=-DSEGP_VERSION_MAX=1 $@
+$(BUILD)/compat/v3/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
+	$(MAKE) BUILD=$(BUILD)/compat/v3 \
+	    EXTRA_CFLAGS="-DSEGP_VERSION_MIN=3 -DSEGP_VERSION_MAX=3" $@
+check-rdma: $(COMPAT_SEGDS)
+
 $(BUILD)/tests/rdma/rawpeer: tests/rdma/rawpeer.c proto/segwire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(RDMA_LIBS)

@@ -18,7 +18,7 @@
  *   malformed messages, each of which segd must answer by dropping the
  *   connection (exit 0 "dropped: ..." when it does within -w seconds, 1 if
  *   it is still connected):
- *   badversion  HELLO with protocol version SEGP_VERSION + 1
+ *   badversion  HELLO with protocol version SEGP_VERSION_MAX + 1 (none in common)
  *   prehello    a LIST request before any HELLO
  *   badlen      HELLO whose length field is larger than the bytes sent
  *   badtype     a message of unknown type (200) as the first message
@@ -298,11 +298,12 @@ build(uint16_t type, uint32_t lenfield, uint32_t credits, uint32_t tag,
 	return sizeof h + plen;
 }
 
+/* A hello speaking one version (the way version 1 wrote it: vmax 0). */
 static void
-hello(struct segp_hello *hl, uint32_t version, const char *node, size_t nl)
+hello(struct segp_hello_wire *hl, uint32_t version, const char *node, size_t nl)
 {
 	memset(hl, 0, sizeof *hl);
-	hl->version = htole32(version);
+	hl->vmin = htole32(version);
 	hl->caps = 0;
 	hl->port = 0;		/* this peer does not listen */
 	hl->nodelen = htole16((uint16_t)nl);
@@ -368,23 +369,25 @@ expect_msg(uint16_t want, uint32_t tag, struct segp_hdr_wire *h,
 static void
 handshake(const char *node)
 {
-	struct segp_hello hl;
+	struct segp_hello_wire hl;
 	struct segp_hdr_wire h;
 	const uint8_t *pl;
 	char peer[SEGP_NODEMAX + 1];
 	unsigned nl;
 
-	hello(&hl, SEGP_VERSION, node, strlen(node));
+	hello(&hl, SEGP_VERSION_MIN, node, strlen(node));
 	send_msg("hello", build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl));
 	expect_msg(SEGP_HELLO, 0, &h, &pl);
 	memcpy(&hl, pl, sizeof hl);
 	nl = le16toh(hl.nodelen);
-	if (le32toh(hl.version) != SEGP_VERSION || nl == 0 || nl > SEGP_NODEMAX)
-		die("segd's hello: version %u, node length %u",
-		    le32toh(hl.version), nl);
+	if (le32toh(hl.vmin) != SEGP_VERSION_MIN ||
+	    le32toh(hl.vmax) != SEGP_VERSION_MAX || nl == 0 || nl > SEGP_NODEMAX)
+		die("segd's hello: versions %u to %u, node length %u",
+		    le32toh(hl.vmin), le32toh(hl.vmax), nl);
 	memcpy(peer, hl.node, nl);
 	peer[nl] = '\0';
-	printf("hello from node %s (version %u)\n", peer, le32toh(hl.version));
+	printf("hello from node %s (versions %u to %u)\n", peer,
+	    le32toh(hl.vmin), le32toh(hl.vmax));
 }
 
 /* Our queue pair in the error state: the connection is dead. */
@@ -487,7 +490,7 @@ main(int argc, char *argv[])
 	const char *file = NULL;
 	uint64_t va = 0;
 	uint32_t rkey = 0, len = 0;
-	struct segp_hello hl;
+	struct segp_hello_wire hl;
 	struct segp_hdr_wire h;
 	const uint8_t *pl;
 	uint8_t junk[200];
@@ -518,8 +521,8 @@ main(int argc, char *argv[])
 	setup(addr, port);
 
 	if (strcmp(mode, "hello") == 0) {
-		struct segp_list req = { 0, 0 };
-		struct segp_list_rep rep;
+		struct segp_list_wire req = { 0, 0 };
+		struct segp_list_rep_wire rep;
 		handshake(node);
 		send_msg("list", build(SEGP_LIST, sizeof req, owed, 7, &req,
 		    sizeof req));
@@ -545,13 +548,13 @@ main(int argc, char *argv[])
 
 	/* the malformed messages */
 	if (strcmp(mode, "badversion") == 0) {
-		hello(&hl, SEGP_VERSION + 1, node, strlen(node));
+		hello(&hl, SEGP_VERSION_MAX + 1, node, strlen(node));
 		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
 	} else if (strcmp(mode, "prehello") == 0) {
-		struct segp_list req = { 0, 0 };
+		struct segp_list_wire req = { 0, 0 };
 		n = build(SEGP_LIST, sizeof req, 0, 1, &req, sizeof req);
 	} else if (strcmp(mode, "badlen") == 0) {
-		hello(&hl, SEGP_VERSION, node, strlen(node));
+		hello(&hl, SEGP_VERSION_MIN, node, strlen(node));
 		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, 40);
 	} else if (strcmp(mode, "badtype") == 0) {
 		n = build(200, 8, 0, 0, "\0\0\0\0\0\0\0\0", 8);
@@ -559,23 +562,23 @@ main(int argc, char *argv[])
 		handshake(node);
 		n = build(99, 0, 0, 0, NULL, 0);
 	} else if (strcmp(mode, "shorthello") == 0) {
-		hello(&hl, SEGP_VERSION, node, strlen(node));
+		hello(&hl, SEGP_VERSION_MIN, node, strlen(node));
 		n = build(SEGP_HELLO, 10, 0, 0, &hl, 10);
 	} else if (strcmp(mode, "badnode") == 0) {
-		hello(&hl, SEGP_VERSION, "bad node!", 9);
+		hello(&hl, SEGP_VERSION_MIN, "bad node!", 9);
 		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
 	} else if (strcmp(mode, "nodelen") == 0) {
-		hello(&hl, SEGP_VERSION, node, 0);
+		hello(&hl, SEGP_VERSION_MIN, node, 0);
 		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
 	} else if (strcmp(mode, "credits") == 0) {
-		hello(&hl, SEGP_VERSION, node, strlen(node));
+		hello(&hl, SEGP_VERSION_MIN, node, strlen(node));
 		n = build(SEGP_HELLO, sizeof hl, 1000, 0, &hl, sizeof hl);
 	} else if (strcmp(mode, "credits2") == 0) {
 		handshake(node);
 		n = build(SEGP_CREDIT, 0, SEGP_CREDITS, 0, NULL, 0);
 	} else if (strcmp(mode, "secondhello") == 0) {
 		handshake(node);
-		hello(&hl, SEGP_VERSION, node, strlen(node));
+		hello(&hl, SEGP_VERSION_MIN, node, strlen(node));
 		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
 	} else if (strcmp(mode, "garbage") == 0) {
 		srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -587,7 +590,7 @@ main(int argc, char *argv[])
 		memcpy(sbuf, junk, sizeof junk);
 		n = sizeof junk;
 	} else if (strcmp(mode, "toolong") == 0) {
-		hello(&hl, SEGP_VERSION, node, strlen(node));
+		hello(&hl, SEGP_VERSION_MIN, node, strlen(node));
 		build(SEGP_HELLO, 5000 - SEGP_HDRLEN, 0, 0, &hl, sizeof hl);
 		n = 5000;
 	} else {

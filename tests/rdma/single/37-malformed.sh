@@ -15,14 +15,14 @@ sctl exp export m || die "export m"
 
 # mode and the reason segd must log
 modes=(
-	"badversion|protocol version 2, this segd speaks 1"
+	"badversion|no protocol version in common: the peer speaks 3 to 3, this segd speaks 1 to 2"
 	"prehello|type 3 before hello"
 	"badlen|length field does not match the bytes received"
 	"badtype|unknown message type"
 	"typeafter|unknown message type"
 	"shorthello|payload of the wrong size for its type"
 	"badnode|bad node name in hello"
-	"nodelen|bad node name length 0"
+	"nodelen|bad node name in hello"
 	"credits|more credits returned than buffers exist"
 	"credits2|returned more credits than it was given"
 	"secondhello|second hello"

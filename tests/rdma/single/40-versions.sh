@@ -1,0 +1,61 @@
+#!/bin/bash
+# Peer protocol versions: segds built at different versions.  A segd that
+# speaks versions 1 to 2 (this build) and one built to speak only version 1
+# (an older release) agree on version 1: listing (more than one page),
+# import, get and put work both ways, and `segctl peers` shows the version.
+# Two of this build agree on version 2.  A segd that speaks only version 3
+# (a release too new) shares no version: its import fails at the importer,
+# and the exporter logs why, naming both ranges.
+. "$SEG_TOP/tests/rdma/lib.sh"
+. "$SEG_TOP/tests/rdma/imp_lib.sh"
+V1=$B/compat/v1/segd
+V3=$B/compat/v3/segd
+need_bin "$V1"
+need_bin "$V3"
+segd_start new 7450 -t 30000
+SEGD=$V1 segd_start old 7451 -t 30000
+segd_start new2 7452 -t 30000
+SEGD=$V3 segd_start future 7453 -t 30000
+
+# 60 exports on each side: more than one LIST page (48 entries)
+for node in new old; do
+	for i in $(seq 0 59); do
+		make_seg "$node$i" "$node" $((0x210000000000 + i * 0x100000)) 0x1000
+		sctl "$node" export "$node$i" >/dev/null || die "export $node$i"
+	done
+done
+printf 'from-new' | sctl new write new7 || die "write new7"
+printf 'from-old' | sctl old write old7 || die "write old7"
+
+listed() {	# NODE PEER-PORT PREFIX: how many PREFIX* the listing holds
+	sctl "$1" ls "$A:$2" | grep -c "^$3[0-9]* "
+}
+[ "$(listed old 7450 new)" = 60 ] || die "the old segd lists $(listed old 7450 new) of new's 60 exports"
+[ "$(listed new 7451 old)" = 60 ] || die "the new segd lists $(listed new 7451 old) of old's 60 exports"
+[ "$(listed new2 7450 new)" = 60 ] || die "new2 lists $(listed new2 7450 new) of new's 60 exports"
+
+# get and put across the old/new pair, both ways
+[ "$(sctl old get "$A:7450/new7" 0 8)" = from-new ] || die "old's get of new7"
+[ "$(sctl new get "$A:7451/old7" 0 8)" = from-old ] || die "new's get of old7"
+printf 'put-byold' | sctl old put "$A:7450/new7" 0 || die "old's put to new7"
+[ "$(sctl new read new7 0 9)" = put-byold ] || die "old's put did not land"
+
+peer_version() {	# NODE PEER: the version of NODE's connection to PEER
+	sctl "$1" peers | awk -v p="$2" '$1 == p { for (i = 1; i < NF; i++) if ($i == "version") print $(i + 1) }' | head -n 1
+}
+[ "$(peer_version new old)" = 1 ] || die "new speaks version '$(peer_version new old)' to old, want 1"
+[ "$(peer_version old new)" = 1 ] || die "old speaks version '$(peer_version old new)' to new, want 1"
+[ "$(peer_version new2 new)" = 2 ] || die "new2 speaks version '$(peer_version new2 new)' to new, want 2"
+echo "versions: new<->old 1, new2<->new 2"
+
+# no version in common: refused, with both ranges named
+if out=$(sctl future get "$A:7450/new7" 0 8 2>&1); then
+	die "a version-3-only segd imported from a 1-to-2 segd: $out"
+fi
+echo "future's get refused: $out"
+wait_until 20 grep -q "no protocol version in common: the peer speaks 3 to 3, this segd speaks 1 to 2" "$T/new.log" ||
+	die "the exporter did not log the version mismatch"
+kill -0 "${SEGD_PID[new]}" || die "the exporter died"
+for n in new old new2 future; do
+	segd_stop "$n"
+done
