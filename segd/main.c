@@ -236,7 +236,8 @@ main(int argc, char *argv[])
 		log_warnx("segd: %s", e.msg);
 		goto out_rdma;
 	}
-	/* the modules that serve peers' messages */
+	/* the modules that serve peers' messages; rops fail first */
+	rop_init();
 	export_init(&sd);
 	rseg_init(&sd);
 	sd.ns.hookctx = &sd;

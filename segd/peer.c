@@ -11,8 +11,9 @@
  * operation on it fails with a message naming the peer.
  *
  * This is plumbing: a received message, decoded by proto/segwire.c, goes
- * to the rop waiting for it (a reply, by tag) or to the handler the owning
- * module registered for its type; a connection's end goes to the observers
+ * to the handler the owning module registered for its type (rop.c takes
+ * the replies); the completion of a posted round goes to the round handler
+ * (rop.c); a connection's end, and room for more work, go to the observers
  * modules registered.  peer.c never calls up into them by name.
  */
 #include <sys/mman.h>
@@ -27,10 +28,9 @@
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
-#include "segd.h"
+#include "peer.h"
 
 #define PEER_MAX       256
-#define PEER_SENDBUFS  64
 #define PEER_SQ_DEPTH  512
 #define PEER_SENDQ_MAX 4096	/* messages queued for credits */
 #define PEER_OBSERVERS 4	/* modules told of a connection's end */
@@ -38,66 +38,13 @@
 #define PEER_BUFALIGN  4096	/* message buffers: page-aligned for the NIC */
 
 #define WR_RECV 1
-#define WR_SEND 2
+#define WR_SEND 2	/* else the wr_id is a round's context (aligned) */
 
-enum peer_state {
-	PS_ADDR,	/* outbound: resolving the address */
-	PS_ROUTE,	/* outbound: resolving the route */
-	PS_CONNECT,	/* connect sent, or inbound accept sent */
-	PS_HELLO,	/* established; waiting for the peer's hello */
-	PS_READY,
-	PS_CLOSED
-};
-
-static const char *state_names[] = {
+const char *const peer_state_names[] = {
 	"resolving", "routing", "connecting", "hello", "ready", "closed"
 };
 
-struct pmsg {
-	TAILQ_ENTRY(pmsg) entry;
-	uint16_t          type;
-	uint32_t          tag;
-	size_t            len;
-	uint8_t           data[];
-};
-
-/*
- * References (refs) are held by: the peer table while the peer is not
- * closed (1); each rop submitted and not yet done or failed (1); each
- * import made through it (1); and a callback working on it (1, briefly).
- */
-struct peer {
-	TAILQ_ENTRY(peer)    entry;
-	struct segd         *sd;
-	enum peer_state      state;
-	int                  outbound;
-	unsigned             refs;
-	struct rdma_cm_id   *id;
-	struct ibv_cq       *cq;
-	int                  has_qp;
-	char                 key[INET6_ADDRSTRLEN + 8];	/* host:port it listens on */
-	char                 label[128];		/* what users call it */
-	char                 node[SEGP_NODEMAX + 1];	/* from its hello */
-	char                 addr[INET6_ADDRSTRLEN];
-	uint8_t             *rbuf, *sbuf;
-	struct ibv_mr       *rmr, *smr;
-	int                  sfree[PEER_SENDBUFS];
-	int                  nsfree;
-	int                  credits;	/* messages we may send */
-	int                  owed;	/* buffers re-posted, not yet told */
-	unsigned             sq_used;
-	int                  hello_in, hello_out;
-	uint32_t             version;	/* the one both speak, from hellos */
-	TAILQ_HEAD(, pmsg)   sendq;
-	size_t               nsendq;
-	TAILQ_HEAD(, rop)    waiting;	/* for ready, or send-queue room */
-	TAILQ_HEAD(, rop)    active;	/* request sent, or round posted */
-	uint32_t             next_tag;
-	struct event        *timer;	/* connection set-up deadline */
-	char                 why[SEGW_MAXTEXT];
-};
-
-static TAILQ_HEAD(, peer) peers = TAILQ_HEAD_INITIALIZER(peers);
+struct peerlist peers = TAILQ_HEAD_INITIALIZER(peers);
 static unsigned npeers;
 static struct event *cm_ev, *comp_ev;
 
@@ -107,17 +54,18 @@ static struct {
 	void        *arg;
 } handlers[SEGP_TYPEMAX];
 
-static struct {
+struct observer {
 	void (*fn)(void *, struct peer *);
 	void *arg;
-} observers[PEER_OBSERVERS];
-static unsigned nobservers;
+};
+static struct observer gone_obs[PEER_OBSERVERS], room_obs[PEER_OBSERVERS];
+static unsigned ngone, nroom;
+static unsigned (*round_fn)(void *ctx, struct peer *, int ok);
 
 static void peer_close(struct peer *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void peer_flush(struct peer *);
 static void peer_kick(struct peer *);
-static void rop_rearm(struct rop *);
 
 void
 peer_handle(uint16_t type, peer_handler fn, void *arg)
@@ -128,16 +76,38 @@ peer_handle(uint16_t type, peer_handler fn, void *arg)
 	}
 }
 
-void
-peer_observe_gone(void (*fn)(void *, struct peer *), void *arg)
+static void
+observe(struct observer *obs, unsigned *n, void (*fn)(void *, struct peer *),
+    void *arg)
 {
-	if (nobservers == PEER_OBSERVERS) {
+	if (*n == PEER_OBSERVERS) {
 		log_warnx("%s: more than %d observers", __func__, PEER_OBSERVERS);
 		return;
 	}
-	observers[nobservers].fn = fn;
-	observers[nobservers].arg = arg;
-	nobservers++;
+	obs[*n].fn = fn;
+	obs[*n].arg = arg;
+	(*n)++;
+}
+
+/* fn(arg, p) when p's connection ends, in the order of registration */
+void
+peer_observe_gone(void (*fn)(void *, struct peer *), void *arg)
+{
+	observe(gone_obs, &ngone, fn, arg);
+}
+
+/* fn(arg, p) when p is ready, or room came free on its send queue */
+void
+peer_observe_room(void (*fn)(void *, struct peer *), void *arg)
+{
+	observe(room_obs, &nroom, fn, arg);
+}
+
+/* fn(ctx, p, ok) when a round peer_post() posted completes: its slots */
+void
+peer_on_round(unsigned (*fn)(void *ctx, struct peer *, int ok))
+{
+	round_fn = fn;
 }
 
 void
@@ -156,53 +126,19 @@ peer_put(struct peer *p)
 	free(p);
 }
 
-int
-peer_alive(const struct peer *p)
-{
-	return p->state != PS_CLOSED;
-}
 
-const char *
-peer_node(const struct peer *p)
-{
-	return p->node;
-}
 
-const char *
-peer_addr(const struct peer *p)
-{
-	return p->addr;
-}
 
-uint32_t
-peer_version(const struct peer *p)
-{
-	return p->version;
-}
 
-static void
-fail_rop(struct rop *r, int code, const char *msg)
-{
-	struct peer *p = r->peer;
 
-	if (r->active)
-		TAILQ_REMOVE(&p->active, r, entry);
-	else
-		TAILQ_REMOVE(&p->waiting, r, entry);
-	if (r->timer) {
-		event_free(r->timer);
-		r->timer = NULL;
-	}
-	r->peer = NULL;
-	r->ops->fail(r, code, msg);	/* the owner may free r */
-	peer_put(p);			/* the rop's reference */
-}
 
-/* Tear down the queue pair and buffers, fail every operation. */
+
+
+
+/* Tear down the queue pair and buffers; the observers fail what was on it. */
 static void
 peer_close(struct peer *p, int code, const char *fmt, ...)
 {
-	struct rop *r;
 	struct pmsg *m;
 	char why[sizeof p->why];
 	va_list ap;
@@ -220,16 +156,13 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 	peer_hold(p);		/* until the end of this function */
 	if (p->id != NULL && p->has_qp)
 		rdma_disconnect(p->id);
-	while ((r = TAILQ_FIRST(&p->active)) != NULL)
-		fail_rop(r, code, p->why);
-	while ((r = TAILQ_FIRST(&p->waiting)) != NULL)
-		fail_rop(r, code, p->why);
+	p->code = code;
 	while ((m = TAILQ_FIRST(&p->sendq)) != NULL) {
 		TAILQ_REMOVE(&p->sendq, m, entry);
 		free(m);
 	}
-	for (i = 0; i < nobservers; i++)
-		observers[i].fn(observers[i].arg, p);
+	for (i = 0; i < ngone; i++)
+		gone_obs[i].fn(gone_obs[i].arg, p);
 	if (p->has_qp)
 		rdma_destroy_qp(p->id);
 	if (p->cq)
@@ -279,9 +212,6 @@ peer_new(struct segd *sd, struct rdma_cm_id *id, int outbound)
 	p->refs = 1;		/* the table's */
 	p->credits = SEGP_CREDITS;
 	TAILQ_INIT(&p->sendq);
-	TAILQ_INIT(&p->waiting);
-	TAILQ_INIT(&p->active);
-	p->next_tag = 1;
 	p->timer = evtimer_new(sd->base, connect_timeout_cb, p);
 	if (p->timer == NULL) {
 		free(p);
@@ -538,24 +468,11 @@ hello_recv(struct peer *p, const struct segp_hello *h)
 	return 0;
 }
 
-static struct rop *
-rop_by_tag(struct peer *p, uint32_t tag)
-{
-	struct rop *r;
-
-	TAILQ_FOREACH(r, &p->active, entry)
-		if (r->tag == tag)
-			return r;
-	return NULL;
-}
-
-/* One received message: to its rop (a reply) or its type's handler. */
+/* One received message: to its type's handler. */
 static int
 peer_dispatch(struct peer *p, const struct segp_hdr *h,
     const union segp_msg *m)
 {
-	struct rop *r;
-
 	switch (h->type) {
 	case SEGP_HELLO:
 		if (hello_recv(p, &m->hello) < 0) {
@@ -564,16 +481,6 @@ peer_dispatch(struct peer *p, const struct segp_hdr *h,
 		}
 		return 0;
 	case SEGP_CREDIT:
-		return 0;
-	case SEGP_LIST_REP:
-	case SEGP_IMPORT_REP:
-	case SEGP_ERROR:
-	case SEGP_ACK:
-		if ((r = rop_by_tag(p, h->tag)) == NULL)
-			log_debug("%s: peer %s: reply for no request (tag %u)",
-			    __func__, p->label, h->tag);
-		else
-			r->ops->reply(r, h->type, m);
 		return 0;
 	default:
 		if (handlers[h->type].fn == NULL) {
@@ -623,8 +530,6 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 static void
 peer_wc(struct peer *p, const struct ibv_wc *wc)
 {
-	struct rop *r;
-
 	switch (wc->wr_id & 3) {
 	case WR_RECV:
 		if (wc->status != IBV_WC_SUCCESS) {
@@ -645,18 +550,15 @@ peer_wc(struct peer *p, const struct ibv_wc *wc)
 		peer_flush(p);
 		peer_kick(p);
 		return;
-	default:		/* the signaled end of an rop's round */
-		r = (struct rop *)(uintptr_t)wc->wr_id;
-		p->sq_used -= r->round;
-		r->round = 0;
-		rop_rearm(r);	/* the deadline bounds each step, not the whole */
+	default:		/* the signaled end of a posted round */
+		p->sq_used -= round_fn((void *)(uintptr_t)wc->wr_id, p,
+		    wc->status == IBV_WC_SUCCESS);
 		if (wc->status != IBV_WC_SUCCESS) {
 			peer_close(p, EIO, "RDMA %s on peer %s failed: %s",
 			    wc->opcode == IBV_WC_RDMA_READ ? "READ" : "WRITE",
 			    p->label, ibv_wc_status_str(wc->status));
 			return;
 		}
-		(void)r->ops->start(r);	/* next round, or done */
 		peer_flush(p);
 		peer_kick(p);
 		return;
@@ -850,109 +752,24 @@ peer_get(struct segd *sd, const char *host, uint16_t port, const char *label,
 	return p;
 }
 
-static void
-rop_rearm(struct rop *r)
+/* Room on the send queue for n more work requests. */
+int
+peer_room(const struct peer *p, unsigned n)
 {
-	struct timeval tv = { r->peer->sd->deadline_ms / 1000,
-	    (r->peer->sd->deadline_ms % 1000) * 1000 };
-
-	if (r->timer != NULL)
-		evtimer_add(r->timer, &tv);
-}
-
-static void
-rop_timeout_cb(int fd, short ev, void *arg)
-{
-	struct rop *r = arg;
-	struct peer *p = r->peer;
-
-	(void)fd;
-	(void)ev;
-	/* work requests cannot be taken back: the connection goes */
-	peer_close(p, ETIMEDOUT, "peer %s did not answer within %u ms",
-	    p->label, p->sd->deadline_ms);
-}
-
-/* Start r on p when it is ready; its deadline runs from now. */
-void
-rop_submit(struct peer *p, struct rop *r, const struct rop_ops *ops)
-{
-	struct timeval tv = { p->sd->deadline_ms / 1000,
-	    (p->sd->deadline_ms % 1000) * 1000 };
-
-	r->peer = p;
-	r->ops = ops;
-	r->tag = 0;
-	r->round = 0;
-	r->active = 0;
-	peer_hold(p);		/* the rop's reference */
-	TAILQ_INSERT_TAIL(&p->waiting, r, entry);
-	r->timer = evtimer_new(p->sd->base, rop_timeout_cb, r);
-	if (r->timer == NULL) {
-		fail_rop(r, ENOMEM, "out of memory");
-		return;
-	}
-	evtimer_add(r->timer, &tv);
-	if (p->state == PS_CLOSED) {
-		fail_rop(r, ECONNRESET, p->why);
-		return;
-	}
-	peer_kick(p);
-}
-
-static void
-rop_activate(struct rop *r)
-{
-	struct peer *p = r->peer;
-
-	if (r->active)
-		return;
-	TAILQ_REMOVE(&p->waiting, r, entry);
-	TAILQ_INSERT_TAIL(&p->active, r, entry);
-	r->active = 1;
-}
-
-static void
-rop_deactivate(struct rop *r)
-{
-	struct peer *p = r->peer;
-
-	if (!r->active)
-		return;
-	TAILQ_REMOVE(&p->active, r, entry);
-	TAILQ_INSERT_TAIL(&p->waiting, r, entry);
-	r->active = 0;
-}
-
-/* Send r's request message; its reply comes to ops->reply. */
-void
-rop_send(struct rop *r, uint16_t type, const union segp_msg *m)
-{
-	struct peer *p = r->peer;
-
-	r->tag = p->next_tag++;
-	if (p->next_tag == 0)
-		p->next_tag = 1;
-	rop_activate(r);
-	peer_send(p, type, r->tag, m);
+	return p->sq_used + n <= PEER_SQ_DEPTH;
 }
 
 /*
- * Post a round of n work requests, the last one signaled; ops->start runs
- * again when it completes.  1 if the send queue has no room now (r waits
- * and ops->start runs again later), -1 if the post failed (peer closed).
+ * Post a round of n work requests (room checked), the last one signaled
+ * with ctx: the round handler gets ctx when it completes.  -1 if the post
+ * failed: the connection is closed.
  */
 int
-rop_post(struct rop *r, struct ibv_send_wr *wr, unsigned n)
+peer_post(struct peer *p, struct ibv_send_wr *wr, unsigned n, void *ctx)
 {
-	struct peer *p = r->peer;
 	struct ibv_send_wr *last = wr, *bad;
 	unsigned i;
 
-	if (p->sq_used + n > PEER_SQ_DEPTH) {
-		rop_deactivate(r);
-		return 1;
-	}
 	for (i = 0; i < n; i++) {
 		wr[i].next = i + 1 < n ? &wr[i + 1] : NULL;
 		wr[i].send_flags = 0;
@@ -960,116 +777,45 @@ rop_post(struct rop *r, struct ibv_send_wr *wr, unsigned n)
 		last = &wr[i];
 	}
 	last->send_flags = IBV_SEND_SIGNALED;
-	last->wr_id = (uint64_t)(uintptr_t)r;
-	rop_activate(r);
+	last->wr_id = (uint64_t)(uintptr_t)ctx;
 	if (ibv_post_send(p->id->qp, wr, &bad) != 0) {
 		peer_close(p, EIO, "ibv_post_send: %s", strerror(errno));
 		return -1;
 	}
-	r->round = n;
 	p->sq_used += n;
 	return 0;
 }
 
-/* The owner is finished with r (no round in flight). */
+/* Close the connection: every operation on it fails with this. */
 void
-rop_done(struct rop *r)
+peer_fail(struct peer *p, int code, const char *fmt, ...)
 {
-	struct peer *p = r->peer;
+	char why[sizeof p->why];
+	va_list ap;
 
-	if (p == NULL)
-		return;
-	if (r->active)
-		TAILQ_REMOVE(&p->active, r, entry);
-	else
-		TAILQ_REMOVE(&p->waiting, r, entry);
-	if (r->timer)
-		event_free(r->timer);
-	r->timer = NULL;
-	r->peer = NULL;
-	peer_put(p);		/* the rop's reference */
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	peer_close(p, code, "%s", why);
 }
 
-/* Start waiting operations while the peer is ready and has room. */
+/* The room observers, while the peer is ready. */
 static void
 peer_kick(struct peer *p)
 {
-	struct rop *r, *next;
+	unsigned i;
 
 	if (p->state != PS_READY)
 		return;
 	peer_hold(p);
-	for (r = TAILQ_FIRST(&p->waiting); r && p->state == PS_READY; r = next) {
-		next = TAILQ_NEXT(r, entry);
-		if (r->ops->start(r) == 1)
-			break;	/* no send-queue room: keep the order */
-	}
+	for (i = 0; i < nroom && p->state == PS_READY; i++)
+		room_obs[i].fn(room_obs[i].arg, p);
 	peer_put(p);
 }
 
-void
-peer_stat(const struct peer *p, struct peer_stat *st)
-{
-	snprintf(st->node, sizeof st->node, "%s", p->node[0] ? p->node : "-");
-	snprintf(st->where, sizeof st->where, "%s", p->key[0] ? p->key :
-	    p->addr);
-	snprintf(st->label, sizeof st->label, "%s", p->label);
-	st->state = state_names[p->state];
-	st->outbound = p->outbound;
-	st->credits = p->credits;
-	st->queued = p->nsendq;
-	st->version = p->version;
-}
 
-/* fn(p, arg) for every peer, or every ready one; fn must not close peers. */
-void
-peer_foreach(struct segd *sd, int ready, void (*fn)(struct peer *, void *),
-    void *arg)
-{
-	struct peer *p;
 
-	(void)sd;
-	TAILQ_FOREACH(p, &peers, entry)
-		if (!ready || p->state == PS_READY)
-			fn(p, arg);
-}
 
-/* The ready peer whose hello gave this node name, or NULL. */
-static struct peer *
-peer_find_node(const char *node)
-{
-	struct peer *p;
-
-	TAILQ_FOREACH(p, &peers, entry)
-		if (p->state == PS_READY && strcmp(p->node, node) == 0)
-			return p;
-	return NULL;
-}
-
-/* An address (ADDR, ADDR:PORT, [V6]:PORT), or a connected peer's name. */
-struct peer *
-peer_resolve(struct segd *sd, const char *name, struct segerr *e)
-{
-	struct sockaddr_storage ss;
-	struct segerr ign;
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *why;
-	uint16_t port;
-	struct peer *p;
-
-	if (sd->rdma == NULL) {
-		seterr(e, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
-		return NULL;
-	}
-	if (seg_parse_hostport(name, host, sizeof host, &port, SEGP_PORT,
-	    &why) == 0 && rdma_sockaddr(host, port, &ss, &ign) == 0)
-		return peer_get(sd, host, port, name, e);
-	if ((p = peer_find_node(name)) != NULL)
-		return p;
-	seterr(e, ENOENT, "no peer '%s': name it by address (ADDR or "
-	    "ADDR:PORT) or by the node name of a connected peer", name);
-	return NULL;
-}
 
 static void
 cm_cb(int fd, short ev, void *arg)

@@ -259,6 +259,8 @@ typedef void (*peer_handler)(void *arg, struct peer *, uint32_t tag,
     const union segp_msg *);
 void peer_handle(uint16_t type, peer_handler, void *arg);
 void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
+void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
+void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
 int  peer_start(struct segd *, struct segerr *);	/* after rdma_init */
 void peer_shutdown(struct segd *);
 struct peer *peer_get(struct segd *, const char *host, uint16_t port,
@@ -271,6 +273,15 @@ int  peer_alive(const struct peer *);
 const char *peer_node(const struct peer *);
 const char *peer_addr(const struct peer *);
 uint32_t peer_version(const struct peer *);
+int  peer_ready_now(const struct peer *);
+const char *peer_label(const struct peer *);
+const char *peer_why(const struct peer *, int *code);
+struct segd *peer_segd(const struct peer *);
+void **peer_rops(struct peer *);	/* rop.c's state of the peer */
+int  peer_room(const struct peer *, unsigned n);
+int  peer_post(struct peer *, struct ibv_send_wr *, unsigned n, void *ctx);
+void peer_fail(struct peer *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* m is the payload's member for type (NULL for CREDIT and ACK) */
 void peer_send(struct peer *, uint16_t type, uint32_t tag,
     const union segp_msg *m);
@@ -290,6 +301,9 @@ struct peer_stat {
 void peer_foreach(struct segd *, int ready, void (*fn)(struct peer *, void *),
     void *arg);
 void peer_stat(const struct peer *, struct peer_stat *);
+
+/* rop.c: remote operations, on peer.c; rop_init() before other observers */
+void rop_init(void);
 void rop_submit(struct peer *, struct rop *, const struct rop_ops *);
 void rop_send(struct rop *, uint16_t type, const union segp_msg *);
 int  rop_post(struct rop *, struct ibv_send_wr *, unsigned n);
