@@ -1,7 +1,16 @@
 /*
- * fs.h: the segment file system's internals, shared by fs.c (the mount,
- * the local tree) and fsnet.c (the remote view under net/).  Nothing here
- * is seen by the rest of segd; its entry points are in segd.h.
+ * fs.h: the segment file system's internals, shared by its files:
+ *
+ *   fs.c        the mount and the FUSE session, the operation table
+ *   fs_node.c   the node table, segments' nodes, directory listings
+ *   fs_reply.c  the caller's credentials, attributes, entry and error replies
+ *   fs_ops.c    the operations on names: lookup, attributes, mkdir, rmdir,
+ *               directories, statfs, access
+ *   fs_io.c     open files: open, read, write, release
+ *   fs_free.c   the free file: blocking reads and writes of addresses
+ *   fsnet.c     the remote view under net/
+ *
+ * Nothing here is seen by the rest of segd; its entry points are in segd.h.
  *
  * Inode numbers: 1 is the top directory, 2 is net/.  Every other inode
  * belongs to a node (one a segment directory, or a peer or remote
@@ -74,7 +83,11 @@ struct fs_dir {
 	struct fs_dirent *ents;
 };
 
-/* fs.c, for fsnet.c */
+/*
+ * For fsnet.c: fs.c (fs_sd, fs_unescape), fs_node.c (nodes, listings),
+ * fs_reply.c (attributes, replies, fs_want), fs_io.c (fs_open_reply) and
+ * fs_free.c (fs_parse_addrs).
+ */
 extern struct segd *fs_sd;
 struct fnode *fs_node_find(enum fn_type, const struct fnode *parent,
     const char *name);
@@ -113,5 +126,58 @@ void fsnet_flush(fuse_req_t, void *fh);
 void fsnet_release(void *fh);
 void fsnet_node_free(struct fnode *);
 void fsnet_shutdown(void);
+
+/* An open file of the tree (fi->fh); net/ files have nfh. */
+struct fh {
+	LIST_ENTRY(fh)   entry;
+	struct fnode    *node;	/* pinned */
+	int              kind;
+	struct segment  *seg;	/* held: valid after a remove */
+	int              nonblock;
+	void            *nfh;	/* fsnet.c's handle, for net/ files */
+};
+
+/* Reads and writes served, for the unmount's log line. */
+struct fs_iocount {
+	uint64_t reads, writes;
+	size_t   maxread, maxwrite;	/* largest requests seen */
+};
+
+/* fs_node.c */
+void fs_nodes_init(void);
+void fs_nodes_free_all(void);	/* at the shutdown */
+struct fnode *fs_node_by_ino(fuse_ino_t);	/* NULL: none, or top or net/ */
+void fs_node_maybe_free(struct fnode *);	/* if unlooked-up and unpinned */
+void fs_node_retire(struct fnode *);	/* its name now means another node */
+struct segment *fs_seg_named(const char *name);
+struct fnode *fs_seg_node(const struct segment *);	/* NULL: no memory */
+struct segment *fs_node_seg(const struct fnode *);	/* NULL: removed */
+void fs_dirs_free_all(void);	/* at the shutdown */
+
+/* fs_reply.c */
+void fs_reply_init(void);
+void fs_reply_errf(fuse_req_t, const char *what, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+void fs_req_cred(fuse_req_t, struct cred *);
+const char *fs_kind_name(int kind);
+void fs_seg_stat(struct stat *, const struct fnode *, int kind,
+    const struct segment *);
+void fs_root_stat(struct stat *);
+void fs_net_stat(struct stat *);
+
+/* fs_ops.c: fills in the operations on names and directories */
+void fs_ops_names(struct fuse_lowlevel_ops *);
+
+/* fs_io.c: fills in the operations on open files */
+void fs_ops_files(struct fuse_lowlevel_ops *);
+void fs_files_close(void);	/* at the shutdown */
+const struct fs_iocount *fs_io_count(void);
+/* A small write (ctl, free) into text; -1 if it is longer than size. */
+ssize_t fs_copy_small(struct fuse_bufvec *, char *text, size_t size);
+
+/* fs_free.c */
+void fs_free_read(fuse_req_t, struct fh *, size_t size);
+void fs_free_write(fuse_req_t, struct fh *, struct fuse_bufvec *);
+void fs_free_shutdown(void);	/* answers the waiting reads */
 
 #endif
