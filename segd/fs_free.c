@@ -59,13 +59,33 @@ fwait_free(struct fwait *w)
 	free(w);
 }
 
+static void free_ready(void *);
+
+/*
+ * Wait for addresses to be returned: 0.  If the wait cannot be registered
+ * the read is answered now, never left hanging, and w freed: -1.
+ */
+static int
+fwait_register(struct fwait *w)
+{
+	char what[FS_WHATMAX];
+
+	if (zio_free_wait(w->seg, free_ready, w) == 0)
+		return 0;
+	snprintf(what, sizeof what, "read %.64s/free", w->seg->name);
+	fs_reply_errf(w->req, what, ENOMEM, "out of memory: cannot wait for "
+	    "a returned buffer");
+	fwait_free(w);
+	return -1;
+}
+
 static void
 free_ready(void *arg)
 {
 	struct fwait *w = arg;
 
 	if (!free_take_reply(w->req, w->seg, w->size)) {
-		zio_free_wait(w->seg, free_ready, w);	/* another took them */
+		fwait_register(w);	/* another took them: wait again */
 		return;
 	}
 	fwait_free(w);
@@ -118,7 +138,8 @@ fs_free_read(fuse_req_t req, struct fh *h, size_t size)
 	w->size = size;
 	seg_hold(s);		/* the waiting read's */
 	LIST_INSERT_HEAD(&waits, w, entry);
-	zio_free_wait(s, free_ready, w);
+	if (fwait_register(w) < 0)
+		return;
 	/* last: if the read was already interrupted this replies and frees w */
 	fuse_req_interrupt_func(req, free_interrupted, w);
 }

@@ -316,7 +316,7 @@ int  zio_free_apply(struct segd *, struct segment *, const uint64_t *addrs,
 int  zio_free_local(struct segd *, struct segment *, const uint64_t *addrs,
     int n, const struct cred *, struct segerr *);
 int  zio_free_take(struct segment *, uint64_t *addrs, int max);
-void zio_free_wait(struct segment *, void (*cb)(void *), void *arg);
+int  zio_free_wait(struct segment *, void (*cb)(void *), void *arg);
 void zio_free_unwait(struct segment *, void (*cb)(void *), void *arg);
 int  zio_signal(struct segment *, struct segerr *);
 void zio_client_gone(struct segd *, struct client *);

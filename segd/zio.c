@@ -280,16 +280,22 @@ zio_free_take(struct segment *s, uint64_t *addrs, int max)
 	return n;
 }
 
-void
+/*
+ * cb(arg) is called once when addresses are returned: 0; or -1 when that
+ * cannot be (no pool state, or out of memory), and the caller must answer
+ * its reader itself.
+ */
+int
 zio_free_wait(struct segment *s, void (*cb)(void *), void *arg)
 {
 	struct zwaiter *w;
 
 	if (s->zio == NULL || (w = malloc(sizeof *w)) == NULL)
-		return;
+		return -1;
 	w->cb = cb;
 	w->arg = arg;
 	TAILQ_INSERT_TAIL(&s->zio->waiters, w, entry);
+	return 0;
 }
 
 void
