@@ -14,6 +14,7 @@
 #define FREE_LINE    19		/* "0x" + 16 hex digits + "\n" */
 #define FREE_MAXADDR 4096	/* addresses taken by one read or write */
 #define FREE_TEXTMAX (FREE_MAXADDR * FREE_LINE + 1)
+#define FREE_QUOTE   24		/* characters of a bad address quoted back */
 
 /* A read of free waiting for an address. */
 struct fwait {
@@ -187,8 +188,8 @@ fs_parse_addrs(const char *text, size_t len, uint64_t *addrs, int max,
 			    "write", max);
 		if (seg_parse_u64(text + i, j - i, &addrs[n]) < 0)
 			return seterr(e, EINVAL, "bad address '%.*s': write buffer "
-			    "addresses in hex, one a line", (int)(j - i > 24 ? 24 :
-			    j - i), text + i);
+			    "addresses in hex, one a line", (int)(j - i > FREE_QUOTE ?
+			    FREE_QUOTE : j - i), text + i);
 		n++;
 		i = j;
 	}
