@@ -277,8 +277,7 @@ void
 fs_dir_reply(fuse_req_t req, struct fs_dir *d, struct fuse_file_info *fi)
 {
 	if (dir_track(d) < 0) {
-		d->node = NULL;
-		fs_dir_free(d);
+		fs_dir_free(d);		/* and the listing's pin of its node */
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
