@@ -1,7 +1,16 @@
 /*
- * fs.h: the segment file system's internals, shared by fs.c (the mount,
- * the local tree) and fsnet.c (the remote view under net/).  Nothing here
- * is seen by the rest of segd; its entry points are in segd.h.
+ * fs.h: the segment file system's internals, shared by its files:
+ *
+ *   fs.c        the mount and the FUSE session, the operation table
+ *   fs_node.c   the node table, segments' nodes, directory listings
+ *   fs_reply.c  the caller's credentials, attributes, entry and error replies
+ *   fs_ops.c    the operations on names: lookup, attributes, mkdir, rmdir,
+ *               directories, statfs, access
+ *   fs_io.c     open files: open, read, write, release
+ *   fs_free.c   the free file: blocking reads and writes of addresses
+ *   fsnet.c     the remote view under net/
+ *
+ * Nothing here is seen by the rest of segd; its entry points are in segd.h.
  *
  * Inode numbers: 1 is the top directory, 2 is net/.  Every other inode
  * belongs to a node (one a segment directory, or a peer or remote
@@ -74,8 +83,19 @@ struct fs_dir {
 	struct fs_dirent *ents;
 };
 
-/* fs.c, for fsnet.c */
-extern struct segd *fs_sd;
+/*
+ * The file system's own layers: fs.c (mount, session) on fs_ops.c and
+ * fs_io.c (the operations), on fs_free.c (the free file) and fsnet.c (the
+ * remote view), on fs_reply.c (attributes, replies), on fs_node.c (nodes,
+ * listings).  Calls run downward; fs_node.c reaches fsnet.c's node data
+ * through the free hook fs.c registers, and fsnet.c answers an open
+ * through the callback fs_io.c passes.
+ *
+ * For fsnet.c and the others: fs_node.c (fs_sd, nodes, listings),
+ * fs_reply.c (attributes, replies, fs_want).
+ */
+extern struct segd *fs_sd;	/* fs_node.c; set by fs_init() */
+void fs_node_free_hook(void (*)(struct fnode *));
 struct fnode *fs_node_find(enum fn_type, const struct fnode *parent,
     const char *name);
 struct fnode *fs_node_get(enum fn_type, struct fnode *parent,
@@ -91,8 +111,8 @@ void fs_dir_free(struct fs_dir *);
 void fs_reply_err(fuse_req_t, const char *what, const struct segerr *);
 /* Replies to an opendir with listing d (taken over). */
 void fs_dir_reply(fuse_req_t, struct fs_dir *d, struct fuse_file_info *);
-/* Replies to an open of a net/ file with fsnet's handle (taken over). */
-void fs_open_reply(fuse_req_t, struct fnode *, int kind,
+/* Answers an open of a net/ file with fsnet's handle (taken over). */
+typedef void (*fs_open_cb)(fuse_req_t, struct fnode *, int kind,
     struct fuse_file_info *, void *nfh);
 int  fs_want(int flags);	/* SEGW_RD|SEGW_WR of open flags */
 /* parsers, for the unit suite too */
@@ -106,12 +126,66 @@ void fsnet_lookup_peer(fuse_req_t, const char *name);
 void fsnet_lookup_rseg(fuse_req_t, struct fnode *peer, const char *name);
 void fsnet_attr(fuse_req_t, struct fnode *, int kind, int entry);
 void fsnet_opendir(fuse_req_t, struct fnode *, struct fuse_file_info *);
-void fsnet_open(fuse_req_t, struct fnode *, int kind, struct fuse_file_info *);
+void fsnet_open(fuse_req_t, struct fnode *, int kind, struct fuse_file_info *,
+    fs_open_cb);
 void fsnet_read(fuse_req_t, void *fh, size_t size, off_t off);
 void fsnet_write(fuse_req_t, void *fh, struct fuse_bufvec *, off_t off);
 void fsnet_flush(fuse_req_t, void *fh);
 void fsnet_release(void *fh);
 void fsnet_node_free(struct fnode *);
 void fsnet_shutdown(void);
+
+/* An open file of the tree (fi->fh); net/ files have nfh. */
+struct fh {
+	LIST_ENTRY(fh)   entry;
+	struct fnode    *node;	/* pinned */
+	int              kind;
+	struct segment  *seg;	/* held: valid after a remove */
+	int              nonblock;
+	void            *nfh;	/* fsnet.c's handle, for net/ files */
+};
+
+/* Reads and writes served, for the unmount's log line. */
+struct fs_iocount {
+	uint64_t reads, writes;
+	size_t   maxread, maxwrite;	/* largest requests seen */
+};
+
+/* fs_node.c */
+void fs_nodes_init(void);
+void fs_nodes_free_all(void);	/* at the shutdown */
+struct fnode *fs_node_by_ino(fuse_ino_t);	/* NULL: none, or top or net/ */
+void fs_node_maybe_free(struct fnode *);	/* if unlooked-up and unpinned */
+void fs_node_retire(struct fnode *);	/* its name now means another node */
+struct segment *fs_seg_named(const char *name);
+struct fnode *fs_seg_node(const struct segment *);	/* NULL: no memory */
+struct segment *fs_node_seg(const struct fnode *);	/* NULL: removed */
+void fs_dirs_free_all(void);	/* at the shutdown */
+
+/* fs_reply.c */
+void fs_reply_init(void);
+void fs_reply_errf(fuse_req_t, const char *what, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+void fs_req_cred(fuse_req_t, struct cred *);
+const char *fs_kind_name(int kind);
+void fs_seg_stat(struct stat *, const struct fnode *, int kind,
+    const struct segment *);
+void fs_root_stat(struct stat *);
+/* A small write (ctl, free) into text; -1 if it is longer than size. */
+ssize_t fs_copy_small(struct fuse_bufvec *, char *text, size_t size);
+void fs_net_stat(struct stat *);
+
+/* fs_ops.c: fills in the operations on names and directories */
+void fs_ops_names(struct fuse_lowlevel_ops *);
+
+/* fs_io.c: fills in the operations on open files */
+void fs_ops_files(struct fuse_lowlevel_ops *);
+void fs_files_close(void);	/* at the shutdown */
+const struct fs_iocount *fs_io_count(void);
+
+/* fs_free.c */
+void fs_free_read(fuse_req_t, struct fh *, size_t size);
+void fs_free_write(fuse_req_t, struct fh *, struct fuse_bufvec *);
+void fs_free_shutdown(void);	/* answers the waiting reads */
 
 #endif

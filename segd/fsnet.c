@@ -411,6 +411,7 @@ deny_write(const struct rimp *imp, struct segerr *e)
 }
 
 struct impop {
+	fs_open_cb             done;
 	fuse_req_t             req;
 	struct fnode          *node;	/* pinned */
 	int                    kind;
@@ -419,7 +420,7 @@ struct impop {
 
 static void
 open_with(fuse_req_t req, struct fnode *n, int kind,
-    struct fuse_file_info *fi, struct rimp *imp)
+    struct fuse_file_info *fi, struct rimp *imp, fs_open_cb done)
 {
 	struct nfh *h;
 	struct segerr e;
@@ -437,7 +438,7 @@ open_with(fuse_req_t req, struct fnode *n, int kind,
 	}
 	h->imp = imp;
 	rseg_hold(imp);		/* the open file's */
-	fs_open_reply(req, n, kind, fi, h);
+	done(req, n, kind, fi, h);
 }
 
 static void
@@ -461,7 +462,7 @@ import_done(void *arg, struct rimp *imp, const struct segerr *err)
 		rs->imp = imp;		/* the node's reference */
 		rs->len = imp->len;
 		rs->perm = (uint8_t)imp->perm;
-		open_with(o->req, n, o->kind, &o->fi, imp);
+		open_with(o->req, n, o->kind, &o->fi, imp, o->done);
 	}
 	fs_node_unpin(n);
 	free(o);
@@ -469,7 +470,7 @@ import_done(void *arg, struct rimp *imp, const struct segerr *err)
 
 void
 fsnet_open(fuse_req_t req, struct fnode *n, int kind,
-    struct fuse_file_info *fi)
+    struct fuse_file_info *fi, fs_open_cb done)
 {
 	struct fs_rseg *rs = n->u.rseg;
 	struct segerr e = { 0, "" };
@@ -482,7 +483,7 @@ fsnet_open(fuse_req_t req, struct fnode *n, int kind,
 		return;
 	}
 	if (rs->imp != NULL && rseg_usable(rs->imp, &e) == 0) {
-		open_with(req, n, kind, fi, rs->imp);
+		open_with(req, n, kind, fi, rs->imp, done);
 		return;
 	}
 	snprintf(what, sizeof what, "open net/%s/%s/data", n->parent->name,
@@ -495,6 +496,7 @@ fsnet_open(fuse_req_t req, struct fnode *n, int kind,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	o->done = done;
 	o->req = req;
 	o->node = n;
 	o->kind = kind;
