@@ -23,7 +23,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check)
 SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3) -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check)
 
-PROTO_SRC = proto/segwire.c
+PROTO_SRC = proto/segwire.c proto/segparse.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
             seglib/import.c seglib/zio.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/control.c segd/namespace.c \

@@ -261,7 +261,7 @@ segw_io_decode(const uint8_t *p, size_t len, struct segw_io *io,
 	io->kind = le16toh(w.kind);
 	io->flags = le16toh(w.flags);
 	io->n = le32toh(w.n);
-	if (io->kind < SEGW_IO_GET || io->kind > SEGW_IO_SIGNAL ||
+	if (io->kind < SEGW_IO_GET || io->kind >= SEGW_IO_KINDMAX ||
 	    (io->flags & ~SEGW_IO_BOUNCE) != 0) {
 		*why = "io request of unknown kind or flags";
 		return -1;
@@ -281,13 +281,95 @@ segw_io_decode(const uint8_t *p, size_t len, struct segw_io *io,
 	return 0;
 }
 
+size_t
+segw_addrs_encode(uint8_t *out, size_t size, const struct segw_addrs *a)
+{
+	struct segw_addrs_wire w;
+	size_t i, need;
+
+	if (a->n == 0 || a->n > SEGW_ADDRS_MAX)
+		return 0;
+	need = sizeof w + (size_t)a->n * 8;
+	if (size < need)
+		return 0;
+	memset(&w, 0, sizeof w);
+	w.handle = htole64(a->handle);
+	w.n = htole32(a->n);
+	memcpy(out, &w, sizeof w);
+	for (i = 0; i < a->n; i++) {
+		uint64_t v = htole64(a->addrs[i]);
+		memcpy(out + sizeof w + i * 8, &v, 8);
+	}
+	return need;
+}
+
+int
+segw_addrs_decode(const uint8_t *p, size_t len, struct segw_addrs *a,
+    const char **why)
+{
+	struct segw_addrs_wire w;
+	size_t i;
+
+	if (len < sizeof w) {
+		*why = "address list shorter than its header";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	a->handle = le64toh(w.handle);
+	a->n = le32toh(w.n);
+	if (a->n == 0 || a->n > SEGW_ADDRS_MAX || w.pad != 0 ||
+	    len != sizeof w + (size_t)a->n * 8) {
+		*why = "address list length does not match its count";
+		return -1;
+	}
+	for (i = 0; i < a->n; i++) {
+		memcpy(&a->addrs[i], p + sizeof w + i * 8, 8);
+		a->addrs[i] = le64toh(a->addrs[i]);
+	}
+	return 0;
+}
+
+size_t
+segw_version_encode(uint8_t *out, size_t size, uint32_t version)
+{
+	struct segw_version_wire w = { htole32(version), 0 };
+
+	if (size < sizeof w)
+		return 0;
+	memcpy(out, &w, sizeof w);
+	return sizeof w;
+}
+
+int
+segw_version_decode(const uint8_t *p, size_t len, uint32_t *version)
+{
+	struct segw_version_wire w;
+
+	if (len != sizeof w)
+		return -1;
+	memcpy(&w, p, sizeof w);
+	*version = le32toh(w.version);
+	return 0;
+}
+
+/* ---- the peer protocol ---- */
+
 _Static_assert(sizeof(struct segp_hdr_wire) == SEGP_HDRLEN, "segp header");
-_Static_assert(sizeof(struct segp_hello) == 80, "segp_hello layout");
-_Static_assert(sizeof(struct segp_ent) == 80, "segp_ent layout");
-_Static_assert(SEGP_HDRLEN + sizeof(struct segp_free) + SEGP_FREE_MAX * 8 <=
-    SEGP_MSGSIZE, "FREE fits");
-_Static_assert(SEGP_HDRLEN + sizeof(struct segp_list_rep) +
-    SEGP_LIST_MAX * sizeof(struct segp_ent) <= SEGP_MSGSIZE, "LIST_REP fits");
+_Static_assert(sizeof(struct segp_hello_wire) == 80, "segp_hello layout");
+_Static_assert(sizeof(struct segp_name_wire) == 72, "segp_name layout");
+_Static_assert(sizeof(struct segp_ent_wire) == 80, "segp_ent layout");
+_Static_assert(sizeof(struct segp_import_rep_wire) == 40, "import_rep layout");
+_Static_assert(sizeof(struct segp_free_wire) + SEGP_FREE_MAX * 8 <=
+    SEGP_PAYLOADMAX, "FREE fits");
+_Static_assert(sizeof(struct segp_list_rep_wire) +
+    SEGP_LIST_MAX * sizeof(struct segp_ent_wire) <= SEGP_PAYLOADMAX,
+    "LIST_REP fits");
+_Static_assert(sizeof(struct segp_error_wire) + SEGW_MAXTEXT <=
+    SEGP_PAYLOADMAX, "ERROR fits");
+_Static_assert(SEGW_ADDRS_MAX == SEGP_FREE_MAX, "a local free request is "
+    "one FREE message");
+_Static_assert(SEGP_VERSION_MIN >= 1 && SEGP_VERSION_MIN <= SEGP_VERSION_MAX,
+    "peer versions");
 
 void
 segp_hdr_encode(uint8_t out[SEGP_HDRLEN], const struct segp_hdr *h)
@@ -302,28 +384,28 @@ segp_hdr_encode(uint8_t out[SEGP_HDRLEN], const struct segp_hdr *h)
 	memcpy(out, &w, sizeof w);
 }
 
-long
+/* The exact payload size of a fixed-size type; -1 for variable ones. */
+static long
 segp_payload_size(uint16_t type)
 {
 	switch (type) {
 	case SEGP_HELLO:
-		return sizeof(struct segp_hello);
+		return sizeof(struct segp_hello_wire);
 	case SEGP_CREDIT:
+	case SEGP_ACK:
 		return 0;
 	case SEGP_LIST:
-		return sizeof(struct segp_list);
+		return sizeof(struct segp_list_wire);
 	case SEGP_IMPORT:
-		return sizeof(struct segp_name);
+		return sizeof(struct segp_name_wire);
 	case SEGP_IMPORT_REP:
-		return sizeof(struct segp_import_rep);
+		return sizeof(struct segp_import_rep_wire);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
 	case SEGP_SIGNAL:
-		return sizeof(struct segp_id);
-	case SEGP_ACK:
-		return 0;
+		return sizeof(struct segp_id_wire);
 	default:
-		return -1;	/* LIST_REP, ERROR: checked by their type */
+		return -1;	/* LIST_REP, ERROR, FREE: by their counts */
 	}
 }
 
@@ -364,6 +446,404 @@ segp_hdr_decode(const uint8_t *buf, size_t got, struct segp_hdr *h,
 	return 0;
 }
 
+uint32_t
+segp_version_pick(uint32_t amin, uint32_t amax, uint32_t bmin, uint32_t bmax)
+{
+	uint32_t hi = amax < bmax ? amax : bmax;
+	uint32_t lo = amin > bmin ? amin : bmin;
+
+	return hi >= lo ? hi : 0;
+}
+
+/* A name field of the wire (nl bytes of src) into dst, checked by valid. */
+static int
+wire_name(char *dst, size_t dsize, const uint8_t *src, unsigned nl,
+    int (*valid)(const char *))
+{
+	if (nl == 0 || nl >= dsize || memchr(src, '\0', nl) != NULL)
+		return -1;
+	memcpy(dst, src, nl);
+	dst[nl] = '\0';
+	return valid(dst) ? 0 : -1;
+}
+
+static int
+perm_valid(unsigned perm)
+{
+	return perm == SEGW_RD || perm == (SEGW_RD | SEGW_WR);
+}
+
+static int
+hello_valid(const struct segp_hello *h)
+{
+	return h->vmin >= 1 && h->vmax >= h->vmin && h->port != 0 &&
+	    seg_node_valid(h->node);
+}
+
+static size_t
+hello_encode(uint8_t *out, const struct segp_hello *h)
+{
+	struct segp_hello_wire w;
+	size_t nl = strlen(h->node);
+
+	memset(&w, 0, sizeof w);
+	w.vmin = htole32(h->vmin);
+	/* a version-1 peer reads vmin alone and wants the field after zero */
+	w.vmax = htole32(h->vmax > 1 ? h->vmax : 0);
+	w.caps = htole32(h->caps);
+	w.port = htole16(h->port);
+	w.nodelen = htole16((uint16_t)nl);
+	memcpy(w.node, h->node, nl);
+	memcpy(out, &w, sizeof w);
+	return sizeof w;
+}
+
+static int
+hello_decode(const uint8_t *p, struct segp_hello *h, const char **why)
+{
+	struct segp_hello_wire w;
+
+	memcpy(&w, p, sizeof w);
+	h->vmin = le32toh(w.vmin);
+	h->vmax = le32toh(w.vmax);
+	if (h->vmax == 0)	/* a version-1 peer */
+		h->vmax = h->vmin;
+	h->caps = le32toh(w.caps);
+	h->port = le16toh(w.port);
+	if (wire_name(h->node, sizeof h->node, w.node, le16toh(w.nodelen),
+	    seg_node_valid) < 0) {
+		*why = "bad node name in hello";
+		return -1;
+	}
+	if (!hello_valid(h)) {
+		*why = "bad versions or port in hello";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ent_valid(const struct segp_ent *e)
+{
+	return seg_name_valid(e->name) && perm_valid(e->perm) &&
+	    e->verb > SEG_VERB_NONE && e->verb < SEG_VERB_MAX;
+}
+
+static size_t
+list_rep_encode(uint8_t *out, const struct segp_list_rep *r)
+{
+	struct segp_list_rep_wire w = { htole32(r->next), htole32(r->n) };
+	uint32_t i;
+
+	memcpy(out, &w, sizeof w);
+	for (i = 0; i < r->n; i++) {
+		const struct segp_ent *e = &r->ent[i];
+		struct segp_ent_wire ew;
+		size_t nl = strlen(e->name);
+
+		memset(&ew, 0, sizeof ew);
+		ew.namelen = htole16((uint16_t)nl);
+		ew.perm = e->perm;
+		ew.verb = e->verb;
+		ew.len = htole64(e->len);
+		memcpy(ew.name, e->name, nl);
+		memcpy(out + sizeof w + i * sizeof ew, &ew, sizeof ew);
+	}
+	return sizeof w + r->n * sizeof(struct segp_ent_wire);
+}
+
+static int
+list_rep_decode(const uint8_t *p, size_t len, struct segp_list_rep *r,
+    const char **why)
+{
+	struct segp_list_rep_wire w;
+	uint32_t i;
+
+	if (len < sizeof w) {
+		*why = "list reply shorter than its header";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	r->next = le32toh(w.next);
+	r->n = le32toh(w.n);
+	if (r->n > SEGP_LIST_MAX ||
+	    len != sizeof w + r->n * sizeof(struct segp_ent_wire)) {
+		*why = "list reply length does not match its count";
+		return -1;
+	}
+	for (i = 0; i < r->n; i++) {
+		struct segp_ent_wire ew;
+		struct segp_ent *e = &r->ent[i];
+
+		memcpy(&ew, p + sizeof w + i * sizeof ew, sizeof ew);
+		e->perm = ew.perm;
+		e->verb = ew.verb;
+		e->len = le64toh(ew.len);
+		if (wire_name(e->name, sizeof e->name, ew.name,
+		    le16toh(ew.namelen), seg_name_valid) < 0 || !ent_valid(e)) {
+			*why = "bad entry in list reply";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+import_rep_valid(const struct segp_import_rep *r)
+{
+	return r->len != 0 && r->va <= UINT64_MAX - r->len &&
+	    perm_valid(r->perm);
+}
+
+static size_t
+import_rep_encode(uint8_t *out, const struct segp_import_rep *r)
+{
+	struct segp_import_rep_wire w;
+
+	w.id = htole64(r->id);
+	w.va = htole64(r->va);
+	w.len = htole64(r->len);
+	w.gen = htole64(r->gen);
+	w.rkey = htole32(r->rkey);
+	w.perm = htole32(r->perm);
+	memcpy(out, &w, sizeof w);
+	return sizeof w;
+}
+
+static int
+import_rep_decode(const uint8_t *p, struct segp_import_rep *r,
+    const char **why)
+{
+	struct segp_import_rep_wire w;
+
+	memcpy(&w, p, sizeof w);
+	r->id = le64toh(w.id);
+	r->va = le64toh(w.va);
+	r->len = le64toh(w.len);
+	r->gen = le64toh(w.gen);
+	r->rkey = le32toh(w.rkey);
+	r->perm = le32toh(w.perm);
+	if (!import_rep_valid(r)) {
+		*why = "bad length, address or grant in import reply";
+		return -1;
+	}
+	return 0;
+}
+
+static size_t
+error_encode(uint8_t *out, const struct segp_error *e)
+{
+	size_t tl = strnlen(e->text, SEGW_MAXTEXT);
+	struct segp_error_wire w = { htole32(e->code), htole32((uint32_t)tl) };
+
+	memcpy(out, &w, sizeof w);
+	memcpy(out + sizeof w, e->text, tl);
+	return sizeof w + tl;
+}
+
+static int
+error_decode(const uint8_t *p, size_t len, struct segp_error *e,
+    const char **why)
+{
+	struct segp_error_wire w;
+	uint32_t tl;
+
+	if (len < sizeof w) {
+		*why = "error shorter than its header";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	e->code = le32toh(w.code);
+	tl = le32toh(w.textlen);
+	if (tl > SEGW_MAXTEXT || tl != len - sizeof w ||
+	    memchr(p + sizeof w, '\0', tl) != NULL) {
+		*why = "error text length does not match";
+		return -1;
+	}
+	if (e->code == 0 || e->code > 4095) {
+		*why = "error code out of range";
+		return -1;
+	}
+	memcpy(e->text, p + sizeof w, tl);
+	e->text[tl] = '\0';
+	return 0;
+}
+
+static size_t
+free_encode(uint8_t *out, const struct segp_free *f)
+{
+	struct segp_free_wire w = { htole64(f->id), htole32(f->n), 0 };
+	uint32_t i;
+
+	memcpy(out, &w, sizeof w);
+	for (i = 0; i < f->n; i++) {
+		uint64_t a = htole64(f->addrs[i]);
+		memcpy(out + sizeof w + i * 8, &a, 8);
+	}
+	return sizeof w + (size_t)f->n * 8;
+}
+
+static int
+free_decode(const uint8_t *p, size_t len, struct segp_free *f,
+    const char **why)
+{
+	struct segp_free_wire w;
+	uint32_t i;
+
+	if (len < sizeof w) {
+		*why = "free shorter than its header";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	f->id = le64toh(w.id);
+	f->n = le32toh(w.n);
+	if (f->n == 0 || f->n > SEGP_FREE_MAX || len != sizeof w + f->n * 8) {
+		*why = "free length does not match its count";
+		return -1;
+	}
+	for (i = 0; i < f->n; i++) {
+		memcpy(&f->addrs[i], p + sizeof w + i * 8, 8);
+		f->addrs[i] = le64toh(f->addrs[i]);
+	}
+	return 0;
+}
+
+/* The bytes type needs for m, 0 when m is not what a receiver accepts. */
+static size_t
+segp_msg_size(uint16_t type, const union segp_msg *m)
+{
+	uint32_t i;
+
+	switch (type) {
+	case SEGP_LIST_REP:
+		if (m->list_rep.n > SEGP_LIST_MAX)
+			return 0;
+		for (i = 0; i < m->list_rep.n; i++)
+			if (!ent_valid(&m->list_rep.ent[i]))
+				return 0;
+		return sizeof(struct segp_list_rep_wire) +
+		    m->list_rep.n * sizeof(struct segp_ent_wire);
+	case SEGP_ERROR:
+		if (m->error.code == 0 || m->error.code > 4095)
+			return 0;
+		return sizeof(struct segp_error_wire) +
+		    strnlen(m->error.text, SEGW_MAXTEXT);
+	case SEGP_FREE:
+		if (m->free.n == 0 || m->free.n > SEGP_FREE_MAX)
+			return 0;
+		return sizeof(struct segp_free_wire) + m->free.n * 8;
+	case SEGP_HELLO:
+		return hello_valid(&m->hello) ? sizeof(struct segp_hello_wire) : 0;
+	case SEGP_IMPORT:
+		return seg_name_valid(m->name) ? sizeof(struct segp_name_wire) : 0;
+	case SEGP_IMPORT_REP:
+		return import_rep_valid(&m->import_rep) ?
+		    sizeof(struct segp_import_rep_wire) : 0;
+	default:
+		return type > 0 && type < SEGP_TYPEMAX ?
+		    (size_t)segp_payload_size(type) : 0;
+	}
+}
+
+size_t
+segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
+    const union segp_msg *m)
+{
+	size_t need = segp_msg_size(type, m);
+
+	if ((need == 0 && type != SEGP_CREDIT && type != SEGP_ACK) ||
+	    need > size)
+		return 0;
+	switch (type) {
+	case SEGP_HELLO:
+		return hello_encode(out, &m->hello);
+	case SEGP_LIST: {
+		struct segp_list_wire w = { htole32(m->cursor), 0 };
+		memcpy(out, &w, sizeof w);
+		return sizeof w;
+	}
+	case SEGP_LIST_REP:
+		return list_rep_encode(out, &m->list_rep);
+	case SEGP_IMPORT: {
+		struct segp_name_wire w;
+		size_t nl = strlen(m->name);
+		memset(&w, 0, sizeof w);
+		w.namelen = htole16((uint16_t)nl);
+		memcpy(w.name, m->name, nl);
+		memcpy(out, &w, sizeof w);
+		return sizeof w;
+	}
+	case SEGP_IMPORT_REP:
+		return import_rep_encode(out, &m->import_rep);
+	case SEGP_UNIMPORT:
+	case SEGP_REVOKE:
+	case SEGP_SIGNAL: {
+		struct segp_id_wire w = { htole64(m->id) };
+		memcpy(out, &w, sizeof w);
+		return sizeof w;
+	}
+	case SEGP_ERROR:
+		return error_encode(out, &m->error);
+	case SEGP_FREE:
+		return free_encode(out, &m->free);
+	default:		/* CREDIT, ACK */
+		return 0;
+	}
+}
+
+int
+segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
+    union segp_msg *m, const char **why)
+{
+	long want = type > 0 && type < SEGP_TYPEMAX ? segp_payload_size(type) :
+	    -2;
+
+	if (want == -2 || (want >= 0 && (size_t)want != len) ||
+	    len > SEGP_PAYLOADMAX) {
+		*why = want == -2 ? "unknown message type" :
+		    "payload of the wrong size for its type";
+		return -1;
+	}
+	switch (type) {
+	case SEGP_HELLO:
+		return hello_decode(p, &m->hello, why);
+	case SEGP_LIST: {
+		struct segp_list_wire w;
+		memcpy(&w, p, sizeof w);
+		m->cursor = le32toh(w.cursor);
+		return 0;
+	}
+	case SEGP_LIST_REP:
+		return list_rep_decode(p, len, &m->list_rep, why);
+	case SEGP_IMPORT: {
+		struct segp_name_wire w;
+		memcpy(&w, p, sizeof w);
+		if (wire_name(m->name, sizeof m->name, w.name,
+		    le16toh(w.namelen), seg_name_valid) < 0) {
+			*why = "bad segment name in import";
+			return -1;
+		}
+		return 0;
+	}
+	case SEGP_IMPORT_REP:
+		return import_rep_decode(p, &m->import_rep, why);
+	case SEGP_UNIMPORT:
+	case SEGP_REVOKE:
+	case SEGP_SIGNAL: {
+		struct segp_id_wire w;
+		memcpy(&w, p, sizeof w);
+		m->id = le64toh(w.id);
+		return 0;
+	}
+	case SEGP_ERROR:
+		return error_decode(p, len, &m->error, why);
+	case SEGP_FREE:
+		return free_decode(p, len, &m->free, why);
+	default:		/* CREDIT, ACK: no payload */
+		return 0;
+	}
+}
+
 const char *
 segw_verb_name(unsigned verb)
 {
@@ -376,73 +856,3 @@ segw_verb_name(unsigned verb)
 	return verb < SEG_VERB_MAX ? names[verb] : "?";
 }
 
-/* [A-Za-z0-9._-]{1,64}, and neither "." nor "..". */
-int
-seg_name_valid(const char *name)
-{
-	size_t i, n = strnlen(name, SEG_NAMEMAX + 1);
-
-	if (n == 0 || n > SEG_NAMEMAX)
-		return 0;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * A whole unsigned number, decimal or 0x hex, of exactly len characters:
- * no sign, no blanks, no trailing bytes, no overflow.
- */
-int
-seg_parse_u64(const char *s, size_t len, uint64_t *out)
-{
-	char buf[32], *end;
-	unsigned long long v;
-	int base = 10;
-
-	if (len == 0 || len >= sizeof buf || memchr(s, '\0', len) != NULL)
-		return -1;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (len > 2 && buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
-		base = 16;
-	if (!(buf[base == 16 ? 2 : 0] >= '0' && buf[base == 16 ? 2 : 0] <= '9') &&
-	    !(base == 16 && strchr("abcdefABCDEF", buf[2]) != NULL))
-		return -1;
-	errno = 0;
-	v = strtoull(buf, &end, base);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* $SEGD_SOCKET, else /run/segd/segd.sock for root, else $XDG_RUNTIME_DIR/segd.sock */
-int
-seg_default_socket(char *buf, size_t size)
-{
-	const char *e = getenv("SEGD_SOCKET"), *x;
-	int n;
-
-	if (e != NULL && *e != '\0')
-		n = snprintf(buf, size, "%s", e);
-	else if (geteuid() == 0)
-		n = snprintf(buf, size, "/run/segd/segd.sock");
-	else if ((x = getenv("XDG_RUNTIME_DIR")) != NULL && *x != '\0')
-		n = snprintf(buf, size, "%s/segd.sock", x);
-	else {
-		errno = ENOENT;
-		return -1;
-	}
-	if (n < 0 || (size_t)n >= size) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}

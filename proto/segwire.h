@@ -12,6 +12,11 @@
  *
  * A reply carrying a file descriptor (OPEN, ATTACH) passes it with
  * SCM_RIGHTS on the first byte of its frame.
+ *
+ * A client's first request is HELLO with the protocol version it speaks;
+ * segd answers with its own, or with an error naming both when it does not
+ * speak the client's.  Anything else first is answered with that error too.
+ * Version 1 (no HELLO) was the first release's.
  */
 #ifndef SEGWIRE_H
 #define SEGWIRE_H
@@ -23,6 +28,10 @@
 #define SEGW_HDRLEN      8
 #define SEGW_MAXTEXT     256         /* ctl messages, error strings */
 #define SEGW_MAXPAYLOAD  65536       /* no local frame is larger */
+#ifndef SEGW_VERSION
+#define SEGW_VERSION     2           /* the local protocol's version */
+#endif
+#define SEGW_VERSION_MIN 2           /* the oldest segd serves */
 
 enum segw_op {
 	SEGW_CREATE = 1,   /* name, arg=mode */
@@ -50,6 +59,10 @@ enum segw_op {
 	SEGW_FREEREAD,     /* name, arg=max -> le64 addresses (never waits) */
 	SEGW_FREEFD,       /* name -> fd, readable while addresses wait */
 	SEGW_SIGFD,        /* name -> fd (eventfd) counting signals */
+	SEGW_HELLO,        /* arg=version -> segw_version */
+	SEGW_ZFREE,        /* segw_addrs(handle 0): return local buffers */
+	SEGW_RFREE,        /* segw_addrs: return an import's buffers */
+	SEGW_RSIGNAL,      /* a=import handle: post a signal to its exporter */
 	SEGW_OPMAX
 };
 
@@ -104,13 +117,8 @@ struct segw_imp_wire {
 } __attribute__((packed));
 
 /* SEGW_IO request: 24 bytes, then n segw_iov_wire */
-/*
- * FREE: return buffers, iov[i].va the address (off, len 0); handle 0 means
- * the local segment holding the address, else an import (remote free).
- * SIGNAL: post a signal to an import's exporter (n 0).
- */
 enum segw_io_kind { SEGW_IO_GET = 1, SEGW_IO_PUT, SEGW_IO_BARRIER,
-	SEGW_IO_FREE, SEGW_IO_SIGNAL };
+	SEGW_IO_KINDMAX };
 #define SEGW_IO_BOUNCE 0x1	/* va is an offset into the bounce region */
 #define SEGW_IO_MAXN   2048	/* entries in one SEGW_IO frame */
 
@@ -122,6 +130,20 @@ struct segw_io_wire {
 	uint64_t pad;
 } __attribute__((packed));
 
+/* SEGW_ZFREE, SEGW_RFREE request: 16 bytes, then n le64 addresses */
+#define SEGW_ADDRS_MAX 500	/* addresses in one request: SEGP_FREE_MAX */
+struct segw_addrs_wire {
+	uint64_t handle;	/* 0 for ZFREE, the import for RFREE */
+	uint32_t n;
+	uint32_t pad;
+} __attribute__((packed));
+
+/* SEGW_HELLO reply: 8 bytes */
+struct segw_version_wire {
+	uint32_t version;
+	uint32_t pad;
+} __attribute__((packed));
+
 struct segw_iov_wire {
 	uint64_t off;	/* in the imported segment */
 	uint64_t va;	/* local address (or bounce offset) */
@@ -129,6 +151,12 @@ struct segw_iov_wire {
 } __attribute__((packed));
 
 /* host-order views */
+struct segw_addrs {
+	uint64_t handle;
+	uint32_t n;		/* 1..SEGW_ADDRS_MAX */
+	uint64_t addrs[SEGW_ADDRS_MAX];
+};
+
 struct segw_hdr {
 	uint32_t len;
 	uint16_t op;
@@ -177,32 +205,45 @@ struct segw_io {
  * pre-posts SEGP_CREDITS receive buffers; a sender spends one credit per
  * message and the receiver hands credits back in `credits` of any message
  * (or a CREDIT message) as it re-posts buffers.  The first message each
- * way is HELLO; a wrong version or anything malformed drops the connection.
+ * way is HELLO, carrying the lowest and highest protocol versions the
+ * sender speaks; the connection uses the highest version both speak, and
+ * a peer with no version in common, or anything malformed, is dropped.
+ *
+ * Versions: 1, HELLO's first field is the one version spoken (and the
+ * field after the node length is zero); 2, that field is the lowest and
+ * the other the highest version spoken, and LIST's cursor is an export's
+ * sequence number (stable while exports come and go), not a position.
  */
-#define SEGP_VERSION   1
+#define SEGP_VERSION_MIN 1	/* the oldest version this build speaks */
+#ifndef SEGP_VERSION_MAX
+#define SEGP_VERSION_MAX 2	/* the newest; -DSEGP_VERSION_MAX=1 builds an old one */
+#endif
 #define SEGP_PORT      7450	/* default rdma_cm port */
 #define SEGP_MSGSIZE   4096
 #define SEGP_CREDITS   32
 #define SEGP_HDRLEN    16
 #define SEGP_NODEMAX   64
 #define SEGP_LIST_MAX  48	/* entries in one LIST_REP */
+#define SEGP_FREE_MAX  500	/* addresses in one FREE */
+#define SEGP_PAYLOADMAX (SEGP_MSGSIZE - SEGP_HDRLEN)
 
 enum segp_type {
 	SEGP_HELLO = 1,     /* segp_hello */
 	SEGP_CREDIT,        /* no payload */
 	SEGP_LIST,          /* segp_list: cursor */
-	SEGP_LIST_REP,      /* segp_list_rep + n segp_ent */
+	SEGP_LIST_REP,      /* segp_list_rep: next cursor, n entries */
 	SEGP_IMPORT,        /* segp_name */
 	SEGP_IMPORT_REP,    /* segp_import_rep */
 	SEGP_UNIMPORT,      /* segp_id */
 	SEGP_REVOKE,        /* segp_id: exporter -> importer */
-	SEGP_ERROR,         /* segp_error + text */
-	SEGP_FREE,          /* segp_free + n le64 addresses */
+	SEGP_ERROR,         /* segp_error: errno value and text */
+	SEGP_FREE,          /* segp_free: import id, n addresses */
 	SEGP_SIGNAL,        /* segp_id */
 	SEGP_ACK,           /* no payload: a FREE or SIGNAL was applied */
 	SEGP_TYPEMAX
 };
 
+/* on the wire, little-endian */
 struct segp_hdr_wire {
 	uint16_t type;
 	uint16_t flags;
@@ -211,32 +252,32 @@ struct segp_hdr_wire {
 	uint32_t tag;	/* a reply carries its request's tag */
 } __attribute__((packed));
 
-struct segp_hello {
-	uint32_t version;
+struct segp_hello_wire {	/* 80 bytes */
+	uint32_t vmin;	/* version 1: the one version spoken */
 	uint32_t caps;
 	uint16_t port;	/* where the sender listens */
 	uint16_t nodelen;
-	uint32_t pad;
+	uint32_t vmax;	/* version 1: 0 */
 	uint8_t  node[SEGP_NODEMAX];
 } __attribute__((packed));
 
-struct segp_name {
+struct segp_name_wire {		/* 72 bytes */
 	uint16_t namelen;
 	uint16_t pad[3];
 	uint8_t  name[SEG_NAMEMAX];
 } __attribute__((packed));
 
-struct segp_list {
+struct segp_list_wire {		/* 8 bytes */
 	uint32_t cursor;
 	uint32_t pad;
 } __attribute__((packed));
 
-struct segp_list_rep {
+struct segp_list_rep_wire {	/* 8 bytes, then n segp_ent_wire */
 	uint32_t next;	/* cursor of the next page; 0 at the end */
 	uint32_t n;
 } __attribute__((packed));
 
-struct segp_ent {
+struct segp_ent_wire {		/* 80 bytes */
 	uint16_t namelen;
 	uint8_t  perm;
 	uint8_t  verb;
@@ -245,7 +286,7 @@ struct segp_ent {
 	uint8_t  name[SEG_NAMEMAX];
 } __attribute__((packed));
 
-struct segp_import_rep {
+struct segp_import_rep_wire {	/* 40 bytes */
 	uint64_t id;	/* exporter's import id, for UNIMPORT and REVOKE */
 	uint64_t va;
 	uint64_t len;
@@ -254,34 +295,93 @@ struct segp_import_rep {
 	uint32_t perm;
 } __attribute__((packed));
 
-struct segp_id {
+struct segp_id_wire {		/* 8 bytes */
 	uint64_t id;
 } __attribute__((packed));
 
-#define SEGP_FREE_MAX 500	/* addresses in one FREE */
-struct segp_free {
+struct segp_free_wire {		/* 16 bytes, then n le64 addresses */
 	uint64_t id;	/* the import */
 	uint32_t n;
 	uint32_t pad;
 } __attribute__((packed));
 
-struct segp_error {
+struct segp_error_wire {	/* 8 bytes, then textlen bytes */
 	uint32_t code;	/* errno value */
 	uint32_t textlen;
 } __attribute__((packed));
 
-/* host-order header */
+/* host-order views, each checked when decoded */
 struct segp_hdr {
 	uint16_t type, flags;
 	uint32_t len, credits, tag;
+};
+
+struct segp_hello {
+	uint32_t vmin, vmax;	/* 1 <= vmin <= vmax */
+	uint32_t caps;
+	uint16_t port;		/* not 0 */
+	char     node[SEGP_NODEMAX + 1];	/* seg_node_valid */
+};
+
+struct segp_ent {
+	char     name[SEG_NAMEMAX + 1];	/* seg_name_valid */
+	uint64_t len;
+	uint8_t  perm;		/* SEGW_RD, or SEGW_RD | SEGW_WR */
+	uint8_t  verb;		/* a seg_verb, not SEG_VERB_NONE */
+};
+
+struct segp_list_rep {
+	uint32_t        next;
+	uint32_t        n;	/* at most SEGP_LIST_MAX */
+	struct segp_ent ent[SEGP_LIST_MAX];
+};
+
+struct segp_import_rep {
+	uint64_t id, va, len, gen;	/* len > 0, va + len does not wrap */
+	uint32_t rkey, perm;		/* perm as in segp_ent */
+};
+
+struct segp_error {
+	uint32_t code;			/* 1..4095 */
+	char     text[SEGW_MAXTEXT + 1];	/* at most SEGW_MAXTEXT bytes */
+};
+
+struct segp_free {
+	uint64_t id;
+	uint32_t n;			/* 1..SEGP_FREE_MAX */
+	uint64_t addrs[SEGP_FREE_MAX];
+};
+
+/* One decoded message: the member its type names (none for CREDIT, ACK). */
+union segp_msg {
+	struct segp_hello      hello;		/* HELLO */
+	uint32_t               cursor;		/* LIST */
+	struct segp_list_rep   list_rep;	/* LIST_REP */
+	char                   name[SEG_NAMEMAX + 1];	/* IMPORT */
+	struct segp_import_rep import_rep;	/* IMPORT_REP */
+	uint64_t               id;		/* UNIMPORT, REVOKE, SIGNAL */
+	struct segp_error      error;		/* ERROR */
+	struct segp_free       free;		/* FREE */
 };
 
 void segp_hdr_encode(uint8_t out[SEGP_HDRLEN], const struct segp_hdr *);
 /* Checks the header against the received byte count; -1 with *why. */
 int  segp_hdr_decode(const uint8_t *buf, size_t got, struct segp_hdr *,
     const char **why);
-/* The exact payload size a type needs; -1 for variable (checked by type). */
-long segp_payload_size(uint16_t type);
+/*
+ * A message's payload: the bytes for type from m (m unused for CREDIT and
+ * ACK), at most size; returns the length, or 0 with nothing written when
+ * m does not satisfy the checks of its decoder (so a sender cannot put on
+ * the wire what a receiver would refuse) or it does not fit.
+ */
+size_t segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
+    const union segp_msg *m);
+/* A payload of len bytes of type, checked exactly; -1 with *why. */
+int  segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
+    union segp_msg *m, const char **why);
+/* The highest version both ranges hold, or 0 when they share none. */
+uint32_t segp_version_pick(uint32_t amin, uint32_t amax, uint32_t bmin,
+    uint32_t bmax);
 
 /* frame header */
 void segw_hdr_encode(uint8_t out[SEGW_HDRLEN], const struct segw_hdr *);
@@ -311,10 +411,24 @@ size_t segw_io_encode(uint8_t *out, size_t size, const struct segw_io *);
 int    segw_io_decode(const uint8_t *p, size_t len, struct segw_io *,
     const char **why);
 
+size_t segw_addrs_encode(uint8_t *out, size_t size, const struct segw_addrs *);
+int    segw_addrs_decode(const uint8_t *p, size_t len, struct segw_addrs *,
+    const char **why);
+
+size_t segw_version_encode(uint8_t *out, size_t size, uint32_t version);
+int    segw_version_decode(const uint8_t *p, size_t len, uint32_t *version);
+
 const char *segw_verb_name(unsigned verb);
 
-/* shared helpers */
-int  seg_name_valid(const char *name);
+/* shared helpers: the one place names, numbers and addresses are checked */
+int  seg_name_valid(const char *name);		/* segment names */
+int  seg_node_valid(const char *node);		/* node names */
+/*
+ * "ADDR", "ADDR:PORT" or "[V6]:PORT" into host (hsize bytes) and port
+ * (defport without one); -1 with *why.
+ */
+int  seg_parse_hostport(const char *s, char *host, size_t hsize,
+    uint16_t *port, uint16_t defport, const char **why);
 int  seg_parse_u64(const char *s, size_t len, uint64_t *out);
 int  seg_default_socket(char *buf, size_t size);
 
