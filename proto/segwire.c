@@ -348,6 +348,8 @@ segw_version_decode(const uint8_t *p, size_t len, uint32_t *version)
 	if (len != sizeof w)
 		return -1;
 	memcpy(&w, p, sizeof w);
+	if (w.pad != 0)
+		return -1;
 	*version = le32toh(w.version);
 	return 0;
 }
