@@ -29,13 +29,17 @@ seg_name_valid(const char *name)
 	return 1;
 }
 
-/* [A-Za-z0-9._-]{1,64}: a node name, as peers give it in HELLO. */
+/*
+ * [A-Za-z0-9._-]{1,64}, not "." or "..": a node name, as peers give it in
+ * HELLO (it names a directory of the file system's net/).
+ */
 int
 seg_node_valid(const char *node)
 {
 	size_t i, n = strnlen(node, SEGP_NODEMAX + 1);
 
-	if (n == 0 || n > SEGP_NODEMAX)
+	if (n == 0 || n > SEGP_NODEMAX || strcmp(node, ".") == 0 ||
+	    strcmp(node, "..") == 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = node[i];

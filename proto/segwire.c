@@ -373,6 +373,8 @@ segw_version_decode(const uint8_t *p, size_t len, uint32_t *version)
 	if (len != sizeof w)
 		return -1;
 	memcpy(&w, p, sizeof w);
+	if (w.pad != 0)
+		return -1;
 	*version = le32toh(w.version);
 	return 0;
 }
@@ -502,6 +504,8 @@ static int
 hello_valid(const struct segp_hello *h)
 {
 	return h->vmin >= 1 && h->vmax >= h->vmin && seg_node_valid(h->node);
+	return h->vmin >= 1 && h->vmax >= h->vmin && h->port != 0 &&
+	    seg_node_valid(h->node);
 }
 
 static size_t
@@ -530,8 +534,8 @@ hello_decode(const uint8_t *p, struct segp_hello *h, const char **why)
 	memcpy(&w, p, sizeof w);
 	h->vmin = le32toh(w.vmin);
 	h->vmax = le32toh(w.vmax);
-	if (h->vmax == 0)	/* a version-1 peer */
-		h->vmax = h->vmin;
+	if (h->vmax == 0 && h->vmin == 1)	/* a version-1 peer */
+		h->vmax = 1;
 	h->caps = le32toh(w.caps);
 	h->port = le16toh(w.port);
 	if (wire_name(h->node, sizeof h->node, w.node, le16toh(w.nodelen),
@@ -541,6 +545,7 @@ hello_decode(const uint8_t *p, struct segp_hello *h, const char **why)
 	}
 	if (!hello_valid(h)) {
 		*why = "bad versions in hello";
+		*why = "bad versions or port in hello";
 		return -1;
 	}
 	return 0;
