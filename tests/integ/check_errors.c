@@ -16,41 +16,36 @@
 
 #define UNALLOC "segment not yet allocated"
 
+/*
+ * segctl's run r failed: exit 1, nothing on stdout, and stderr one line,
+ * exactly want (whole) or starting with it.  Frees r.
+ */
 static void
-make_seg(const char *name, unsigned mode, const char *ctl)
+failed_with(struct h_run *r, const char *want, int whole)
 {
-	ck_assert_msg(seg_create(name, mode) == 0, "create %s: %s", name,
-	    seg_errstr());
-	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl %s '%s': %s", name, ctl,
-	    seg_errstr());
+	ck_assert_msg(r->code == 1, "segctl exited %d, not 1 (stderr: %s)",
+	    r->code, r->err);
+	ck_assert_uint_eq(r->outlen, 0);
+	if (whole)
+		ck_assert_str_eq(r->err, want);
+	else
+		ck_assert_msg(strncmp(r->err, want, strlen(want)) == 0 &&
+		    strchr(r->err, '\n') == r->err + r->errlen - 1,
+		    "stderr '%s' is not one line starting '%s'", r->err, want);
+	h_run_free(r);
 }
 
-/* segctl ARGS... fails: exit 1, nothing on stdout, exactly err on stderr */
-#define SEGCTL_FAILS(in, want, ...) do {					\
+#define SEGCTL_FAILS_(whole, in, want, ...) do {			\
 	struct h_run r_;						\
 	const char *in_ = (in);						\
-	int code_ = h_segctl(&r_, in_, in_ ? strlen(in_) : 0,		\
-	    __VA_ARGS__, NULL);						\
-	ck_assert_msg(code_ == 1, "segctl exited %d, not 1 (stderr: %s)",\
-	    code_, r_.err);						\
-	ck_assert_uint_eq(r_.outlen, 0);				\
-	ck_assert_str_eq(r_.err, (want));				\
-	h_run_free(&r_);						\
+	h_segctl(&r_, in_, in_ ? strlen(in_) : 0, __VA_ARGS__, NULL);	\
+	failed_with(&r_, (want), (whole));				\
 } while (0)
-
-/* ... and stderr starts with prefix */
-#define SEGCTL_FAILS_WITH(in, prefix, ...) do {				\
-	struct h_run r_;						\
-	const char *in_ = (in);						\
-	int code_ = h_segctl(&r_, in_, in_ ? strlen(in_) : 0,		\
-	    __VA_ARGS__, NULL);						\
-	ck_assert_msg(code_ == 1, "segctl exited %d, not 1 (stderr: %s)",\
-	    code_, r_.err);						\
-	ck_assert_msg(strncmp(r_.err, (prefix), strlen(prefix)) == 0 &&	\
-	    strchr(r_.err, '\n') == r_.err + r_.errlen - 1,		\
-	    "stderr '%s' is not one line starting '%s'", r_.err, (prefix));\
-	h_run_free(&r_);						\
-} while (0)
+/* segctl ARGS... fails with exactly want on stderr */
+#define SEGCTL_FAILS(in, want, ...) SEGCTL_FAILS_(1, in, want, __VA_ARGS__)
+/* ... with one line starting prefix */
+#define SEGCTL_FAILS_WITH(in, prefix, ...)				\
+	SEGCTL_FAILS_(0, in, prefix, __VA_ARGS__)
 
 /* ---- before the address is set ---- */
 
@@ -115,7 +110,7 @@ START_TEST(ctl_twice_refused)
 {
 	char buf[64];
 
-	make_seg("twice", 0600, "va 0x32000000 0x2000");
+	h_make_seg("twice", 0600, "va 0x32000000 0x2000");
 	errno = 0;
 	ck_assert_int_eq(seg_ctl("twice", "va 0x32000000 0x2000"), -1);
 	ck_assert_int_eq(errno, EBUSY);
@@ -132,7 +127,7 @@ START_TEST(ctl_twice_refused)
 	SEGCTL_FAILS_WITH(NULL, "segctl: twice: segment 'twice' already "
 	    "allocated", "ctl", "twice", "va 0x34000000 0x1000");
 	/* the range refused to the second ctl is still free */
-	make_seg("other", 0600, "va 0x33000000 0x1000");
+	h_make_seg("other", 0600, "va 0x33000000 0x1000");
 }
 END_TEST
 
@@ -152,7 +147,7 @@ START_TEST(overlap_refused)
 	char buf[64];
 	size_t i;
 
-	make_seg("first", 0600, "va 0x35000000 0x4000");
+	h_make_seg("first", 0600, "va 0x35000000 0x4000");
 	ck_assert_int_eq(seg_create("second", 0600), 0);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
@@ -177,7 +172,7 @@ START_TEST(overlap_refused)
 	ck_assert_int_gt(seg_ctl_read("third", buf, sizeof buf), 0);
 	ck_assert_str_eq(buf, "umsg 0x35004000 0x1000\n");
 	/* a segment that chose va 0 does not land on any of them */
-	make_seg("fourth", 0600, "va 0 0x100000");
+	h_make_seg("fourth", 0600, "va 0 0x100000");
 	ck_assert_int_gt(seg_ctl_read("fourth", buf, sizeof buf), 0);
 	{
 		unsigned long long va, len;
@@ -312,7 +307,7 @@ START_TEST(data_bounds)
 	char buf[0x3000];
 	struct h_run r;
 
-	make_seg("bounds", 0600, "va 0x37000000 0x1000");
+	h_make_seg("bounds", 0600, "va 0x37000000 0x1000");
 	memset(buf, 'b', sizeof buf);
 	/* a write that runs past the end is cut at the end */
 	ck_assert_int_eq(seg_pwrite("bounds", "0123456789", 10, 0xffa), 6);
@@ -452,36 +447,16 @@ START_TEST(limits_refused)
 }
 END_TEST
 
-static Suite *
-errors_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("errors");
-	TCase *tc;
 
-	tc = h_tcase("ctl");
-	tcase_add_test(tc, not_yet_allocated);
-	tcase_add_test(tc, ctl_twice_refused);
-	tcase_add_test(tc, overlap_refused);
-	tcase_add_test(tc, bad_ctl_refused);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("names");
-	tcase_add_test(tc, bad_names_refused);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("data");
-	tcase_add_test(tc, data_bounds);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("segctl");
-	tcase_add_test(tc, segctl_errors);
-	tcase_add_test(tc, limits_refused);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "ctl", &h_fix, H_TIMEOUT_S, not_yet_allocated,
+	    ctl_twice_refused, overlap_refused, bad_ctl_refused, NULL);
+	ck_tcase(s, "names", &h_fix, H_TIMEOUT_S, bad_names_refused, NULL);
+	ck_tcase(s, "data", &h_fix, H_TIMEOUT_S, data_bounds, NULL);
+	ck_tcase(s, "segctl", &h_fix, H_TIMEOUT_S, segctl_errors,
+	    limits_refused, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	return h_main(errors_suite());
 }

@@ -30,13 +30,10 @@
 #define UNALLOC "segment not yet allocated"
 
 /*
- * One folder per suite run (fs_root), one per test in it holding the mount
- * point (fs_tmp/mnt); other users reach it.  A test that fails leaves its
- * segd killed and its mount stale: main() unmounts what is left under
- * fs_root at the end.
+ * The mount point is h_dir/mnt (other users reach it).  A test that fails
+ * leaves its segd killed and its mount stale: the harness unmounts what is
+ * left under the test's and the run's folders.
  */
-static char fs_root[H_PATHMAX / 2];
-static char fs_tmp[H_PATHMAX];
 static char mnt[H_PATHMAX + 8];
 
 /* ---- fixture: segd with -m ---- */
@@ -48,17 +45,13 @@ fs_setup(void)
 	    "/dev/fuse: %s", strerror(errno));
 	ck_assert_msg(geteuid() == 0, "the file system tests run as root (the "
 	    "mount is allow_other, and some tests change uid)");
-	ck_assert_msg(fs_root[0] != '\0', "no suite folder");
-	ck_assert(snprintf(fs_tmp, sizeof fs_tmp, "%s/t.XXXXXX", fs_root) <
-	    (int)sizeof fs_tmp);
-	ck_assert_msg(mkdtemp(fs_tmp) != NULL, "mkdtemp: %s", strerror(errno));
-	chmod(fs_tmp, 0711);
-	ck_assert(snprintf(mnt, sizeof mnt, "%s/mnt", fs_tmp) <
+	h_prepare();
+	ck_assert(snprintf(mnt, sizeof mnt, "%s/mnt", h_dir) <
 	    (int)sizeof mnt);	/* segd makes it */
 	h_segd_opts[0] = "-m";
 	h_segd_opts[1] = mnt;
 	h_segd_opts[2] = NULL;
-	h_setup();
+	h_segd_start();
 }
 
 static int
@@ -81,23 +74,14 @@ is_mounted(const char *path)
 static void
 fs_teardown(void)
 {
-	h_teardown();
-	if (is_mounted(mnt))		/* a test that killed segd */
-		umount2(mnt, MNT_DETACH);
-	rmdir(mnt);
-	rmdir(fs_tmp);
+	h_teardown();		/* unmounts a mount a test left stale */
 	h_segd_opts[0] = NULL;
 }
 
-static TCase *
-fs_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, fs_setup, fs_teardown);
-	tcase_set_timeout(tc, h_wrapped() ? 900 : 120);
-	return tc;
-}
+static const struct ck_fix fs_fix = {
+	.setup = fs_setup, .teardown = fs_teardown,
+	.usetup = h_begin, .uteardown = h_end,
+};
 
 /* ---- helpers ---- */
 
@@ -989,85 +973,21 @@ START_TEST(free_file)
 }
 END_TEST
 
-static Suite *
-fs_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("fs");
-	TCase *tc;
 
-	tc = fs_tcase("example");
-	tcase_add_test(tc, spec_example);
-	tcase_add_test(tc, tree_is_a_view);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("errors");
-	tcase_add_test(tc, ctl_twice);
-	tcase_add_test(tc, data_unallocated);
-	tcase_add_test(tc, bad_ctl);
-	tcase_add_test(tc, data_bounds);
-	tcase_add_test(tc, rmdir_missing);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("permissions");
-	tcase_add_test(tc, permission_other_uid);
-	tcase_add_test(tc, permission_group);
-	tcase_add_test(tc, mkdir_owner_and_mode);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("memory");
-	tcase_add_test(tc, remove_keeps_memory);
-	tcase_add_test(tc, fuse_and_attach_one_memory);
-	tcase_add_test(tc, large_requests);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("free");
-	tcase_add_test(tc, free_file);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("mount");
-	tcase_add_test(tc, unmounted_at_stop);
-	tcase_add_test(tc, live_mount_not_stolen);
-	tcase_add_test(tc, killed_segd_recovers);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "example", &fs_fix, H_TIMEOUT_S, spec_example,
+	    tree_is_a_view, NULL);
+	ck_tcase(s, "errors", &fs_fix, H_TIMEOUT_S, ctl_twice, data_unallocated,
+	    bad_ctl, data_bounds, rmdir_missing, NULL);
+	ck_tcase(s, "permissions", &fs_fix, H_TIMEOUT_S, permission_other_uid,
+	    permission_group, mkdir_owner_and_mode, NULL);
+	ck_tcase(s, "memory", &fs_fix, H_TIMEOUT_S, remove_keeps_memory,
+	    fuse_and_attach_one_memory, large_requests, NULL);
+	ck_tcase(s, "free", &fs_fix, H_TIMEOUT_S, free_file, NULL);
+	ck_tcase(s, "mount", &fs_fix, H_TIMEOUT_S, unmounted_at_stop,
+	    live_mount_not_stolen, killed_segd_recovers, NULL);
 	return s;
-}
-
-/* Mounts left under fs_root (by failed tests): detached, then removed. */
-static void
-sweep(void)
-{
-	char line[4096], mp[4096], cmd[H_PATHMAX + 32];
-	size_t n = strlen(fs_root);
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	if (f != NULL) {
-		while (fgets(line, sizeof line, f) != NULL)
-			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
-			    strncmp(mp, fs_root, n) == 0 && mp[n] == '/') {
-				fprintf(stderr, "check_fs: unmounting %s, left by a "
-				    "failed test\n", mp);
-				umount2(mp, MNT_DETACH);
-			}
-		fclose(f);
-	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fs_root);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_fs: could not remove %s\n", fs_root);
-}
-
-int
-main(void)
-{
-	const char *t = getenv("TMPDIR");
-	int rc;
-
-	snprintf(fs_root, sizeof fs_root, "%s/segfs.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(fs_root) == NULL) {
-		perror("check_fs: mkdtemp");
-		return 1;
-	}
-	chmod(fs_root, 0711);
-	rc = h_main(fs_suite());
-	sweep();
-	return rc;
 }

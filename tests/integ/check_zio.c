@@ -31,24 +31,6 @@
 
 /* ---- helpers ---- */
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static void
 mkseg(const char *name, unsigned mode, const char *verb, uint64_t va,
     uint64_t len)
@@ -208,7 +190,7 @@ child_frees(void *arg)
 	int i;
 
 	if (f->delay_ms > 0)
-		sleep_ms(f->delay_ms);
+		ck_sleep_ms(f->delay_ms);
 	for (i = 0; i < f->n; i++) {
 		int r = seg_zfree((void *)(uintptr_t)f->addrs[i]);
 		if (f->expect == 0)
@@ -231,7 +213,7 @@ spawn_frees(struct frees *f)
 	if (pid == 0) {
 		int i;
 		if (f->delay_ms > 0)
-			sleep_ms(f->delay_ms);
+			ck_sleep_ms(f->delay_ms);
 		for (i = 0; i < f->n; i++)
 			if (seg_zfree((void *)(uintptr_t)f->addrs[i]) < 0)
 				_exit(1);
@@ -638,10 +620,10 @@ START_TEST(umsg_free_fd_and_blocking_read)
 	ck_assert(!readable(fd, 0));		/* and not otherwise */
 	/* a read blocks until an address comes */
 	f = (struct frees){ "u", &b, 1, 400, 0 };
-	t0 = now_ms();
+	t0 = ck_now_ms();
 	pid = spawn_frees(&f);
 	n = seg_free_read("u", x, 4);
-	dt = now_ms() - t0;
+	dt = ck_now_ms() - t0;
 	reap_ok(pid);
 	ck_assert_int_eq(n, 1);
 	ck_assert_uint_eq(x[0], b);
@@ -932,15 +914,15 @@ START_TEST(restart_keeps_umsg_state)
 	ck_assert_uint_eq(x[0], a);
 	/* a blocking read after the restart wakes for a later free */
 	f = (struct frees){ "u", &c, 1, 300, 0 };
-	t0 = now_ms();
+	t0 = ck_now_ms();
 	pid = spawn_frees(&f);
 	signal(SIGALRM, read_never_woke);
-	alarm(h_wrapped() ? 300 : 30);
+	alarm((unsigned)ck_scale(30));
 	ck_assert_int_eq(seg_free_read("u", x, 4), 1);
 	alarm(0);
 	reap_ok(pid);
 	ck_assert_uint_eq(x[0], c);
-	ck_assert_int_ge(now_ms() - t0, 250);
+	ck_assert_int_ge(ck_now_ms() - t0, 250);
 	/* the holder's pool is still its own, and consistent */
 	x[0] = zalloc("u", 1024);
 	x[1] = zalloc("u", 1024);
@@ -1093,51 +1075,24 @@ START_TEST(holder_exit_releases_pool)
 }
 END_TEST
 
-static Suite *
-zio_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("zio");
-	TCase *tc;
 
-	tc = h_tcase("kmsg");
-	tcase_add_test(tc, kmsg_alloc_free_reuse);
-	tcase_add_test(tc, kmsg_exhaustion);
-	tcase_add_test(tc, kmsg_refusals_change_nothing);
-	tcase_add_test(tc, kmsg_batch_all_or_nothing);
-	tcase_add_test(tc, kmsg_stale_after_remove);
-	tcase_add_test(tc, kmsg_other_process);
-	tcase_add_test(tc, not_zero_copy);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("umsg");
-	tcase_add_test(tc, umsg_pool_held);
-	tcase_add_test(tc, umsg_free_in_order_once);
-	tcase_add_test(tc, umsg_free_fd_and_blocking_read);
-	tcase_add_test(tc, umsg_refusals_change_nothing);
-	tcase_add_test(tc, umsg_stale_after_remove);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("permission");
-	tcase_add_test(tc, free_needs_write_permission);
-	tcase_add_test(tc, free_read_needs_read_permission);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("segctl");
-	tcase_add_test(tc, segctl_kmsg);
-	tcase_add_test(tc, segctl_umsg_free_reader);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("restart");
-	tcase_add_test(tc, restart_keeps_kmsg_state);
-	tcase_add_test(tc, restart_keeps_umsg_state);
-	tcase_add_test(tc, restart_keeps_holder);
-	tcase_add_test(tc, holder_exit_releases_pool);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "kmsg", &h_fix, H_TIMEOUT_S, kmsg_alloc_free_reuse,
+	    kmsg_exhaustion, kmsg_refusals_change_nothing,
+	    kmsg_batch_all_or_nothing, kmsg_stale_after_remove,
+	    kmsg_other_process, not_zero_copy, NULL);
+	ck_tcase(s, "umsg", &h_fix, H_TIMEOUT_S, umsg_pool_held,
+	    umsg_free_in_order_once, umsg_free_fd_and_blocking_read,
+	    umsg_refusals_change_nothing, umsg_stale_after_remove, NULL);
+	ck_tcase(s, "permission", &h_fix, H_TIMEOUT_S,
+	    free_needs_write_permission, free_read_needs_read_permission, NULL);
+	ck_tcase(s, "segctl", &h_fix, H_TIMEOUT_S, segctl_kmsg,
+	    segctl_umsg_free_reader, NULL);
+	ck_tcase(s, "restart", &h_fix, H_TIMEOUT_S, restart_keeps_kmsg_state,
+	    restart_keeps_umsg_state, restart_keeps_holder,
+	    holder_exit_releases_pool, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	return h_main(zio_suite());
 }

@@ -2,6 +2,7 @@
  * harness.c: start and stop a real segd per test, run segctl and helper
  * programs, and run checks in forked children.  See harness.h.
  */
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,26 +34,9 @@ const char *h_segd_opts[16];
 
 static char h_root[H_PATHMAX];		/* one directory per suite run */
 static char h_build[PATH_MAX];		/* absolute $SEG_BUILD */
+static char h_why[PATH_MAX + 64];	/* why h_begin made no h_root */
 static unsigned h_nrun;			/* names the files of h_runv */
 static int  h_cfd = -1;			/* h_child's report pipe, in the child */
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* a then b into dst, or fail the test: paths are never cut short */
 static void
@@ -63,36 +47,23 @@ pathcat(char *dst, size_t size, const char *a, const char *b)
 	ck_assert_msg(n >= 0 && (size_t)n < size, "path too long: %s%s", a, b);
 }
 
-int
-h_wrapped(void)
-{
-	const char *w = getenv("SEGD_WRAPPER");
-
-	return w != NULL && *w != '\0';
-}
-
-/* Bounds: generous when segd runs under valgrind. */
+/* Bounds: generous, and scaled when segd runs under valgrind. */
 static int
 start_limit_ms(void)
 {
-	return h_wrapped() ? 120000 : 20000;
+	return ck_scale(20000);
 }
 
 static int
 stop_limit_ms(void)
 {
-	return h_wrapped() ? 180000 : 20000;
+	return ck_scale(20000);
 }
 
-TCase *
-h_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, h_wrapped() ? 900 : 120);
-	return tc;
-}
+const struct ck_fix h_fix = {
+	.setup = h_setup, .teardown = h_teardown,
+	.usetup = h_begin, .uteardown = h_end,
+};
 
 const char *
 h_path(const char *rel)
@@ -169,7 +140,7 @@ h_segd_start(void)
 	ck_assert_msg(h_segd == 0, "segd is already running");
 	ck_assert_msg(access(segd, X_OK) == 0, "no segd at %s: build it first "
 	    "(SEG_BUILD=%s)", segd, h_build);
-	if (h_wrapped()) {	/* sh -c 'exec $SEGD_WRAPPER "$@"' sh segd ... */
+	if (ck_wrapped()) {	/* sh -c 'exec $SEGD_WRAPPER "$@"' sh segd ... */
 		argv[n++] = "/bin/sh";
 		argv[n++] = "-c";
 		argv[n++] = "exec $SEGD_WRAPPER \"$@\"";
@@ -199,7 +170,7 @@ h_segd_start(void)
 		_exit(127);
 	}
 	h_segd = pid;
-	deadline = now_ms() + start_limit_ms();
+	deadline = ck_now_ms() + start_limit_ms();
 	for (;;) {
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			h_segd = 0;
@@ -209,7 +180,7 @@ h_segd_start(void)
 		}
 		if (try_connect(h_sock))
 			break;
-		if (now_ms() > deadline) {
+		if (ck_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			h_segd = 0;
@@ -217,7 +188,7 @@ h_segd_start(void)
 			ck_abort_msg("segd did not accept connections on %s "
 			    "within %d ms", h_sock, start_limit_ms());
 		}
-		sleep_ms(10);
+		ck_sleep_ms(10);
 	}
 }
 
@@ -231,9 +202,9 @@ h_segd_stop(void)
 	ck_assert_msg(pid > 0, "segd is not running");
 	ck_assert_msg(kill(pid, SIGTERM) == 0, "kill segd: %s",
 	    strerror(errno));
-	deadline = now_ms() + stop_limit_ms();
+	deadline = ck_now_ms() + stop_limit_ms();
 	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (now_ms() > deadline) {
+		if (ck_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			h_segd = 0;
@@ -241,7 +212,7 @@ h_segd_stop(void)
 			ck_abort_msg("segd did not exit within %d ms of SIGTERM",
 			    stop_limit_ms());
 		}
-		sleep_ms(10);
+		ck_sleep_ms(10);
 	}
 	h_segd = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -255,6 +226,26 @@ h_segd_stop(void)
 	}
 	ck_assert_msg(access(h_sock, F_OK) < 0, "segd left its socket %s",
 	    h_sock);
+}
+
+/* Mounts left under dir by a test that killed segd: detached. */
+static void
+unmount_under(const char *dir)
+{
+	char line[4096], mp[4096];
+	size_t n = strlen(dir);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+		    strncmp(mp, dir, n) == 0 && mp[n] == '/') {
+			fprintf(stderr, "harness: unmounting %s, left by a "
+			    "failed test\n", mp);
+			umount2(mp, MNT_DETACH);
+		}
+	fclose(f);
 }
 
 static int
@@ -273,13 +264,14 @@ static void
 rm_tree(const char *dir)
 {
 	if (dir[0] != '\0')
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 void
-h_setup(void)
+h_prepare(void)
 {
-	ck_assert_msg(h_root[0] != '\0', "h_main did not run");
+	ck_assert_msg(h_root[0] != '\0', "no directory for the run: %s",
+	    h_why);
 	pathcat(h_dir, sizeof h_dir, h_root, "/t.XXXXXX");
 	ck_assert_msg(mkdtemp(h_dir) != NULL, "mkdtemp %s: %s", h_dir,
 	    strerror(errno));
@@ -290,6 +282,12 @@ h_setup(void)
 	pathcat(h_log, sizeof h_log, h_dir, "/segd.log");
 	setenv("SEGD_SOCKET", h_sock, 1);
 	h_segd = 0;
+}
+
+void
+h_setup(void)
+{
+	h_prepare();
 	h_segd_start();
 }
 
@@ -298,6 +296,7 @@ h_teardown(void)
 {
 	if (h_segd > 0)
 		h_segd_stop();
+	unmount_under(h_dir);
 	rm_tree(h_dir);
 }
 
@@ -346,16 +345,16 @@ exit_code(int st)
 static int
 wait_bounded(pid_t pid, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = ck_now_ms() + timeout_ms;
 	int st;
 
 	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (now_ms() > deadline) {
+		if (ck_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			return -1;
 		}
-		sleep_ms(5);
+		ck_sleep_ms(5);
 	}
 	return exit_code(st);
 }
@@ -403,7 +402,7 @@ h_runv_as(struct h_run *r, int uid, const char *in, size_t inlen,
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	r->code = wait_bounded(pid, h_wrapped() ? 300000 : 60000);
+	r->code = wait_bounded(pid, ck_scale(60000));
 	ck_assert_msg(r->code >= 0, "%s did not finish in time", argv[0]);
 	r->out = slurp(fout, &r->outlen);
 	r->err = slurp(ferr, &r->errlen);
@@ -501,12 +500,12 @@ h_peer(struct h_proc *p, ...)
 int
 h_readline(struct h_proc *p, char *buf, size_t size, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = ck_now_ms() + timeout_ms;
 	size_t n = 0;
 
 	while (n + 1 < size) {
 		struct pollfd pfd = { p->out, POLLIN, 0 };
-		long left = deadline - now_ms();
+		long left = deadline - ck_now_ms();
 		char c;
 		ssize_t r;
 
@@ -534,6 +533,23 @@ h_writeline(struct h_proc *p, const char *line)
 
 	ck_assert_int_eq(write(p->in, line, n), (ssize_t)n);
 	ck_assert_int_eq(write(p->in, "\n", 1), 1);
+}
+
+int
+h_peer_ms(void)
+{
+	return ck_scale(30000);
+}
+
+void
+h_expect(struct h_proc *p, const char *want)
+{
+	char line[4096];
+
+	ck_assert_msg(h_readline(p, line, sizeof line, h_peer_ms()) >= 0,
+	    "helper %d: expected '%s', got '%s' and then nothing",
+	    (int)p->pid, want, line);
+	ck_assert_str_eq(line, want);
 }
 
 int
@@ -585,10 +601,10 @@ h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
 		_exit(0);
 	}
 	close(fds[1]);
-	deadline = now_ms() + (h_wrapped() ? 300000 : 60000);
+	deadline = ck_now_ms() + (ck_scale(60000));
 	for (;;) {
 		struct pollfd pfd = { fds[0], POLLIN, 0 };
-		long left = deadline - now_ms();
+		long left = deadline - ck_now_ms();
 		ssize_t r;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
@@ -615,15 +631,24 @@ h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
 int
 h_until(int (*pred)(void *), void *arg, int ms)
 {
-	long deadline = now_ms() + ms;
+	long deadline = ck_now_ms() + ms;
 
 	for (;;) {
 		if (pred(arg))
 			return 1;
-		if (now_ms() > deadline)
+		if (ck_now_ms() > deadline)
 			return 0;
-		sleep_ms(10);
+		ck_sleep_ms(10);
 	}
+}
+
+void
+h_make_seg(const char *name, unsigned mode, const char *ctl)
+{
+	ck_assert_msg(seg_create(name, mode) == 0, "create %s: %s", name,
+	    seg_errstr());
+	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl %s '%s': %s", name, ctl,
+	    seg_errstr());
 }
 
 int
@@ -683,33 +708,39 @@ h_mapped(pid_t pid, unsigned long addr, char perms[5])
 	return found;
 }
 
-/* ---- the suite ---- */
+/* ---- the suite run ---- */
 
-int
-h_main(Suite *s)
+void
+h_begin(void)
 {
 	const char *b = getenv("SEG_BUILD");
-	SRunner *sr;
-	int failed;
+	const char *t = getenv("TMPDIR");
 
+	h_root[0] = '\0';
 	if (b == NULL || *b == '\0')
 		b = "build";
 	if (realpath(b, h_build) == NULL) {
-		fprintf(stderr, "integration tests: build directory '%s': %s "
-		    "(set SEG_BUILD)\n", b, strerror(errno));
-		return 1;
+		snprintf(h_why, sizeof h_why, "build directory '%s': %s (set "
+		    "SEG_BUILD)", b, strerror(errno));
+		return;
 	}
-	snprintf(h_root, sizeof h_root, "/tmp/segd-integ.XXXXXX");
+	snprintf(h_root, sizeof h_root, "%s/segd-integ.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
 	if (mkdtemp(h_root) == NULL) {
-		perror("mkdtemp");
-		return 1;
+		snprintf(h_why, sizeof h_why, "mkdtemp %s: %s", h_root,
+		    strerror(errno));
+		h_root[0] = '\0';
+		return;
 	}
 	chmod(h_root, 0711);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+}
+
+void
+h_end(void)
+{
+	if (h_root[0] == '\0')
+		return;
+	unmount_under(h_root);
 	rm_tree(h_root);
-	return failed == 0 ? 0 : 1;
+	h_root[0] = '\0';
 }

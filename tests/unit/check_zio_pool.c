@@ -10,7 +10,7 @@
  * fragmentation test prints its figures on standard output.
  */
 #include <sys/mman.h>
-#include <check.h>
+#include "check_main.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1307,67 +1307,24 @@ teardown(void)
 {
 }
 
-static TCase *
-tcase(const char *name, int timeout)
-{
-	TCase *tc = tcase_create(name);
+static const struct ck_fix fix = { .setup = setup, .teardown = teardown };
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, timeout);
-	return tc;
-}
-
-static Suite *
-zio_pool_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("zio_pool");
 	TCase *tc;
 
-	tc = tcase("geometry", 30);
-	tcase_add_test(tc, geometry);
-	tcase_add_test(tc, init_refuses);
-	tcase_add_test(tc, class_sizes);
-	tcase_add_test(tc, small_segment);
-	tcase_add_test(tc, tail_unused);
-	suite_add_tcase(s, tc);
-
-	tc = tcase("model", 120);
+	ck_tcase(s, "geometry", &fix, 30, geometry, init_refuses, class_sizes,
+	    small_segment, tail_unused, NULL);
+	tc = ck_tcase(s, "model", &fix, 120, state_outside_buffers,
+	    fragmentation, NULL);
 	tcase_add_loop_test(tc, random_model, 0, 3);
-	tcase_add_test(tc, state_outside_buffers);
-	tcase_add_test(tc, fragmentation);
-	suite_add_tcase(s, tc);
-
-	tc = tcase("refusals", 60);
-	tcase_add_test(tc, double_free);
-	tcase_add_test(tc, foreign_addresses);
-	tcase_add_test(tc, exhaustion);
-	tcase_add_test(tc, exhaustion_random);
-	suite_add_tcase(s, tc);
-
-	tc = tcase("validator", 120);
-	tcase_add_test(tc, unlive_relive_reclaim);
-	tcase_add_test(tc, batch_undo);
-	tcase_add_test(tc, open_rebuilds);
-	tcase_add_test(tc, open_uses_partial_slabs);
-	tcase_add_test(tc, valid_refuses_bad_headers);
-	tcase_add_test(tc, fuzz_shared_state);
-	suite_add_tcase(s, tc);
-
-	tc = tcase("cost", 120);
-	tcase_add_test(tc, constant_time);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "refusals", &fix, 60, double_free, foreign_addresses,
+	    exhaustion, exhaustion_random, NULL);
+	ck_tcase(s, "validator", &fix, 120, unlive_relive_reclaim, batch_undo,
+	    open_rebuilds, open_uses_partial_slabs, valid_refuses_bad_headers,
+	    fuzz_shared_state, NULL);
+	ck_tcase(s, "cost", &fix, 120, constant_time, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(zio_pool_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
