@@ -59,24 +59,27 @@ START_TEST(not_yet_allocated)
 
 	errno = 0;
 	ck_assert_int_eq(seg_pread("early", buf, 1, 0), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_int_eq(seg_pread("early", buf, 0, 0), -1);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_int_eq(seg_pwrite("early", "x", 1, 0), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_int_eq(seg_ctl_read("early", buf, sizeof buf), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_ptr_null(seg_attach(0, "early", 0, 0));
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
+	errno = 0;
 	ck_assert_ptr_null(seg_attach(SEG_RONLY, "early", 0, 0));
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 
 	SEGCTL_FAILS(NULL, "segctl: early: " UNALLOC "\n", "read", "early");
@@ -192,10 +195,15 @@ START_TEST(bad_names_refused)
 		"caf\xc3\xa9", "star*", "semi;colon", "quote'",
 		"x12345678901234567890123456789012345678901234567890123456789012345",
 	};
-	char name64[65], buf[8];
+	static const char *const dirs[] = { h_state, h_dir, "/" };
+	char name64[65], buf[8], *before[3], *want;
 	struct h_run r;
 	size_t i;
 
+	/* nothing a bad name does may make a file anywhere */
+	for (i = 0; i < 3; i++)
+		before[i] = h_listing(dirs[i]);
+	ck_assert_str_eq(before[0], "");	/* a new segd's state */
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
 		ck_assert_msg(seg_create(bad[i], 0600) == -1 && errno == EINVAL,
@@ -219,6 +227,8 @@ START_TEST(bad_names_refused)
 	ck_assert_int_eq(h_segctl(&r, NULL, 0, "ls", NULL), 0);
 	ck_assert_uint_eq(r.outlen, 0);
 	h_run_free(&r);
+	for (i = 0; i < 3; i++)
+		h_same_listing(dirs[i], before[i]);
 
 	/* the edges of what is valid */
 	memset(name64, 'z', 64);
@@ -236,8 +246,15 @@ START_TEST(bad_names_refused)
 	ck_assert_int_eq(h_ls_line(r.out, "-", buf, sizeof buf), 0);
 	ck_assert_int_eq(h_ls_line(r.out, ".x", buf, sizeof buf), 0);
 	h_run_free(&r);
-	/* names are files in the state directory; none escaped it */
-	ck_assert_int_eq(access("/abs.meta", F_OK), -1);
+	/* names are files in the state directory, and nothing else changed */
+	for (i = 1; i < 3; i++)
+		h_same_listing(dirs[i], before[i]);
+	ck_assert_int_gt(asprintf(&want, "-.meta\n....meta\n._-AZaz09.meta\n"
+	    ".x.meta\n%s.meta\n", name64), 0);
+	h_same_listing(h_state, want);
+	free(want);
+	for (i = 0; i < 3; i++)
+		free(before[i]);
 
 	/* creating twice, and bad modes */
 	errno = 0;
@@ -316,13 +333,15 @@ START_TEST(data_bounds)
 	/* a write that starts at or past the end fails */
 	errno = 0;
 	ck_assert_int_eq(seg_pwrite("bounds", "x", 1, 0x1000), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, EFBIG);
 	ck_assert_msg(strstr(seg_errstr(), "past the end") != NULL, "%s",
 	    seg_errstr());
 	errno = 0;
 	ck_assert_int_eq(seg_pwrite("bounds", "x", 1, 0x10000), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, EFBIG);
+	errno = 0;
 	ck_assert_int_eq(seg_pwrite("bounds", "x", 1, UINT64_MAX), -1);
+	ck_assert_int_eq(errno, EFBIG);
 	/* reads stop at the end, and return 0 there */
 	ck_assert_int_eq(seg_pread("bounds", buf, sizeof buf, 0), 0x1000);
 	ck_assert_int_eq(memcmp(buf + 0xffa, "012345", 6), 0);

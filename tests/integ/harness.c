@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -640,6 +641,46 @@ h_until(int (*pred)(void *), void *arg, int ms)
 			return 0;
 		ck_sleep_ms(10);
 	}
+}
+
+static int
+cmp_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+char *
+h_listing(const char *dir)
+{
+	struct dirent **ents;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n, i;
+
+	n = scandir(dir, &ents, NULL, cmp_name);
+	ck_assert_msg(n >= 0, "scandir %s: %s", dir, strerror(errno));
+	f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < n; i++) {
+		if (strcmp(ents[i]->d_name, ".") != 0 &&
+		    strcmp(ents[i]->d_name, "..") != 0)
+			fprintf(f, "%s\n", ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+	ck_assert_int_eq(fclose(f), 0);
+	return out;
+}
+
+void
+h_same_listing(const char *dir, const char *want)
+{
+	char *now = h_listing(dir);
+
+	ck_assert_msg(strcmp(now, want) == 0, "%s holds\n%swhere it should "
+	    "hold\n%s", dir, now, want);
+	free(now);
 }
 
 void

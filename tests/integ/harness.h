@@ -111,6 +111,10 @@ void h_cfail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)
 /* Poll pred(arg) every 10 ms until it returns nonzero, for at most ms. */
 int  h_until(int (*pred)(void *), void *arg, int ms);
 
+/* dir's entries but . and .., sorted (strcmp), one a line; free it. */
+char *h_listing(const char *dir);
+/* dir's listing is want (from h_listing), or the test fails showing both. */
+void h_same_listing(const char *dir, const char *want);
 /* Create name with mode and write its ctl, or fail the test. */
 void h_make_seg(const char *name, unsigned mode, const char *ctl);
 /* segd's view of a segment's attach count (seg_stat), -1 if it fails. */

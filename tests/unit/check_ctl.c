@@ -6,13 +6,13 @@
  * Everything else is refused with a clear message and leaves the output
  * untouched.
  */
-#include "check_main.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "segd.h"
 
 #define P4K  4096ULL

@@ -5,13 +5,13 @@
  * The file system itself is tested against a real mount in
  * tests/integ/check_fs.c.
  */
-#include "check_main.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "fs.h"
 
 static uint64_t addrs[8];

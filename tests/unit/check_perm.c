@@ -8,13 +8,13 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include "check_main.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "segd.h"
 
 #define OWNER 1000

@@ -4,7 +4,7 @@
  * parsers.  Truncated, oversized and garbage input must be refused, never
  * read past, and never crash.
  */
-#include "check_main.h"
+#include <sys/wait.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "segwire.h"
 
 #define REQLEN  sizeof(struct segw_req_wire)
@@ -863,6 +864,24 @@ END_TEST
 
 /* ---- default socket ---- */
 
+/* A user's default socket: 0, or which check failed. */
+static int
+default_socket_user(void)
+{
+	char buf[256];
+
+	if (setenv("XDG_RUNTIME_DIR", "/run/user/4321", 1) < 0 ||
+	    seg_default_socket(buf, sizeof buf) < 0)
+		return 1;
+	if (strcmp(buf, "/run/user/4321/segd.sock") != 0)
+		return 2;
+	unsetenv("XDG_RUNTIME_DIR");
+	errno = 0;
+	if (seg_default_socket(buf, sizeof buf) != -1 || errno != ENOENT)
+		return 3;
+	return 0;
+}
+
 START_TEST(default_socket)
 {
 	char buf[256], lng[300];
@@ -880,15 +899,25 @@ START_TEST(default_socket)
 	ck_assert_int_eq(seg_default_socket(buf, sizeof buf), -1);
 	/* empty means unset */
 	ck_assert_int_eq(setenv("SEGD_SOCKET", "", 1), 0);
-	ck_assert_int_eq(setenv("XDG_RUNTIME_DIR", "/run/user/4321", 1), 0);
-	ck_assert_int_eq(seg_default_socket(buf, sizeof buf), 0);
-	ck_assert_str_eq(buf, geteuid() == 0 ? "/run/segd/segd.sock" :
-	    "/run/user/4321/segd.sock");
-	unsetenv("XDG_RUNTIME_DIR");
-	if (geteuid() != 0) {
-		errno = 0;
-		ck_assert_int_eq(seg_default_socket(buf, sizeof buf), -1);
-		ck_assert_int_eq(errno, ENOENT);
+	if (geteuid() == 0) {
+		pid_t pid;
+		int st;
+
+		ck_assert_int_eq(setenv("XDG_RUNTIME_DIR", "/run/user/4321", 1),
+		    0);
+		ck_assert_int_eq(seg_default_socket(buf, sizeof buf), 0);
+		ck_assert_str_eq(buf, "/run/segd/segd.sock");
+		/* and as another user, in a child */
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0)
+			_exit(setuid(65534) == 0 ? default_socket_user() : 9);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "as uid 65534: check %d failed", WEXITSTATUS(st));
+	} else {
+		ck_assert_int_eq(default_socket_user(), 0);
+		CK_SKIP("root's default (/run/segd) is checked only as root");
 	}
 }
 END_TEST

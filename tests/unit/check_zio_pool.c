@@ -10,7 +10,6 @@
  * fragmentation test prints its figures on standard output.
  */
 #include <sys/mman.h>
-#include "check_main.h"
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_main.h"
 #include "zio_pool.h"
 
 /*
