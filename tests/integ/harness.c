@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
@@ -37,7 +38,8 @@ static char h_root[H_PATHMAX];		/* one directory per suite run */
 static char h_build[PATH_MAX];		/* absolute $SEG_BUILD */
 static char h_why[PATH_MAX + 64];	/* why h_begin made no h_root */
 static unsigned h_nrun;			/* names the files of h_runv */
-static int  h_cfd = -1;			/* h_child's report pipe, in the child */
+static int  h_cfd = -1;			/* h_start's report pipe, in the child */
+static int  h_rfd = -1;			/* and its ready pipe */
 
 /* a then b into dst, or fail the test: paths are never cut short */
 static void
@@ -583,48 +585,139 @@ h_cfail(const char *fmt, ...)
 	_exit(1);
 }
 
-int
-h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
+void
+h_start(struct h_kid *k, void (*fn)(void *), void *arg)
 {
-	int fds[2], st;
-	size_t n = 0;
-	pid_t parent = getpid(), pid;
-	long deadline;
+	int fds[2], rdy[2];
+	pid_t parent = getpid();
 
 	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
+	ck_assert_int_eq(pipe2(rdy, O_CLOEXEC), 0);
+	k->pid = fork();
+	ck_assert_msg(k->pid >= 0, "fork: %s", strerror(errno));
+	if (k->pid == 0) {
 		close(fds[0]);
+		close(rdy[0]);
 		die_with_parent(parent);
 		h_cfd = fds[1];
+		h_rfd = rdy[1];
 		fn(arg);
 		_exit(0);
 	}
 	close(fds[1]);
-	deadline = ck_now_ms() + (ck_scale(60000));
-	for (;;) {
-		struct pollfd pfd = { fds[0], POLLIN, 0 };
-		long left = deadline - ck_now_ms();
-		ssize_t r;
+	close(rdy[1]);
+	k->report = fds[0];
+	k->ready = rdy[0];
+}
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		r = read(fds[0], msg + n, msgsize - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
+void
+h_ready(void)
+{
+	if (h_rfd < 0 || write(h_rfd, "r", 1) != 1)
+		h_cfail("h_ready: no parent to tell: %s", strerror(errno));
+}
+
+/* Wait (bounded) until fd is readable; then read what comes, up to size. */
+static ssize_t
+read_bounded(int fd, char *buf, size_t size, long deadline)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	long left;
+	ssize_t r;
+
+	do {
+		left = deadline - ck_now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return -2;
+		r = read(fd, buf, size);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+int
+h_finish(struct h_kid *k, char *msg, size_t msgsize)
+{
+	long deadline = ck_now_ms() + ck_scale(60000);
+	size_t n = 0;
+	int st;
+
+	while (n < msgsize - 1) {
+		ssize_t r = read_bounded(k->report, msg + n, msgsize - 1 - n,
+		    deadline);
+		if (r == -2)
+			kill(k->pid, SIGKILL);
 		if (r <= 0)
 			break;
 		n += (size_t)r;
-		if (n == msgsize - 1)
-			break;
 	}
 	msg[n] = '\0';
-	close(fds[0]);
-	waitpid(pid, &st, 0);
+	close(k->report);
+	close(k->ready);
+	waitpid(k->pid, &st, 0);
+	k->pid = 0;
 	return st;
+}
+
+void
+h_finish_ok(struct h_kid *k, const char *what)
+{
+	char msg[1024];
+	int st = h_finish(k, msg, sizeof msg);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %s: %s",
+	    what, msg[0] ? msg : "died");
+}
+
+int
+h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
+{
+	struct h_kid k;
+
+	h_start(&k, fn, arg);
+	return h_finish(&k, msg, msgsize);
+}
+
+/* The first numbers of /proc/PID/syscall: the call it sleeps in, and its fd. */
+static int
+in_read(pid_t pid, int fd)
+{
+	char path[64], st[512], *p;
+	long nr = -1;
+	unsigned long arg0 = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	p = fgets(st, sizeof st, f);
+	fclose(f);
+	/* "PID (comm) S ...": the state follows the last ')' */
+	if (p == NULL || (p = strrchr(st, ')')) == NULL || p[1] != ' ' ||
+	    p[2] != 'S')
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld %lx", &nr, &arg0) != 2)
+		nr = -1;
+	fclose(f);
+	return nr == SYS_read && (fd < 0 || arg0 == (unsigned long)fd);
+}
+
+int
+h_blocked_in_read(struct h_kid *k, int fd, int ms)
+{
+	long deadline = ck_now_ms() + ms;
+	char c;
+
+	if (read_bounded(k->ready, &c, 1, deadline) != 1)
+		return 0;
+	while (!in_read(k->pid, fd)) {
+		if (ck_now_ms() > deadline)
+			return 0;
+		ck_sleep_ms(5);
+	}
+	return 1;
 }
 
 /* ---- observations ---- */
@@ -681,6 +774,22 @@ h_same_listing(const char *dir, const char *want)
 	ck_assert_msg(strcmp(now, want) == 0, "%s holds\n%swhere it should "
 	    "hold\n%s", dir, now, want);
 	free(now);
+}
+
+char *
+h_log_read(void)
+{
+	char *buf = calloc(1, 1 << 20);
+	FILE *f = fopen(h_log, "re");
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	if (f != NULL) {
+		n = fread(buf, 1, (1 << 20) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 void

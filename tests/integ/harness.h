@@ -97,15 +97,28 @@ int  h_wait(struct h_proc *, int timeout_ms);
  * msg gets what the child reported.  CK_CHILD asserts it passed.
  */
 int  h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize);
+/* The same in two halves: h_start runs fn in a child; h_finish waits. */
+struct h_kid {
+	pid_t pid;
+	int   report, ready;	/* the child's messages; its h_ready */
+};
+void h_start(struct h_kid *, void (*fn)(void *), void *arg);
+int  h_finish(struct h_kid *, char *msg, size_t msgsize);
+/* h_finish, and the child passed, or the test fails naming what. */
+void h_finish_ok(struct h_kid *, const char *what);
+/* In the child: tell the parent it is ready (e.g. after its open). */
+void h_ready(void);
+/*
+ * Wait until the child said h_ready and is then seen asleep (state S) in
+ * read(2) on descriptor fd (-1: any); 0 if not within ms.
+ */
+int  h_blocked_in_read(struct h_kid *, int fd, int ms);
 void h_cfail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 #define H_CCHECK(cond, ...) do { if (!(cond)) h_cfail(__VA_ARGS__); } while (0)
 #define CK_CHILD(fn, arg) do {						\
-	char ck_child_msg_[1024];					\
-	int ck_child_st_ = h_child((fn), (arg), ck_child_msg_,		\
-	    sizeof ck_child_msg_);					\
-	ck_assert_msg(WIFEXITED(ck_child_st_) &&			\
-	    WEXITSTATUS(ck_child_st_) == 0, "child %s: %s", #fn,	\
-	    ck_child_msg_[0] ? ck_child_msg_ : "died");			\
+	struct h_kid ck_kid_;						\
+	h_start(&ck_kid_, (fn), (arg));					\
+	h_finish_ok(&ck_kid_, #fn);					\
 } while (0)
 
 /* Poll pred(arg) every 10 ms until it returns nonzero, for at most ms. */
@@ -115,6 +128,8 @@ int  h_until(int (*pred)(void *), void *arg, int ms);
 char *h_listing(const char *dir);
 /* dir's listing is want (from h_listing), or the test fails showing both. */
 void h_same_listing(const char *dir, const char *want);
+/* segd's log so far (its first MiB), NUL-terminated; free it. */
+char *h_log_read(void);
 /* Create name with mode and write its ctl, or fail the test. */
 void h_make_seg(const char *name, unsigned mode, const char *ctl);
 /* segd's view of a segment's attach count (seg_stat), -1 if it fails. */
