@@ -295,13 +295,20 @@ auto_va(const char *name, const char *len)
 
 START_TEST(addr_zero_lowest_free)
 {
-	ck_assert_uint_eq(auto_va("first", "0x100000"), AUTO_BASE);
-	ck_assert_uint_eq(auto_va("second", "0x200000"), AUTO_BASE + 0x100000);
+	/* segd picks where it can map too: 16 TiB, unless segd has that
+	 * mapped itself (AddressSanitizer's shadow does) */
+	int busy = h_mapped(h_segd, AUTO_BASE, NULL);
+	uint64_t base = auto_va("first", "0x100000");
+
+	if (!busy)
+		ck_assert_uint_eq(base, AUTO_BASE);
+	else
+		ck_assert_uint_gt(base, AUTO_BASE);
+	ck_assert_uint_eq(auto_va("second", "0x200000"), base + 0x100000);
 	ck_assert_int_eq(seg_remove("first"), 0);
 	/* the lowest free range again: where first was, if it fits */
-	ck_assert_uint_eq(auto_va("third", "0x80000"), AUTO_BASE);
-	ck_assert_uint_eq(auto_va("fourth", "0x100000"),
-	    AUTO_BASE + 0x300000);
+	ck_assert_uint_eq(auto_va("third", "0x80000"), base);
+	ck_assert_uint_eq(auto_va("fourth", "0x100000"), base + 0x300000);
 }
 END_TEST
 
