@@ -321,15 +321,15 @@ START_TEST(kmsg_exhaustion)
 }
 END_TEST
 
-/* Every 1 KiB buffer still free in a 64 KiB kmsg segment, into out[64]. */
+/* Every buffer of size still free in name, into out[max]: ENOMEM after. */
 static int
-drain_kmsg(const char *name, uint64_t *out)
+drain(const char *name, size_t size, uint64_t *out, int max)
 {
 	int n = 0;
 	void *p;
 
-	while ((p = seg_zalloc(name, 1024)) != NULL) {
-		ck_assert_int_lt(n, 64);
+	while ((p = seg_zalloc(name, size)) != NULL) {
+		ck_assert_int_lt(n, max);
 		out[n++] = (uint64_t)(uintptr_t)p;
 	}
 	ck_assert_int_eq(errno, ENOMEM);
@@ -362,7 +362,7 @@ START_TEST(kmsg_refusals_change_nothing)
 	ck_assert_int_eq(zfree(0), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	/* nothing changed: b is the one live buffer, a is free once */
-	n = drain_kmsg("k", all);
+	n = drain("k", 1024, all, 64);
 	ck_assert_int_eq(n, 63);
 	for (i = 0; i < 64; i++)
 		want[i] = KVA + 1024 * (uint64_t)i;
@@ -408,7 +408,7 @@ START_TEST(kmsg_batch_all_or_nothing)
 	ck_assert_int_eq(zfreev(v, 8), 0);
 	for (i = 0; i < 8; i++)
 		zfree_refused(v[i], "k");
-	ck_assert_int_eq(drain_kmsg("k", all), 64);
+	ck_assert_int_eq(drain("k", 1024, all, 64), 64);
 	for (i = 0; i < 64; i++)
 		want[i] = KVA + 1024 * (uint64_t)i;
 	same_set(all, want, 64);
@@ -870,14 +870,7 @@ START_TEST(restart_keeps_kmsg_state)
 	h_segd_start();
 	/* y stayed free, x and z live */
 	zfree_refused(y, "k");
-	n = 0;
-	while (n < 16) {
-		void *p = seg_zalloc("k", 65536);
-		if (p == NULL)
-			break;
-		all[n++] = (uint64_t)(uintptr_t)p;
-	}
-	ck_assert_int_eq(errno, ENOMEM);
+	n = drain("k", 65536, all, 16);
 	ck_assert_int_eq(n, 14);
 	for (i = 0; i < n; i++)
 		ck_assert(all[i] != x && all[i] != z);
@@ -1046,14 +1039,7 @@ START_TEST(holder_exit_releases_pool)
 	ck_assert_uint_eq(x, probe);
 	ck_assert(!pending("u", 50));
 	/* everything but the first holder's three live buffers, once each */
-	n = 0;
-	while (n < 256) {
-		void *p = seg_zalloc("u", 4096);
-		if (p == NULL)
-			break;
-		got[n++] = (uint64_t)(uintptr_t)p;
-	}
-	ck_assert_int_eq(errno, ENOMEM);
+	n = drain("u", 4096, got, 256);
 	ck_assert_int_eq(n, 253);
 	for (i = 0; i < n; i++)
 		ck_assert(got[i] != t.a[0] && got[i] != t.a[2] &&
