@@ -44,6 +44,7 @@ struct zpool {
 	uint32_t             partial[ZP_MAXSHIFT + 1];
 	uint32_t             freeslabs;
 	uint64_t             nlive, live_bytes, req_bytes;
+	uint64_t             visits;	/* slab entries alloc/free touched */
 };
 
 static size_t
@@ -228,6 +229,7 @@ list_remove(struct zpool *p, uint32_t *head, uint32_t s)
 {
 	struct zslab *z = &p->slabs[s];
 
+	p->visits++;
 	if (z->prev != NIL)
 		p->slabs[z->prev].next = z->next;
 	else
@@ -243,6 +245,7 @@ list_push(struct zpool *p, uint32_t *head, uint32_t s)
 {
 	struct zslab *z = &p->slabs[s];
 
+	p->visits++;
 	z->prev = NIL;
 	z->next = *head;
 	if (*head != NIL)
@@ -388,6 +391,7 @@ zpool_alloc(struct zpool *p, size_t len)
 		list_push(p, &p->partial[c], s);
 	}
 	z = &p->slabs[s];
+	p->visits++;
 	if (z->fhead != NIL) {
 		slot = z->fhead;
 		z->fhead = z->link[slot];
@@ -426,6 +430,7 @@ zpool_reclaim(struct zpool *p, uint64_t addr)
 	off = addr - p->sh->base;
 	s = (uint32_t)(off >> p->sh->slab_shift);
 	z = &p->slabs[s];
+	p->visits++;
 	if (z->cls == ZP_NOCLASS || (off & ((1ULL << z->cls) - 1)))
 		return -1;
 	slot = (uint32_t)((off & ((1ULL << p->sh->slab_shift) - 1)) >> z->cls);
@@ -471,6 +476,7 @@ zpool_stats(const struct zpool *p, struct zpool_stats *st)
 	st->nlive = p->nlive;
 	st->live_bytes = p->live_bytes;
 	st->req_bytes = p->req_bytes;
+	st->visits = p->visits;
 	st->slab_bytes = (uint64_t)used << p->sh->slab_shift;
 	st->total_bytes = (uint64_t)p->sh->nslabs << p->sh->slab_shift;
 }

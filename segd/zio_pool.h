@@ -30,6 +30,8 @@ struct zpool_stats {
 	uint64_t req_bytes;	/* bytes asked for, over the pool's life */
 	uint64_t slab_bytes;	/* slabs serving a class */
 	uint64_t total_bytes;
+	uint64_t visits;	/* slab entries alloc/free looked at, ever: a
+				 * debug count that shows their cost is O(1) */
 };
 
 struct zpool;

@@ -4,21 +4,28 @@
 #                            objects (all but main.c) and proto/
 # tests/integ/check_NAME.c   Check suites that run a real segd on a temporary
 #                            socket and state directory, linked with libseg
+# tests/check_main.c         the one main() of every suite (each defines
+#                            suite()), and the helpers they share
 
 UNIT_SUITES  = $(patsubst tests/unit/check_%.c,%,$(wildcard tests/unit/check_*.c))
 INTEG_SUITES = $(patsubst tests/integ/check_%.c,%,$(wildcard tests/integ/check_*.c))
 UNIT_BINS    = $(patsubst %,$(BUILD)/tests/unit_%,$(UNIT_SUITES))
 INTEG_BINS   = $(patsubst %,$(BUILD)/tests/integ_%,$(INTEG_SUITES))
 SEGD_CORE    = $(filter-out segd/main.c,$(SEGD_SRC))
+CHECK_MAIN   = $(call obj,tests/check_main.c)
 INTEG_HELP   = $(wildcard tests/integ/harness.c)
 TEST_PROGS_SRC = $(wildcard tests/progs/*.c)
 TEST_PROGS   = $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(TEST_PROGS_SRC))
 
-$(BUILD)/tests/unit_%: $(BUILD)/obj/tests/unit/check_%.o $(call obj,$(SEGD_CORE) $(PROTO_SRC))
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests
+
+$(BUILD)/tests/unit_%: $(BUILD)/obj/tests/unit/check_%.o $(CHECK_MAIN) \
+    $(call obj,$(SEGD_CORE) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(SEGD_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/integ_%: $(BUILD)/obj/tests/integ/check_%.o $(call obj,$(INTEG_HELP)) $(BUILD)/libseg.a
+$(BUILD)/tests/integ_%: $(BUILD)/obj/tests/integ/check_%.o $(CHECK_MAIN) \
+    $(call obj,$(INTEG_HELP)) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) -lpthread
 

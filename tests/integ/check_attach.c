@@ -17,31 +17,6 @@
 #include "seg.h"
 
 static int
-peer_ms(void)
-{
-	return h_wrapped() ? 120000 : 30000;
-}
-
-static void
-make_seg(const char *name, unsigned mode, const char *ctl)
-{
-	ck_assert_msg(seg_create(name, mode) == 0, "create %s: %s", name,
-	    seg_errstr());
-	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl %s '%s': %s", name, ctl,
-	    seg_errstr());
-}
-
-static void
-peer_expect(struct h_proc *p, const char *want)
-{
-	char line[4096];
-
-	ck_assert_msg(h_readline(p, line, sizeof line, peer_ms()) >= 0,
-	    "segpeer: expected '%s', got '%s' and then nothing", want, line);
-	ck_assert_str_eq(line, want);
-}
-
-static int
 all_bytes(const char *p, size_t n, int c)
 {
 	size_t i;
@@ -70,7 +45,7 @@ START_TEST(ronly_maps_read_only)
 	char *va;
 	int st;
 
-	make_seg("ro", 0600, "va 0x21000000 0x2000");
+	h_make_seg("ro", 0600, "va 0x21000000 0x2000");
 	ck_assert_int_eq(seg_pwrite("ro", "ro data", 7, 0), 7);
 	va = seg_attach(SEG_RONLY, "ro", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
@@ -217,7 +192,7 @@ START_TEST(shared_class_inherited)
 	ck_assert_int_eq(seg_detach(p + 0x1fff), 0);
 
 	/* a named segment is inherited the same way */
-	make_seg("inherit", 0600, "va 0x27000000 0x1000");
+	h_make_seg("inherit", 0600, "va 0x27000000 0x1000");
 	n = seg_attach(0, "inherit", 0, 0);
 	ck_assert_msg(n != NULL, "%s", seg_errstr());
 	memcpy(n, "named", 5);
@@ -236,7 +211,7 @@ START_TEST(occupied_range_not_clobbered)
 {
 	char *mine, *va;
 
-	make_seg("blocked", 0600, "va 0x23000000 0x3000");
+	h_make_seg("blocked", 0600, "va 0x23000000 0x3000");
 	ck_assert_int_eq(seg_pwrite("blocked", "segment", 7, 0), 7);
 	/* this process already has the middle page */
 	mine = mmap((void *)0x23001000, 0x1000, PROT_READ | PROT_WRITE,
@@ -277,7 +252,7 @@ START_TEST(detach_interior_address)
 	char *va;
 	int local;
 
-	make_seg("inner", 0600, "va 0x24000000 0x3000");
+	h_make_seg("inner", 0600, "va 0x24000000 0x3000");
 	va = seg_attach(0, "inner", 0, 0);
 	ck_assert_msg(va != NULL, "%s", seg_errstr());
 	ck_assert_int_eq(h_nattach("inner"), 1);
@@ -309,14 +284,14 @@ START_TEST(free_reads_zero_everywhere)
 	char buf[0x1000];
 	char *va;
 
-	make_seg("freed", 0600, "va 0x25000000 0x4000");
+	h_make_seg("freed", 0600, "va 0x25000000 0x4000");
 	va = seg_attach(0, "freed", 0, 0);
 	ck_assert_msg(va != NULL, "%s", seg_errstr());
 	memset(va, 0x5a, 0x4000);
 	h_peer(&p, "freed", "say", "up", "sync", "z", "0", "0x1000", "z",
 	    "0x1000", "0x2000", "z", "0x3000", "0x1000", NULL);
-	peer_expect(&p, "attached 0x25000000");
-	peer_expect(&p, "up");
+	h_expect(&p, "attached 0x25000000");
+	h_expect(&p, "up");
 
 	/* an unaligned range inside pages 1 and 2: both go */
 	ck_assert_msg(seg_free(va + 0x1800, 0x1000) == 0, "%s", seg_errstr());
@@ -324,10 +299,10 @@ START_TEST(free_reads_zero_everywhere)
 	ck_assert(all_bytes(va, 0x1000, 0x5a));
 	ck_assert(all_bytes(va + 0x3000, 0x1000, 0x5a));
 	h_writeline(&p, "go");
-	peer_expect(&p, "nonzero");
-	peer_expect(&p, "zero");
-	peer_expect(&p, "nonzero");
-	ck_assert_int_eq(h_wait(&p, peer_ms()), 0);
+	h_expect(&p, "nonzero");
+	h_expect(&p, "zero");
+	h_expect(&p, "nonzero");
+	ck_assert_int_eq(h_wait(&p, h_peer_ms()), 0);
 	ck_assert_int_eq(seg_pread("freed", buf, sizeof buf, 0x2000),
 	    (ssize_t)sizeof buf);
 	ck_assert(all_bytes(buf, sizeof buf, 0));
@@ -363,8 +338,8 @@ START_TEST(named_picked_address)
 	struct h_proc p;
 	char *va;
 
-	make_seg("pa", 0600, "va 0 0x5000");
-	make_seg("pb", 0600, "addr 0 1");
+	h_make_seg("pa", 0600, "va 0 0x5000");
+	h_make_seg("pb", 0600, "addr 0 1");
 	ck_assert_int_gt(seg_ctl_read("pa", buf, sizeof buf), 0);
 	ck_assert_int_eq(sscanf(buf, "va %llx %llx", &a, &alen), 2);
 	ck_assert_int_gt(seg_ctl_read("pb", buf, sizeof buf), 0);
@@ -381,13 +356,13 @@ START_TEST(named_picked_address)
 	memcpy(va + 0x4ff0, "picked", 6);
 	h_peer(&p, "pa", "r", "0x4ff0", "6", NULL);
 	snprintf(buf, sizeof buf, "attached %p", (void *)va);
-	peer_expect(&p, buf);
-	peer_expect(&p, "picked");
-	ck_assert_int_eq(h_wait(&p, peer_ms()), 0);
+	h_expect(&p, buf);
+	h_expect(&p, "picked");
+	ck_assert_int_eq(h_wait(&p, h_peer_ms()), 0);
 	ck_assert_int_eq(seg_detach(va), 0);
 
 	/* rounding: the address down to a page, the end up */
-	make_seg("round", 0600, "va 0x26000010 0x10");
+	h_make_seg("round", 0600, "va 0x26000010 0x10");
 	ck_assert_int_gt(seg_ctl_read("round", buf, sizeof buf), 0);
 	ck_assert_str_eq(buf, "va 0x26000000 0x1000\n");
 	va = seg_attach(0, "round", 0, 0);
@@ -415,32 +390,16 @@ START_TEST(named_picked_address)
 }
 END_TEST
 
-static Suite *
-attach_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("attach");
-	TCase *tc;
 
-	tc = h_tcase("ronly");
-	tcase_add_test(tc, ronly_maps_read_only);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("classes");
-	tcase_add_test(tc, memory_class_private);
-	tcase_add_test(tc, shared_class_inherited);
-	tcase_add_test(tc, named_picked_address);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("mapping");
-	tcase_add_test(tc, occupied_range_not_clobbered);
-	tcase_add_test(tc, detach_interior_address);
-	tcase_add_test(tc, free_reads_zero_everywhere);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "ronly", &h_fix, H_TIMEOUT_S, ronly_maps_read_only, NULL);
+	ck_tcase(s, "classes", &h_fix, H_TIMEOUT_S, memory_class_private,
+	    shared_class_inherited, named_picked_address, NULL);
+	ck_tcase(s, "mapping", &h_fix, H_TIMEOUT_S,
+	    occupied_range_not_clobbered, detach_interior_address,
+	    free_reads_zero_everywhere, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	return h_main(attach_suite());
 }

@@ -16,41 +16,36 @@
 
 #define UNALLOC "segment not yet allocated"
 
+/*
+ * segctl's run r failed: exit 1, nothing on stdout, and stderr one line,
+ * exactly want (whole) or starting with it.  Frees r.
+ */
 static void
-make_seg(const char *name, unsigned mode, const char *ctl)
+failed_with(struct h_run *r, const char *want, int whole)
 {
-	ck_assert_msg(seg_create(name, mode) == 0, "create %s: %s", name,
-	    seg_errstr());
-	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl %s '%s': %s", name, ctl,
-	    seg_errstr());
+	ck_assert_msg(r->code == 1, "segctl exited %d, not 1 (stderr: %s)",
+	    r->code, r->err);
+	ck_assert_uint_eq(r->outlen, 0);
+	if (whole)
+		ck_assert_str_eq(r->err, want);
+	else
+		ck_assert_msg(strncmp(r->err, want, strlen(want)) == 0 &&
+		    strchr(r->err, '\n') == r->err + r->errlen - 1,
+		    "stderr '%s' is not one line starting '%s'", r->err, want);
+	h_run_free(r);
 }
 
-/* segctl ARGS... fails: exit 1, nothing on stdout, exactly err on stderr */
-#define SEGCTL_FAILS(in, want, ...) do {					\
+#define SEGCTL_FAILS_(whole, in, want, ...) do {			\
 	struct h_run r_;						\
 	const char *in_ = (in);						\
-	int code_ = h_segctl(&r_, in_, in_ ? strlen(in_) : 0,		\
-	    __VA_ARGS__, NULL);						\
-	ck_assert_msg(code_ == 1, "segctl exited %d, not 1 (stderr: %s)",\
-	    code_, r_.err);						\
-	ck_assert_uint_eq(r_.outlen, 0);				\
-	ck_assert_str_eq(r_.err, (want));				\
-	h_run_free(&r_);						\
+	h_segctl(&r_, in_, in_ ? strlen(in_) : 0, __VA_ARGS__, NULL);	\
+	failed_with(&r_, (want), (whole));				\
 } while (0)
-
-/* ... and stderr starts with prefix */
-#define SEGCTL_FAILS_WITH(in, prefix, ...) do {				\
-	struct h_run r_;						\
-	const char *in_ = (in);						\
-	int code_ = h_segctl(&r_, in_, in_ ? strlen(in_) : 0,		\
-	    __VA_ARGS__, NULL);						\
-	ck_assert_msg(code_ == 1, "segctl exited %d, not 1 (stderr: %s)",\
-	    code_, r_.err);						\
-	ck_assert_msg(strncmp(r_.err, (prefix), strlen(prefix)) == 0 &&	\
-	    strchr(r_.err, '\n') == r_.err + r_.errlen - 1,		\
-	    "stderr '%s' is not one line starting '%s'", r_.err, (prefix));\
-	h_run_free(&r_);						\
-} while (0)
+/* segctl ARGS... fails with exactly want on stderr */
+#define SEGCTL_FAILS(in, want, ...) SEGCTL_FAILS_(1, in, want, __VA_ARGS__)
+/* ... with one line starting prefix */
+#define SEGCTL_FAILS_WITH(in, prefix, ...)				\
+	SEGCTL_FAILS_(0, in, prefix, __VA_ARGS__)
 
 /* ---- before the address is set ---- */
 
@@ -64,24 +59,27 @@ START_TEST(not_yet_allocated)
 
 	errno = 0;
 	ck_assert_int_eq(seg_pread("early", buf, 1, 0), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_int_eq(seg_pread("early", buf, 0, 0), -1);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_int_eq(seg_pwrite("early", "x", 1, 0), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_int_eq(seg_ctl_read("early", buf, sizeof buf), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 	errno = 0;
 	ck_assert_ptr_null(seg_attach(0, "early", 0, 0));
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
+	errno = 0;
 	ck_assert_ptr_null(seg_attach(SEG_RONLY, "early", 0, 0));
+	ck_assert_int_eq(errno, ENXIO);
 	ck_assert_str_eq(seg_errstr(), UNALLOC);
 
 	SEGCTL_FAILS(NULL, "segctl: early: " UNALLOC "\n", "read", "early");
@@ -115,7 +113,7 @@ START_TEST(ctl_twice_refused)
 {
 	char buf[64];
 
-	make_seg("twice", 0600, "va 0x32000000 0x2000");
+	h_make_seg("twice", 0600, "va 0x32000000 0x2000");
 	errno = 0;
 	ck_assert_int_eq(seg_ctl("twice", "va 0x32000000 0x2000"), -1);
 	ck_assert_int_eq(errno, EBUSY);
@@ -132,7 +130,7 @@ START_TEST(ctl_twice_refused)
 	SEGCTL_FAILS_WITH(NULL, "segctl: twice: segment 'twice' already "
 	    "allocated", "ctl", "twice", "va 0x34000000 0x1000");
 	/* the range refused to the second ctl is still free */
-	make_seg("other", 0600, "va 0x33000000 0x1000");
+	h_make_seg("other", 0600, "va 0x33000000 0x1000");
 }
 END_TEST
 
@@ -152,7 +150,7 @@ START_TEST(overlap_refused)
 	char buf[64];
 	size_t i;
 
-	make_seg("first", 0600, "va 0x35000000 0x4000");
+	h_make_seg("first", 0600, "va 0x35000000 0x4000");
 	ck_assert_int_eq(seg_create("second", 0600), 0);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
@@ -177,7 +175,7 @@ START_TEST(overlap_refused)
 	ck_assert_int_gt(seg_ctl_read("third", buf, sizeof buf), 0);
 	ck_assert_str_eq(buf, "umsg 0x35004000 0x1000\n");
 	/* a segment that chose va 0 does not land on any of them */
-	make_seg("fourth", 0600, "va 0 0x100000");
+	h_make_seg("fourth", 0600, "va 0 0x100000");
 	ck_assert_int_gt(seg_ctl_read("fourth", buf, sizeof buf), 0);
 	{
 		unsigned long long va, len;
@@ -197,10 +195,15 @@ START_TEST(bad_names_refused)
 		"caf\xc3\xa9", "star*", "semi;colon", "quote'",
 		"x12345678901234567890123456789012345678901234567890123456789012345",
 	};
-	char name64[65], buf[8];
+	static const char *const dirs[] = { h_state, h_dir, "/" };
+	char name64[65], buf[8], *before[3], *want;
 	struct h_run r;
 	size_t i;
 
+	/* nothing a bad name does may make a file anywhere */
+	for (i = 0; i < 3; i++)
+		before[i] = h_listing(dirs[i]);
+	ck_assert_str_eq(before[0], "");	/* a new segd's state */
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
 		ck_assert_msg(seg_create(bad[i], 0600) == -1 && errno == EINVAL,
@@ -224,6 +227,8 @@ START_TEST(bad_names_refused)
 	ck_assert_int_eq(h_segctl(&r, NULL, 0, "ls", NULL), 0);
 	ck_assert_uint_eq(r.outlen, 0);
 	h_run_free(&r);
+	for (i = 0; i < 3; i++)
+		h_same_listing(dirs[i], before[i]);
 
 	/* the edges of what is valid */
 	memset(name64, 'z', 64);
@@ -241,8 +246,15 @@ START_TEST(bad_names_refused)
 	ck_assert_int_eq(h_ls_line(r.out, "-", buf, sizeof buf), 0);
 	ck_assert_int_eq(h_ls_line(r.out, ".x", buf, sizeof buf), 0);
 	h_run_free(&r);
-	/* names are files in the state directory; none escaped it */
-	ck_assert_int_eq(access("/abs.meta", F_OK), -1);
+	/* names are files in the state directory, and nothing else changed */
+	for (i = 1; i < 3; i++)
+		h_same_listing(dirs[i], before[i]);
+	ck_assert_int_gt(asprintf(&want, "-.meta\n....meta\n._-AZaz09.meta\n"
+	    ".x.meta\n%s.meta\n", name64), 0);
+	h_same_listing(h_state, want);
+	free(want);
+	for (i = 0; i < 3; i++)
+		free(before[i]);
 
 	/* creating twice, and bad modes */
 	errno = 0;
@@ -312,7 +324,7 @@ START_TEST(data_bounds)
 	char buf[0x3000];
 	struct h_run r;
 
-	make_seg("bounds", 0600, "va 0x37000000 0x1000");
+	h_make_seg("bounds", 0600, "va 0x37000000 0x1000");
 	memset(buf, 'b', sizeof buf);
 	/* a write that runs past the end is cut at the end */
 	ck_assert_int_eq(seg_pwrite("bounds", "0123456789", 10, 0xffa), 6);
@@ -321,13 +333,15 @@ START_TEST(data_bounds)
 	/* a write that starts at or past the end fails */
 	errno = 0;
 	ck_assert_int_eq(seg_pwrite("bounds", "x", 1, 0x1000), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, EFBIG);
 	ck_assert_msg(strstr(seg_errstr(), "past the end") != NULL, "%s",
 	    seg_errstr());
 	errno = 0;
 	ck_assert_int_eq(seg_pwrite("bounds", "x", 1, 0x10000), -1);
-	ck_assert_int_ne(errno, 0);
+	ck_assert_int_eq(errno, EFBIG);
+	errno = 0;
 	ck_assert_int_eq(seg_pwrite("bounds", "x", 1, UINT64_MAX), -1);
+	ck_assert_int_eq(errno, EFBIG);
 	/* reads stop at the end, and return 0 there */
 	ck_assert_int_eq(seg_pread("bounds", buf, sizeof buf, 0), 0x1000);
 	ck_assert_int_eq(memcmp(buf + 0xffa, "012345", 6), 0);
@@ -452,36 +466,16 @@ START_TEST(limits_refused)
 }
 END_TEST
 
-static Suite *
-errors_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("errors");
-	TCase *tc;
 
-	tc = h_tcase("ctl");
-	tcase_add_test(tc, not_yet_allocated);
-	tcase_add_test(tc, ctl_twice_refused);
-	tcase_add_test(tc, overlap_refused);
-	tcase_add_test(tc, bad_ctl_refused);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("names");
-	tcase_add_test(tc, bad_names_refused);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("data");
-	tcase_add_test(tc, data_bounds);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("segctl");
-	tcase_add_test(tc, segctl_errors);
-	tcase_add_test(tc, limits_refused);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "ctl", &h_fix, H_TIMEOUT_S, not_yet_allocated,
+	    ctl_twice_refused, overlap_refused, bad_ctl_refused, NULL);
+	ck_tcase(s, "names", &h_fix, H_TIMEOUT_S, bad_names_refused, NULL);
+	ck_tcase(s, "data", &h_fix, H_TIMEOUT_S, data_bounds, NULL);
+	ck_tcase(s, "segctl", &h_fix, H_TIMEOUT_S, segctl_errors,
+	    limits_refused, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	return h_main(errors_suite());
 }

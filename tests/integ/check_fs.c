@@ -30,13 +30,10 @@
 #define UNALLOC "segment not yet allocated"
 
 /*
- * One folder per suite run (fs_root), one per test in it holding the mount
- * point (fs_tmp/mnt); other users reach it.  A test that fails leaves its
- * segd killed and its mount stale: main() unmounts what is left under
- * fs_root at the end.
+ * The mount point is h_dir/mnt (other users reach it).  A test that fails
+ * leaves its segd killed and its mount stale: the harness unmounts what is
+ * left under the test's and the run's folders.
  */
-static char fs_root[H_PATHMAX / 2];
-static char fs_tmp[H_PATHMAX];
 static char mnt[H_PATHMAX + 8];
 
 /* ---- fixture: segd with -m ---- */
@@ -48,17 +45,13 @@ fs_setup(void)
 	    "/dev/fuse: %s", strerror(errno));
 	ck_assert_msg(geteuid() == 0, "the file system tests run as root (the "
 	    "mount is allow_other, and some tests change uid)");
-	ck_assert_msg(fs_root[0] != '\0', "no suite folder");
-	ck_assert(snprintf(fs_tmp, sizeof fs_tmp, "%s/t.XXXXXX", fs_root) <
-	    (int)sizeof fs_tmp);
-	ck_assert_msg(mkdtemp(fs_tmp) != NULL, "mkdtemp: %s", strerror(errno));
-	chmod(fs_tmp, 0711);
-	ck_assert(snprintf(mnt, sizeof mnt, "%s/mnt", fs_tmp) <
+	h_prepare();
+	ck_assert(snprintf(mnt, sizeof mnt, "%s/mnt", h_dir) <
 	    (int)sizeof mnt);	/* segd makes it */
 	h_segd_opts[0] = "-m";
 	h_segd_opts[1] = mnt;
 	h_segd_opts[2] = NULL;
-	h_setup();
+	h_segd_start();
 }
 
 static int
@@ -81,23 +74,14 @@ is_mounted(const char *path)
 static void
 fs_teardown(void)
 {
-	h_teardown();
-	if (is_mounted(mnt))		/* a test that killed segd */
-		umount2(mnt, MNT_DETACH);
-	rmdir(mnt);
-	rmdir(fs_tmp);
+	h_teardown();		/* unmounts a mount a test left stale */
 	h_segd_opts[0] = NULL;
 }
 
-static TCase *
-fs_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, fs_setup, fs_teardown);
-	tcase_set_timeout(tc, h_wrapped() ? 900 : 120);
-	return tc;
-}
+static const struct ck_fix fs_fix = {
+	.setup = fs_setup, .teardown = fs_teardown,
+	.usetup = h_begin, .uteardown = h_end,
+};
 
 /* ---- helpers ---- */
 
@@ -117,19 +101,9 @@ P(const char *rel)
 static int
 log_has(const char *s)
 {
-	char *buf;
-	long n;
-	int found;
-	FILE *f = fopen(h_log, "re");
+	char *buf = h_log_read();
+	int found = strstr(buf, s) != NULL;
 
-	if (f == NULL)
-		return 0;
-	buf = calloc(1, 1 << 20);
-	ck_assert_ptr_nonnull(buf);
-	n = (long)fread(buf, 1, (1 << 20) - 1, f);
-	fclose(f);
-	buf[n < 0 ? 0 : n] = '\0';
-	found = strstr(buf, s) != NULL;
 	free(buf);
 	return found;
 }
@@ -659,9 +633,9 @@ writer_attach(void *arg)
 START_TEST(fuse_and_attach_one_memory)
 {
 	static char viafs[CONC_PAGES * PG];
-	pid_t a, b;
+	struct h_kid a, b;
 	char *va;
-	int fd, i, st;
+	int fd, i;
 
 	mkseg("conc", 0600, "addr 0 0x40000");
 	va = seg_attach(0, "conc", 0, 0);
@@ -680,29 +654,10 @@ START_TEST(fuse_and_attach_one_memory)
 	}
 
 	/* two writers at once, one through the mount, one through memory */
-	a = fork();
-	ck_assert_int_ge(a, 0);
-	if (a == 0) {
-		char msg[256];
-		int s = h_child(writer_fuse, NULL, msg, sizeof msg);
-		if (msg[0])
-			fprintf(stderr, "writer_fuse: %s\n", msg);
-		_exit(WIFEXITED(s) ? WEXITSTATUS(s) : 1);
-	}
-	b = fork();
-	ck_assert_int_ge(b, 0);
-	if (b == 0) {
-		char msg[256];
-		int s = h_child(writer_attach, va, msg, sizeof msg);
-		if (msg[0])
-			fprintf(stderr, "writer_attach: %s\n", msg);
-		_exit(WIFEXITED(s) ? WEXITSTATUS(s) : 1);
-	}
-	ck_assert_int_eq(waitpid(a, &st, 0), a);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "FUSE writer failed");
-	ck_assert_int_eq(waitpid(b, &st, 0), b);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "attach writer "
-	    "failed");
+	h_start(&a, writer_fuse, NULL);
+	h_start(&b, writer_attach, va);
+	h_finish_ok(&a, "FUSE writer");
+	h_finish_ok(&b, "attach writer");
 	ck_assert_int_eq(pread(fd, viafs, sizeof viafs, 0), (ssize_t)sizeof viafs);
 	ck_assert_int_eq(memcmp(viafs, va, sizeof viafs), 0);
 	for (i = 0; i < CONC_PAGES; i++)
@@ -716,18 +671,9 @@ END_TEST
 static size_t
 largest(const char *what)
 {
-	char *buf, *p, key[64];
-	long n;
+	char *buf = h_log_read(), *p, key[64];
 	size_t v = 0;
-	FILE *f = fopen(h_log, "re");
 
-	if (f == NULL)
-		return 0;
-	buf = calloc(1, 1 << 20);
-	ck_assert_ptr_nonnull(buf);
-	n = (long)fread(buf, 1, (1 << 20) - 1, f);
-	fclose(f);
-	buf[n < 0 ? 0 : n] = '\0';
 	snprintf(key, sizeof key, "%s, largest ", what);
 	if ((p = strstr(buf, key)) != NULL)
 		v = strtoul(p + strlen(key), NULL, 10);
@@ -766,32 +712,41 @@ END_TEST
 
 /* ---- the mount's life ---- */
 
-START_TEST(unmounted_at_stop)
+static int
+open_free(const char *name, int flags)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof rel, "%s/free", name);
+	return open(P(rel), flags);
+}
+
+/* In a child: open NAME/free, say so, and read: it blocks (no address). */
+static void
+read_free_fails(void *arg)
 {
 	char buf[64];
-	pid_t pid;
-	int st = 0, i;
+	int fd = open_free(arg, O_RDONLY);
+
+	H_CCHECK(fd >= 0, "open free: %s", strerror(errno));
+	h_ready();
+	H_CCHECK(read(fd, buf, sizeof buf) < 0, "read of free returned data");
+}
+
+START_TEST(unmounted_at_stop)
+{
+	struct h_kid k;
 
 	ck_assert(is_mounted(mnt));
 	ck_assert_int_eq(mkdir(P("stays"), 0600), 0);
 	/* a read of free blocked when segd stops: answered, not left hanging */
 	mkseg("zq", 0600, "umsg 0 0x10000");
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(P("zq/free"), O_RDONLY);
-		_exit(fd >= 0 && read(fd, buf, sizeof buf) < 0 ? 0 : 1);
-	}
-	usleep(300000);
+	h_start(&k, read_free_fails, "zq");
+	ck_assert_msg(h_blocked_in_read(&k, -1, h_peer_ms()), "the reader of "
+	    "free did not block in read");
 	h_segd_stop();		/* segd exits 0, so frees all it held */
 	ck_assert(!is_mounted(mnt));
-	for (i = 0; i < 1000 && waitpid(pid, &st, WNOHANG) != pid; i++)
-		usleep(10000);
-	if (i == 1000)
-		kill(pid, SIGKILL);
-	ck_assert_msg(i < 1000, "the blocked reader of free still hangs");
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the blocked read "
-	    "did not fail when segd stopped");
+	h_finish_ok(&k, "the blocked reader of free, at segd's stop");
 	h_segd_start();		/* the segment is found again, and the tree */
 	ck_assert(is_mounted(mnt));
 	ck_assert(dir_has(mnt, "stays"));
@@ -850,15 +805,6 @@ END_TEST
 
 /* ---- free ---- */
 
-static int
-open_free(const char *name, int flags)
-{
-	char rel[128];
-
-	snprintf(rel, sizeof rel, "%s/free", name);
-	return open(P(rel), flags);
-}
-
 static void
 free_reader(void *arg)
 {
@@ -868,6 +814,7 @@ free_reader(void *arg)
 	ssize_t n;
 
 	H_CCHECK(fd >= 0, "open free: %s", strerror(errno));
+	h_ready();
 	n = read(fd, buf, sizeof buf - 1);	/* blocks until an address comes */
 	H_CCHECK(n > 0, "read free: %s", strerror(errno));
 	buf[n] = '\0';
@@ -886,15 +833,16 @@ free_interrupted(void *arg)
 {
 	struct sigaction sa;
 	char buf[64];
-	int fd = open_free("zu", O_RDONLY);
+	int fd;
 	ssize_t n;
 
 	(void)arg;
-	H_CCHECK(fd >= 0, "open free: %s", strerror(errno));
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_alarm;	/* no SA_RESTART: read gives EINTR */
 	sigaction(SIGALRM, &sa, NULL);
-	alarm(1);
+	fd = open_free("zu", O_RDONLY);
+	H_CCHECK(fd >= 0, "open free: %s", strerror(errno));
+	h_ready();			/* the parent signals once we block */
 	n = read(fd, buf, sizeof buf);
 	H_CCHECK(n == -1 && errno == EINTR, "read gave %zd (%s), not EINTR", n,
 	    strerror(errno));
@@ -904,9 +852,9 @@ START_TEST(free_file)
 {
 	char buf[256], line[64];
 	uint64_t a1, a2;
-	void *p1, *p2, *k;
-	pid_t pid;
-	int fd, st;
+	void *p1, *p2, *kb;
+	struct h_kid k;
+	int fd;
 	ssize_t n;
 
 	/* umsg: this process holds the pool and allocates */
@@ -956,30 +904,25 @@ START_TEST(free_file)
 	p1 = seg_zalloc("zu", 4096);
 	ck_assert_ptr_nonnull(p1);
 	a1 = (uint64_t)(uintptr_t)p1;
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char msg[256];
-		int s = h_child(free_reader, &a1, msg, sizeof msg);
-		if (msg[0])
-			fprintf(stderr, "free_reader: %s\n", msg);
-		_exit(WIFEXITED(s) ? WEXITSTATUS(s) : 1);
-	}
-	usleep(300000);
+	h_start(&k, free_reader, &a1);
+	ck_assert_msg(h_blocked_in_read(&k, -1, h_peer_ms()), "the reader of "
+	    "free did not block in read");
 	snprintf(line, sizeof line, "0x%llx\n", (unsigned long long)a1);
 	ck_assert_int_eq(put("zu/free", line), 0);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the blocked "
-	    "reader did not get the address");
+	h_finish_ok(&k, "the blocked reader of free");
 
 	/* a blocked read can be interrupted */
-	CK_CHILD(free_interrupted, NULL);
+	h_start(&k, free_interrupted, NULL);
+	ck_assert_msg(h_blocked_in_read(&k, -1, h_peer_ms()), "the reader of "
+	    "free did not block in read");
+	ck_assert_int_eq(kill(k.pid, SIGALRM), 0);
+	h_finish_ok(&k, "the interrupted reader of free");
 
 	/* kmsg: segd reclaims; free of a non-zero-copy segment: refused */
 	mkseg("zk", 0600, "kmsg 0 0x100000");
-	k = seg_zalloc("zk", 4096);
-	ck_assert_msg(k != NULL, "zalloc kmsg: %s", seg_errstr());
-	snprintf(line, sizeof line, "0x%llx", (unsigned long long)(uintptr_t)k);
+	kb = seg_zalloc("zk", 4096);
+	ck_assert_msg(kb != NULL, "zalloc kmsg: %s", seg_errstr());
+	snprintf(line, sizeof line, "0x%llx", (unsigned long long)(uintptr_t)kb);
 	ck_assert_int_eq(put("zk/free", line), 0);
 	ck_assert_int_eq(put("zk/free", line), -1);	/* reclaimed already */
 	ck_assert_int_eq(errno, EINVAL);
@@ -989,85 +932,21 @@ START_TEST(free_file)
 }
 END_TEST
 
-static Suite *
-fs_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("fs");
-	TCase *tc;
 
-	tc = fs_tcase("example");
-	tcase_add_test(tc, spec_example);
-	tcase_add_test(tc, tree_is_a_view);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("errors");
-	tcase_add_test(tc, ctl_twice);
-	tcase_add_test(tc, data_unallocated);
-	tcase_add_test(tc, bad_ctl);
-	tcase_add_test(tc, data_bounds);
-	tcase_add_test(tc, rmdir_missing);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("permissions");
-	tcase_add_test(tc, permission_other_uid);
-	tcase_add_test(tc, permission_group);
-	tcase_add_test(tc, mkdir_owner_and_mode);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("memory");
-	tcase_add_test(tc, remove_keeps_memory);
-	tcase_add_test(tc, fuse_and_attach_one_memory);
-	tcase_add_test(tc, large_requests);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("free");
-	tcase_add_test(tc, free_file);
-	suite_add_tcase(s, tc);
-
-	tc = fs_tcase("mount");
-	tcase_add_test(tc, unmounted_at_stop);
-	tcase_add_test(tc, live_mount_not_stolen);
-	tcase_add_test(tc, killed_segd_recovers);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "example", &fs_fix, H_TIMEOUT_S, spec_example,
+	    tree_is_a_view, NULL);
+	ck_tcase(s, "errors", &fs_fix, H_TIMEOUT_S, ctl_twice, data_unallocated,
+	    bad_ctl, data_bounds, rmdir_missing, NULL);
+	ck_tcase(s, "permissions", &fs_fix, H_TIMEOUT_S, permission_other_uid,
+	    permission_group, mkdir_owner_and_mode, NULL);
+	ck_tcase(s, "memory", &fs_fix, H_TIMEOUT_S, remove_keeps_memory,
+	    fuse_and_attach_one_memory, large_requests, NULL);
+	ck_tcase(s, "free", &fs_fix, H_TIMEOUT_S, free_file, NULL);
+	ck_tcase(s, "mount", &fs_fix, H_TIMEOUT_S, unmounted_at_stop,
+	    live_mount_not_stolen, killed_segd_recovers, NULL);
 	return s;
-}
-
-/* Mounts left under fs_root (by failed tests): detached, then removed. */
-static void
-sweep(void)
-{
-	char line[4096], mp[4096], cmd[H_PATHMAX + 32];
-	size_t n = strlen(fs_root);
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	if (f != NULL) {
-		while (fgets(line, sizeof line, f) != NULL)
-			if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
-			    strncmp(mp, fs_root, n) == 0 && mp[n] == '/') {
-				fprintf(stderr, "check_fs: unmounting %s, left by a "
-				    "failed test\n", mp);
-				umount2(mp, MNT_DETACH);
-			}
-		fclose(f);
-	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", fs_root);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_fs: could not remove %s\n", fs_root);
-}
-
-int
-main(void)
-{
-	const char *t = getenv("TMPDIR");
-	int rc;
-
-	snprintf(fs_root, sizeof fs_root, "%s/segfs.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(fs_root) == NULL) {
-		perror("check_fs: mkdtemp");
-		return 1;
-	}
-	chmod(fs_root, 0711);
-	rc = h_main(fs_suite());
-	sweep();
-	return rc;
 }

@@ -23,12 +23,6 @@
 
 #define NOBODY 65534
 
-static int
-peer_ms(void)
-{
-	return h_wrapped() ? 120000 : 30000;
-}
-
 /* "attached 0x..." from a segpeer; the address. */
 static unsigned long
 peer_attached(struct h_proc *p)
@@ -36,30 +30,11 @@ peer_attached(struct h_proc *p)
 	char line[256];
 	unsigned long va = 0;
 
-	ck_assert_msg(h_readline(p, line, sizeof line, peer_ms()) >= 0,
+	ck_assert_msg(h_readline(p, line, sizeof line, h_peer_ms()) >= 0,
 	    "segpeer said nothing (got '%s')", line);
 	ck_assert_msg(sscanf(line, "attached %lx", &va) == 1,
 	    "segpeer: expected 'attached ADDR', got '%s'", line);
 	return va;
-}
-
-static void
-peer_expect(struct h_proc *p, const char *want)
-{
-	char line[4096];
-
-	ck_assert_msg(h_readline(p, line, sizeof line, peer_ms()) >= 0,
-	    "segpeer: expected '%s', got '%s' and then nothing", want, line);
-	ck_assert_str_eq(line, want);
-}
-
-static void
-make_seg(const char *name, unsigned mode, const char *ctl)
-{
-	ck_assert_msg(seg_create(name, mode) == 0, "create %s: %s", name,
-	    seg_errstr());
-	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl %s '%s': %s", name, ctl,
-	    seg_errstr());
 }
 
 /* ---- the spec's example ---- */
@@ -109,8 +84,8 @@ START_TEST(example_segctl)
 		struct h_proc p;
 		h_peer(&p, "example", "r", "0", "6", NULL);
 		ck_assert_uint_eq(peer_attached(&p), 0x10000000);
-		peer_expect(&p, "hi mom");
-		ck_assert_int_eq(h_wait(&p, peer_ms()), 0);
+		h_expect(&p, "hi mom");
+		ck_assert_int_eq(h_wait(&p, h_peer_ms()), 0);
 	}
 	/* and this process, with va and len ignored for a named segment */
 	va = seg_attach(0, "example", (void *)0x12345000, 77);
@@ -132,15 +107,15 @@ START_TEST(two_processes_share)
 	struct h_run r;
 	char line[256];
 
-	make_seg("shared2", 0600, "va 0x18000000 0x2000");
+	h_make_seg("shared2", 0600, "va 0x18000000 0x2000");
 	h_peer(&a, "shared2", "say", "up", "sync", "w", "0", "from-A",
 	    "wait", "4096", "from-B", "r", "4096", "6", NULL);
 	h_peer(&b, "shared2", "say", "up", "sync", "wait", "0", "from-A",
 	    "w", "4096", "from-B", "r", "0", "6", NULL);
 	ck_assert_uint_eq(peer_attached(&a), 0x18000000);
 	ck_assert_uint_eq(peer_attached(&b), 0x18000000);
-	peer_expect(&a, "up");
-	peer_expect(&b, "up");
+	h_expect(&a, "up");
+	h_expect(&b, "up");
 	ck_assert_int_eq(h_nattach("shared2"), 2);
 	ck_assert_int_eq(h_segctl(&r, NULL, 0, "ls", NULL), 0);
 	ck_assert_int_eq(h_ls_line(r.out, "shared2", line, sizeof line), 0);
@@ -148,10 +123,10 @@ START_TEST(two_processes_share)
 	h_run_free(&r);
 	h_writeline(&b, "go");
 	h_writeline(&a, "go");
-	peer_expect(&a, "from-B");
-	peer_expect(&b, "from-A");
-	ck_assert_int_eq(h_wait(&a, peer_ms()), 0);
-	ck_assert_int_eq(h_wait(&b, peer_ms()), 0);
+	h_expect(&a, "from-B");
+	h_expect(&b, "from-A");
+	ck_assert_int_eq(h_wait(&a, h_peer_ms()), 0);
+	ck_assert_int_eq(h_wait(&b, h_peer_ms()), 0);
 	/* segd sees both writes too, and both attachments ended with them */
 	ck_assert_int_eq(seg_pread("shared2", buf, 6, 0), 6);
 	ck_assert_int_eq(memcmp(buf, "from-A", 6), 0);
@@ -177,7 +152,7 @@ START_TEST(remove_while_attached)
 	char *va;
 	int i;
 
-	make_seg("gone", 0600, "va 0x11000000 0x4000");
+	h_make_seg("gone", 0600, "va 0x11000000 0x4000");
 	va = seg_attach(0, "gone", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
 	for (i = 0; i < 0x4000; i++)
@@ -255,23 +230,23 @@ START_TEST(client_killed_while_attached)
 	char buf[8];
 	char *va;
 
-	make_seg("victim", 0600, "va 0x19000000 0x1000");
+	h_make_seg("victim", 0600, "va 0x19000000 0x1000");
 	h_peer(&p, "victim", "w", "0", "alive", "say", "ready", "hold", NULL);
 	h_peer(&q, "victim", "say", "ready", "hold", NULL);
 	ck_assert_uint_eq(peer_attached(&p), 0x19000000);
 	ck_assert_uint_eq(peer_attached(&q), 0x19000000);
-	peer_expect(&p, "ready");
-	peer_expect(&q, "ready");
+	h_expect(&p, "ready");
+	h_expect(&q, "ready");
 	ck_assert_int_eq(h_nattach("victim"), 2);
 
 	ck_assert_int_eq(kill(p.pid, SIGKILL), 0);
-	ck_assert_int_eq(h_wait(&p, peer_ms()), 128 + SIGKILL);
+	ck_assert_int_eq(h_wait(&p, h_peer_ms()), 128 + SIGKILL);
 	/* the count drops by the dead one, and only by it */
 	ck_assert_msg(h_until(one_attach, "victim", 10000),
 	    "attach count %d after one of two clients died",
 	    h_nattach("victim"));
 	ck_assert_int_eq(kill(q.pid, SIGKILL), 0);
-	ck_assert_int_eq(h_wait(&q, peer_ms()), 128 + SIGKILL);
+	ck_assert_int_eq(h_wait(&q, h_peer_ms()), 128 + SIGKILL);
 	ck_assert_msg(h_until(no_attach, "victim", 10000),
 	    "attach count stays at %d after its clients died",
 	    h_nattach("victim"));
@@ -283,7 +258,7 @@ START_TEST(client_killed_while_attached)
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
 	ck_assert_int_eq(h_nattach("victim"), 1);
 	ck_assert_int_eq(seg_detach(va), 0);
-	make_seg("after", 0600, "va 0 0x1000");
+	h_make_seg("after", 0600, "va 0 0x1000");
 	ck_assert_int_eq(seg_remove("victim"), 0);
 	ck_assert_msg(!h_mapped(h_segd, 0x19000000, NULL),
 	    "segd still maps a removed segment nobody has attached");
@@ -318,7 +293,7 @@ START_TEST(thousand_segments)
 			    0x40000000ULL + (unsigned long long)i * 0x2000);
 		else
 			snprintf(msg, sizeof msg, "va 0 0x1000");
-		make_seg(name, 0600, msg);
+		h_make_seg(name, 0600, msg);
 		snprintf(tag, sizeof tag, "segment %d", i);
 		ck_assert_int_eq(seg_pwrite(name, tag, strlen(tag), i % 4000),
 		    (ssize_t)strlen(tag));
@@ -451,7 +426,7 @@ raw_reply(int fd, struct segw_hdr *h, const char *what)
 	while (got < need) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		ssize_t r;
-		ck_assert_msg(poll(&pfd, 1, peer_ms()) == 1, "%s: no reply from "
+		ck_assert_msg(poll(&pfd, 1, h_peer_ms()) == 1, "%s: no reply from "
 		    "segd", what);
 		r = recv(fd, buf + got, need - got, 0);
 		ck_assert_msg(r > 0, "%s: segd closed the connection", what);
@@ -473,7 +448,7 @@ raw_dropped(int fd, const char *what)
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
 		ssize_t r;
-		ck_assert_msg(poll(&pfd, 1, peer_ms()) == 1,
+		ck_assert_msg(poll(&pfd, 1, h_peer_ms()) == 1,
 		    "segd did not drop a client that sent %s", what);
 		r = recv(fd, buf, sizeof buf, 0);
 		if (r == 0 || (r < 0 && errno == ECONNRESET))
@@ -526,7 +501,7 @@ START_TEST(version_mismatch_refused)
 	char v[32];
 	int fd;
 
-	make_seg("vers", 0600, "va 0x1b000000 0x1000");
+	h_make_seg("vers", 0600, "va 0x1b000000 0x1000");
 	fd = raw_connect_bare();
 	raw_send(fd, f, raw_req(f, SEGW_STAT, "vers", 0));
 	snprintf(v, sizeof v, "%u to %u", SEGW_VERSION_MIN, SEGW_VERSION);
@@ -550,7 +525,7 @@ START_TEST(garbage_client_dropped)
 	int fd, park, trunc;
 	unsigned seed = 12345;
 
-	make_seg("steady", 0600, "va 0x1a000000 0x1000");
+	h_make_seg("steady", 0600, "va 0x1a000000 0x1000");
 	ck_assert_int_eq(seg_pwrite("steady", "steady", 6, 0), 6);
 	good_client_works("before");
 
@@ -741,16 +716,15 @@ START_TEST(second_user_refused)
 	char buf[64];
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "second_user_refused: needs root to switch "
-		    "users; not run\n");
+		CK_SKIP("needs root to switch users");
 		return;
 	}
-	make_seg("private", 0600, "va 0x1c000000 0x1000");
+	h_make_seg("private", 0600, "va 0x1c000000 0x1000");
 	ck_assert_int_eq(seg_pwrite("private", "secret", 6, 0), 6);
 	ck_assert_int_eq(seg_create("unset", 0600), 0);
-	make_seg("readable", 0644, "va 0x1d000000 0x1000");
+	h_make_seg("readable", 0644, "va 0x1d000000 0x1000");
 	ck_assert_int_eq(seg_pwrite("readable", "root", 4, 0), 4);
-	make_seg("open", 0666, "va 0x1b000000 0x1000");
+	h_make_seg("open", 0666, "va 0x1b000000 0x1000");
 	ck_assert_int_eq(seg_pwrite("open", "root wrote", 10, 0), 10);
 
 	CK_CHILD(nobody_refused, NULL);
@@ -811,13 +785,13 @@ START_TEST(restart_keeps_segments)
 	char buf[64], line[256];
 	char *va;
 
-	make_seg("keep", 0640, "addr 0x20000000 0x10000");
+	h_make_seg("keep", 0640, "addr 0x20000000 0x10000");
 	ck_assert_int_eq(seg_pwrite("keep", "persist", 7, 0), 7);
 	ck_assert_int_eq(seg_pwrite("keep", "tail", 4, 0xfffc), 4);
 	ck_assert_int_eq(seg_create("bare", 0604), 0);
-	make_seg("held", 0600, "va 0x30000000 0x2000");
+	h_make_seg("held", 0600, "va 0x30000000 0x2000");
 	ck_assert_int_eq(seg_pwrite("held", "before", 6, 0), 6);
-	make_seg("auto", 0600, "va 0 0x3000");
+	h_make_seg("auto", 0600, "va 0 0x3000");
 	ck_assert_int_gt(seg_ctl_read("auto", buf, sizeof buf), 0);
 
 	/* attached across the restart: this process and another */
@@ -827,7 +801,7 @@ START_TEST(restart_keeps_segments)
 	    "from-peer", "wait", "32", "from-test", "r", "32", "9", "detach",
 	    "1", "say", "done", NULL);
 	ck_assert_uint_eq(peer_attached(&p), 0x30000000);
-	peer_expect(&p, "up");
+	h_expect(&p, "up");
 
 	h_segd_stop();
 	h_segd_start();
@@ -876,53 +850,30 @@ START_TEST(restart_keeps_segments)
 	ck_assert_int_eq(memcmp(va, "before", 6), 0);
 	memcpy(va + 32, "from-test", 9);
 	h_writeline(&p, "go");
-	peer_expect(&p, "before");
-	peer_expect(&p, "from-test");
-	peer_expect(&p, "done");
-	ck_assert_int_eq(h_wait(&p, peer_ms()), 0);
+	h_expect(&p, "before");
+	h_expect(&p, "from-test");
+	h_expect(&p, "done");
+	ck_assert_int_eq(h_wait(&p, h_peer_ms()), 0);
 	ck_assert_int_eq(memcmp(va + 16, "from-peer", 9), 0);
 	ck_assert_int_eq(seg_detach(va + 100), 0);
 	ck_assert(!h_mapped(getpid(), 0x30000000, NULL));
 }
 END_TEST
 
-static Suite *
-local_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("local");
-	TCase *tc;
 
-	tc = h_tcase("example");
-	tcase_add_test(tc, example_segctl);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("sharing");
-	tcase_add_test(tc, two_processes_share);
-	tcase_add_test(tc, remove_while_attached);
-	tcase_add_test(tc, client_killed_while_attached);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("scale");
-	tcase_add_test(tc, thousand_segments);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("robustness");
-	tcase_add_test(tc, garbage_client_dropped);
-	tcase_add_test(tc, version_mismatch_refused);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("permissions");
-	tcase_add_test(tc, second_user_refused);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("restart");
-	tcase_add_test(tc, restart_keeps_segments);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "example", &h_fix, H_TIMEOUT_S, example_segctl, NULL);
+	ck_tcase(s, "sharing", &h_fix, H_TIMEOUT_S, two_processes_share,
+	    remove_while_attached, client_killed_while_attached, NULL);
+	ck_tcase(s, "scale", &h_fix, H_TIMEOUT_S, thousand_segments, NULL);
+	ck_tcase(s, "robustness", &h_fix, H_TIMEOUT_S, garbage_client_dropped,
+	    version_mismatch_refused, NULL);
+	ck_tcase(s, "permissions", &h_fix, H_TIMEOUT_S, second_user_refused,
+	    NULL);
+	ck_tcase(s, "restart", &h_fix, H_TIMEOUT_S, restart_keeps_segments,
+	    NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	return h_main(local_suite());
 }

@@ -31,24 +31,6 @@
 
 /* ---- helpers ---- */
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static void
 mkseg(const char *name, unsigned mode, const char *verb, uint64_t va,
     uint64_t len)
@@ -207,7 +189,7 @@ child_frees(void *arg)
 	int i;
 
 	if (f->delay_ms > 0)
-		sleep_ms(f->delay_ms);
+		ck_sleep_ms(f->delay_ms);
 	for (i = 0; i < f->n; i++) {
 		int r = seg_zfree((void *)(uintptr_t)f->addrs[i]);
 		if (f->expect == 0)
@@ -230,7 +212,7 @@ spawn_frees(struct frees *f)
 	if (pid == 0) {
 		int i;
 		if (f->delay_ms > 0)
-			sleep_ms(f->delay_ms);
+			ck_sleep_ms(f->delay_ms);
 		for (i = 0; i < f->n; i++)
 			if (seg_zfree((void *)(uintptr_t)f->addrs[i]) < 0)
 				_exit(1);
@@ -338,15 +320,15 @@ START_TEST(kmsg_exhaustion)
 }
 END_TEST
 
-/* Every 1 KiB buffer still free in a 64 KiB kmsg segment, into out[64]. */
+/* Every buffer of size still free in name, into out[max]: ENOMEM after. */
 static int
-drain_kmsg(const char *name, uint64_t *out)
+drain(const char *name, size_t size, uint64_t *out, int max)
 {
 	int n = 0;
 	void *p;
 
-	while ((p = seg_zalloc(name, 1024)) != NULL) {
-		ck_assert_int_lt(n, 64);
+	while ((p = seg_zalloc(name, size)) != NULL) {
+		ck_assert_int_lt(n, max);
 		out[n++] = (uint64_t)(uintptr_t)p;
 	}
 	ck_assert_int_eq(errno, ENOMEM);
@@ -379,7 +361,7 @@ START_TEST(kmsg_refusals_change_nothing)
 	ck_assert_int_eq(zfree(0), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	/* nothing changed: b is the one live buffer, a is free once */
-	n = drain_kmsg("k", all);
+	n = drain("k", 1024, all, 64);
 	ck_assert_int_eq(n, 63);
 	for (i = 0; i < 64; i++)
 		want[i] = KVA + 1024 * (uint64_t)i;
@@ -425,7 +407,7 @@ START_TEST(kmsg_batch_all_or_nothing)
 	ck_assert_int_eq(zfreev(v, 8), 0);
 	for (i = 0; i < 8; i++)
 		zfree_refused(v[i], "k");
-	ck_assert_int_eq(drain_kmsg("k", all), 64);
+	ck_assert_int_eq(drain("k", 1024, all, 64), 64);
 	for (i = 0; i < 64; i++)
 		want[i] = KVA + 1024 * (uint64_t)i;
 	same_set(all, want, 64);
@@ -637,10 +619,10 @@ START_TEST(umsg_free_fd_and_blocking_read)
 	ck_assert(!readable(fd, 0));		/* and not otherwise */
 	/* a read blocks until an address comes */
 	f = (struct frees){ "u", &b, 1, 400, 0 };
-	t0 = now_ms();
+	t0 = ck_now_ms();
 	pid = spawn_frees(&f);
 	n = seg_free_read("u", x, 4);
-	dt = now_ms() - t0;
+	dt = ck_now_ms() - t0;
 	reap_ok(pid);
 	ck_assert_int_eq(n, 1);
 	ck_assert_uint_eq(x[0], b);
@@ -887,14 +869,7 @@ START_TEST(restart_keeps_kmsg_state)
 	h_segd_start();
 	/* y stayed free, x and z live */
 	zfree_refused(y, "k");
-	n = 0;
-	while (n < 16) {
-		void *p = seg_zalloc("k", 65536);
-		if (p == NULL)
-			break;
-		all[n++] = (uint64_t)(uintptr_t)p;
-	}
-	ck_assert_int_eq(errno, ENOMEM);
+	n = drain("k", 65536, all, 16);
 	ck_assert_int_eq(n, 14);
 	for (i = 0; i < n; i++)
 		ck_assert(all[i] != x && all[i] != z);
@@ -931,15 +906,15 @@ START_TEST(restart_keeps_umsg_state)
 	ck_assert_uint_eq(x[0], a);
 	/* a blocking read after the restart wakes for a later free */
 	f = (struct frees){ "u", &c, 1, 300, 0 };
-	t0 = now_ms();
+	t0 = ck_now_ms();
 	pid = spawn_frees(&f);
 	signal(SIGALRM, read_never_woke);
-	alarm(h_wrapped() ? 300 : 30);
+	alarm((unsigned)ck_scale(30));
 	ck_assert_int_eq(seg_free_read("u", x, 4), 1);
 	alarm(0);
 	reap_ok(pid);
 	ck_assert_uint_eq(x[0], c);
-	ck_assert_int_ge(now_ms() - t0, 250);
+	ck_assert_int_ge(ck_now_ms() - t0, 250);
 	/* the holder's pool is still its own, and consistent */
 	x[0] = zalloc("u", 1024);
 	x[1] = zalloc("u", 1024);
@@ -1063,14 +1038,7 @@ START_TEST(holder_exit_releases_pool)
 	ck_assert_uint_eq(x, probe);
 	ck_assert(!pending("u", 50));
 	/* everything but the first holder's three live buffers, once each */
-	n = 0;
-	while (n < 256) {
-		void *p = seg_zalloc("u", 4096);
-		if (p == NULL)
-			break;
-		got[n++] = (uint64_t)(uintptr_t)p;
-	}
-	ck_assert_int_eq(errno, ENOMEM);
+	n = drain("u", 4096, got, 256);
 	ck_assert_int_eq(n, 253);
 	for (i = 0; i < n; i++)
 		ck_assert(got[i] != t.a[0] && got[i] != t.a[2] &&
@@ -1092,51 +1060,24 @@ START_TEST(holder_exit_releases_pool)
 }
 END_TEST
 
-static Suite *
-zio_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("zio");
-	TCase *tc;
 
-	tc = h_tcase("kmsg");
-	tcase_add_test(tc, kmsg_alloc_free_reuse);
-	tcase_add_test(tc, kmsg_exhaustion);
-	tcase_add_test(tc, kmsg_refusals_change_nothing);
-	tcase_add_test(tc, kmsg_batch_all_or_nothing);
-	tcase_add_test(tc, kmsg_stale_after_remove);
-	tcase_add_test(tc, kmsg_other_process);
-	tcase_add_test(tc, not_zero_copy);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("umsg");
-	tcase_add_test(tc, umsg_pool_held);
-	tcase_add_test(tc, umsg_free_in_order_once);
-	tcase_add_test(tc, umsg_free_fd_and_blocking_read);
-	tcase_add_test(tc, umsg_refusals_change_nothing);
-	tcase_add_test(tc, umsg_stale_after_remove);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("permission");
-	tcase_add_test(tc, free_needs_write_permission);
-	tcase_add_test(tc, free_read_needs_read_permission);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("segctl");
-	tcase_add_test(tc, segctl_kmsg);
-	tcase_add_test(tc, segctl_umsg_free_reader);
-	suite_add_tcase(s, tc);
-
-	tc = h_tcase("restart");
-	tcase_add_test(tc, restart_keeps_kmsg_state);
-	tcase_add_test(tc, restart_keeps_umsg_state);
-	tcase_add_test(tc, restart_keeps_holder);
-	tcase_add_test(tc, holder_exit_releases_pool);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "kmsg", &h_fix, H_TIMEOUT_S, kmsg_alloc_free_reuse,
+	    kmsg_exhaustion, kmsg_refusals_change_nothing,
+	    kmsg_batch_all_or_nothing, kmsg_stale_after_remove,
+	    kmsg_other_process, not_zero_copy, NULL);
+	ck_tcase(s, "umsg", &h_fix, H_TIMEOUT_S, umsg_pool_held,
+	    umsg_free_in_order_once, umsg_free_fd_and_blocking_read,
+	    umsg_refusals_change_nothing, umsg_stale_after_remove, NULL);
+	ck_tcase(s, "permission", &h_fix, H_TIMEOUT_S,
+	    free_needs_write_permission, free_read_needs_read_permission, NULL);
+	ck_tcase(s, "segctl", &h_fix, H_TIMEOUT_S, segctl_kmsg,
+	    segctl_umsg_free_reader, NULL);
+	ck_tcase(s, "restart", &h_fix, H_TIMEOUT_S, restart_keeps_kmsg_state,
+	    restart_keeps_umsg_state, restart_keeps_holder,
+	    holder_exit_releases_pool, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	return h_main(zio_suite());
 }

@@ -2,11 +2,14 @@
  * harness.c: start and stop a real segd per test, run segctl and helper
  * programs, and run checks in forked children.  See harness.h.
  */
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -33,26 +36,10 @@ const char *h_segd_opts[16];
 
 static char h_root[H_PATHMAX];		/* one directory per suite run */
 static char h_build[PATH_MAX];		/* absolute $SEG_BUILD */
+static char h_why[PATH_MAX + 64];	/* why h_begin made no h_root */
 static unsigned h_nrun;			/* names the files of h_runv */
-static int  h_cfd = -1;			/* h_child's report pipe, in the child */
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
+static int  h_cfd = -1;			/* h_start's report pipe, in the child */
+static int  h_rfd = -1;			/* and its ready pipe */
 
 /* a then b into dst, or fail the test: paths are never cut short */
 static void
@@ -63,36 +50,23 @@ pathcat(char *dst, size_t size, const char *a, const char *b)
 	ck_assert_msg(n >= 0 && (size_t)n < size, "path too long: %s%s", a, b);
 }
 
-int
-h_wrapped(void)
-{
-	const char *w = getenv("SEGD_WRAPPER");
-
-	return w != NULL && *w != '\0';
-}
-
-/* Bounds: generous when segd runs under valgrind. */
+/* Bounds: generous, and scaled when segd runs under valgrind. */
 static int
 start_limit_ms(void)
 {
-	return h_wrapped() ? 120000 : 20000;
+	return ck_scale(20000);
 }
 
 static int
 stop_limit_ms(void)
 {
-	return h_wrapped() ? 180000 : 20000;
+	return ck_scale(20000);
 }
 
-TCase *
-h_tcase(const char *name)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, h_setup, h_teardown);
-	tcase_set_timeout(tc, h_wrapped() ? 900 : 120);
-	return tc;
-}
+const struct ck_fix h_fix = {
+	.setup = h_setup, .teardown = h_teardown,
+	.usetup = h_begin, .uteardown = h_end,
+};
 
 const char *
 h_path(const char *rel)
@@ -169,7 +143,7 @@ h_segd_start(void)
 	ck_assert_msg(h_segd == 0, "segd is already running");
 	ck_assert_msg(access(segd, X_OK) == 0, "no segd at %s: build it first "
 	    "(SEG_BUILD=%s)", segd, h_build);
-	if (h_wrapped()) {	/* sh -c 'exec $SEGD_WRAPPER "$@"' sh segd ... */
+	if (ck_wrapped()) {	/* sh -c 'exec $SEGD_WRAPPER "$@"' sh segd ... */
 		argv[n++] = "/bin/sh";
 		argv[n++] = "-c";
 		argv[n++] = "exec $SEGD_WRAPPER \"$@\"";
@@ -199,7 +173,7 @@ h_segd_start(void)
 		_exit(127);
 	}
 	h_segd = pid;
-	deadline = now_ms() + start_limit_ms();
+	deadline = ck_now_ms() + start_limit_ms();
 	for (;;) {
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			h_segd = 0;
@@ -209,7 +183,7 @@ h_segd_start(void)
 		}
 		if (try_connect(h_sock))
 			break;
-		if (now_ms() > deadline) {
+		if (ck_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			h_segd = 0;
@@ -217,7 +191,7 @@ h_segd_start(void)
 			ck_abort_msg("segd did not accept connections on %s "
 			    "within %d ms", h_sock, start_limit_ms());
 		}
-		sleep_ms(10);
+		ck_sleep_ms(10);
 	}
 }
 
@@ -231,9 +205,9 @@ h_segd_stop(void)
 	ck_assert_msg(pid > 0, "segd is not running");
 	ck_assert_msg(kill(pid, SIGTERM) == 0, "kill segd: %s",
 	    strerror(errno));
-	deadline = now_ms() + stop_limit_ms();
+	deadline = ck_now_ms() + stop_limit_ms();
 	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (now_ms() > deadline) {
+		if (ck_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			h_segd = 0;
@@ -241,7 +215,7 @@ h_segd_stop(void)
 			ck_abort_msg("segd did not exit within %d ms of SIGTERM",
 			    stop_limit_ms());
 		}
-		sleep_ms(10);
+		ck_sleep_ms(10);
 	}
 	h_segd = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -255,6 +229,26 @@ h_segd_stop(void)
 	}
 	ck_assert_msg(access(h_sock, F_OK) < 0, "segd left its socket %s",
 	    h_sock);
+}
+
+/* Mounts left under dir by a test that killed segd: detached. */
+static void
+unmount_under(const char *dir)
+{
+	char line[4096], mp[4096];
+	size_t n = strlen(dir);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 &&
+		    strncmp(mp, dir, n) == 0 && mp[n] == '/') {
+			fprintf(stderr, "harness: unmounting %s, left by a "
+			    "failed test\n", mp);
+			umount2(mp, MNT_DETACH);
+		}
+	fclose(f);
 }
 
 static int
@@ -273,13 +267,14 @@ static void
 rm_tree(const char *dir)
 {
 	if (dir[0] != '\0')
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 void
-h_setup(void)
+h_prepare(void)
 {
-	ck_assert_msg(h_root[0] != '\0', "h_main did not run");
+	ck_assert_msg(h_root[0] != '\0', "no directory for the run: %s",
+	    h_why);
 	pathcat(h_dir, sizeof h_dir, h_root, "/t.XXXXXX");
 	ck_assert_msg(mkdtemp(h_dir) != NULL, "mkdtemp %s: %s", h_dir,
 	    strerror(errno));
@@ -290,6 +285,12 @@ h_setup(void)
 	pathcat(h_log, sizeof h_log, h_dir, "/segd.log");
 	setenv("SEGD_SOCKET", h_sock, 1);
 	h_segd = 0;
+}
+
+void
+h_setup(void)
+{
+	h_prepare();
 	h_segd_start();
 }
 
@@ -298,6 +299,7 @@ h_teardown(void)
 {
 	if (h_segd > 0)
 		h_segd_stop();
+	unmount_under(h_dir);
 	rm_tree(h_dir);
 }
 
@@ -346,16 +348,16 @@ exit_code(int st)
 static int
 wait_bounded(pid_t pid, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = ck_now_ms() + timeout_ms;
 	int st;
 
 	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (now_ms() > deadline) {
+		if (ck_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			return -1;
 		}
-		sleep_ms(5);
+		ck_sleep_ms(5);
 	}
 	return exit_code(st);
 }
@@ -403,7 +405,7 @@ h_runv_as(struct h_run *r, int uid, const char *in, size_t inlen,
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	r->code = wait_bounded(pid, h_wrapped() ? 300000 : 60000);
+	r->code = wait_bounded(pid, ck_scale(60000));
 	ck_assert_msg(r->code >= 0, "%s did not finish in time", argv[0]);
 	r->out = slurp(fout, &r->outlen);
 	r->err = slurp(ferr, &r->errlen);
@@ -501,12 +503,12 @@ h_peer(struct h_proc *p, ...)
 int
 h_readline(struct h_proc *p, char *buf, size_t size, int timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = ck_now_ms() + timeout_ms;
 	size_t n = 0;
 
 	while (n + 1 < size) {
 		struct pollfd pfd = { p->out, POLLIN, 0 };
-		long left = deadline - now_ms();
+		long left = deadline - ck_now_ms();
 		char c;
 		ssize_t r;
 
@@ -534,6 +536,23 @@ h_writeline(struct h_proc *p, const char *line)
 
 	ck_assert_int_eq(write(p->in, line, n), (ssize_t)n);
 	ck_assert_int_eq(write(p->in, "\n", 1), 1);
+}
+
+int
+h_peer_ms(void)
+{
+	return ck_scale(30000);
+}
+
+void
+h_expect(struct h_proc *p, const char *want)
+{
+	char line[4096];
+
+	ck_assert_msg(h_readline(p, line, sizeof line, h_peer_ms()) >= 0,
+	    "helper %d: expected '%s', got '%s' and then nothing",
+	    (int)p->pid, want, line);
+	ck_assert_str_eq(line, want);
 }
 
 int
@@ -566,48 +585,139 @@ h_cfail(const char *fmt, ...)
 	_exit(1);
 }
 
-int
-h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
+void
+h_start(struct h_kid *k, void (*fn)(void *), void *arg)
 {
-	int fds[2], st;
-	size_t n = 0;
-	pid_t parent = getpid(), pid;
-	long deadline;
+	int fds[2], rdy[2];
+	pid_t parent = getpid();
 
 	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
+	ck_assert_int_eq(pipe2(rdy, O_CLOEXEC), 0);
+	k->pid = fork();
+	ck_assert_msg(k->pid >= 0, "fork: %s", strerror(errno));
+	if (k->pid == 0) {
 		close(fds[0]);
+		close(rdy[0]);
 		die_with_parent(parent);
 		h_cfd = fds[1];
+		h_rfd = rdy[1];
 		fn(arg);
 		_exit(0);
 	}
 	close(fds[1]);
-	deadline = now_ms() + (h_wrapped() ? 300000 : 60000);
-	for (;;) {
-		struct pollfd pfd = { fds[0], POLLIN, 0 };
-		long left = deadline - now_ms();
-		ssize_t r;
+	close(rdy[1]);
+	k->report = fds[0];
+	k->ready = rdy[0];
+}
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		r = read(fds[0], msg + n, msgsize - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
+void
+h_ready(void)
+{
+	if (h_rfd < 0 || write(h_rfd, "r", 1) != 1)
+		h_cfail("h_ready: no parent to tell: %s", strerror(errno));
+}
+
+/* Wait (bounded) until fd is readable; then read what comes, up to size. */
+static ssize_t
+read_bounded(int fd, char *buf, size_t size, long deadline)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	long left;
+	ssize_t r;
+
+	do {
+		left = deadline - ck_now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			return -2;
+		r = read(fd, buf, size);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+int
+h_finish(struct h_kid *k, char *msg, size_t msgsize)
+{
+	long deadline = ck_now_ms() + ck_scale(60000);
+	size_t n = 0;
+	int st;
+
+	while (n < msgsize - 1) {
+		ssize_t r = read_bounded(k->report, msg + n, msgsize - 1 - n,
+		    deadline);
+		if (r == -2)
+			kill(k->pid, SIGKILL);
 		if (r <= 0)
 			break;
 		n += (size_t)r;
-		if (n == msgsize - 1)
-			break;
 	}
 	msg[n] = '\0';
-	close(fds[0]);
-	waitpid(pid, &st, 0);
+	close(k->report);
+	close(k->ready);
+	waitpid(k->pid, &st, 0);
+	k->pid = 0;
 	return st;
+}
+
+void
+h_finish_ok(struct h_kid *k, const char *what)
+{
+	char msg[1024];
+	int st = h_finish(k, msg, sizeof msg);
+
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %s: %s",
+	    what, msg[0] ? msg : "died");
+}
+
+int
+h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
+{
+	struct h_kid k;
+
+	h_start(&k, fn, arg);
+	return h_finish(&k, msg, msgsize);
+}
+
+/* The first numbers of /proc/PID/syscall: the call it sleeps in, and its fd. */
+static int
+in_read(pid_t pid, int fd)
+{
+	char path[64], st[512], *p;
+	long nr = -1;
+	unsigned long arg0 = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	p = fgets(st, sizeof st, f);
+	fclose(f);
+	/* "PID (comm) S ...": the state follows the last ')' */
+	if (p == NULL || (p = strrchr(st, ')')) == NULL || p[1] != ' ' ||
+	    p[2] != 'S')
+		return 0;
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld %lx", &nr, &arg0) != 2)
+		nr = -1;
+	fclose(f);
+	return nr == SYS_read && (fd < 0 || arg0 == (unsigned long)fd);
+}
+
+int
+h_blocked_in_read(struct h_kid *k, int fd, int ms)
+{
+	long deadline = ck_now_ms() + ms;
+	char c;
+
+	if (read_bounded(k->ready, &c, 1, deadline) != 1)
+		return 0;
+	while (!in_read(k->pid, fd)) {
+		if (ck_now_ms() > deadline)
+			return 0;
+		ck_sleep_ms(5);
+	}
+	return 1;
 }
 
 /* ---- observations ---- */
@@ -615,15 +725,80 @@ h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize)
 int
 h_until(int (*pred)(void *), void *arg, int ms)
 {
-	long deadline = now_ms() + ms;
+	long deadline = ck_now_ms() + ms;
 
 	for (;;) {
 		if (pred(arg))
 			return 1;
-		if (now_ms() > deadline)
+		if (ck_now_ms() > deadline)
 			return 0;
-		sleep_ms(10);
+		ck_sleep_ms(10);
 	}
+}
+
+static int
+cmp_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+char *
+h_listing(const char *dir)
+{
+	struct dirent **ents;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n, i;
+
+	n = scandir(dir, &ents, NULL, cmp_name);
+	ck_assert_msg(n >= 0, "scandir %s: %s", dir, strerror(errno));
+	f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < n; i++) {
+		if (strcmp(ents[i]->d_name, ".") != 0 &&
+		    strcmp(ents[i]->d_name, "..") != 0)
+			fprintf(f, "%s\n", ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+	ck_assert_int_eq(fclose(f), 0);
+	return out;
+}
+
+void
+h_same_listing(const char *dir, const char *want)
+{
+	char *now = h_listing(dir);
+
+	ck_assert_msg(strcmp(now, want) == 0, "%s holds\n%swhere it should "
+	    "hold\n%s", dir, now, want);
+	free(now);
+}
+
+char *
+h_log_read(void)
+{
+	char *buf = calloc(1, 1 << 20);
+	FILE *f = fopen(h_log, "re");
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	if (f != NULL) {
+		n = fread(buf, 1, (1 << 20) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+void
+h_make_seg(const char *name, unsigned mode, const char *ctl)
+{
+	ck_assert_msg(seg_create(name, mode) == 0, "create %s: %s", name,
+	    seg_errstr());
+	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl %s '%s': %s", name, ctl,
+	    seg_errstr());
 }
 
 int
@@ -683,33 +858,39 @@ h_mapped(pid_t pid, unsigned long addr, char perms[5])
 	return found;
 }
 
-/* ---- the suite ---- */
+/* ---- the suite run ---- */
 
-int
-h_main(Suite *s)
+void
+h_begin(void)
 {
 	const char *b = getenv("SEG_BUILD");
-	SRunner *sr;
-	int failed;
+	const char *t = getenv("TMPDIR");
 
+	h_root[0] = '\0';
 	if (b == NULL || *b == '\0')
 		b = "build";
 	if (realpath(b, h_build) == NULL) {
-		fprintf(stderr, "integration tests: build directory '%s': %s "
-		    "(set SEG_BUILD)\n", b, strerror(errno));
-		return 1;
+		snprintf(h_why, sizeof h_why, "build directory '%s': %s (set "
+		    "SEG_BUILD)", b, strerror(errno));
+		return;
 	}
-	snprintf(h_root, sizeof h_root, "/tmp/segd-integ.XXXXXX");
+	snprintf(h_root, sizeof h_root, "%s/segd-integ.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp");
 	if (mkdtemp(h_root) == NULL) {
-		perror("mkdtemp");
-		return 1;
+		snprintf(h_why, sizeof h_why, "mkdtemp %s: %s", h_root,
+		    strerror(errno));
+		h_root[0] = '\0';
+		return;
 	}
 	chmod(h_root, 0711);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+}
+
+void
+h_end(void)
+{
+	if (h_root[0] == '\0')
+		return;
+	unmount_under(h_root);
 	rm_tree(h_root);
-	return failed == 0 ? 0 : 1;
+	h_root[0] = '\0';
 }

@@ -17,7 +17,7 @@
 #include <sys/types.h>
 #include <stddef.h>
 
-#include <check.h>
+#include "check_main.h"
 
 #define H_PATHMAX 256
 
@@ -30,19 +30,27 @@ extern pid_t h_segd;               /* 0 when not running */
 /* More options for segd's next start (NULL-terminated; empty by default). */
 extern const char *h_segd_opts[16];
 
+/*
+ * Unchecked fixture, once per tcase: the run's directory (under $TMPDIR),
+ * and $SEG_BUILD; h_end unmounts what failed tests left there, removes it.
+ */
+void h_begin(void);
+void h_end(void);
 /* Checked fixture: start segd for the test; stop it, it must exit 0. */
 void h_setup(void);
 void h_teardown(void);
+/* h_setup's first half: the test's directory and paths, segd not started. */
+void h_prepare(void);
+
+/* Per-test timeout (seconds, scaled under $SEGD_WRAPPER). */
+#define H_TIMEOUT_S 120
+/* h_begin/h_end and h_setup/h_teardown, for ck_tcase. */
+extern const struct ck_fix h_fix;
 
 /* Start segd on h_sock and h_state (again) and wait until it answers. */
 void h_segd_start(void);
 /* SIGTERM segd and wait for it; fails the test unless it exits 0. */
 void h_segd_stop(void);
-
-/* 1 when segd runs under $SEGD_WRAPPER (valgrind: everything is slower). */
-int  h_wrapped(void);
-/* A tcase with fixtures and a timeout generous enough for valgrind. */
-TCase *h_tcase(const char *name);
 
 /* $SEG_BUILD/rel as an absolute path (static buffer, one of four). */
 const char *h_path(const char *rel);
@@ -76,6 +84,10 @@ void h_peer(struct h_proc *, ...) __attribute__((sentinel));
 /* One line of its output (without the newline); -1 on EOF or timeout. */
 int  h_readline(struct h_proc *, char *buf, size_t size, int timeout_ms);
 void h_writeline(struct h_proc *, const char *line);
+/* How long a helper program may take to answer (ms, scaled). */
+int  h_peer_ms(void);
+/* Its next line is exactly want. */
+void h_expect(struct h_proc *, const char *want);
 /* Wait for it (bounded); its exit code, or 128 + signal. */
 int  h_wait(struct h_proc *, int timeout_ms);
 
@@ -85,28 +97,46 @@ int  h_wait(struct h_proc *, int timeout_ms);
  * msg gets what the child reported.  CK_CHILD asserts it passed.
  */
 int  h_child(void (*fn)(void *), void *arg, char *msg, size_t msgsize);
+/* The same in two halves: h_start runs fn in a child; h_finish waits. */
+struct h_kid {
+	pid_t pid;
+	int   report, ready;	/* the child's messages; its h_ready */
+};
+void h_start(struct h_kid *, void (*fn)(void *), void *arg);
+int  h_finish(struct h_kid *, char *msg, size_t msgsize);
+/* h_finish, and the child passed, or the test fails naming what. */
+void h_finish_ok(struct h_kid *, const char *what);
+/* In the child: tell the parent it is ready (e.g. after its open). */
+void h_ready(void);
+/*
+ * Wait until the child said h_ready and is then seen asleep (state S) in
+ * read(2) on descriptor fd (-1: any); 0 if not within ms.
+ */
+int  h_blocked_in_read(struct h_kid *, int fd, int ms);
 void h_cfail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 #define H_CCHECK(cond, ...) do { if (!(cond)) h_cfail(__VA_ARGS__); } while (0)
 #define CK_CHILD(fn, arg) do {						\
-	char ck_child_msg_[1024];					\
-	int ck_child_st_ = h_child((fn), (arg), ck_child_msg_,		\
-	    sizeof ck_child_msg_);					\
-	ck_assert_msg(WIFEXITED(ck_child_st_) &&			\
-	    WEXITSTATUS(ck_child_st_) == 0, "child %s: %s", #fn,	\
-	    ck_child_msg_[0] ? ck_child_msg_ : "died");			\
+	struct h_kid ck_kid_;						\
+	h_start(&ck_kid_, (fn), (arg));					\
+	h_finish_ok(&ck_kid_, #fn);					\
 } while (0)
 
 /* Poll pred(arg) every 10 ms until it returns nonzero, for at most ms. */
 int  h_until(int (*pred)(void *), void *arg, int ms);
 
+/* dir's entries but . and .., sorted (strcmp), one a line; free it. */
+char *h_listing(const char *dir);
+/* dir's listing is want (from h_listing), or the test fails showing both. */
+void h_same_listing(const char *dir, const char *want);
+/* segd's log so far (its first MiB), NUL-terminated; free it. */
+char *h_log_read(void);
+/* Create name with mode and write its ctl, or fail the test. */
+void h_make_seg(const char *name, unsigned mode, const char *ctl);
 /* segd's view of a segment's attach count (seg_stat), -1 if it fails. */
 int  h_nattach(const char *name);
 /* The line for name in `segctl ls` output, copied into line; 0 if found. */
 int  h_ls_line(const char *lsout, const char *name, char *line, size_t size);
 /* Whether the process has a mapping containing addr; its perms in perms[5]. */
 int  h_mapped(pid_t pid, unsigned long addr, char perms[5]);
-
-/* Suite runner: sets up the per-run directory, runs, cleans up. */
-int  h_main(Suite *);
 
 #endif

@@ -6,13 +6,13 @@
  * Everything else is refused with a clear message and leaves the output
  * untouched.
  */
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "segd.h"
 
 #define P4K  4096ULL
@@ -37,6 +37,8 @@ setup(void)
 	memset(&out, 0xa5, sizeof out);
 	memset(&err, 0, sizeof err);
 }
+
+static const struct ck_fix fix = { .setup = setup };
 
 static int
 parse(const char *msg, uint64_t pagesize)
@@ -645,74 +647,28 @@ START_TEST(format_truncates_safely)
 }
 END_TEST
 
-static Suite *
-ctl_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("ctl");
 	TCase *tc;
 
-	tc = tcase_create("valid");
-	tcase_add_checked_fixture(tc, setup, NULL);
+	tc = ck_tcase(s, "valid", &fix, 0, spec_example, hex_upper_and_mixed,
+	    extra_blanks, length_bounds_message, NULL);
 	tcase_add_loop_test(tc, every_verb_hex, 0, NVERBS);
 	tcase_add_loop_test(tc, every_verb_decimal, 0, NVERBS);
 	tcase_add_loop_test(tc, every_verb_echo_newline, 0, NVERBS);
-	tcase_add_test(tc, spec_example);
-	tcase_add_test(tc, hex_upper_and_mixed);
-	tcase_add_test(tc, extra_blanks);
-	tcase_add_test(tc, length_bounds_message);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("rounding");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, rounding_4k);
-	tcase_add_test(tc, rounding_64k);
-	tcase_add_test(tc, rounding_system_pagesize);
-	tcase_add_test(tc, addr_zero);
-	tcase_add_test(tc, addr_in_page_zero);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("range");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, user_space_top);
-	tcase_add_test(tc, wrap_around);
-	tcase_add_test(tc, largest_numbers);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("malformed");
-	tcase_add_checked_fixture(tc, setup, NULL);
+	ck_tcase(s, "rounding", &fix, 0, rounding_4k, rounding_64k,
+	    rounding_system_pagesize, addr_zero, addr_in_page_zero, NULL);
+	ck_tcase(s, "range", &fix, 0, user_space_top, wrap_around,
+	    largest_numbers, NULL);
+	tc = ck_tcase(s, "malformed", &fix, 0, embedded_nul, too_long,
+	    error_message_bounded, NULL);
 	tcase_add_loop_test(tc, malformed, 0, NBAD);
 	tcase_add_loop_test(tc, malformed_newline, 0, NBAD);
-	tcase_add_test(tc, embedded_nul);
-	tcase_add_test(tc, too_long);
-	tcase_add_test(tc, error_message_bounded);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("garbage");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, garbage);
-	tcase_add_test(tc, garbage_shaped);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("format");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, format_spec_example);
+	ck_tcase(s, "garbage", &fix, 60, garbage, garbage_shaped, NULL);
+	tc = ck_tcase(s, "format", &fix, 0, format_spec_example,
+	    parse_format_parse, format_truncates_safely, NULL);
 	tcase_add_loop_test(tc, format_round_trip, 0, NVERBS);
-	tcase_add_test(tc, parse_format_parse);
-	tcase_add_test(tc, format_truncates_safely);
-	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(ctl_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

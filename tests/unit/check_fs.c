@@ -5,13 +5,13 @@
  * The file system itself is tested against a real mount in
  * tests/integ/check_fs.c.
  */
-#include <check.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "fs.h"
 
 static uint64_t addrs[8];
@@ -23,6 +23,8 @@ setup(void)
 	memset(addrs, 0xa5, sizeof addrs);
 	memset(&err, 0, sizeof err);
 }
+
+static const struct ck_fix fix = { .setup = setup };
 
 static int
 parse(const char *s, int max)
@@ -129,33 +131,14 @@ START_TEST(unescape_mountinfo)
 }
 END_TEST
 
-static Suite *
-fs_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("fs");
-	TCase *tc = tcase_create("parsers");
 
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, addrs_one_a_line);
-	tcase_add_test(tc, addrs_blanks_and_decimal);
-	tcase_add_test(tc, addrs_exactly_max);
-	tcase_add_test(tc, addrs_not_nul_terminated);
-	tcase_add_test(tc, addrs_malformed);
-	tcase_add_test(tc, addrs_long_garbage_quoted_short);
-	tcase_add_test(tc, unescape_mountinfo);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "parsers", &fix, 0, addrs_one_a_line,
+	    addrs_blanks_and_decimal, addrs_exactly_max,
+	    addrs_not_nul_terminated, addrs_malformed,
+	    addrs_long_garbage_quoted_short, unescape_mountinfo, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(fs_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

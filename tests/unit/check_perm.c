@@ -8,13 +8,13 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <check.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "segd.h"
 
 #define OWNER 1000
@@ -40,6 +40,8 @@ setup(void)
 	who.pid = 1;
 	memset(&err, 0, sizeof err);
 }
+
+static const struct ck_fix fix = { .setup = setup };
 
 static void
 as(uid_t uid, gid_t gid)
@@ -348,53 +350,18 @@ START_TEST(cred_not_a_socket)
 }
 END_TEST
 
-static Suite *
-perm_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("perm");
-	TCase *tc;
 
-	tc = tcase_create("perm_ok");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, owner_bits);
-	tcase_add_test(tc, owner_not_widened);
-	tcase_add_test(tc, group_primary);
-	tcase_add_test(tc, group_not_widened);
-	tcase_add_test(tc, group_supplementary);
-	tcase_add_test(tc, group_list_bounds);
-	tcase_add_test(tc, other_bits);
-	tcase_add_test(tc, root_may_do_anything);
-	tcase_add_test(tc, group_root_is_not_root);
-	tcase_add_test(tc, root_owned_segment);
-	tcase_add_test(tc, exhaustive);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("perm_check");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, check_allows_silently);
-	tcase_add_test(tc, check_refusal_read_write);
-	tcase_add_test(tc, check_refusal_write);
-	tcase_add_test(tc, check_refusal_read);
-	tcase_add_test(tc, check_refusal_long_name);
-	tcase_add_test(tc, check_root);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("cred");
-	tcase_add_test(tc, cred_of_peer);
-	tcase_add_test(tc, cred_not_a_socket);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "perm_ok", &fix, 0, owner_bits, owner_not_widened,
+	    group_primary, group_not_widened, group_supplementary,
+	    group_list_bounds, other_bits, root_may_do_anything,
+	    group_root_is_not_root, root_owned_segment, exhaustive, NULL);
+	ck_tcase(s, "perm_check", &fix, 0, check_allows_silently,
+	    check_refusal_read_write, check_refusal_write, check_refusal_read,
+	    check_refusal_long_name, check_root, NULL);
+	ck_tcase(s, "cred", NULL, 0, cred_of_peer, cred_not_a_socket, NULL);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(perm_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "segwire.h"
 
 #define HELLOLEN  sizeof(struct segp_hello_wire)
@@ -2000,8 +2001,8 @@ START_TEST(hostport_host_size)
 }
 END_TEST
 
-static Suite *
-segp_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("segp");
 	TCase *tc;
@@ -2096,17 +2097,4 @@ segp_suite(void)
 	tcase_add_test(tc, hostport_host_size);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(segp_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -4,7 +4,7 @@
  * parsers.  Truncated, oversized and garbage input must be refused, never
  * read past, and never crash.
  */
-#include <check.h>
+#include <sys/wait.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "segwire.h"
 
 #define REQLEN  sizeof(struct segw_req_wire)
@@ -863,6 +864,24 @@ END_TEST
 
 /* ---- default socket ---- */
 
+/* A user's default socket: 0, or which check failed. */
+static int
+default_socket_user(void)
+{
+	char buf[256];
+
+	if (setenv("XDG_RUNTIME_DIR", "/run/user/4321", 1) < 0 ||
+	    seg_default_socket(buf, sizeof buf) < 0)
+		return 1;
+	if (strcmp(buf, "/run/user/4321/segd.sock") != 0)
+		return 2;
+	unsetenv("XDG_RUNTIME_DIR");
+	errno = 0;
+	if (seg_default_socket(buf, sizeof buf) != -1 || errno != ENOENT)
+		return 3;
+	return 0;
+}
+
 START_TEST(default_socket)
 {
 	char buf[256], lng[300];
@@ -880,86 +899,53 @@ START_TEST(default_socket)
 	ck_assert_int_eq(seg_default_socket(buf, sizeof buf), -1);
 	/* empty means unset */
 	ck_assert_int_eq(setenv("SEGD_SOCKET", "", 1), 0);
-	ck_assert_int_eq(setenv("XDG_RUNTIME_DIR", "/run/user/4321", 1), 0);
-	ck_assert_int_eq(seg_default_socket(buf, sizeof buf), 0);
-	ck_assert_str_eq(buf, geteuid() == 0 ? "/run/segd/segd.sock" :
-	    "/run/user/4321/segd.sock");
-	unsetenv("XDG_RUNTIME_DIR");
-	if (geteuid() != 0) {
-		errno = 0;
-		ck_assert_int_eq(seg_default_socket(buf, sizeof buf), -1);
-		ck_assert_int_eq(errno, ENOENT);
+	if (geteuid() == 0) {
+		pid_t pid;
+		int st;
+
+		ck_assert_int_eq(setenv("XDG_RUNTIME_DIR", "/run/user/4321", 1),
+		    0);
+		ck_assert_int_eq(seg_default_socket(buf, sizeof buf), 0);
+		ck_assert_str_eq(buf, "/run/segd/segd.sock");
+		/* and as another user, in a child */
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0)
+			_exit(setuid(65534) == 0 ? default_socket_user() : 9);
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "as uid 65534: check %d failed", WEXITSTATUS(st));
+	} else {
+		ck_assert_int_eq(default_socket_user(), 0);
+		CK_SKIP("root's default (/run/segd) is checked only as root");
 	}
 }
 END_TEST
 
-static Suite *
-wire_suite(void)
+Suite *
+suite(void)
 {
 	Suite *s = suite_create("wire");
 	TCase *tc;
 
-	tc = tcase_create("header");
-	tcase_add_test(tc, hdr_layout_little_endian);
-	tcase_add_test(tc, hdr_round_trip);
-	tcase_add_test(tc, hdr_truncated_needs_more);
-	tcase_add_test(tc, hdr_more_bytes_available);
-	tcase_add_test(tc, hdr_oversized);
-	tcase_add_test(tc, hdr_largest_frame);
-	tcase_add_test(tc, hdr_bad_op);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("request");
+	ck_tcase(s, "header", NULL, 0, hdr_layout_little_endian, hdr_round_trip,
+	    hdr_truncated_needs_more, hdr_more_bytes_available, hdr_oversized,
+	    hdr_largest_frame, hdr_bad_op, NULL);
+	tc = ck_tcase(s, "request", NULL, 0, req_layout, req_encode_refuses,
+	    req_text_limits, req_oversized_frame, req_name_length,
+	    req_nul_in_name, req_nul_in_text, req_fields_little_endian, NULL);
 	tcase_add_loop_test(tc, req_round_trip_every_op, 1, SEGW_OPMAX);
-	tcase_add_test(tc, req_layout);
-	tcase_add_test(tc, req_encode_refuses);
 	tcase_add_loop_test(tc, req_truncated, 1, SEGW_OPMAX);
 	tcase_add_loop_test(tc, req_trailing_bytes, 1, SEGW_OPMAX);
-	tcase_add_test(tc, req_text_limits);
-	tcase_add_test(tc, req_oversized_frame);
-	tcase_add_test(tc, req_name_length);
-	tcase_add_test(tc, req_nul_in_name);
-	tcase_add_test(tc, req_nul_in_text);
-	tcase_add_test(tc, req_fields_little_endian);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("garbage");
-	tcase_set_timeout(tc, 120);
+	tc = ck_tcase(s, "garbage", NULL, 120, garbage_bodies, NULL);
 	tcase_add_loop_test(tc, garbage_frames, 0, 4);
-	tcase_add_test(tc, garbage_bodies);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("info");
-	tcase_add_test(tc, info_round_trip);
-	tcase_add_test(tc, info_round_trip_extremes);
-	tcase_add_test(tc, info_encode_refuses);
-	tcase_add_test(tc, info_decode_refuses);
-	tcase_add_test(tc, verb_names);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("parsers");
+	ck_tcase(s, "info", NULL, 0, info_round_trip, info_round_trip_extremes,
+	    info_encode_refuses, info_decode_refuses, verb_names, NULL);
+	tc = ck_tcase(s, "parsers", NULL, 0, u64_length_bounds, u64_garbage,
+	    names, names_every_byte, default_socket, NULL);
 	tcase_add_loop_test(tc, u64_valid, 0,
 	    (int)(sizeof u64_ok / sizeof u64_ok[0]));
 	tcase_add_loop_test(tc, u64_invalid, 0,
 	    (int)(sizeof u64_bad / sizeof u64_bad[0]));
-	tcase_add_test(tc, u64_length_bounds);
-	tcase_add_test(tc, u64_garbage);
-	tcase_add_test(tc, names);
-	tcase_add_test(tc, names_every_byte);
-	tcase_add_test(tc, default_socket);
-	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner *sr = srunner_create(wire_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

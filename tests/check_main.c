@@ -1,0 +1,103 @@
+/*
+ * check_main.c: the main() of every Check suite, and the helpers the
+ * suites share.  See check_main.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check_main.h"
+
+/* How much slower everything is when segd runs under valgrind. */
+#define WRAPPED_FACTOR 10
+
+int
+ck_wrapped(void)
+{
+	const char *w = getenv("SEGD_WRAPPER");
+
+	return w != NULL && *w != '\0';
+}
+
+int
+ck_scale(int t)
+{
+	return ck_wrapped() ? t * WRAPPED_FACTOR : t;
+}
+
+long
+ck_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void
+ck_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+TCase *
+ck_tcase(Suite *s, const char *name, const struct ck_fix *fix, int timeout,
+    ...)
+{
+	TCase *tc = tcase_create(name);
+	const TTest *t;
+	va_list ap;
+
+	if (fix != NULL) {
+		if (fix->usetup != NULL || fix->uteardown != NULL)
+			tcase_add_unchecked_fixture(tc, fix->usetup,
+			    fix->uteardown);
+		if (fix->setup != NULL || fix->teardown != NULL)
+			tcase_add_checked_fixture(tc, fix->setup,
+			    fix->teardown);
+	}
+	if (timeout > 0)
+		tcase_set_timeout(tc, ck_scale(timeout));
+	va_start(ap, timeout);
+	while ((t = va_arg(ap, const TTest *)) != NULL)
+		tcase_add_test(tc, t);
+	va_end(ap);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+void
+ck_skip(const char *test, const char *fmt, ...)
+{
+	char why[512];
+	size_t n = strlen(test);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	/* START_TEST(x) defines x_fn */
+	if (n > 3 && strcmp(test + n - 3, "_fn") == 0)
+		n -= 3;
+	printf("SKIP: %.*s: %s\n", (int)n, test, why);
+	fflush(stdout);
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
