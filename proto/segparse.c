@@ -10,15 +10,14 @@
 
 #include "segwire.h"
 
-/* [A-Za-z0-9._-]{1,64}, and neither "." nor "..". */
-int
-seg_name_valid(const char *name)
+/* [A-Za-z0-9._-]{1,max}, and neither "." nor "..". */
+static int
+portable_name(const char *name, size_t max)
 {
-	size_t i, n = strnlen(name, SEG_NAMEMAX + 1);
+	size_t i, n = strnlen(name, max + 1);
 
-	if (n == 0 || n > SEG_NAMEMAX)
-		return 0;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	if (n == 0 || n > max || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = name[i];
@@ -29,25 +28,18 @@ seg_name_valid(const char *name)
 	return 1;
 }
 
-/*
- * [A-Za-z0-9._-]{1,64}, not "." or "..": a node name, as peers give it in
- * HELLO (it names a directory of the file system's net/).
- */
+/* A segment's name: a directory of the file system, a file in state. */
+int
+seg_name_valid(const char *name)
+{
+	return portable_name(name, SEG_NAMEMAX);
+}
+
+/* A node name, as peers give it in HELLO: a directory of net/. */
 int
 seg_node_valid(const char *node)
 {
-	size_t i, n = strnlen(node, SEGP_NODEMAX + 1);
-
-	if (n == 0 || n > SEGP_NODEMAX || strcmp(node, ".") == 0 ||
-	    strcmp(node, "..") == 0)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = node[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
+	return portable_name(node, SEGP_NODEMAX);
 }
 
 int

@@ -351,9 +351,8 @@ creq_fail(struct creq *q, int code, const char *fmt, ...)
 	struct segerr e;
 	va_list ap;
 
-	e.code = code;
 	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+	vseterr(&e, code, fmt, ap);
 	va_end(ap);
 	creq_fail_err(q, &e);
 }

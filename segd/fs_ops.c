@@ -33,10 +33,25 @@ file_kind(const char *name)
 	return -1;
 }
 
+/* The entry of segment s's directory, as a lookup or mkdir answers. */
+static void
+seg_dir_entry(fuse_req_t req, const struct segment *s)
+{
+	struct fnode *n;
+	struct stat st;
+
+	if ((n = fs_seg_node(s)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fs_seg_stat(&st, n, FS_KIND_DIR, s);
+	fs_entry(req, n, FS_KIND_DIR, &st, 0.0);
+}
+
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fnode *pn, *n;
+	struct fnode *pn;
 	struct segment *s;
 	struct stat st;
 	int kind;
@@ -51,12 +66,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
-		if ((n = fs_seg_node(s)) == NULL) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		fs_seg_stat(&st, n, FS_KIND_DIR, s);
-		fs_entry(req, n, FS_KIND_DIR, &st, 0.0);
+		seg_dir_entry(req, s);
 		return;
 	}
 	if (parent == FS_NET_INO) {
@@ -210,9 +220,7 @@ op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct segerr e = { 0, "" };
 	struct segment *s;
-	struct fnode *n;
 	struct cred c;
-	struct stat st;
 	char what[FS_WHATMAX];
 
 	snprintf(what, sizeof what, "mkdir %.64s", name);
@@ -231,12 +239,7 @@ op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fs_reply_err(req, what, &e);
 		return;
 	}
-	if ((n = fs_seg_node(s)) == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fs_seg_stat(&st, n, FS_KIND_DIR, s);
-	fs_entry(req, n, FS_KIND_DIR, &st, 0.0);
+	seg_dir_entry(req, s);
 }
 
 static void

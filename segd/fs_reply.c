@@ -108,9 +108,8 @@ fs_reply_errf(fuse_req_t req, const char *what, int code, const char *fmt, ...)
 	struct segerr e;
 	va_list ap;
 
-	e.code = code;
 	va_start(ap, fmt);
-	vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+	vseterr(&e, code, fmt, ap);
 	va_end(ap);
 	fs_reply_err(req, what, &e);
 }

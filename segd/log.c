@@ -84,15 +84,22 @@ log_debug(const char *fmt, ...)
 
 /* Record an error for the caller; always returns -1. */
 int
+vseterr(struct segerr *e, int code, const char *fmt, va_list ap)
+{
+	if (e == NULL)
+		return -1;
+	e->code = code;
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	return -1;
+}
+
+int
 seterr(struct segerr *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (e == NULL)
-		return -1;
-	e->code = code;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	vseterr(e, code, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -188,6 +188,8 @@ void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 int  seterr(struct segerr *, int code, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+int  vseterr(struct segerr *, int code, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
 
 /* ctl.c */
 int  ctl_parse(const char *msg, size_t len, uint64_t pagesize,

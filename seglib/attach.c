@@ -68,11 +68,7 @@ att_find(uintptr_t addr)
 static void
 detach_named(uintptr_t va)
 {
-	struct segw_req r;
-
-	memset(&r, 0, sizeof r);
-	r.a = va;
-	seg_call(SEGW_DETACH, &r, NULL, NULL, NULL, NULL);
+	seg_call_a(SEGW_DETACH, va);
 }
 
 static void *

@@ -418,6 +418,16 @@ out:
 }
 
 int
+seg_call_a(uint16_t op, uint64_t a)
+{
+	struct segw_req r;
+
+	memset(&r, 0, sizeof r);
+	r.a = a;
+	return seg_call(op, &r, NULL, NULL, NULL, NULL);
+}
+
+int
 seg_req_name(struct segw_req *r, const char *name)
 {
 	memset(r, 0, sizeof *r);

@@ -152,11 +152,7 @@ fail:
 static int
 send_unimport(uint64_t handle)
 {
-	struct segw_req r;
-
-	memset(&r, 0, sizeof r);
-	r.a = handle;
-	return seg_call(SEGW_UNIMPORT, &r, NULL, NULL, NULL, NULL);
+	return seg_call_a(SEGW_UNIMPORT, handle);
 }
 
 int

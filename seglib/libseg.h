@@ -31,6 +31,8 @@ int  seg_call_list(uint16_t op, const struct segw_req *req,
          int (*fn)(const struct segw_info *, const char *, size_t, void *),
          void *arg);
 int  seg_req_name(struct segw_req *, const char *name);
+/* A request that names nothing but a number (an address, a handle). */
+int  seg_call_a(uint16_t op, uint64_t a);
 /*
  * Changes each time libseg connects to segd anew (segd restarted, a fork,
  * a broken connection): what segd tied to the old connection (a umsg pool
