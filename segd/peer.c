@@ -453,7 +453,7 @@ hello_recv(struct peer *p, const struct segp_hello *h)
 	    h->vmin, h->vmax);
 	if (p->version == 0) {
 		snprintf(p->why, sizeof p->why, "no protocol version in common: "
-		    "the peer speaks %u to %u, this segd %u to %u", h->vmin,
+		    "the peer speaks %u to %u, this segd speaks %u to %u", h->vmin,
 		    h->vmax, SEGP_VERSION_MIN, SEGP_VERSION_MAX);
 		return -1;
 	}
@@ -563,6 +563,21 @@ peer_wc(struct peer *p, const struct ibv_wc *wc)
 		peer_kick(p);
 		return;
 	}
+}
+
+/*
+ * Before a disconnect is acted on: the messages that arrived ahead of it
+ * (a HELLO saying why the peer refuses us, a reply), up to the first
+ * completion that did not succeed (the flush of the queue pair).
+ */
+static void
+peer_drain(struct peer *p)
+{
+	struct ibv_wc wc;
+
+	while (p->state != PS_CLOSED && p->cq != NULL &&
+	    ibv_poll_cq(p->cq, 1, &wc) == 1 && wc.status == IBV_WC_SUCCESS)
+		peer_wc(p, &wc);
 }
 
 static void
@@ -686,6 +701,8 @@ peer_cm_events(struct segd *sd)
 				    rdma_event_str(type), status);
 			break;
 		case RDMA_CM_EVENT_DISCONNECTED:
+			if (p != NULL)
+				peer_drain(p);
 			if (p != NULL)
 				peer_close(p, ECONNRESET, "peer %s disconnected",
 				    p->label);

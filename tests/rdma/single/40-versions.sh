@@ -53,6 +53,10 @@ if out=$(sctl future get "$A:7450/new7" 0 8 2>&1); then
 	die "a version-3-only segd imported from a 1-to-2 segd: $out"
 fi
 echo "future's get refused: $out"
+case $out in
+*"no protocol version in common: the peer speaks 1 to 2, this segd speaks 3 to 3"*) ;;
+*) die "the importer's error does not name both versions: $out" ;;
+esac
 wait_until 20 grep -q "no protocol version in common: the peer speaks 3 to 3, this segd speaks 1 to 2" "$T/new.log" ||
 	die "the exporter did not log the version mismatch"
 kill -0 "${SEGD_PID[new]}" || die "the exporter died"
