@@ -7,6 +7,8 @@
 #                      guests; skipped (status 0, reason shown) where there is
 #                      no way to run RDMA, unless SEG_REQUIRE_RDMA=1
 # make bench-baseline  perftest figures into $(BUILD)/bench/perftest.json
+# RDMA_SAN=1           the tests' segds run from the ASan+UBSan build
+#                      (build/san/segd, built first); `make check` sets it
 
 RDMA_LIBS  = $(shell pkg-config --libs libibverbs librdmacm)
 RDMA_SMOKE = $(BUILD)/tests/rdma/verbs_smoke
@@ -15,8 +17,19 @@ $(RDMA_SMOKE): tests/rdma/verbs_smoke.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(RDMA_LIBS)
 
+RDMA_SAN ?=
+
 check-rdma: $(RDMA_SMOKE)
-	BUILD=$(BUILD) tests/rdma/tier check
+	RDMA_SAN=$(RDMA_SAN) BUILD=$(BUILD) tests/rdma/tier check
+
+ifeq ($(RDMA_SAN),1)
+check-rdma: rdma-san-segd
+endif
+
+rdma-san-segd:
+	$(MAKE) BUILD=build/san SAN=1 build/san/segd
+
+.PHONY: rdma-san-segd
 
 bench-baseline:
 	BUILD=$(BUILD) tests/rdma/tier bench

@@ -46,6 +46,10 @@
  *                            MS ms: MESSAGE"
  *   tgets N OFF LEN zc|bounce     the same for N gets back to back (the
  *                            failure names the get that failed)
+ *   tput, tputs              the same for puts (of whatever the buffer holds)
+ *   barrier                  seg_barrier must succeed
+ *   xbarrier TEXT            seg_barrier must fail with TEXT in its message
+ *   lsn NODE N               N listings of NODE's exports, all must succeed
  *   stats                    print segd's counters
  *   say WORD                 print WORD
  *   sync                     wait for a line on standard input
@@ -684,6 +688,57 @@ attach_exporter(const char *xsock, const char *xseg, unsigned limit)
 		_exit(1);
 }
 
+/*
+ * count timed gets (or puts) back to back, never fatal: "tget start pid
+ * PID at EPOCH_MS", then "tget ok after MS ms" or "tget fail at EPOCH_MS in
+ * get K of N after MS ms: MESSAGE" ("tput" for puts).
+ */
+static void
+cmd_timed(int put, uint64_t count, uint64_t off, uint64_t n, int zerocopy)
+{
+	const char *w = put ? "tput" : "tget", *op = put ? "put" : "get";
+	uint8_t *fr, *b = buffer(zerocopy, n, 0, &fr);
+	long long t0, t1;
+	uint64_t k;
+	ssize_t r;
+
+	printf("%s start pid %ld at %lld\n", w, (long)getpid(),
+	    now_ms(CLOCK_REALTIME));
+	t0 = now_ms(CLOCK_MONOTONIC);
+	for (k = 1; k <= count; k++) {
+		t1 = now_ms(CLOCK_MONOTONIC);
+		r = put ? seg_put(cur(), off, b, n) : seg_get(cur(), off, b, n);
+		if (r != (ssize_t)n) {
+			printf("%s fail at %lld in %s %" PRIu64 " of %" PRIu64
+			    " after %lld ms: %s\n", w, now_ms(CLOCK_REALTIME), op,
+			    k, count, now_ms(CLOCK_MONOTONIC) - t1, seg_errstr());
+			break;
+		}
+	}
+	if (k > count)
+		printf("%s ok after %lld ms\n", w, now_ms(CLOCK_MONOTONIC) - t0);
+	free(fr);
+}
+
+/* count listings of node's exports, each of which must succeed */
+static void
+cmd_lsn(const char *node, uint64_t count)
+{
+	long long t0 = now_ms(CLOCK_MONOTONIC);
+	struct seg_info *list;
+	uint64_t k;
+	int n;
+
+	for (k = 0; k < count; k++) {
+		if ((n = seg_peer_list(node, &list)) < 0)
+			fail("listing %s (%" PRIu64 " of %" PRIu64 "): %s", node,
+			    k + 1, count, seg_errstr());
+		free(list);
+	}
+	printf("listed %s %" PRIu64 " times in %lld ms\n", node, count,
+	    now_ms(CLOCK_MONOTONIC) - t0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -836,38 +891,35 @@ main(int argc, char *argv[])
 			printf("listing %s failed as expected after %lld ms: %s\n",
 			    argv[i], now_ms(CLOCK_MONOTONIC) - t0, seg_errstr());
 			i += 2;
-		} else if (strcmp(c, "tget") == 0 || strcmp(c, "tgets") == 0) {
-			uint64_t off, n, k, count = 1;
-			uint8_t *fr, *b;
-			long long t0, t1;
-			int zerocopy;
+		} else if (strcmp(c, "tget") == 0 || strcmp(c, "tgets") == 0 ||
+		    strcmp(c, "tput") == 0 || strcmp(c, "tputs") == 0) {
+			uint64_t count = 1;
 			if (c[4] == 's') {
 				NEED(1);
 				count = num(argv[i++]);
 			}
 			NEED(3);
-			off = num(argv[i]);
-			n = num(argv[i + 1]);
-			zerocopy = is_zc(argv[i + 2]);
-			b = buffer(zerocopy, n, 0, &fr);
-			printf("tget start pid %ld at %lld\n", (long)getpid(),
-			    now_ms(CLOCK_REALTIME));
-			t0 = now_ms(CLOCK_MONOTONIC);
-			for (k = 1; k <= count; k++) {
-				t1 = now_ms(CLOCK_MONOTONIC);
-				if (seg_get(cur(), off, b, n) != (ssize_t)n) {
-					printf("tget fail at %lld in get %" PRIu64 " of %"
-					    PRIu64 " after %lld ms: %s\n",
-					    now_ms(CLOCK_REALTIME), k, count,
-					    now_ms(CLOCK_MONOTONIC) - t1, seg_errstr());
-					break;
-				}
-			}
-			if (k > count)
-				printf("tget ok after %lld ms\n",
-				    now_ms(CLOCK_MONOTONIC) - t0);
-			free(fr);
+			cmd_timed(c[1] == 'p', count, num(argv[i]), num(argv[i + 1]),
+			    is_zc(argv[i + 2]));
 			i += 3;
+		} else if (strcmp(c, "barrier") == 0) {
+			if (seg_barrier(cur()) < 0)
+				fail("seg_barrier: %s", seg_errstr());
+			printf("barrier ok\n");
+		} else if (strcmp(c, "xbarrier") == 0) {
+			NEED(1);
+			if (seg_barrier(cur()) >= 0)
+				fail("seg_barrier succeeded; it must fail with \"%s\"",
+				    argv[i]);
+			if (strstr(seg_errstr(), argv[i]) == NULL)
+				fail("seg_barrier failed with \"%s\"; want \"%s\"",
+				    seg_errstr(), argv[i]);
+			printf("barrier failed as expected: %s\n", seg_errstr());
+			i++;
+		} else if (strcmp(c, "lsn") == 0) {
+			NEED(2);
+			cmd_lsn(argv[i], num(argv[i + 1]));
+			i += 2;
 		} else if (strcmp(c, "stats") == 0) {
 			char buf[1024];
 			if (seg_stats(buf, sizeof buf) < 0)

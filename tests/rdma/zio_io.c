@@ -37,7 +37,8 @@
  *                       cannot be imported, "import failed: MESSAGE" (4)
  *
  * Signals:
- *   sigwait SEG MS      seg_signal_wait; prints "signal after T ms" (exit 0)
+ *   sigwait SEG MS      "sigwait pid PID waiting", then seg_signal_wait;
+ *                       prints "signal after T ms" (exit 0)
  *                       or "timeout after T ms: MESSAGE" (exit 3)
  *   sigpost REF N       N seg_signal calls
  *   pingpong MYSEG REF N [first]   N times: (first: post to REF, then)
@@ -702,6 +703,7 @@ mode_sigwait(int argc, char **argv)
 		usage();
 	if (seg_signal_fd(argv[1]) < 0)
 		fail("seg_signal_fd %s: %s", argv[1], seg_errstr());
+	printf("sigwait pid %ld waiting\n", (long)getpid());
 	t0 = now_ms();
 	if (seg_signal_wait(argv[1], (int)num(argv[2])) < 0) {
 		printf("timeout after %lld ms: %s\n", now_ms() - t0,
