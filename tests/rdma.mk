@@ -43,9 +43,12 @@ bench-baseline:
 IMP_PROGS = $(patsubst tests/rdma/%.c,$(BUILD)/tests/rdma/%,\
             $(wildcard tests/rdma/imp_*.c)) $(BUILD)/tests/rdma/rawpeer
 
-$(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a
+# tests/rdma/testlib.c: helpers shared by imp_io and zio_io
+RDMA_TESTLIB = tests/rdma/testlib.c tests/rdma/testlib.h
+
+$(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a $(RDMA_TESTLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) -lpthread
 
 $(BUILD)/tests/rdma/rawpeer: tests/rdma/rawpeer.c proto/segwire.h
 	@mkdir -p $(dir $@)
@@ -60,9 +63,9 @@ check-rdma: all $(IMP_PROGS)
 ZIO_PROGS = $(patsubst tests/rdma/%.c,$(BUILD)/tests/rdma/%,\
             $(wildcard tests/rdma/zio_*.c))
 
-$(BUILD)/tests/rdma/zio_%: tests/rdma/zio_%.c seglib/seg.h $(BUILD)/libseg.a
+$(BUILD)/tests/rdma/zio_%: tests/rdma/zio_%.c seglib/seg.h $(BUILD)/libseg.a $(RDMA_TESTLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) -lpthread
 
 zio-progs: $(ZIO_PROGS)
 

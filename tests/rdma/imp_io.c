@@ -75,6 +75,7 @@
 #include <unistd.h>
 
 #include "seg.h"
+#include "testlib.h"
 
 #define MIB (1024u * 1024u)
 #define MAX_IMPORTS 64
@@ -85,21 +86,6 @@ static uint8_t *zc;		/* the zero-copy buffer segment */
 static size_t   zclen;
 static seg_import_t *imps[MAX_IMPORTS];
 static int      nimps;
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "imp_io: FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -107,41 +93,6 @@ usage(void)
 	fprintf(stderr, "usage: imp_io [-x EXPSOCK -X EXPSEG] [-T SECONDS] "
 	    "[-S SEED] COMMAND...\n");
 	exit(2);
-}
-
-static void
-on_alarm(int sig)
-{
-	static const char m[] = "imp_io: FAIL: time limit reached\n";
-
-	(void)sig;
-	if (write(2, m, sizeof m - 1) < 0)
-		_exit(124);
-	_exit(124);
-}
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-static void
-fill(uint8_t *p, size_t n)
-{
-	uint64_t v;
-
-	for (; n >= 8; p += 8, n -= 8) {
-		v = rnd();
-		memcpy(p, &v, 8);
-	}
-	if (n) {
-		v = rnd();
-		memcpy(p, &v, n);
-	}
 }
 
 /* dst = ~src: every byte differs from what a transfer should leave. */
@@ -152,28 +103,6 @@ complement(uint8_t *dst, const uint8_t *src, size_t n)
 
 	for (i = 0; i < n; i++)
 		dst[i] = (uint8_t)~src[i];
-}
-
-static long long
-now_ms(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t
-num(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || end == s)
-		fail("bad number '%s'", s);
-	return v;
 }
 
 static seg_import_t *
@@ -263,12 +192,12 @@ do_get(int zerocopy, uint64_t off, size_t n, size_t loff, const char *what,
 	complement(b, X + off, n);
 	b[-1] = 0xc3;
 	b[n] = 0x3c;
-	t0 = now_ms(CLOCK_MONOTONIC);
+	t0 = now_ms();
 	if ((r = seg_get(cur(), off, b, n)) != (ssize_t)n)
 		fail("%s: seg_get(0x%" PRIx64 ", %zu) = %zd: %s", what, off, n,
 		    r, seg_errstr());
 	if (ms)
-		*ms = now_ms(CLOCK_MONOTONIC) - t0;
+		*ms = now_ms() - t0;
 	compare(what, b, X + off, n);
 	if (b[-1] != 0xc3 || b[n] != 0x3c)
 		fail("%s: local bytes beside the buffer were changed", what);
@@ -290,14 +219,14 @@ do_put(int zerocopy, uint64_t off, size_t n, size_t loff, const char *what,
 		before = X[off - 1] = (uint8_t)rnd();
 	if (off + n < xlen)
 		after = X[off + n] = (uint8_t)rnd();
-	t0 = now_ms(CLOCK_MONOTONIC);
+	t0 = now_ms();
 	if ((r = seg_put(cur(), off, b, n)) != (ssize_t)n)
 		fail("%s: seg_put(0x%" PRIx64 ", %zu) = %zd: %s", what, off, n,
 		    r, seg_errstr());
 	if (seg_barrier(cur()) < 0)
 		fail("%s: seg_barrier: %s", what, seg_errstr());
 	if (ms)
-		*ms = now_ms(CLOCK_MONOTONIC) - t0;
+		*ms = now_ms() - t0;
 	compare(what, X + off, b, n);
 	if ((off > 0 && X[off - 1] != before) ||
 	    (off + n < xlen && X[off + n] != after))
@@ -703,20 +632,20 @@ cmd_timed(int put, uint64_t count, uint64_t off, uint64_t n, int zerocopy)
 	ssize_t r;
 
 	printf("%s start pid %ld at %lld\n", w, (long)getpid(),
-	    now_ms(CLOCK_REALTIME));
-	t0 = now_ms(CLOCK_MONOTONIC);
+	    epoch_ms());
+	t0 = now_ms();
 	for (k = 1; k <= count; k++) {
-		t1 = now_ms(CLOCK_MONOTONIC);
+		t1 = now_ms();
 		r = put ? seg_put(cur(), off, b, n) : seg_get(cur(), off, b, n);
 		if (r != (ssize_t)n) {
 			printf("%s fail at %lld in %s %" PRIu64 " of %" PRIu64
-			    " after %lld ms: %s\n", w, now_ms(CLOCK_REALTIME), op,
-			    k, count, now_ms(CLOCK_MONOTONIC) - t1, seg_errstr());
+			    " after %lld ms: %s\n", w, epoch_ms(), op,
+			    k, count, now_ms() - t1, seg_errstr());
 			break;
 		}
 	}
 	if (k > count)
-		printf("%s ok after %lld ms\n", w, now_ms(CLOCK_MONOTONIC) - t0);
+		printf("%s ok after %lld ms\n", w, now_ms() - t0);
 	free(fr);
 }
 
@@ -724,7 +653,7 @@ cmd_timed(int put, uint64_t count, uint64_t off, uint64_t n, int zerocopy)
 static void
 cmd_lsn(const char *node, uint64_t count)
 {
-	long long t0 = now_ms(CLOCK_MONOTONIC);
+	long long t0 = now_ms();
 	struct seg_info *list;
 	uint64_t k;
 	int n;
@@ -736,7 +665,7 @@ cmd_lsn(const char *node, uint64_t count)
 		free(list);
 	}
 	printf("listed %s %" PRIu64 " times in %lld ms\n", node, count,
-	    now_ms(CLOCK_MONOTONIC) - t0);
+	    now_ms() - t0);
 }
 
 int
@@ -747,6 +676,7 @@ main(int argc, char *argv[])
 	uint64_t seed = 0;
 	int ch, i;
 
+	progname = "imp_io";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((ch = getopt(argc, argv, "+x:X:T:S:")) != -1) {
 		switch (ch) {
@@ -852,7 +782,7 @@ main(int argc, char *argv[])
 			n = num(argv[i + 1]);
 			if ((b = calloc(1, n + 1)) == NULL)
 				fail("out of memory");
-			t0 = now_ms(CLOCK_MONOTONIC);
+			t0 = now_ms();
 			r = c[1] == 'g' ? seg_get(cur(), off, b, n) :
 			    seg_put(cur(), off, b, n);
 			if (r >= 0)
@@ -862,11 +792,11 @@ main(int argc, char *argv[])
 				fail("%s failed with \"%s\"; want \"%s\"", c,
 				    seg_errstr(), argv[i + 2]);
 			printf("%s failed as expected after %lld ms: %s\n", c,
-			    now_ms(CLOCK_MONOTONIC) - t0, seg_errstr());
+			    now_ms() - t0, seg_errstr());
 			free(b);
 			i += 3;
 		} else if (strcmp(c, "ximport") == 0) {
-			long long t0 = now_ms(CLOCK_MONOTONIC);
+			long long t0 = now_ms();
 			seg_import_t *imp;
 			NEED(2);
 			if ((imp = seg_import(argv[i])) != NULL)
@@ -876,10 +806,10 @@ main(int argc, char *argv[])
 				fail("import of %s failed with \"%s\"; want \"%s\"",
 				    argv[i], seg_errstr(), argv[i + 1]);
 			printf("import of %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms(CLOCK_MONOTONIC) - t0, seg_errstr());
+			    argv[i], now_ms() - t0, seg_errstr());
 			i += 2;
 		} else if (strcmp(c, "xls") == 0) {
-			long long t0 = now_ms(CLOCK_MONOTONIC);
+			long long t0 = now_ms();
 			struct seg_info *list;
 			NEED(2);
 			if (seg_peer_list(argv[i], &list) >= 0)
@@ -889,7 +819,7 @@ main(int argc, char *argv[])
 				fail("listing %s failed with \"%s\"; want \"%s\"",
 				    argv[i], seg_errstr(), argv[i + 1]);
 			printf("listing %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms(CLOCK_MONOTONIC) - t0, seg_errstr());
+			    argv[i], now_ms() - t0, seg_errstr());
 			i += 2;
 		} else if (strcmp(c, "tget") == 0 || strcmp(c, "tgets") == 0 ||
 		    strcmp(c, "tput") == 0 || strcmp(c, "tputs") == 0) {

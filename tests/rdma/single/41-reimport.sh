@@ -17,7 +17,7 @@ sctl exp export rs || die "export rs"
 
 mkfifo "$T/ctl"
 imp imp -x "$T/exp.sock" -X rs import "$E/rs" info get 0 65536 bounce \
-	say ready sync get 4097 70000 bounce info stats say after \
+	say ready sync get 4097 70000 bounce info stats say after sync \
 	<"$T/ctl" >"$T/hold.out" 2>&1 &
 hpid=$!
 exec 3>"$T/ctl"
@@ -32,14 +32,17 @@ wait_until 30 test "$(stat_of exp exported_imports)" = 0 ||
 	die "the exporter kept the import of the lost connection"
 
 echo >&3
-exec 3>&-
-wait "$hpid" || die "the held import was not made again: $(cat "$T/hold.out")"
+wait_until 60 grep -q '^after$' "$T/hold.out" ||
+	die "the held import was not made again: $(cat "$T/hold.out")"
 cat "$T/hold.out"
 mapfile -t gens < <(sed -n 's/^len .* gen \([0-9]*\)$/\1/p' "$T/hold.out")
-[ "${#gens[@]}" = 2 ] && [ "${gens[0]}" = "${gens[1]}" ] ||
+{ [ "${#gens[@]}" = 2 ] && [ "${gens[0]}" = "${gens[1]}" ]; } ||
 	die "the generation changed across the re-import: ${gens[*]}"
 grep -qx 'imports 1' "$T/hold.out" || die "the importer's segd does not count one import"
 [ "$(stat_of exp exported_imports)" = 1 ] ||
 	die "exporter counts $(stat_of exp exported_imports) imports after the re-import, want 1"
 sctl imp peers | grep -q "^exp $E out ready" || die "no ready connection after the re-import"
+echo >&3
+exec 3>&-
+wait "$hpid" || die "holder: $(cat "$T/hold.out")"
 echo "held import made again after a lost connection: same generation, one import"

@@ -18,7 +18,7 @@ out=$(imp imp ximport "$E/dd" "did not answer within 5000 ms" 2>&1) ||
 kill -CONT "${SEGD_PID[exp]}"
 echo "$out"
 ms=$(sed -n 's/.* after \([0-9]*\) ms: .*/\1/p' <<<"$out" | tail -n 1)
-[ -n "$ms" ] && [ "$ms" -ge 4900 ] && [ "$ms" -lt $((5000 + margin)) ] ||
+{ [ -n "$ms" ] && [ "$ms" -ge 4900 ] && [ "$ms" -lt $((5000 + margin)) ]; } ||
 	die "the default deadline took ${ms:-?} ms, not 5000"
 case "$out" in *"peer $E did not answer within 5000 ms"*) ;;
 *) die "the message does not say 'peer $E did not answer within 5000 ms'" ;; esac

@@ -26,7 +26,7 @@ rc=$?
 cat "$T/raw.out"
 [ "$rc" = 0 ] || die "the peer that returns no credits was not dropped (exit $rc)"
 n=$(sed -n 's/^dropped after \([0-9]*\) requests.*/\1/p' "$T/raw.out")
-[ -n "$n" ] && [ "$n" -ge 4096 ] || die "dropped after ${n:-?} requests: fewer than the 4,096 segd may queue"
+{ [ -n "$n" ] && [ "$n" -ge 4096 ]; } || die "dropped after ${n:-?} requests: fewer than the 4,096 segd may queue"
 wait_until 10 grep -q 'returns no credits; 4096 messages queued' "$T/exp.log" ||
 	die "segd did not log the queue cap"
 grep 'returns no credits' "$T/exp.log"
