@@ -2,6 +2,7 @@
 # make            build segd, segctl, libseg (static and shared) into build/
 # make check      set up packages if missing, then unit + local tiers (plain and
 #                 under ASan/UBSan), then the RDMA tier through tests/softroce
+#                 (its segds from the ASan+UBSan build)
 # make check-rdma only the RDMA tier
 # make install PREFIX=/usr/local DESTDIR=
 

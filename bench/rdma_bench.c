@@ -52,6 +52,7 @@
 #include <infiniband/verbs.h>
 
 #include "seg.h"
+#include "benchlib.h"
 
 #define KIB 1024ULL
 #define MIB (1024 * KIB)
@@ -673,53 +674,6 @@ kv_num(const char *key, double *v)
 		return -1;
 	*v = strtod(s, &end);
 	return end == s ? -1 : 0;
-}
-
-/*
- * The number at "field" inside the object of "test" in perftest.json, as
- * tests/rdma/perftest-baseline writes it: "test": {"field": number, ...}.
- */
-static int
-pt_num(const char *json, const char *test, const char *field, double *v)
-{
-	char pat[128];
-	const char *p, *end;
-	char *e;
-
-	if (json == NULL)
-		return -1;
-	snprintf(pat, sizeof pat, "\"%s\":", test);
-	if ((p = strstr(json, pat)) == NULL)
-		return -1;
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	if (*p != '{' || (end = strchr(p, '}')) == NULL)
-		return -1;
-	snprintf(pat, sizeof pat, "\"%s\":", field);
-	if ((p = strstr(p, pat)) == NULL || p > end)
-		return -1;
-	p += strlen(pat);
-	*v = strtod(p, &e);
-	return e == p ? -1 : 0;	/* "null" parses as nothing */
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	buf = calloc(1, 1 << 16);
-	if (buf != NULL) {
-		n = fread(buf, 1, (1 << 16) - 1, f);
-		buf[n] = '\0';
-	}
-	fclose(f);
-	return buf;
 }
 
 struct row {

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "seg.h"
+#include "benchlib.h"
 
 #define RING_MAGIC 0x5a494f42454e4348ULL	/* "ZIOBENCH" */
 #define MAXREPS    9
@@ -553,48 +554,6 @@ kv_num(const char *key, double *v)
 			return end == p + kl + 1 ? -1 : 0;
 		}
 	return -1;
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (f == NULL)
-		return NULL;
-	buf = xcalloc(1, 1 << 16);
-	n = fread(buf, 1, (1 << 16) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* "test": {"field": number, ...} in perftest.json */
-static int
-pt_num(const char *json, const char *test, const char *field, double *v)
-{
-	char pat[128];
-	const char *p, *end;
-	char *e;
-
-	if (json == NULL)
-		return -1;
-	snprintf(pat, sizeof pat, "\"%s\":", test);
-	if ((p = strstr(json, pat)) == NULL)
-		return -1;
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	if (*p != '{' || (end = strchr(p, '}')) == NULL)
-		return -1;
-	snprintf(pat, sizeof pat, "\"%s\":", field);
-	if ((p = strstr(p, pat)) == NULL || p > end)
-		return -1;
-	p += strlen(pat);
-	*v = strtod(p, &e);
-	return e == p ? -1 : 0;
 }
 
 struct row {

@@ -7,6 +7,8 @@
 #                      guests; skipped (status 0, reason shown) where there is
 #                      no way to run RDMA, unless SEG_REQUIRE_RDMA=1
 # make bench-baseline  perftest figures into $(BUILD)/bench/perftest.json
+# RDMA_SAN=1           the tests' segds run from the ASan+UBSan build
+#                      (build/san/segd, built first); `make check` sets it
 
 RDMA_LIBS  = $(shell pkg-config --libs libibverbs librdmacm)
 RDMA_SMOKE = $(BUILD)/tests/rdma/verbs_smoke
@@ -15,8 +17,19 @@ $(RDMA_SMOKE): tests/rdma/verbs_smoke.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(RDMA_LIBS)
 
+RDMA_SAN ?=
+
 check-rdma: $(RDMA_SMOKE)
-	BUILD=$(BUILD) tests/rdma/tier check
+	RDMA_SAN=$(RDMA_SAN) BUILD=$(BUILD) tests/rdma/tier check
+
+ifeq ($(RDMA_SAN),1)
+check-rdma: rdma-san-segd
+endif
+
+rdma-san-segd:
+	$(MAKE) BUILD=build/san SAN=1 build/san/segd
+
+.PHONY: rdma-san-segd
 
 bench-baseline:
 	BUILD=$(BUILD) tests/rdma/tier bench
@@ -30,9 +43,12 @@ bench-baseline:
 IMP_PROGS = $(patsubst tests/rdma/%.c,$(BUILD)/tests/rdma/%,\
             $(wildcard tests/rdma/imp_*.c)) $(BUILD)/tests/rdma/rawpeer
 
-$(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a
+# tests/rdma/testlib.c: helpers shared by imp_io and zio_io
+RDMA_TESTLIB = tests/rdma/testlib.c tests/rdma/testlib.h
+
+$(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a $(RDMA_TESTLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) -lpthread
 
 # segds of other peer protocol versions, for single/40-versions.sh: one that
 # speaks only version 1 (an older release), one only version 3 (a newer one)
@@ -57,9 +73,9 @@ check-rdma: all $(IMP_PROGS)
 ZIO_PROGS = $(patsubst tests/rdma/%.c,$(BUILD)/tests/rdma/%,\
             $(wildcard tests/rdma/zio_*.c))
 
-$(BUILD)/tests/rdma/zio_%: tests/rdma/zio_%.c seglib/seg.h $(BUILD)/libseg.a
+$(BUILD)/tests/rdma/zio_%: tests/rdma/zio_%.c seglib/seg.h $(BUILD)/libseg.a $(RDMA_TESTLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) -lpthread
 
 zio-progs: $(ZIO_PROGS)
 

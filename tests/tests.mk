@@ -54,6 +54,6 @@ check:
 	$(MAKE) check-local
 	$(MAKE) check-san
 	$(MAKE) check-valgrind
-	$(MAKE) check-rdma
+	$(MAKE) check-rdma RDMA_SAN=1
 
 .PHONY: tests-build check check-local check-san check-valgrind

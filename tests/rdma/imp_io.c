@@ -46,6 +46,10 @@
  *                            MS ms: MESSAGE"
  *   tgets N OFF LEN zc|bounce     the same for N gets back to back (the
  *                            failure names the get that failed)
+ *   tput, tputs              the same for puts (of whatever the buffer holds)
+ *   barrier                  seg_barrier must succeed
+ *   xbarrier TEXT            seg_barrier must fail with TEXT in its message
+ *   lsn NODE N               N listings of NODE's exports, all must succeed
  *   stats                    print segd's counters
  *   say WORD                 print WORD
  *   sync                     wait for a line on standard input
@@ -71,6 +75,7 @@
 #include <unistd.h>
 
 #include "seg.h"
+#include "testlib.h"
 
 #define MIB (1024u * 1024u)
 #define MAX_IMPORTS 64
@@ -81,21 +86,6 @@ static uint8_t *zc;		/* the zero-copy buffer segment */
 static size_t   zclen;
 static seg_import_t *imps[MAX_IMPORTS];
 static int      nimps;
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "imp_io: FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -103,41 +93,6 @@ usage(void)
 	fprintf(stderr, "usage: imp_io [-x EXPSOCK -X EXPSEG] [-T SECONDS] "
 	    "[-S SEED] COMMAND...\n");
 	exit(2);
-}
-
-static void
-on_alarm(int sig)
-{
-	static const char m[] = "imp_io: FAIL: time limit reached\n";
-
-	(void)sig;
-	if (write(2, m, sizeof m - 1) < 0)
-		_exit(124);
-	_exit(124);
-}
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-static void
-fill(uint8_t *p, size_t n)
-{
-	uint64_t v;
-
-	for (; n >= 8; p += 8, n -= 8) {
-		v = rnd();
-		memcpy(p, &v, 8);
-	}
-	if (n) {
-		v = rnd();
-		memcpy(p, &v, n);
-	}
 }
 
 /* dst = ~src: every byte differs from what a transfer should leave. */
@@ -148,28 +103,6 @@ complement(uint8_t *dst, const uint8_t *src, size_t n)
 
 	for (i = 0; i < n; i++)
 		dst[i] = (uint8_t)~src[i];
-}
-
-static long long
-now_ms(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t
-num(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || end == s)
-		fail("bad number '%s'", s);
-	return v;
 }
 
 static seg_import_t *
@@ -259,12 +192,12 @@ do_get(int zerocopy, uint64_t off, size_t n, size_t loff, const char *what,
 	complement(b, X + off, n);
 	b[-1] = 0xc3;
 	b[n] = 0x3c;
-	t0 = now_ms(CLOCK_MONOTONIC);
+	t0 = now_ms();
 	if ((r = seg_get(cur(), off, b, n)) != (ssize_t)n)
 		fail("%s: seg_get(0x%" PRIx64 ", %zu) = %zd: %s", what, off, n,
 		    r, seg_errstr());
 	if (ms)
-		*ms = now_ms(CLOCK_MONOTONIC) - t0;
+		*ms = now_ms() - t0;
 	compare(what, b, X + off, n);
 	if (b[-1] != 0xc3 || b[n] != 0x3c)
 		fail("%s: local bytes beside the buffer were changed", what);
@@ -286,14 +219,14 @@ do_put(int zerocopy, uint64_t off, size_t n, size_t loff, const char *what,
 		before = X[off - 1] = (uint8_t)rnd();
 	if (off + n < xlen)
 		after = X[off + n] = (uint8_t)rnd();
-	t0 = now_ms(CLOCK_MONOTONIC);
+	t0 = now_ms();
 	if ((r = seg_put(cur(), off, b, n)) != (ssize_t)n)
 		fail("%s: seg_put(0x%" PRIx64 ", %zu) = %zd: %s", what, off, n,
 		    r, seg_errstr());
 	if (seg_barrier(cur()) < 0)
 		fail("%s: seg_barrier: %s", what, seg_errstr());
 	if (ms)
-		*ms = now_ms(CLOCK_MONOTONIC) - t0;
+		*ms = now_ms() - t0;
 	compare(what, X + off, b, n);
 	if ((off > 0 && X[off - 1] != before) ||
 	    (off + n < xlen && X[off + n] != after))
@@ -684,6 +617,57 @@ attach_exporter(const char *xsock, const char *xseg, unsigned limit)
 		_exit(1);
 }
 
+/*
+ * count timed gets (or puts) back to back, never fatal: "tget start pid
+ * PID at EPOCH_MS", then "tget ok after MS ms" or "tget fail at EPOCH_MS in
+ * get K of N after MS ms: MESSAGE" ("tput" for puts).
+ */
+static void
+cmd_timed(int put, uint64_t count, uint64_t off, uint64_t n, int zerocopy)
+{
+	const char *w = put ? "tput" : "tget", *op = put ? "put" : "get";
+	uint8_t *fr, *b = buffer(zerocopy, n, 0, &fr);
+	long long t0, t1;
+	uint64_t k;
+	ssize_t r;
+
+	printf("%s start pid %ld at %lld\n", w, (long)getpid(),
+	    epoch_ms());
+	t0 = now_ms();
+	for (k = 1; k <= count; k++) {
+		t1 = now_ms();
+		r = put ? seg_put(cur(), off, b, n) : seg_get(cur(), off, b, n);
+		if (r != (ssize_t)n) {
+			printf("%s fail at %lld in %s %" PRIu64 " of %" PRIu64
+			    " after %lld ms: %s\n", w, epoch_ms(), op,
+			    k, count, now_ms() - t1, seg_errstr());
+			break;
+		}
+	}
+	if (k > count)
+		printf("%s ok after %lld ms\n", w, now_ms() - t0);
+	free(fr);
+}
+
+/* count listings of node's exports, each of which must succeed */
+static void
+cmd_lsn(const char *node, uint64_t count)
+{
+	long long t0 = now_ms();
+	struct seg_info *list;
+	uint64_t k;
+	int n;
+
+	for (k = 0; k < count; k++) {
+		if ((n = seg_peer_list(node, &list)) < 0)
+			fail("listing %s (%" PRIu64 " of %" PRIu64 "): %s", node,
+			    k + 1, count, seg_errstr());
+		free(list);
+	}
+	printf("listed %s %" PRIu64 " times in %lld ms\n", node, count,
+	    now_ms() - t0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -692,6 +676,7 @@ main(int argc, char *argv[])
 	uint64_t seed = 0;
 	int ch, i;
 
+	progname = "imp_io";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((ch = getopt(argc, argv, "+x:X:T:S:")) != -1) {
 		switch (ch) {
@@ -797,7 +782,7 @@ main(int argc, char *argv[])
 			n = num(argv[i + 1]);
 			if ((b = calloc(1, n + 1)) == NULL)
 				fail("out of memory");
-			t0 = now_ms(CLOCK_MONOTONIC);
+			t0 = now_ms();
 			r = c[1] == 'g' ? seg_get(cur(), off, b, n) :
 			    seg_put(cur(), off, b, n);
 			if (r >= 0)
@@ -807,11 +792,11 @@ main(int argc, char *argv[])
 				fail("%s failed with \"%s\"; want \"%s\"", c,
 				    seg_errstr(), argv[i + 2]);
 			printf("%s failed as expected after %lld ms: %s\n", c,
-			    now_ms(CLOCK_MONOTONIC) - t0, seg_errstr());
+			    now_ms() - t0, seg_errstr());
 			free(b);
 			i += 3;
 		} else if (strcmp(c, "ximport") == 0) {
-			long long t0 = now_ms(CLOCK_MONOTONIC);
+			long long t0 = now_ms();
 			seg_import_t *imp;
 			NEED(2);
 			if ((imp = seg_import(argv[i])) != NULL)
@@ -821,10 +806,10 @@ main(int argc, char *argv[])
 				fail("import of %s failed with \"%s\"; want \"%s\"",
 				    argv[i], seg_errstr(), argv[i + 1]);
 			printf("import of %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms(CLOCK_MONOTONIC) - t0, seg_errstr());
+			    argv[i], now_ms() - t0, seg_errstr());
 			i += 2;
 		} else if (strcmp(c, "xls") == 0) {
-			long long t0 = now_ms(CLOCK_MONOTONIC);
+			long long t0 = now_ms();
 			struct seg_info *list;
 			NEED(2);
 			if (seg_peer_list(argv[i], &list) >= 0)
@@ -834,40 +819,37 @@ main(int argc, char *argv[])
 				fail("listing %s failed with \"%s\"; want \"%s\"",
 				    argv[i], seg_errstr(), argv[i + 1]);
 			printf("listing %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms(CLOCK_MONOTONIC) - t0, seg_errstr());
+			    argv[i], now_ms() - t0, seg_errstr());
 			i += 2;
-		} else if (strcmp(c, "tget") == 0 || strcmp(c, "tgets") == 0) {
-			uint64_t off, n, k, count = 1;
-			uint8_t *fr, *b;
-			long long t0, t1;
-			int zerocopy;
+		} else if (strcmp(c, "tget") == 0 || strcmp(c, "tgets") == 0 ||
+		    strcmp(c, "tput") == 0 || strcmp(c, "tputs") == 0) {
+			uint64_t count = 1;
 			if (c[4] == 's') {
 				NEED(1);
 				count = num(argv[i++]);
 			}
 			NEED(3);
-			off = num(argv[i]);
-			n = num(argv[i + 1]);
-			zerocopy = is_zc(argv[i + 2]);
-			b = buffer(zerocopy, n, 0, &fr);
-			printf("tget start pid %ld at %lld\n", (long)getpid(),
-			    now_ms(CLOCK_REALTIME));
-			t0 = now_ms(CLOCK_MONOTONIC);
-			for (k = 1; k <= count; k++) {
-				t1 = now_ms(CLOCK_MONOTONIC);
-				if (seg_get(cur(), off, b, n) != (ssize_t)n) {
-					printf("tget fail at %lld in get %" PRIu64 " of %"
-					    PRIu64 " after %lld ms: %s\n",
-					    now_ms(CLOCK_REALTIME), k, count,
-					    now_ms(CLOCK_MONOTONIC) - t1, seg_errstr());
-					break;
-				}
-			}
-			if (k > count)
-				printf("tget ok after %lld ms\n",
-				    now_ms(CLOCK_MONOTONIC) - t0);
-			free(fr);
+			cmd_timed(c[1] == 'p', count, num(argv[i]), num(argv[i + 1]),
+			    is_zc(argv[i + 2]));
 			i += 3;
+		} else if (strcmp(c, "barrier") == 0) {
+			if (seg_barrier(cur()) < 0)
+				fail("seg_barrier: %s", seg_errstr());
+			printf("barrier ok\n");
+		} else if (strcmp(c, "xbarrier") == 0) {
+			NEED(1);
+			if (seg_barrier(cur()) >= 0)
+				fail("seg_barrier succeeded; it must fail with \"%s\"",
+				    argv[i]);
+			if (strstr(seg_errstr(), argv[i]) == NULL)
+				fail("seg_barrier failed with \"%s\"; want \"%s\"",
+				    seg_errstr(), argv[i]);
+			printf("barrier failed as expected: %s\n", seg_errstr());
+			i++;
+		} else if (strcmp(c, "lsn") == 0) {
+			NEED(2);
+			cmd_lsn(argv[i], num(argv[i + 1]));
+			i += 2;
 		} else if (strcmp(c, "stats") == 0) {
 			char buf[1024];
 			if (seg_stats(buf, sizeof buf) < 0)

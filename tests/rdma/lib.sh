@@ -1,15 +1,58 @@
-# tests/rdma/lib.sh: helpers for RDMA-tier test scripts.  Source it first:
+# tests/rdma/lib.sh: the RDMA tier's test fixture.  Source it first:
 #     . "$SEG_TOP/tests/rdma/lib.sh"
+# shellcheck shell=bash disable=SC2034 # it sets variables for its tests
 # The runner (run-tests) exports SEG_TOP, BUILD and the SOFTROCE_* variables
 # (see tests/softroce) and has tests/softroce.d/bin on PATH.
 #
-#   $B              the build folder, absolute ($SEG_TOP/$BUILD)
-#   $T              a private temporary folder, removed on exit
-#   skip REASON     skip the test (exit 77, REASON is the line shown)
+#   $B, $T, $A      the build folder (absolute), a private temporary folder
+#                   (removed on exit), this node's RDMA address
+#   skip REASON     skip the test (exit 77, REASON is the line shown); under
+#                   SEG_REQUIRE_RDMA=1 a skip is a failure (exit 1)
 #   need_cmd CMD..  skip unless every CMD is installed
-#   need_bin PATH   skip unless PATH (a built program) exists; fail instead
-#                   when SEG_REQUIRE_RDMA=1
+#   need_bin PATH   skip unless PATH (a built program) exists
 #   bg CMD...       start CMD in the background; killed on exit if still there
+#   scaled SECS     SECS times $WAIT_SCALE (waits under sanitizers, valgrind)
+#   wait_until SECS CMD...  poll (every 0.1 s) until CMD succeeds; 1 on
+#                   timeout (SECS is scaled)
+#   die MESSAGE     print "FAIL: MESSAGE" and the segd logs, exit 1
+#   ms_now          milliseconds since the epoch
+#
+# segd instances (each one a node NAME: socket $T/NAME.sock, state folder
+# $T/NAME.d, log $T/NAME.log):
+#   start_segd NAME PORT [ARGS...]  start segd -f listening on $A:PORT with
+#                   extra ARGS; wait until it listens and made its socket.
+#                   Its pid is ${SEGD_PID[NAME]}.  Unless ARGS hold a -t,
+#                   the deadline is -t $SEGD_DEADLINE (default 60000: tests
+#                   that are not about deadlines must not trip on a stalled
+#                   guest; set it empty for segd's own default).  A second
+#                   start of NAME (after stop_segd) reuses its state folder.
+#   stop_segd NAME  SIGTERM; segd must exit with status 0 within
+#                   $SEGD_STOP_SECS (30, scaled), else the test fails
+#   kill_segd NAME [SIGNAL]  SIGKILL (or SIGNAL) it on purpose and reap it
+#   On exit every segd still running is stopped with stop_segd: a segd that
+#   does not exit cleanly (a crash, an ASan or UBSan report, a hang) fails
+#   the test.
+#   SEGD_BIN        the segd to run (default $B/segd; RDMA_SAN=1:
+#                   build/san/segd, the ASan+UBSan build, with ASAN_OPTIONS
+#                   and UBSAN_OPTIONS set so that any report fails)
+#   SEGD_WRAPPER    a prefix for segd (valgrind ...)
+#
+# Clients:
+#   sctl NAME ARGS...   segctl on NAME's segd, bounded by 60 s (scaled)
+#   imp NAME ARGS...    imp_io on NAME's segd, bounded by 300 s
+#   zio NAME ARGS...    zio_io on NAME's segd, -T $ZIO_LIMIT (default 110)
+#   zio_bg NAME ARGS... & the same, for the background (exec: the clean-up's
+#                   signal reaches the program)
+#   stat_of NAME KEY    a counter of NAME's `segctl stats`
+#   make_seg NAME SEGD VA LEN   create segment NAME at VA on SEGD's segd
+#   expect_refusal TEXT CMD...  CMD must fail and say TEXT
+#   slice FILE OFF LEN  print LEN bytes of FILE from byte OFF
+#   patch FILE OFF SRC  overwrite FILE from byte OFF with SRC's bytes
+#
+# Pair tests:
+#   pair_fail_fast  a node whose test fails signals it at once, so that
+#                   `await` on the other node stops waiting
+#   await NAME SECS the other node signalled NAME (and did not fail)
 : "${SEG_TOP:?run RDMA tests through tests/rdma/run-single or run-pair}"
 : "${SOFTROCE_DEV:?no SOFTROCE_DEV: run under tests/softroce}"
 : "${SOFTROCE_ADDR:?no SOFTROCE_ADDR: run under tests/softroce}"
@@ -17,17 +60,43 @@ case "${BUILD:=build}" in
 /*) B=$BUILD ;;
 *) B=$SEG_TOP/$BUILD ;;
 esac
+A=$SOFTROCE_ADDR
 T=$(mktemp -d "${TMPDIR:-/tmp}/rdma-test.XXXXXX") || exit 1
+SEGCTL=$B/segctl
+IMP_IO=$B/tests/rdma/imp_io
+ZIO_IO=$B/tests/rdma/zio_io
+RAWPEER=$B/tests/rdma/rawpeer
+if [ "${RDMA_SAN:-0}" = 1 ]; then
+	: "${SEGD_BIN:=$SEG_TOP/build/san/segd}"
+	: "${WAIT_SCALE:=2}"
+	export ASAN_OPTIONS="exitcode=86:detect_leaks=1:abort_on_error=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+fi
+case "${SEGD_WRAPPER:-}" in *valgrind*) : "${WAIT_SCALE:=5}" ;; esac
+: "${SEGD_BIN:=$B/segd}" "${WAIT_SCALE:=1}" "${SEGD_STOP_SECS:=30}"
+: "${SEGD_DEADLINE=60000}" "${ZIO_LIMIT:=110}"
 _bg_pids=()
+declare -A SEGD_PID=()
+
+# _lib_cleanup [STATUS]: stop the segds and background jobs, exit STATUS
+# (default: the status the script exits with), or 1 if a segd failed to stop
 _lib_cleanup() {
-	local p
+	local rc=${1:-$?} p name
+	for name in "${!SEGD_PID[@]}"; do
+		stop_segd "$name" || rc=1
+	done
 	for p in "${_bg_pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$T"
+	exit "$rc"
 }
 trap _lib_cleanup EXIT
 
 skip() {
+	if [ "${SEG_REQUIRE_RDMA:-0}" = 1 ]; then
+		echo "FAIL: would skip, but SEG_REQUIRE_RDMA=1: $*"
+		exit 1
+	fi
 	echo "$*"
 	exit 77
 }
@@ -40,15 +109,214 @@ need_cmd() {
 }
 
 need_bin() {
-	[ -x "$1" ] && return 0
-	if [ "${SEG_REQUIRE_RDMA:-0}" = 1 ]; then
-		echo "$1 is not built"
-		exit 1
-	fi
-	skip "$1 is not built (make check-rdma builds it)"
+	[ -x "$1" ] || skip "$1 is not built (make check-rdma builds it)"
 }
 
 bg() {
 	"$@" &
 	_bg_pids+=($!)
+}
+
+scaled() {
+	echo $(($1 * WAIT_SCALE))
+}
+
+ms_now() {
+	date +%s%3N
+}
+
+wait_until() {
+	local end
+	end=$(($(ms_now) + $(scaled "$1") * 1000))
+	shift
+	until "$@"; do
+		[ "$(ms_now)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+die() {
+	local f
+	exec 3>&- 4>&- # holders waiting on a fifo line see its end
+	echo "FAIL: $*"
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $(basename "$f")"
+		tail -n 40 "$f"
+	done
+	exit 1
+}
+
+start_segd() {
+	local name=$1 port=$2 a
+	local -a dl=()
+	shift 2
+	need_bin "$SEGD_BIN"
+	[ -n "$SEGD_DEADLINE" ] && dl=(-t "$SEGD_DEADLINE")
+	for a in "$@"; do [ "$a" = -t ] && dl=(); done
+	rm -f "$T/$name.sock"
+	# shellcheck disable=SC2086 # SEGD_WRAPPER is words
+	${SEGD_WRAPPER:-} "$SEGD_BIN" -f -s "$T/$name.sock" -d "$T/$name.d" \
+		-l "$A:$port" -n "$name" "${dl[@]}" "$@" 2>>"$T/$name.log" &
+	SEGD_PID[$name]=$!
+	softroce_wait_listen "$port" "$(scaled 20)" "$A" >/dev/null ||
+		die "segd $name did not listen on $A:$port"
+	wait_until 10 test -S "$T/$name.sock" || die "segd $name made no socket"
+}
+
+# _reap NAME SECS: wait for NAME's segd to end; its status in $REAPED
+_reap() {
+	local pid=${SEGD_PID[$1]}
+	timeout "$2" tail --pid="$pid" -f /dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		REAPED=timeout
+	else
+		wait "$pid" 2>/dev/null
+		REAPED=$?
+	fi
+	unset "SEGD_PID[$1]"
+}
+
+stop_segd() {
+	local name=$1
+	[ -n "${SEGD_PID[$name]:-}" ] || return 0
+	kill -CONT "${SEGD_PID[$name]}" 2>/dev/null # a stopped one takes no TERM
+	kill -TERM "${SEGD_PID[$name]}" 2>/dev/null
+	_reap "$name" "$(scaled "$SEGD_STOP_SECS")"
+	[ "$REAPED" = 0 ] && return 0
+	echo "FAIL: segd $name did not exit cleanly at SIGTERM (status $REAPED;" \
+		"86: ASan, 99: valgrind, timeout: still running after" \
+		"$(scaled "$SEGD_STOP_SECS") s)"
+	echo "--- $name.log"
+	tail -n 60 "$T/$name.log"
+	return 1
+}
+
+kill_segd() {
+	kill -s "${2:-KILL}" "${SEGD_PID[$1]}"
+	_reap "$1" 20
+}
+
+sctl() {
+	local name=$1
+	shift
+	timeout -k 5 "$(scaled 60)" "$SEGCTL" -s "$T/$name.sock" "$@"
+}
+
+imp() {
+	local name=$1
+	shift
+	need_bin "$IMP_IO"
+	SEGD_SOCKET=$T/$name.sock timeout -k 5 300 "$IMP_IO" "$@"
+}
+
+zio() {
+	local name=$1
+	shift
+	need_bin "$ZIO_IO"
+	SEGD_SOCKET=$T/$name.sock timeout -k 5 $((ZIO_LIMIT + 10)) \
+		"$ZIO_IO" -T "$ZIO_LIMIT" "$@"
+}
+
+zio_bg() {
+	local name=$1
+	shift
+	need_bin "$ZIO_IO"
+	SEGD_SOCKET=$T/$name.sock exec timeout -k 5 $((ZIO_LIMIT + 10)) \
+		"$ZIO_IO" -T "$ZIO_LIMIT" "$@"
+}
+
+stat_of() {
+	sctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'
+}
+
+make_seg() {
+	sctl "$2" create "$1" || die "create $1 on $2"
+	sctl "$2" ctl "$1" "va $3 $4" || die "ctl $1 on $2"
+}
+
+expect_refusal() {
+	local text=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		die "'$*' succeeded; it must fail with '$text'"
+	fi
+	case "$out" in
+	*"$text"*) echo "refused as expected: $out" ;;
+	*) die "'$*' failed with '$out'; want '$text'" ;;
+	esac
+}
+
+slice() {
+	dd if="$1" bs=64K iflag=skip_bytes,count_bytes skip="$2" count="$3" \
+		status=none
+}
+
+patch() {
+	dd if="$3" of="$1" bs=64K oflag=seek_bytes seek="$2" conv=notrunc \
+		status=none
+}
+
+_pair_exit() {
+	local rc=$?
+	[ "$rc" = 0 ] || softroce_signal "failed.node$SOFTROCE_NODE"
+	_lib_cleanup "$rc"
+}
+
+pair_fail_fast() {
+	trap _pair_exit EXIT
+}
+
+await() {
+	local other=$SOFTROCE_SYNC/failed.node$((3 - SOFTROCE_NODE))
+	wait_until "$2" sh -c "test -e '$SOFTROCE_SYNC/$1' || test -e '$other'" &&
+		! test -e "$other"
+}
+
+# start_exp_imp: the usual two nodes, "exp" on port 7450 (E is its address)
+# and "imp" on port 7451, with the default deadline
+start_exp_imp() {
+	E=$A:7450
+	start_segd exp 7450
+	start_segd imp 7451
+}
+
+# start_long_get NODE REF OUT: 64 MiB zero-copy gets of REF (a segment of at
+# least 64 MiB) through NODE's segd.  One undisturbed get is timed (FULL,
+# ms); then gets run back to back for at least 3 s in the background (pid
+# GET_PID, output OUT, the getting process's pid GETTER), so that a transfer
+# is surely under way a quarter of the way through them, when this returns
+# (one sleep: polling would slow the guest).  T_START: when they began.
+start_long_get() {
+	local node=$1 ref=$2 out=$3 reps delay
+	local -a zc=(zcbuf zc 0x300000000000 0x4100000 import "$ref")
+	imp "$node" "${zc[@]}" tget 0 0x4000000 zc >"$out" 2>&1 ||
+		die "first get: $(cat "$out")"
+	FULL=$(sed -n 's/^tget ok after \([0-9]*\) ms$/\1/p' "$out")
+	[ -n "$FULL" ] || die "the undisturbed 64 MiB get failed: $(cat "$out")"
+	reps=$((1 + 3000 / (FULL + 1)))
+	imp "$node" "${zc[@]}" tgets $reps 0 0x4000000 zc >"$out" 2>&1 &
+	GET_PID=$!
+	wait_until 60 grep -q '^tget start' "$out" || die "no get: $(cat "$out")"
+	T_START=$(sed -n 's/^tget start pid [0-9]* at \([0-9]*\)$/\1/p' "$out")
+	GETTER=$(sed -n 's/^tget start pid \([0-9]*\) .*/\1/p' "$out")
+	delay=$((reps * FULL / 4 - ($(ms_now) - T_START)))
+	[ "$delay" -gt 0 ] && sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
+	echo "$reps get(s) of 64 MiB (one took $FULL ms) under way"
+}
+
+# blocked_in_poll PID: the process sleeps in poll or ppoll (x86-64 7 and
+# 271, arm64 73), as a waiter blocked on its descriptor does
+blocked_in_poll() {
+	local nr state
+	read -r nr _ </proc/"$1"/syscall 2>/dev/null || return 1
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' /proc/"$1"/status)
+	[ "$state" = S ] || return 1
+	case "$(uname -m) $nr" in
+	"x86_64 7" | "x86_64 271" | "aarch64 73") return 0 ;;
+	esac
+	return 1
 }

@@ -15,6 +15,12 @@
  *               RKEY (say, from seg_import_info) into FILE: exit 0 if it
  *               completed successfully, 3 if it completed with an error
  *               ("READ failed: STATUS" on standard output)
+ *   nocredits   a valid HELLO, then LIST requests one after the other, each
+ *               returning no credits, and never a CREDIT message (its own
+ *               receive buffers are not posted again either): segd's
+ *               replies queue for credits until it drops the connection;
+ *               prints "dropped after N requests" (exit 0), or exit 1 if
+ *               still connected after 20,000
  *   malformed messages, each of which segd must answer by dropping the
  *   connection (exit 0 "dropped: ..." when it does within -w seconds, 1 if
  *   it is still connected):
@@ -475,6 +481,32 @@ do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
 	return 0;
 }
 
+/* LIST requests returning no credits until segd drops us; 0 if it did. */
+static int
+no_credits(const char *node)
+{
+	struct segp_list req = { 0, 0 };
+	uint32_t i;
+	int st;
+
+	handshake(node);
+	for (i = 1; i <= 20000; i++) {
+		st = send_raw(build(SEGP_LIST, sizeof req, 0, i, &req, sizeof req));
+		if (st != IBV_WC_SUCCESS) {
+			printf("dropped after %u requests (the last one: %s)\n",
+			    i - 1, st == -1 ? "disconnected" :
+			    ibv_wc_status_str((enum ibv_wc_status)st));
+			return 0;
+		}
+	}
+	if (dropped_within(wait_s)) {
+		printf("dropped after %u requests\n", i - 1);
+		return 0;
+	}
+	printf("not dropped: still connected after %u requests\n", i - 1);
+	return 1;
+}
+
 static void
 usage(void)
 {
@@ -543,6 +575,11 @@ main(int argc, char *argv[])
 			usage();
 		handshake(node);
 		rc = do_read(va, rkey, len, file);
+		goto out;
+	}
+
+	if (strcmp(mode, "nocredits") == 0) {
+		rc = no_credits(node);
 		goto out;
 	}
 

@@ -37,7 +37,8 @@
  *                       cannot be imported, "import failed: MESSAGE" (4)
  *
  * Signals:
- *   sigwait SEG MS      seg_signal_wait; prints "signal after T ms" (exit 0)
+ *   sigwait SEG MS      "sigwait pid PID waiting", then seg_signal_wait;
+ *                       prints "signal after T ms" (exit 0)
  *                       or "timeout after T ms: MESSAGE" (exit 3)
  *   sigpost REF N       N seg_signal calls
  *   pingpong MYSEG REF N [first]   N times: (first: post to REF, then)
@@ -86,6 +87,7 @@
 #include <unistd.h>
 
 #include "seg.h"
+#include "testlib.h"
 
 #define TBL_MAGIC  0x5a494f5441424c45ULL	/* "ZIOTABLE" */
 #define RING_MAGIC 0x5a494f52494e4721ULL	/* "ZIORING!" */
@@ -111,22 +113,6 @@ struct stamp {
 	uint64_t magic, addr, seq, gen;
 };
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static const char *progname = "zio_io";
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "%s: FAIL: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -134,89 +120,6 @@ usage(void)
 	fprintf(stderr, "usage: zio_io [-T SECONDS] [-S SEED] MODE ARGS... "
 	    "(see the comment at the top of tests/rdma/zio_io.c)\n");
 	exit(2);
-}
-
-static void
-on_alarm(int sig)
-{
-	static const char m[] = "zio_io: FAIL: time limit reached\n";
-
-	(void)sig;
-	if (write(2, m, sizeof m - 1) < 0)
-		_exit(124);
-	_exit(124);
-}
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 2685821657736338717ULL;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long
-epoch_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static uint64_t
-num(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || end == s)
-		fail("bad number '%s'", s);
-	return v;
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL)
-		fail("out of memory");
-	return p;
-}
-
-static void
-shuffle(uint64_t *v, uint64_t n)
-{
-	uint64_t i, j, t;
-
-	for (i = n; i > 1; i--) {
-		j = rnd() % i;
-		t = v[i - 1];
-		v[i - 1] = v[j];
-		v[j] = t;
-	}
 }
 
 /* --- an open-addressing map from address (never 0) to a slot ------------ */
@@ -702,6 +605,7 @@ mode_sigwait(int argc, char **argv)
 		usage();
 	if (seg_signal_fd(argv[1]) < 0)
 		fail("seg_signal_fd %s: %s", argv[1], seg_errstr());
+	printf("sigwait pid %ld waiting\n", (long)getpid());
 	t0 = now_ms();
 	if (seg_signal_wait(argv[1], (int)num(argv[2])) < 0) {
 		printf("timeout after %lld ms: %s\n", now_ms() - t0,
@@ -1142,6 +1046,7 @@ main(int argc, char *argv[])
 	unsigned limit = 240, i;
 	int ch;
 
+	progname = "zio_io";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((ch = getopt(argc, argv, "+T:S:")) != -1) {
 		switch (ch) {

@@ -5,22 +5,10 @@
 # ranges), writes with the program (both paths) and with segctl put; both
 # nodes then check the segment against the expected image, byte for byte.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
 S=$SOFTROCE_SYNC
-# a failing node says so at once, so that the other stops waiting for it
-_pair_exit() {
-	local rc=$?
-	[ "$rc" = 0 ] || softroce_signal "failed.node$SOFTROCE_NODE"
-	_lib_cleanup
-}
-trap _pair_exit EXIT
-other_failed() { test -e "$S/failed.node$((3 - SOFTROCE_NODE))"; }
-await() {	# NAME SECONDS: the other node signalled NAME (or failed)
-	wait_until "$2" sh -c "test -e '$S/$1' || test -e '$S/failed.node$((3 - SOFTROCE_NODE))'" &&
-		! other_failed
-}
+pair_fail_fast
 size=$((4 * 1048576 + 4096))
-segd_start "node$SOFTROCE_NODE" 7450 -t 30000
+start_segd "node$SOFTROCE_NODE" 7450
 me=node$SOFTROCE_NODE
 
 if [ "$SOFTROCE_NODE" = 1 ]; then

@@ -13,25 +13,20 @@
 # free one of an outstanding buffer; the counts and checksums of the two
 # ends must agree.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-ZIO_IO=$B/tests/rdma/zio_io
-need_bin "$ZIO_IO"
 S=$SOFTROCE_SYNC
 me=node$SOFTROCE_NODE
-total=${ZIO_PIPE_TOTAL:-2000} bsize=16384 out=48 slots=64
-zio() {
-	SEGD_SOCKET=$T/$me.sock timeout -k 5 240 "$ZIO_IO" -T 230 "$@"
-}
-segd_start "$me" 7450
+total=${ZIO_PIPE_TOTAL:-2000} bsize=16384 out=48 slots=64 ZIO_LIMIT=230
+pair_fail_fast
+start_segd "$me" 7450
 
 if [ "$SOFTROCE_NODE" = 1 ]; then
 	sctl "$me" create pipe || die "create pipe"
 	sctl "$me" ctl pipe "umsg 0x200000000000 0x400000" || die "ctl pipe"
 	sctl "$me" export pipe || die "export pipe"
-	zio produce pipe -N "$total" -s $bsize -k $out -R $slots -f "$S/ring" \
+	zio "$me" produce pipe -N "$total" -s $bsize -k $out -R $slots -f "$S/ring" \
 		>"$T/prod.out" 2>&1 || die "producer: $(cat "$T/prod.out")"
 	cat "$T/prod.out"
-	softroce_wait consumed 120 || die "node 2 did not finish"
+	await consumed 120 || die "node 2 did not finish"
 	p=$(sed -n 's/^producer: \([0-9]*\) buffers .* sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p' "$T/prod.out")
 	c=$(sed -n 's/^consumer: \([0-9]*\) buffers .* sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p' "$S/cons.out")
 	[ -n "$p" ] && [ "$p" = "$c" ] || die "producer (${p:-?}) and consumer (${c:-?}) disagree"
@@ -40,7 +35,7 @@ if [ "$SOFTROCE_NODE" = 1 ]; then
 	softroce_signal checked
 else
 	make_seg zc "$me" 0x300000000000 $((out * bsize))
-	zio consume "$SOFTROCE_PEER:7450/pipe" -f "$S/ring" -z zc >"$T/cons.out" 2>&1 || {
+	zio "$me" consume "$SOFTROCE_PEER:7450/pipe" -f "$S/ring" -z zc >"$T/cons.out" 2>&1 || {
 		cp "$T/cons.out" "$S/cons.out"
 		softroce_signal consumed
 		die "consumer: $(cat "$T/cons.out")"
@@ -48,5 +43,5 @@ else
 	cat "$T/cons.out"
 	cp "$T/cons.out" "$S/cons.out"
 	softroce_signal consumed
-	softroce_wait checked 120 || die "node 1 did not confirm"
+	await checked 120 || die "node 1 did not confirm"
 fi

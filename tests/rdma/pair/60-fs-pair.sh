@@ -8,8 +8,6 @@
 #           node name), then dd 4 MiB into net/node1/big/data and back out;
 #   node 1: finds node 2's bytes in its own memory, through its mount.
 . "$SEG_TOP/tests/rdma/lib.sh"
-need_bin "$B/segd"
-need_bin "$B/segctl"
 [ -c /dev/fuse ] || skip "no /dev/fuse (the fuse module is not loaded)"
 set -u
 S=$SOFTROCE_SYNC
@@ -19,66 +17,56 @@ if [ "${SOFTROCE_MODE:-}" = guest ] && mount -t tmpfs -o mode=755 fsmnt /mnt 2>/
 else
 	M=$T/mnt
 fi
-fail() {
-	echo "FAIL (node $SOFTROCE_NODE): $*"
-	cat "$T/segd.log"
-	exit 1
-}
-bg "$B/segd" -f -s "$T/sock" -d "$T/state" -l "$SOFTROCE_ADDR" \
-	-n "node$SOFTROCE_NODE" -t 5000 -m "$M" 2>"$T/segd.log"
-spid=$!
-for _ in $(seq 100); do
-	[ -S "$T/sock" ] && break
-	sleep 0.1
-done
-mountpoint -q "$M" || fail "segd did not mount $M"
-export SEGD_SOCKET=$T/sock
+pair_fail_fast
+me=node$SOFTROCE_NODE
+start_segd "$me" 7450 -m "$M"
+mountpoint -q "$M" || die "segd did not mount $M"
+export SEGD_SOCKET=$T/$me.sock
 echo "node $SOFTROCE_NODE: mounted at $M"
 
 if [ "$SOFTROCE_NODE" = 1 ]; then
-	softroce_wait up2 120 || fail "node 2 did not start"
+	await up2 120 || die "node 2 did not start"
 	# connect: node 2 now knows this node as node1
-	ls "$M/net/$SOFTROCE_PEER" >/dev/null || fail "ls net/$SOFTROCE_PEER"
+	ls "$M/net/$SOFTROCE_PEER" >/dev/null || die "ls net/$SOFTROCE_PEER"
 	# the spec's example, verbatim but for the mount point
 	mkdir $M/example
 	echo 'va 0x10000000 0x100000' > $M/example/ctl
 	echo -n hi mom > $M/example/data
-	[ "$(cat $M/example/ctl)" = "va 0x10000000 0x100000" ] || fail "example ctl"
-	mkdir "$M/big" && echo 'addr 0 0x400000' >"$M/big/ctl" || fail "big"
+	[ "$(cat $M/example/ctl)" = "va 0x10000000 0x100000" ] || die "example ctl"
+	mkdir "$M/big" && echo 'addr 0 0x400000' >"$M/big/ctl" || die "big"
 	"$B/segctl" export example && "$B/segctl" export big 'node2:rw' ||
-		fail "export"
+		die "export"
 	softroce_signal exported
-	softroce_wait written 300 || fail "node 2 did not write"
+	await written 300 || die "node 2 did not write"
 	sum=$(md5sum <"$M/big/data" | cut -d' ' -f1)
 	want=$(cat "$S/md5")
 	echo "node 1: big/data md5 $sum, node 2 wrote $want"
-	[ "$sum" = "$want" ] || fail "node 2's bytes are not in node 1's memory"
+	[ "$sum" = "$want" ] || die "node 2's bytes are not in node 1's memory"
 	softroce_signal checked
 else
 	softroce_signal up2
-	softroce_wait exported 120 || fail "node 1 did not export"
+	await exported 120 || die "node 1 did not export"
 	ls /mnt/segment/net 2>/dev/null || ls "$M/net"
 	# the issue's line, as printed (where /mnt/segment could be had)
 	got=$(cat $M/net/node1/example/data | head -c 6)
-	[ "$got" = "hi mom" ] || fail "cat net/node1/example/data: '$got'"
+	[ "$got" = "hi mom" ] || die "cat net/node1/example/data: '$got'"
 	echo "node 2: cat $M/net/node1/example/data: $got"
 	head -c 4194304 /dev/urandom >"$T/in"
 	t0=$(date +%s.%N)
 	dd if="$T/in" of="$M/net/node1/big/data" bs=1M conv=notrunc status=none ||
-		fail "dd into net/node1/big/data"
+		die "dd into net/node1/big/data"
 	t1=$(date +%s.%N)
-	dd if="$M/net/node1/big/data" of="$T/out" bs=1M status=none || fail "dd out"
+	dd if="$M/net/node1/big/data" of="$T/out" bs=1M status=none || die "dd out"
 	t2=$(date +%s.%N)
-	cmp "$T/in" "$T/out" || fail "read back differs"
+	cmp "$T/in" "$T/out" || die "read back differs"
 	awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
 		printf "node 2: dd 4 MiB in %.1f MB/s, out %.1f MB/s\n",
 		    4.194304 / (b - a), 4.194304 / (c - b) }'
 	md5sum <"$T/in" | cut -d' ' -f1 >"$S/md5"
 	softroce_signal written
-	softroce_wait checked 120 || fail "node 1 did not check"
+	await checked 120 || die "node 1 did not check"
 fi
-kill "$spid"
-wait "$spid" 2>/dev/null
-mountpoint -q "$M" && fail "the mount outlived segd"
-grep 'fs: ' "$T/segd.log" | sed "s/^/node $SOFTROCE_NODE: /"
+stop_segd "$me" || exit 1
+mountpoint -q "$M" && die "the mount outlived segd"
+grep 'fs: ' "$T/$me.log" | sed "s/^/node $SOFTROCE_NODE: /"
 exit 0

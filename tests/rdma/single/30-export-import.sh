@@ -5,10 +5,7 @@
 # count of live imports, segctl get/put compared byte for byte, segctl peers,
 # unexport, and remove of an exported segment.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-segd_start exp 7450 -t 30000
-segd_start imp 7451 -t 30000
-E=$A:7450
+start_exp_imp
 
 make_seg ex1 exp 0x200000000000 0x100000
 make_seg ex2 exp 0x200010000000 0x3000
@@ -24,17 +21,6 @@ sctl exp export hidden othernode:rw || die "export hidden othernode:rw"
 [ "$(stat_of exp exports)" = 3 ] || die "exporter counts $(stat_of exp exports) exports, want 3"
 
 # export's refusals
-expect_refusal() {	# TEXT CMD...: CMD fails and says TEXT
-	local text=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		die "'$*' succeeded; it must fail with '$text'"
-	fi
-	case "$out" in
-	*"$text"*) echo "refused as expected: $out" ;;
-	*) die "'$*' failed with '$out'; want '$text'" ;;
-	esac
-}
 expect_refusal "already exported" sctl exp export ex1
 expect_refusal "does not exist" sctl exp export nosuch
 expect_refusal "segment not yet allocated" sctl exp export unalloc

@@ -5,9 +5,7 @@
 # bounce path (malloc'd buffers); segctl stats' bounce_bytes must stay 0
 # across the zero-copy runs and grow by exactly the bytes bounced.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-segd_start exp 7450
-segd_start imp 7451 -t 30000
+start_exp_imp
 make_seg big exp 0x200000000000 0x4100000
 sctl exp export big || die "export big"
 imp imp -x "$T/exp.sock" -X big zcbuf zc 0x300000000000 0x4100000 \

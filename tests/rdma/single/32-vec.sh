@@ -4,9 +4,7 @@
 # bounced, and mixed; every entry compared byte for byte with the
 # exporter's memory, and the gaps between entries shown untouched.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-segd_start exp 7450
-segd_start imp 7451 -t 30000
+start_exp_imp
 make_seg vseg exp 0x200000000000 0x1200000
 sctl exp export vseg || die "export vseg"
 imp imp -x "$T/exp.sock" -X vseg zcbuf zc 0x300000000000 0x1200000 \

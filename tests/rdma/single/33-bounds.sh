@@ -5,9 +5,7 @@
 # entry runs past the end) fail with ERANGE "past the end" and leave every
 # byte of the exporter's segment as it was.  Then segctl's own refusals.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-segd_start exp 7450
-segd_start imp 7451 -t 30000
+start_exp_imp
 make_seg bseg exp 0x200000000000 0x1000000
 sctl exp export bseg || die "export bseg"
 imp imp -x "$T/exp.sock" -X bseg zcbuf zc 0x300000000000 0x1000000 \

@@ -5,10 +5,7 @@
 # are refused without touching the exporter's memory while gets work; a
 # NODE:rw grant among other entries allows both.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-segd_start exp 7450 -t 30000
-segd_start imp 7451 -t 30000
-E=$A:7450
+start_exp_imp
 make_seg other exp 0x200000000000 0x100000
 make_seg ro exp 0x200010000000 0x100000
 make_seg byaddr exp 0x200020000000 0x100000

@@ -7,10 +7,7 @@
 # segment's bytes; after it the READ completes with an error (the memory
 # region is gone).  Removing an exported segment revokes its imports too.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-segd_start exp 7450 -t 30000
-segd_start imp 7451 -t 30000
-E=$A:7450
+start_exp_imp
 make_seg rv exp 0x200000000000 0x100000
 make_seg gone exp 0x200010000000 0x100000
 head -c 1048576 /dev/urandom | sctl exp write rv || die "write rv"

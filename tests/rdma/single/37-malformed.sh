@@ -6,10 +6,7 @@
 # while a normal importer holding an import keeps working: it gets (and
 # compares) before, between and after the bad peers, on one connection.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-segd_start exp 7450 -t 30000
-segd_start imp 7451 -t 30000
-E=$A:7450
+start_exp_imp
 make_seg m exp 0x200000000000 0x100000
 sctl exp export m || die "export m"
 

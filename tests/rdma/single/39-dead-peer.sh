@@ -8,10 +8,9 @@
 #    lost peer, then "segment revoked"; a new import from the same importer
 #    segd works and reads the bytes the segment kept across the restart.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
 D=2000 margin=2500	# margin: slack for guest stalls on a loaded host
-segd_start exp 7450 -t $D
-segd_start imp 7451 -t $D
+start_segd exp 7450 -t $D
+start_segd imp 7451 -t $D
 E=$A:7450
 make_seg dp exp 0x200000000000 0x100000
 head -c 1048576 /dev/urandom >"$T/dp.data"
@@ -49,7 +48,7 @@ imp imp -x "$T/exp.sock" -X dp import "$E/dp" get 7 10000 bounce ||
 sctl imp peers | grep -q "^exp $E out ready" || die "no ready connection after SIGCONT"
 
 # a stopped exporter, not connected: a second importer segd
-segd_start imp2 7452 -t $D
+start_segd imp2 7452 -t $D
 kill -STOP "${SEGD_PID[exp]}"
 timed_refusal "stopped exporter, no connection" imp imp2 ximport "$E/dp" "$E"
 kill -CONT "${SEGD_PID[exp]}"
@@ -66,7 +65,7 @@ exec 3>"$T/ctl"
 wait_until 60 grep -q '^ready$' "$T/hold.out" || die "holder: $(cat "$T/hold.out")"
 grep -q '^tget ok' "$T/hold.out" || die "holder's first get: $(cat "$T/hold.out")"
 sctl exp read dp >"$T/dp.before" || die "read dp"
-segd_stop exp KILL
+kill_segd exp
 echo >&3
 wait_until 60 grep -q '^killed$' "$T/hold.out" || die "holder after the kill: $(cat "$T/hold.out")"
 line=$(grep '^tget fail' "$T/hold.out") || die "the get on a dead exporter did not fail: $(cat "$T/hold.out")"
@@ -74,7 +73,7 @@ echo "$line"
 ms=$(echo "$line" | sed 's/.* after \([0-9]*\) ms.*/\1/')
 [ "$ms" -lt $((D + margin)) ] || die "the error took $ms ms"
 case "$line" in *"$E"*) ;; *) die "the error does not name the peer $E" ;; esac
-segd_start exp 7450 -t $D
+start_segd exp 7450 -t $D
 sctl exp ls | grep -q "^dp " || die "dp did not survive the restart"
 sctl exp export dp || die "export dp after the restart"
 echo >&3

@@ -11,28 +11,14 @@
 # importers' own counts and checksums must add up to the owner's.
 # ZIO_TOTAL (default 1000000) and ZIO_ROUNDS (default 5) scale it.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-ZIO_IO=$B/tests/rdma/zio_io
-need_bin "$ZIO_IO"
-zio() {
-	local name=$1
-	shift
-	SEGD_SOCKET=$T/$name.sock timeout -k 5 270 "$ZIO_IO" -T 260 "$@"
-}
-# zio_bg NAME ARGS... &: the same in the background, its pid in $! (exec:
-# the clean-up's signal reaches the program)
-zio_bg() {
-	local name=$1
-	shift
-	SEGD_SOCKET=$T/$name.sock exec timeout -k 5 270 "$ZIO_IO" -T 260 "$@"
-}
+ZIO_LIMIT=260
 
 total=${ZIO_TOTAL:-1000000} rounds=${ZIO_ROUNDS:-5} nimp=4 singles=50
 per=$((total / rounds / nimp))
 [ $((per * rounds * nimp)) = "$total" ] || die "ZIO_TOTAL must divide into $rounds rounds of $nimp"
-segd_start own 7450 -t 10000
-segd_start b 7451 -t 10000
-segd_start c 7452 -t 10000
+start_segd own 7450
+start_segd b 7451
+start_segd c 7452
 sctl own create zbuf || die "create zbuf"
 sctl own ctl zbuf "umsg 0x200000000000 0x2000000" || die "ctl zbuf"
 sctl own export zbuf || die "export zbuf"

@@ -13,28 +13,12 @@
 # every address must arrive exactly once (the owner checks each, the count
 # and the checksums against the importers').
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-ZIO_IO=$B/tests/rdma/zio_io
-need_bin "$ZIO_IO"
-zio() {
-	local name=$1
-	shift
-	SEGD_SOCKET=$T/$name.sock timeout -k 5 250 "$ZIO_IO" -T 240 "$@"
-}
-# zio_bg NAME ARGS... &: the same in the background, its pid in $! (exec:
-# the clean-up's signal reaches the program)
-zio_bg() {
-	local name=$1
-	shift
-	SEGD_SOCKET=$T/$name.sock exec timeout -k 5 250 "$ZIO_IO" -T 240 "$@"
-}
+ZIO_LIMIT=240
 
 nimp=36 per=40 rounds=6 stop_ms=2000
 total=$((nimp * per * rounds))
-segd_start own 7450 -t 30000
-segd_start b 7451 -t 30000
-# a stopped segd takes no SIGTERM: let it run again before the clean-up
-trap 'kill -CONT "${SEGD_PID[own]}" 2>/dev/null; _lib_cleanup' EXIT
+start_segd own 7450
+start_segd b 7451
 sctl own create zbuf || die "create zbuf"
 sctl own ctl zbuf "umsg 0x200000000000 0x800000" || die "ctl zbuf"
 sctl own export zbuf || die "export zbuf"

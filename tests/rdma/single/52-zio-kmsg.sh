@@ -8,17 +8,9 @@
 # or outside the segment, and batches (seg_zfree_remotev) holding one bad
 # or repeated address; a good batch of two returns both.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-ZIO_IO=$B/tests/rdma/zio_io
-need_bin "$ZIO_IO"
-zio() {
-	local name=$1
-	shift
-	SEGD_SOCKET=$T/$name.sock timeout -k 5 120 "$ZIO_IO" -T 110 "$@"
-}
 
-segd_start own 7450
-segd_start b 7451
+start_segd own 7450
+start_segd b 7451
 R=$A:7450/kseg
 len=0x4000 bsize=2048
 sctl own create kseg || die "create kseg"

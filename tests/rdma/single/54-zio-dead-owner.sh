@@ -12,27 +12,10 @@
 #  3. a free to the dead node fails within the deadline, naming it; b's segd
 #     keeps serving.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
-ZIO_IO=$B/tests/rdma/zio_io
-need_bin "$ZIO_IO"
-zio() {
-	local name=$1
-	shift
-	SEGD_SOCKET=$T/$name.sock timeout -k 5 120 "$ZIO_IO" -T 110 "$@"
-}
-# zio_bg NAME ARGS... &: the same in the background, its pid in $! (exec:
-# the clean-up's signal reaches the program)
-zio_bg() {
-	local name=$1
-	shift
-	SEGD_SOCKET=$T/$name.sock exec timeout -k 5 120 "$ZIO_IO" -T 110 "$@"
-}
-D=3000 margin=1500
+D=3000 margin=$(scaled 1500)
 E=$A:7450
-segd_start own 7450 -t $D
-segd_start b 7451 -t $D
-# a stopped segd takes no SIGTERM: let it run again before the clean-up
-trap 'kill -CONT "${SEGD_PID[own]}" 2>/dev/null; _lib_cleanup' EXIT
+start_segd own 7450 -t $D
+start_segd b 7451 -t $D
 sctl own create u || die "create u"
 sctl own ctl u "umsg 0x240000000000 0x1000000" || die "ctl u"
 sctl own export u || die "export u"
@@ -50,8 +33,7 @@ fail_after() {
 	wait_until 60 grep -q '^freeloop progress [2-9]00' "$out" ||
 		die "no progress: $(cat "$out")"
 	t_sig=$(ms_now)
-	kill -s "$sig" "${SEGD_PID[own]}"
-	[ "$sig" = KILL ] && { wait "${SEGD_PID[own]}"; } 2>/dev/null
+	if [ "$sig" = KILL ]; then kill_segd own; else kill -s "$sig" "${SEGD_PID[own]}"; fi
 	wait "$pid" || die "freeloop: $(cat "$out")"
 	LINE=$(grep '^freeloop fail at ' "$out") ||
 		die "the frees went on after SIG$sig: $(tail -n 3 "$out")"
@@ -67,8 +49,19 @@ case "${LINE#*: }" in *"$E"*"did not answer"* | *"did not answer"*"$E"*) ;;
 *) die "the error does not name the peer $E and its silence: $LINE" ;; esac
 kill -CONT "${SEGD_PID[own]}"
 done1=$(sed -n 's/^freeloop fail at [0-9]* after \([0-9]*\) addresses.*/\1/p' "$T/f1.out")
+[ -n "$done1" ] || die "no count in: $LINE"
+mapfile -t failed < <(sed -n "$((done1 + 1)),$((done1 + 10))p" "$T/addrs")
+[ "${#failed[@]}" = 10 ] || die "no failed batch after $done1 addresses"
+out=$(zio b rfree "$E/u" "${failed[@]}" 2>&1) ||
+	die "the batch whose free failed is no longer the sender's: $out"
+echo "the failed batch, returned again: $out"
+out=$(zio b rfree "$E/u" "${failed[@]}" 2>&1)
+rc=$?
+echo "and once more: $out"
+[ $rc = 3 ] || die "the failed batch was returned twice (exit $rc): $out"
+case "$out" in *"is not the start of a live buffer"*) ;;
+*) die "a second return of the failed batch: $out" ;; esac
 
-# the failed batch's fate is unknown to the sender: skip it
 fail_after "$T/f2.out" KILL $((done1 + 10))
 echo "killed: error $DT ms after SIGKILL: ${LINE#*: }"
 [ "$DT" -lt $((D + margin)) ] || die "the error came $DT ms after the kill; deadline $D ms"

@@ -1,0 +1,50 @@
+/* benchlib: see benchlib.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "benchlib.h"
+
+#define SLURP_MAX (1 << 16)
+
+char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = calloc(1, SLURP_MAX)) != NULL) {
+		n = fread(buf, 1, SLURP_MAX - 1, f);
+		buf[n] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+int
+pt_num(const char *json, const char *test, const char *field, double *v)
+{
+	char pat[128];
+	const char *p, *end;
+	char *e;
+
+	if (json == NULL)
+		return -1;
+	snprintf(pat, sizeof pat, "\"%s\":", test);
+	if ((p = strstr(json, pat)) == NULL)
+		return -1;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	if (*p != '{' || (end = strchr(p, '}')) == NULL)
+		return -1;
+	snprintf(pat, sizeof pat, "\"%s\":", field);
+	if ((p = strstr(p, pat)) == NULL || p > end)
+		return -1;
+	p += strlen(pat);
+	*v = strtod(p, &e);
+	return e == p ? -1 : 0;	/* "null" parses as nothing */
+}
