@@ -49,6 +49,8 @@
  *   tput, tputs              the same for puts (of whatever the buffer holds)
  *   barrier                  seg_barrier must succeed
  *   xbarrier TEXT            seg_barrier must fail with TEXT in its message
+ *   tbarrier                 seg_barrier, never fatal: "tbarrier ok" or
+ *                            "tbarrier fail: MESSAGE"
  *   lsn NODE N               N listings of NODE's exports, all must succeed
  *   stats                    print segd's counters
  *   say WORD                 print WORD
@@ -836,6 +838,11 @@ main(int argc, char *argv[])
 			if (seg_barrier(cur()) < 0)
 				fail("seg_barrier: %s", seg_errstr());
 			printf("barrier ok\n");
+		} else if (strcmp(c, "tbarrier") == 0) {
+			if (seg_barrier(cur()) < 0)
+				printf("tbarrier fail: %s\n", seg_errstr());
+			else
+				printf("tbarrier ok\n");
 		} else if (strcmp(c, "xbarrier") == 0) {
 			NEED(1);
 			if (seg_barrier(cur()) >= 0)

@@ -485,7 +485,7 @@ do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
 static int
 no_credits(const char *node)
 {
-	struct segp_list req = { 0, 0 };
+	struct segp_list_wire req = { 0, 0 };
 	uint32_t i;
 	int st;
 
@@ -586,6 +586,7 @@ main(int argc, char *argv[])
 	/* the malformed messages */
 	if (strcmp(mode, "badversion") == 0) {
 		hello(&hl, SEGP_VERSION_MAX + 1, node, strlen(node));
+		hl.vmax = hl.vmin;	/* a newer segd's range: none in common */
 		n = build(SEGP_HELLO, sizeof hl, 0, 0, &hl, sizeof hl);
 	} else if (strcmp(mode, "prehello") == 0) {
 		struct segp_list_wire req = { 0, 0 };

@@ -7,15 +7,14 @@
 # (a release too new) shares no version: its import fails at the importer,
 # and the exporter logs why, naming both ranges.
 . "$SEG_TOP/tests/rdma/lib.sh"
-. "$SEG_TOP/tests/rdma/imp_lib.sh"
 V1=$B/compat/v1/segd
 V3=$B/compat/v3/segd
 need_bin "$V1"
 need_bin "$V3"
-segd_start new 7450 -t 30000
-SEGD=$V1 segd_start old 7451 -t 30000
-segd_start new2 7452 -t 30000
-SEGD=$V3 segd_start future 7453 -t 30000
+start_segd new 7450
+SEGD_BIN=$V1 start_segd old 7451
+start_segd new2 7452
+SEGD_BIN=$V3 start_segd future 7453
 
 # 60 exports on each side: more than one LIST page (48 entries)
 for node in new old; do
@@ -60,6 +59,3 @@ esac
 wait_until 20 grep -q "no protocol version in common: the peer speaks 3 to 3, this segd speaks 1 to 2" "$T/new.log" ||
 	die "the exporter did not log the version mismatch"
 kill -0 "${SEGD_PID[new]}" || die "the exporter died"
-for n in new old new2 future; do
-	segd_stop "$n"
-done
