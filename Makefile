@@ -24,13 +24,15 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check)
 SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3) -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check)
+# libseg posts its own RDMA work: what a program linking it needs
+LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
 PROTO_SRC = proto/segwire.c proto/segparse.c
-LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
+LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
             seglib/import.c seglib/zio.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
-            segd/peer.c segd/peers.c segd/rop.c segd/export.c segd/rseg.c \
+            segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c
 CLI_SRC   = cli/segctl.c
@@ -48,13 +50,13 @@ $(BUILD)/libseg.a: $(call obj,$(LIB_SRC) $(PROTO_SRC))
 
 $(BUILD)/libseg.so: $(call obj,$(LIB_SRC) $(PROTO_SRC)) seglib/libseg.map
 	$(CC) -shared -Wl,-soname,libseg.so.0 -Wl,--version-script=seglib/libseg.map \
-	    -o $@ $(filter %.o,$^) $(LDFLAGS) -lpthread
+	    -o $@ $(filter %.o,$^) $(LDFLAGS) $(LIBSEG_LIBS)
 
 $(BUILD)/segd: $(call obj,$(SEGD_SRC) $(PROTO_SRC))
 	$(CC) -o $@ $^ $(LDFLAGS) $(SEGD_LIBS)
 
 $(BUILD)/segctl: $(call obj,$(CLI_SRC)) $(BUILD)/libseg.a
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 -include $(shell find $(BUILD)/obj -type f -name '*.d' 2>/dev/null)
 

@@ -6,7 +6,7 @@ BENCH_LOCAL = $(BUILD)/bench/local_bench
 
 $(BENCH_LOCAL): $(call obj,bench/local_bench.c) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 bench-local: all $(BENCH_LOCAL)
 	SEG_BUILD=$(BUILD) $(BENCH_LOCAL)

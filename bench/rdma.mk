@@ -11,7 +11,7 @@ RDMA_BENCH_LIBS = $(shell pkg-config --libs libibverbs)
 
 $(RDMA_BENCH): $(call obj,bench/rdma_bench.c bench/benchlib.c) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) $(RDMA_BENCH_LIBS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(RDMA_BENCH_LIBS) $(LIBSEG_LIBS)
 
 bench: all $(RDMA_BENCH)
 	@rc=0; BUILD=$(BUILD) tests/softroce run -- bench/run-rdma || rc=$$?; \

@@ -10,7 +10,7 @@ ZIO_BENCH = $(BUILD)/bench/zio_bench
 
 $(ZIO_BENCH): $(call obj,bench/zio_bench.c bench/benchlib.c) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 bench-zio: all $(ZIO_BENCH)
 	@rc=0; BUILD=$(BUILD) tests/softroce run -- bench/run-zio || rc=$$?; \

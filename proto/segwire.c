@@ -184,12 +184,17 @@ segw_info_decode(const uint8_t *p, size_t len, struct segw_info *o,
 	return 0;
 }
 
+_Static_assert(sizeof(struct segw_direct_wire) == 88, "segw_direct layout");
+
 size_t
 segw_imp_encode(uint8_t *out, size_t size, const struct segw_imp *m)
 {
 	struct segw_imp_wire w;
+	struct segw_direct_wire d;
+	size_t al = strnlen(m->addr, SEGW_ADDRLEN);
 
-	if (size < sizeof w)
+	if (size < sizeof w + (m->direct ? sizeof d : 0) ||
+	    (m->direct && (al == 0 || al == SEGW_ADDRLEN)))
 		return 0;
 	w.handle = htole64(m->handle);
 	w.len = htole64(m->len);
@@ -198,7 +203,41 @@ segw_imp_encode(uint8_t *out, size_t size, const struct segw_imp *m)
 	w.perm = htole32(m->perm);
 	w.gen = htole64(m->gen);
 	memcpy(out, &w, sizeof w);
-	return sizeof w;
+	if (!m->direct)
+		return sizeof w;
+	memset(&d, 0, sizeof d);
+	d.grant = htole64(m->grant);
+	memcpy(d.ticket, m->ticket, sizeof d.ticket);
+	d.drkey = htole32(m->drkey);
+	d.deadline_ms = htole32(m->deadline_ms);
+	d.port = htole16(m->port);
+	d.addrlen = htole16((uint16_t)al);
+	memcpy(d.addr, m->addr, al);
+	memcpy(out + sizeof w, &d, sizeof d);
+	return sizeof w + sizeof d;
+}
+
+/* The direct path's part of an import reply; -1 if malformed. */
+static int
+direct_decode(const uint8_t *p, struct segw_imp *m)
+{
+	struct segw_direct_wire d;
+	unsigned al;
+
+	memcpy(&d, p, sizeof d);
+	al = le16toh(d.addrlen);
+	if (al == 0 || al >= SEGW_ADDRLEN || d.pad != 0 || d.port == 0 ||
+	    memchr(d.addr, '\0', al) != NULL)
+		return -1;
+	m->direct = 1;
+	m->grant = le64toh(d.grant);
+	memcpy(m->ticket, d.ticket, sizeof m->ticket);
+	m->drkey = le32toh(d.drkey);
+	m->deadline_ms = le32toh(d.deadline_ms);
+	m->port = le16toh(d.port);
+	memcpy(m->addr, d.addr, al);
+	m->addr[al] = '\0';
+	return 0;
 }
 
 int
@@ -206,9 +245,12 @@ segw_imp_decode(const uint8_t *p, size_t len, struct segw_imp *m)
 {
 	struct segw_imp_wire w;
 
-	if (len != sizeof w)
+	if (len != sizeof w && len != sizeof w + sizeof(struct segw_direct_wire))
 		return -1;
 	memcpy(&w, p, sizeof w);
+	memset(m, 0, sizeof *m);
+	if (len > sizeof w && direct_decode(p + sizeof w, m) < 0)
+		return -1;
 	m->handle = le64toh(w.handle);
 	m->len = le64toh(w.len);
 	m->rva = le64toh(w.rva);
@@ -386,6 +428,9 @@ _Static_assert(sizeof(struct segp_hello_wire) == 80, "segp_hello layout");
 _Static_assert(sizeof(struct segp_name_wire) == 72, "segp_name layout");
 _Static_assert(sizeof(struct segp_ent_wire) == 80, "segp_ent layout");
 _Static_assert(sizeof(struct segp_import_rep_wire) == 40, "import_rep layout");
+_Static_assert(sizeof(struct segp_ticket_wire) == 32, "ticket layout");
+_Static_assert(sizeof(struct segp_connect_wire) <= SEGP_CONNECT_MAX,
+    "connect private data fits");
 _Static_assert(sizeof(struct segp_free_wire) + SEGP_FREE_MAX * 8 <=
     SEGP_PAYLOADMAX, "FREE fits");
 _Static_assert(sizeof(struct segp_list_rep_wire) +
@@ -425,14 +470,14 @@ segp_payload_size(uint16_t type)
 		return sizeof(struct segp_list_wire);
 	case SEGP_IMPORT:
 		return sizeof(struct segp_name_wire);
-	case SEGP_IMPORT_REP:
-		return sizeof(struct segp_import_rep_wire);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
 	case SEGP_SIGNAL:
+	case SEGP_TICKET:
 		return sizeof(struct segp_id_wire);
 	default:
-		return -1;	/* LIST_REP, ERROR, FREE: by their counts */
+		return -1;	/* LIST_REP, ERROR, FREE: by their counts;
+				 * IMPORT_REP: with or without a ticket */
 	}
 }
 
@@ -468,6 +513,53 @@ segp_hdr_decode(const uint8_t *buf, size_t got, struct segp_hdr *h,
 	want = segp_payload_size(h->type);
 	if (want >= 0 && (size_t)want != h->len) {
 		*why = "payload of the wrong size for its type";
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+segp_connect_encode(uint8_t *out, size_t size, const struct segp_connect *c)
+{
+	struct segp_connect_wire w;
+
+	if (size < sizeof w || c->vmin == 0 || c->vmax < c->vmin ||
+	    (c->magic != SEGP_CONNECT_CTRL && c->magic != SEGP_CONNECT_DATA))
+		return 0;
+	memset(&w, 0, sizeof w);
+	w.magic = htole32(c->magic);
+	w.vmin = htole16(c->vmin);
+	w.vmax = htole16(c->vmax);
+	if (c->magic == SEGP_CONNECT_DATA) {
+		w.grant = htole64(c->grant);
+		memcpy(w.ticket, c->ticket, sizeof w.ticket);
+	}
+	memcpy(out, &w, sizeof w);
+	return sizeof w;
+}
+
+int
+segp_connect_decode(const uint8_t *p, size_t got, struct segp_connect *c,
+    const char **why)
+{
+	struct segp_connect_wire w;
+
+	if (p == NULL || got < sizeof w) {
+		*why = "no segd private data in the connect request";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	c->magic = le32toh(w.magic);
+	c->vmin = le16toh(w.vmin);
+	c->vmax = le16toh(w.vmax);
+	c->grant = le64toh(w.grant);
+	memcpy(c->ticket, w.ticket, sizeof c->ticket);
+	if (c->magic != SEGP_CONNECT_CTRL && c->magic != SEGP_CONNECT_DATA) {
+		*why = "no segd private data in the connect request";
+		return -1;
+	}
+	if (c->vmin == 0 || c->vmax < c->vmin) {
+		*why = "bad versions in the connect request";
 		return -1;
 	}
 	return 0;
@@ -628,6 +720,7 @@ static size_t
 import_rep_encode(uint8_t *out, const struct segp_import_rep *r)
 {
 	struct segp_import_rep_wire w;
+	struct segp_ticket_wire t;
 
 	w.id = htole64(r->id);
 	w.va = htole64(r->va);
@@ -636,22 +729,46 @@ import_rep_encode(uint8_t *out, const struct segp_import_rep *r)
 	w.rkey = htole32(r->rkey);
 	w.perm = htole32(r->perm);
 	memcpy(out, &w, sizeof w);
-	return sizeof w;
+	if (!r->direct)
+		return sizeof w;
+	memset(&t, 0, sizeof t);
+	t.grant = htole64(r->grant);
+	memcpy(t.ticket, r->ticket, sizeof t.ticket);
+	t.drkey = htole32(r->drkey);
+	memcpy(out + sizeof w, &t, sizeof t);
+	return sizeof w + sizeof t;
 }
 
 static int
-import_rep_decode(const uint8_t *p, struct segp_import_rep *r,
+import_rep_decode(const uint8_t *p, size_t len, struct segp_import_rep *r,
     const char **why)
 {
 	struct segp_import_rep_wire w;
+	struct segp_ticket_wire t;
 
+	if (len != sizeof w && len != sizeof w + sizeof t) {
+		*why = "import reply of the wrong size";
+		return -1;
+	}
 	memcpy(&w, p, sizeof w);
+	memset(r, 0, sizeof *r);
 	r->id = le64toh(w.id);
 	r->va = le64toh(w.va);
 	r->len = le64toh(w.len);
 	r->gen = le64toh(w.gen);
 	r->rkey = le32toh(w.rkey);
 	r->perm = le32toh(w.perm);
+	if (len > sizeof w) {
+		memcpy(&t, p + sizeof w, sizeof t);
+		if (t.pad != 0) {
+			*why = "bad ticket in import reply";
+			return -1;
+		}
+		r->direct = 1;
+		r->grant = le64toh(t.grant);
+		memcpy(r->ticket, t.ticket, sizeof r->ticket);
+		r->drkey = le32toh(t.drkey);
+	}
 	if (!import_rep_valid(r)) {
 		*why = "bad length, address or grant in import reply";
 		return -1;
@@ -767,7 +884,8 @@ segp_msg_size(uint16_t type, const union segp_msg *m)
 		return seg_name_valid(m->name) ? sizeof(struct segp_name_wire) : 0;
 	case SEGP_IMPORT_REP:
 		return import_rep_valid(&m->import_rep) ?
-		    sizeof(struct segp_import_rep_wire) : 0;
+		    sizeof(struct segp_import_rep_wire) + (m->import_rep.direct ?
+		    sizeof(struct segp_ticket_wire) : 0) : 0;
 	default:
 		return type > 0 && type < SEGP_TYPEMAX ?
 		    (size_t)segp_payload_size(type) : 0;
@@ -806,7 +924,8 @@ segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
 		return import_rep_encode(out, &m->import_rep);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
-	case SEGP_SIGNAL: {
+	case SEGP_SIGNAL:
+	case SEGP_TICKET: {
 		struct segp_id_wire w = { htole64(m->id) };
 		memcpy(out, &w, sizeof w);
 		return sizeof w;
@@ -855,10 +974,11 @@ segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		return 0;
 	}
 	case SEGP_IMPORT_REP:
-		return import_rep_decode(p, &m->import_rep, why);
+		return import_rep_decode(p, len, &m->import_rep, why);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
-	case SEGP_SIGNAL: {
+	case SEGP_SIGNAL:
+	case SEGP_TICKET: {
 		struct segp_id_wire w;
 		memcpy(&w, p, sizeof w);
 		m->id = le64toh(w.id);

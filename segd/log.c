@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "segd.h"
 
@@ -80,6 +81,25 @@ log_debug(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_DEBUG, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * Whether one more line of a kind may be logged: at most max a second, so a
+ * flood cannot fill the log; a note says how many were left out.
+ */
+int
+log_rate(struct ratelimit *rl, unsigned max, const char *what)
+{
+	time_t now = time(NULL);
+
+	if (now != rl->sec) {
+		if (rl->n > max)
+			log_warnx("%s: %u more lines left out in the last second",
+			    what, rl->n - max);
+		rl->sec = now;
+		rl->n = 0;
+	}
+	return ++rl->n <= max;
 }
 
 /* Record an error for the caller; always returns -1. */

@@ -23,7 +23,7 @@ usage(void)
 	fprintf(stderr, "usage: segd [-fv] [-s socket] [-d statedir] "
 	    "[-N maxsegs] [-M maxbytes]\n"
 	    "            [-l addr[:port]] [-D device] [-n nodename] "
-	    "[-t deadline_ms]\n"
+	    "[-t deadline_ms] [-E ticket_ms]\n"
 	    "            [-m mountpoint]\n");
 	exit(2);
 }
@@ -142,6 +142,9 @@ option(int ch, struct segd *sd, struct opts *o)
 	case 't':
 		sd->deadline_ms = (unsigned)number_arg("t", optarg, 10, 3600000);
 		break;
+	case 'E':
+		sd->ticket_ms = (unsigned)number_arg("E", optarg, 0, 3600000);
+		break;
 	case 'n':
 		if (!seg_node_valid(optarg)) {
 			fprintf(stderr, "segd: -n: bad node name '%s': use 1 to %d "
@@ -209,7 +212,8 @@ main(int argc, char *argv[])
 	o.lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
 	sd.deadline_ms = 5000;
-	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:m:")) != -1)
+	sd.ticket_ms = 60000;
+	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:m:E:")) != -1)
 		if (option(ch, &sd, &o) != 0)
 			return 2;
 	if (optind != argc)
@@ -232,7 +236,7 @@ main(int argc, char *argv[])
 		goto out_ns;
 	}
 	if (sd.listen != NULL && (rdma_init(&sd, &e) < 0 ||
-	    peer_start(&sd, &e) < 0)) {
+	    peer_start(&sd, &e) < 0 || grant_init(&sd, &e) < 0)) {
 		log_warnx("segd: %s", e.msg);
 		goto out_rdma;
 	}
@@ -284,6 +288,7 @@ out_control:
 	control_shutdown(&sd);
 out_rdma:
 	peer_shutdown(&sd);	/* every remote operation fails and answers */
+	grant_shutdown();
 	rdma_shutdown(&sd);
 	fs_shutdown(&sd);	/* unmounts; after the peers, before segments */
 	ns_shutdown(&sd.ns);	/* deregisters every segment */

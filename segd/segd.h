@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "segwire.h"
 
@@ -169,6 +170,7 @@ struct segd {
 	const char        *device;      /* -D DEVICE */
 	char               node[SEGP_NODEMAX + 1];
 	unsigned           deadline_ms; /* every remote operation's */
+	unsigned           ticket_ms;   /* a data-path ticket's lifetime */
 	/* counters, for segctl stats */
 	uint64_t           bounce_bytes, zerocopy_bytes;
 };
@@ -181,6 +183,11 @@ struct acl_ent {
 #define ACL_MAX 32
 
 /* log.c */
+struct ratelimit {
+	time_t   sec;
+	unsigned n;
+};
+int  log_rate(struct ratelimit *, unsigned max, const char *what);
 void log_init(int foreground, int verbose);
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -262,6 +269,10 @@ typedef void (*peer_handler)(void *arg, struct peer *, uint32_t tag,
 void peer_handle(uint16_t type, peer_handler, void *arg);
 void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
 void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
+/* fn(arg, id, c) for a connect request carrying a data connection's ticket;
+ * fn accepts or rejects id, and owns it from then */
+void peer_on_data_connect(void (*)(void *arg, struct rdma_cm_id *,
+    const struct segp_connect *), void *arg);
 void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
 int  peer_start(struct segd *, struct segerr *);	/* after rdma_init */
 void peer_shutdown(struct segd *);
@@ -325,6 +336,19 @@ void export_shutdown(struct segd *, struct segment *);
 void export_counts(unsigned *nexp, unsigned *nimp);
 
 /*
+ * grant.c: the exporter's side of the direct data path: a protection domain,
+ * region and ticket per import, and the data connections made with it.
+ */
+struct grant;
+int  grant_init(struct segd *, struct segerr *);	/* after peer_start */
+void grant_shutdown(void);
+struct grant *grant_new(struct peer *, uint64_t id, void *addr, uint64_t len,
+    int perm, struct segerr *);
+int  grant_ticket(struct grant *, struct segp_import_rep *, struct segerr *);
+void grant_free(struct grant *);	/* its connections go, its key fails */
+void grant_counts(unsigned *ngrants, unsigned *nconns);
+
+/*
  * rseg.c: segments of other nodes, the importer's side: import, list, io,
  * barrier, remote free and signal, revocation.  The socket's clients
  * (import.c) and the file system's net/ view (fsnet.c) are adapters of it.
@@ -347,6 +371,11 @@ struct rimp {
 	int           revoked;
 	int           err;	/* first put error since the last barrier */
 	char          errmsg[SEGW_MAXTEXT];
+	int           direct;	/* the exporter offers a direct data path: */
+	uint64_t      grant;
+	uint8_t       ticket[SEGP_TICKETLEN];
+	uint32_t      drkey;
+	char          where[INET6_ADDRSTRLEN + 8];	/* its HOST:PORT */
 };
 /* a local buffer of an io: len bytes at addr (lkey's region) <-> off */
 struct rseg_sge {
@@ -368,6 +397,8 @@ int  rseg_io(struct segd *, struct rimp *, int kind, const struct rseg_sge *,
 int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
     rseg_done_cb, void *arg, struct segerr *);
 int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
+/* a new ticket for the import's direct data path (imp's fields updated) */
+int  rseg_ticket(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 void rseg_hold(struct rimp *);
 void rseg_put(struct rimp *);
 int  rseg_usable(const struct rimp *, struct segerr *);

@@ -179,6 +179,27 @@ seg_att_contains(uintptr_t va, size_t len)
 	return r;
 }
 
+/* The named attachment holding [va, va+len): 1, with its range. */
+int
+seg_att_range(uintptr_t va, size_t len, uintptr_t *base, size_t *alen)
+{
+	struct att **pp;
+	int r = 0;
+
+	if (len == 0 || va > UINTPTR_MAX - len)
+		return 0;
+	pthread_mutex_lock(&att_lock);
+	pp = att_find(va);
+	if (pp != NULL && (*pp)->kind == ATT_NAMED &&
+	    va + len - (*pp)->va <= (*pp)->len) {
+		*base = (*pp)->va;
+		*alen = (*pp)->len;
+		r = 1;
+	}
+	pthread_mutex_unlock(&att_lock);
+	return r;
+}
+
 int
 seg_detach(void *addr)
 {
@@ -193,6 +214,8 @@ seg_detach(void *addr)
 	a = *pp;
 	*pp = a->next;
 	pthread_mutex_unlock(&att_lock);
+	if (a->kind == ATT_NAMED)
+		dp_att_gone(a->va, a->len);	/* its registrations, first */
 	munmap((void *)a->va, a->len);
 	if (a->kind == ATT_NAMED)
 		detach_named(a->va);	/* segd may be gone; the unmap stands */

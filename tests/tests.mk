@@ -27,11 +27,11 @@ $(BUILD)/tests/unit_%: $(BUILD)/obj/tests/unit/check_%.o $(CHECK_MAIN) \
 $(BUILD)/tests/integ_%: $(BUILD)/obj/tests/integ/check_%.o $(CHECK_MAIN) \
     $(call obj,$(INTEG_HELP)) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(LIBSEG_LIBS)
 
 $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
 

@@ -49,6 +49,8 @@
  *   tput, tputs              the same for puts (of whatever the buffer holds)
  *   barrier                  seg_barrier must succeed
  *   xbarrier TEXT            seg_barrier must fail with TEXT in its message
+ *   path direct|segd         the newest import's path must be this one
+ *   lstats                   print this process's own counters
  *   tbarrier                 seg_barrier, never fatal: "tbarrier ok" or
  *                            "tbarrier fail: MESSAGE"
  *   lsn NODE N               N listings of NODE's exports, all must succeed
@@ -135,14 +137,26 @@ is_zc(const char *kind)
 	fail("'%s': expected zc or bounce", kind);
 }
 
-/* segd's counter KEY (importer side) */
+/*
+ * The counter KEY of whoever moves the current import's bytes: this
+ * process's (seg_stats_local, "direct_KEY") on the direct path, else the
+ * importer's segd's.
+ */
 static uint64_t
 stat_of(const char *key)
 {
-	char buf[1024], *p;
-	size_t kl = strlen(key);
+	char buf[1024], lkey[64], *p;
+	int direct = nimps > 0 && seg_import_path(cur(), NULL, 0) ==
+	    SEG_PATH_DIRECT;
+	size_t kl;
 
-	if (seg_stats(buf, sizeof buf) < 0)
+	if (direct) {
+		snprintf(lkey, sizeof lkey, "direct_%s", key);
+		key = lkey;
+	}
+	kl = strlen(key);
+	if ((direct ? seg_stats_local(buf, sizeof buf) :
+	    seg_stats(buf, sizeof buf)) < 0)
 		fail("seg_stats: %s", seg_errstr());
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
@@ -838,6 +852,24 @@ main(int argc, char *argv[])
 			if (seg_barrier(cur()) < 0)
 				fail("seg_barrier: %s", seg_errstr());
 			printf("barrier ok\n");
+		} else if (strcmp(c, "path") == 0) {
+			char why[256];
+			int pth;
+			NEED(1);
+			pth = seg_import_path(cur(), why, sizeof why);
+			printf("path %s%s%s\n", pth == SEG_PATH_DIRECT ? "direct" :
+			    "segd", why[0] ? ": " : "", why);
+			if (strcmp(argv[i], pth == SEG_PATH_DIRECT ? "direct" :
+			    "segd") != 0)
+				fail("the import takes the %s path, not %s",
+				    pth == SEG_PATH_DIRECT ? "direct" : "segd",
+				    argv[i]);
+			i++;
+		} else if (strcmp(c, "lstats") == 0) {
+			char buf[1024];
+			if (seg_stats_local(buf, sizeof buf) < 0)
+				fail("seg_stats_local: %s", seg_errstr());
+			fputs(buf, stdout);
 		} else if (strcmp(c, "tbarrier") == 0) {
 			if (seg_barrier(cur()) < 0)
 				printf("tbarrier fail: %s\n", seg_errstr());

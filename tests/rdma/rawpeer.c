@@ -8,6 +8,9 @@
  *           [-v VA -k RKEY -l LEN -o FILE]
  *
  * MODE
+ *   foreign     connect without segd's private data, as rping or perftest
+ *               -R do: exit 0 if segd refuses it at connect ("refused at
+ *               connect: REASON"), 1 if it accepts it
  *   hello       a valid HELLO; waits for segd's HELLO, asks for its export
  *               list (LIST, cursor 0) and checks the LIST_REP, then stays
  *               connected for -w seconds: exit 0 if never dropped
@@ -24,7 +27,8 @@
  *   malformed messages, each of which segd must answer by dropping the
  *   connection (exit 0 "dropped: ..." when it does within -w seconds, 1 if
  *   it is still connected):
- *   badversion  HELLO with protocol version SEGP_VERSION_MAX + 1 (none in common)
+ *   badversion  HELLO with protocol versions SEGP_VERSION_MAX + 1 only (none
+ *               in common)
  *   prehello    a LIST request before any HELLO
  *   badlen      HELLO whose length field is larger than the bytes sent
  *   badtype     a message of unknown type (200) as the first message
@@ -166,6 +170,39 @@ post_recv(int i)
 		die("ibv_post_recv: %s", strerror(errno));
 }
 
+static int priv = 1;	/* send segd's connect private data */
+
+/*
+ * A connect without segd's private data, as rping or perftest make: it must
+ * be refused at once.  Exits 0 (refused, the reason printed) or 1.
+ */
+static void
+foreign_outcome(void)
+{
+	struct rdma_cm_event *ev;
+	long long end = now_ms() + 10000;
+
+	while (now_ms() < end) {
+		if (rdma_get_cm_event(ch, &ev) != 0) {
+			usleep(1000);
+			continue;
+		}
+		if (ev->event == RDMA_CM_EVENT_REJECTED) {
+			printf("refused at connect: %.*s\n",
+			    (int)ev->param.conn.private_data_len,
+			    (const char *)ev->param.conn.private_data);
+			rdma_ack_cm_event(ev);
+			exit(0);
+		}
+		printf("not refused: %s\n", rdma_event_str(ev->event));
+		rdma_ack_cm_event(ev);
+		exit(1);
+	}
+	printf("no answer to the connect\n");
+	exit(1);
+}
+static uint8_t privbuf[SEGP_CONNECT_MAX];
+
 static void
 setup(const char *addr, const char *port)
 {
@@ -218,8 +255,17 @@ setup(const char *addr, const char *port)
 	cp.responder_resources = 1;
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
+	if (priv) {	/* a segd's control connection says so */
+		struct segp_connect c = { SEGP_CONNECT_CTRL, SEGP_VERSION_MIN,
+		    SEGP_VERSION_MAX, 0, { 0 } };
+		cp.private_data = privbuf;
+		cp.private_data_len = (uint8_t)segp_connect_encode(privbuf,
+		    sizeof privbuf, &c);
+	}
 	if (rdma_connect(id, &cp) != 0)
 		die("rdma_connect: %s", strerror(errno));
+	if (!priv)
+		foreign_outcome();	/* exits */
 	cm_expect(RDMA_CM_EVENT_ESTABLISHED, 10000);
 	/* from here events are polled: a disconnection is what we look for */
 	flags = fcntl(ch->fd, F_GETFL);
@@ -310,6 +356,7 @@ hello(struct segp_hello_wire *hl, uint32_t version, const char *node, size_t nl)
 {
 	memset(hl, 0, sizeof *hl);
 	hl->vmin = htole32(version);
+	hl->vmax = htole32(version);
 	hl->caps = 0;
 	hl->port = 0;		/* this peer does not listen */
 	hl->nodelen = htole16((uint16_t)nl);
@@ -550,7 +597,8 @@ main(int argc, char *argv[])
 		usage();
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)timeout_s + (unsigned)wait_s + 5);
-	setup(addr, port);
+	priv = strcmp(mode, "foreign") != 0;
+	setup(addr, port);	/* a foreign connect exits there */
 
 	if (strcmp(mode, "hello") == 0) {
 		struct segp_list_wire req = { 0, 0 };
