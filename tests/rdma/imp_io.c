@@ -135,21 +135,6 @@ is_zc(const char *kind)
 	fail("'%s': expected zc or bounce", kind);
 }
 
-/* segd's counter KEY (importer side) */
-static uint64_t
-stat_of(const char *key)
-{
-	char buf[1024], *p;
-	size_t kl = strlen(key);
-
-	if (seg_stats(buf, sizeof buf) < 0)
-		fail("seg_stats: %s", seg_errstr());
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
-			return strtoull(p + kl + 1, NULL, 10);
-	fail("segd's stats have no %s:\n%s", key, buf);
-}
-
 static void
 compare(const char *what, const uint8_t *got, const uint8_t *want, size_t n)
 {
@@ -247,8 +232,8 @@ cmd_sweep(const char *kind)
 	char what[128];
 
 	need_x("sweep");
-	b0 = stat_of("bounce_bytes");
-	z0 = stat_of("zerocopy_bytes");
+	b0 = stat_counter("bounce_bytes");
+	z0 = stat_counter("zerocopy_bytes");
 	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		size_t n = sizes[i], loff = (i * 13 + 5) % 61 + 1;
 		uint64_t offs[2];
@@ -277,8 +262,8 @@ cmd_sweep(const char *kind)
 		    "%lld ms\n", kind, n, offs[0], noffs == 2 ? " and the end" :
 		    "", gms, pms);
 	}
-	b1 = stat_of("bounce_bytes");
-	z1 = stat_of("zerocopy_bytes");
+	b1 = stat_counter("bounce_bytes");
+	z1 = stat_counter("zerocopy_bytes");
 	printf("sweep %s: %" PRIu64 " bytes moved; bounce_bytes +%" PRIu64
 	    ", zerocopy_bytes +%" PRIu64 "\n", kind, total, b1 - b0, z1 - z0);
 	if (zerocopy && (b1 != b0 || z1 - z0 != total))
@@ -338,8 +323,8 @@ cmd_vec(int n, const char *kind)
 		sum += len;
 	}
 	/* getv */
-	b0 = stat_of("bounce_bytes");
-	z0 = stat_of("zerocopy_bytes");
+	b0 = stat_counter("bounce_bytes");
+	z0 = stat_counter("zerocopy_bytes");
 	fill(X, cursor);
 	for (i = 0; i < n; i++)
 		complement(v[i].buf, X + v[i].off, v[i].len);
@@ -366,8 +351,8 @@ cmd_vec(int n, const char *kind)
 		fail("seg_barrier after seg_putv: %s", seg_errstr());
 	compare("remote bytes after seg_putv (entries and the gaps between)",
 	    X, expect, cursor);
-	b1 = stat_of("bounce_bytes");
-	z1 = stat_of("zerocopy_bytes");
+	b1 = stat_counter("bounce_bytes");
+	z1 = stat_counter("zerocopy_bytes");
 	printf("vec %s: %d entries, %" PRIu64 " bytes each way (%" PRIu64
 	    " zero copy, %" PRIu64 " bounced); bounce_bytes +%" PRIu64
 	    ", zerocopy_bytes +%" PRIu64 "\n", kind, n, sum, zbytes, bbytes,

@@ -7,10 +7,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seg.h"
 #include "testlib.h"
 
 const char *progname = "test";
 uint64_t rng = 0x9e3779b97f4a7c15ULL;
+const char *fail_tag = "FAIL: ";
+int fail_status = 1;
+void (*fail_hook)(void);
 
 void
 fail(const char *fmt, ...)
@@ -18,12 +22,14 @@ fail(const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
-	fprintf(stderr, "%s: FAIL: ", progname);
+	fprintf(stderr, "%s: %s", progname, fail_tag);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
+	if (fail_hook != NULL)
+		fail_hook();
+	exit(fail_status);
 }
 
 void
@@ -95,6 +101,15 @@ epoch_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void
 sleep_ms(long ms)
 {
@@ -125,4 +140,18 @@ xcalloc(size_t n, size_t size)
 	if (p == NULL)
 		fail("out of memory");
 	return p;
+}
+
+uint64_t
+stat_counter(const char *key)
+{
+	char buf[1024], *p;
+	size_t kl = strlen(key);
+
+	if (seg_stats(buf, sizeof buf) < 0)
+		fail("seg_stats: %s", seg_errstr());
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+			return strtoull(p + kl + 1, NULL, 10);
+	fail("segd's stats have no %s:\n%s", key, buf);
 }

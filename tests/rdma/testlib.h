@@ -1,6 +1,7 @@
 /*
- * testlib: helpers shared by the RDMA tier's C programs (imp_io, zio_io):
- * fatal checks, the time limit, a seeded generator, clocks and numbers.
+ * testlib: helpers shared by the RDMA tier's C programs (imp_io, zio_io,
+ * rawpeer) and the benchmarks (bench/): fatal checks, the time limit, a
+ * seeded generator, clocks, numbers and segd's counters.
  */
 #ifndef TESTLIB_H
 #define TESTLIB_H
@@ -10,6 +11,12 @@
 
 extern const char *progname;	/* set by the program: "imp_io", ... */
 extern uint64_t rng;		/* the generator's state; mix a seed in */
+/* How fail() ends a program, for those that do not fail as a test does:
+ * the word after "PROG: " ("FAIL: "), the exit status (1), and what to run
+ * first (nothing). */
+extern const char *fail_tag;
+extern int fail_status;
+extern void (*fail_hook)(void);
 
 /* "PROG: FAIL: message" on stderr (stdout flushed first), exit 1. */
 void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...);
@@ -20,8 +27,11 @@ void fill(uint8_t *p, size_t n);	/* n random bytes */
 void shuffle(uint64_t *v, uint64_t n);
 long long now_ms(void);		/* monotonic */
 long long epoch_ms(void);	/* wall clock, ms since the epoch */
+double now_s(void);		/* monotonic, in seconds */
 void sleep_ms(long ms);
 uint64_t num(const char *s);	/* decimal or 0x hex, whole; else fail */
 void *xcalloc(size_t n, size_t size);
+/* segd's counter KEY in seg_stats ("KEY value" lines); else fail */
+uint64_t stat_counter(const char *key);
 
 #endif
