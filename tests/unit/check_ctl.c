@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "testbytes.h"
 #include "segd.h"
 
 #define P4K  4096ULL
@@ -457,14 +458,11 @@ START_TEST(garbage)
 	int i;
 
 	for (i = 0; i < 200000; i++) {
-		size_t n = (size_t)(rand_r(&seed) % 48), j;
-		char *msg = malloc(n ? n : 1);
+		size_t n = (size_t)(rand_r(&seed) % 48);
+		char *msg = rand_bytes(&seed, n, (i & 1) ? alphabet : NULL,
+		    sizeof alphabet - 1);
 		int r;
 
-		ck_assert_ptr_nonnull(msg);
-		for (j = 0; j < n; j++)
-			msg[j] = (i & 1) ? alphabet[rand_r(&seed) % (sizeof alphabet - 1)]
-			    : (char)rand_r(&seed);
 		memset(&err, 0, sizeof err);
 		r = ctl_parse(msg, n, p, &out, &err);
 		if (r == 0) {
