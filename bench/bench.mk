@@ -21,9 +21,10 @@ bench-local: all $(BENCH_LOCAL)
 # Fragmentation of the zero-copy allocator under random workloads (figures).
 ZIO_FRAG = $(BUILD)/bench/zio_frag
 
-$(ZIO_FRAG): $(call obj,bench/zio_frag.c segd/zio_pool.c)
+$(ZIO_FRAG): $(call obj,bench/zio_frag.c segd/zio_pool.c) $(BENCH_LIB) \
+    $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS)
+	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
 
 bench-frag: $(ZIO_FRAG)
 	$(ZIO_FRAG)
