@@ -243,11 +243,7 @@ mode_rate(int argc, char **argv)
 		for (p = 0; p < senders; p++)
 			xwrite(go[p], "g", 1);
 		while (got < n) {
-			int k = seg_free_read(seg, buf, 8192);
-			if (k <= 0)
-				fail("seg_free_read: %s", k < 0 ? seg_errstr() :
-				    "nothing");
-			got += (uint64_t)k;
+			got += free_read(seg, buf, 8192);
 		}
 		t = now_s() - t0;
 		for (p = 0; p < senders; p++) {
@@ -318,12 +314,7 @@ consume(void *arg)
 	if (seg_get(imp, roff, &rg, sizeof rg) != sizeof rg ||
 	    rg.magic != RING_MAGIC)
 		fail("ring: %s", seg_errstr());
-	maxb = zi.len / rg.bufsize;
-	if (maxb > rg.slots)
-		maxb = rg.slots;
-	if (maxb > SEG_FREE_BATCH)
-		maxb = SEG_FREE_BATCH;
-	if (maxb == 0)
+	if ((maxb = batch_max(zi.len, rg.bufsize, rg.slots)) == 0)
 		fail("%s is smaller than a buffer", c->zseg);
 	d = xcalloc(rg.slots, sizeof *d);
 	iov = xcalloc(maxb, sizeof *iov);
@@ -337,9 +328,7 @@ consume(void *arg)
 				fail("ring: %s", seg_errstr());
 			if (rg.head > next)
 				break;
-			usleep((useconds_t)w);
-			if (w < 2000)
-				w *= 2;
+			backoff(&w, 2000);
 		}
 		if (t0 == 0)
 			t0 = now_s();
@@ -420,8 +409,8 @@ mode_pipe(int argc, char **argv)
 	v = xcalloc(8192, 8);
 	for (rep = 0; rep < reps; rep++) {
 		struct consumer c = { ref, zseg, (uintptr_t)rg };
-		uint64_t seq = 0, out = 0, back = 0;
-		int go, res, n;
+		uint64_t seq = 0, back = 0;	/* seq - back: outstanding */
+		int go, res;
 		double t0, t, ct;
 		pid_t pid;
 
@@ -435,7 +424,7 @@ mode_pipe(int argc, char **argv)
 		t0 = now_s();
 		xwrite(go, "g", 1);
 		while (back < total) {
-			while (seq < total && out < maxout) {
+			while (seq < total && seq - back < maxout) {
 				uint64_t *w = seg_zalloc(seg, (size_t)bufsize);
 				if (w == NULL)
 					fail("seg_zalloc(%" PRIu64 "): %s", bufsize,
@@ -445,14 +434,9 @@ mode_pipe(int argc, char **argv)
 				d[seq % slots].addr = (uintptr_t)w;
 				d[seq % slots].seq = seq;
 				seq++;
-				out++;
 				__atomic_store_n(&rg->head, seq, __ATOMIC_RELEASE);
 			}
-			if ((n = seg_free_read(seg, v, 8192)) <= 0)
-				fail("seg_free_read: %s", n < 0 ? seg_errstr() :
-				    "nothing");
-			out -= (uint64_t)n;
-			back += (uint64_t)n;
+			back += free_read(seg, v, 8192);
 		}
 		t = now_s() - t0;
 		xread(res, &ct, sizeof ct);

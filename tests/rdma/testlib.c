@@ -155,3 +155,33 @@ stat_counter(const char *key)
 			return strtoull(p + kl + 1, NULL, 10);
 	fail("segd's stats have no %s:\n%s", key, buf);
 }
+
+uint64_t
+batch_max(uint64_t seglen, uint64_t bufsize, uint64_t slots)
+{
+	uint64_t n = seglen / bufsize;
+
+	if (n > slots)
+		n = slots;
+	if (n > SEG_FREE_BATCH)
+		n = SEG_FREE_BATCH;
+	return n;
+}
+
+void
+backoff(long *us, long max)
+{
+	usleep((useconds_t)*us);
+	if (*us < max)
+		*us *= 2;
+}
+
+uint64_t
+free_read(const char *seg, uint64_t *v, int n)
+{
+	int got = seg_free_read(seg, v, n);
+
+	if (got <= 0)
+		fail("seg_free_read: %s", got < 0 ? seg_errstr() : "nothing");
+	return (uint64_t)got;
+}

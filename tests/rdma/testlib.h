@@ -34,4 +34,14 @@ void *xcalloc(size_t n, size_t size);
 /* segd's counter KEY in seg_stats ("KEY value" lines); else fail */
 uint64_t stat_counter(const char *key);
 
+/* The producer/consumer pipelines (zio_io, bench/zio_bench): */
+/* buffers of bufsize one batch may take: what a segment of seglen holds,
+ * at most slots and SEG_FREE_BATCH (0: not even one) */
+uint64_t batch_max(uint64_t seglen, uint64_t bufsize, uint64_t slots);
+/* a wait of *us microseconds, doubled for the next one up to max */
+void backoff(long *us, long max);
+/* addresses returned to segment seg's pool, into v (at most n): at least
+ * one; else fail */
+uint64_t free_read(const char *seg, uint64_t *v, int n);
+
 #endif
