@@ -2,7 +2,7 @@
  * benchlib: what the benchmarks share: reading a small file (the perftest
  * baseline, tests/rdma/perftest-baseline's perftest.json) and its numbers,
  * and the statistics and JSON of their tables.  What they share with the
- * RDMA tier's programs (fail, note, clocks, numbers) is tests/rdma/testlib.
+ * RDMA tier's programs (fail, clocks, numbers) is tests/rdma/testlib.
  */
 #ifndef BENCHLIB_H
 #define BENCHLIB_H

@@ -1,7 +1,7 @@
 /*
- * testlib: helpers shared by the RDMA tier's C programs (imp_io, zio_io,
- * rawpeer) and the benchmarks (bench/): fatal checks, the time limit, a
- * seeded generator, clocks, numbers and segd's counters.
+ * testlib: helpers shared by the RDMA tier's C programs (imp_io, zio_io)
+ * and the benchmarks (bench/): fatal checks, the time limit, a seeded
+ * generator, clocks, numbers, segd's counters and the pipelines' steps.
  */
 #ifndef TESTLIB_H
 #define TESTLIB_H
