@@ -334,36 +334,24 @@ pump(char *const argv[], int feed, uint64_t bytes, const char *what,
 	t0 = now_s();
 	pid = spawn(argv, feed ? p[0] : -1, feed ? -1 : p[1], -1);
 	close(feed ? p[0] : p[1]);
-	if (feed) {
-		while (done < bytes) {
-			size_t n = bytes - done < PUMPCHUNK ?
-			    (size_t)(bytes - done) : PUMPCHUNK;
-			ssize_t w = write(p[1], buf, n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				fail("%s: write to its stdin: %s", what,
-				    strerror(errno));
-			done += (uint64_t)w;
-		}
-		close(p[1]);
-	} else {
-		for (;;) {
-			ssize_t r = read(p[0], buf, PUMPCHUNK);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				fail("%s: read its stdout: %s", what,
-				    strerror(errno));
-			if (r == 0)
-				break;
-			done += (uint64_t)r;
-		}
-		close(p[0]);
-		if (done != bytes)
-			fail("%s gave %llu bytes, not %llu", what,
-			    (unsigned long long)done, (unsigned long long)bytes);
+	/* fed: until all bytes are written; drained: until end of file */
+	while (!feed || done < bytes) {
+		size_t n = feed && bytes - done < PUMPCHUNK ?
+		    (size_t)(bytes - done) : PUMPCHUNK;
+		ssize_t k = feed ? write(p[1], buf, n) : read(p[0], buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			fail("%s: %s: %s", what, feed ? "write to its stdin" :
+			    "read its stdout", strerror(errno));
+		if (k == 0)
+			break;
+		done += (uint64_t)k;
 	}
+	close(feed ? p[1] : p[0]);
+	if (!feed && done != bytes)
+		fail("%s gave %llu bytes, not %llu", what,
+		    (unsigned long long)done, (unsigned long long)bytes);
 	c = reap(pid, what);
 	t0 = now_s() - t0;
 	if (cpu != NULL)
