@@ -9,7 +9,7 @@
 RDMA_BENCH      = $(BUILD)/bench/rdma_bench
 RDMA_BENCH_LIBS = $(shell pkg-config --libs libibverbs)
 
-$(RDMA_BENCH): $(call obj,bench/rdma_bench.c bench/benchlib.c) $(BUILD)/libseg.a
+$(RDMA_BENCH): $(call obj,bench/rdma_bench.c) $(BENCH_LIB) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(RDMA_BENCH_LIBS) $(LIBSEG_LIBS)
 

@@ -8,7 +8,7 @@
 
 ZIO_BENCH = $(BUILD)/bench/zio_bench
 
-$(ZIO_BENCH): $(call obj,bench/zio_bench.c bench/benchlib.c) $(BUILD)/libseg.a
+$(ZIO_BENCH): $(call obj,bench/zio_bench.c) $(BENCH_LIB) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 

@@ -117,11 +117,38 @@ cur(void)
 	return imps[nimps - 1];
 }
 
+/*
+ * what (started at t0) must have failed (ok == 0) with a message that
+ * contains want: else fail; say so.
+ */
+static void
+failed_as_expected(int ok, const char *what, const char *want, long long t0)
+{
+	if (ok)
+		fail("%s succeeded; it must fail with \"%s\"", what, want);
+	if (strstr(seg_errstr(), want) == NULL)
+		fail("%s failed with \"%s\"; want \"%s\"", what, seg_errstr(),
+		    want);
+	printf("%s failed as expected after %lld ms: %s\n", what,
+	    now_ms() - t0, seg_errstr());
+}
+
 static void
 need_x(const char *cmd)
 {
 	if (X == NULL)
 		fail("%s needs -x EXPSOCK -X EXPSEG", cmd);
+}
+
+/* cmd needs -x, a zcbuf and the current import's info (into ii) */
+static void
+need_zc_info(const char *cmd, struct seg_import_info *ii)
+{
+	need_x(cmd);
+	if (zc == NULL)
+		fail("%s needs a zcbuf", cmd);
+	if (seg_import_info(cur(), ii) < 0)
+		fail("seg_import_info: %s", seg_errstr());
 }
 
 static int
@@ -145,23 +172,13 @@ is_zc(const char *kind)
 static uint64_t
 stat_of(const char *key)
 {
-	char buf[1024], lkey[64], *p;
-	int direct = nimps > 0 && seg_import_path(cur(), NULL, 0) ==
-	    SEG_PATH_DIRECT;
-	size_t kl;
+	char lkey[64];
 
-	if (direct) {
+	if (nimps > 0 && seg_import_path(cur(), NULL, 0) == SEG_PATH_DIRECT) {
 		snprintf(lkey, sizeof lkey, "direct_%s", key);
-		key = lkey;
+		return local_counter(lkey);
 	}
-	kl = strlen(key);
-	if ((direct ? seg_stats_local(buf, sizeof buf) :
-	    seg_stats(buf, sizeof buf)) < 0)
-		fail("seg_stats: %s", seg_errstr());
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
-			return strtoull(p + kl + 1, NULL, 10);
-	fail("segd's stats have no %s:\n%s", key, buf);
+	return stat_counter(key);
 }
 
 static void
@@ -435,11 +452,7 @@ cmd_bounds(void)
 	int zerocopy;
 	char what[128];
 
-	need_x("bounds");
-	if (zc == NULL)
-		fail("bounds needs a zcbuf");
-	if (seg_import_info(cur(), &ii) < 0)
-		fail("seg_import_info: %s", seg_errstr());
+	need_zc_info("bounds", &ii);
 	L = ii.len;
 	if (L != xlen)
 		fail("import says %" PRIu64 " bytes, the segment has %zu", L, xlen);
@@ -503,11 +516,7 @@ cmd_ro(void)
 	int zerocopy;
 	char what[96];
 
-	need_x("ro");
-	if (zc == NULL)
-		fail("ro needs a zcbuf");
-	if (seg_import_info(cur(), &ii) < 0)
-		fail("seg_import_info: %s", seg_errstr());
+	need_zc_info("ro", &ii);
 	if (ii.writable)
 		fail("the import is writable; the grant was NODE:r");
 	if ((snap = malloc(xlen)) == NULL)
@@ -813,29 +822,20 @@ main(int argc, char *argv[])
 			i += 3;
 		} else if (strcmp(c, "ximport") == 0) {
 			long long t0 = now_ms();
-			seg_import_t *imp;
+			char what[300];
 			NEED(2);
-			if ((imp = seg_import(argv[i])) != NULL)
-				fail("import of %s succeeded; it must fail with "
-				    "\"%s\"", argv[i], argv[i + 1]);
-			if (strstr(seg_errstr(), argv[i + 1]) == NULL)
-				fail("import of %s failed with \"%s\"; want \"%s\"",
-				    argv[i], seg_errstr(), argv[i + 1]);
-			printf("import of %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms() - t0, seg_errstr());
+			snprintf(what, sizeof what, "import of %s", argv[i]);
+			failed_as_expected(seg_import(argv[i]) != NULL, what,
+			    argv[i + 1], t0);
 			i += 2;
 		} else if (strcmp(c, "xls") == 0) {
 			long long t0 = now_ms();
 			struct seg_info *list;
+			char what[300];
 			NEED(2);
-			if (seg_peer_list(argv[i], &list) >= 0)
-				fail("listing %s succeeded; it must fail with \"%s\"",
-				    argv[i], argv[i + 1]);
-			if (strstr(seg_errstr(), argv[i + 1]) == NULL)
-				fail("listing %s failed with \"%s\"; want \"%s\"",
-				    argv[i], seg_errstr(), argv[i + 1]);
-			printf("listing %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms() - t0, seg_errstr());
+			snprintf(what, sizeof what, "listing %s", argv[i]);
+			failed_as_expected(seg_peer_list(argv[i], &list) >= 0, what,
+			    argv[i + 1], t0);
 			i += 2;
 		} else if (strcmp(c, "tget") == 0 || strcmp(c, "tgets") == 0 ||
 		    strcmp(c, "tput") == 0 || strcmp(c, "tputs") == 0) {

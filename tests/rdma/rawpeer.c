@@ -314,22 +314,37 @@ wait_wc(int want, int ms, int *slot, uint32_t *got)
 	die("no completion within %d ms", ms);
 }
 
+/*
+ * One signaled work request (WR_SEND: a SEND of sbuf; WR_READ: an RDMA READ
+ * from va, rkey into dbuf) of len bytes; the completion's status or -1.
+ */
+static int
+post_wait(int wr_id, size_t len, uint64_t va, uint32_t rkey)
+{
+	int send = wr_id == WR_SEND;
+	struct ibv_sge sge = { (uintptr_t)(send ? sbuf : dbuf), (uint32_t)len,
+	    send ? smr->lkey : dmr->lkey };
+	struct ibv_send_wr wr, *bad;
+
+	memset(&wr, 0, sizeof wr);
+	wr.wr_id = (uint64_t)wr_id;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = send ? IBV_WR_SEND : IBV_WR_RDMA_READ;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = va;
+	wr.wr.rdma.rkey = rkey;
+	if (ibv_post_send(id->qp, &wr, &bad) != 0)
+		die("ibv_post_send%s: %s", send ? "" : " (READ)",
+		    strerror(errno));
+	return wait_wc(wr_id, timeout_s * 1000, NULL, NULL);
+}
+
 /* SEND len bytes of sbuf; returns the completion's status or -1. */
 static int
 send_raw(size_t len)
 {
-	struct ibv_sge sge = { (uintptr_t)sbuf, (uint32_t)len, smr->lkey };
-	struct ibv_send_wr wr, *bad;
-
-	memset(&wr, 0, sizeof wr);
-	wr.wr_id = WR_SEND;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
-	if (ibv_post_send(id->qp, &wr, &bad) != 0)
-		die("ibv_post_send: %s", strerror(errno));
-	return wait_wc(WR_SEND, timeout_s * 1000, NULL, NULL);
+	return post_wait(WR_SEND, len, 0, 0);
 }
 
 /* Header (fields as given, little-endian) + payload into sbuf; the size. */
@@ -488,8 +503,6 @@ dropped_within(int secs)
 static int
 do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
 {
-	struct ibv_sge sge;
-	struct ibv_send_wr wr, *bad;
 	FILE *f;
 	int st;
 
@@ -498,20 +511,7 @@ do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
 	if ((dmr = ibv_reg_mr(pd, dbuf, len ? len : 1,
 	    IBV_ACCESS_LOCAL_WRITE)) == NULL)
 		die("ibv_reg_mr: %s", strerror(errno));
-	sge.addr = (uintptr_t)dbuf;
-	sge.length = len;
-	sge.lkey = dmr->lkey;
-	memset(&wr, 0, sizeof wr);
-	wr.wr_id = WR_READ;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_RDMA_READ;
-	wr.send_flags = IBV_SEND_SIGNALED;
-	wr.wr.rdma.remote_addr = va;
-	wr.wr.rdma.rkey = rkey;
-	if (ibv_post_send(id->qp, &wr, &bad) != 0)
-		die("ibv_post_send (READ): %s", strerror(errno));
-	st = wait_wc(WR_READ, timeout_s * 1000, NULL, NULL);
+	st = post_wait(WR_READ, len, va, rkey);
 	if (st == -1)
 		die("dropped before the READ completed");
 	if (st != IBV_WC_SUCCESS) {

@@ -18,6 +18,7 @@
 
 #include "check_main.h"
 #include "segwire.h"
+#include "testbytes.h"
 
 #define HELLOLEN  sizeof(struct segp_hello_wire)
 #define NAMELEN   sizeof(struct segp_name_wire)
@@ -106,57 +107,6 @@ rnd_name(uint8_t *p, size_t n, uint32_t odds)
 }
 
 /* ---- helpers ---- */
-
-/* A heap copy of exactly n bytes, so that AddressSanitizer sees over-reads. */
-static uint8_t *
-dup_exact(const void *p, size_t n)
-{
-	uint8_t *b = malloc(n ? n : 1);
-
-	ck_assert_ptr_nonnull(b);
-	if (n)
-		memcpy(b, p, n);
-	return b;
-}
-
-static void
-put_le16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint16_t
-get_le16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
 
 /* Decode len bytes of p (copied to an exact block); the decoder's result. */
 static int
@@ -1857,24 +1807,14 @@ END_TEST
 
 START_TEST(node_names)
 {
-	static const char *good[] = { "a", "Z", "0", "_", "-", "...",
+	static const char *const good[] = { "a", "Z", "0", "_", "-", "...",
 	    "node-1.example_X", "10.0.0.1" };
-	static const char *bad[] = { "", ".", "..", "a/b", "/", "a b", " a", "a ",
+	static const char *const bad[] = { "", ".", "..", "a/b", "/", "a b", " a", "a ",
 	    "a:b", "[::1]", "a\n", "a\t", "\xc3\xa4", "a\x7f", "a@b" };
-	char node[SEGP_NODEMAX + 2];
-	size_t i;
 	int c;
 
-	for (i = 0; i < sizeof good / sizeof good[0]; i++)
-		ck_assert_msg(seg_node_valid(good[i]), "'%s' refused", good[i]);
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ck_assert_msg(!seg_node_valid(bad[i]), "'%s' accepted", bad[i]);
-	memset(node, 'n', SEGP_NODEMAX);
-	node[SEGP_NODEMAX] = '\0';
-	ck_assert(seg_node_valid(node));
-	node[SEGP_NODEMAX] = 'n';
-	node[SEGP_NODEMAX + 1] = '\0';
-	ck_assert(!seg_node_valid(node));
+	check_names(seg_node_valid, good, sizeof good / sizeof good[0], bad,
+	    sizeof bad / sizeof bad[0], SEGP_NODEMAX);
 	for (c = 1; c < 256; c++) {	/* each byte inside a name: "a?b" */
 		char three[4] = { 'a', (char)c, 'b', '\0' };
 		int want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
