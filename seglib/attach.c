@@ -165,18 +165,10 @@ seg_attach(int attr, const char *class, void *va, size_t len)
 int
 seg_att_contains(uintptr_t va, size_t len)
 {
-	struct att **pp;
-	int r = 0;
+	uintptr_t base;
+	size_t alen;
 
-	if (len == 0 || va > UINTPTR_MAX - len)
-		return 0;
-	pthread_mutex_lock(&att_lock);
-	pp = att_find(va);
-	if (pp != NULL && (*pp)->kind == ATT_NAMED &&
-	    va + len - (*pp)->va <= (*pp)->len)
-		r = 1;
-	pthread_mutex_unlock(&att_lock);
-	return r;
+	return seg_att_range(va, len, &base, &alen);
 }
 
 /* The named attachment holding [va, va+len): 1, with its range. */

@@ -142,13 +142,16 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
-/* KEY's value in "KEY value" lines of whose (segd or this process) */
+/* KEY's value in the "KEY value" lines get gives (segd's or ours) */
 static uint64_t
-counter(const char *buf, const char *key, const char *whose)
+counter(ssize_t (*get)(char *, size_t), const char *key, const char *whose)
 {
+	char buf[1024];
 	size_t kl = strlen(key);
 	const char *p;
 
+	if (get(buf, sizeof buf) < 0)
+		fail("%s stats: %s", whose, seg_errstr());
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
 			return strtoull(p + kl + 1, NULL, 10);
@@ -158,21 +161,13 @@ counter(const char *buf, const char *key, const char *whose)
 uint64_t
 stat_counter(const char *key)
 {
-	char buf[1024];
-
-	if (seg_stats(buf, sizeof buf) < 0)
-		fail("seg_stats: %s", seg_errstr());
-	return counter(buf, key, "segd's");
+	return counter(seg_stats, key, "segd's");
 }
 
 uint64_t
 local_counter(const char *key)
 {
-	char buf[1024];
-
-	if (seg_stats_local(buf, sizeof buf) < 0)
-		fail("seg_stats_local: %s", seg_errstr());
-	return counter(buf, key, "this process's");
+	return counter(seg_stats_local, key, "this process's");
 }
 
 uint64_t
