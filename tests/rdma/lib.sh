@@ -233,6 +233,12 @@ stat_of() {
 	sctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'
 }
 
+# counter_is NODE KEY N: NODE's counter KEY is N now (for wait_until, which
+# runs its command again each time: a $(...) in its arguments would not be)
+counter_is() {
+	[ "$(stat_of "$1" "$2")" = "$3" ]
+}
+
 make_seg() {
 	sctl "$2" create "$1" || die "create $1 on $2"
 	sctl "$2" ctl "$1" "va $3 $4" || die "ctl $1 on $2"

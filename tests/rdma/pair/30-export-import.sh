@@ -20,7 +20,7 @@ if [ "$SOFTROCE_NODE" = 1 ]; then
 	await written 240 || die "node 2 did not finish writing"
 	sctl "$me" read pseg >"$T/now" || die "read pseg"
 	cmp "$T/now" "$S/expect" || die "node 1's segment differs from what node 2 wrote"
-	wait_until 10 test "$(stat_of "$me" exported_imports)" = 0 ||
+	wait_until 10 counter_is "$me" exported_imports 0 ||
 		die "node 1 still counts $(stat_of "$me" exported_imports) imports"
 	sctl "$me" peers
 	echo "node 1: segment as node 2 wrote it, byte for byte"

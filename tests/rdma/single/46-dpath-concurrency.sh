@@ -20,21 +20,21 @@ grep -qx "threads ok 320" "$T/t.out" || die "not every transfer was checked"
 SEGD_SOCKET=$T/imp.sock timeout -k 5 240 "$MULTI" "$E/m" fork >"$T/f.out" 2>&1 ||
 	die "fork: $(cat "$T/f.out")"
 cat "$T/f.out"
-wait_until 30 test "$(stat_of exp direct_connections)" = 0 ||
+wait_until 30 counter_is exp direct_connections 0 ||
 	die "the exporter keeps $(stat_of exp direct_connections) data connections after the importers left"
 
 # an importer killed mid-transfer
 SEGD_SOCKET=$T/imp.sock "$MULTI" "$E/m" threads 1 4 100000 >"$T/k.out" 2>&1 &
 pid=$!
-wait_until 60 test "$(stat_of exp direct_connections)" = 4 ||
+wait_until 60 counter_is exp direct_connections 4 ||
 	die "no data connections: $(stat_of exp direct_connections)"
 sleep 1
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
-wait_until 30 test "$(stat_of exp direct_connections)" = 0 ||
+wait_until 30 counter_is exp direct_connections 0 ||
 	die "the exporter keeps $(stat_of exp direct_connections) data connections of a killed importer"
-wait_until 30 test "$(stat_of exp direct_grants)" = 0 ||
+wait_until 30 counter_is exp direct_grants 0 ||
 	die "the exporter keeps $(stat_of exp direct_grants) grants of a killed importer"
-wait_until 30 test "$(stat_of imp imports)" = 0 ||
+wait_until 30 counter_is imp imports 0 ||
 	die "the importer's segd keeps $(stat_of imp imports) imports of a killed process"
 echo "killed importer: exporter's grants and connections back to 0"

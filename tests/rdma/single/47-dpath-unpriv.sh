@@ -22,7 +22,7 @@ cat "$T/u1.out"
 slice "$T/orig" 4097 1048576 | cmp - "$T/g1" || die "small get: bytes differ"
 grep -qx "direct_zerocopy_bytes 1048576" "$T/u1.out" ||
 	die "the small buffer was not moved zero copy"
-unpriv zcbuf huge 0x300010000000 0x4000000 import "$E/big" path direct \
+unpriv zcbuf huge 0x300010000000 0x4100000 import "$E/big" path direct \
 	getf 0 67108864 "$T/g2" zc lstats >"$T/u2.out" 2>&1 ||
 	die "large get under the memlock limit: $(cat "$T/u2.out")"
 cat "$T/u2.out"
