@@ -288,18 +288,19 @@ op_stats(struct client *c, uint16_t op, const struct segw_req *r)
 {
 	struct segd *sd = client_segd(c);
 	char text[SEGW_MAXTEXT];
-	unsigned nexp, nimp, ngrants, nconns;
+	unsigned nexp, nimp, ngrants, nconns, nimports, ndirect;
 	int n;
 
 	(void)r;
 	export_counts(&nexp, &nimp);
 	grant_counts(&ngrants, &nconns);
+	nimports = rseg_count(&ndirect);
 	n = snprintf(text, sizeof text, "bounce_bytes %llu\nzerocopy_bytes %llu\n"
-	    "exports %u\nexported_imports %u\nimports %u\n"
+	    "exports %u\nexported_imports %u\nimports %u\nimports_direct %u\n"
 	    "direct_grants %u\ndirect_connections %u\n",
 	    (unsigned long long)sd->bounce_bytes,
-	    (unsigned long long)sd->zerocopy_bytes, nexp, nimp, rseg_count(),
-	    ngrants, nconns);
+	    (unsigned long long)sd->zerocopy_bytes, nexp, nimp, nimports,
+	    ndirect, ngrants, nconns);
 	client_reply(c, op, NULL, text, (size_t)n, -1);
 }
 

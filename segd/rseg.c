@@ -120,9 +120,15 @@ rseg_usable(const struct rimp *imp, struct segerr *e)
 	return 0;
 }
 
+/* Imports held, and how many of them the exporter offers a direct path. */
 unsigned
-rseg_count(void)
+rseg_count(unsigned *direct)
 {
+	struct rimp *imp;
+
+	*direct = 0;
+	LIST_FOREACH(imp, &rimps, entry)
+		*direct += imp->direct;
 	return nrimps;
 }
 

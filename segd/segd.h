@@ -403,7 +403,7 @@ void rseg_hold(struct rimp *);
 void rseg_put(struct rimp *);
 int  rseg_usable(const struct rimp *, struct segerr *);
 int  rseg_was_revoked(const char *node, const char *name);
-unsigned rseg_count(void);
+unsigned rseg_count(unsigned *direct);
 
 /* zio.c */
 int  zio_seg_init(struct segd *, struct segment *, struct segerr *);

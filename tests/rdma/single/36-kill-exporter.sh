@@ -31,4 +31,7 @@ case "$msg" in
 *) die "the error does not name the peer $E: $msg" ;;
 esac
 sctl imp stats >/dev/null || die "the importer's segd does not answer after the kill"
+# nothing leaks at the importer's segd once the importing process is gone
+wait_until 30 counter_is imp imports 0 ||
+	die "the importer's segd keeps $(stat_of imp imports) imports after the exporter died"
 kill -0 "${SEGD_PID[imp]}" || die "the importer's segd died"
