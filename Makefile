@@ -27,7 +27,7 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 # libseg posts its own RDMA work: what a program linking it needs
 LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
-PROTO_SRC = proto/segwire.c proto/segparse.c
+PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
             seglib/import.c seglib/zio.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c \

@@ -1,5 +1,5 @@
 /*
- * check_wire.c: the client-protocol decoder (proto/segwire.c): frame
+ * check_wire.c: the client-protocol decoder (proto/segframe.c): frame
  * headers, request bodies, segment info, and the shared number and name
  * parsers.  Truncated, oversized and garbage input must be refused, never
  * read past, and never crash.
