@@ -203,19 +203,6 @@ refused(const char *addr, const char *why)
 		    addr, why);
 }
 
-/* The address a request comes from. */
-static void
-source(struct rdma_cm_id *id, char *buf, size_t size)
-{
-	struct sockaddr *sa = rdma_get_peer_addr(id);
-	const void *a = sa->sa_family == AF_INET ?
-	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
-	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr;
-
-	if (inet_ntop(sa->sa_family, a, buf, (socklen_t)size) == NULL)
-		snprintf(buf, size, "?");
-}
-
 /* Why a data connect with c from addr may not have grant g; NULL: it may. */
 static const char *
 check(const struct grant *g, const struct segp_connect *c, const char *addr)
@@ -288,7 +275,7 @@ on_data_connect(void *arg, struct rdma_cm_id *id, const struct segp_connect *c)
 	const char *why;
 
 	(void)arg;
-	source(id, addr, sizeof addr);
+	rdma_peer_addr(id, addr, sizeof addr);
 	if ((why = check(g, c, addr)) == NULL && accept_conn(g, id, &why) == 0)
 		return;
 	refused(addr, why);

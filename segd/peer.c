@@ -633,8 +633,6 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 {
 	struct rdma_conn_param cp;
 	struct peer *p;
-	const char *a;
-	struct sockaddr *sa = rdma_get_peer_addr(id);
 
 	if ((p = peer_new(sd, id, 0)) == NULL) {
 		log_warnx("%s: too many peers (%d); refused", __func__, PEER_MAX);
@@ -643,12 +641,7 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 		return;
 	}
 	id->context = p;
-	a = inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
-	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
-	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr, p->addr,
-	    sizeof p->addr);
-	if (a == NULL)
-		snprintf(p->addr, sizeof p->addr, "?");
+	rdma_peer_addr(id, p->addr, sizeof p->addr);
 	snprintf(p->label, sizeof p->label, "%s", p->addr);
 	p->state = PS_CONNECT;
 	if (peer_setup(p) < 0) {
@@ -672,7 +665,6 @@ peer_request(struct segd *sd, struct rdma_cm_id *id,
 {
 	static struct ratelimit rl;
 	char addr[INET6_ADDRSTRLEN];
-	struct sockaddr *sa;
 
 	if (c != NULL && c->magic == SEGP_CONNECT_DATA && data_connect.fn) {
 		data_connect.fn(data_connect.arg, id, c);
@@ -684,12 +676,7 @@ peer_request(struct segd *sd, struct rdma_cm_id *id,
 	}
 	if (why == NULL)
 		why = "no data path on this segd";
-	sa = rdma_get_peer_addr(id);
-	if (inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
-	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
-	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr, addr,
-	    sizeof addr) == NULL)
-		snprintf(addr, sizeof addr, "?");
+	rdma_peer_addr(id, addr, sizeof addr);
 	if (log_rate(&rl, 10, __func__))
 		log_warnx("%s: connect from %s refused: %s", __func__, addr, why);
 	rdma_reject(id, why, (uint8_t)strlen(why));

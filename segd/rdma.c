@@ -30,6 +30,19 @@ set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
+/* The address an rdma_cm id's other side has, as text ("?" if none). */
+void
+rdma_peer_addr(struct rdma_cm_id *id, char *buf, size_t size)
+{
+	struct sockaddr *sa = rdma_get_peer_addr(id);
+	const void *a = sa->sa_family == AF_INET ?
+	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
+	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr;
+
+	if (inet_ntop(sa->sa_family, a, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "?");
+}
+
 int
 rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *ss,
     struct segerr *e)

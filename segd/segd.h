@@ -258,6 +258,7 @@ struct ibv_mr *rdma_reg(struct segd *, void *addr, size_t len, int access,
 void rdma_dereg(struct ibv_mr *);
 int  rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *,
     struct segerr *);
+void rdma_peer_addr(struct rdma_cm_id *, char *buf, size_t size);
 
 /*
  * peer.c: segd <-> segd connections.  Messages arrive decoded (by
