@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # segd: network segment export service.
 # make            build segd, segctl, libseg (static and shared) into build/
 # make check      set up packages if missing, then unit + local tiers (plain and

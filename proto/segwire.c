@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segwire.c: encoding and decoding of local frames, and the small parsers
  * both sides share.  Every length read from the wire is checked here.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * log.c: segd's logging, to stderr in the foreground, else to syslog.
  */

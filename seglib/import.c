@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * import.c: libseg's side of export and import.  get and put ask the local
  * segd to post RDMA READ or WRITE.  A buffer inside an attached segment is

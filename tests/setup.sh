@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Install the Debian packages segd needs to build, test and run its soft-RoCE tier.
 # Idempotent: installs only what is missing. Runs apt-get as root or through sudo.
 set -eu

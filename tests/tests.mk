@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Unit and local (integration) tiers.  Included by the top Makefile.
 #
 # tests/unit/check_NAME.c    one Check suite per module, linked with segd's

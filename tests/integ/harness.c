@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * harness.c: start and stop a real segd per test, run segctl and helper
  * programs, and run checks in forked children.  See harness.h.

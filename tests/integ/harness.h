@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * harness.h: the integration tier's harness.  Every test runs its own segd
  * on a temporary socket and state directory (under one directory per suite

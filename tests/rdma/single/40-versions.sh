@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Peer protocol versions: segds built at different versions.  A segd that
 # speaks versions 1 to 2 (this build) and one built to speak only version 1
 # (an older release) agree on version 1: listing (more than one page),
