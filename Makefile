@@ -13,7 +13,7 @@ DESTDIR ?=
 BUILD   ?= build
 SAN     ?=
 
-PKGS     = libevent libibverbs librdmacm fuse3
+PKGS     = libevent libibverbs librdmacm fuse3 libsystemd
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 EXTRA_CFLAGS ?=
@@ -24,13 +24,13 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check)
-SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3) -lpthread
+SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3 libsystemd) -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check)
 
 PROTO_SRC = proto/segwire.c proto/segparse.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
             seglib/import.c seglib/zio.c segd/zio_pool.c
-SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c \
+SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \

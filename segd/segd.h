@@ -182,8 +182,34 @@ struct acl_ent {
 };
 #define ACL_MAX 32
 
-/* log.c */
+/* config.c: segd.conf, `key = value` lines (segd(8) lists the keys) */
+#define CONF_PATH         "/etc/segd.conf"
+#define CONF_LINEMAX      1024	/* bytes of a line, with its end */
+#define CONF_FILEMAX      65536
+#define CONF_SOCKMAX      108	/* sizeof sockaddr_un.sun_path */
+#define CONF_MAXSEGS_MAX  (1u << 24)
+#define CONF_DEADLINE_MIN 10
+#define CONF_DEADLINE_MAX 3600000
+enum { CONF_SOCKET, CONF_STATEDIR, CONF_MAXSEGS, CONF_MAXBYTES, CONF_LISTEN,
+    CONF_DEVICE, CONF_NODE, CONF_DEADLINE, CONF_MOUNT, CONF_VERBOSE,
+    CONF_FOREGROUND, CONF_NKEYS };
+struct conf {
+	unsigned set;			/* 1 << CONF_key for each key given */
+	char     str[CONF_NKEYS][CONF_LINEMAX];	/* the string keys' values */
+	uint64_t maxsegs, maxbytes;
+	unsigned deadline_ms;
+	int      verbose, foreground;
+};
+/* 0, or -1 with e: "FILE:LINE: why"; a missing file is fine unless required */
+int  conf_load(struct conf *, const char *path, int required, struct segerr *);
+int  conf_parse(struct conf *, const char *file, const char *text, size_t len,
+    struct segerr *);
+const char *conf_key_name(int key);
+
+/* log.c: stderr (-f), the journal's stderr ("<N>" prefixes), else syslog */
 void log_init(int foreground, int verbose);
+void log_set_verbose(int verbose);
+void log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
