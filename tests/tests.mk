@@ -40,6 +40,11 @@ tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
 # One tier, in this build (plain, or SAN=1 for ASan+UBSan).
 check-local: tests-build
 	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS)
+	tests/check-systemd $(BUILD)
+
+# The unit suites alone: no segd, no QEMU, no apt (the package build's test).
+check-unit: all $(UNIT_BINS)
+	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS)
 
 check-san:
 	$(MAKE) BUILD=build/san SAN=1 check-local
@@ -58,4 +63,4 @@ check:
 	$(MAKE) check-valgrind
 	$(MAKE) check-rdma RDMA_SAN=1
 
-.PHONY: tests-build check check-local check-san check-valgrind
+.PHONY: tests-build check check-local check-unit check-san check-valgrind
