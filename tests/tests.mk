@@ -42,6 +42,11 @@ check-local: tests-build
 	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS)
 	tests/check-systemd $(BUILD)
 
+# The Debian packages, built, linted, installed with apt into a minimal
+# Debian root and used there (tests/check-deb; root, slow, not in check).
+check-deb:
+	tests/check-deb $(BUILD)
+
 # The unit suites alone: no segd, no QEMU, no apt (the package build's test).
 check-unit: all $(UNIT_BINS)
 	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS)
@@ -63,4 +68,4 @@ check:
 	$(MAKE) check-valgrind
 	$(MAKE) check-rdma RDMA_SAN=1
 
-.PHONY: tests-build check check-local check-unit check-san check-valgrind
+.PHONY: tests-build check check-local check-unit check-deb check-san check-valgrind
