@@ -11,16 +11,21 @@
  *     SIGHUP reloads the log level and limits and logs what it did, and a
  *     bad file on reload changes nothing;
  *   - the journal: with stderr the stream $JOURNAL_STREAM names, every line
- *     carries its "<N>" syslog priority.
+ *     carries its "<N>" syslog priority;
+ *   - syslog: without -f segd detaches and logs to /dev/log with facility
+ *     LOG_DAEMON (a private /dev in a mount namespace of the test's own).
  */
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +396,96 @@ START_TEST(journal_other_stream)
 }
 END_TEST
 
+/* ---- syslog ---- */
+
+/* The next syslog datagram with text in it, into buf; 0 if none in time. */
+static int
+syslog_until(int fd, const char *text, char *buf, size_t size)
+{
+	long deadline = ck_now_ms() + ck_scale(20000);
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	ssize_t n;
+
+	while (ck_now_ms() < deadline) {
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		n = recv(fd, buf, size - 1, 0);
+		ck_assert_int_ge(n, 0);
+		buf[n] = '\0';
+		if (strstr(buf, text) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+START_TEST(syslog_without_f)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char msg[1024], *p;
+	pid_t first, pid;
+	int fd, st;
+
+	if (geteuid() != 0) {
+		CK_SKIP("needs root for a private /dev/log (mount namespace)");
+		return;
+	}
+	/* a /dev of this test's own, with its own /dev/log; segd, detached,
+	 * becomes this process's child again (subreaper) */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755"), 0);
+	ck_assert_int_eq(mknod("/dev/null", S_IFCHR | 0666, makedev(1, 3)), 0);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "/dev/log");
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	unsetenv("JOURNAL_STREAM");
+	unsetenv("NOTIFY_SOCKET");
+
+	first = fork();
+	ck_assert_int_ge(first, 0);
+	if (first == 0) {
+		int lfd = open(h_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0644);
+		if (lfd < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0)
+			_exit(127);
+		execl(h_path("segd"), "segd", "-v", "-s", h_sock, "-d", h_state,
+		    (char *)NULL);
+		_exit(127);
+	}
+	/* daemon(3): the parent exits 0, the child serves */
+	ck_assert_int_eq(waitpid(first, &st, 0), first);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "segd status %#x",
+	    st);
+	ck_assert_msg(syslog_until(fd, "segd: serving ", msg, sizeof msg),
+	    "no \"serving\" in syslog");
+	/* LOG_DAEMON | LOG_INFO = 30, identity segd with its pid */
+	ck_assert_msg(strncmp(msg, "<30>", 4) == 0, "%s", msg);
+	ck_assert_ptr_nonnull(p = strstr(msg, "segd["));
+	pid = (pid_t)atoi(p + 5);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_ne(pid, first);
+	h_segd = pid;	/* from here on, h_teardown stops it on failure */
+	ck_assert_int_eq(seg_create("s", 0600), 0);
+	ck_assert_msg(syslog_until(fd, "accept_cb: client pid", msg,
+	    sizeof msg), "no debug message in syslog");
+	ck_assert_msg(strncmp(msg, "<31>", 4) == 0, "%s", msg);	/* DEBUG */
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_msg(syslog_until(fd, "signal 15, shutting down", msg,
+	    sizeof msg), "no shutdown in syslog");
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	h_segd = 0;
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "segd status %#x",
+	    st);
+	/* nothing went to stderr once detached */
+	p = h_log_read();
+	ck_assert_ptr_null(strstr(p, "segd: serving"));
+	free(p);
+	close(fd);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -402,5 +497,6 @@ suite(void)
 	    conf_options_win, sighup_reloads, NULL);
 	ck_tcase(s, "journal", &prep_fix, H_TIMEOUT_S, journal_prefixes,
 	    journal_other_stream, NULL);
+	ck_tcase(s, "syslog", &prep_fix, H_TIMEOUT_S, syslog_without_f, NULL);
 	return s;
 }
