@@ -126,13 +126,17 @@ notify_expect(const char *want, char *buf, size_t size)
 	}
 }
 
+static char conf[H_PATHMAX + 16];
+static void conf_write(const char *text);
+
 /* segd -f -s SOCK -d STATE, not waiting for it: the test watches it start. */
 static void
 segd_spawn(void)
 {
 	pid_t parent = getpid(), pid;
 	char *argv[] = { "/bin/sh", "-c", "exec ${SEGD_WRAPPER:-} \"$@\"", "sh",
-	    (char *)h_path("segd"), "-f", "-s", h_sock, "-d", h_state, NULL };
+	    (char *)h_path("segd"), "-f", "-c", conf, "-s", h_sock, "-d", h_state,
+	    NULL };
 
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -157,6 +161,7 @@ START_TEST(notify_ready_once_serving)
 	int st;
 
 	notify_listen();
+	conf_write("");
 	segd_spawn();
 	notify_expect("READY=1", msg, sizeof msg);
 	/* the moment READY=1 is read, segd serves */
@@ -192,8 +197,6 @@ START_TEST(notify_unset)
 END_TEST
 
 /* ---- the configuration file ---- */
-
-static char conf[H_PATHMAX + 16];
 
 static void
 conf_write(const char *text)
@@ -442,6 +445,7 @@ START_TEST(syslog_without_f)
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
 	unsetenv("JOURNAL_STREAM");
 	unsetenv("NOTIFY_SOCKET");
+	conf_write("");
 
 	first = fork();
 	ck_assert_int_ge(first, 0);
@@ -450,8 +454,8 @@ START_TEST(syslog_without_f)
 		    0644);
 		if (lfd < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0)
 			_exit(127);
-		execl(h_path("segd"), "segd", "-v", "-s", h_sock, "-d", h_state,
-		    (char *)NULL);
+		execl(h_path("segd"), "segd", "-v", "-c", conf, "-s", h_sock,
+		    "-d", h_state, (char *)NULL);
 		_exit(127);
 	}
 	/* daemon(3): the parent exits 0, the child serves */
