@@ -41,6 +41,7 @@ tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
 check-local: tests-build
 	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS)
 	tests/check-systemd $(BUILD)
+	tests/check-abi $(BUILD)
 
 # The Debian packages, built, linted, installed with apt into a minimal
 # Debian root and used there (tests/check-deb; root, slow, not in check).
