@@ -40,6 +40,7 @@ tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
 # One tier, in this build (plain, or SAN=1 for ASan+UBSan).
 check-local: tests-build
 	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS)
+	tests/check-layers $(BUILD)
 	tests/check-systemd $(BUILD)
 	tests/check-abi $(BUILD)
 
