@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The local benchmark of issue 2 (figures, not a test).  Included by the top
 # Makefile.  `make bench-local` builds and runs it; it starts its own segd on
 # a temporary socket and state directory under /dev/shm.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /* benchlib: see benchlib.h. */
 #include <stdio.h>
 #include <stdlib.h>

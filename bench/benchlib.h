@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * benchlib: what the benchmarks share: reading a small file (the perftest
  * baseline, tests/rdma/perftest-baseline's perftest.json) and its numbers,

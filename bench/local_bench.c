@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * local_bench: figures for the local segment service (issue 2).  Not a test:
  * it prints numbers and fails only when something does not work at all.

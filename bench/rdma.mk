@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The RDMA benchmark of issue 4 (figures, not a test).  Included by the top
 # Makefile.  `make bench` builds segd, libseg and bench/rdma_bench, then in
 # one soft-RoCE session (tests/softroce run) runs perftest's baseline

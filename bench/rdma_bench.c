@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rdma_bench: figures for export and import over RDMA (issue 4), set beside
  * perftest's on the same device.  Not a test: it prints numbers and fails

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The zero-copy buffer benchmark of issue 5 (figures, not a test).  The top
 # Makefile -includes this.  `make bench-zio` builds segd, libseg and
 # bench/zio_bench, then in one soft-RoCE session (tests/softroce run) runs

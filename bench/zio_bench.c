@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_bench: the zero-copy buffer benchmark (issue 5).  Not a test: it
  * prints figures.  bench/run-zio runs it inside one soft-RoCE session,

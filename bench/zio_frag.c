@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_frag.c: fragmentation of the zero-copy buffer allocator
  * (segd/zio_pool.c) under a few workloads.  Figures, not a test.

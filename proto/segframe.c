@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segframe.c: encoding and decoding of the local protocol's frames (libseg
  * <-> segd, proto/segwire.h): every length read from a frame is checked

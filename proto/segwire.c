@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segwire.c: encoding and decoding of the peer protocol's messages (segd <->
  * segd, and the connect's private data): the one place they are converted,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * control.c: the socket's requests, one handler per operation.  client.c
  * hands each decoded request here; the handlers check, call the module

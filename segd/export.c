@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * export.c: RSM's publish on segd.  An exported segment gets remote-access
  * memory regions of its own, one read-only and one read-write as its access

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * grant.c: the exporter's side of the direct data path.  Each import of an
  * export made over a connection of protocol version 3 gets a grant: a

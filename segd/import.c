@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * import.c: imports held by the socket's clients, an adapter of rseg.c.
  *

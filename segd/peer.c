@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * peer.c: segd <-> segd connections.  One reliable-connected queue pair per
  * pair of nodes, made with rdma_cm on first use, carrying the messages of

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rdma.c: segd's RDMA device.  The rdma_cm listener on -l ADDR[:PORT]
  * decides the device (or -D names it and must agree); one protection

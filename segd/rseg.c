@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rseg.c: segments of other nodes, the importer's side of RSM's connect,
  * get, put, barrier and signals: the one module that imports, lists, moves

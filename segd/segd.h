@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segd.h: segd's one internal header; prototypes are grouped by file.
  */
@@ -182,13 +184,40 @@ struct acl_ent {
 };
 #define ACL_MAX 32
 
-/* log.c */
+/* config.c: segd.conf, `key = value` lines (segd(8) lists the keys) */
+#define CONF_PATH         "/etc/segd.conf"
+#define CONF_LINEMAX      1024	/* bytes of a line, with its end */
+#define CONF_FILEMAX      65536
+#define CONF_SOCKMAX      108	/* sizeof sockaddr_un.sun_path */
+#define CONF_MAXSEGS_MAX  (1u << 24)
+#define CONF_DEADLINE_MIN 10
+#define CONF_DEADLINE_MAX 3600000
+enum { CONF_SOCKET, CONF_STATEDIR, CONF_MAXSEGS, CONF_MAXBYTES, CONF_LISTEN,
+    CONF_DEVICE, CONF_NODE, CONF_DEADLINE, CONF_MOUNT, CONF_VERBOSE,
+    CONF_FOREGROUND, CONF_TICKET, CONF_NKEYS };
+#define CONF_TICKET_MAX   3600000
+struct conf {
+	unsigned set;			/* 1 << CONF_key for each key given */
+	char     str[CONF_NKEYS][CONF_LINEMAX];	/* the string keys' values */
+	uint64_t maxsegs, maxbytes;
+	unsigned deadline_ms, ticket_ms;
+	int      verbose, foreground;
+};
+/* 0, or -1 with e: "FILE:LINE: why"; a missing file is fine unless required */
+int  conf_load(struct conf *, const char *path, int required, struct segerr *);
+int  conf_parse(struct conf *, const char *file, const char *text, size_t len,
+    struct segerr *);
+const char *conf_key_name(int key);
+
+/* log.c: stderr (-f), the journal's stderr ("<N>" prefixes), else syslog */
 struct ratelimit {
 	time_t   sec;
 	unsigned n;
 };
 int  log_rate(struct ratelimit *, unsigned max, const char *what);
 void log_init(int foreground, int verbose);
+void log_set_verbose(int verbose);
+void log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

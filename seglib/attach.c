@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * attach.c: segattach(2), segdetach and segfree.  A named segment is mapped
  * at the address its ctl message set, with MAP_FIXED_NOREPLACE so nothing

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * dpath.c: libseg's direct data path.  For an import whose exporter offers
  * one, this process connects a queue pair of its own, with rdma_cm,

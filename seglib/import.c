@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * import.c: libseg's side of export and import.  Where the exporter offers
  * a direct data path, get and put are posted by this process on a queue

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # RDMA tier: real verbs through tests/softroce (a native RDMA device, a
 # soft-RoCE device made on this host, or QEMU guests running rdma_rxe).
 # Included by the top Makefile.  See docs/rdma-tier.md.

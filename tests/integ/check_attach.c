@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_attach.c: segattach(2) semantics through libseg against a real
  * segd: SEG_RONLY, the classes "memory" and "shared", MAP_FIXED_NOREPLACE,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_zio.c: zero-copy buffer segments against a real segd (issue 5,
  * the local half): kmsg buffers allocated and reclaimed by segd; umsg pools

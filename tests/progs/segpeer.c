@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segpeer: a process that attaches a segment with libseg and then does
  * what its arguments say, for the integration tests.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * dpguess: what a process holding a real direct-path ticket can and cannot
  * reach.  It imports through the local segd (SEGD_SOCKET) with the local

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * imp_io: a libseg client for the RDMA tier's export/import tests.
  *

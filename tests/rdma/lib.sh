@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # tests/rdma/lib.sh: the RDMA tier's test fixture.  Source it first:
 #     . "$SEG_TOP/tests/rdma/lib.sh"
 # shellcheck shell=bash disable=SC2034 # it sets variables for its tests

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rawpeer: a segd peer made of raw rdma_cm and verbs, for the RDMA tier.
  * It connects to segd's rdma_cm port as another segd would and speaks the

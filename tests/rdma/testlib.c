@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /* testlib: see testlib.h. */
 #include <errno.h>
 #include <stdarg.h>

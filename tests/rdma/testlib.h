@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * testlib: helpers shared by the RDMA tier's C programs (imp_io, zio_io)
  * and the benchmarks (bench/): fatal checks, the time limit, a seeded

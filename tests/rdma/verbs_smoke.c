@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * verbs_smoke: prove that RDMA verbs work end to end on a device.
  *

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_io: a libseg client for the RDMA tier's zero-copy buffer tests
  * (issue 5).  SEGD_SOCKET names the segd it talks to.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_segp.c: the peer protocol's codecs (proto/segwire.c): segp headers
  * and every segp message, the version ranges in HELLO, the local address

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_wire.c: the client-protocol decoder (proto/segframe.c): frame
  * headers, request bodies, segment info, and the shared number and name

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_zio_pool.c: the buffer allocator of zero-copy segments
  * (segd/zio_pool.c), its shared state in plain malloc'd memory of exactly

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * testbytes.h: byte helpers the unit suites of the wire and the parsers
  * share (check_wire, check_segp, check_ctl): exact heap copies, raw

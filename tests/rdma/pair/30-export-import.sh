@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Export on node 1, import on node 2: node 1 fills a segment with known bytes
 # (kept in the shared sync folder) and exports it; node 2 lists it, reads it
 # with segctl get and with a libseg program (zero copy and bounced, unaligned

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Export, list and import between two segds on this node (exp on port 7450,
 # imp on 7451): segctl export with and without access lists and its
 # refusals, segctl ls NODE, seg_import and seg_import_info, the exporter's

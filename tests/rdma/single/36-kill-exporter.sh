@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The exporter's segd killed (SIGKILL) in the middle of a 64 MiB get: the
 # get fails with an error naming the peer, within the deadline (segd -t) of
 # the kill plus a margin, and the importer's segd keeps serving.  A first,

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Malformed peers: rawpeer (raw rdma_cm and verbs) first shows that a peer
 # speaking the protocol properly is accepted (HELLO both ways, LIST); then,
 # once per kind of malformed message, it connects and sends one, and the

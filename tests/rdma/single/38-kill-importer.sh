@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # A killed importer leaves no state at the exporter.  (1) A process holding
 # three imports (and a bounce region) is SIGKILLed: the exporter's live
 # imports go back to 0.  (2) A process killed in the middle of a 64 MiB get

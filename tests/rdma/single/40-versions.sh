@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Peer protocol versions: segds built at different versions.  A segd that
 # speaks versions 2 to 3 (this build) and one built to speak only version 2
 # (an older release) agree on version 2: listing (more than one page),

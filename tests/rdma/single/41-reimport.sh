@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # A held import is made again once, transparently, after its connection was
 # lost while the export stayed the same.  A process imports rs and gets from
 # it; the exporter's segd is stopped (SIGSTOP) and another process's listing

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The direct data path reaches only what was granted, at the NIC.  A
 # process holding a real ticket (tests/rdma/dpguess: raw rdma_cm and verbs)
 # connects its own queue pair to the exporter's segd:

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The direct data path with two processes of four threads each, every
 # thread with its own import of the same segment, putting and getting its
 # own area and reading a shared one, byte for byte; then fork during an

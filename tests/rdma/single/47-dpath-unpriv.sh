@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The direct data path as an unprivileged user with the default limits
 # (uid 65534, RLIMIT_MEMLOCK 8 MiB): a small zero-copy buffer is registered
 # and moved by DMA; a 64 MiB one cannot be registered under the limit, so

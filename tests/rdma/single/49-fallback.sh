@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The import tests again with the direct data path turned off (SEG_DIRECT=0):
 # the path through segd, kept as the fallback, must pass them unchanged.
 . "$SEG_TOP/tests/rdma/lib.sh"
