@@ -5,6 +5,13 @@
  * anything malformed is dropped alone.  Replies that hand over a segment's
  * file descriptor carry it with SCM_RIGHTS on their first byte.
  *
+ * Fair shares: a uid other than root may hold only so many connections,
+ * reply bytes and descriptors queued for it, and all such uids together
+ * only so many; above a share segd stops reading that uid's clients until
+ * their replies are read (struct client_limits).  A frame begun must end
+ * within the idle timeout, or its client is dropped.  Root is held only
+ * by the total of connections, and some are always kept for it.
+ *
  * A client's first request must be HELLO with a protocol version this segd
  * serves; anything else is answered with an error naming both versions,
  * and the connection closes once that answer is sent.  Decoded requests go
@@ -17,8 +24,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -28,6 +37,18 @@
 
 #define CLIENT_OUT_HIGH (8u << 20)	/* stop reading a client above this */
 #define READ_CHUNK      16384
+#define ROOT_RESERVE    64		/* connections only root may take */
+#define ACCEPT_BATCH    32		/* accepted per wake-up */
+#define NUIDS           256		/* buckets of the per-uid table */
+#define TRIM_BYTES      (4u << 20)	/* freed output that calls for a trim */
+
+/* One uid's share in use. */
+struct cuid {
+	uid_t        uid;
+	unsigned     nclients, nfds;
+	uint64_t     out;
+	struct cuid *next;
+};
 
 struct fdq {
 	int                 fd;
@@ -37,14 +58,17 @@ struct fdq {
 
 struct client {
 	TAILQ_ENTRY(client)       entry;
+	TAILQ_ENTRY(client)       bentry;	/* on ctl.blocked */
 	struct segd              *sd;
 	int                       fd;
 	struct cred               cred;
-	struct event             *rev, *wev;
+	struct cuid              *u;
+	struct event             *rev, *wev, *idle;
 	struct evbuffer          *in, *out;
 	STAILQ_HEAD(, fdq)        fdq;
 	uint64_t                  queued, sent;
 	int                       paused;	/* reading stopped: output full */
+	int                       blocked;	/* on ctl.blocked: a share full */
 	int                       hello;	/* its version was accepted */
 	int                       closing;	/* close once output is sent */
 	struct creq              *pending;	/* a request waiting on a peer */
@@ -61,12 +85,117 @@ static struct {
 	int                       fd;
 	struct event             *ev, *pause;
 	TAILQ_HEAD(, client)      clients;
-	unsigned                  nclients;
+	TAILQ_HEAD(, client)      blocked;	/* paused by a shared limit */
+	unsigned                  nclients, nusers;	/* nusers: not root's */
+	uint64_t                  out, freed;	/* not root's; since a trim */
+	unsigned                  nfds;		/* not root's */
+	struct cuid              *uids[NUIDS];
+	struct event             *trim;
+	const struct client_limits *lim;
 	const struct client_ops  *ops;
+	long                      refused_at;	/* last logged refusal (s) */
 } ctl = { .fd = -1 };
 
 static void client_close(struct client *);
 static void client_flush(struct client *);
+
+static struct cuid *
+cuid_get(uid_t uid)
+{
+	struct cuid **b = &ctl.uids[uid % NUIDS], *u;
+
+	for (u = *b; u != NULL; u = u->next)
+		if (u->uid == uid)
+			return u;
+	if ((u = calloc(1, sizeof *u)) == NULL)
+		return NULL;
+	u->uid = uid;
+	u->next = *b;
+	*b = u;
+	return u;
+}
+
+static void
+cuid_put(struct cuid *u)
+{
+	struct cuid **p;
+
+	if (--u->nclients > 0)
+		return;
+	for (p = &ctl.uids[u->uid % NUIDS]; *p != NULL; p = &(*p)->next)
+		if (*p == u) {
+			*p = u->next;
+			free(u);
+			return;
+		}
+}
+
+/* Queued output and descriptors, counted for the client's uid. */
+static void
+count_out(struct client *c, int64_t n)
+{
+	c->u->out += (uint64_t)n;
+	if (c->cred.uid != 0)
+		ctl.out += (uint64_t)n;
+	if (n < 0)
+		ctl.freed += (uint64_t)-n;
+}
+
+static void
+count_fd(struct client *c, int n)
+{
+	c->u->nfds += (unsigned)n;
+	if (c->cred.uid != 0)
+		ctl.nfds += (unsigned)n;
+}
+
+/* A share of c's uid, or of all uids, is full: read no more from c. */
+static int
+share_full(const struct client *c)
+{
+	const struct client_limits *l = ctl.lim;
+
+	if (c->cred.uid == 0)
+		return 0;
+	return c->u->out >= l->uid_out || ctl.out >= l->total_out ||
+	    c->u->nfds >= l->uid_fds || ctl.nfds >= l->total_fds;
+}
+
+static void
+trim_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	ctl.freed = 0;
+	malloc_trim(0);		/* give freed output back to the system */
+}
+
+/* Output was freed: let blocked clients go on, and trim after a lot. */
+static void
+shares_freed(void)
+{
+	struct client *c, *n;
+
+	for (c = TAILQ_FIRST(&ctl.blocked); c != NULL; c = n) {
+		n = TAILQ_NEXT(c, bentry);
+		if (share_full(c))
+			continue;
+		TAILQ_REMOVE(&ctl.blocked, c, bentry);
+		c->blocked = 0;
+		if (c->paused && c->pending == NULL &&
+		    evbuffer_get_length(c->out) <= CLIENT_OUT_HIGH) {
+			c->paused = 0;
+			event_add(c->rev, NULL);
+			event_active(c->rev, EV_READ, 0);
+		}
+	}
+	if (ctl.freed >= TRIM_BYTES && ctl.trim != NULL &&
+	    !evtimer_pending(ctl.trim, NULL)) {
+		struct timeval tv = { 0, 200000 };
+		evtimer_add(ctl.trim, &tv);
+	}
+}
 
 static void
 client_close(struct client *c)
@@ -78,17 +207,27 @@ client_close(struct client *c)
 		STAILQ_REMOVE_HEAD(&c->fdq, entry);
 		close(q->fd);
 		free(q);
+		count_fd(c, -1);
 	}
 	if (c->pending != NULL)
 		c->pending->c = NULL;	/* its answer will be dropped */
+	if (c->blocked)
+		TAILQ_REMOVE(&ctl.blocked, c, bentry);
 	TAILQ_REMOVE(&ctl.clients, c, entry);
 	ctl.nclients--;
+	if (c->cred.uid != 0)
+		ctl.nusers--;
+	count_out(c, -(int64_t)evbuffer_get_length(c->out));
+	ctl.freed += evbuffer_get_length(c->in);
+	cuid_put(c->u);
 	event_free(c->rev);
 	event_free(c->wev);
+	event_free(c->idle);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
 	close(c->fd);
 	free(c);
+	shares_freed();
 }
 
 static void
@@ -139,12 +278,14 @@ reply(struct client *c, uint16_t op, int status, const struct segw_info *info,
 		q->fd = fd;
 		q->at = c->queued;
 		STAILQ_INSERT_TAIL(&c->fdq, q, entry);
+		count_fd(c, 1);
 	}
 	if (evbuffer_add(c->out, buf, SEGW_HDRLEN + n) < 0) {
 		log_warnx("%s: evbuffer_add failed", __func__);
 		return;
 	}
 	c->queued += SEGW_HDRLEN + n;
+	count_out(c, (int64_t)(SEGW_HDRLEN + n));
 }
 
 void
@@ -174,6 +315,7 @@ client_reply_raw(struct client *c, uint16_t op, const void *p, size_t n)
 		return;
 	}
 	c->queued += sizeof hb + n;
+	count_out(c, (int64_t)(sizeof hb + n));
 }
 
 /* Send what can be sent; ancillary fds go with the first byte of their frame. */
@@ -241,16 +383,20 @@ client_flush(struct client *c)
 			STAILQ_REMOVE_HEAD(&c->fdq, entry);
 			close(q->fd);
 			free(q);
+			count_fd(c, -1);
 		}
 		evbuffer_drain(c->out, (size_t)r);
 		c->sent += (uint64_t)r;
+		count_out(c, -(int64_t)r);
+		if (!TAILQ_EMPTY(&ctl.blocked) || ctl.freed >= TRIM_BYTES)
+			shares_freed();
 	}
 	event_del(c->wev);
 	if (c->closing) {
 		client_close(c);
 		return;
 	}
-	if (c->paused && c->pending == NULL) {
+	if (c->paused && c->pending == NULL && !c->blocked) {
 		/* resume, and parse what is already buffered */
 		c->paused = 0;
 		event_add(c->rev, NULL);
@@ -441,6 +587,33 @@ client_frame(struct client *c, const struct segw_hdr *h, const uint8_t *p)
 	return -1;
 }
 
+/* Part of a frame is in: it must end within the idle timeout.  0. */
+static int
+idle_arm(struct client *c)
+{
+	struct timeval tv;
+
+	if (!evtimer_pending(c->idle, NULL)) {
+		tv.tv_sec = ctl.lim->idle_ms / 1000;
+		tv.tv_usec = (ctl.lim->idle_ms % 1000) * 1000;
+		evtimer_add(c->idle, &tv);
+	}
+	return 0;
+}
+
+static void
+client_idle_cb(int fd, short ev, void *arg)
+{
+	struct client *c = arg;
+	char why[96];
+
+	(void)fd;
+	(void)ev;
+	snprintf(why, sizeof why, "a frame begun was not finished within %u ms",
+	    ctl.lim->idle_ms);
+	client_drop(c, why);
+}
+
 /* Take every whole frame from the input; 0, or -1 if the client was dropped. */
 static int
 client_parse(struct client *c)
@@ -454,24 +627,35 @@ client_parse(struct client *c)
 		long need;
 		uint8_t *p;
 
-		if (evbuffer_get_length(c->out) > CLIENT_OUT_HIGH) {
-			event_del(c->rev);	/* until the client reads */
+		if (evbuffer_get_length(c->out) > CLIENT_OUT_HIGH ||
+		    share_full(c)) {
+			event_del(c->rev);	/* until replies are read */
+			evtimer_del(c->idle);	/* its frame waits for segd */
 			c->paused = 1;
+			if (share_full(c) && !c->blocked) {
+				c->blocked = 1;
+				TAILQ_INSERT_TAIL(&ctl.blocked, c, bentry);
+			}
+			return 0;
+		}
+		if (avail == 0) {
+			evtimer_del(c->idle);
 			return 0;
 		}
 		if (avail < SEGW_HDRLEN)
-			return 0;
+			return idle_arm(c);
 		evbuffer_copyout(c->in, hb, SEGW_HDRLEN);
 		if ((need = segw_hdr_parse(hb, avail, &h, &why)) < 0) {
 			client_drop(c, why);
 			return -1;
 		}
 		if (avail < (size_t)need)
-			return 0;
+			return idle_arm(c);
 		p = evbuffer_pullup(c->in, need);
 		if (client_frame(c, &h, p + SEGW_HDRLEN) < 0)
 			return -1;
 		evbuffer_drain(c->in, (size_t)need);
+		evtimer_del(c->idle);	/* a whole frame: the clock restarts */
 		if (c->pending != NULL || c->closing)
 			return 0;	/* the rest waits for its answer */
 	}
@@ -518,31 +702,47 @@ accept_resume_cb(int fd, short ev, void *arg)
 	event_add(ctl.ev, NULL);
 }
 
-static void
-accept_cb(int lfd, short ev, void *arg)
+static long
+mono_seconds(void)
 {
-	struct segd *sd = arg;
-	struct client *c;
-	int fd;
+	struct timespec ts;
 
-	(void)ev;
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-		    errno == ENOBUFS) {
-			struct timeval tv = { 1, 0 };
-			log_warn("%s: accept", __func__);
-			event_del(ctl.ev);	/* back off instead of spinning */
-			evtimer_add(ctl.pause, &tv);
-		}
-		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+/* Whether a new client of uid may have a connection; logs a refusal. */
+static int
+accept_ok(const struct cred *cr, struct cuid *u)
+{
+	const struct client_limits *l = ctl.lim;
+	const char *why = NULL;
+	long now;
+
+	if (ctl.nclients >= l->maxclients)
+		why = "too many clients";
+	else if (cr->uid != 0 && ctl.nusers >= l->maxclients - ROOT_RESERVE)
+		why = "too many clients; the rest are kept for root";
+	else if (cr->uid != 0 && u->nclients >= l->uid_clients)
+		why = "too many clients of this uid";
+	if (why == NULL)
+		return 1;
+	now = mono_seconds();
+	if (now != ctl.refused_at) {	/* one line a second at most */
+		ctl.refused_at = now;
+		log_warnx("%s: client pid %d uid %u: %s (limit %u, %u of the "
+		    "uid); refused", __func__, (int)cr->pid, (unsigned)cr->uid,
+		    why, l->maxclients, l->uid_clients);
 	}
-	if (ctl.nclients >= SEGD_MAXCLIENTS) {
-		log_warnx("%s: too many clients (%d); refused", __func__,
-		    SEGD_MAXCLIENTS);
-		close(fd);
-		return;
-	}
+	return 0;
+}
+
+/* One new connection: a client, or refused. */
+static void
+accept_one(struct segd *sd, int fd)
+{
+	struct client *c;
+
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		goto fail;
 	c->sd = sd;
@@ -552,14 +752,27 @@ accept_cb(int lfd, short ev, void *arg)
 		log_warn("%s: SO_PEERCRED", __func__);
 		goto fail;
 	}
+	if ((c->u = cuid_get(c->cred.uid)) == NULL)
+		goto fail;
+	c->u->nclients++;	/* cuid_put() at fail or close */
+	if (!accept_ok(&c->cred, c->u)) {
+		cuid_put(c->u);
+		goto fail;
+	}
 	c->in = evbuffer_new();
 	c->out = evbuffer_new();
 	c->rev = event_new(sd->base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
 	c->wev = event_new(sd->base, fd, EV_WRITE, client_write_cb, c);
-	if (c->in == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL)
+	c->idle = evtimer_new(sd->base, client_idle_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
+	    c->wev == NULL || c->idle == NULL) {
+		cuid_put(c->u);
 		goto fail;
+	}
 	TAILQ_INSERT_TAIL(&ctl.clients, c, entry);
 	ctl.nclients++;
+	if (c->cred.uid != 0)
+		ctl.nusers++;
 	event_add(c->rev, NULL);
 	log_debug("%s: client pid %d uid %u", __func__, (int)c->cred.pid,
 	    (unsigned)c->cred.uid);
@@ -570,6 +783,8 @@ fail:
 			event_free(c->rev);
 		if (c->wev)
 			event_free(c->wev);
+		if (c->idle)
+			event_free(c->idle);
 		if (c->in)
 			evbuffer_free(c->in);
 		if (c->out)
@@ -577,6 +792,28 @@ fail:
 		free(c);
 	}
 	close(fd);
+}
+
+static void
+accept_cb(int lfd, short ev, void *arg)
+{
+	int fd, i;
+
+	(void)ev;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOMEM || errno == ENOBUFS) {
+				struct timeval tv = { 1, 0 };
+				log_warn("%s: accept", __func__);
+				event_del(ctl.ev);  /* back off instead of spinning */
+				evtimer_add(ctl.pause, &tv);
+			}
+			return;
+		}
+		accept_one(arg, fd);
+	}
 }
 
 /* Refuse to steal the socket of a segd that is still running. */
@@ -599,7 +836,9 @@ client_init(struct segd *sd, const struct client_ops *ops)
 	char dir[sizeof sun.sun_path], *slash;
 
 	TAILQ_INIT(&ctl.clients);
+	TAILQ_INIT(&ctl.blocked);
 	ctl.ops = ops;
+	ctl.lim = &sd->clim;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(sd->sockpath) >= sizeof sun.sun_path) {
@@ -641,7 +880,9 @@ client_init(struct segd *sd, const struct client_ops *ops)
 	}
 	ctl.ev = event_new(sd->base, ctl.fd, EV_READ | EV_PERSIST, accept_cb, sd);
 	ctl.pause = evtimer_new(sd->base, accept_resume_cb, NULL);
-	if (ctl.ev == NULL || ctl.pause == NULL || event_add(ctl.ev, NULL) < 0) {
+	ctl.trim = evtimer_new(sd->base, trim_cb, NULL);
+	if (ctl.ev == NULL || ctl.pause == NULL || ctl.trim == NULL ||
+	    event_add(ctl.ev, NULL) < 0) {
 		log_warnx("%s: event_new failed", __func__);
 		goto fail_events;
 	}
@@ -651,7 +892,9 @@ fail_events:
 		event_free(ctl.ev);
 	if (ctl.pause)
 		event_free(ctl.pause);
-	ctl.ev = ctl.pause = NULL;
+	if (ctl.trim)
+		event_free(ctl.trim);
+	ctl.ev = ctl.pause = ctl.trim = NULL;
 fail_unlink:
 	unlink(sd->sockpath);
 fail:
@@ -671,7 +914,9 @@ client_shutdown(struct segd *sd)
 		event_free(ctl.ev);
 	if (ctl.pause)
 		event_free(ctl.pause);
-	ctl.ev = ctl.pause = NULL;
+	if (ctl.trim)
+		event_free(ctl.trim);
+	ctl.ev = ctl.pause = ctl.trim = NULL;
 	if (ctl.fd >= 0) {
 		close(ctl.fd);
 		unlink(sd->sockpath);

@@ -2,9 +2,11 @@
  * main.c: segd, the node's segment daemon.
  *
  *   segd [-fv] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS] [-M MAXBYTES]
- *        [-l ADDR[:PORT]] [-D DEVICE] [-n NODENAME] [-t DEADLINE_MS]
- *        [-m MOUNTPOINT]
+ *        [-U UIDSEGS] [-B UIDBYTES] [-C UIDCLIENTS] [-Q UIDQUEUED]
+ *        [-I IDLE_MS] [-l ADDR[:PORT]] [-D DEVICE] [-n NODENAME]
+ *        [-t DEADLINE_MS] [-m MOUNTPOINT]
  */
+#include <sys/resource.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -22,6 +24,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: segd [-fv] [-s socket] [-d statedir] "
 	    "[-N maxsegs] [-M maxbytes]\n"
+	    "            [-U uidsegs] [-B uidbytes] [-C uidclients] "
+	    "[-Q uidqueued] [-I idle_ms]\n"
 	    "            [-l addr[:port]] [-D device] [-n nodename] "
 	    "[-t deadline_ms]\n"
 	    "            [-m mountpoint]\n");
@@ -118,6 +122,52 @@ signal_cb(int sig, short ev, void *arg)
 	event_base_loopbreak(sd->base);
 }
 
+/*
+ * Descriptors: segd raises its soft limit to the hard one, keeps what the
+ * clients and the replies in flight may hold, and caps -N to what is left
+ * (a plain segment holds one, a umsg or kmsg segment four), saying so.
+ */
+#define FD_SPARE 256	/* the socket, FUSE, RDMA, logs, the state directory */
+
+static void
+fd_budget(struct segd *sd, struct ns_limits *lim)
+{
+	struct client_limits *cl = &sd->clim;
+	struct rlimit rl;
+	rlim_t n, keep;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("segd: getrlimit");
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("segd: setrlimit RLIMIT_NOFILE %llu",
+			    (unsigned long long)rl.rlim_max);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	n = rl.rlim_cur;
+	keep = (rlim_t)cl->maxclients + cl->total_fds + FD_SPARE;
+	if (n < 2 * keep) {	/* a small limit: a share of it for each */
+		cl->maxclients = (unsigned)(n / 4 > 128 ? n / 4 : 128);
+		cl->total_fds = (unsigned)(n / 8 > 16 ? n / 8 : 16);
+		if (cl->uid_fds > cl->total_fds)
+			cl->uid_fds = cl->total_fds;
+		if (cl->uid_clients > cl->maxclients / 2)
+			cl->uid_clients = cl->maxclients / 2;
+		keep = (rlim_t)cl->maxclients + cl->total_fds + FD_SPARE;
+	}
+	lim->maxfds = n > keep + 1 ? (size_t)(n - keep) : 1;
+	if (lim->maxsegs > lim->maxfds) {
+		log_info("segd: open-file limit %llu: room for %u clients and "
+		    "%zu segments; -N lowered from %zu to %zu",
+		    (unsigned long long)n, cl->maxclients, lim->maxfds,
+		    lim->maxsegs, lim->maxfds);
+		lim->maxsegs = lim->maxfds;
+	}
+}
+
 /* What the command line asks for, beyond struct segd. */
 struct opts {
 	struct ns_limits lim;
@@ -136,6 +186,16 @@ option(int ch, struct segd *sd, struct opts *o)
 	case 'd': o->statedir = optarg; break;
 	case 'N': o->lim.maxsegs = number_arg("N", optarg, 1, 1u << 24); break;
 	case 'M': o->lim.maxbytes = number_arg("M", optarg, 1, UINT64_MAX); break;
+	case 'U': o->lim.uid_segs = number_arg("U", optarg, 1, 1u << 24); break;
+	case 'B': o->lim.uid_bytes = number_arg("B", optarg, 1, UINT64_MAX); break;
+	case 'C':
+		sd->clim.uid_clients = (unsigned)number_arg("C", optarg, 1,
+		    SEGD_MAXCLIENTS);
+		break;
+	case 'Q': sd->clim.uid_out = number_arg("Q", optarg, 65536, 1ULL << 40); break;
+	case 'I':
+		sd->clim.idle_ms = (unsigned)number_arg("I", optarg, 10, 3600000);
+		break;
 	case 'l': sd->listen = optarg; break;
 	case 'D': sd->device = optarg; break;
 	case 'm': o->mountpoint = optarg; break;
@@ -209,7 +269,11 @@ main(int argc, char *argv[])
 	o.lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
 	sd.deadline_ms = 5000;
-	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:m:")) != -1)
+	sd.clim = (struct client_limits){ .maxclients = SEGD_MAXCLIENTS,
+	    .uid_clients = SEGD_MAXCLIENTS / 4, .uid_out = 32u << 20,
+	    .total_out = 128u << 20, .uid_fds = 256, .total_fds = 1024,
+	    .idle_ms = 30000 };
+	while ((ch = getopt(argc, argv, "fvs:d:N:M:U:B:C:Q:I:l:D:n:t:m:")) != -1)
 		if (option(ch, &sd, &o) != 0)
 			return 2;
 	if (optind != argc)
@@ -218,6 +282,14 @@ main(int argc, char *argv[])
 		return 2;
 	log_init(1, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
+	fd_budget(&sd, &o.lim);
+	/* one uid may have half of -N and -M unless told otherwise */
+	if (o.lim.uid_segs == 0)
+		o.lim.uid_segs = o.lim.maxsegs / 2 ? o.lim.maxsegs / 2 : 1;
+	if (o.lim.uid_bytes == 0)
+		o.lim.uid_bytes = o.lim.maxbytes / 2 ? o.lim.maxbytes / 2 : 1;
+	if (sd.clim.total_out < 2 * sd.clim.uid_out)
+		sd.clim.total_out = 2 * sd.clim.uid_out;
 
 	if (store_open(&sd.store, o.statedir, &e) < 0) {
 		log_warnx("segd: %s", e.msg);

@@ -87,10 +87,15 @@ struct store {
 	int  dirfd;
 };
 
+/* Limits on segments; the per-uid quotas do not apply to root (0: none). */
 struct ns_limits {
-	size_t   maxsegs;
-	uint64_t maxbytes;
+	size_t   maxsegs;	/* -N: named and removed-but-held segments */
+	uint64_t maxbytes;	/* -M */
+	size_t   uid_segs;	/* -U: segments of one owner */
+	uint64_t uid_bytes;	/* -B: bytes of one owner */
+	size_t   maxfds;	/* descriptors segments may hold (0: no limit) */
 };
+struct ns_uid;	/* one owner's segments and bytes (namespace.c) */
 
 struct ns {
 	struct segment  **hash;
@@ -99,6 +104,9 @@ struct ns {
 	size_t            naddr, caddr;
 	struct seglist    all;      /* named and removed-but-held */
 	size_t            nsegs;    /* named segments */
+	size_t            nheld;    /* named and removed-but-held: for -N */
+	size_t            nfds;     /* descriptors held by segments */
+	struct ns_uid   **uids;     /* per-owner use, for the quotas */
 	uint64_t          bytes;    /* allocated bytes, removed-but-held too */
 	struct ns_limits  lim;
 	uint64_t          pagesize;
@@ -158,8 +166,23 @@ struct rop {
 	struct event         *timer;
 };
 
+/*
+ * The socket's fair shares (client.c).  Root is held only by maxclients;
+ * every other uid by its share and, all of them together, by the totals.
+ */
+struct client_limits {
+	unsigned maxclients;	/* connections in all */
+	unsigned uid_clients;	/* -C: connections of one uid */
+	uint64_t uid_out;	/* -Q: reply bytes queued for one uid */
+	uint64_t total_out;	/* reply bytes queued for all uids but root */
+	unsigned uid_fds;	/* descriptors queued in one uid's replies */
+	unsigned total_fds;	/* the same for all uids but root */
+	unsigned idle_ms;	/* -I: a frame begun must end within this */
+};
+
 struct segd {
 	struct event_base *base;
+	struct client_limits clim;
 	struct ns          ns;
 	struct store       store;
 	const char        *sockpath;
