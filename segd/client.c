@@ -723,7 +723,7 @@ accept_ok(const struct cred *cr, struct cuid *u)
 		why = "too many clients";
 	else if (cr->uid != 0 && ctl.nusers >= l->maxclients - ROOT_RESERVE)
 		why = "too many clients; the rest are kept for root";
-	else if (cr->uid != 0 && u->nclients >= l->uid_clients)
+	else if (cr->uid != 0 && u->nclients > l->uid_clients)	/* with it */
 		why = "too many clients of this uid";
 	if (why == NULL)
 		return 1;
