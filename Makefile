@@ -59,6 +59,7 @@ $(BUILD)/segctl: $(call obj,$(CLI_SRC)) $(BUILD)/libseg.a
 -include $(shell find $(BUILD)/obj -type f -name '*.d' 2>/dev/null)
 
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 -include tests/rdma.mk
 -include bench/bench.mk
 -include bench/rdma.mk

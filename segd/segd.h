@@ -240,6 +240,7 @@ int  store_zio_file(struct store *, const char *name, size_t size,
 /* every segment found: restore(arg, s, e); -1 refuses s (logged) */
 int  store_load(struct store *, int (*restore)(void *, const struct segment *,
     struct segerr *), void *arg);
+int  store_meta_parse(const char *buf, struct segment *);	/* one record */
 
 /* namespace.c */
 int  ns_init(struct ns *, const struct ns_limits *, struct store *);
