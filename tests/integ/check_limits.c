@@ -64,13 +64,12 @@ req_frame(uint8_t *buf, size_t size, uint16_t op, const char *name,
 	return SEGW_HDRLEN + n;
 }
 
-/* A connection to segd, blocking or not; -1 on failure. */
+/* A connection to segd (waiting for room in its backlog); -1 on failure. */
 static int
-raw_connect(int nonblock)
+raw_connect(void)
 {
 	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-	    (nonblock ? SOCK_NONBLOCK : 0), 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
@@ -82,8 +81,7 @@ raw_connect(int nonblock)
 		return -1;
 	}
 	strcpy(sun.sun_path, h_sock);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 &&
-	    errno != EINPROGRESS && errno != EAGAIN) {
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -144,7 +142,7 @@ static int
 fresh_stat(const char *name, int ms)
 {
 	uint8_t buf[512];
-	int fd = raw_connect(0), st = -1;
+	int fd = raw_connect(), st = -1;
 	size_t n;
 
 	if (fd < 0)
@@ -351,8 +349,8 @@ connector(void *arg, FILE *rep)
 	int i, n = *(int *)arg, closed = 0;
 
 	conns = calloc((size_t)n, sizeof *conns);
-	for (i = 0; i < n; i++)
-		if ((conns[i] = raw_connect(1)) < 0) {
+	for (i = 0; i < n; i++)	/* each waits for room in the backlog */
+		if ((conns[i] = raw_connect()) < 0) {
 			fprintf(rep, "fail: connection %d: %s\n", i,
 			    strerror(errno));
 			return;
@@ -393,7 +391,7 @@ flooder(void *arg, FILE *rep)
 		uint8_t hb[256];
 		size_t hn = req_frame(hb, sizeof hb, SEGW_HELLO, "",
 		    SEGW_VERSION);
-		if ((fd[c] = raw_connect(0)) < 0 || write_all(fd[c], hb, hn) < 0) {
+		if ((fd[c] = raw_connect()) < 0 || write_all(fd[c], hb, hn) < 0) {
 			fprintf(rep, "fail: client %d: %s\n", c, strerror(errno));
 			return;
 		}
@@ -498,10 +496,29 @@ rss_back(void *arg)
 	return rss_kib() <= *(long *)arg;
 }
 
+/*
+ * segd's RSS comes back near rss0 once the abusers left.  Not under
+ * valgrind, whose allocator replaces malloc and malloc_trim: that part is
+ * reported as skipped.
+ */
+static void
+rss_returns(const char *test, long rss0)
+{
+	long limit = rss0 + 8 * 1024;
+
+	if (ck_wrapped()) {
+		ck_skip(test, "segd's memory after the abusers left: not "
+		    "measured under valgrind's allocator");
+		return;
+	}
+	ck_assert_msg(h_until(rss_back, &limit, ck_scale(5000)), "segd keeps "
+	    "%ld KiB after the abusers left (%ld before)", rss_kib(), rss0);
+}
+
 START_TEST(nonreaders_memory)
 {
 	struct flood fl = { 300, SEGW_LIST, 0, 0 };
-	long rss0, rss1, limit;
+	long rss0, rss1;
 	struct kid k;
 	char line[64];
 
@@ -518,10 +535,7 @@ START_TEST(nonreaders_memory)
 	    fl.n);
 	others_served();
 	kid_stop(&k);
-	/* near its baseline again once they left */
-	limit = rss0 + 8 * 1024;
-	ck_assert_msg(h_until(rss_back, &limit, ck_scale(5000)), "segd keeps "
-	    "%ld KiB after the clients left (%ld before)", rss_kib(), rss0);
+	rss_returns(__func__, rss0);	/* near its baseline again */
 }
 END_TEST
 
@@ -538,8 +552,8 @@ START_TEST(half_frame_dropped)
 	h_segd_opts[1] = "300";
 	h_segd_start();
 	h_make_seg("probe", 0644, "va 0x23000000 0x1000");
-	idle = raw_connect(0);
-	half = raw_connect(0);
+	idle = raw_connect();
+	half = raw_connect();
 	ck_assert_int_ge(idle, 0);
 	ck_assert_int_ge(half, 0);
 	n = req_frame(buf, sizeof buf, SEGW_HELLO, "", SEGW_VERSION);
@@ -585,6 +599,11 @@ START_TEST(fd_limit_raised)
 	char err[256] = "";
 	int n = ck_wrapped() ? 1200 : 2000, made;
 
+	if (ck_wrapped()) {
+		CK_SKIP("valgrind fixes segd's descriptor limit when it starts "
+		    "it: segd cannot raise it");
+		return;
+	}
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (rl.rlim_max < 4096 + 1024 + 256 + (rlim_t)n) {
 		CK_SKIP("the hard open-file limit (%lu) leaves no room for %d "
@@ -604,7 +623,8 @@ START_TEST(fd_limit_caps_segments)
 {
 	struct rlimit rl = { 1024, 1024 };
 	char err[256] = "", want[64], *log, *at;
-	unsigned long room = 0;
+	unsigned long room = 0, limit = 0;
+	unsigned clients = 0;
 	int made;
 
 	h_segd_stop();
@@ -612,11 +632,16 @@ START_TEST(fd_limit_caps_segments)
 	h_segd_start();
 	/* segd says at start what it can hold */
 	log = h_log_read();
-	at = strstr(log, "open-file limit 1024: room for ");
-	ck_assert_msg(at != NULL && sscanf(strstr(at, "clients and ") +
-	    strlen("clients and "), "%lu segments", &room) == 1, "segd's log "
-	    "says nothing of its descriptors:\n%s", log);
+	for (at = strstr(log, "open-file limit "); at != NULL &&
+	    strstr(at + 1, "open-file limit ") != NULL; )
+		at = strstr(at + 1, "open-file limit ");	/* this start's */
+	ck_assert_msg(at != NULL && sscanf(at, "open-file limit %lu: room for "
+	    "%u clients and %lu segments", &limit, &clients, &room) == 3,
+	    "segd's log says nothing of its descriptors:\n%s", log);
 	free(log);
+	/* 1024, less what valgrind keeps for itself when it runs segd */
+	ck_assert_uint_le(limit, 1024);
+	ck_assert_uint_ge(limit, 1000);
 	ck_assert_uint_gt(room, 100);
 	ck_assert_uint_lt(room, 1024);
 	/* and holds to it: the limit is the error, not a lack of descriptors */
@@ -811,8 +836,7 @@ START_TEST(abusers_measured)
 	    "%ld KiB before, %ld KiB under abuse, %ld KiB after; descriptors "
 	    "%d before, %d under abuse\n", NOBODY, n, l3, readers.n, l1, l2,
 	    OTHER, worst, rss0, rss1, rss2, fd0, fd1);
-	ck_assert_msg(rss2 <= rss0 + 8 * 1024, "segd keeps %ld KiB after the "
-	    "abusers left (%ld before)", rss2, rss0);
+	rss_returns(__func__, rss0);
 }
 END_TEST
 
