@@ -28,7 +28,7 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 PROTO_SRC = proto/segwire.c proto/segparse.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
             seglib/import.c seglib/zio.c segd/zio_pool.c
-SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c \
+SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \

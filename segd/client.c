@@ -5,12 +5,11 @@
  * anything malformed is dropped alone.  Replies that hand over a segment's
  * file descriptor carry it with SCM_RIGHTS on their first byte.
  *
- * Fair shares: a uid other than root may hold only so many connections,
- * reply bytes and descriptors queued for it, and all such uids together
- * only so many; above a share segd stops reading that uid's clients until
- * their replies are read (struct client_limits).  A frame begun must end
- * within the idle timeout, or its client is dropped.  Root is held only
- * by the total of connections, and some are always kept for it.
+ * Fair shares (share.c): a connection beyond its uid's share is refused;
+ * a client whose uid, or all uids, are over their share of queued replies
+ * or descriptors is not read (it waits on the blocked list) until replies
+ * are read.  A frame begun must end within the idle timeout, or its client
+ * is dropped.
  *
  * A client's first request must be HELLO with a protocol version this segd
  * serves; anything else is answered with an error naming both versions,
@@ -24,10 +23,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -37,18 +34,7 @@
 
 #define CLIENT_OUT_HIGH (8u << 20)	/* stop reading a client above this */
 #define READ_CHUNK      16384
-#define ROOT_RESERVE    64		/* connections only root may take */
 #define ACCEPT_BATCH    32		/* accepted per wake-up */
-#define NUIDS           256		/* buckets of the per-uid table */
-#define TRIM_BYTES      (4u << 20)	/* freed output that calls for a trim */
-
-/* One uid's share in use. */
-struct cuid {
-	uid_t        uid;
-	unsigned     nclients, nfds;
-	uint64_t     out;
-	struct cuid *next;
-};
 
 struct fdq {
 	int                 fd;
@@ -62,7 +48,7 @@ struct client {
 	struct segd              *sd;
 	int                       fd;
 	struct cred               cred;
-	struct cuid              *u;
+	struct share             *u;	/* its uid's (share.c) */
 	struct event             *rev, *wev, *idle;
 	struct evbuffer          *in, *out;
 	STAILQ_HEAD(, fdq)        fdq;
@@ -86,92 +72,15 @@ static struct {
 	struct event             *ev, *pause;
 	TAILQ_HEAD(, client)      clients;
 	TAILQ_HEAD(, client)      blocked;	/* paused by a shared limit */
-	unsigned                  nclients, nusers;	/* nusers: not root's */
-	uint64_t                  out, freed;	/* not root's; since a trim */
-	unsigned                  nfds;		/* not root's */
-	struct cuid              *uids[NUIDS];
-	struct event             *trim;
+	unsigned                  nclients;
 	const struct client_limits *lim;
 	const struct client_ops  *ops;
-	long                      refused_at;	/* last logged refusal (s) */
 } ctl = { .fd = -1 };
 
 static void client_close(struct client *);
 static void client_flush(struct client *);
 
-static struct cuid *
-cuid_get(uid_t uid)
-{
-	struct cuid **b = &ctl.uids[uid % NUIDS], *u;
-
-	for (u = *b; u != NULL; u = u->next)
-		if (u->uid == uid)
-			return u;
-	if ((u = calloc(1, sizeof *u)) == NULL)
-		return NULL;
-	u->uid = uid;
-	u->next = *b;
-	*b = u;
-	return u;
-}
-
-static void
-cuid_put(struct cuid *u)
-{
-	struct cuid **p;
-
-	if (--u->nclients > 0)
-		return;
-	for (p = &ctl.uids[u->uid % NUIDS]; *p != NULL; p = &(*p)->next)
-		if (*p == u) {
-			*p = u->next;
-			free(u);
-			return;
-		}
-}
-
-/* Queued output and descriptors, counted for the client's uid. */
-static void
-count_out(struct client *c, int64_t n)
-{
-	c->u->out += (uint64_t)n;
-	if (c->cred.uid != 0)
-		ctl.out += (uint64_t)n;
-	if (n < 0)
-		ctl.freed += (uint64_t)-n;
-}
-
-static void
-count_fd(struct client *c, int n)
-{
-	c->u->nfds += (unsigned)n;
-	if (c->cred.uid != 0)
-		ctl.nfds += (unsigned)n;
-}
-
-/* A share of c's uid, or of all uids, is full: read no more from c. */
-static int
-share_full(const struct client *c)
-{
-	const struct client_limits *l = ctl.lim;
-
-	if (c->cred.uid == 0)
-		return 0;
-	return c->u->out >= l->uid_out || ctl.out >= l->total_out ||
-	    c->u->nfds >= l->uid_fds || ctl.nfds >= l->total_fds;
-}
-
-static void
-trim_cb(int fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	ctl.freed = 0;
-	malloc_trim(0);		/* give freed output back to the system */
-}
-
-/* Output was freed: let blocked clients go on, and trim after a lot. */
+/* Output was freed: let blocked clients whose shares have room go on. */
 static void
 shares_freed(void)
 {
@@ -179,7 +88,7 @@ shares_freed(void)
 
 	for (c = TAILQ_FIRST(&ctl.blocked); c != NULL; c = n) {
 		n = TAILQ_NEXT(c, bentry);
-		if (share_full(c))
+		if (share_full(c->u))
 			continue;
 		TAILQ_REMOVE(&ctl.blocked, c, bentry);
 		c->blocked = 0;
@@ -189,11 +98,6 @@ shares_freed(void)
 			event_add(c->rev, NULL);
 			event_active(c->rev, EV_READ, 0);
 		}
-	}
-	if (ctl.freed >= TRIM_BYTES && ctl.trim != NULL &&
-	    !evtimer_pending(ctl.trim, NULL)) {
-		struct timeval tv = { 0, 200000 };
-		evtimer_add(ctl.trim, &tv);
 	}
 }
 
@@ -207,7 +111,7 @@ client_close(struct client *c)
 		STAILQ_REMOVE_HEAD(&c->fdq, entry);
 		close(q->fd);
 		free(q);
-		count_fd(c, -1);
+		share_fd(c->u, -1);
 	}
 	if (c->pending != NULL)
 		c->pending->c = NULL;	/* its answer will be dropped */
@@ -215,11 +119,9 @@ client_close(struct client *c)
 		TAILQ_REMOVE(&ctl.blocked, c, bentry);
 	TAILQ_REMOVE(&ctl.clients, c, entry);
 	ctl.nclients--;
-	if (c->cred.uid != 0)
-		ctl.nusers--;
-	count_out(c, -(int64_t)evbuffer_get_length(c->out));
-	ctl.freed += evbuffer_get_length(c->in);
-	cuid_put(c->u);
+	share_out(c->u, -(int64_t)evbuffer_get_length(c->out));
+	share_freed(evbuffer_get_length(c->in));
+	share_leave(c->u);
 	event_free(c->rev);
 	event_free(c->wev);
 	event_free(c->idle);
@@ -278,14 +180,14 @@ reply(struct client *c, uint16_t op, int status, const struct segw_info *info,
 		q->fd = fd;
 		q->at = c->queued;
 		STAILQ_INSERT_TAIL(&c->fdq, q, entry);
-		count_fd(c, 1);
+		share_fd(c->u, 1);
 	}
 	if (evbuffer_add(c->out, buf, SEGW_HDRLEN + n) < 0) {
 		log_warnx("%s: evbuffer_add failed", __func__);
 		return;
 	}
 	c->queued += SEGW_HDRLEN + n;
-	count_out(c, (int64_t)(SEGW_HDRLEN + n));
+	share_out(c->u, (int64_t)(SEGW_HDRLEN + n));
 }
 
 void
@@ -315,7 +217,7 @@ client_reply_raw(struct client *c, uint16_t op, const void *p, size_t n)
 		return;
 	}
 	c->queued += sizeof hb + n;
-	count_out(c, (int64_t)(sizeof hb + n));
+	share_out(c->u, (int64_t)(sizeof hb + n));
 }
 
 /* Send what can be sent; ancillary fds go with the first byte of their frame. */
@@ -383,12 +285,12 @@ client_flush(struct client *c)
 			STAILQ_REMOVE_HEAD(&c->fdq, entry);
 			close(q->fd);
 			free(q);
-			count_fd(c, -1);
+			share_fd(c->u, -1);
 		}
 		evbuffer_drain(c->out, (size_t)r);
 		c->sent += (uint64_t)r;
-		count_out(c, -(int64_t)r);
-		if (!TAILQ_EMPTY(&ctl.blocked) || ctl.freed >= TRIM_BYTES)
+		share_out(c->u, -(int64_t)r);
+		if (!TAILQ_EMPTY(&ctl.blocked))
 			shares_freed();
 	}
 	event_del(c->wev);
@@ -628,11 +530,11 @@ client_parse(struct client *c)
 		uint8_t *p;
 
 		if (evbuffer_get_length(c->out) > CLIENT_OUT_HIGH ||
-		    share_full(c)) {
+		    share_full(c->u)) {
 			event_del(c->rev);	/* until replies are read */
 			evtimer_del(c->idle);	/* its frame waits for segd */
 			c->paused = 1;
-			if (share_full(c) && !c->blocked) {
+			if (share_full(c->u) && !c->blocked) {
 				c->blocked = 1;
 				TAILQ_INSERT_TAIL(&ctl.blocked, c, bentry);
 			}
@@ -702,41 +604,6 @@ accept_resume_cb(int fd, short ev, void *arg)
 	event_add(ctl.ev, NULL);
 }
 
-static long
-mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec;
-}
-
-/* Whether a new client of uid may have a connection; logs a refusal. */
-static int
-accept_ok(const struct cred *cr, struct cuid *u)
-{
-	const struct client_limits *l = ctl.lim;
-	const char *why = NULL;
-	long now;
-
-	if (ctl.nclients >= l->maxclients)
-		why = "too many clients";
-	else if (cr->uid != 0 && ctl.nusers >= l->maxclients - ROOT_RESERVE)
-		why = "too many clients; the rest are kept for root";
-	else if (cr->uid != 0 && u->nclients > l->uid_clients)	/* with it */
-		why = "too many clients of this uid";
-	if (why == NULL)
-		return 1;
-	now = mono_seconds();
-	if (now != ctl.refused_at) {	/* one line a second at most */
-		ctl.refused_at = now;
-		log_warnx("%s: client pid %d uid %u: %s (limit %u, %u of the "
-		    "uid); refused", __func__, (int)cr->pid, (unsigned)cr->uid,
-		    why, l->maxclients, l->uid_clients);
-	}
-	return 0;
-}
-
 /* One new connection: a client, or refused. */
 static void
 accept_one(struct segd *sd, int fd)
@@ -752,13 +619,8 @@ accept_one(struct segd *sd, int fd)
 		log_warn("%s: SO_PEERCRED", __func__);
 		goto fail;
 	}
-	if ((c->u = cuid_get(c->cred.uid)) == NULL)
-		goto fail;
-	c->u->nclients++;	/* cuid_put() at fail or close */
-	if (!accept_ok(&c->cred, c->u)) {
-		cuid_put(c->u);
-		goto fail;
-	}
+	if ((c->u = share_join(&c->cred)) == NULL)
+		goto fail;	/* over a share (logged), or out of memory */
 	c->in = evbuffer_new();
 	c->out = evbuffer_new();
 	c->rev = event_new(sd->base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
@@ -766,13 +628,11 @@ accept_one(struct segd *sd, int fd)
 	c->idle = evtimer_new(sd->base, client_idle_cb, c);
 	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
 	    c->wev == NULL || c->idle == NULL) {
-		cuid_put(c->u);
+		share_leave(c->u);
 		goto fail;
 	}
 	TAILQ_INSERT_TAIL(&ctl.clients, c, entry);
 	ctl.nclients++;
-	if (c->cred.uid != 0)
-		ctl.nusers++;
 	event_add(c->rev, NULL);
 	log_debug("%s: client pid %d uid %u", __func__, (int)c->cred.pid,
 	    (unsigned)c->cred.uid);
@@ -880,8 +740,7 @@ client_init(struct segd *sd, const struct client_ops *ops)
 	}
 	ctl.ev = event_new(sd->base, ctl.fd, EV_READ | EV_PERSIST, accept_cb, sd);
 	ctl.pause = evtimer_new(sd->base, accept_resume_cb, NULL);
-	ctl.trim = evtimer_new(sd->base, trim_cb, NULL);
-	if (ctl.ev == NULL || ctl.pause == NULL || ctl.trim == NULL ||
+	if (ctl.ev == NULL || ctl.pause == NULL || share_init(sd) < 0 ||
 	    event_add(ctl.ev, NULL) < 0) {
 		log_warnx("%s: event_new failed", __func__);
 		goto fail_events;
@@ -892,9 +751,8 @@ fail_events:
 		event_free(ctl.ev);
 	if (ctl.pause)
 		event_free(ctl.pause);
-	if (ctl.trim)
-		event_free(ctl.trim);
-	ctl.ev = ctl.pause = ctl.trim = NULL;
+	share_shutdown();
+	ctl.ev = ctl.pause = NULL;
 fail_unlink:
 	unlink(sd->sockpath);
 fail:
@@ -914,9 +772,8 @@ client_shutdown(struct segd *sd)
 		event_free(ctl.ev);
 	if (ctl.pause)
 		event_free(ctl.pause);
-	if (ctl.trim)
-		event_free(ctl.trim);
-	ctl.ev = ctl.pause = ctl.trim = NULL;
+	share_shutdown();
+	ctl.ev = ctl.pause = NULL;
 	if (ctl.fd >= 0) {
 		close(ctl.fd);
 		unlink(sd->sockpath);

@@ -464,6 +464,17 @@ void import_io(struct segd *, struct client *, const struct segw_io *);
 void import_rfree(struct segd *, struct client *, const struct segw_addrs *);
 void import_client_gone(struct segd *, struct client *);
 
+/* share.c: the socket's fair shares per uid (struct client_limits) */
+struct share;
+int  share_init(struct segd *);
+void share_shutdown(void);
+struct share *share_join(const struct cred *);	/* NULL: refused (logged) */
+void share_leave(struct share *);
+void share_out(struct share *, int64_t bytes);	/* reply bytes queued, sent */
+void share_fd(struct share *, int n);		/* descriptors queued, sent */
+void share_freed(size_t bytes);			/* buffers freed: trim later */
+int  share_full(const struct share *);		/* read no more of its uid */
+
 /* control.c: the socket's requests, one handler per operation */
 int  control_init(struct segd *);
 void control_shutdown(struct segd *);
