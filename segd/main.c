@@ -168,6 +168,20 @@ fd_budget(struct segd *sd, struct ns_limits *lim)
 	}
 }
 
+/* The limits the options left unsaid, once the descriptors are known. */
+static void
+limits(struct segd *sd, struct ns_limits *lim)
+{
+	fd_budget(sd, lim);
+	/* one uid may have half of -N and -M unless told otherwise */
+	if (lim->uid_segs == 0)
+		lim->uid_segs = lim->maxsegs / 2 ? lim->maxsegs / 2 : 1;
+	if (lim->uid_bytes == 0)
+		lim->uid_bytes = lim->maxbytes / 2 ? lim->maxbytes / 2 : 1;
+	if (sd->clim.total_out < 2 * sd->clim.uid_out)
+		sd->clim.total_out = 2 * sd->clim.uid_out;
+}
+
 /* What the command line asks for, beyond struct segd. */
 struct opts {
 	struct ns_limits lim;
@@ -282,14 +296,7 @@ main(int argc, char *argv[])
 		return 2;
 	log_init(1, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
-	fd_budget(&sd, &o.lim);
-	/* one uid may have half of -N and -M unless told otherwise */
-	if (o.lim.uid_segs == 0)
-		o.lim.uid_segs = o.lim.maxsegs / 2 ? o.lim.maxsegs / 2 : 1;
-	if (o.lim.uid_bytes == 0)
-		o.lim.uid_bytes = o.lim.maxbytes / 2 ? o.lim.maxbytes / 2 : 1;
-	if (sd.clim.total_out < 2 * sd.clim.uid_out)
-		sd.clim.total_out = 2 * sd.clim.uid_out;
+	limits(&sd, &o.lim);
 
 	if (store_open(&sd.store, o.statedir, &e) < 0) {
 		log_warnx("segd: %s", e.msg);
