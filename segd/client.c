@@ -35,6 +35,8 @@
 #define CLIENT_OUT_HIGH (8u << 20)	/* stop reading a client above this */
 #define READ_CHUNK      16384
 #define ACCEPT_BATCH    32		/* accepted per wake-up */
+#define TURN_OUT        (64u << 10)	/* replies made in one client's turn */
+#define IN_HIGH         (128u << 10)	/* read no more input above this */
 
 struct fdq {
 	int                 fd;
@@ -521,6 +523,7 @@ static int
 client_parse(struct client *c)
 {
 	uint8_t hb[SEGW_HDRLEN];
+	size_t out0 = evbuffer_get_length(c->out);
 
 	for (;;) {
 		struct segw_hdr h;
@@ -560,6 +563,11 @@ client_parse(struct client *c)
 		evtimer_del(c->idle);	/* a whole frame: the clock restarts */
 		if (c->pending != NULL || c->closing)
 			return 0;	/* the rest waits for its answer */
+		if (evbuffer_get_length(c->out) >= out0 + TURN_OUT) {
+			/* others' turn: the rest in a later round of the loop */
+			event_active(c->rev, EV_READ, 0);
+			return 0;
+		}
 	}
 }
 
@@ -571,6 +579,11 @@ client_read_cb(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (evbuffer_get_length(c->in) >= IN_HIGH) {	/* parse what it has */
+		if (client_parse(c) == 0)
+			client_flush(c);
+		return;
+	}
 	n = evbuffer_read(c->in, c->fd, READ_CHUNK);
 	if (n == 0) {
 		client_close(c);
