@@ -10,16 +10,21 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS  = segw segp ctl acl meta zpool parse
 FUZZ_FLAGS    = -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -Iproto -Isegd -Iseglib -Itests/fuzz
 FUZZ_SRC      = proto/segwire.c proto/segparse.c segd/log.c segd/ctl.c \
                 segd/acl.c segd/store.c segd/zio_pool.c
+FUZZ_OBJS     = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRC))
 FUZZ_BINS     = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_SRC) segd/segd.h \
-    proto/segwire.h segd/zio_pool.h
+# the code under test, instrumented once for every target
+$(BUILD)/fuzz/obj/%.o: %.c segd/segd.h proto/segwire.h segd/zio_pool.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS)
 
 $(BUILD)/fuzz/mkcorpus: tests/fuzz/mkcorpus.c proto/segwire.c proto/segparse.c \
     segd/zio_pool.c
