@@ -39,7 +39,7 @@ LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
             seglib/import.c seglib/zio.c segd/zio_pool.c
-SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/control.c segd/namespace.c \
+SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \
@@ -80,6 +80,7 @@ $(BUILD)/segctl: $(call obj,$(CLI_SRC)) $(BUILD)/libseg.a
 -include $(shell find $(BUILD)/obj -type f -name '*.d' 2>/dev/null)
 
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 -include tests/rdma.mk
 -include bench/bench.mk
 -include bench/rdma.mk

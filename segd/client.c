@@ -7,6 +7,12 @@
  * anything malformed is dropped alone.  Replies that hand over a segment's
  * file descriptor carry it with SCM_RIGHTS on their first byte.
  *
+ * Fair shares (share.c): a connection beyond its uid's share is refused;
+ * a client whose uid, or all uids, are over their share of queued replies
+ * or descriptors is not read (it waits on the blocked list) until replies
+ * are read.  A frame begun must end within the idle timeout, or its client
+ * is dropped.
+ *
  * A client's first request must be HELLO with a protocol version this segd
  * serves; anything else is answered with an error naming both versions,
  * and the connection closes once that answer is sent.  Decoded requests go
@@ -30,6 +36,9 @@
 
 #define CLIENT_OUT_HIGH (8u << 20)	/* stop reading a client above this */
 #define READ_CHUNK      16384
+#define ACCEPT_BATCH    32		/* accepted per wake-up */
+#define TURN_OUT        (64u << 10)	/* replies made in one client's turn */
+#define IN_HIGH         (128u << 10)	/* read no more input above this */
 
 struct fdq {
 	int                 fd;
@@ -39,14 +48,17 @@ struct fdq {
 
 struct client {
 	TAILQ_ENTRY(client)       entry;
+	TAILQ_ENTRY(client)       bentry;	/* on ctl.blocked */
 	struct segd              *sd;
 	int                       fd;
 	struct cred               cred;
-	struct event             *rev, *wev;
+	struct share             *u;	/* its uid's (share.c) */
+	struct event             *rev, *wev, *idle;
 	struct evbuffer          *in, *out;
 	STAILQ_HEAD(, fdq)        fdq;
 	uint64_t                  queued, sent;
 	int                       paused;	/* reading stopped: output full */
+	int                       blocked;	/* on ctl.blocked: a share full */
 	int                       hello;	/* its version was accepted */
 	int                       closing;	/* close once output is sent */
 	struct creq              *pending;	/* a request waiting on a peer */
@@ -63,12 +75,35 @@ static struct {
 	int                       fd;
 	struct event             *ev, *pause;
 	TAILQ_HEAD(, client)      clients;
+	TAILQ_HEAD(, client)      blocked;	/* paused by a shared limit */
 	unsigned                  nclients;
+	const struct client_limits *lim;
 	const struct client_ops  *ops;
 } ctl = { .fd = -1 };
 
 static void client_close(struct client *);
 static void client_flush(struct client *);
+
+/* Output was freed: let blocked clients whose shares have room go on. */
+static void
+shares_freed(void)
+{
+	struct client *c, *n;
+
+	for (c = TAILQ_FIRST(&ctl.blocked); c != NULL; c = n) {
+		n = TAILQ_NEXT(c, bentry);
+		if (share_full(c->u))
+			continue;
+		TAILQ_REMOVE(&ctl.blocked, c, bentry);
+		c->blocked = 0;
+		if (c->paused && c->pending == NULL &&
+		    evbuffer_get_length(c->out) <= CLIENT_OUT_HIGH) {
+			c->paused = 0;
+			event_add(c->rev, NULL);
+			event_active(c->rev, EV_READ, 0);
+		}
+	}
+}
 
 static void
 client_close(struct client *c)
@@ -80,17 +115,25 @@ client_close(struct client *c)
 		STAILQ_REMOVE_HEAD(&c->fdq, entry);
 		close(q->fd);
 		free(q);
+		share_fd(c->u, -1);
 	}
 	if (c->pending != NULL)
 		c->pending->c = NULL;	/* its answer will be dropped */
+	if (c->blocked)
+		TAILQ_REMOVE(&ctl.blocked, c, bentry);
 	TAILQ_REMOVE(&ctl.clients, c, entry);
 	ctl.nclients--;
+	share_out(c->u, -(int64_t)evbuffer_get_length(c->out));
+	share_freed(evbuffer_get_length(c->in));
+	share_leave(c->u);
 	event_free(c->rev);
 	event_free(c->wev);
+	event_free(c->idle);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
 	close(c->fd);
 	free(c);
+	shares_freed();
 }
 
 static void
@@ -141,12 +184,14 @@ reply(struct client *c, uint16_t op, int status, const struct segw_info *info,
 		q->fd = fd;
 		q->at = c->queued;
 		STAILQ_INSERT_TAIL(&c->fdq, q, entry);
+		share_fd(c->u, 1);
 	}
 	if (evbuffer_add(c->out, buf, SEGW_HDRLEN + n) < 0) {
 		log_warnx("%s: evbuffer_add failed", __func__);
 		return;
 	}
 	c->queued += SEGW_HDRLEN + n;
+	share_out(c->u, (int64_t)(SEGW_HDRLEN + n));
 }
 
 void
@@ -176,6 +221,7 @@ client_reply_raw(struct client *c, uint16_t op, const void *p, size_t n)
 		return;
 	}
 	c->queued += sizeof hb + n;
+	share_out(c->u, (int64_t)(sizeof hb + n));
 }
 
 /* Send what can be sent; ancillary fds go with the first byte of their frame. */
@@ -243,16 +289,20 @@ client_flush(struct client *c)
 			STAILQ_REMOVE_HEAD(&c->fdq, entry);
 			close(q->fd);
 			free(q);
+			share_fd(c->u, -1);
 		}
 		evbuffer_drain(c->out, (size_t)r);
 		c->sent += (uint64_t)r;
+		share_out(c->u, -(int64_t)r);
+		if (!TAILQ_EMPTY(&ctl.blocked))
+			shares_freed();
 	}
 	event_del(c->wev);
 	if (c->closing) {
 		client_close(c);
 		return;
 	}
-	if (c->paused && c->pending == NULL) {
+	if (c->paused && c->pending == NULL && !c->blocked) {
 		/* resume, and parse what is already buffered */
 		c->paused = 0;
 		event_add(c->rev, NULL);
@@ -443,11 +493,39 @@ client_frame(struct client *c, const struct segw_hdr *h, const uint8_t *p)
 	return -1;
 }
 
+/* Part of a frame is in: it must end within the idle timeout.  0. */
+static int
+idle_arm(struct client *c)
+{
+	struct timeval tv;
+
+	if (!evtimer_pending(c->idle, NULL)) {
+		tv.tv_sec = ctl.lim->idle_ms / 1000;
+		tv.tv_usec = (ctl.lim->idle_ms % 1000) * 1000;
+		evtimer_add(c->idle, &tv);
+	}
+	return 0;
+}
+
+static void
+client_idle_cb(int fd, short ev, void *arg)
+{
+	struct client *c = arg;
+	char why[96];
+
+	(void)fd;
+	(void)ev;
+	snprintf(why, sizeof why, "a frame begun was not finished within %u ms",
+	    ctl.lim->idle_ms);
+	client_drop(c, why);
+}
+
 /* Take every whole frame from the input; 0, or -1 if the client was dropped. */
 static int
 client_parse(struct client *c)
 {
 	uint8_t hb[SEGW_HDRLEN];
+	size_t out0 = evbuffer_get_length(c->out);
 
 	for (;;) {
 		struct segw_hdr h;
@@ -456,26 +534,42 @@ client_parse(struct client *c)
 		long need;
 		uint8_t *p;
 
-		if (evbuffer_get_length(c->out) > CLIENT_OUT_HIGH) {
-			event_del(c->rev);	/* until the client reads */
+		if (evbuffer_get_length(c->out) > CLIENT_OUT_HIGH ||
+		    share_full(c->u)) {
+			event_del(c->rev);	/* until replies are read */
+			evtimer_del(c->idle);	/* its frame waits for segd */
 			c->paused = 1;
+			if (share_full(c->u) && !c->blocked) {
+				c->blocked = 1;
+				TAILQ_INSERT_TAIL(&ctl.blocked, c, bentry);
+			}
+			return 0;
+		}
+		if (avail == 0) {
+			evtimer_del(c->idle);
 			return 0;
 		}
 		if (avail < SEGW_HDRLEN)
-			return 0;
+			return idle_arm(c);
 		evbuffer_copyout(c->in, hb, SEGW_HDRLEN);
 		if ((need = segw_hdr_parse(hb, avail, &h, &why)) < 0) {
 			client_drop(c, why);
 			return -1;
 		}
 		if (avail < (size_t)need)
-			return 0;
+			return idle_arm(c);
 		p = evbuffer_pullup(c->in, need);
 		if (client_frame(c, &h, p + SEGW_HDRLEN) < 0)
 			return -1;
 		evbuffer_drain(c->in, (size_t)need);
+		evtimer_del(c->idle);	/* a whole frame: the clock restarts */
 		if (c->pending != NULL || c->closing)
 			return 0;	/* the rest waits for its answer */
+		if (evbuffer_get_length(c->out) >= out0 + TURN_OUT) {
+			/* others' turn: the rest in a later round of the loop */
+			event_active(c->rev, EV_READ, 0);
+			return 0;
+		}
 	}
 }
 
@@ -487,6 +581,11 @@ client_read_cb(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (evbuffer_get_length(c->in) >= IN_HIGH) {	/* parse what it has */
+		if (client_parse(c) == 0)
+			client_flush(c);
+		return;
+	}
 	n = evbuffer_read(c->in, c->fd, READ_CHUNK);
 	if (n == 0) {
 		client_close(c);
@@ -520,31 +619,12 @@ accept_resume_cb(int fd, short ev, void *arg)
 	event_add(ctl.ev, NULL);
 }
 
+/* One new connection: a client, or refused. */
 static void
-accept_cb(int lfd, short ev, void *arg)
+accept_one(struct segd *sd, int fd)
 {
-	struct segd *sd = arg;
 	struct client *c;
-	int fd;
 
-	(void)ev;
-	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-		    errno == ENOBUFS) {
-			struct timeval tv = { 1, 0 };
-			log_warn("%s: accept", __func__);
-			event_del(ctl.ev);	/* back off instead of spinning */
-			evtimer_add(ctl.pause, &tv);
-		}
-		return;
-	}
-	if (ctl.nclients >= SEGD_MAXCLIENTS) {
-		log_warnx("%s: too many clients (%d); refused", __func__,
-		    SEGD_MAXCLIENTS);
-		close(fd);
-		return;
-	}
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		goto fail;
 	c->sd = sd;
@@ -554,12 +634,18 @@ accept_cb(int lfd, short ev, void *arg)
 		log_warn("%s: SO_PEERCRED", __func__);
 		goto fail;
 	}
+	if ((c->u = share_join(&c->cred)) == NULL)
+		goto fail;	/* over a share (logged), or out of memory */
 	c->in = evbuffer_new();
 	c->out = evbuffer_new();
 	c->rev = event_new(sd->base, fd, EV_READ | EV_PERSIST, client_read_cb, c);
 	c->wev = event_new(sd->base, fd, EV_WRITE, client_write_cb, c);
-	if (c->in == NULL || c->out == NULL || c->rev == NULL || c->wev == NULL)
+	c->idle = evtimer_new(sd->base, client_idle_cb, c);
+	if (c->in == NULL || c->out == NULL || c->rev == NULL ||
+	    c->wev == NULL || c->idle == NULL) {
+		share_leave(c->u);
 		goto fail;
+	}
 	TAILQ_INSERT_TAIL(&ctl.clients, c, entry);
 	ctl.nclients++;
 	event_add(c->rev, NULL);
@@ -572,6 +658,8 @@ fail:
 			event_free(c->rev);
 		if (c->wev)
 			event_free(c->wev);
+		if (c->idle)
+			event_free(c->idle);
 		if (c->in)
 			evbuffer_free(c->in);
 		if (c->out)
@@ -579,6 +667,28 @@ fail:
 		free(c);
 	}
 	close(fd);
+}
+
+static void
+accept_cb(int lfd, short ev, void *arg)
+{
+	int fd, i;
+
+	(void)ev;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOMEM || errno == ENOBUFS) {
+				struct timeval tv = { 1, 0 };
+				log_warn("%s: accept", __func__);
+				event_del(ctl.ev);  /* back off instead of spinning */
+				evtimer_add(ctl.pause, &tv);
+			}
+			return;
+		}
+		accept_one(arg, fd);
+	}
 }
 
 /* Refuse to steal the socket of a segd that is still running. */
@@ -601,7 +711,9 @@ client_init(struct segd *sd, const struct client_ops *ops)
 	char dir[sizeof sun.sun_path], *slash;
 
 	TAILQ_INIT(&ctl.clients);
+	TAILQ_INIT(&ctl.blocked);
 	ctl.ops = ops;
+	ctl.lim = &sd->clim;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(sd->sockpath) >= sizeof sun.sun_path) {
@@ -643,7 +755,8 @@ client_init(struct segd *sd, const struct client_ops *ops)
 	}
 	ctl.ev = event_new(sd->base, ctl.fd, EV_READ | EV_PERSIST, accept_cb, sd);
 	ctl.pause = evtimer_new(sd->base, accept_resume_cb, NULL);
-	if (ctl.ev == NULL || ctl.pause == NULL || event_add(ctl.ev, NULL) < 0) {
+	if (ctl.ev == NULL || ctl.pause == NULL || share_init(sd) < 0 ||
+	    event_add(ctl.ev, NULL) < 0) {
 		log_warnx("%s: event_new failed", __func__);
 		goto fail_events;
 	}
@@ -653,6 +766,7 @@ fail_events:
 		event_free(ctl.ev);
 	if (ctl.pause)
 		event_free(ctl.pause);
+	share_shutdown();
 	ctl.ev = ctl.pause = NULL;
 fail_unlink:
 	unlink(sd->sockpath);
@@ -673,6 +787,7 @@ client_shutdown(struct segd *sd)
 		event_free(ctl.ev);
 	if (ctl.pause)
 		event_free(ctl.pause);
+	share_shutdown();
 	ctl.ev = ctl.pause = NULL;
 	if (ctl.fd >= 0) {
 		close(ctl.fd);

@@ -4,8 +4,9 @@
  * main.c: segd, the node's segment daemon.
  *
  *   segd [-fv] [-c CONFFILE] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS]
- *        [-M MAXBYTES] [-l ADDR[:PORT]] [-D DEVICE] [-n NODENAME]
- *        [-t DEADLINE_MS] [-m MOUNTPOINT]
+ *        [-M MAXBYTES] [-U UIDSEGS] [-B UIDBYTES] [-C UIDCLIENTS]
+ *        [-Q UIDQUEUED] [-I IDLE_MS] [-l ADDR[:PORT]] [-D DEVICE]
+ *        [-n NODENAME] [-t DEADLINE_MS] [-E TICKET_MS] [-m MOUNTPOINT]
  *
  * Options come from the command line, then the configuration file
  * (config.c: -c FILE, else /etc/segd.conf if it exists), then defaults.
@@ -31,6 +32,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: segd [-fv] [-c conffile] [-s socket] "
 	    "[-d statedir] [-N maxsegs] [-M maxbytes]\n"
+	    "            [-U uidsegs] [-B uidbytes] [-C uidclients] "
+	    "[-Q uidqueued] [-I idle_ms]\n"
 	    "            [-l addr[:port]] [-D device] [-n nodename] "
 	    "[-t deadline_ms] [-E ticket_ms]\n"
 	    "            [-m mountpoint]\n");
@@ -128,6 +131,66 @@ signal_cb(int sig, short ev, void *arg)
 	event_base_loopbreak(sd->base);
 }
 
+/*
+ * Descriptors: segd raises its soft limit to the hard one, keeps what the
+ * clients and the replies in flight may hold, and caps -N to what is left
+ * (a plain segment holds one, a umsg or kmsg segment four), saying so.
+ */
+#define FD_SPARE 256	/* the socket, FUSE, RDMA, logs, the state directory */
+
+static void
+fd_budget(struct segd *sd, struct ns_limits *lim)
+{
+	struct client_limits *cl = &sd->clim;
+	struct rlimit rl;
+	rlim_t n, keep;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("segd: getrlimit");
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("segd: setrlimit RLIMIT_NOFILE %llu",
+			    (unsigned long long)rl.rlim_max);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	n = rl.rlim_cur;
+	keep = (rlim_t)cl->maxclients + cl->total_fds + FD_SPARE;
+	if (n < 2 * keep) {	/* a small limit: a share of it for each */
+		cl->maxclients = (unsigned)(n / 4 > 128 ? n / 4 : 128);
+		cl->total_fds = (unsigned)(n / 8 > 16 ? n / 8 : 16);
+		if (cl->uid_fds > cl->total_fds)
+			cl->uid_fds = cl->total_fds;
+		if (cl->uid_clients > cl->maxclients / 2)
+			cl->uid_clients = cl->maxclients / 2;
+		keep = (rlim_t)cl->maxclients + cl->total_fds + FD_SPARE;
+	}
+	lim->maxfds = n > keep + 1 ? (size_t)(n - keep) : 1;
+	if (lim->maxsegs > lim->maxfds) {
+		log_info("segd: open-file limit %llu: room for %u clients and "
+		    "%zu segments; -N lowered from %zu to %zu",
+		    (unsigned long long)n, cl->maxclients, lim->maxfds,
+		    lim->maxsegs, lim->maxfds);
+		lim->maxsegs = lim->maxfds;
+	}
+}
+
+/* The limits the options left unsaid, once the descriptors are known. */
+static void
+limits(struct segd *sd, struct ns_limits *lim)
+{
+	fd_budget(sd, lim);
+	/* one uid may have half of -N and -M unless told otherwise */
+	if (lim->uid_segs == 0)
+		lim->uid_segs = lim->maxsegs / 2 ? lim->maxsegs / 2 : 1;
+	if (lim->uid_bytes == 0)
+		lim->uid_bytes = lim->maxbytes / 2 ? lim->maxbytes / 2 : 1;
+	if (sd->clim.total_out < 2 * sd->clim.uid_out)
+		sd->clim.total_out = 2 * sd->clim.uid_out;
+}
+
 /* What the command line and the configuration file ask for. */
 struct opts {
 	struct segd     *sd;
@@ -164,6 +227,16 @@ option(int ch, struct segd *sd, struct opts *o)
 	case 'N': o->lim.maxsegs = number_arg("N", optarg, 1, CONF_MAXSEGS_MAX);
 		break;
 	case 'M': o->lim.maxbytes = number_arg("M", optarg, 1, UINT64_MAX); break;
+	case 'U': o->lim.uid_segs = number_arg("U", optarg, 1, 1u << 24); break;
+	case 'B': o->lim.uid_bytes = number_arg("B", optarg, 1, UINT64_MAX); break;
+	case 'C':
+		sd->clim.uid_clients = (unsigned)number_arg("C", optarg, 1,
+		    SEGD_MAXCLIENTS);
+		break;
+	case 'Q': sd->clim.uid_out = number_arg("Q", optarg, 65536, 1ULL << 40); break;
+	case 'I':
+		sd->clim.idle_ms = (unsigned)number_arg("I", optarg, 10, 3600000);
+		break;
 	case 'l': sd->listen = optarg; break;
 	case 'D': sd->device = optarg; break;
 	case 'm': o->mountpoint = optarg; break;
@@ -230,35 +303,6 @@ default_maxbytes(void)
 {
 	return (uint64_t)sysconf(_SC_PHYS_PAGES) *
 	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
-}
-
-/*
- * Every allocated segment holds a descriptor, and so does every client:
- * raise the soft descriptor limit to what -N and the clients need, as far
- * as the hard limit allows, and say so when that is not enough.
- */
-static void
-fit_nofile(size_t maxsegs)
-{
-	rlim_t need = (rlim_t)maxsegs + SEGD_MAXCLIENTS + 1024;
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_warn("%s: getrlimit", __func__);
-		return;
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
-		    need : rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			log_warn("%s: setrlimit", __func__);
-		else if (rl.rlim_cur < need)
-			log_warnx("%s: descriptor limit %llu is below the %llu "
-			    "that %zu segments and %d clients need: raise "
-			    "LimitNOFILE (ulimit -n) or lower maxsegs", __func__,
-			    (unsigned long long)rl.rlim_cur,
-			    (unsigned long long)need, maxsegs, SEGD_MAXCLIENTS);
-	}
 }
 
 /* A limit after a reload: the option's, else the file's, else the default. */
@@ -335,7 +379,11 @@ hup_cb(int sig, short ev, void *arg)
 		log_warnx("%s: %zu segments of %llu bytes exist: more are refused "
 		    "until some are removed", __func__, ns->nsegs,
 		    (unsigned long long)ns->bytes);
-	fit_nofile(ns->lim.maxsegs);
+	if (ns->lim.maxfds != 0 && ns->lim.maxsegs > ns->lim.maxfds) {
+		log_info("%s: maxsegs %zu capped to %zu by the open-file limit",
+		    __func__, ns->lim.maxsegs, ns->lim.maxfds);
+		ns->lim.maxsegs = ns->lim.maxfds;
+	}
 	reload_rest(o, c);
 	free(c);
 	sd_notify(0, "READY=1");
@@ -386,7 +434,8 @@ configure(int argc, char *argv[], struct segd *sd, struct opts *o)
 	int ch;
 
 	sd->ticket_ms = UINT_MAX;	/* unset */
-	while ((ch = getopt(argc, argv, "fvc:s:d:N:M:l:D:n:t:m:E:")) != -1)
+	while ((ch = getopt(argc, argv, "fvc:s:d:N:M:U:B:C:Q:I:l:D:n:t:m:E:")) !=
+	    -1)
 		if (option(ch, sd, o) != 0)
 			return 2;
 	if (optind != argc)
@@ -464,11 +513,15 @@ main(int argc, char *argv[])
 	memset(&sd, 0, sizeof sd);
 	sd.store.dirfd = -1;
 	o.sd = &sd;
+	sd.clim = (struct client_limits){ .maxclients = SEGD_MAXCLIENTS,
+	    .uid_clients = SEGD_MAXCLIENTS / 4, .uid_out = 32u << 20,
+	    .total_out = 128u << 20, .uid_fds = 256, .total_fds = 1024,
+	    .idle_ms = 30000 };
 	if ((n = configure(argc, argv, &sd, &o)) != 0)
 		return n;
 	log_init(1, o.verbose);	/* start-up errors to the terminal */
 	signal(SIGPIPE, SIG_IGN);
-	fit_nofile(o.lim.maxsegs);
+	limits(&sd, &o.lim);
 
 	if (store_open(&sd.store, o.statedir, &e) < 0) {
 		log_errx("segd: %s", e.msg);

@@ -17,6 +17,15 @@
 #include "segd.h"
 
 #define NS_NHASH 16384
+#define NS_NUIDS 256	/* buckets of the per-owner table */
+
+/* One owner's segments (named and removed-but-held) and allocated bytes. */
+struct ns_uid {
+	uid_t          uid;
+	size_t         nsegs;
+	uint64_t       bytes;
+	struct ns_uid *next;
+};
 
 static uint32_t
 hash_name(const char *s)
@@ -36,11 +45,127 @@ ns_init(struct ns *ns, const struct ns_limits *lim, struct store *st)
 	ns->hash = calloc(ns->nhash, sizeof *ns->hash);
 	if (ns->hash == NULL)
 		return -1;
+	ns->uids = calloc(NS_NUIDS, sizeof *ns->uids);
+	if (ns->uids == NULL) {
+		free(ns->hash);
+		return -1;
+	}
 	TAILQ_INIT(&ns->all);
 	ns->lim = *lim;
 	ns->pagesize = (uint64_t)sysconf(_SC_PAGESIZE);
 	ns->store = st;
 	return 0;
+}
+
+/* owner's entry; made if make (NULL only then, out of memory) */
+static struct ns_uid *
+uid_get(struct ns *ns, uid_t uid, int make)
+{
+	struct ns_uid **b = &ns->uids[uid % NS_NUIDS], *u;
+
+	for (u = *b; u != NULL; u = u->next)
+		if (u->uid == uid)
+			return u;
+	if (!make || (u = calloc(1, sizeof *u)) == NULL)
+		return NULL;
+	u->uid = uid;
+	u->next = *b;
+	*b = u;
+	return u;
+}
+
+/* Forget an owner with nothing left. */
+static void
+uid_tidy(struct ns *ns, struct ns_uid *u)
+{
+	struct ns_uid **p;
+
+	if (u->nsegs != 0 || u->bytes != 0)
+		return;
+	for (p = &ns->uids[u->uid % NS_NUIDS]; *p != NULL; p = &(*p)->next)
+		if (*p == u) {
+			*p = u->next;
+			free(u);
+			return;
+		}
+}
+
+/* Descriptors an allocated segment holds: its file; a pool's three more. */
+static size_t
+seg_nfds(enum seg_verb v)
+{
+	if (v == SEG_VERB_NONE)
+		return 0;
+	return v == SEG_VERB_UMSG || v == SEG_VERB_KMSG ? 4 : 1;
+}
+
+/* -N and -U: room for one more segment of uid; 0, or -1 with e set. */
+static int
+room_seg(struct ns *ns, uid_t uid, struct segerr *e)
+{
+	struct ns_uid *u;
+
+	if (ns->nheld >= ns->lim.maxsegs)
+		return seterr(e, ENOSPC, "too many segments (limit %zu)",
+		    ns->lim.maxsegs);
+	if (uid != 0 && ns->lim.uid_segs != 0 &&
+	    (u = uid_get(ns, uid, 0)) != NULL && u->nsegs >= ns->lim.uid_segs)
+		return seterr(e, ENOSPC, "too many segments of uid %u (quota "
+		    "%zu)", (unsigned)uid, ns->lim.uid_segs);
+	return 0;
+}
+
+/* -M, -B and the descriptors: room to allocate len bytes as verb for uid. */
+static int
+room_bytes(struct ns *ns, uid_t uid, enum seg_verb verb, uint64_t len,
+    struct segerr *e)
+{
+	struct ns_uid *u;
+
+	if (len > ns->lim.maxbytes - ns->bytes || ns->bytes > ns->lim.maxbytes)
+		return seterr(e, ENOSPC, "segment memory limit reached: %llu of "
+		    "%llu bytes in use", (unsigned long long)ns->bytes,
+		    (unsigned long long)ns->lim.maxbytes);
+	if (uid != 0 && ns->lim.uid_bytes != 0 &&
+	    (u = uid_get(ns, uid, 0)) != NULL &&
+	    (len > ns->lim.uid_bytes || u->bytes > ns->lim.uid_bytes - len))
+		return seterr(e, ENOSPC, "segment memory quota of uid %u "
+		    "reached: %llu of %llu bytes in use", (unsigned)uid,
+		    (unsigned long long)u->bytes,
+		    (unsigned long long)ns->lim.uid_bytes);
+	if (ns->lim.maxfds != 0 && ns->nfds + seg_nfds(verb) > ns->lim.maxfds)
+		return seterr(e, ENOSPC, "segd's descriptor limit reached: "
+		    "%zu descriptors held by segments", ns->nfds);
+	return 0;
+}
+
+/* Count s (whose owner entry exists) in or out of the totals. */
+static void
+count_seg(struct ns *ns, const struct segment *s, int sign)
+{
+	struct ns_uid *u = uid_get(ns, s->uid, 0);
+
+	if (sign > 0) {
+		ns->nheld++;
+		u->nsegs++;
+		return;
+	}
+	ns->nheld--;
+	u->nsegs--;
+	if (s->verb != SEG_VERB_NONE) {
+		ns->bytes -= s->len;
+		ns->nfds -= seg_nfds(s->verb);
+		u->bytes -= s->len;
+	}
+	uid_tidy(ns, u);
+}
+
+static void
+count_bytes(struct ns *ns, const struct segment *s)
+{
+	ns->bytes += s->len;
+	ns->nfds += seg_nfds(s->verb);
+	uid_get(ns, s->uid, 0)->bytes += s->len;
 }
 
 static void
@@ -57,6 +182,8 @@ void
 ns_shutdown(struct ns *ns)
 {
 	struct segment *s;
+	struct ns_uid *u;
+	size_t i;
 
 	while ((s = TAILQ_FIRST(&ns->all)) != NULL) {
 		TAILQ_REMOVE(&ns->all, s, entry);
@@ -64,6 +191,12 @@ ns_shutdown(struct ns *ns)
 			ns->on_free(ns->hookctx, s);
 		seg_release(s);
 	}
+	for (i = 0; ns->uids != NULL && i < NS_NUIDS; i++)
+		while ((u = ns->uids[i]) != NULL) {
+			ns->uids[i] = u->next;
+			free(u);
+		}
+	free(ns->uids);
 	free(ns->hash);
 	free(ns->byaddr);
 	memset(ns, 0, sizeof *ns);
@@ -216,10 +349,9 @@ seg_put(struct ns *ns, struct segment *s)
 	}
 	if (--s->refs > 0)
 		return;
-	if (s->verb != SEG_VERB_NONE) {
+	if (s->verb != SEG_VERB_NONE)
 		addr_remove(ns, s);
-		ns->bytes -= s->len;
-	}
+	count_seg(ns, s, -1);
 	TAILQ_REMOVE(&ns->all, s, entry);
 	if (ns->on_free)
 		ns->on_free(ns->hookctx, s);
@@ -241,12 +373,11 @@ ns_create(struct ns *ns, const char *name, mode_t mode, const struct cred *c,
 		seterr(e, EEXIST, "segment '%s' already exists", name);
 		return NULL;
 	}
-	if (ns->nsegs >= ns->lim.maxsegs) {
-		seterr(e, ENOSPC, "too many segments (limit %zu)",
-		    ns->lim.maxsegs);
+	if (room_seg(ns, c->uid, e) < 0)
 		return NULL;
-	}
-	if ((s = calloc(1, sizeof *s)) == NULL) {
+	if ((s = calloc(1, sizeof *s)) == NULL || uid_get(ns, c->uid, 1) ==
+	    NULL) {
+		free(s);
 		seterr(e, ENOMEM, "out of memory");
 		return NULL;
 	}
@@ -265,6 +396,7 @@ ns_create(struct ns *ns, const char *name, mode_t mode, const struct cred *c,
 	hash_insert(ns, s);
 	TAILQ_INSERT_TAIL(&ns->all, s, entry);
 	ns->nsegs++;
+	count_seg(ns, s, 1);
 	return s;
 }
 
@@ -297,11 +429,8 @@ ns_setaddr(struct ns *ns, struct segment *s, const struct ctlmsg *m,
 	if (s->verb != SEG_VERB_NONE)
 		return seterr(e, EBUSY, "segment '%s' already allocated: its "
 		    "address and length cannot be reset", s->name);
-	if (m->len > ns->lim.maxbytes - ns->bytes ||
-	    ns->bytes > ns->lim.maxbytes)
-		return seterr(e, ENOSPC, "segment memory limit reached: %llu of "
-		    "%llu bytes in use", (unsigned long long)ns->bytes,
-		    (unsigned long long)ns->lim.maxbytes);
+	if (room_bytes(ns, s->uid, m->verb, m->len, e) < 0)
+		return -1;
 	if (va != 0 && (o = addr_overlap(ns, va, m->len)) != NULL)
 		return seterr(e, EADDRINUSE, "address range 0x%llx-0x%llx "
 		    "overlaps segment '%s'", (unsigned long long)va,
@@ -360,7 +489,7 @@ ns_setaddr(struct ns *ns, struct segment *s, const struct ctlmsg *m,
 		return -1;
 	}
 	addr_insert(ns, s);
-	ns->bytes += s->len;
+	count_bytes(ns, s);
 	return 0;
 }
 
@@ -391,9 +520,12 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 
 	if (!seg_name_valid(p->name) || ns_lookup(ns, p->name) != NULL)
 		return seterr(e, EINVAL, "bad or duplicate name");
-	if (ns->nsegs >= ns->lim.maxsegs)
+	/* a previous segd's segments: -N holds, quotas do not refuse them */
+	if (ns->nheld >= ns->lim.maxsegs)
 		return seterr(e, ENOSPC, "too many segments (limit %zu)",
 		    ns->lim.maxsegs);
+	if (uid_get(ns, p->uid, 1) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
 	if (p->verb != SEG_VERB_NONE) {
 		if (p->len == 0 || p->va % ns->pagesize || p->len % ns->pagesize ||
 		    p->va > SEGD_USER_TOP || p->len > SEGD_USER_TOP - p->va)
@@ -401,8 +533,13 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 		if ((o = addr_overlap(ns, p->va, p->len)) != NULL)
 			return seterr(e, EADDRINUSE, "overlaps segment '%s'",
 			    o->name);
-		if (p->len > ns->lim.maxbytes - ns->bytes)
+		if (p->len > ns->lim.maxbytes - ns->bytes ||
+		    ns->bytes > ns->lim.maxbytes)
 			return seterr(e, ENOSPC, "segment memory limit reached");
+		if (ns->lim.maxfds != 0 &&
+		    ns->nfds + seg_nfds(p->verb) > ns->lim.maxfds)
+			return seterr(e, ENOSPC, "segd's descriptor limit "
+			    "reached");
 		if (addr_reserve(ns) < 0)
 			return seterr(e, ENOMEM, "out of memory");
 		if ((map = map_fixed(p->fd, p->va, p->len)) == NULL)
@@ -428,9 +565,10 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 	hash_insert(ns, s);
 	TAILQ_INSERT_TAIL(&ns->all, s, entry);
 	ns->nsegs++;
+	count_seg(ns, s, 1);
 	if (s->verb != SEG_VERB_NONE) {
 		addr_insert(ns, s);
-		ns->bytes += s->len;
+		count_bytes(ns, s);
 	}
 	return 0;
 }

@@ -90,10 +90,15 @@ struct store {
 	int  dirfd;
 };
 
+/* Limits on segments; the per-uid quotas do not apply to root (0: none). */
 struct ns_limits {
-	size_t   maxsegs;
-	uint64_t maxbytes;
+	size_t   maxsegs;	/* -N: named and removed-but-held segments */
+	uint64_t maxbytes;	/* -M */
+	size_t   uid_segs;	/* -U: segments of one owner */
+	uint64_t uid_bytes;	/* -B: bytes of one owner */
+	size_t   maxfds;	/* descriptors segments may hold (0: no limit) */
 };
+struct ns_uid;	/* one owner's segments and bytes (namespace.c) */
 
 struct ns {
 	struct segment  **hash;
@@ -102,6 +107,9 @@ struct ns {
 	size_t            naddr, caddr;
 	struct seglist    all;      /* named and removed-but-held */
 	size_t            nsegs;    /* named segments */
+	size_t            nheld;    /* named and removed-but-held: for -N */
+	size_t            nfds;     /* descriptors held by segments */
+	struct ns_uid   **uids;     /* per-owner use, for the quotas */
 	uint64_t          bytes;    /* allocated bytes, removed-but-held too */
 	struct ns_limits  lim;
 	uint64_t          pagesize;
@@ -161,8 +169,23 @@ struct rop {
 	struct event         *timer;
 };
 
+/*
+ * The socket's fair shares (client.c).  Root is held only by maxclients;
+ * every other uid by its share and, all of them together, by the totals.
+ */
+struct client_limits {
+	unsigned maxclients;	/* connections in all */
+	unsigned uid_clients;	/* -C: connections of one uid */
+	uint64_t uid_out;	/* -Q: reply bytes queued for one uid */
+	uint64_t total_out;	/* reply bytes queued for all uids but root */
+	unsigned uid_fds;	/* descriptors queued in one uid's replies */
+	unsigned total_fds;	/* the same for all uids but root */
+	unsigned idle_ms;	/* -I: a frame begun must end within this */
+};
+
 struct segd {
 	struct event_base *base;
+	struct client_limits clim;
 	struct ns          ns;
 	struct store       store;
 	const char        *sockpath;
@@ -253,6 +276,7 @@ int  store_zio_file(struct store *, const char *name, size_t size,
 /* every segment found: restore(arg, s, e); -1 refuses s (logged) */
 int  store_load(struct store *, int (*restore)(void *, const struct segment *,
     struct segerr *), void *arg);
+int  store_meta_parse(const char *buf, struct segment *);	/* one record */
 
 /* namespace.c */
 int  ns_init(struct ns *, const struct ns_limits *, struct store *);
@@ -500,6 +524,17 @@ void import_request(struct segd *, struct client *, uint16_t op,
 void import_io(struct segd *, struct client *, const struct segw_io *);
 void import_rfree(struct segd *, struct client *, const struct segw_addrs *);
 void import_client_gone(struct segd *, struct client *);
+
+/* share.c: the socket's fair shares per uid (struct client_limits) */
+struct share;
+int  share_init(struct segd *);
+void share_shutdown(void);
+struct share *share_join(const struct cred *);	/* NULL: refused (logged) */
+void share_leave(struct share *);
+void share_out(struct share *, int64_t bytes);	/* reply bytes queued, sent */
+void share_fd(struct share *, int n);		/* descriptors queued, sent */
+void share_freed(size_t bytes);			/* buffers freed: trim later */
+int  share_full(const struct share *);		/* read no more of its uid */
 
 /* control.c: the socket's requests, one handler per operation */
 int  control_init(struct segd *);

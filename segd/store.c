@@ -315,3 +315,10 @@ store_load(struct store *st, int (*restore)(void *, const struct segment *,
 	closedir(d);
 	return n;
 }
+
+/* A state record's text, for the tests and fuzzing: 0, or -1 if refused. */
+int
+store_meta_parse(const char *buf, struct segment *s)
+{
+	return meta_parse(buf, s);
+}

@@ -62,12 +62,14 @@ check-valgrind: tests-build
 	    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
 	    --error-exitcode=99" tests/run-suites $(INTEG_BINS)
 
-# The README's test command: set-up, every tier, sanitizers, valgrind, RDMA.
+# The README's test command: set-up, every tier, sanitizers, valgrind, the
+# fuzz targets (tests/fuzz/fuzz.mk: about 3 minutes in all), RDMA.
 check:
 	sh tests/setup.sh
 	$(MAKE) check-local
 	$(MAKE) check-san
 	$(MAKE) check-valgrind
+	$(MAKE) fuzz
 	$(MAKE) check-rdma RDMA_SAN=1
 
 .PHONY: tests-build check check-local check-unit check-deb check-san check-valgrind

@@ -330,7 +330,7 @@ START_TEST(sighup_reloads)
 	/* verbose now: a new client's connection is logged */
 	ck_assert_int_eq(h_segctl(&r, NULL, 0, "ls", NULL), 0);
 	h_run_free(&r);
-	log_expect("accept_cb: client pid");
+	log_expect("accept_one: client pid");
 	ck_assert_int_eq(seg_ctl("b", "va 0 0x200000"), -1);	/* maxbytes */
 	ck_assert_msg(strstr(seg_errstr(), "segment memory limit reached") !=
 	    NULL, "%s", seg_errstr());
@@ -365,7 +365,7 @@ START_TEST(journal_prefixes)
 	h_segd_opts[0] = "-v";
 	h_segd_start();
 	ck_assert_int_eq(seg_create("j", 0600), 0);
-	log_expect("<7>accept_cb: client pid");	/* LOG_DEBUG */
+	log_expect("<7>accept_one: client pid");	/* LOG_DEBUG */
 	h_segd_stop();
 	unsetenv("JOURNAL_STREAM");
 
@@ -472,7 +472,7 @@ START_TEST(syslog_without_f)
 	ck_assert_int_ne(pid, first);
 	h_segd = pid;	/* from here on, h_teardown stops it on failure */
 	ck_assert_int_eq(seg_create("s", 0600), 0);
-	ck_assert_msg(syslog_until(fd, "accept_cb: client pid", msg,
+	ck_assert_msg(syslog_until(fd, "accept_one: client pid", msg,
 	    sizeof msg), "no debug message in syslog");
 	ck_assert_msg(strncmp(msg, "<31>", 4) == 0, "%s", msg);	/* DEBUG */
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);

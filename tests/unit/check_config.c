@@ -79,8 +79,10 @@ START_TEST(every_key)
 	    "deadline = 250\n"
 	    "mount = /mnt/seg\n"
 	    "verbose = yes\n"
-	    "foreground = off\n"), 0);
+	    "foreground = off\n"
+	    "ticket = 0\n"), 0);
 	ck_assert_uint_eq(conf.set, (1u << CONF_NKEYS) - 1);
+	ck_assert_uint_eq(conf.ticket_ms, 0);
 	ck_assert_str_eq(conf.str[CONF_SOCKET], "/run/segd/segd.sock");
 	ck_assert_str_eq(conf.str[CONF_STATEDIR], "/run/segd/segments");
 	ck_assert_uint_eq(conf.maxsegs, 1000);

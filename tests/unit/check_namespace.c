@@ -607,6 +607,100 @@ END_TEST
 
 /* ---- limits ---- */
 
+/* -U and -B: one owner's quota, counted on the owner; root exempt. */
+START_TEST(quota_per_owner)
+{
+	struct ns_limits l = { .maxsegs = 10, .maxbytes = 1ULL << 30,
+	    .uid_segs = 2, .uid_bytes = 4 * P };
+	struct segment *a, *b, *r;
+
+	reopen_ns(&l);
+	a = mk("a", 0640);
+	b = mk("b", 0640);
+	memset(&err, 0, sizeof err);
+	ck_assert_ptr_null(ns_create(&ns, "c", 0640, &owner, &err));
+	ck_assert_int_eq(err.code, ENOSPC);
+	ck_assert_str_eq(err.msg, "too many segments of uid 1000 (quota 2)");
+	/* others and root are not held by it */
+	ck_assert_ptr_nonnull(ns_create(&ns, "o", 0640, &other, &err));
+	r = ns_create(&ns, "r1", 0600, &root, &err);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(ns_create(&ns, "r2", 0600, &root, &err));
+	ck_assert_ptr_nonnull(ns_create(&ns, "r3", 0600, &root, &err));
+	/* bytes: 4 pages for the owner, whoever writes the ctl */
+	must_setaddr(a, SEG_VERB_VA, base, 3 * P);
+	ck_assert_int_eq(setaddr(b, SEG_VERB_VA, base + 8 * P, 2 * P), -1);
+	ck_assert_int_eq(err.code, ENOSPC);
+	must_contain(err.msg, "segment memory quota of uid 1000 reached: ");
+	must_contain(err.msg, " of 16384 bytes in use");
+	must_setaddr(b, SEG_VERB_VA, base + 8 * P, P);
+	must_setaddr(r, SEG_VERB_VA, base + 16 * P, 8 * P);
+	/* removed and released, the quota is free again */
+	ck_assert_int_eq(ns_remove(&ns, a, &owner, &err), 0);
+	a = mk("c", 0640);
+	must_setaddr(a, SEG_VERB_VA, base + 32 * P, 3 * P);
+}
+END_TEST
+
+/* Removed but held: still counted against -N, -M and the owner's quota. */
+START_TEST(removed_held_counted)
+{
+	struct ns_limits l = { .maxsegs = 2, .maxbytes = 8 * P,
+	    .uid_segs = 2, .uid_bytes = 8 * P };
+	struct segment *a;
+
+	reopen_ns(&l);
+	a = mk("a", 0640);
+	mk("b", 0640);
+	must_setaddr(a, SEG_VERB_VA, base, 8 * P);
+	seg_hold(a);			/* an attachment */
+	ck_assert_int_eq(ns_remove(&ns, a, &owner, &err), 0);
+	ck_assert_uint_eq(ns.nsegs, 1);
+	ck_assert_uint_eq(ns.nheld, 2);
+	memset(&err, 0, sizeof err);
+	ck_assert_ptr_null(ns_create(&ns, "c", 0640, &root, &err));
+	ck_assert_str_eq(err.msg, "too many segments (limit 2)");
+	ck_assert_int_eq(setaddr(ns_lookup(&ns, "b"), SEG_VERB_VA, base +
+	    16 * P, P), -1);
+	ck_assert_int_eq(err.code, ENOSPC);
+	seg_put(&ns, a);		/* detached: gone, and its room */
+	ck_assert_uint_eq(ns.nheld, 1);
+	ck_assert_uint_eq(ns.bytes, 0);
+	mk("c", 0640);
+	must_setaddr(ns_lookup(&ns, "b"), SEG_VERB_VA, base + 16 * P, 8 * P);
+}
+END_TEST
+
+/* The descriptors segments hold: one each, four for a zero-copy pool. */
+START_TEST(descriptor_limit)
+{
+	struct ns_limits l = { .maxsegs = 10, .maxbytes = 1ULL << 30,
+	    .maxfds = 5 };
+	struct segment *a = NULL, *s;
+	char name[8];
+	int i;
+
+	reopen_ns(&l);
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof name, "p%d", i);
+		s = mk(name, 0640);
+		must_setaddr(s, SEG_VERB_VA, base + (uint64_t)i * 2 * P, P);
+		if (i == 0)
+			a = s;
+	}
+	ck_assert_uint_eq(ns.nfds, 5);
+	s = mk("more", 0640);	/* no address, no descriptor */
+	ck_assert_int_eq(setaddr(s, SEG_VERB_VA, base + 20 * P, P), -1);
+	ck_assert_int_eq(err.code, ENOSPC);
+	must_contain(err.msg, "descriptor limit reached");
+	ck_assert_int_eq(ns_remove(&ns, a, &owner, &err), 0);
+	ck_assert_uint_eq(ns.nfds, 4);
+	ck_assert_int_eq(setaddr(s, SEG_VERB_UMSG, base + 20 * P, P), -1);
+	must_contain(err.msg, "descriptor limit reached");
+	must_setaddr(s, SEG_VERB_VA, base + 20 * P, P);
+}
+END_TEST
+
 START_TEST(limit_segments)
 {
 	struct ns_limits l = { .maxsegs = 3, .maxbytes = 1ULL << 30 };
@@ -1126,7 +1220,8 @@ suite(void)
 	    addr_zero_avoids_busy_range, addr_zero_after_fixed_at_auto_base,
 	    find_range, NULL);
 	ck_tcase(s, "limits", &fix, 300, limit_segments, limit_bytes,
-	    limit_bytes_edges, limit_default_ten_thousand, NULL);
+	    limit_bytes_edges, limit_default_ten_thousand, quota_per_owner,
+	    removed_held_counted, descriptor_limit, NULL);
 	ck_tcase(s, "remove", &fix, 0, remove_drops_name, remove_unallocated,
 	    remove_owner_or_root, remove_while_held, references_counted, NULL);
 	ck_tcase(s, "restart", &fix, 30, restore_after_restart,
