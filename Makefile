@@ -27,13 +27,13 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 
 PROTO_SRC = proto/segwire.c proto/segparse.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
-            seglib/import.c seglib/zio.c segd/zio_pool.c
+            seglib/import.c seglib/zio.c seglib/metrics.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/export.c segd/rseg.c \
-            segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \
+            segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c
-CLI_SRC   = cli/segctl.c
+CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

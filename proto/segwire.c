@@ -885,3 +885,18 @@ segw_verb_name(unsigned verb)
 	return verb < SEG_VERB_MAX ? names[verb] : "?";
 }
 
+
+const char *
+segp_type_name(uint16_t type)
+{
+	static const char *names[SEGP_TYPEMAX] = {
+		[SEGP_HELLO] = "hello", [SEGP_CREDIT] = "credit",
+		[SEGP_LIST] = "list", [SEGP_LIST_REP] = "list_rep",
+		[SEGP_IMPORT] = "import", [SEGP_IMPORT_REP] = "import_rep",
+		[SEGP_UNIMPORT] = "unimport", [SEGP_REVOKE] = "revoke",
+		[SEGP_ERROR] = "error", [SEGP_FREE] = "free",
+		[SEGP_SIGNAL] = "signal", [SEGP_ACK] = "ack",
+	};
+
+	return type < SEGP_TYPEMAX && names[type] != NULL ? names[type] : "?";
+}

@@ -63,6 +63,7 @@ enum segw_op {
 	SEGW_ZFREE,        /* segw_addrs(handle 0): return local buffers */
 	SEGW_RFREE,        /* segw_addrs: return an import's buffers */
 	SEGW_RSIGNAL,      /* a=import handle: post a signal to its exporter */
+	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
 	SEGW_OPMAX
 };
 
@@ -426,6 +427,7 @@ size_t segw_version_encode(uint8_t *out, size_t size, uint32_t version);
 int    segw_version_decode(const uint8_t *p, size_t len, uint32_t *version);
 
 const char *segw_verb_name(unsigned verb);
+const char *segp_type_name(uint16_t type);	/* "import", ...; "?" */
 
 /* shared helpers: the one place names, numbers and addresses are checked */
 int  seg_name_valid(const char *name);		/* segment names */

@@ -65,6 +65,7 @@ static unsigned (*round_fn)(void *ctx, struct peer *, int ok);
 static void peer_close(struct peer *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void peer_flush(struct peer *);
+static void count_sent(struct peer *, uint16_t type);
 static void peer_kick(struct peer *);
 
 void
@@ -127,14 +128,6 @@ peer_put(struct peer *p)
 }
 
 
-
-
-
-
-
-
-
-
 /* Tear down the queue pair and buffers; the observers fail what was on it. */
 static void
 peer_close(struct peer *p, int code, const char *fmt, ...)
@@ -153,6 +146,8 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 	log_warnx("%s: peer %s (%s): %s", __func__, p->label,
 	    p->node[0] ? p->node : "?", p->why);
 	p->state = PS_CLOSED;
+	if (p->st != NULL && code != ESHUTDOWN)
+		p->st->conn_errors++;
 	peer_hold(p);		/* until the end of this function */
 	if (p->id != NULL && p->has_qp)
 		rdma_disconnect(p->id);
@@ -414,7 +409,30 @@ peer_flush(struct peer *p)
 		p->owed = 0;
 		p->credits--;
 		p->sq_used++;
+		count_sent(p, h.type);
 	}
+}
+
+/* Messages are counted per node once its hello names it (pstats.c). */
+static void
+count_sent(struct peer *p, uint16_t type)
+{
+	if (p->st != NULL)
+		p->st->sent[type]++;
+	else
+		p->early[type]++;
+}
+
+static void
+count_node(struct peer *p)
+{
+	unsigned i;
+
+	if ((p->st = pstat_get(p->node)) == NULL)
+		return;
+	for (i = 0; i < SEGP_TYPEMAX; i++)
+		p->st->sent[i] += p->early[i];
+	p->st->recv[SEGP_HELLO]++;
 }
 
 static void
@@ -436,6 +454,8 @@ peer_ready(struct peer *p)
 {
 	p->state = PS_READY;
 	event_del(p->timer);
+	if (p->st != NULL)
+		p->st->connects++;
 	log_info("segd: peer %s (node %s) ready, protocol version %u",
 	    p->label, p->node, p->version);
 	peer_kick(p);
@@ -458,6 +478,7 @@ hello_recv(struct peer *p, const struct segp_hello *h)
 		return -1;
 	}
 	snprintf(p->node, sizeof p->node, "%s", h->node);
+	count_node(p);
 	if (!p->outbound) {
 		snprintf(p->key, sizeof p->key, "%s:%u", p->addr, h->port);
 		snprintf(p->label, sizeof p->label, "%s", p->node);
@@ -517,6 +538,8 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 		    h.type);
 		return;
 	}
+	if (p->st != NULL)
+		p->st->recv[h.type]++;	/* a hello: counted by count_node */
 	if (peer_dispatch(p, &h, &m) < 0 || p->state == PS_CLOSED)
 		return;
 	if (post_recv(p, slot) != 0) {
@@ -829,9 +852,6 @@ peer_kick(struct peer *p)
 		room_obs[i].fn(room_obs[i].arg, p);
 	peer_put(p);
 }
-
-
-
 
 
 static void

@@ -11,6 +11,9 @@
  * anything is posted.  A barrier is a one-byte READ after the writes: a
  * read on the same queue pair returns only after earlier writes are placed.
  *
+ * Every operation is counted for its peer's node (pstats.c): done or
+ * failed, its bytes or addresses, its latency from submission to the end.
+ *
  * REVOKE from an exporter marks its import revoked; a connection's end
  * marks every import made over it lost.  Both arrive through the handler
  * and observer rseg_init() registers with peer.c.
@@ -126,6 +129,16 @@ rseg_count(void)
 	return nrimps;
 }
 
+/* An operation ended: counted under p's node name, else node, else label. */
+static void
+count(const struct peer *p, const char *node, const char *label, int op,
+    uint64_t amount, uint64_t t0, int ok)
+{
+	const char *n = p != NULL ? peer_node(p) : "";
+
+	pstat_op(n[0] ? n : node[0] ? node : label, op, amount, t0, ok);
+}
+
 /* A reply that is an error, or not the one expected, into e. */
 static void
 reply_error(struct segerr *e, uint16_t type, const union segp_msg *m,
@@ -144,6 +157,8 @@ struct impop {
 	void          *arg;
 	char           name[SEG_NAMEMAX + 1];
 	char           label[128];
+	char           node[SEGP_NODEMAX + 1];	/* at submission, if known */
+	uint64_t       t0;
 };
 
 static int
@@ -164,6 +179,7 @@ imp_fail(struct rop *r, int code, const char *msg)
 	struct segerr e;
 
 	seterr(&e, code, "%s", msg);
+	count(NULL, o->node, o->label, PSO_IMPORT, 0, o->t0, 0);
 	o->cb(o->arg, NULL, &e);
 	free(o);
 }
@@ -208,6 +224,7 @@ imp_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 		seterr(&e, ENOMEM, "out of memory");
 	} else
 		revoked_clear(imp->node, imp->name);
+	count(p, o->node, o->label, PSO_IMPORT, 0, o->t0, imp != NULL);
 	rop_done(r);
 	o->cb(o->arg, imp, imp != NULL ? NULL : &e);
 	free(o);
@@ -238,6 +255,8 @@ rseg_import(struct segd *sd, struct peer *p, const char *label,
 	o->arg = arg;
 	snprintf(o->name, sizeof o->name, "%s", name);
 	snprintf(o->label, sizeof o->label, "%s", label);
+	snprintf(o->node, sizeof o->node, "%s", peer_node(p));
+	o->t0 = pstat_now();
 	rop_submit(p, &o->rop, &imp_ops);
 }
 
@@ -248,6 +267,8 @@ struct lsop {
 	rseg_list_cb     cb;
 	void            *arg;
 	char             label[128];
+	char             node[SEGP_NODEMAX + 1];	/* at submission, if known */
+	uint64_t         t0;
 	uint32_t         cursor;
 	struct segp_ent *ents;
 	unsigned         n, cap;
@@ -271,6 +292,8 @@ ls_finish(struct lsop *o, const char *node, const struct segerr *e)
 	if (e == NULL)
 		for (i = 0; i < o->n; i++)	/* exported again */
 			revoked_clear(node, o->ents[i].name);
+	count(NULL, node, o->node[0] ? o->node : o->label, PSO_LIST, 0, o->t0,
+	    e == NULL);
 	o->cb(o->arg, node, o->ents, e == NULL ? o->n : 0, e);
 	free(o->ents);
 	free(o);
@@ -354,6 +377,8 @@ rseg_list(struct segd *sd, struct peer *p, const char *label, rseg_list_cb cb,
 	o->cb = cb;
 	o->arg = arg;
 	snprintf(o->label, sizeof o->label, "%s", label);
+	snprintf(o->node, sizeof o->node, "%s", peer_node(p));
+	o->t0 = pstat_now();
 	rop_submit(p, &o->rop, &ls_ops);
 }
 
@@ -369,12 +394,22 @@ struct ioop {
 	int             posted;	/* a round has been posted */
 	uint32_t        n, next;	/* entries, and the next one to post */
 	uint64_t        nextoff;	/* bytes of entry next already posted */
+	uint64_t        t0, bytes;
 	struct rseg_sge v[];
+};
+
+static const int io_kind_op[] = {
+	[SEGW_IO_GET] = PSO_GET, [SEGW_IO_PUT] = PSO_PUT,
+	[SEGW_IO_BARRIER] = PSO_BARRIER,
 };
 
 static void
 io_finish(struct ioop *o, const struct segerr *e)
 {
+	int op = o->kind >= SEGW_IO_GET && o->kind <= SEGW_IO_BARRIER ?
+	    io_kind_op[o->kind] : PSO_GET;
+
+	count(NULL, o->imp->node, o->imp->label, op, o->bytes, o->t0, e == NULL);
 	o->cb(o->arg, e);
 	rseg_put(o->imp);	/* the io's */
 	free(o);
@@ -547,6 +582,9 @@ rseg_io(struct segd *sd, struct rimp *imp, int kind, const struct rseg_sge *v,
 	o->n = n;
 	if (n > 0)
 		memcpy(o->v, v, n * sizeof *v);
+	while (n-- > 0)
+		o->bytes += v[n].len;
+	o->t0 = pstat_now();
 	rop_submit(imp->peer, &o->rop, &io_ops);
 	return 0;
 }
@@ -559,6 +597,7 @@ struct nop {
 	rseg_done_cb   cb;
 	void          *arg;
 	uint16_t       type;
+	uint64_t       t0;
 	union segp_msg m;
 };
 
@@ -574,6 +613,12 @@ n_start(struct rop *r)
 static void
 n_finish(struct nop *o, const struct segerr *e)
 {
+	if (o->type == SEGP_FREE)
+		count(NULL, o->imp->node, o->imp->label, PSO_FREE, o->m.free.n,
+		    o->t0, e == NULL);
+	else
+		count(NULL, o->imp->node, o->imp->label, PSO_SIGNAL, 0, o->t0,
+		    e == NULL);
 	o->cb(o->arg, e);
 	rseg_put(o->imp);	/* the message's */
 	free(o);
@@ -630,6 +675,7 @@ notify(struct rimp *imp, uint16_t type, const uint64_t *addrs, uint32_t n,
 		memcpy(o->m.free.addrs, addrs, n * sizeof *addrs);
 	} else
 		o->m.id = imp->id;
+	o->t0 = pstat_now();
 	rop_submit(imp->peer, &o->rop, &n_ops);
 	return 0;
 }
