@@ -123,7 +123,7 @@ cmd_write(int argc, char **argv)
 	name = argv[1];
 	if (argc == 3)
 		off = number(name, "offset", argv[2]);
-	if ((buf = malloc(CHUNK)) == NULL)
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
 		fail(name, "out of memory");
 	/* an unallocated segment, or an offset at or past the end, is an
 	 * error even when the input is empty */
@@ -170,7 +170,7 @@ cmd_read(int argc, char **argv)
 		off = number(name, "offset", argv[2]);
 	if (argc == 4)
 		left = number(name, "length", argv[3]);
-	if ((buf = malloc(CHUNK)) == NULL)
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
 		fail(name, "out of memory");
 	/* an unallocated segment is an error even when nothing is read */
 	fd = open_seg(name, O_RDONLY, &len);
@@ -228,7 +228,7 @@ cmd_get(int argc, char **argv)
 			    (unsigned long long)want, (unsigned long long)ii.len);
 		left = want;
 	}
-	if ((buf = malloc(CHUNK)) == NULL)
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
 		fail(argv[1], "out of memory");
 	progress_start(&pg, left);
 	while (left > 0) {
@@ -264,7 +264,7 @@ cmd_put(int argc, char **argv)
 	if ((imp = seg_import(argv[1])) == NULL)
 		fail(argv[1], "%s", seg_errstr());
 	seg_import_info(imp, &ii);
-	if ((buf = malloc(CHUNK)) == NULL)
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
 		fail(argv[1], "out of memory");
 	progress_start(&pg, input_size());
 	for (;;) {
