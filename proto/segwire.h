@@ -213,13 +213,15 @@ struct segw_io {
  * Versions: 1, HELLO's first field is the one version spoken (and the
  * field after the node length is zero); 2, that field is the lowest and
  * the other the highest version spoken, and LIST's cursor is an export's
- * sequence number (stable while exports come and go), not a position.
+ * sequence number (stable while exports come and go), not a position; 3,
+ * LIST_REP's entries carry the exporter's address of the segment
+ * (segp_ent3_wire, 88 bytes, where versions 1 and 2 send segp_ent_wire).
  */
 #ifndef SEGP_VERSION_MIN
 #define SEGP_VERSION_MIN 1	/* the oldest version this build speaks */
 #endif
 #ifndef SEGP_VERSION_MAX
-#define SEGP_VERSION_MAX 2	/* the newest; -DSEGP_VERSION_MAX=1 builds an old one */
+#define SEGP_VERSION_MAX 3	/* the newest; -DSEGP_VERSION_MAX=1 builds an old one */
 #endif
 #define SEGP_PORT      7450	/* default rdma_cm port */
 #define SEGP_MSGSIZE   4096
@@ -227,6 +229,7 @@ struct segw_io {
 #define SEGP_HDRLEN    16
 #define SEGP_NODEMAX   64
 #define SEGP_LIST_MAX  48	/* entries in one LIST_REP */
+#define SEGP_LIST3_MAX 46	/* ... of entries with addresses (version 3) */
 #define SEGP_FREE_MAX  500	/* addresses in one FREE */
 #define SEGP_PAYLOADMAX (SEGP_MSGSIZE - SEGP_HDRLEN)
 
@@ -280,13 +283,18 @@ struct segp_list_rep_wire {	/* 8 bytes, then n segp_ent_wire */
 	uint32_t n;
 } __attribute__((packed));
 
-struct segp_ent_wire {		/* 80 bytes */
+struct segp_ent_wire {		/* 80 bytes: versions 1 and 2 */
 	uint16_t namelen;
 	uint8_t  perm;
 	uint8_t  verb;
 	uint32_t pad;
 	uint64_t len;
 	uint8_t  name[SEG_NAMEMAX];
+} __attribute__((packed));
+
+struct segp_ent3_wire {		/* 88 bytes: version 3 on */
+	struct segp_ent_wire e;
+	uint64_t va;	/* the segment's address at the exporter */
 } __attribute__((packed));
 
 struct segp_import_rep_wire {	/* 40 bytes */
@@ -328,6 +336,7 @@ struct segp_hello {
 
 struct segp_ent {
 	char     name[SEG_NAMEMAX + 1];	/* seg_name_valid */
+	uint64_t va;		/* 0: not sent (versions 1, 2); no wrap */
 	uint64_t len;
 	uint8_t  perm;		/* SEGW_RD, or SEGW_RD | SEGW_WR */
 	uint8_t  verb;		/* a seg_verb, not SEG_VERB_NONE */
@@ -335,7 +344,13 @@ struct segp_ent {
 
 struct segp_list_rep {
 	uint32_t        next;
-	uint32_t        n;	/* at most SEGP_LIST_MAX */
+	uint32_t        n;	/* at most SEGP_LIST_MAX, SEGP_LIST3_MAX withva */
+	/*
+	 * The entries' form: 1, with their addresses (version 3 on); 0, as
+	 * versions 1 and 2 (va not sent).  The encoder writes the one asked;
+	 * the decoder tells from the length which came (for n > 0).
+	 */
+	uint8_t         withva;
 	struct segp_ent ent[SEGP_LIST_MAX];
 };
 

@@ -310,8 +310,13 @@ ls_fail(struct rop *r, int code, const char *msg)
 
 /* Append a page; -1 with e when the listing is malformed or too long. */
 static int
-ls_append(struct lsop *o, const struct segp_list_rep *rep, struct segerr *e)
+ls_append(struct lsop *o, const struct segp_list_rep *rep, uint32_t version,
+    struct segerr *e)
 {
+	if (rep->n > 0 && rep->withva != (version >= 3))
+		return seterr(e, EPROTO, "peer %s sent a malformed list (entries "
+		    "%s addresses at protocol version %u)", o->label,
+		    rep->withva ? "with" : "without", version);
 	if (o->n + rep->n > RSEG_LISTMAX)
 		return seterr(e, EOVERFLOW, "peer %s lists more than %d "
 		    "segments", o->label, RSEG_LISTMAX);
@@ -345,7 +350,7 @@ ls_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	snprintf(node, sizeof node, "%s", peer_node(r->peer));
 	if (type != SEGP_LIST_REP)
 		reply_error(&e, type, m, o->label);
-	else if (ls_append(o, &m->list_rep, &e) == 0) {
+	else if (ls_append(o, &m->list_rep, peer_version(r->peer), &e) == 0) {
 		if (o->cursor != 0) {
 			ls_start(r);	/* the next page */
 			return;

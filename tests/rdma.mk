@@ -51,13 +51,17 @@ $(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a $(R
 	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) -lpthread
 
 # segds of other peer protocol versions, for single/40-versions.sh: one that
-# speaks only version 1 (an older release), one only version 3 (a newer one)
-COMPAT_SEGDS = $(BUILD)/compat/v1/segd $(BUILD)/compat/v3/segd
+# speaks only version 1 (an older release), one 1 to 2 (the previous
+# release), one only version 4 (a newer one)
+COMPAT_SEGDS = $(BUILD)/compat/v1/segd $(BUILD)/compat/v2/segd \
+               $(BUILD)/compat/v4/segd
 $(BUILD)/compat/v1/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
 	$(MAKE) BUILD=$(BUILD)/compat/v1 EXTRA_CFLAGS=-DSEGP_VERSION_MAX=1 $@
-$(BUILD)/compat/v3/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
-	$(MAKE) BUILD=$(BUILD)/compat/v3 \
-	    EXTRA_CFLAGS="-DSEGP_VERSION_MIN=3 -DSEGP_VERSION_MAX=3" $@
+$(BUILD)/compat/v2/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
+	$(MAKE) BUILD=$(BUILD)/compat/v2 EXTRA_CFLAGS=-DSEGP_VERSION_MAX=2 $@
+$(BUILD)/compat/v4/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
+	$(MAKE) BUILD=$(BUILD)/compat/v4 \
+	    EXTRA_CFLAGS="-DSEGP_VERSION_MIN=4 -DSEGP_VERSION_MAX=4" $@
 check-rdma: $(COMPAT_SEGDS)
 
 $(BUILD)/tests/rdma/rawpeer: tests/rdma/rawpeer.c proto/segwire.h

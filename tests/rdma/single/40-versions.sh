@@ -1,22 +1,29 @@
 #!/bin/bash
 # Peer protocol versions: segds built at different versions.  A segd that
-# speaks versions 1 to 2 (this build) and one built to speak only version 1
+# speaks versions 1 to 3 (this build) and one built to speak only version 1
 # (an older release) agree on version 1: listing (more than one page),
 # import, get and put work both ways, and `segctl peers` shows the version.
-# Two of this build agree on version 2.  A segd that speaks only version 3
-# (a release too new) shares no version: its import fails at the importer,
-# and the exporter logs why, naming both ranges.
+# With one that speaks 1 to 2 (the previous release) it agrees on 2.  Two of
+# this build agree on version 3, whose listings carry each segment's
+# address (`segctl ls NODE` shows it; at versions 1 and 2 it shows "-").  A
+# segd that speaks only version 4 (a release too new) shares no version:
+# its import fails at the importer, and the exporter logs why, naming both
+# ranges.
 . "$SEG_TOP/tests/rdma/lib.sh"
 V1=$B/compat/v1/segd
-V3=$B/compat/v3/segd
+V2=$B/compat/v2/segd
+V4=$B/compat/v4/segd
 need_bin "$V1"
-need_bin "$V3"
+need_bin "$V2"
+need_bin "$V4"
 start_segd new 7450
 SEGD_BIN=$V1 start_segd old 7451
 start_segd new2 7452
-SEGD_BIN=$V3 start_segd future 7453
+SEGD_BIN=$V4 start_segd future 7453
+SEGD_BIN=$V2 start_segd prev 7454
 
-# 60 exports on each side: more than one LIST page (48 entries)
+# 60 exports on each side: more than one LIST page (48 entries; 46 with
+# addresses)
 for node in new old; do
 	for i in $(seq 0 59); do
 		make_seg "$node$i" "$node" $((0x210000000000 + i * 0x100000)) 0x1000
@@ -32,30 +39,49 @@ listed() {	# NODE PEER-PORT PREFIX: how many PREFIX* the listing holds
 [ "$(listed old 7450 new)" = 60 ] || die "the old segd lists $(listed old 7450 new) of new's 60 exports"
 [ "$(listed new 7451 old)" = 60 ] || die "the new segd lists $(listed new 7451 old) of old's 60 exports"
 [ "$(listed new2 7450 new)" = 60 ] || die "new2 lists $(listed new2 7450 new) of new's 60 exports"
+[ "$(listed prev 7450 new)" = 60 ] || die "prev lists $(listed prev 7450 new) of new's 60 exports"
 
-# get and put across the old/new pair, both ways
+# the address column: there at version 3, "-" at versions 1 and 2
+entry() {	# NODE PEER-PORT NAME: NAME's line in NODE's listing of the peer
+	sctl "$1" ls "$A:$2" | awk -v n="$3" '$1 == n'
+}
+want="new7 va 0x210000700000 0x1000 rw"
+[ "$(entry new2 7450 new7)" = "$want" ] || die "new2 lists '$(entry new2 7450 new7)', want '$want'"
+want="new59 va 0x210003b00000 0x1000 rw"	# on the second page
+[ "$(entry new2 7450 new59)" = "$want" ] || die "new2 lists '$(entry new2 7450 new59)', want '$want'"
+want="old7 va - 0x1000 rw"
+[ "$(entry new 7451 old7)" = "$want" ] || die "new lists '$(entry new 7451 old7)' of old, want '$want'"
+want="new7 va - 0x1000 rw"
+[ "$(entry prev 7450 new7)" = "$want" ] || die "prev lists '$(entry prev 7450 new7)' of new, want '$want'"
+addr=$(sctl new2 -j ls "$A:7450" | python3 -c 'import json, sys
+print([e["address"] for e in json.load(sys.stdin) if e["name"] == "new7"][0])') || die "new2's JSON listing"
+[ "$addr" = $((0x210000700000)) ] || die "new2's JSON listing gives new7 the address $addr"
+
+# get and put across the old/new and prev/new pairs, both ways
 [ "$(sctl old get "$A:7450/new7" 0 8)" = from-new ] || die "old's get of new7"
 [ "$(sctl new get "$A:7451/old7" 0 8)" = from-old ] || die "new's get of old7"
 printf 'put-byold' | sctl old put "$A:7450/new7" 0 || die "old's put to new7"
 [ "$(sctl new read new7 0 9)" = put-byold ] || die "old's put did not land"
+[ "$(sctl prev get "$A:7450/new7" 0 9)" = put-byold ] || die "prev's get of new7"
 
 peer_version() {	# NODE PEER: the version of NODE's connection to PEER
 	sctl "$1" peers | awk -v p="$2" '$1 == p { for (i = 1; i < NF; i++) if ($i == "version") print $(i + 1) }' | head -n 1
 }
 [ "$(peer_version new old)" = 1 ] || die "new speaks version '$(peer_version new old)' to old, want 1"
 [ "$(peer_version old new)" = 1 ] || die "old speaks version '$(peer_version old new)' to new, want 1"
-[ "$(peer_version new2 new)" = 2 ] || die "new2 speaks version '$(peer_version new2 new)' to new, want 2"
-echo "versions: new<->old 1, new2<->new 2"
+[ "$(peer_version prev new)" = 2 ] || die "prev speaks version '$(peer_version prev new)' to new, want 2"
+[ "$(peer_version new2 new)" = 3 ] || die "new2 speaks version '$(peer_version new2 new)' to new, want 3"
+echo "versions: new<->old 1, prev<->new 2, new2<->new 3"
 
 # no version in common: refused, with both ranges named
 if out=$(sctl future get "$A:7450/new7" 0 8 2>&1); then
-	die "a version-3-only segd imported from a 1-to-2 segd: $out"
+	die "a version-4-only segd imported from a 1-to-3 segd: $out"
 fi
 echo "future's get refused: $out"
 case $out in
-*"no protocol version in common: the peer speaks 1 to 2, this segd speaks 3 to 3"*) ;;
+*"no protocol version in common: the peer speaks 1 to 3, this segd speaks 4 to 4"*) ;;
 *) die "the importer's error does not name both versions: $out" ;;
 esac
-wait_until 20 grep -q "no protocol version in common: the peer speaks 3 to 3, this segd speaks 1 to 2" "$T/new.log" ||
+wait_until 20 grep -q "no protocol version in common: the peer speaks 4 to 4, this segd speaks 1 to 3" "$T/new.log" ||
 	die "the exporter did not log the version mismatch"
 kill -0 "${SEGD_PID[new]}" || die "the exporter died"
