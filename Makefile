@@ -35,6 +35,10 @@ SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c
 CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json.c
 
+# section 3: one page per family; every function its NAME section lists
+# gets a .so page (man3/seg_attach.3 holds ".so man3/libseg.3")
+MAN3      = man/libseg.3 man/seg_export.3 man/seg_zalloc.3
+
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 all: $(BUILD)/segd $(BUILD)/segctl $(BUILD)/libseg.a $(BUILD)/libseg.so
@@ -64,11 +68,9 @@ include tests/tests.mk
 -include bench/rdma.mk
 -include bench/zio.mk
 
-install: all
+install: all install-man
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
-	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(BUILD)/segd $(DESTDIR)$(PREFIX)/sbin/segd
 	install -m 755 $(BUILD)/segctl $(DESTDIR)$(PREFIX)/bin/segctl
 	install -m 644 $(BUILD)/libseg.a $(DESTDIR)$(PREFIX)/lib/libseg.a
@@ -77,14 +79,29 @@ install: all
 	install -m 644 seglib/seg.h $(DESTDIR)$(PREFIX)/include/seg.h
 	sed -e 's|@PREFIX@|$(PREFIX)|g' seglib/libseg.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libseg.pc
+
+# the manual and bash completion (nothing to build)
+install-man:
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 644 man/segctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/segctl.1
-	install -m 644 man/libseg.3 $(DESTDIR)$(PREFIX)/share/man/man3/libseg.3
+	for p in $(MAN3); do \
+	    page=$${p##*/}; \
+	    install -m 644 $$p $(DESTDIR)$(PREFIX)/share/man/man3/$$page || exit 1; \
+	    for f in $$(sed -n '/^\.SH NAME/,/\\-/p' $$p | sed '1d;s/\\-.*//' | tr ',' ' '); do \
+	        [ "$$f.3" = "$$page" ] || \
+	        printf '.so man3/%s\n' "$$page" >$(DESTDIR)$(PREFIX)/share/man/man3/$$f.3 || exit 1; \
+	    done; \
+	done
 	install -m 644 man/segd.8 $(DESTDIR)$(PREFIX)/share/man/man8/segd.8
+	install -m 644 cli/segctl.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/segctl
 
 clean:
 	rm -rf build
 
-.PHONY: all install clean
+.PHONY: all install install-man clean
 
 # The main job: a demo of segd on soft-RoCE, two nodes (see demo/node.sh).
 demo:

@@ -144,9 +144,11 @@ cmd_write(int argc, char **argv)
 			    strerror(errno));
 		total += n;
 		progress_add(&pg, n);
-		if (n < have)
+		if (n < have) {
+			progress_end(&pg);
 			fail(name, "input runs past the end of the segment; "
 			    "%llu bytes written", (unsigned long long)total);
+		}
 	}
 	progress_end(&pg);
 	close(fd);

@@ -2,8 +2,11 @@
  * json.c: a small JSON writer for segctl -j.  Values go to standard output
  * with the commas and nesting they need; strings are escaped (quotes,
  * backslashes, control characters) and bytes that are not valid UTF-8 are
- * written as U+FFFD, so the output always parses.
+ * written as U+FFFD, so the output always parses.  json_sample turns one
+ * sample line of the Prometheus text format (segd's metrics) into an
+ * object, checking it as any input.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,8 @@ static int need_comma[JSON_DEPTH + 1], depth, after_key;
 static void
 value_prefix(void)
 {
-	if (!after_key && need_comma[depth])
-		putchar(',');
+	if (depth > 0 && !after_key && need_comma[depth])
+		putchar(',');	/* top-level values are documents of their own */
 	need_comma[depth] = 1;
 	after_key = 0;
 }
@@ -158,4 +161,86 @@ json_num(const char *text)
 	}
 	value_prefix();
 	printf("%.9g", d);
+}
+
+#define NAMECH "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+#define SAMPLE_LABELS 8
+
+struct label {
+	char   key[64], val[256];
+	size_t vl;
+};
+
+/* L="V" at *sp into l (the value unescaped: \\, \", \n); -1 if malformed */
+static int
+label_parse(const char **sp, struct label *l)
+{
+	const char *s = *sp;
+	size_t kl = strspn(s, NAMECH);
+
+	if (kl == 0 || kl >= sizeof l->key || isdigit((unsigned char)s[0]) ||
+	    s[kl] != '=' || s[kl + 1] != '"')
+		return -1;
+	memcpy(l->key, s, kl);
+	l->key[kl] = '\0';
+	l->vl = 0;
+	for (s += kl + 2; *s != '"'; s++) {
+		if (*s == '\0' || l->vl + 1 >= sizeof l->val)
+			return -1;
+		if (*s == '\\') {
+			s++;
+			if (*s != '\\' && *s != '"' && *s != 'n')
+				return -1;
+			l->val[l->vl++] = *s == 'n' ? '\n' : *s;
+		} else
+			l->val[l->vl++] = *s;
+	}
+	*sp = s + 1;
+	return 0;
+}
+
+/*
+ * One sample, NAME{L="V",...} VALUE, as a JSON object, written only once
+ * the whole line is known to be well formed.  -1, writing nothing, if not.
+ */
+int
+json_sample(const char *s)
+{
+	struct label lab[SAMPLE_LABELS];
+	const char *name = s, *value;
+	size_t nl = strspn(s, NAMECH ":"), nlab = 0, i;
+	char *end;
+
+	if (nl == 0 || isdigit((unsigned char)s[0]) ||
+	    (s[nl] != '{' && s[nl] != ' '))
+		return -1;
+	s += nl;
+	if (*s == '{') {
+		s++;
+		while (*s != '}') {
+			if (nlab == SAMPLE_LABELS || label_parse(&s, &lab[nlab]) < 0)
+				return -1;
+			nlab++;
+			if (*s == ',')
+				s++;
+			else if (*s != '}')
+				return -1;
+		}
+		s++;
+	}
+	if (*s++ != ' ' || *s == '\0' || strchr(s, ' ') != NULL)
+		return -1;
+	value = s;
+	strtod(value, &end);
+	if (end == value || *end != '\0')
+		return -1;
+	json_open('{');
+	json_key("name"), json_strn(name, nl);
+	json_key("labels"), json_open('{');
+	for (i = 0; i < nlab; i++)
+		json_key(lab[i].key), json_strn(lab[i].val, lab[i].vl);
+	json_close('}');
+	json_key("value"), json_num(value);
+	json_close('}');
+	return 0;
 }

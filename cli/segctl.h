@@ -55,5 +55,7 @@ void json_u64(uint64_t v);
 void json_i64(int64_t v);
 void json_null(void);
 void json_num(const char *text);	/* a number as segd wrote it */
+/* NAME{L="V",...} VALUE as {"name","labels","value"}; -1 if malformed */
+int  json_sample(const char *line);
 
 #endif

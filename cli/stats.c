@@ -35,62 +35,6 @@ json_counters(char *buf)
 	}
 }
 
-/*
- * One sample, NAME{L="V",...} VALUE, as a JSON object.  Label values are
- * unescaped as the exposition format says (\\, \", \n).  -1 if malformed.
- */
-static int
-json_sample(const char *s)
-{
-	size_t nl = strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:");
-	char val[512];
-
-	if (nl == 0 || (s[nl] != '{' && s[nl] != ' '))
-		return -1;
-	json_open('{');
-	json_key("name"), json_strn(s, nl);
-	json_key("labels"), json_open('{');
-	s += nl;
-	if (*s == '{') {
-		s++;
-		while (*s != '}') {
-			size_t kl = strspn(s, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), vl = 0;
-			char key[128];
-			if (kl == 0 || kl >= sizeof key || s[kl] != '=' ||
-			    s[kl + 1] != '"')
-				return -1;
-			memcpy(key, s, kl);
-			key[kl] = '\0';
-			for (s += kl + 2; *s != '"'; s++) {
-				if (*s == '\0' || vl + 1 >= sizeof val)
-					return -1;
-				if (*s == '\\') {
-					s++;
-					if (*s != '\\' && *s != '"' && *s != 'n')
-						return -1;
-					val[vl++] = *s == 'n' ? '\n' : *s;
-				} else
-					val[vl++] = *s;
-			}
-			json_key(key), json_strn(val, vl);
-			s++;
-			if (*s == ',')
-				s++;
-			else if (*s != '}')
-				return -1;
-		}
-		s++;
-	}
-	json_close('}');
-	if (*s++ != ' ' || *s == '\0' || strchr(s, ' ') != NULL)
-		return -1;
-	json_key("value"), json_num(s);
-	json_close('}');
-	return 0;
-}
-
 static void
 stats_json(char *counters, char *metrics)
 {
