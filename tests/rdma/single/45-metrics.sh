@@ -79,7 +79,7 @@ expect exp 'segd_peer_connections_total{peer="imp"}' 1
 # every family has HELP and TYPE; every sample parses (name, labels, value)
 python3 - "$T/imp.prom" "$T/exp.prom" <<'PY' || die "the exposition format"
 import re, sys
-sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*)?\})? (\S+)$')
+sample = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*)?\})? (?P<value>\S+)$')
 for path in sys.argv[1:]:
     helps, types = set(), {}
     for line in open(path):
@@ -93,8 +93,8 @@ for path in sys.argv[1:]:
         else:
             m = sample.match(line)
             assert m, "unparsable: " + line
-            float(m.group(8))
-            name = m.group(1)
+            float(m.group("value"))
+            name = m.group("name")
             base = re.sub(r"_(sum|count)$", "", name) if name not in types else name
             assert base in types and base in helps, "no HELP/TYPE: " + line
 PY
