@@ -54,7 +54,7 @@ check-san:
 check-valgrind: tests-build
 	SEG_BUILD=$(BUILD) SEGD_WRAPPER="valgrind -q --leak-check=full \
 	    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-	    --error-exitcode=99" tests/run-suites $(INTEG_BINS)
+	    --error-exitcode=99" tests/run-suites $(INTEG_BINS) $(CLI_TESTS)
 
 # The README's test command: set-up, every tier, sanitizers, valgrind, RDMA.
 check:

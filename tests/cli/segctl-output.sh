@@ -8,7 +8,10 @@
 #   a header line on a terminal only (a pty made with script(1));
 #   progress on a terminal's stderr for more than 64 MiB, never with -q,
 #       for small transfers, or when stderr is not a terminal;
-#   write and read through one descriptor move the bytes exactly.
+#   write and read through one descriptor move the bytes exactly;
+#   bash completion offers commands, options and segment names.
+# segd runs under $SEGD_WRAPPER when it is set (make check-valgrind) and
+# must exit 0 at the end.
 set -u
 B=${SEG_BUILD:-build}
 case $B in /*) ;; *) B=$(pwd)/$B ;; esac
@@ -35,7 +38,7 @@ pid=$!
 i=0
 until "$SEGCTL" ls >/dev/null 2>&1; do
 	i=$((i + 1))
-	[ $i -gt 100 ] && fail "segd did not start"
+	[ $i -gt 600 ] && fail "segd did not start"
 	sleep 0.1
 done
 
@@ -167,6 +170,13 @@ complete_words() {	# WORDS...: what completing the last word offers
 [ "$(complete_words segctl stats --p)" = "--prometheus " ] ||
 	fail "completing stats --p: $(complete_words segctl stats --p)"
 [ "$(complete_words segctl -)" = "-j -q -s " ] || fail "completing '-': $(complete_words segctl -)"
+
+# segd ends cleanly (under $SEGD_WRAPPER too: valgrind's errors are 99)
+kill "$pid" || fail "segd is gone"
+wait "$pid"
+st=$?
+pid=
+[ "$st" = 0 ] || fail "segd exited with status $st at SIGTERM (86: ASan, 99: valgrind)"
 
 echo "segctl output: JSON, Prometheus text, headers and progress as documented"
 exit 0
