@@ -46,6 +46,7 @@ tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
 # One tier, in this build (plain, or SAN=1 for ASan+UBSan).
 check-local: tests-build
 	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS) $(CLI_TESTS)
+	tests/check-layers $(BUILD)
 
 check-san:
 	$(MAKE) BUILD=build/san SAN=1 check-local
