@@ -15,6 +15,7 @@ SBINDIR ?= $(PREFIX)/sbin
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DOCDIR  ?= $(PREFIX)/share/doc/segd
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   ?= build
@@ -38,13 +39,17 @@ LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
 PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
-            seglib/import.c seglib/zio.c segd/zio_pool.c
+            seglib/import.c seglib/zio.c seglib/metrics.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
-            segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \
+            segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c
-CLI_SRC   = cli/segctl.c
+CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json.c
+
+# section 3: one page per family; every function its NAME section lists
+# gets a .so page (man3/seg_attach.3 holds ".so man3/libseg.3")
+MAN3      = man/libseg.3 man/seg_export.3 man/seg_zalloc.3
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -87,7 +92,7 @@ include tests/fuzz/fuzz.mk
 -include bench/zio.mk
 
 # The unit and the .pc carry the paths: build them with the same variables.
-install: all
+install: all install-man
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
@@ -99,16 +104,31 @@ install: all
 	ln -sf libseg.so.0 $(DESTDIR)$(LIBDIR)/libseg.so
 	install -m 644 seglib/seg.h $(DESTDIR)$(INCLUDEDIR)/seg.h
 	install -m 644 $(BUILD)/libseg.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libseg.pc
-	install -m 644 man/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
-	install -m 644 man/libseg.3 $(DESTDIR)$(MANDIR)/man3/libseg.3
-	install -m 644 man/segd.8 $(DESTDIR)$(MANDIR)/man8/segd.8
 	install -m 644 $(BUILD)/segd.service $(DESTDIR)$(UNITDIR)/segd.service
 	install -m 644 dist/segd.conf $(DESTDIR)$(DOCDIR)/segd.conf.example
+
+# the manual and bash completion (nothing to build)
+install-man:
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 man/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
+	for p in $(MAN3); do \
+	    page=$${p##*/}; \
+	    install -m 644 $$p $(DESTDIR)$(MANDIR)/man3/$$page || exit 1; \
+	    for f in $$(sed -n '/^\.SH NAME/,/\\-/p' $$p | sed '1d;s/\\-.*//' | tr ',' ' '); do \
+	        [ "$$f.3" = "$$page" ] || \
+	        printf '.so man3/%s\n' "$$page" >$(DESTDIR)$(MANDIR)/man3/$$f.3 || exit 1; \
+	    done; \
+	done
+	install -m 644 man/segd.8 $(DESTDIR)$(MANDIR)/man8/segd.8
+	install -m 644 cli/segctl.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/segctl
 
 clean:
 	rm -rf build
 
-.PHONY: all install clean FORCE
+.PHONY: all install install-man clean FORCE
 FORCE:
 
 # The main job: a demo of segd on soft-RoCE, two nodes (see demo/node.sh).

@@ -3,26 +3,28 @@
 /*
  * segctl: the command-line face of libseg.
  *
- *   segctl [-s SOCKET] create NAME [MODE]
+ *   segctl [-s SOCKET] [-j] [-q] COMMAND ...
+ *   segctl create NAME [MODE]
  *   segctl ctl NAME ['va 0x10000000 0x100000']
  *   segctl write NAME [OFFSET] < in
  *   segctl read NAME [OFFSET [LENGTH]] > out
  *   segctl rm NAME
- *   segctl ls
+ *   segctl ls [NODE]
  *   segctl stat NAME
  *   segctl export NAME [ACL]
  *   segctl unexport NAME
- *   segctl ls NODE
  *   segctl get NODE/NAME [OFFSET [LENGTH]] > out
  *   segctl put NODE/NAME [OFFSET] < in
  *   segctl peers
- *   segctl stats
+ *   segctl stats [--prometheus]
  *   segctl free NAME ADDR | segctl free NODE/NAME ADDR
  *   segctl free NAME [-n COUNT]
  *   segctl zalloc NAME LEN
+ *
+ * This file: options, the command table, and the segment commands; io.c
+ * moves data, show.c and stats.c show what segd knows.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,16 +33,18 @@
 
 #include "seg.h"
 #include "segwire.h"
+#include "segctl.h"
 
-#define CHUNK (1u << 20)
+int opt_json, opt_quiet;
 
 static const char *cmdname = "segctl";
 
-static void
+void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: segctl [-s socket] create NAME [MODE]\n"
+	    "usage: segctl [-s socket] [-j] [-q] COMMAND ...\n"
+	    "       segctl create NAME [MODE]\n"
 	    "       segctl ctl NAME ['va|addr|umsg|kmsg ADDR LEN']\n"
 	    "       segctl write NAME [OFFSET] < in\n"
 	    "       segctl read NAME [OFFSET [LENGTH]] > out\n"
@@ -52,15 +56,14 @@ usage(void)
 	    "       segctl get NODE[:PORT]/NAME [OFFSET [LENGTH]] > out\n"
 	    "       segctl put NODE[:PORT]/NAME [OFFSET] < in\n"
 	    "       segctl peers\n"
-	    "       segctl stats\n"
+	    "       segctl stats [--prometheus]\n"
 	    "       segctl free [NODE/]NAME ADDR\n"
 	    "       segctl free NAME [-n COUNT]\n"
 	    "       segctl zalloc NAME LEN\n");
 	exit(2);
 }
 
-/* segctl: NAME: message, and exit 1 */
-static void __attribute__((noreturn, format(printf, 2, 3)))
+void
 fail(const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -73,7 +76,7 @@ fail(const char *name, const char *fmt, ...)
 	exit(1);
 }
 
-static uint64_t
+uint64_t
 number(const char *name, const char *what, const char *s)
 {
 	uint64_t v;
@@ -81,40 +84,6 @@ number(const char *name, const char *what, const char *s)
 	if (seg_parse_u64(s, strlen(s), &v) < 0)
 		fail(name, "bad %s '%s': use decimal or 0x hex", what, s);
 	return v;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* A whole chunk of standard input (less only at its end): fewer round trips. */
-static size_t
-read_chunk(const char *name, char *buf)
-{
-	size_t have = 0;
-
-	while (have < CHUNK) {
-		ssize_t r = read(0, buf + have, CHUNK - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			fail(name, "read standard input: %s", strerror(errno));
-		if (r == 0)
-			break;
-		have += (size_t)r;
-	}
-	return have;
 }
 
 static int
@@ -158,121 +127,12 @@ cmd_ctl(int argc, char **argv)
 }
 
 static int
-cmd_write(int argc, char **argv)
-{
-	uint64_t off = 0, total = 0;
-	static char *buf;	/* static: still reachable when fail() exits */
-
-	if (argc < 2 || argc > 3)
-		usage();
-	if (argc == 3)
-		off = number(argv[1], "offset", argv[2]);
-	if ((buf = malloc(CHUNK)) == NULL)
-		fail(argv[1], "out of memory");
-	/* as for read: an unallocated segment, or an offset at or past the
-	 * end, is an error even when the input is empty */
-	if (seg_pwrite(argv[1], buf, 0, off) < 0)
-		fail(argv[1], "%s", seg_errstr());
-	for (;;) {
-		size_t have = read_chunk(argv[1], buf);
-		ssize_t w;
-		if (have == 0)
-			break;
-		w = seg_pwrite(argv[1], buf, have, off + total);
-		if (w < 0)
-			fail(argv[1], "%s", seg_errstr());
-		total += (uint64_t)w;
-		if ((size_t)w < have)
-			fail(argv[1], "input runs past the end of the segment; "
-			    "%llu bytes written", (unsigned long long)total);
-	}
-	free(buf);
-	return 0;
-}
-
-static int
-cmd_read(int argc, char **argv)
-{
-	uint64_t off = 0, left = UINT64_MAX;
-	static char *buf;	/* static: still reachable when fail() exits */
-
-	if (argc < 2 || argc > 4)
-		usage();
-	if (argc >= 3)
-		off = number(argv[1], "offset", argv[2]);
-	if (argc == 4)
-		left = number(argv[1], "length", argv[3]);
-	if ((buf = malloc(CHUNK)) == NULL)
-		fail(argv[1], "out of memory");
-	/* an unallocated segment is an error even when nothing would be read:
-	 * a read of 0 bytes still opens the data (seg_stat does not check) */
-	if (seg_pread(argv[1], buf, 0, off) < 0)
-		fail(argv[1], "%s", seg_errstr());
-	while (left > 0) {
-		size_t want = left < CHUNK ? (size_t)left : CHUNK;
-		ssize_t r = seg_pread(argv[1], buf, want, off);
-		if (r < 0)
-			fail(argv[1], "%s", seg_errstr());
-		if (r == 0)
-			break;
-		if (write_all(1, buf, (size_t)r) < 0)
-			fail(argv[1], "write standard output: %s",
-			    strerror(errno));
-		off += (uint64_t)r;
-		left -= (uint64_t)r;
-	}
-	free(buf);
-	return 0;
-}
-
-static int
 cmd_rm(int argc, char **argv)
 {
 	if (argc != 2)
 		usage();
 	if (seg_remove(argv[1]) < 0)
 		fail(argv[1], "%s", seg_errstr());
-	return 0;
-}
-
-static void
-print_info(const struct seg_info *s)
-{
-	struct passwd *pw = getpwuid(s->uid);
-	char owner[32];
-
-	if (pw != NULL)
-		snprintf(owner, sizeof owner, "%s", pw->pw_name);
-	else
-		snprintf(owner, sizeof owner, "%u", s->uid);
-	printf("%s %s 0x%llx 0x%llx %s %04o %u\n", s->name, s->verb,
-	    (unsigned long long)s->va, (unsigned long long)s->len, owner,
-	    s->mode, s->nattach);
-}
-
-static int
-cmd_ls(int argc, char **argv)
-{
-	struct seg_info *v;
-	int i, n;
-
-	if (argc > 2)
-		usage();
-	if (argc == 2) {	/* a peer's exports: name length access */
-		if ((n = seg_peer_list(argv[1], &v)) < 0)
-			fail(argv[1], "%s", seg_errstr());
-		for (i = 0; i < n; i++)
-			printf("%s %s 0x%llx %s\n", v[i].name, v[i].verb,
-			    (unsigned long long)v[i].len,
-			    v[i].mode & 2 ? "rw" : "r");
-		free(v);
-		return 0;
-	}
-	if ((n = seg_list(&v)) < 0)
-		fail("ls", "%s", seg_errstr());
-	for (i = 0; i < n; i++)
-		print_info(&v[i]);
-	free(v);
 	return 0;
 }
 
@@ -293,129 +153,6 @@ cmd_unexport(int argc, char **argv)
 		usage();
 	if (seg_unexport(argv[1]) < 0)
 		fail(argv[1], "%s", seg_errstr());
-	return 0;
-}
-
-static int
-cmd_get(int argc, char **argv)
-{
-	struct seg_import_info ii;
-	seg_import_t *imp;
-	uint64_t off = 0, left;
-	char *buf;
-
-	if (argc < 2 || argc > 4)
-		usage();
-	if (argc >= 3)
-		off = number(argv[1], "offset", argv[2]);
-	if ((imp = seg_import(argv[1])) == NULL)
-		fail(argv[1], "%s", seg_errstr());
-	seg_import_info(imp, &ii);
-	if (off > ii.len)
-		fail(argv[1], "offset 0x%llx is past the end (length 0x%llx)",
-		    (unsigned long long)off, (unsigned long long)ii.len);
-	left = ii.len - off;
-	if (argc == 4) {
-		uint64_t want = number(argv[1], "length", argv[3]);
-		if (want > left)
-			fail(argv[1], "range 0x%llx+0x%llx is past the end "
-			    "(length 0x%llx)", (unsigned long long)off,
-			    (unsigned long long)want, (unsigned long long)ii.len);
-		left = want;
-	}
-	if ((buf = malloc(CHUNK)) == NULL)
-		fail(argv[1], "out of memory");
-	while (left > 0) {
-		size_t n = left < CHUNK ? (size_t)left : CHUNK;
-		if (seg_get(imp, off, buf, n) < 0)
-			fail(argv[1], "%s", seg_errstr());
-		if (write_all(1, buf, n) < 0)
-			fail(argv[1], "write standard output: %s",
-			    strerror(errno));
-		off += n;
-		left -= n;
-	}
-	free(buf);
-	seg_unimport(imp);
-	return 0;
-}
-
-static int
-cmd_put(int argc, char **argv)
-{
-	struct seg_import_info ii;
-	seg_import_t *imp;
-	uint64_t off = 0;
-	char *buf;
-
-	if (argc < 2 || argc > 3)
-		usage();
-	if (argc == 3)
-		off = number(argv[1], "offset", argv[2]);
-	if ((imp = seg_import(argv[1])) == NULL)
-		fail(argv[1], "%s", seg_errstr());
-	seg_import_info(imp, &ii);
-	if ((buf = malloc(CHUNK)) == NULL)
-		fail(argv[1], "out of memory");
-	for (;;) {
-		size_t have = read_chunk(argv[1], buf);
-		if (have == 0)
-			break;
-		if (off > ii.len || have > ii.len - off)
-			fail(argv[1], "input runs past the end of the segment "
-			    "(length 0x%llx)", (unsigned long long)ii.len);
-		if (seg_put(imp, off, buf, have) < 0)
-			fail(argv[1], "%s", seg_errstr());
-		off += have;
-	}
-	if (seg_barrier(imp) < 0)
-		fail(argv[1], "%s", seg_errstr());
-	free(buf);
-	seg_unimport(imp);
-	return 0;
-}
-
-static int
-cmd_peers(int argc, char **argv)
-{
-	static char buf[1 << 20];
-
-	(void)argv;
-	if (argc != 1)
-		usage();
-	if (seg_peers(buf, sizeof buf) < 0)
-		fail("peers", "%s", seg_errstr());
-	fputs(buf, stdout);
-	return 0;
-}
-
-static int
-cmd_stats(int argc, char **argv)
-{
-	char buf[1024];
-
-	(void)argv;
-	if (argc != 1)
-		usage();
-	if (seg_stats(buf, sizeof buf) < 0)
-		fail("stats", "%s", seg_errstr());
-	fputs(buf, stdout);
-	return 0;
-}
-
-static int
-cmd_stat(int argc, char **argv)
-{
-	struct seg_info s;
-
-	if (argc != 2)
-		usage();
-	if (seg_stat(argv[1], &s) < 0)
-		fail(argv[1], "%s", seg_errstr());
-	printf("name %s\nverb %s\naddress 0x%llx\nlength 0x%llx\nuid %u\n"
-	    "gid %u\nmode %04o\nattaches %u\n", s.name, s.verb,
-	    (unsigned long long)s.va, (unsigned long long)s.len, s.uid, s.gid,
-	    s.mode, s.nattach);
 	return 0;
 }
 
@@ -484,11 +221,17 @@ main(int argc, char *argv[])
 	size_t i;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "+s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+s:jq")) != -1) {
 		switch (ch) {
 		case 's':
 			if (setenv("SEGD_SOCKET", optarg, 1) < 0)
 				fail("segctl", "setenv: %s", strerror(errno));
+			break;
+		case 'j':
+			opt_json = 1;
+			break;
+		case 'q':
+			opt_quiet = 1;
 			break;
 		default:
 			usage();

@@ -21,6 +21,7 @@ _Static_assert(sizeof(struct segp_hdr_wire) == SEGP_HDRLEN, "segp header");
 _Static_assert(sizeof(struct segp_hello_wire) == 80, "segp_hello layout");
 _Static_assert(sizeof(struct segp_name_wire) == 72, "segp_name layout");
 _Static_assert(sizeof(struct segp_ent_wire) == 80, "segp_ent layout");
+_Static_assert(sizeof(struct segp_ent3_wire) == 88, "segp_ent3 layout");
 _Static_assert(sizeof(struct segp_import_rep_wire) == 40, "import_rep layout");
 _Static_assert(sizeof(struct segp_ticket_wire) == 32, "ticket layout");
 _Static_assert(sizeof(struct segp_connect_wire) <= SEGP_CONNECT_MAX,
@@ -28,7 +29,9 @@ _Static_assert(sizeof(struct segp_connect_wire) <= SEGP_CONNECT_MAX,
 _Static_assert(sizeof(struct segp_free_wire) + SEGP_FREE_MAX * 8 <=
     SEGP_PAYLOADMAX, "FREE fits");
 _Static_assert(sizeof(struct segp_list_rep_wire) +
-    SEGP_LIST_MAX * sizeof(struct segp_ent_wire) <= SEGP_PAYLOADMAX,
+    SEGP_LIST_MAX * sizeof(struct segp_ent_wire) <= SEGP_PAYLOADMAX &&
+    sizeof(struct segp_list_rep_wire) +
+    SEGP_LIST3_MAX * sizeof(struct segp_ent3_wire) <= SEGP_PAYLOADMAX,
     "LIST_REP fits");
 _Static_assert(sizeof(struct segp_error_wire) + SEGW_MAXTEXT <=
     SEGP_PAYLOADMAX, "ERROR fits");
@@ -237,34 +240,51 @@ hello_decode(const uint8_t *p, struct segp_hello *h, const char **why)
 	return 0;
 }
 
+/* without its address (withva 0), va must be 0 */
 static int
-ent_valid(const struct segp_ent *e)
+ent_valid(const struct segp_ent *e, int withva)
 {
 	return seg_name_valid(e->name) && perm_valid(e->perm) &&
-	    e->verb > SEG_VERB_NONE && e->verb < SEG_VERB_MAX;
+	    e->verb > SEG_VERB_NONE && e->verb < SEG_VERB_MAX &&
+	    (withva ? e->va != 0 && e->va <= UINT64_MAX - e->len : e->va == 0);
+}
+
+static size_t
+ent_size(int withva)
+{
+	return withva ? sizeof(struct segp_ent3_wire) :
+	    sizeof(struct segp_ent_wire);
+}
+
+static uint32_t
+list_max(int withva)
+{
+	return withva ? SEGP_LIST3_MAX : SEGP_LIST_MAX;
 }
 
 static size_t
 list_rep_encode(uint8_t *out, const struct segp_list_rep *r)
 {
 	struct segp_list_rep_wire w = { htole32(r->next), htole32(r->n) };
+	size_t es = ent_size(r->withva);
 	uint32_t i;
 
 	memcpy(out, &w, sizeof w);
 	for (i = 0; i < r->n; i++) {
 		const struct segp_ent *e = &r->ent[i];
-		struct segp_ent_wire ew;
+		struct segp_ent3_wire ew;
 		size_t nl = strlen(e->name);
 
 		memset(&ew, 0, sizeof ew);
-		ew.namelen = htole16((uint16_t)nl);
-		ew.perm = e->perm;
-		ew.verb = e->verb;
-		ew.len = htole64(e->len);
-		memcpy(ew.name, e->name, nl);
-		memcpy(out + sizeof w + i * sizeof ew, &ew, sizeof ew);
+		ew.e.namelen = htole16((uint16_t)nl);
+		ew.e.perm = e->perm;
+		ew.e.verb = e->verb;
+		ew.e.len = htole64(e->len);
+		memcpy(ew.e.name, e->name, nl);
+		ew.va = htole64(e->va);
+		memcpy(out + sizeof w + i * es, &ew, es);
 	}
-	return sizeof w + r->n * sizeof(struct segp_ent_wire);
+	return sizeof w + r->n * es;
 }
 
 static int
@@ -281,21 +301,27 @@ list_rep_decode(const uint8_t *p, size_t len, struct segp_list_rep *r,
 	memcpy(&w, p, sizeof w);
 	r->next = le32toh(w.next);
 	r->n = le32toh(w.n);
-	if (r->n > SEGP_LIST_MAX ||
-	    len != sizeof w + r->n * sizeof(struct segp_ent_wire)) {
+	r->withva = r->n > 0 && r->n <= SEGP_LIST3_MAX &&
+	    len == sizeof w + r->n * ent_size(1);
+	if (r->n > list_max(r->withva) ||
+	    len != sizeof w + r->n * ent_size(r->withva)) {
 		*why = "list reply length does not match its count";
 		return -1;
 	}
 	for (i = 0; i < r->n; i++) {
-		struct segp_ent_wire ew;
+		struct segp_ent3_wire ew;
 		struct segp_ent *e = &r->ent[i];
+		size_t es = ent_size(r->withva);
 
-		memcpy(&ew, p + sizeof w + i * sizeof ew, sizeof ew);
-		e->perm = ew.perm;
-		e->verb = ew.verb;
-		e->len = le64toh(ew.len);
-		if (wire_name(e->name, sizeof e->name, ew.name,
-		    le16toh(ew.namelen), seg_name_valid) < 0 || !ent_valid(e)) {
+		memset(&ew, 0, sizeof ew);
+		memcpy(&ew, p + sizeof w + i * es, es);
+		e->perm = ew.e.perm;
+		e->verb = ew.e.verb;
+		e->len = le64toh(ew.e.len);
+		e->va = le64toh(ew.va);
+		if (wire_name(e->name, sizeof e->name, ew.e.name,
+		    le16toh(ew.e.namelen), seg_name_valid) < 0 ||
+		    !ent_valid(e, r->withva)) {
 			*why = "bad entry in list reply";
 			return -1;
 		}
@@ -456,13 +482,13 @@ segp_msg_size(uint16_t type, const union segp_msg *m)
 
 	switch (type) {
 	case SEGP_LIST_REP:
-		if (m->list_rep.n > SEGP_LIST_MAX)
+		if (m->list_rep.n > list_max(m->list_rep.withva))
 			return 0;
 		for (i = 0; i < m->list_rep.n; i++)
-			if (!ent_valid(&m->list_rep.ent[i]))
+			if (!ent_valid(&m->list_rep.ent[i], m->list_rep.withva))
 				return 0;
 		return sizeof(struct segp_list_rep_wire) +
-		    m->list_rep.n * sizeof(struct segp_ent_wire);
+		    m->list_rep.n * ent_size(m->list_rep.withva);
 	case SEGP_ERROR:
 		if (m->error.code == 0 || m->error.code > 4095)
 			return 0;
@@ -599,3 +625,18 @@ segw_verb_name(unsigned verb)
 	return verb < SEG_VERB_MAX ? names[verb] : "?";
 }
 
+
+const char *
+segp_type_name(uint16_t type)
+{
+	static const char *names[SEGP_TYPEMAX] = {
+		[SEGP_HELLO] = "hello", [SEGP_CREDIT] = "credit",
+		[SEGP_LIST] = "list", [SEGP_LIST_REP] = "list_rep",
+		[SEGP_IMPORT] = "import", [SEGP_IMPORT_REP] = "import_rep",
+		[SEGP_UNIMPORT] = "unimport", [SEGP_REVOKE] = "revoke",
+		[SEGP_ERROR] = "error", [SEGP_FREE] = "free",
+		[SEGP_SIGNAL] = "signal", [SEGP_ACK] = "ack",
+	};
+
+	return type < SEGP_TYPEMAX && names[type] != NULL ? names[type] : "?";
+}

@@ -66,6 +66,7 @@ enum segw_op {
 	SEGW_RFREE,        /* segw_addrs: return an import's buffers */
 	SEGW_RSIGNAL,      /* a=import handle: post a signal to its exporter */
 	SEGW_TICKET,       /* a=import handle -> segw_imp with a new ticket */
+	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
 	SEGW_OPMAX
 };
 
@@ -241,8 +242,10 @@ struct segw_io {
  * field after the node length is zero); 2, that field is the lowest and
  * the other the highest version spoken, and LIST's cursor is an export's
  * sequence number (stable while exports come and go), not a position;
- * 3, IMPORT_REP carries a ticket for the direct data path and TICKET asks
- * for a new one.  Since version 2 every rdma_cm connect carries private
+ * 3, IMPORT_REP carries a ticket for the direct data path, TICKET asks
+ * for a new one, and LIST_REP's entries carry the exporter's address of
+ * the segment (segp_ent3_wire, 88 bytes, where version 2 sends
+ * segp_ent_wire).  Since version 2 every rdma_cm connect carries private
  * data (segp_connect_wire): a connect without it is refused, so version 1
  * segds (which sent none) cannot connect.
  */
@@ -258,6 +261,7 @@ struct segw_io {
 #define SEGP_HDRLEN    16
 #define SEGP_NODEMAX   64
 #define SEGP_LIST_MAX  48	/* entries in one LIST_REP */
+#define SEGP_LIST3_MAX 46	/* ... of entries with addresses (version 3) */
 #define SEGP_FREE_MAX  500	/* addresses in one FREE */
 #define SEGP_PAYLOADMAX (SEGP_MSGSIZE - SEGP_HDRLEN)
 
@@ -312,13 +316,18 @@ struct segp_list_rep_wire {	/* 8 bytes, then n segp_ent_wire */
 	uint32_t n;
 } __attribute__((packed));
 
-struct segp_ent_wire {		/* 80 bytes */
+struct segp_ent_wire {		/* 80 bytes: versions 1 and 2 */
 	uint16_t namelen;
 	uint8_t  perm;
 	uint8_t  verb;
 	uint32_t pad;
 	uint64_t len;
 	uint8_t  name[SEG_NAMEMAX];
+} __attribute__((packed));
+
+struct segp_ent3_wire {		/* 88 bytes: version 3 on */
+	struct segp_ent_wire e;
+	uint64_t va;	/* the segment's address at the exporter */
 } __attribute__((packed));
 
 struct segp_import_rep_wire {	/* 40 bytes */
@@ -383,6 +392,7 @@ struct segp_hello {
 
 struct segp_ent {
 	char     name[SEG_NAMEMAX + 1];	/* seg_name_valid */
+	uint64_t va;		/* 0: not sent (versions 1, 2); no wrap */
 	uint64_t len;
 	uint8_t  perm;		/* SEGW_RD, or SEGW_RD | SEGW_WR */
 	uint8_t  verb;		/* a seg_verb, not SEG_VERB_NONE */
@@ -390,7 +400,13 @@ struct segp_ent {
 
 struct segp_list_rep {
 	uint32_t        next;
-	uint32_t        n;	/* at most SEGP_LIST_MAX */
+	uint32_t        n;	/* at most SEGP_LIST_MAX, SEGP_LIST3_MAX withva */
+	/*
+	 * The entries' form: 1, with their addresses (version 3 on); 0, as
+	 * versions 1 and 2 (va not sent).  The encoder writes the one asked;
+	 * the decoder tells from the length which came (for n > 0).
+	 */
+	uint8_t         withva;
 	struct segp_ent ent[SEGP_LIST_MAX];
 };
 
@@ -497,6 +513,7 @@ size_t segw_version_encode(uint8_t *out, size_t size, uint32_t version);
 int    segw_version_decode(const uint8_t *p, size_t len, uint32_t *version);
 
 const char *segw_verb_name(unsigned verb);
+const char *segp_type_name(uint16_t type);	/* "import", ...; "?" */
 
 /* shared helpers: the one place names, numbers and addresses are checked */
 int  seg_name_valid(const char *name);		/* segment names */

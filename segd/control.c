@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,183 @@ op_stats(struct client *c, uint16_t op, const struct segw_req *r)
 	client_reply(c, op, NULL, text, (size_t)n, -1);
 }
 
+/* ---- metrics: the Prometheus text exposition format, a line a LISTENT ---- */
+
+static void __attribute__((format(printf, 2, 3)))
+mline(struct client *c, const char *fmt, ...)
+{
+	char line[SEGW_MAXTEXT + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof line) {	/* cannot happen: names are short */
+		log_warnx("%s: metric line cut: %.40s", __func__, line);
+		return;
+	}
+	client_reply(c, SEGW_LISTENT, NULL, line, (size_t)n, -1);
+}
+
+static void
+family(struct client *c, const char *name, const char *type, const char *help)
+{
+	mline(c, "# HELP %s %s\n", name, help);
+	mline(c, "# TYPE %s %s\n", name, type);
+}
+
+/* A label value: node names are checked, but escape as the format says. */
+static const char *
+lv(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 3 < size; s++) {
+		if (*s == '\\' || *s == '"' || *s == '\n')
+			buf[n++] = '\\';
+		buf[n++] = *s == '\n' ? 'n' : *s;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+struct mctx {
+	struct client *c;
+	int            what;
+};
+
+enum {
+	M_SENT, M_RECV, M_CONNECTS, M_RECONNECTS, M_CONNERR, M_OPS, M_OPERR,
+	M_BYTES, M_FREED, M_LATENCY, M_MAX
+};
+
+static const struct {
+	const char *name, *type, *help;
+} fams[M_MAX] = {
+	[M_SENT] = { "segd_peer_messages_sent_total", "counter",
+	    "Messages sent to the peer, by type." },
+	[M_RECV] = { "segd_peer_messages_received_total", "counter",
+	    "Messages received from the peer, by type." },
+	[M_CONNECTS] = { "segd_peer_connections_total", "counter",
+	    "Connections with the peer that became ready." },
+	[M_RECONNECTS] = { "segd_peer_reconnects_total", "counter",
+	    "Connections with the peer after the first." },
+	[M_CONNERR] = { "segd_peer_connection_errors_total", "counter",
+	    "Connections with the peer that ended in an error." },
+	[M_OPS] = { "segd_peer_ops_total", "counter",
+	    "Remote operations segd carried out on the peer, by kind." },
+	[M_OPERR] = { "segd_peer_op_errors_total", "counter",
+	    "Remote operations on the peer that failed, by kind." },
+	[M_BYTES] = { "segd_peer_op_bytes_total", "counter",
+	    "Bytes moved by segd-posted get and put." },
+	[M_FREED] = { "segd_peer_freed_buffers_total", "counter",
+	    "Buffers returned to the peer by remote frees." },
+	[M_LATENCY] = { "segd_peer_op_latency_seconds", "summary",
+	    "Latency of successful remote operations: p50 and p99 are the upper "
+	    "bounds of power-of-two microsecond buckets." },
+};
+
+static void
+peer_metrics(const struct pstat *s, void *arg)
+{
+	struct mctx *m = arg;
+	const char *name = fams[m->what].name;
+	char node[2 * SEGP_NODEMAX + 1];
+	int i;
+
+	lv(s->node, node, sizeof node);
+	switch (m->what) {
+	case M_SENT:
+	case M_RECV:
+		for (i = 1; i < SEGP_TYPEMAX; i++) {
+			uint64_t v = m->what == M_SENT ? s->sent[i] : s->recv[i];
+			if (v != 0)
+				mline(m->c, "%s{peer=\"%s\",type=\"%s\"} %llu\n",
+				    name, node, segp_type_name((uint16_t)i),
+				    (unsigned long long)v);
+		}
+		break;
+	case M_CONNECTS:
+	case M_RECONNECTS:
+	case M_CONNERR:
+		mline(m->c, "%s{peer=\"%s\"} %llu\n", name, node,
+		    (unsigned long long)(m->what == M_CONNECTS ? s->connects :
+		    m->what == M_CONNERR ? s->conn_errors :
+		    s->connects > 0 ? s->connects - 1 : 0));
+		break;
+	case M_OPS:
+	case M_OPERR:
+		for (i = 0; i < PSO_MAX; i++)
+			mline(m->c, "%s{peer=\"%s\",op=\"%s\"} %llu\n", name, node,
+			    pstat_op_name(i), (unsigned long long)(m->what ==
+			    M_OPS ? s->ops[i] : s->op_errors[i]));
+		break;
+	case M_BYTES:
+		mline(m->c, "%s{peer=\"%s\",op=\"get\"} %llu\n", name, node,
+		    (unsigned long long)s->amount[PSO_GET]);
+		mline(m->c, "%s{peer=\"%s\",op=\"put\"} %llu\n", name, node,
+		    (unsigned long long)s->amount[PSO_PUT]);
+		break;
+	case M_FREED:
+		mline(m->c, "%s{peer=\"%s\"} %llu\n", name, node,
+		    (unsigned long long)s->amount[PSO_FREE]);
+		break;
+	default:		/* M_LATENCY: a summary per kind that has any */
+		for (i = 0; i < PSO_MAX; i++) {
+			const char *op = pstat_op_name(i);
+			if (pstat_count(s, i) == 0)
+				continue;
+			mline(m->c, "%s{peer=\"%s\",op=\"%s\",quantile=\"0.5\"} "
+			    "%.6f\n", name, node, op, pstat_quantile(s, i, 0.5));
+			mline(m->c, "%s{peer=\"%s\",op=\"%s\",quantile=\"0.99\"} "
+			    "%.6f\n", name, node, op, pstat_quantile(s, i, 0.99));
+			mline(m->c, "%s_sum{peer=\"%s\",op=\"%s\"} %.9f\n", name,
+			    node, op, (double)s->lat_sum_ns[i] / 1e9);
+			mline(m->c, "%s_count{peer=\"%s\",op=\"%s\"} %llu\n", name,
+			    node, op, (unsigned long long)pstat_count(s, i));
+		}
+	}
+}
+
+/* Every counter: the node's, then each peer's, family by family. */
+static void
+op_metrics(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct segd *sd = client_segd(c);
+	struct mctx m = { c, 0 };
+	unsigned nexp, nimp, ndirect;
+
+	(void)op;
+	(void)r;
+	export_counts(&nexp, &nimp);
+	family(c, "segd_bounce_bytes_total", "counter",
+	    "Bytes of get and put copied through clients' bounce regions.");
+	mline(c, "segd_bounce_bytes_total %llu\n",
+	    (unsigned long long)sd->bounce_bytes);
+	family(c, "segd_zerocopy_bytes_total", "counter",
+	    "Bytes of get and put moved straight to or from segments.");
+	mline(c, "segd_zerocopy_bytes_total %llu\n",
+	    (unsigned long long)sd->zerocopy_bytes);
+	family(c, "segd_exports", "gauge", "Segments this node exports.");
+	mline(c, "segd_exports %u\n", nexp);
+	family(c, "segd_exported_imports", "gauge",
+	    "Imports other nodes hold of this node's exports.");
+	mline(c, "segd_exported_imports %u\n", nimp);
+	family(c, "segd_imports", "gauge", "Imports this node holds.");
+	mline(c, "segd_imports %u\n", rseg_count(&ndirect));
+	family(c, "segd_imports_direct", "gauge",
+	    "Imports whose exporter offers the direct data path.");
+	mline(c, "segd_imports_direct %u\n", ndirect);
+	for (m.what = 0; m.what < M_MAX; m.what++) {
+		family(c, fams[m.what].name, fams[m.what].type, fams[m.what].help);
+		pstat_foreach(peer_metrics, &m);
+	}
+	client_reply(c, SEGW_LISTEND, NULL, NULL, 0, -1);
+}
+
 static void
 op_import(struct client *c, uint16_t op, const struct segw_req *r)
 {
@@ -331,7 +509,7 @@ static const op_handler handlers[SEGW_OPMAX] = {
 	[SEGW_PEERS] = op_peers,	[SEGW_STATS] = op_stats,
 	[SEGW_ZALLOC] = op_zio,		[SEGW_ZPOOL] = op_zio,
 	[SEGW_FREEREAD] = op_zio,	[SEGW_FREEFD] = op_zio,
-	[SEGW_SIGFD] = op_zio,
+	[SEGW_SIGFD] = op_zio,		[SEGW_METRICS] = op_metrics,
 };
 
 static void

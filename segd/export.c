@@ -178,7 +178,8 @@ visible(struct export *x, struct peer *p)
 
 /*
  * A page of the exports peer p may see, after cursor: by sequence number
- * (version 2: stable while exports come and go), or by position (1).
+ * (version 2: stable while exports come and go), or by position (1); from
+ * version 3 each entry carries the segment's address.
  */
 static void
 on_list(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
@@ -190,6 +191,7 @@ on_list(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 
 	(void)arg;
 	memset(&r.list_rep, 0, sizeof r.list_rep);
+	r.list_rep.withva = peer_version(p) >= 3;
 	TAILQ_FOREACH(x, &exports, entry) {
 		struct segp_ent *ent;
 		int skip = byseq ? x->seq <= cursor : pos < cursor, perm;
@@ -197,7 +199,8 @@ on_list(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 		pos++;
 		if (skip || (perm = visible(x, p)) == 0)
 			continue;
-		if (r.list_rep.n == SEGP_LIST_MAX) {
+		if (r.list_rep.n == (r.list_rep.withva ? SEGP_LIST3_MAX :
+		    SEGP_LIST_MAX)) {
 			r.list_rep.next = byseq ? last : pos - 1;
 			break;
 		}
@@ -206,6 +209,7 @@ on_list(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 		ent->perm = (uint8_t)perm;
 		ent->verb = (uint8_t)x->seg->verb;
 		ent->len = x->seg->len;
+		ent->va = r.list_rep.withva ? x->seg->va : 0;
 		last = x->seq;
 	}
 	peer_send(p, SEGP_LIST_REP, tag, &r);

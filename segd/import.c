@@ -236,6 +236,7 @@ list_done(void *arg, const char *node, const struct segp_ent *ents,
 		info.verb = ents[i].verb;
 		info.mode = ents[i].perm;
 		info.len = ents[i].len;
+		info.va = ents[i].va;	/* 0 from peers of versions 1, 2 */
 		creq_stream(q, SEGW_LISTENT, &info, NULL, 0);
 	}
 	creq_stream(q, SEGW_LISTEND, NULL, NULL, 0);

@@ -71,6 +71,7 @@ static struct {
 static void peer_close(struct peer *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void peer_flush(struct peer *);
+static void count_sent(struct peer *, uint16_t type);
 static void peer_kick(struct peer *);
 
 void
@@ -141,14 +142,6 @@ peer_put(struct peer *p)
 }
 
 
-
-
-
-
-
-
-
-
 /* Tear down the queue pair and buffers; the observers fail what was on it. */
 static void
 peer_close(struct peer *p, int code, const char *fmt, ...)
@@ -167,6 +160,8 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 	log_warnx("%s: peer %s (%s): %s", __func__, p->label,
 	    p->node[0] ? p->node : "?", p->why);
 	p->state = PS_CLOSED;
+	if (p->st != NULL && code != ESHUTDOWN)
+		p->st->conn_errors++;
 	peer_hold(p);		/* until the end of this function */
 	if (p->id != NULL && p->has_qp)
 		rdma_disconnect(p->id);
@@ -438,7 +433,30 @@ peer_flush(struct peer *p)
 		p->owed = 0;
 		p->credits--;
 		p->sq_used++;
+		count_sent(p, h.type);
 	}
+}
+
+/* Messages are counted per node once its hello names it (pstats.c). */
+static void
+count_sent(struct peer *p, uint16_t type)
+{
+	if (p->st != NULL)
+		p->st->sent[type]++;
+	else
+		p->early[type]++;
+}
+
+static void
+count_node(struct peer *p)
+{
+	unsigned i;
+
+	if ((p->st = pstat_get(p->node)) == NULL)
+		return;
+	for (i = 0; i < SEGP_TYPEMAX; i++)
+		p->st->sent[i] += p->early[i];
+	p->st->recv[SEGP_HELLO]++;
 }
 
 static void
@@ -460,6 +478,8 @@ peer_ready(struct peer *p)
 {
 	p->state = PS_READY;
 	event_del(p->timer);
+	if (p->st != NULL)
+		p->st->connects++;
 	log_info("segd: peer %s (node %s) ready, protocol version %u",
 	    p->label, p->node, p->version);
 	peer_kick(p);
@@ -482,6 +502,7 @@ hello_recv(struct peer *p, const struct segp_hello *h)
 		return -1;
 	}
 	snprintf(p->node, sizeof p->node, "%s", h->node);
+	count_node(p);
 	if (!p->outbound) {
 		snprintf(p->key, sizeof p->key, "%s:%u", p->addr, h->port);
 		snprintf(p->label, sizeof p->label, "%s", p->node);
@@ -541,6 +562,8 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 		    h.type);
 		return;
 	}
+	if (p->st != NULL)
+		p->st->recv[h.type]++;	/* a hello: counted by count_node */
 	if (peer_dispatch(p, &h, &m) < 0 || p->state == PS_CLOSED)
 		return;
 	if (post_recv(p, slot) != 0) {
@@ -591,8 +614,9 @@ peer_wc(struct peer *p, const struct ibv_wc *wc)
 
 /*
  * Before a disconnect is acted on: the messages that arrived ahead of it
- * (a HELLO saying why the peer refuses us, a reply), up to the first
- * completion that did not succeed (the flush of the queue pair).
+ * (a HELLO saying why the peer refuses us, a reply), up to the flush of
+ * the queue pair.  A completion that failed for another reason (a message
+ * longer than a receive) goes to peer_wc too, which closes with its reason.
  */
 static void
 peer_drain(struct peer *p)
@@ -600,7 +624,8 @@ peer_drain(struct peer *p)
 	struct ibv_wc wc;
 
 	while (p->state != PS_CLOSED && p->cq != NULL &&
-	    ibv_poll_cq(p->cq, 1, &wc) == 1 && wc.status == IBV_WC_SUCCESS)
+	    ibv_poll_cq(p->cq, 1, &wc) == 1 &&
+	    wc.status != IBV_WC_WR_FLUSH_ERR)
 		peer_wc(p, &wc);
 }
 
@@ -882,9 +907,6 @@ peer_kick(struct peer *p)
 		room_obs[i].fn(room_obs[i].arg, p);
 	peer_put(p);
 }
-
-
-
 
 
 static void

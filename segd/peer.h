@@ -56,6 +56,8 @@ struct peer {
 	unsigned             sq_used;
 	int                  hello_in, hello_out;
 	uint32_t             version;	/* the one both speak, from hellos */
+	struct pstat        *st;	/* its node's counters, from its hello */
+	uint32_t             early[SEGP_TYPEMAX];	/* sent before that */
 	TAILQ_HEAD(, pmsg)   sendq;
 	size_t               nsendq;
 	void                *rops;	/* rop.c's state of this peer */

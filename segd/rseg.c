@@ -13,6 +13,9 @@
  * anything is posted.  A barrier is a one-byte READ after the writes: a
  * read on the same queue pair returns only after earlier writes are placed.
  *
+ * Every operation is counted for its peer's node (pstats.c): done or
+ * failed, its bytes or addresses, its latency from submission to the end.
+ *
  * REVOKE from an exporter marks its import revoked; a connection's end
  * marks every import made over it lost.  Both arrive through the handler
  * and observer rseg_init() registers with peer.c.
@@ -134,6 +137,16 @@ rseg_count(unsigned *direct)
 	return nrimps;
 }
 
+/* An operation ended: counted under p's node name, else node, else label. */
+static void
+count(const struct peer *p, const char *node, const char *label, int op,
+    uint64_t amount, uint64_t t0, int ok)
+{
+	const char *n = p != NULL ? peer_node(p) : "";
+
+	pstat_op(n[0] ? n : node[0] ? node : label, op, amount, t0, ok);
+}
+
 /* A reply that is an error, or not the one expected, into e. */
 static void
 reply_error(struct segerr *e, uint16_t type, const union segp_msg *m,
@@ -152,6 +165,8 @@ struct impop {
 	void          *arg;
 	char           name[SEG_NAMEMAX + 1];
 	char           label[128];
+	char           node[SEGP_NODEMAX + 1];	/* at submission, if known */
+	uint64_t       t0;
 };
 
 static int
@@ -172,6 +187,7 @@ imp_fail(struct rop *r, int code, const char *msg)
 	struct segerr e;
 
 	seterr(&e, code, "%s", msg);
+	count(NULL, o->node, o->label, PSO_IMPORT, 0, o->t0, 0);
 	o->cb(o->arg, NULL, &e);
 	free(o);
 }
@@ -235,6 +251,7 @@ imp_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 		seterr(&e, ENOMEM, "out of memory");
 	} else
 		revoked_clear(imp->node, imp->name);
+	count(p, o->node, o->label, PSO_IMPORT, 0, o->t0, imp != NULL);
 	rop_done(r);
 	o->cb(o->arg, imp, imp != NULL ? NULL : &e);
 	free(o);
@@ -265,6 +282,8 @@ rseg_import(struct segd *sd, struct peer *p, const char *label,
 	o->arg = arg;
 	snprintf(o->name, sizeof o->name, "%s", name);
 	snprintf(o->label, sizeof o->label, "%s", label);
+	snprintf(o->node, sizeof o->node, "%s", peer_node(p));
+	o->t0 = pstat_now();
 	rop_submit(p, &o->rop, &imp_ops);
 }
 
@@ -275,6 +294,8 @@ struct lsop {
 	rseg_list_cb     cb;
 	void            *arg;
 	char             label[128];
+	char             node[SEGP_NODEMAX + 1];	/* at submission, if known */
+	uint64_t         t0;
 	uint32_t         cursor;
 	struct segp_ent *ents;
 	unsigned         n, cap;
@@ -298,6 +319,8 @@ ls_finish(struct lsop *o, const char *node, const struct segerr *e)
 	if (e == NULL)
 		for (i = 0; i < o->n; i++)	/* exported again */
 			revoked_clear(node, o->ents[i].name);
+	count(NULL, node, o->node[0] ? o->node : o->label, PSO_LIST, 0, o->t0,
+	    e == NULL);
 	o->cb(o->arg, node, o->ents, e == NULL ? o->n : 0, e);
 	free(o->ents);
 	free(o);
@@ -314,8 +337,13 @@ ls_fail(struct rop *r, int code, const char *msg)
 
 /* Append a page; -1 with e when the listing is malformed or too long. */
 static int
-ls_append(struct lsop *o, const struct segp_list_rep *rep, struct segerr *e)
+ls_append(struct lsop *o, const struct segp_list_rep *rep, uint32_t version,
+    struct segerr *e)
 {
+	if (rep->n > 0 && rep->withva != (version >= 3))
+		return seterr(e, EPROTO, "peer %s sent a malformed list (entries "
+		    "%s addresses at protocol version %u)", o->label,
+		    rep->withva ? "with" : "without", version);
 	if (o->n + rep->n > RSEG_LISTMAX)
 		return seterr(e, EOVERFLOW, "peer %s lists more than %d "
 		    "segments", o->label, RSEG_LISTMAX);
@@ -333,7 +361,8 @@ ls_append(struct lsop *o, const struct segp_list_rep *rep, struct segerr *e)
 		o->ents = p;
 		o->cap = c;
 	}
-	memcpy(o->ents + o->n, rep->ent, rep->n * sizeof *rep->ent);
+	if (rep->n > 0)		/* an empty page: ents may still be NULL */
+		memcpy(o->ents + o->n, rep->ent, rep->n * sizeof *rep->ent);
 	o->n += rep->n;
 	o->cursor = rep->next;
 	return 0;
@@ -349,7 +378,7 @@ ls_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	snprintf(node, sizeof node, "%s", peer_node(r->peer));
 	if (type != SEGP_LIST_REP)
 		reply_error(&e, type, m, o->label);
-	else if (ls_append(o, &m->list_rep, &e) == 0) {
+	else if (ls_append(o, &m->list_rep, peer_version(r->peer), &e) == 0) {
 		if (o->cursor != 0) {
 			ls_start(r);	/* the next page */
 			return;
@@ -381,6 +410,8 @@ rseg_list(struct segd *sd, struct peer *p, const char *label, rseg_list_cb cb,
 	o->cb = cb;
 	o->arg = arg;
 	snprintf(o->label, sizeof o->label, "%s", label);
+	snprintf(o->node, sizeof o->node, "%s", peer_node(p));
+	o->t0 = pstat_now();
 	rop_submit(p, &o->rop, &ls_ops);
 }
 
@@ -396,12 +427,22 @@ struct ioop {
 	int             posted;	/* a round has been posted */
 	uint32_t        n, next;	/* entries, and the next one to post */
 	uint64_t        nextoff;	/* bytes of entry next already posted */
+	uint64_t        t0, bytes;
 	struct rseg_sge v[];
+};
+
+static const int io_kind_op[] = {
+	[SEGW_IO_GET] = PSO_GET, [SEGW_IO_PUT] = PSO_PUT,
+	[SEGW_IO_BARRIER] = PSO_BARRIER,
 };
 
 static void
 io_finish(struct ioop *o, const struct segerr *e)
 {
+	int op = o->kind >= SEGW_IO_GET && o->kind <= SEGW_IO_BARRIER ?
+	    io_kind_op[o->kind] : PSO_GET;
+
+	count(NULL, o->imp->node, o->imp->label, op, o->bytes, o->t0, e == NULL);
 	o->cb(o->arg, e);
 	rseg_put(o->imp);	/* the io's */
 	free(o);
@@ -574,6 +615,9 @@ rseg_io(struct segd *sd, struct rimp *imp, int kind, const struct rseg_sge *v,
 	o->n = n;
 	if (n > 0)
 		memcpy(o->v, v, n * sizeof *v);
+	while (n-- > 0)
+		o->bytes += v[n].len;
+	o->t0 = pstat_now();
 	rop_submit(imp->peer, &o->rop, &io_ops);
 	return 0;
 }
@@ -664,6 +708,7 @@ struct nop {
 	rseg_done_cb   cb;
 	void          *arg;
 	uint16_t       type;
+	uint64_t       t0;
 	union segp_msg m;
 };
 
@@ -679,6 +724,12 @@ n_start(struct rop *r)
 static void
 n_finish(struct nop *o, const struct segerr *e)
 {
+	if (o->type == SEGP_FREE)
+		count(NULL, o->imp->node, o->imp->label, PSO_FREE, o->m.free.n,
+		    o->t0, e == NULL);
+	else
+		count(NULL, o->imp->node, o->imp->label, PSO_SIGNAL, 0, o->t0,
+		    e == NULL);
 	o->cb(o->arg, e);
 	rseg_put(o->imp);	/* the message's */
 	free(o);
@@ -735,6 +786,7 @@ notify(struct rimp *imp, uint16_t type, const uint64_t *addrs, uint32_t n,
 		memcpy(o->m.free.addrs, addrs, n * sizeof *addrs);
 	} else
 		o->m.id = imp->id;
+	o->t0 = pstat_now();
 	rop_submit(imp->peer, &o->rop, &n_ops);
 	return 0;
 }

@@ -403,6 +403,33 @@ void grant_free(struct grant *);	/* its connections go, its key fails */
 void grant_counts(unsigned *ngrants, unsigned *nconns);
 
 /*
+ * pstats.c: counters per peer node, kept across its connections; peer.c
+ * and rseg.c count, control.c formats.
+ */
+enum pstat_opkind {
+	PSO_IMPORT, PSO_LIST, PSO_GET, PSO_PUT, PSO_BARRIER, PSO_FREE,
+	PSO_SIGNAL, PSO_MAX
+};
+#define PSTAT_BUCKETS 26	/* latency: below 2^b us, b < 25; the rest */
+struct pstat {
+	char     node[SEGP_NODEMAX + 1];	/* "-" before its hello */
+	uint64_t sent[SEGP_TYPEMAX], recv[SEGP_TYPEMAX];	/* messages */
+	uint64_t connects;	/* connections that became ready */
+	uint64_t conn_errors;	/* connections ended by an error */
+	uint64_t ops[PSO_MAX], op_errors[PSO_MAX];
+	uint64_t amount[PSO_MAX];	/* get, put: bytes; free: addresses */
+	uint64_t lat[PSO_MAX][PSTAT_BUCKETS], lat_sum_ns[PSO_MAX];
+};
+struct pstat *pstat_get(const char *node);
+uint64_t pstat_now(void);	/* ns, monotonic */
+void pstat_op(const char *node, int op, uint64_t amount, uint64_t start_ns,
+    int ok);
+double pstat_quantile(const struct pstat *, int op, double q);	/* seconds */
+uint64_t pstat_count(const struct pstat *, int op);	/* successful ones */
+const char *pstat_op_name(int op);
+void pstat_foreach(void (*fn)(const struct pstat *, void *), void *arg);
+
+/*
  * rseg.c: segments of other nodes, the importer's side: import, list, io,
  * barrier, remote free and signal, revocation.  The socket's clients
  * (import.c) and the file system's net/ view (fsnet.c) are adapters of it.

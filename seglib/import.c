@@ -543,6 +543,8 @@ dp_ticket(seg_import_t *imp)
 	struct segw_imp m;
 	size_t n, rl;
 
+	if (imp->m.handle == 0)	/* lost earlier: the import made again */
+		return reimport(imp);
 	memset(&r, 0, sizeof r);
 	r.a = imp->m.handle;
 	n = segw_req_encode(rb, sizeof rb, &r);
@@ -587,11 +589,10 @@ dp_open(seg_import_t *imp)
 
 /*
  * An io on the direct path, retried once on a new connection (with a new
- * ticket) when it failed; 1: use the segd path.  A put that failed for
- * good is recorded for the next barrier.
+ * ticket) when it failed; 1: use the segd path.
  */
 static int
-dvio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
+dvio_try(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 {
 	int tries, rc = -1;
 
@@ -614,11 +615,20 @@ dvio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 			seg_seterr(err, "%s", msg);
 		}
 	}
-	if (kind == SEGW_IO_PUT && imp->err == 0) {
+	return -1;
+}
+
+/* dvio_try; a put that failed for good is recorded for the next barrier. */
+static int
+dvio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
+{
+	int rc = dvio_try(imp, kind, iov, n);
+
+	if (rc < 0 && kind == SEGW_IO_PUT && imp->err == 0) {
 		imp->err = errno;
 		snprintf(imp->errmsg, sizeof imp->errmsg, "%s", seg_errstr());
 	}
-	return -1;
+	return rc;
 }
 
 /* A barrier on the direct path: the first failed put, or a read after. */

@@ -78,6 +78,33 @@ open_data(const char *name, int want, uint64_t *len)
 	return fd;
 }
 
+/*
+ * A descriptor of the segment's data (flags O_RDONLY, O_WRONLY or O_RDWR,
+ * nothing else), checked by segd: many pread/pwrite for one round trip.
+ */
+int
+seg_open(const char *name, int flags)
+{
+	uint64_t len;
+	int want;
+
+	switch (flags) {
+	case O_RDONLY:
+		want = SEGW_RD;
+		break;
+	case O_WRONLY:
+		want = SEGW_WR;
+		break;
+	case O_RDWR:
+		want = SEGW_RD | SEGW_WR;
+		break;
+	default:
+		return seg_seterr(EINVAL, "bad open flags 0x%x: O_RDONLY, "
+		    "O_WRONLY or O_RDWR", (unsigned)flags);
+	}
+	return open_data(name, want, &len);
+}
+
 ssize_t
 seg_pread(const char *name, void *buf, size_t n, uint64_t off)
 {

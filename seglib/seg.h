@@ -31,6 +31,8 @@ int         seg_ctl_read(const char *name, char *buf, size_t size);
 ssize_t     seg_pread(const char *name, void *buf, size_t n, uint64_t off);
 ssize_t     seg_pwrite(const char *name, const void *buf, size_t n,
                 uint64_t off);
+/* the data's descriptor (O_RDONLY, O_WRONLY, O_RDWR); close() it */
+int         seg_open(const char *name, int flags);
 int         seg_remove(const char *name);
 void       *seg_attach(int attr, const char *class, void *va, size_t len);
 int         seg_detach(void *addr);
@@ -126,6 +128,8 @@ int           seg_peer_list(const char *node, struct seg_info **list);
 ssize_t       seg_peers(char *buf, size_t size);
 /* segd's counters ("key value" lines) into buf; returns the length. */
 ssize_t       seg_stats(char *buf, size_t size);
+/* every counter, per peer ones too, in Prometheus text format, into buf */
+ssize_t       seg_metrics(char *buf, size_t size);
 
 #ifdef __cplusplus
 }

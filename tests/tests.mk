@@ -8,6 +8,9 @@
 #                            socket and state directory, linked with libseg
 # tests/check_main.c         the one main() of every suite (each defines
 #                            suite()), and the helpers they share
+# tests/cli/NAME.sh          scripts that run segctl against a real segd
+#                            (JSON parsed with python3, terminals made with
+#                            script(1)) and the checks of the manual
 
 UNIT_SUITES  = $(patsubst tests/unit/check_%.c,%,$(wildcard tests/unit/check_*.c))
 INTEG_SUITES = $(patsubst tests/integ/check_%.c,%,$(wildcard tests/integ/check_*.c))
@@ -17,6 +20,7 @@ SEGD_CORE    = $(filter-out segd/main.c,$(SEGD_SRC))
 CHECK_MAIN   = $(call obj,tests/check_main.c)
 INTEG_HELP   = $(wildcard tests/integ/harness.c)
 TEST_PROGS_SRC = $(wildcard tests/progs/*.c)
+CLI_TESTS    = $(wildcard tests/cli/*.sh)	# scripts: segctl against a segd
 TEST_PROGS   = $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(TEST_PROGS_SRC))
 
 $(BUILD)/obj/tests/%.o: CFLAGS += -Itests
@@ -25,6 +29,10 @@ $(BUILD)/tests/unit_%: $(BUILD)/obj/tests/unit/check_%.o $(CHECK_MAIN) \
     $(call obj,$(SEGD_CORE) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(SEGD_LIBS) $(CHECK_LIBS)
+
+# segctl's JSON writer and metric reader (cli/json.c)
+$(BUILD)/tests/unit_json: $(call obj,cli/json.c)
+$(BUILD)/obj/tests/unit/check_json.o: CFLAGS += -Icli
 
 $(BUILD)/tests/integ_%: $(BUILD)/obj/tests/integ/check_%.o $(CHECK_MAIN) \
     $(call obj,$(INTEG_HELP)) $(BUILD)/libseg.a
@@ -39,7 +47,7 @@ tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
 
 # One tier, in this build (plain, or SAN=1 for ASan+UBSan).
 check-local: tests-build
-	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS)
+	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS) $(CLI_TESTS)
 	tests/check-layers $(BUILD)
 	tests/check-systemd $(BUILD)
 	tests/check-abi $(BUILD)
@@ -60,7 +68,7 @@ check-san:
 check-valgrind: tests-build
 	SEG_BUILD=$(BUILD) SEGD_WRAPPER="valgrind -q --leak-check=full \
 	    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-	    --error-exitcode=99" tests/run-suites $(INTEG_BINS)
+	    --error-exitcode=99" tests/run-suites $(INTEG_BINS) $(CLI_TESTS)
 
 # The README's test command: set-up, every tier, sanitizers, valgrind, the
 # fuzz targets (tests/fuzz/fuzz.mk: about 3 minutes in all), RDMA.

@@ -282,11 +282,14 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 	case SEGP_LIST_REP:
 		ck_assert_uint_eq(a->list_rep.next, b->list_rep.next);
 		ck_assert_uint_eq(a->list_rep.n, b->list_rep.n);
+		if (a->list_rep.n > 0)
+			ck_assert_uint_eq(a->list_rep.withva, b->list_rep.withva);
 		for (i = 0; i < a->list_rep.n; i++) {
 			const struct segp_ent *x = &a->list_rep.ent[i];
 			const struct segp_ent *y = &b->list_rep.ent[i];
 
 			ck_assert_str_eq(x->name, y->name);
+			ck_assert_uint_eq(x->va, y->va);
 			ck_assert_uint_eq(x->len, y->len);
 			ck_assert_uint_eq(x->perm, y->perm);
 			ck_assert_uint_eq(x->verb, y->verb);
@@ -1060,6 +1063,138 @@ START_TEST(list_rep_bad_entry)
 		expect_ok(SEGP_LIST_REP, b, len);
 		ck_assert_uint_eq(out.list_rep.ent[1].verb, i);
 	}
+}
+END_TEST
+
+/* ---- version 3: LIST_REP entries with the exporter's address ---- */
+
+#define ENT3LEN sizeof(struct segp_ent3_wire)
+#define ENT3_AT(i, f) (LREPLEN + (i) * ENT3LEN + offsetof(struct segp_ent_wire, f))
+#define ENT3_VA(i) (LREPLEN + (i) * ENT3LEN + offsetof(struct segp_ent3_wire, va))
+
+START_TEST(list_rep3_layout)
+{
+	uint8_t want[LREPLEN + ENT3LEN];
+
+	ck_assert_uint_eq(ENT3LEN, 88);
+	in.list_rep.next = 7;
+	in.list_rep.n = 1;
+	in.list_rep.withva = 1;
+	strcpy(in.list_rep.ent[0].name, "abc");
+	in.list_rep.ent[0].va = 0x200000000000ULL;
+	in.list_rep.ent[0].len = 0x100000;
+	in.list_rep.ent[0].perm = SEGW_RD | SEGW_WR;
+	in.list_rep.ent[0].verb = SEG_VERB_VA;
+	memset(want, 0, sizeof want);
+	put_le32(want, 7);
+	put_le32(want + 4, 1);
+	put_le16(want + ENT3_AT(0, namelen), 3);
+	want[ENT3_AT(0, perm)] = SEGW_RD | SEGW_WR;
+	want[ENT3_AT(0, verb)] = SEG_VERB_VA;
+	put_le64(want + ENT3_AT(0, len), 0x100000);
+	memcpy(want + ENT3_AT(0, name), "abc", 3);
+	put_le64(want + ENT3_VA(0), 0x200000000000ULL);
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof want), sizeof want);
+	ck_assert_mem_eq(wire, want, sizeof want);
+	expect_ok(SEGP_LIST_REP, wire, sizeof want);
+	ck_assert_uint_eq(out.list_rep.withva, 1);
+	ck_assert_uint_eq(out.list_rep.ent[0].va, 0x200000000000ULL);
+	msg_eq(SEGP_LIST_REP, &in, &out);
+}
+END_TEST
+
+/* A full page of version 3 holds SEGP_LIST3_MAX entries; one more is refused. */
+START_TEST(list_rep3_full)
+{
+	size_t want = LREPLEN + SEGP_LIST3_MAX * ENT3LEN;
+	unsigned i;
+
+	ck_assert_uint_le(want, SEGP_PAYLOADMAX);
+	ck_assert_uint_gt(want + ENT3LEN, SEGP_PAYLOADMAX);
+	in.list_rep.n = SEGP_LIST3_MAX;
+	in.list_rep.withva = 1;
+	for (i = 0; i < SEGP_LIST3_MAX; i++) {
+		sample_ent(&in.list_rep.ent[i], i);
+		in.list_rep.ent[i].va = 0x100000000000ULL + i * 0x100000000ULL;
+	}
+	in.list_rep.ent[0].va = 1;
+	in.list_rep.ent[1].va = UINT64_MAX - in.list_rep.ent[1].len;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof wire), want);
+	expect_ok(SEGP_LIST_REP, wire, want);
+	msg_eq(SEGP_LIST_REP, &in, &out);
+	in.list_rep.n = SEGP_LIST3_MAX + 1;
+	sample_ent(&in.list_rep.ent[SEGP_LIST3_MAX], 0);
+	in.list_rep.ent[SEGP_LIST3_MAX].va = 0x1000;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof wire), 0);
+}
+END_TEST
+
+/* The form is told by the length: 80-byte or 88-byte entries, nothing else. */
+START_TEST(list_rep3_lengths)
+{
+	uint8_t b[LREPLEN + 3 * ENT3LEN];
+	size_t len = LREPLEN + 2 * ENT3LEN;
+
+	in.list_rep.n = 2;
+	in.list_rep.withva = 1;
+	sample_ent(&in.list_rep.ent[0], 0);
+	sample_ent(&in.list_rep.ent[1], 1);
+	in.list_rep.ent[0].va = 0x10000000;
+	in.list_rep.ent[1].va = 0x20000000;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof b), len);
+	memset(b, 0, sizeof b);
+	memcpy(b, wire, len);
+	expect_ok(SEGP_LIST_REP, b, len);
+	ck_assert_uint_eq(out.list_rep.withva, 1);
+	expect_refused(SEGP_LIST_REP, b, len - 1);
+	expect_refused(SEGP_LIST_REP, b, len + 1);
+	expect_refused(SEGP_LIST_REP, b, LREPLEN + 2 * (ENTLEN + 4));
+	expect_refused(SEGP_LIST_REP, b, len + ENT3LEN);	/* count 2, three */
+	put_le32(b + 4, 3);
+	expect_refused(SEGP_LIST_REP, b, len);
+	/* the same entries without addresses: the old form */
+	in.list_rep.withva = 0;
+	in.list_rep.ent[0].va = in.list_rep.ent[1].va = 0;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof b),
+	    LREPLEN + 2 * ENTLEN);
+	expect_ok(SEGP_LIST_REP, wire, LREPLEN + 2 * ENTLEN);
+	ck_assert_uint_eq(out.list_rep.withva, 0);
+	ck_assert_uint_eq(out.list_rep.ent[1].va, 0);
+}
+END_TEST
+
+/* An address of 0, or one where the segment would wrap, is refused. */
+START_TEST(list_rep3_bad_va)
+{
+	size_t len = LREPLEN + 2 * ENT3LEN;
+	uint8_t good[LREPLEN + 2 * ENT3LEN], b[LREPLEN + 2 * ENT3LEN];
+
+	in.list_rep.n = 2;
+	in.list_rep.withva = 1;
+	sample_ent(&in.list_rep.ent[0], 0);
+	sample_ent(&in.list_rep.ent[1], 1);
+	in.list_rep.ent[0].va = 0x10000000;
+	in.list_rep.ent[1].va = 0x20000000;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, len), len);
+	memcpy(good, wire, len);
+	memcpy(b, good, len);
+	put_le64(b + ENT3_VA(1), 0);
+	expect_refused(SEGP_LIST_REP, b, len);
+	put_le64(b + ENT3_VA(1), UINT64_MAX);
+	expect_refused(SEGP_LIST_REP, b, len);
+	put_le64(b + ENT3_VA(1), UINT64_MAX - in.list_rep.ent[1].len + 1);
+	expect_refused(SEGP_LIST_REP, b, len);
+	put_le64(b + ENT3_VA(1), UINT64_MAX - in.list_rep.ent[1].len);
+	expect_ok(SEGP_LIST_REP, b, len);
+	/* the encoder refuses what the decoder would */
+	in.list_rep.ent[1].va = 0;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof wire), 0);
+	in.list_rep.ent[1].va = UINT64_MAX;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof wire), 0);
+	/* and an address in the old form, which has no room for it */
+	in.list_rep.withva = 0;
+	in.list_rep.ent[1].va = 0x20000000;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof wire), 0);
 }
 END_TEST
 
@@ -2145,6 +2280,10 @@ suite(void)
 	tcase_add_test(tc, list_rep_count);
 	tcase_add_test(tc, list_rep_bad_entry);
 	tcase_add_test(tc, list_rep_encode_refuses);
+	tcase_add_test(tc, list_rep3_layout);
+	tcase_add_test(tc, list_rep3_full);
+	tcase_add_test(tc, list_rep3_lengths);
+	tcase_add_test(tc, list_rep3_bad_va);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("import");

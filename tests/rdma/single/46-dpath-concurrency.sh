@@ -31,7 +31,9 @@ pid=$!
 wait_until 60 counter_is exp direct_connections 4 ||
 	die "no data connections: $(stat_of exp direct_connections)"
 sleep 1
-kill -KILL "$pid"
+# the worker is dpmulti's child: kill it (and then its parent)
+kids=$(pgrep -P "$pid") || die "dpmulti has no worker process"
+kill -KILL $kids "$pid"
 wait "$pid" 2>/dev/null
 wait_until 30 counter_is exp direct_connections 0 ||
 	die "the exporter keeps $(stat_of exp direct_connections) data connections of a killed importer"

@@ -1,0 +1,290 @@
+/*
+ * io.c: segctl's data commands.  read and write move a local segment's
+ * bytes through one descriptor segd checked (seg_open), with pread and
+ * pwrite as dd would; get and put move a remote segment's through libseg's
+ * import, a chunk per call.  Each shows progress (progress.c).
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "seg.h"
+#include "segctl.h"
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+pwrite_all(int fd, const char *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		off += (uint64_t)w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One read of standard input (at most CHUNK), as dd bs=1M does. */
+static size_t
+read_some(const char *name, char *buf)
+{
+	for (;;) {
+		ssize_t r = read(0, buf, CHUNK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			fail(name, "read standard input: %s", strerror(errno));
+		return (size_t)r;
+	}
+}
+
+/* A whole chunk of standard input (less only at its end): fewer round trips. */
+static size_t
+read_chunk(const char *name, char *buf)
+{
+	size_t have = 0, r;
+
+	while (have < CHUNK) {
+		ssize_t n = read(0, buf + have, CHUNK - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fail(name, "read standard input: %s", strerror(errno));
+		if ((r = (size_t)n) == 0)
+			break;
+		have += r;
+	}
+	return have;
+}
+
+/* The size of standard input when it is a regular file, else 0. */
+static uint64_t
+input_size(void)
+{
+	struct stat st;
+	off_t pos;
+
+	if (fstat(0, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (pos = lseek(0, 0, SEEK_CUR)) < 0 || pos > st.st_size)
+		return 0;
+	return (uint64_t)(st.st_size - pos);
+}
+
+/* The segment's descriptor for flags, and its length. */
+static int
+open_seg(const char *name, int flags, uint64_t *len)
+{
+	struct seg_info s;
+	int fd;
+
+	if ((fd = seg_open(name, flags)) < 0)
+		fail(name, "%s", seg_errstr());
+	if (seg_stat(name, &s) < 0)
+		fail(name, "%s", seg_errstr());
+	*len = s.len;
+	return fd;
+}
+
+int
+cmd_write(int argc, char **argv)
+{
+	const char *name;
+	uint64_t off = 0, len, total = 0;
+	struct progress pg;
+	static char *buf;	/* static: still reachable when fail() exits */
+	int fd;
+
+	if (argc < 2 || argc > 3)
+		usage();
+	name = argv[1];
+	if (argc == 3)
+		off = number(name, "offset", argv[2]);
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
+		fail(name, "out of memory");
+	/* an unallocated segment, or an offset at or past the end, is an
+	 * error even when the input is empty */
+	fd = open_seg(name, O_WRONLY, &len);
+	if (off >= len)
+		fail(name, "write at 0x%llx starts at or past the end of segment "
+		    "'%s' (length 0x%llx)", (unsigned long long)off, name,
+		    (unsigned long long)len);
+	progress_start(&pg, input_size());
+	for (;;) {
+		size_t have = read_some(name, buf), n = have;
+		if (have == 0)
+			break;
+		if (n > len - off - total)
+			n = (size_t)(len - off - total);	/* cut at the end */
+		if (pwrite_all(fd, buf, n, off + total) < 0)
+			fail(name, "write segment '%s': %s", name,
+			    strerror(errno));
+		total += n;
+		progress_add(&pg, n);
+		if (n < have) {
+			progress_end(&pg);
+			fail(name, "input runs past the end of the segment; "
+			    "%llu bytes written", (unsigned long long)total);
+		}
+	}
+	progress_end(&pg);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+int
+cmd_read(int argc, char **argv)
+{
+	const char *name;
+	uint64_t off = 0, left = UINT64_MAX, len;
+	struct progress pg;
+	static char *buf;	/* static: still reachable when fail() exits */
+	int fd;
+
+	if (argc < 2 || argc > 4)
+		usage();
+	name = argv[1];
+	if (argc >= 3)
+		off = number(name, "offset", argv[2]);
+	if (argc == 4)
+		left = number(name, "length", argv[3]);
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
+		fail(name, "out of memory");
+	/* an unallocated segment is an error even when nothing is read */
+	fd = open_seg(name, O_RDONLY, &len);
+	if (off >= len)
+		left = 0;	/* reads stop at the end */
+	else if (left > len - off)
+		left = len - off;
+	progress_start(&pg, left);
+	while (left > 0) {
+		size_t want = left < CHUNK ? (size_t)left : CHUNK;
+		ssize_t r = pread(fd, buf, want, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			fail(name, "read segment '%s': %s", name, strerror(errno));
+		if (r == 0)
+			break;
+		if (write_all(1, buf, (size_t)r) < 0)
+			fail(name, "write standard output: %s", strerror(errno));
+		off += (uint64_t)r;
+		left -= (uint64_t)r;
+		progress_add(&pg, (uint64_t)r);
+	}
+	progress_end(&pg);
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+int
+cmd_get(int argc, char **argv)
+{
+	struct seg_import_info ii;
+	struct progress pg;
+	seg_import_t *imp;
+	uint64_t off = 0, left;
+	char *buf;
+
+	if (argc < 2 || argc > 4)
+		usage();
+	if (argc >= 3)
+		off = number(argv[1], "offset", argv[2]);
+	if ((imp = seg_import(argv[1])) == NULL)
+		fail(argv[1], "%s", seg_errstr());
+	seg_import_info(imp, &ii);
+	if (off > ii.len)
+		fail(argv[1], "offset 0x%llx is past the end (length 0x%llx)",
+		    (unsigned long long)off, (unsigned long long)ii.len);
+	left = ii.len - off;
+	if (argc == 4) {
+		uint64_t want = number(argv[1], "length", argv[3]);
+		if (want > left)
+			fail(argv[1], "range 0x%llx+0x%llx is past the end "
+			    "(length 0x%llx)", (unsigned long long)off,
+			    (unsigned long long)want, (unsigned long long)ii.len);
+		left = want;
+	}
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
+		fail(argv[1], "out of memory");
+	progress_start(&pg, left);
+	while (left > 0) {
+		size_t n = left < CHUNK ? (size_t)left : CHUNK;
+		if (seg_get(imp, off, buf, n) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		if (write_all(1, buf, n) < 0)
+			fail(argv[1], "write standard output: %s",
+			    strerror(errno));
+		off += n;
+		left -= n;
+		progress_add(&pg, n);
+	}
+	progress_end(&pg);
+	free(buf);
+	seg_unimport(imp);
+	return 0;
+}
+
+int
+cmd_put(int argc, char **argv)
+{
+	struct seg_import_info ii;
+	struct progress pg;
+	seg_import_t *imp;
+	uint64_t off = 0;
+	char *buf;
+
+	if (argc < 2 || argc > 3)
+		usage();
+	if (argc == 3)
+		off = number(argv[1], "offset", argv[2]);
+	if ((imp = seg_import(argv[1])) == NULL)
+		fail(argv[1], "%s", seg_errstr());
+	seg_import_info(imp, &ii);
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
+		fail(argv[1], "out of memory");
+	progress_start(&pg, input_size());
+	for (;;) {
+		size_t have = read_chunk(argv[1], buf);
+		if (have == 0)
+			break;
+		if (off > ii.len || have > ii.len - off)
+			fail(argv[1], "input runs past the end of the segment "
+			    "(length 0x%llx)", (unsigned long long)ii.len);
+		if (seg_put(imp, off, buf, have) < 0)
+			fail(argv[1], "%s", seg_errstr());
+		off += have;
+		progress_add(&pg, have);
+	}
+	if (seg_barrier(imp) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	progress_end(&pg);
+	free(buf);
+	seg_unimport(imp);
+	return 0;
+}
