@@ -640,7 +640,15 @@ dbarrier(seg_import_t *imp)
 		imp->err = 0;
 		return seg_seterr(err, "%s", imp->errmsg);
 	}
-	return dvio(imp, SEGW_IO_BARRIER, NULL, 0);
+	if (dvio(imp, SEGW_IO_BARRIER, NULL, 0) < 0) {
+		/* its own failure, told apart from a put's it reports */
+		int err = errno;
+		char msg[SEGW_MAXTEXT];
+
+		snprintf(msg, sizeof msg, "%s", seg_errstr());
+		return seg_seterr(err, "barrier failed: %s", msg);
+	}
+	return 0;
 }
 
 static int
