@@ -995,10 +995,26 @@ print_table(void)
 	return missed;
 }
 
+/* the text of a top-level "key": "text" of perftest's json, into buf */
+static const char *
+pt_str(const char *json, const char *key, char *buf, size_t size)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof pat, "\"%s\": \"", key);
+	if (json == NULL || (p = strstr(json, pat)) == NULL ||
+	    (e = strchr(p += strlen(pat), '"')) == NULL)
+		return "-";
+	snprintf(buf, size, "%.*s", (int)(e - p), p);
+	return buf;
+}
+
 static void
-print_notes(void)
+print_notes(const char *json)
 {
 	const char *s = kv_str("io.path"), *sd = kv_str("segd.io.path");
+	char clock[96];
 	double v, w;
 
 	printf("path: %s (ours, and the CPU hog rows); segd path column: %s "
@@ -1023,6 +1039,13 @@ print_notes(void)
 		    "returns once its WRITE completed; CPU = the client's "
 		    "user + system time (getrusage) per op, segd's not "
 		    "counted\n", w, v);
+	v = 0;
+	if (json != NULL && (s = strstr(json, "\"hog_procs\": ")) != NULL)
+		v = strtod(s + strlen("\"hog_procs\": "), NULL);
+	if (kv_str("hog.io.path") != NULL)
+		printf("CPU hog: %.0f busy loops in the guest, one per vCPU, "
+		    "around ours and perftest's; perftest's clock then: %s\n",
+		    v, pt_str(json, "hog_clock", clock, sizeof clock));
 	if (kv_num("export.reps", &v) == 0)
 		printf("registration: cold (fresh pages) and ctl once each; "
 		    "warm, seg_export, seg_unexport median of %.0f; bare "
@@ -1131,7 +1154,7 @@ cmd_report(int argc, char **argv)
 	    "the segd path's); MB/s (2^20 B/s) higher is better, us and ms "
 	    "lower is better\n");
 	missed = print_table();
-	print_notes();
+	print_notes(json);
 	if (missed)
 		printf("%d figure(s) short of the aim\n", missed);
 	if (out != NULL)
