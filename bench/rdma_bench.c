@@ -7,7 +7,8 @@
  * one soft-RoCE session, after tests/rdma/perftest-baseline, against two
  * segd instances on the same device.
  *
- *   rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] [-L LATN] REF
+ *   rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] [-L LATN]
+ *                 [-k PREFIX] [-P direct|segd] REF
  *       (talks to the importing segd, $SEGD_SOCKET) Imports REF
  *       ("NODE:PORT/NAME", an exported segment of at least BATCH MiB), makes
  *       and attaches a local segment of the same size, and measures, every
@@ -15,12 +16,19 @@
  *         get and put throughput at 4 KiB, 64 KiB and 1 MiB, both one
  *         seg_get/seg_put at a time ("seq") and seg_getv/seg_putv of BATCH
  *         entries per call ("batch"); REPS runs each, the median kept;
- *         the latency of an 8-byte seg_get (LATN samples), and for the
- *         analysis that of an 8-byte seg_put and of a local call to segd
- *         that involves no RDMA (seg_stat);
- *       and checks that the data arrives intact and that segd's bounce
- *       counter stays 0.  -B leaves out the throughput figures, -T the
- *       latencies, -S SIZE keeps only the throughput figures at SIZE.
+ *         the latency of an 8-byte seg_get, of an 8-byte seg_put (which
+ *         returns once its WRITE completed: a full round trip) and of a
+ *         local call to segd that involves no RDMA (seg_stat): REPS runs
+ *         of LATN samples, the median of their p50, p99 and average and
+ *         their spread, and the process's CPU time (user + system) per
+ *         operation;
+ *       checks that the data arrives intact, prints the path the import
+ *       takes (seg_import_path) and fails unless it is the one -P names,
+ *       and prints the bounce and zero-copy bytes moved: this process's
+ *       own counters on the direct path (seg_stats_local), segd's on its
+ *       path.  -B leaves out the throughput figures, -T the latencies,
+ *       -S SIZE keeps only the throughput figures at SIZE; -k PREFIX is
+ *       put before every key printed (the same figures, another run).
  *
  *   rdma_bench export [-R REPS] [-m MIB] DEVICE
  *       (talks to the exporting segd, $SEGD_SOCKET) Times a bare
@@ -36,12 +44,14 @@
  *
  *   rdma_bench report [-p PERFTEST.json] [-o OUT.json] FILE...
  *       Reads the "key value" lines the two modes above print, and the
- *       baseline tests/rdma/perftest-baseline wrote; prints the table
- *       (figure, ours, perftest's, ratio) and writes OUT.json.
+ *       baseline tests/rdma/perftest-baseline wrote; prints one table
+ *       (figure, ours with the spread of the runs, the same on segd's
+ *       path, perftest's, ratios, aim, met or missed) and writes OUT.json.
  *
  * Units are perftest's: MB/s with 1 MB = 2^20 bytes, microseconds.
  */
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -85,6 +95,20 @@ num_arg(const char *opt, const char *s, long lo, long hi)
 }
 
 /* --- io: throughput and latency through the importing segd --- */
+
+static const char *kp = "";	/* io -k: the prefix of every key printed */
+
+/* a "key value" line of io's, with the prefix */
+static void __attribute__((format(printf, 1, 2)))
+kv(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(kp, stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
 struct iobench {
 	seg_import_t *imp;
@@ -169,72 +193,129 @@ bw_figure(struct iobench *b, int put, size_t size, int batch)
 	hi = mbs[b->reps - 1];
 	/* the time of one call (one op, or one batch), in the last run */
 	qsort(b->calls, (size_t)b->ncalls, sizeof *b->calls, cmp_double);
-	printf("bw.%s.%s.%zu.call_p50_us %.1f\n", op, mode, size,
+	kv("bw.%s.%s.%zu.call_p50_us %.1f\n", op, mode, size,
 	    pct(b->calls, (size_t)b->ncalls, 0.5) * 1e6);
-	printf("bw.%s.%s.%zu.call_p99_us %.1f\n", op, mode, size,
+	kv("bw.%s.%s.%zu.call_p99_us %.1f\n", op, mode, size,
 	    pct(b->calls, (size_t)b->ncalls, 0.99) * 1e6);
-	printf("bw.%s.%s.%zu %.2f\n", op, mode, size, med);
-	printf("bw.%s.%s.%zu.min %.2f\n", op, mode, size, lo);
-	printf("bw.%s.%s.%zu.max %.2f\n", op, mode, size, hi);
-	printf("bw.%s.%s.%zu.ops %d\n", op, mode, size, ops);
-	printf("bw.%s.%s.%zu.batch %d\n", op, mode, size, batch);
-	printf("bw.%s.%s.%zu.reps %d\n", op, mode, size, b->reps);
+	kv("bw.%s.%s.%zu %.2f\n", op, mode, size, med);
+	kv("bw.%s.%s.%zu.min %.2f\n", op, mode, size, lo);
+	kv("bw.%s.%s.%zu.max %.2f\n", op, mode, size, hi);
+	kv("bw.%s.%s.%zu.ops %d\n", op, mode, size, ops);
+	kv("bw.%s.%s.%zu.batch %d\n", op, mode, size, batch);
+	kv("bw.%s.%s.%zu.reps %d\n", op, mode, size, b->reps);
 	fflush(stdout);
-	note("%s %-5s %7zu bytes x %4d, %d runs: %8.2f MB/s (%.2f .. %.2f); "
-	    "a call p50 %.0f us, p99 %.0f us", op, mode, size, ops, b->reps,
+	note("%s%s %-5s %7zu bytes x %4d, %d runs: %8.2f MB/s (%.2f .. %.2f); "
+	    "a call p50 %.0f us, p99 %.0f us", kp, op, mode, size, ops, b->reps,
 	    med, lo, hi, pct(b->calls, (size_t)b->ncalls, 0.5) * 1e6,
 	    pct(b->calls, (size_t)b->ncalls, 0.99) * 1e6);
 	free(mbs);
 }
 
-/* which: 0 get, 1 put, 2 a local call (seg_stat, no RDMA) */
+/* One operation of lat_figure's: 0 an 8-byte get, 1 an 8-byte put (it
+ * returns once the WRITE has completed: a full round trip), 2 a local call
+ * to segd (seg_stat, no RDMA).  0 if it worked. */
+static int
+lat_op(struct iobench *b, int which, const char *localname)
+{
+	struct seg_info si;
+
+	switch (which) {
+	case 0:
+		return seg_get(b->imp, 64, b->local + 64, 8) == 8 ? 0 : -1;
+	case 1:
+		return seg_put(b->imp, 64, b->local + 64, 8) == 8 ? 0 : -1;
+	default:
+		return seg_stat(localname, &si);
+	}
+}
+
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		fail("getrusage: %s", strerror(errno));
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* median, min and max of v[n] (sorted) as KEY, KEY.min, KEY.max */
+static void
+kv_spread(const char *key, double *v, int n)
+{
+	double med = median(v, (size_t)n);
+
+	kv("%s %.2f\n", key, med);
+	kv("%s.min %.2f\n", key, v[0]);
+	kv("%s.max %.2f\n", key, v[n - 1]);
+}
+
+/*
+ * b->reps runs of b->latn samples of operation which (lat_op), each after
+ * 50 of warm-up; per run its p50, p99 and average, and the process's CPU
+ * time (user + system, getrusage) per operation; printed as the median of
+ * the runs and their spread.
+ */
 static void
 lat_figure(struct iobench *b, int which, const char *localname)
 {
 	static const char *names[] = { "get", "put", "local" };
-	double *v = calloc((size_t)b->latn, sizeof *v), sum = 0;
-	struct seg_info si;
-	int i, warm = 50;
+	const char *nm = names[which];
+	double *v = xcalloc((size_t)b->latn, sizeof *v);
+	double *p50 = xcalloc((size_t)b->reps, sizeof *p50);
+	double *p99 = xcalloc((size_t)b->reps, sizeof *p99);
+	double *avg = xcalloc((size_t)b->reps, sizeof *avg);
+	double *cpu = xcalloc((size_t)b->reps, sizeof *cpu);
+	double lo = 1e30, hi = 0, c0, sum;
+	char key[64];
+	int i, r;
 
-	if (v == NULL)
-		fail("out of memory");
-	for (i = -warm; i < b->latn; i++) {
-		double t0 = now_s(), t;
-		int ok;
+	for (r = 0; r < b->reps; r++) {
+		for (i = 0; i < 50; i++)
+			if (lat_op(b, which, localname) < 0)
+				fail("8-byte %s: %s", nm, seg_errstr());
+		c0 = cpu_s();
+		for (i = 0, sum = 0; i < b->latn; i++) {
+			double t0 = now_s();
 
-		switch (which) {
-		case 0:
-			ok = seg_get(b->imp, 64, b->local + 64, 8) == 8;
-			break;
-		case 1:
-			ok = seg_put(b->imp, 64, b->local + 64, 8) == 8;
-			break;
-		default:
-			ok = seg_stat(localname, &si) == 0;
-			break;
+			if (lat_op(b, which, localname) < 0)
+				fail("8-byte %s: %s", nm, seg_errstr());
+			v[i] = (now_s() - t0) * 1e6;
+			sum += v[i];
 		}
-		t = (now_s() - t0) * 1e6;
-		if (!ok)
-			fail("8-byte %s: %s", names[which], seg_errstr());
-		if (i >= 0) {
-			v[i] = t;
-			sum += t;
-		}
+		cpu[r] = (cpu_s() - c0) * 1e6 / b->latn;
+		qsort(v, (size_t)b->latn, sizeof *v, cmp_double);
+		p50[r] = pct(v, (size_t)b->latn, 0.5);
+		p99[r] = pct(v, (size_t)b->latn, 0.99);
+		avg[r] = sum / b->latn;
+		lo = v[0] < lo ? v[0] : lo;
+		hi = v[b->latn - 1] > hi ? v[b->latn - 1] : hi;
 	}
-	qsort(v, (size_t)b->latn, sizeof *v, cmp_double);
-	printf("lat.%s.bytes %d\n", names[which], which == 2 ? 0 : 8);
-	printf("lat.%s.iterations %d\n", names[which], b->latn);
-	printf("lat.%s.min_us %.2f\n", names[which], v[0]);
-	printf("lat.%s.p50_us %.2f\n", names[which], pct(v, (size_t)b->latn, 0.5));
-	printf("lat.%s.avg_us %.2f\n", names[which], sum / b->latn);
-	printf("lat.%s.p99_us %.2f\n", names[which], pct(v, (size_t)b->latn, 0.99));
-	printf("lat.%s.max_us %.2f\n", names[which], v[b->latn - 1]);
+	kv("lat.%s.bytes %d\n", nm, which == 2 ? 0 : 8);
+	kv("lat.%s.iterations %d\n", nm, b->latn);
+	kv("lat.%s.runs %d\n", nm, b->reps);
+	kv("lat.%s.min_us %.2f\n", nm, lo);
+	kv("lat.%s.max_us %.2f\n", nm, hi);
+	snprintf(key, sizeof key, "lat.%s.p50_us", nm);
+	kv_spread(key, p50, b->reps);
+	snprintf(key, sizeof key, "lat.%s.p99_us", nm);
+	kv_spread(key, p99, b->reps);
+	snprintf(key, sizeof key, "lat.%s.avg_us", nm);
+	kv_spread(key, avg, b->reps);
+	snprintf(key, sizeof key, "cpu.%s.us_per_op", nm);
+	kv_spread(key, cpu, b->reps);
 	fflush(stdout);
-	note("%s latency, %d samples: min %.1f p50 %.1f avg %.1f p99 %.1f "
-	    "max %.1f us", names[which], b->latn, v[0],
-	    pct(v, (size_t)b->latn, 0.5), sum / b->latn,
-	    pct(v, (size_t)b->latn, 0.99), v[b->latn - 1]);
+	note("%s%s latency, %d x %d samples: p50 %.1f (%.1f .. %.1f) p99 %.1f "
+	    "(%.1f .. %.1f) us; CPU %.1f us an op", kp, nm, b->reps, b->latn,
+	    median(p50, (size_t)b->reps), p50[0], p50[b->reps - 1],
+	    median(p99, (size_t)b->reps), p99[0], p99[b->reps - 1],
+	    median(cpu, (size_t)b->reps));
 	free(v);
+	free(p50);
+	free(p99);
+	free(avg);
+	free(cpu);
 }
 
 /* A put then a get back of span bytes, compared: the path really works. */
@@ -255,22 +336,107 @@ check_data(struct iobench *b)
 		fail("check: the data read back differs from the data written");
 }
 
+/* The byte counters of the path the import takes: this process's own on
+ * the direct path (seg_stats_local), segd's on segd's path. */
+struct iocount {
+	uint64_t bounce, zerocopy, direct_ops, segd_ops, segd_bytes;
+};
+
+static void
+io_count(struct iocount *c, int direct)
+{
+	c->bounce = direct ? local_counter("direct_bounce_bytes") :
+	    stat_counter("bounce_bytes");
+	c->zerocopy = direct ? local_counter("direct_zerocopy_bytes") :
+	    stat_counter("zerocopy_bytes");
+	c->direct_ops = local_counter("direct_ops");
+	c->segd_ops = local_counter("segd_path_ops");
+	/* what segd itself moved: nothing, on the direct path */
+	c->segd_bytes = stat_counter("bounce_bytes") +
+	    stat_counter("zerocopy_bytes");
+}
+
+static void
+io_count_print(const struct iocount *c0, const struct iocount *c1)
+{
+	kv("io.bounce_bytes %llu\n", (unsigned long long)(c1->bounce -
+	    c0->bounce));
+	kv("io.zerocopy_bytes %llu\n", (unsigned long long)(c1->zerocopy -
+	    c0->zerocopy));
+	kv("io.direct_ops %llu\n", (unsigned long long)(c1->direct_ops -
+	    c0->direct_ops));
+	kv("io.segd_path_ops %llu\n", (unsigned long long)(c1->segd_ops -
+	    c0->segd_ops));
+	kv("io.segd_moved_bytes %llu\n", (unsigned long long)(c1->segd_bytes -
+	    c0->segd_bytes));
+}
+
+/*
+ * Import ref, make and attach a local segment of b->span bytes
+ * (localname), check the data path; then the path the import takes, which
+ * must be want ("direct" or "segd", or NULL: either).  1 on the direct
+ * path.
+ */
+static int
+io_setup(struct iobench *b, const char *ref, char *localname, size_t lsize,
+    const char *want)
+{
+	struct seg_import_info ii;
+	char ctl[64], why[256];
+	const char *path;
+	int p;
+
+	if ((b->imp = seg_import(ref)) == NULL)
+		fail("seg_import %s: %s", ref, seg_errstr());
+	if (seg_import_info(b->imp, &ii) < 0)
+		fail("seg_import_info: %s", seg_errstr());
+	if (ii.len < b->span)
+		fail("%s is %llu bytes; it needs %zu (batch x 1 MiB)", ref,
+		    (unsigned long long)ii.len, b->span);
+	if (!ii.writable)
+		fail("%s is not exported read-write to this node", ref);
+	snprintf(localname, lsize, "rdma-bench-%ld", (long)getpid());
+	snprintf(ctl, sizeof ctl, "addr 0 %zu", b->span);
+	if (seg_create(localname, 0600) < 0 || seg_ctl(localname, ctl) < 0)
+		fail("local segment %s: %s", localname, seg_errstr());
+	if ((b->local = seg_attach(0, localname, NULL, 0)) == NULL)
+		fail("seg_attach %s: %s", localname, seg_errstr());
+	/* after the first operations: a direct path that failed to open
+	 * has fallen back by then */
+	check_data(b);
+	if ((p = seg_import_path(b->imp, why, sizeof why)) < 0)
+		fail("seg_import_path: %s", seg_errstr());
+	path = p == SEG_PATH_DIRECT ? "direct" : "segd";
+	kv("io.ref %s\n", ref);
+	kv("io.path %s\n", path);
+	kv("io.span_bytes %zu\n", b->span);
+	note("%simport of %s takes the %s path%s%s", kp, ref, path,
+	    why[0] ? ": " : "", why);
+	if (want != NULL && strcmp(want, path) != 0)
+		fail("the import of %s takes the %s path, not the %s path%s%s",
+		    ref, path, want, why[0] ? ": " : "", why);
+	return p == SEG_PATH_DIRECT;
+}
+
+#define IO_USAGE "usage: rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] " \
+    "[-L LATN] [-k PREFIX] [-P direct|segd] REF"
+
 static int
 cmd_io(int argc, char **argv)
 {
 	static const size_t sizes[] = { 4 * KIB, 64 * KIB, MIB };
 	struct iobench b;
-	struct seg_import_info ii;
-	char ctl[64], localname[SEG_NAMELEN];
-	uint64_t bounce0, zc0;
-	int c, s, put, skip_bw = 0, skip_lat = 0;
+	struct iocount c0, c1;
+	char localname[SEG_NAMELEN];
+	const char *want = NULL;
+	int c, s, put, direct, skip_bw = 0, skip_lat = 0;
 	size_t only = 0;
 
 	memset(&b, 0, sizeof b);
 	b.batch = 64;
 	b.reps = 5;
 	b.latn = 1000;
-	while ((c = getopt(argc, argv, "R:b:L:BTS:")) != -1)
+	while ((c = getopt(argc, argv, "R:b:L:BTS:k:P:")) != -1)
 		switch (c) {
 		case 'S':
 			only = (size_t)num_arg("S", optarg, 1, 1 << 20);
@@ -290,38 +456,26 @@ cmd_io(int argc, char **argv)
 		case 'L':
 			b.latn = (int)num_arg("L", optarg, 10, 10000000);
 			break;
+		case 'k':
+			kp = optarg;
+			break;
+		case 'P':
+			if (strcmp(optarg, "direct") != 0 &&
+			    strcmp(optarg, "segd") != 0)
+				fail("bad -P '%s': direct or segd", optarg);
+			want = optarg;
+			break;
 		default:
-			fail("usage: rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] "
-			    "[-L LATN] REF");
+			fail(IO_USAGE);
 		}
 	if (optind != argc - 1)
-		fail("usage: rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] "
-		    "[-L LATN] REF");
-	if ((b.iov = calloc((size_t)b.batch, sizeof *b.iov)) == NULL ||
-	    (b.calls = calloc(4096, sizeof *b.calls)) == NULL)
-		fail("out of memory");
-	if ((b.imp = seg_import(argv[optind])) == NULL)
-		fail("seg_import %s: %s", argv[optind], seg_errstr());
-	if (seg_import_info(b.imp, &ii) < 0)
-		fail("seg_import_info: %s", seg_errstr());
+		fail(IO_USAGE);
+	b.iov = xcalloc((size_t)b.batch, sizeof *b.iov);
+	b.calls = xcalloc(4096, sizeof *b.calls);
 	b.span = (size_t)b.batch * MIB;
-	if (ii.len < b.span)
-		fail("%s is %llu bytes; it needs %zu (batch x 1 MiB)",
-		    argv[optind], (unsigned long long)ii.len, b.span);
-	if (!ii.writable)
-		fail("%s is not exported read-write to this node", argv[optind]);
-	snprintf(localname, sizeof localname, "rdma-bench-%ld", (long)getpid());
-	snprintf(ctl, sizeof ctl, "addr 0 %zu", b.span);
-	if (seg_create(localname, 0600) < 0 || seg_ctl(localname, ctl) < 0)
-		fail("local segment %s: %s", localname, seg_errstr());
-	if ((b.local = seg_attach(0, localname, NULL, 0)) == NULL)
-		fail("seg_attach %s: %s", localname, seg_errstr());
+	direct = io_setup(&b, argv[optind], localname, sizeof localname, want);
 
-	check_data(&b);
-	bounce0 = stat_counter("bounce_bytes");
-	zc0 = stat_counter("zerocopy_bytes");
-	printf("io.ref %s\n", argv[optind]);
-	printf("io.span_bytes %zu\n", b.span);
+	io_count(&c0, direct);
 	for (put = 0; put < 2 && !skip_bw; put++)
 		for (s = 0; s < 3; s++) {
 			if (only != 0 && sizes[s] != only)
@@ -334,10 +488,8 @@ cmd_io(int argc, char **argv)
 		lat_figure(&b, 1, localname);
 		lat_figure(&b, 2, localname);
 	}
-	printf("io.bounce_bytes %llu\n",
-	    (unsigned long long)(stat_counter("bounce_bytes") - bounce0));
-	printf("io.zerocopy_bytes %llu\n",
-	    (unsigned long long)(stat_counter("zerocopy_bytes") - zc0));
+	io_count(&c1, direct);
+	io_count_print(&c0, &c1);
 
 	seg_unimport(b.imp);
 	seg_detach(b.local);
@@ -613,66 +765,367 @@ kv_num(const char *key, double *v)
 }
 
 struct row {
-	char   figure[64];
+	char   figure[40];
 	char   unit[8];
-	double ours;
-	int    have_ours;
-	char   base_name[48];
+	double ours, lo, hi;	/* the median of the runs, and their spread */
+	int    have_ours, have_spread;
+	double segd;		/* the same figure on segd's path (key "segd.") */
+	int    have_segd;
+	char   base_name[40];
 	double base;
 	int    have_base;
 	int    higher_better;	/* ratio = ours / base either way */
 	double aim;		/* 0: none */
+	int    judged, met;	/* the ratio set beside the aim */
 };
 
-static struct row rows[64];
+#define MAXROWS 64
+static struct row rows[MAXROWS];
 static int nrows;
 
-static void
-add_row(const char *figure, const char *unit, const char *ourkey,
-    const char *json, const char *test, const char *field,
-    const char *base_label, int higher_better, double aim)
+/* A row for our figure at ourkey (with ourkey.min and .max, the spread,
+ * and segd.ourkey, the same on segd's path); no baseline yet. */
+static struct row *
+row_add(const char *figure, const char *unit, const char *ourkey,
+    int higher_better, double aim)
 {
-	struct row *r = &rows[nrows++];
+	struct row *r;
+	char k[128];
 
+	if (nrows == MAXROWS)
+		fail("too many rows");
+	r = &rows[nrows++];
+	memset(r, 0, sizeof *r);
 	snprintf(r->figure, sizeof r->figure, "%s", figure);
 	snprintf(r->unit, sizeof r->unit, "%s", unit);
+	snprintf(r->base_name, sizeof r->base_name, "-");
 	r->have_ours = kv_num(ourkey, &r->ours) == 0;
-	r->have_base = test != NULL && pt_num(json, test, field, &r->base) == 0 &&
-	    r->base > 0;
-	snprintf(r->base_name, sizeof r->base_name, "%s",
-	    base_label ? base_label : "-");
+	snprintf(k, sizeof k, "%s.min", ourkey);
+	r->have_spread = kv_num(k, &r->lo) == 0;
+	snprintf(k, sizeof k, "%s.max", ourkey);
+	r->have_spread &= kv_num(k, &r->hi) == 0;
+	snprintf(k, sizeof k, "segd.%s", ourkey);
+	r->have_segd = kv_num(k, &r->segd) == 0;
 	r->higher_better = higher_better;
 	r->aim = aim;
+	return r;
 }
 
-/* a row whose baseline is one of our own keys (registration times) */
 static void
-add_row_kv(const char *figure, const char *unit, const char *ourkey,
-    const char *basekey, const char *base_label, double aim)
+base_set(struct row *r, int have, double v, const char *label)
 {
-	struct row *r = &rows[nrows++];
+	r->have_base = have && v > 0;
+	r->base = v;
+	snprintf(r->base_name, sizeof r->base_name, "%s", label);
+}
 
-	snprintf(r->figure, sizeof r->figure, "%s", figure);
-	snprintf(r->unit, sizeof r->unit, "%s", unit);
-	r->have_ours = kv_num(ourkey, &r->ours) == 0;
-	r->have_base = basekey != NULL && kv_num(basekey, &r->base) == 0 &&
-	    r->base > 0;
-	snprintf(r->base_name, sizeof r->base_name, "%s",
-	    base_label ? base_label : "-");
-	r->higher_better = 0;
-	r->aim = aim;
+/* the baseline: perftest's test.field, times scale */
+static void
+base_pt(struct row *r, const char *json, const char *test, const char *field,
+    double scale, const char *label)
+{
+	double v = 0;
+	int have = pt_num(json, test, field, &v) == 0;
+
+	base_set(r, have, v * scale, label);
+}
+
+/* the baseline: the rate (MB/s) of one READ of size bytes in flight at a
+ * time, size / the average of ib_read_lat -s size */
+static void
+base_lat_rate(struct row *r, const char *json, size_t size, const char *label)
+{
+	char test[32];
+	double us = 0;
+	int have;
+
+	snprintf(test, sizeof test, "ib_read_lat_%zu", size);
+	have = pt_num(json, test, "avg_us", &us) == 0 && us > 0;
+	base_set(r, have, have ? (double)size / (double)MIB / (us * 1e-6) : 0,
+	    label);
+}
+
+/* the baseline: one of our own keys (the registration times) */
+static void
+base_kv(struct row *r, const char *key, const char *label)
+{
+	double v = 0;
+	int have = kv_num(key, &v) == 0;
+
+	base_set(r, have, v, label);
+}
+
+static void
+rows_latency(const char *json)
+{
+	struct row *r;
+
+	r = row_add("get 8 B p50", "us", "lat.get.p50_us", 0, 1.3);
+	base_pt(r, json, "ib_read_lat", "p50_us", 1, "ib_read_lat p50");
+	r = row_add("get 8 B p99", "us", "lat.get.p99_us", 0, 2);
+	base_pt(r, json, "ib_read_lat", "p99_us", 1, "ib_read_lat p99");
+	r = row_add("put 8 B p50 (completed)", "us", "lat.put.p50_us", 0, 1.3);
+	base_pt(r, json, "ib_read_lat", "p50_us", 1, "ib_read_lat p50");
+	r = row_add("put 8 B p50 (completed)", "us", "lat.put.p50_us", 0, 0);
+	base_pt(r, json, "ib_write_lat", "p50_us", 2, "2 x ib_write_lat p50");
+	r = row_add("put 8 B p99 (completed)", "us", "lat.put.p99_us", 0, 0);
+	base_pt(r, json, "ib_read_lat", "p99_us", 1, "ib_read_lat p99");
+	r = row_add("CPU hog: get 8 B p50", "us", "hog.lat.get.p50_us", 0, 2);
+	base_pt(r, json, "ib_read_lat_hog", "p50_us", 1,
+	    "ib_read_lat p50, CPU hog");
+	r = row_add("CPU hog: get 8 B p99", "us", "hog.lat.get.p99_us", 0, 2);
+	base_pt(r, json, "ib_read_lat_hog", "p99_us", 1,
+	    "ib_read_lat p99, CPU hog");
+	r = row_add("CPU hog: put 8 B p50", "us", "hog.lat.put.p50_us", 0, 2);
+	base_pt(r, json, "ib_read_lat_hog", "p50_us", 1,
+	    "ib_read_lat p50, CPU hog");
+	row_add("client CPU per 8 B get", "us", "cpu.get.us_per_op", 0, 0);
+	row_add("CPU hog: client CPU per get", "us", "hog.cpu.get.us_per_op", 0,
+	    0);
+	row_add("local call to segd p50", "us", "lat.local.p50_us", 0, 0);
+}
+
+static void
+rows_io(const char *json)
+{
+	static const size_t sizes[] = { 4 * KIB, 64 * KIB, MIB };
+	static const char *szname[] = { "4 KiB", "64 KiB", "1 MiB" };
+	char fig[40], key[64], field[16], lab[40];
+	const char *op, *bw;
+	struct row *r;
+	int put, i;
+
+	for (put = 0; put < 2; put++) {
+		op = put ? "put" : "get";
+		bw = put ? "ib_write_bw" : "ib_read_bw";
+		for (i = 0; i < 3; i++) {
+			snprintf(fig, sizeof fig, "%s %s seq", op, szname[i]);
+			snprintf(key, sizeof key, "bw.%s.seq.%zu", op, sizes[i]);
+			snprintf(field, sizeof field, "%zu", sizes[i]);
+			if (sizes[i] < MIB) {
+				r = row_add(fig, "MB/s", key, 1, 0.85);
+				snprintf(lab, sizeof lab, "%s / ib_read_lat -s",
+				    szname[i]);
+				base_lat_rate(r, json, sizes[i], lab);
+			}
+			r = row_add(fig, "MB/s", key, 1, 0);
+			snprintf(lab, sizeof lab, "%s %s", bw, szname[i]);
+			base_pt(r, json, bw, field, 1, lab);
+		}
+		for (i = 0; i < 3; i++) {
+			snprintf(fig, sizeof fig, "%sv %s batch", op, szname[i]);
+			snprintf(key, sizeof key, "bw.%s.batch.%zu", op, sizes[i]);
+			snprintf(field, sizeof field, "%zu", sizes[i]);
+			r = row_add(fig, "MB/s", key, 1, 0.95);
+			snprintf(lab, sizeof lab, "%s %s", bw, szname[i]);
+			base_pt(r, json, bw, field, 1, lab);
+		}
+	}
+}
+
+static void
+rows_export(void)
+{
+	char fig[40];
+	double mib = 0;
+	struct row *r;
+
+	kv_num("export.mib", &mib);
+	snprintf(fig, sizeof fig, "ctl + seg_export %.0f MiB", mib);
+	r = row_add(fig, "ms", "export.total_ms", 0, 0);
+	base_kv(r, "export.bare_cold_ms", "ibv_reg_mr, fresh anon");
+	snprintf(fig, sizeof fig, "seg_export %.0f MiB", mib);
+	r = row_add(fig, "ms", "export.export_ms", 0, 0);
+	base_kv(r, "export.bare_cold_ms", "ibv_reg_mr, fresh anon");
+	r = row_add(fig, "ms", "export.export_ms", 0, 0);
+	base_kv(r, "export.bare_shm_warm_ms", "ibv_reg_mr, resident shm");
+	r = row_add(fig, "ms", "export.export_ms", 0, 0);
+	base_kv(r, "export.bare_warm_ms", "ibv_reg_mr, resident anon");
+	snprintf(fig, sizeof fig, "ctl (alloc + local MR) %.0f MiB", mib);
+	r = row_add(fig, "ms", "export.ctl_ms", 0, 0);
+	base_kv(r, "export.bare_shm_cold_ms", "ibv_reg_mr, fresh shm");
+	snprintf(fig, sizeof fig, "seg_unexport %.0f MiB", mib);
+	row_add(fig, "ms", "export.unexport_ms", 0, 0);
+}
+
+/* "%.2f" of v, or "-" */
+static const char *
+fmt2(char *buf, size_t size, int have, double v)
+{
+	snprintf(buf, size, have ? "%.2f" : "-", v);
+	return buf;
+}
+
+/* The table; the number of figures that missed their aim. */
+static int
+print_table(void)
+{
+	char o[24], sp[32], sg[16], bs[16], rt[16], srt[16], aim[16];
+	int i, missed = 0;
+
+	printf("%-30s %13s %17s %10s %10s  %-26s %5s %5s %6s %s\n", "figure",
+	    "ours", "runs min..max", "segd path", "perftest", "perftest is",
+	    "ratio", "segd", "aim", "");
+	for (i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+
+		snprintf(o, sizeof o, r->have_ours ? "%.2f %s" : "-", r->ours,
+		    r->unit);
+		snprintf(sp, sizeof sp, r->have_spread ? "%.2f..%.2f" : "",
+		    r->lo, r->hi);
+		fmt2(sg, sizeof sg, r->have_segd, r->segd);
+		fmt2(bs, sizeof bs, r->have_base, r->base);
+		fmt2(rt, sizeof rt, r->have_ours && r->have_base, r->have_base ?
+		    r->ours / r->base : 0);
+		fmt2(srt, sizeof srt, r->have_segd && r->have_base, r->have_base ?
+		    r->segd / r->base : 0);
+		aim[0] = '\0';
+		if (r->aim > 0)
+			snprintf(aim, sizeof aim, "%s%.2g", r->higher_better ?
+			    ">=" : "<=", r->aim);
+		if (r->aim > 0 && r->have_ours && r->have_base) {
+			double v = r->ours / r->base;
+
+			r->judged = 1;
+			r->met = r->higher_better ? v >= r->aim : v <= r->aim;
+			missed += !r->met;
+		}
+		printf("%-30s %13s %17s %10s %10s  %-26s %5s %5s %6s %s\n",
+		    r->figure, o, sp, sg, bs, r->base_name, rt, srt, aim,
+		    r->judged ? (r->met ? "met" : "MISSED") : "");
+	}
+	return missed;
+}
+
+/* the text of a top-level "key": "text" of perftest's json, into buf */
+static const char *
+pt_str(const char *json, const char *key, char *buf, size_t size)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof pat, "\"%s\": \"", key);
+	if (json == NULL || (p = strstr(json, pat)) == NULL ||
+	    (e = strchr(p += strlen(pat), '"')) == NULL)
+		return "-";
+	snprintf(buf, size, "%.*s", (int)(e - p), p);
+	return buf;
+}
+
+static void
+print_notes(const char *json)
+{
+	const char *s = kv_str("io.path"), *sd = kv_str("segd.io.path");
+	char clock[96];
+	double v, w;
+
+	printf("path: %s (ours, and the CPU hog rows); segd path column: %s "
+	    "(SEG_DIRECT=0)\n", s ? s : "-", sd ? sd : "not measured");
+	if (kv_num("io.bounce_bytes", &v) == 0 &&
+	    kv_num("io.zerocopy_bytes", &w) == 0)
+		printf("bytes during the io figures (%s): %.0f zero copy, %.0f "
+		    "bounced; segd moved %s bytes\n", s && strcmp(s, "direct")
+		    == 0 ? "this process's seg_stats_local direct_*" :
+		    "segd's counters", w, v, kv_str("io.segd_moved_bytes") ?
+		    kv_str("io.segd_moved_bytes") : "-");
+	if (kv_num("bw.get.seq.4096.reps", &v) == 0 &&
+	    kv_num("bw.get.batch.4096.batch", &w) == 0)
+		printf("throughput: median of %.0f runs of 512 x 4 KiB, 256 x "
+		    "64 KiB, 64 x 1 MiB; batch = %.0f entries per seg_getv/"
+		    "seg_putv; seq rate aim against SIZE / ib_read_lat -s SIZE "
+		    "average\n", v, w);
+	if (kv_num("lat.get.iterations", &v) == 0 &&
+	    kv_num("lat.get.runs", &w) == 0)
+		printf("latency: median of %.0f runs of %.0f samples (50 warm-up "
+		    "each); ib_read_lat at its default 2 bytes, one run; a put "
+		    "returns once its WRITE completed; CPU = the client's "
+		    "user + system time (getrusage) per op, segd's not "
+		    "counted\n", w, v);
+	v = 0;
+	if (json != NULL && (s = strstr(json, "\"hog_procs\": ")) != NULL)
+		v = strtod(s + strlen("\"hog_procs\": "), NULL);
+	if (kv_str("hog.io.path") != NULL)
+		printf("CPU hog: %.0f busy loops in the guest, one per vCPU, "
+		    "around ours and perftest's; perftest's clock then: %s\n",
+		    v, pt_str(json, "hog_clock", clock, sizeof clock));
+	if (kv_num("export.reps", &v) == 0)
+		printf("registration: cold (fresh pages) and ctl once each; "
+		    "warm, seg_export, seg_unexport median of %.0f; bare "
+		    "ibv_reg_mr on the same device, LOCAL_WRITE|REMOTE_READ|"
+		    "REMOTE_WRITE\n", v);
+}
+
+static void
+json_str(FILE *f, const char *key, const char *v, const char *end)
+{
+	fprintf(f, "\"%s\": \"%s\"%s", key, v, end);
+}
+
+static void
+write_json(const char *out, const char *ptpath)
+{
+	char tmpath[4096], *end;
+	FILE *f;
+	int i;
+
+	snprintf(tmpath, sizeof tmpath, "%s.tmp", out);
+	if ((f = fopen(tmpath, "w")) == NULL)
+		fail("%s: %s", tmpath, strerror(errno));
+	fprintf(f, "{\n  \"tool\": \"rdma_bench\",\n  ");
+	json_str(f, "perftest", ptpath ? ptpath : "", ",\n");
+	fprintf(f, "  \"units\": {\"bw\": \"MB/s (1 MB = 2^20 bytes)\", "
+	    "\"lat\": \"us\", \"time\": \"ms\"},\n");
+	fprintf(f, "  \"ratio\": \"ours / baseline\",\n  \"figures\": [\n");
+	for (i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+
+		fprintf(f, "    {");
+		json_str(f, "figure", r->figure, ", ");
+		json_str(f, "unit", r->unit, ", \"ours\": ");
+		json_num(f, r->have_ours, r->ours, 4);
+		fprintf(f, ", \"min\": ");
+		json_num(f, r->have_spread, r->lo, 4);
+		fprintf(f, ", \"max\": ");
+		json_num(f, r->have_spread, r->hi, 4);
+		fprintf(f, ", \"segd_path\": ");
+		json_num(f, r->have_segd, r->segd, 4);
+		fprintf(f, ", \"baseline\": ");
+		json_num(f, r->have_base, r->base, 4);
+		fprintf(f, ", ");
+		json_str(f, "baseline_is", r->base_name, ", \"ratio\": ");
+		json_num(f, r->have_ours && r->have_base, r->have_base ?
+		    r->ours / r->base : 0, 4);
+		fprintf(f, ", \"segd_path_ratio\": ");
+		json_num(f, r->have_segd && r->have_base, r->have_base ?
+		    r->segd / r->base : 0, 4);
+		fprintf(f, ", \"aim\": ");
+		json_num(f, r->aim > 0, r->aim, 4);
+		fprintf(f, ", \"higher_is_better\": %s, \"met\": %s}%s\n",
+		    r->higher_better ? "true" : "false", !r->judged ? "null" :
+		    r->met ? "true" : "false", i + 1 < nrows ? "," : "");
+	}
+	fprintf(f, "  ],\n  \"raw\": {\n");
+	for (i = 0; i < nkv; i++) {
+		strtod(kvs[i].val, &end);
+		if (*kvs[i].val != '\0' && *end == '\0')
+			fprintf(f, "    \"%s\": %s%s\n", kvs[i].key, kvs[i].val,
+			    i + 1 < nkv ? "," : "");
+		else
+			fprintf(f, "    \"%s\": \"%s\"%s\n", kvs[i].key,
+			    kvs[i].val, i + 1 < nkv ? "," : "");
+	}
+	fprintf(f, "  }\n}\n");
+	if (fclose(f) != 0 || rename(tmpath, out) != 0)
+		fail("cannot write %s: %s", out, strerror(errno));
+	printf("wrote %s\n", out);
 }
 
 static int
 cmd_report(int argc, char **argv)
 {
-	static const size_t sizes[] = { 4 * KIB, 64 * KIB, MIB };
-	static const char *szname[] = { "4 KiB", "64 KiB", "1 MiB" };
 	const char *ptpath = NULL, *out = NULL, *s;
-	char *json, fig[64], key[96], field[16], lab[48];
-	double v, mib = 0, batch = 0;
-	int c, i, op, mode, short_of_aim = 0;
-	FILE *f;
+	char *json;
+	int c, i, missed;
 
 	while ((c = getopt(argc, argv, "p:o:")) != -1)
 		switch (c) {
@@ -691,150 +1144,23 @@ cmd_report(int argc, char **argv)
 	json = ptpath ? slurp(ptpath) : NULL;
 	if (ptpath && json == NULL)
 		note("no perftest baseline at %s: ratios left out", ptpath);
-	kv_num("bw.get.batch.4096.batch", &batch);
-
-	for (op = 0; op < 2; op++)
-		for (i = 0; i < 3; i++)
-			for (mode = 0; mode < 2; mode++) {
-				snprintf(fig, sizeof fig, "%s %s %s", op ? "put" :
-				    "get", szname[i], mode ? "batch" : "seq");
-				snprintf(key, sizeof key, "bw.%s.%s.%zu",
-				    op ? "put" : "get", mode ? "batch" : "seq",
-				    sizes[i]);
-				snprintf(field, sizeof field, "%zu", sizes[i]);
-				snprintf(lab, sizeof lab, "%s %s", op ?
-				    "ib_write_bw" : "ib_read_bw", szname[i]);
-				add_row(fig, "MB/s", key, json, op ?
-				    "ib_write_bw" : "ib_read_bw", field, lab, 1,
-				    sizes[i] >= 64 * KIB ? 0.9 : 0);
-			}
-	add_row("get 8 B latency p50", "us", "lat.get.p50_us", json,
-	    "ib_read_lat", "p50_us", "ib_read_lat t_typical", 0, 1.5);
-	add_row("get 8 B latency p99", "us", "lat.get.p99_us", json,
-	    "ib_read_lat", "p99_us", "ib_read_lat p99", 0, 1.5);
-	add_row("get 8 B latency avg", "us", "lat.get.avg_us", json,
-	    "ib_read_lat", "avg_us", "ib_read_lat avg", 0, 0);
-	add_row("put 8 B latency p50", "us", "lat.put.p50_us", json, NULL,
-	    NULL, NULL, 0, 0);
-	add_row("put 8 B latency p99", "us", "lat.put.p99_us", json, NULL,
-	    NULL, NULL, 0, 0);
-	add_row("local call to segd p50", "us", "lat.local.p50_us", json,
-	    NULL, NULL, NULL, 0, 0);
-	add_row("local call to segd p99", "us", "lat.local.p99_us", json,
-	    NULL, NULL, NULL, 0, 0);
-	kv_num("export.mib", &mib);
-	snprintf(fig, sizeof fig, "ctl + seg_export %.0f MiB", mib);
-	add_row_kv(fig, "ms", "export.total_ms", "export.bare_cold_ms",
-	    "ibv_reg_mr, fresh anon", 0);
-	snprintf(fig, sizeof fig, "seg_export %.0f MiB", mib);
-	add_row_kv(fig, "ms", "export.export_ms", "export.bare_cold_ms",
-	    "ibv_reg_mr, fresh anon", 0);
-	add_row_kv(fig, "ms", "export.export_ms", "export.bare_shm_warm_ms",
-	    "ibv_reg_mr, resident shm", 0);
-	add_row_kv(fig, "ms", "export.export_ms", "export.bare_warm_ms",
-	    "ibv_reg_mr, resident anon", 0);
-	snprintf(fig, sizeof fig, "ctl (alloc + local MR) %.0f MiB", mib);
-	add_row_kv(fig, "ms", "export.ctl_ms", "export.bare_shm_cold_ms",
-	    "ibv_reg_mr, fresh shm", 0);
-	snprintf(fig, sizeof fig, "seg_unexport %.0f MiB", mib);
-	add_row_kv(fig, "ms", "export.unexport_ms", NULL, NULL, 0);
+	rows_latency(json);
+	rows_io(json);
+	rows_export();
 
 	s = kv_str("io.ref");
 	printf("\nsegd export/import beside perftest (%s%s%s)\n",
 	    s ? "import of " : "", s ? s : "",
 	    json ? "" : "; no perftest baseline");
-	printf("bandwidth: MB/s (2^20 B/s), ratio = ours / perftest, higher is "
-	    "better; latency and times: ratio = ours / baseline, lower is "
-	    "better\n");
-	printf("%-32s %10s %10s  %-28s %7s %s\n", "figure", "ours", "baseline",
-	    "baseline is", "ratio", "aim");
-	for (i = 0; i < nrows; i++) {
-		struct row *r = &rows[i];
-		char o[32], bs[32], rt[16], aim[24] = "";
-
-		snprintf(o, sizeof o, r->have_ours ? "%.2f %s" : "-", r->ours,
-		    r->unit);
-		snprintf(bs, sizeof bs, r->have_base ? "%.2f" : "-", r->base);
-		if (r->have_ours && r->have_base) {
-			v = r->ours / r->base;
-			snprintf(rt, sizeof rt, "%.2f", v);
-			if (r->aim > 0) {
-				int ok = r->higher_better ? v >= r->aim :
-				    v <= r->aim;
-				snprintf(aim, sizeof aim, "%s %.1f %s",
-				    r->higher_better ? ">=" : "<=", r->aim,
-				    ok ? "met" : "MISSED");
-				short_of_aim += !ok;
-			}
-		} else {
-			snprintf(rt, sizeof rt, "-");
-		}
-		printf("%-32s %13s %10s  %-28s %7s %s\n", r->figure, o, bs,
-		    r->base_name, rt, aim);
-	}
-	if (kv_num("io.bounce_bytes", &v) == 0)
-		printf("bounce bytes during the io figures: %.0f (zero copy: "
-		    "every buffer inside an attached segment)\n", v);
-	if (kv_num("bw.get.seq.4096.reps", &v) == 0)
-		printf("throughput: median of %.0f runs of 512 x 4 KiB, 256 x "
-		    "64 KiB, 64 x 1 MiB; batch = %.0f entries per seg_getv/"
-		    "seg_putv\n", v, batch);
-	if (kv_num("lat.get.iterations", &v) == 0)
-		printf("latency: %.0f samples after 50 warm-up operations; "
-		    "ib_read_lat's figures are at its default 2 bytes\n", v);
-	if (kv_num("export.reps", &v) == 0)
-		printf("registration: cold (fresh pages) and ctl once each; "
-		    "warm, seg_export, seg_unexport median of %.0f; bare "
-		    "ibv_reg_mr on the same device, LOCAL_WRITE|REMOTE_READ|"
-		    "REMOTE_WRITE\n", v);
-	if (short_of_aim)
-		printf("%d figure(s) short of the aim\n", short_of_aim);
-
-	if (out != NULL) {
-		char tmpath[4096];
-
-		snprintf(tmpath, sizeof tmpath, "%s.tmp", out);
-		if ((f = fopen(tmpath, "w")) == NULL)
-			fail("%s: %s", tmpath, strerror(errno));
-		fprintf(f, "{\n  \"tool\": \"rdma_bench\",\n");
-		fprintf(f, "  \"perftest\": \"%s\",\n", ptpath ? ptpath : "");
-		fprintf(f, "  \"units\": {\"bw\": \"MB/s (1 MB = 2^20 bytes)\", "
-		    "\"lat\": \"us\", \"time\": \"ms\"},\n");
-		fprintf(f, "  \"ratio\": \"ours / baseline\",\n");
-		fprintf(f, "  \"figures\": [\n");
-		for (i = 0; i < nrows; i++) {
-			struct row *r = &rows[i];
-			fprintf(f, "    {\"figure\": \"%s\", \"unit\": \"%s\", "
-			    "\"ours\": ", r->figure, r->unit);
-			json_num(f, r->have_ours, r->ours, 4);
-			fprintf(f, ", \"baseline\": ");
-			json_num(f, r->have_base, r->base, 4);
-			fprintf(f, ", \"baseline_is\": \"%s\", \"ratio\": ",
-			    r->base_name);
-			json_num(f, r->have_ours && r->have_base, r->have_base ?
-			    r->ours / r->base : 0, 4);
-			fprintf(f, ", \"aim\": ");
-			json_num(f, r->aim > 0, r->aim, 4);
-			fprintf(f, ", \"higher_is_better\": %s}%s\n",
-			    r->higher_better ? "true" : "false",
-			    i + 1 < nrows ? "," : "");
-		}
-		fprintf(f, "  ],\n  \"raw\": {\n");
-		for (i = 0; i < nkv; i++) {
-			char *end;
-			strtod(kvs[i].val, &end);
-			if (*kvs[i].val != '\0' && *end == '\0')
-				fprintf(f, "    \"%s\": %s%s\n", kvs[i].key,
-				    kvs[i].val, i + 1 < nkv ? "," : "");
-			else
-				fprintf(f, "    \"%s\": \"%s\"%s\n", kvs[i].key,
-				    kvs[i].val, i + 1 < nkv ? "," : "");
-		}
-		fprintf(f, "  }\n}\n");
-		if (fclose(f) != 0 || rename(tmpath, out) != 0)
-			fail("cannot write %s: %s", out, strerror(errno));
-		printf("wrote %s\n", out);
-	}
+	printf("ours: the median of the runs; ratio = ours / perftest (segd: "
+	    "the segd path's); MB/s (2^20 B/s) higher is better, us and ms "
+	    "lower is better\n");
+	missed = print_table();
+	print_notes(json);
+	if (missed)
+		printf("%d figure(s) short of the aim\n", missed);
+	if (out != NULL)
+		write_json(out, ptpath);
 	free(json);
 	return 0;
 }
