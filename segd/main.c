@@ -218,6 +218,10 @@ main(int argc, char *argv[])
 		return 2;
 	log_init(1, o.verbose);
 	signal(SIGPIPE, SIG_IGN);
+	if (guard_init() < 0) {		/* before segd touches shared memory */
+		log_warn("segd: sigaction SIGBUS");
+		return 1;
+	}
 
 	if (store_open(&sd.store, o.statedir, &e) < 0) {
 		log_warnx("segd: %s", e.msg);
@@ -246,6 +250,8 @@ main(int argc, char *argv[])
 	sd.ns.on_free = hook_free;
 	if ((n = ns_load(&sd.ns)) > 0)
 		log_info("segd: found %d segments in %s", n, o.statedir);
+	if (backing_watch(&sd) < 0)	/* clients resizing backing files */
+		goto out_rdma;
 	/* before anything can reach segd: a SIGTERM from then on is a clean stop */
 	sigint = evsignal_new(sd.base, SIGINT, signal_cb, &sd);
 	sigterm = evsignal_new(sd.base, SIGTERM, signal_cb, &sd);
@@ -283,6 +289,7 @@ out_control:
 		event_free(sigterm);
 	control_shutdown(&sd);
 out_rdma:
+	backing_unwatch();
 	peer_shutdown(&sd);	/* every remote operation fails and answers */
 	rdma_shutdown(&sd);
 	fs_shutdown(&sd);	/* unmounts; after the peers, before segments */
