@@ -360,7 +360,8 @@ meta_num(const char **p, int base, uint64_t max, char sep, uint64_t *v)
 			d = *s - 'a' + 10;
 		else
 			break;
-		if (d >= base || n > (max - (uint64_t)d) / (uint64_t)base)
+		if (d >= base || (uint64_t)d > max || n > max / (uint64_t)base ||
+		    n * (uint64_t)base > max - (uint64_t)d)
 			return -1;	/* not this base, or above max */
 		n = n * (uint64_t)base + (uint64_t)d;
 		any = 1;
