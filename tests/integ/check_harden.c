@@ -423,12 +423,14 @@ full_io(void *arg)
 	close(dfd);
 }
 
+/* The child's next step is want; if it ended instead, its failure. */
 static void
-await(int fd, char want)
+await(struct h_kid *k, int fd, char want)
 {
 	char c = 0;
 
-	ck_assert_int_eq(read(fd, &c, 1), 1);
+	if (read(fd, &c, 1) != 1 || c != want)
+		h_finish_ok(k, "the client on a full file system");
 	ck_assert_int_eq(c, want);
 }
 
@@ -444,10 +446,12 @@ START_TEST(full_fs)
 	st.to_parent = up[1];
 	st.from_parent = down[0];
 	h_start(&k, full_io, &st);
-	await(up[0], 'r');
+	close(up[1]);		/* a child that ends is seen at once */
+	close(down[0]);
+	await(&k, up[0], 'r');
 	ck_assert_int_eq(kill(h_segd, SIGSTOP), 0);
 	ck_assert_int_eq(write(down[1], "g", 1), 1);
-	await(up[0], 'p');
+	await(&k, up[0], 'p');
 	/* fill what the punched pages gave back */
 	fd = open(S("filler"), O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
