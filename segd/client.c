@@ -704,11 +704,70 @@ socket_in_use(const struct sockaddr_un *sun)
 	return r;
 }
 
+/* The socket's directory: made if missing, and no other user's to change. */
+static int
+socket_dir(const char *path)
+{
+	char dir[sizeof ((struct sockaddr_un *)0)->sun_path], *slash;
+	struct segerr e;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		log_warn("%s: mkdir %s", __func__, dir);
+		return -1;
+	}
+	if (store_dir_safe("socket directory", dir, &e) < 0) {
+		log_warnx("%s: %s", __func__, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What is at the socket path: nothing, or the socket of a segd that is
+ * gone (unlinked).  A live socket, or anything but a socket, is refused:
+ * segd unlinks nothing else.
+ */
+static int
+socket_clear(const struct sockaddr_un *sun)
+{
+	struct stat sb;
+
+	if (lstat(sun->sun_path, &sb) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("%s: lstat %s", __func__, sun->sun_path);
+		return -1;
+	}
+	if (!S_ISSOCK(sb.st_mode)) {
+		log_warnx("%s: %s exists and is not a socket: not removed; "
+		    "remove it or choose another path", __func__, sun->sun_path);
+		return -1;
+	}
+	if (socket_in_use(sun)) {
+		log_warnx("%s: %s: another segd is serving this socket",
+		    __func__, sun->sun_path);
+		return -1;
+	}
+	if (unlink(sun->sun_path) < 0) {
+		log_warn("%s: unlink %s", __func__, sun->sun_path);
+		return -1;
+	}
+	return 0;
+}
+
 int
 client_init(struct segd *sd, const struct client_ops *ops)
 {
 	struct sockaddr_un sun;
-	char dir[sizeof sun.sun_path], *slash;
+	mode_t mask;
+	int r;
 
 	TAILQ_INIT(&ctl.clients);
 	TAILQ_INIT(&ctl.blocked);
@@ -721,33 +780,24 @@ client_init(struct segd *sd, const struct client_ops *ops)
 		return -1;
 	}
 	strcpy(sun.sun_path, sd->sockpath);
-	strcpy(dir, sd->sockpath);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			log_warn("%s: mkdir %s", __func__, dir);
-			return -1;
-		}
-	}
-	if (socket_in_use(&sun)) {
-		log_warnx("%s: %s: another segd is serving this socket",
-		    __func__, sd->sockpath);
+	if (socket_dir(sd->sockpath) < 0 || socket_clear(&sun) < 0)
 		return -1;
-	}
-	unlink(sd->sockpath);
 	ctl.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ctl.fd < 0) {
 		log_warn("%s: socket", __func__);
 		return -1;
 	}
-	if (bind(ctl.fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+	/*
+	 * Every local user may connect; access is decided per segment.  The
+	 * mode comes from the umask at bind, so the socket has it from the
+	 * moment it exists (a chmod after bind would follow a link raced in).
+	 */
+	mask = umask(0111);
+	r = bind(ctl.fd, (struct sockaddr *)&sun, sizeof sun);
+	umask(mask);
+	if (r < 0) {
 		log_warn("%s: bind %s", __func__, sd->sockpath);
 		goto fail;
-	}
-	/* every local user may connect; access is decided per segment */
-	if (chmod(sd->sockpath, 0666) < 0) {
-		log_warn("%s: chmod %s", __func__, sd->sockpath);
-		goto fail_unlink;
 	}
 	if (listen(ctl.fd, 128) < 0) {
 		log_warn("%s: listen", __func__);

@@ -5,7 +5,10 @@
  * so it works on after a remove, like an attachment; net/ files carry
  * fsnet.c's handle and their reads and writes go there.  Every file is
  * direct_io: data is copied straight between the request and segd's own
- * mapping of the segment; ctl is text; free is fs_free.c's.
+ * mapping of the segment; ctl is text; free is fs_free.c's.  A client may
+ * have cut that memory away (backing.c): the file is checked and restored
+ * first, and the copy into it is made under the SIGBUS guard (guard.c); a
+ * read's copy is the kernel's, which fails the request (EIO) instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +201,31 @@ read_ctl(fuse_req_t req, const struct segment *s, size_t size, off_t off)
 	reply_text(req, text, (uint64_t)len, size, off);
 }
 
+/*
+ * The segment's memory as segd made it, before segd touches it: 0; or the
+ * request answered with the error (EIO: a client had cut pages away;
+ * ENOSPC: they cannot be had again now).
+ */
+static int
+data_usable(fuse_req_t req, struct segment *s, const char *op)
+{
+	char what[FS_WHATMAX];
+	int err;
+
+	if (backing_check(fs_sd, s) == 0)
+		return 0;
+	err = errno;
+	snprintf(what, sizeof what, "%s %.64s/data", op, s->name);
+	if (err == EIO)
+		fs_reply_errf(req, what, EIO, "a client cut pages away from the "
+		    "memory of segment '%s': restored, they read as zeros",
+		    s->name);
+	else
+		fs_reply_errf(req, what, err, "the memory of segment '%s': %s",
+		    s->name, strerror(err));
+	return -1;
+}
+
 static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct fuse_file_info *fi)
@@ -218,6 +246,8 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		read_ctl(req, s, size, off);
 		return;
 	case FS_KIND_DATA:
+		if (data_usable(req, s, "read") < 0)
+			return;
 		/* one copy, by the kernel, from segd's mapping to the reader */
 		reply_text(req, s->map, s->len, size, off);
 		return;
@@ -262,10 +292,25 @@ write_ctl(fuse_req_t req, struct segment *s, struct fuse_bufvec *in,
 	fuse_reply_write(req, (size_t)r);
 }
 
+struct copy_in {
+	struct fuse_bufvec *out, *in;
+	ssize_t             r;
+};
+
+static int
+copy_in(void *arg)
+{
+	struct copy_in *c = arg;
+
+	c->r = fuse_buf_copy(c->out, c->in, 0);
+	return 0;
+}
+
 static void
 write_data(fuse_req_t req, struct segment *s, struct fuse_bufvec *in,
     off_t off, const char *what)
 {
+	struct copy_in c;
 	struct fuse_bufvec out;
 	uint64_t n;
 	ssize_t r;
@@ -279,10 +324,20 @@ write_data(fuse_req_t req, struct segment *s, struct fuse_bufvec *in,
 	n = s->len - (uint64_t)off;	/* a longer write is cut here */
 	if (n > fuse_buf_size(in))
 		n = fuse_buf_size(in);
-	/* straight into segd's mapping of the segment */
+	if (data_usable(req, s, "write") < 0)
+		return;
+	/* straight into segd's mapping of the segment, under the guard */
 	out = (struct fuse_bufvec)FUSE_BUFVEC_INIT(n);
 	out.buf[0].mem = (char *)s->map + off;
-	if ((r = fuse_buf_copy(&out, in, 0)) < 0) {
+	c.out = &out;
+	c.in = in;
+	if (guard_call(s->map, s->len, copy_in, &c) < 0) {
+		if (data_usable(req, s, "write") == 0)	/* size intact: no page */
+			fs_reply_errf(req, what, ENOSPC, "no memory for a page of "
+			    "segment '%s'", s->name);
+		return;
+	}
+	if ((r = c.r) < 0) {
 		fs_reply_errf(req, what, (int)-r, "write: %s", strerror((int)-r));
 		return;
 	}

@@ -521,6 +521,10 @@ main(int argc, char *argv[])
 		return n;
 	log_init(1, o.verbose);	/* start-up errors to the terminal */
 	signal(SIGPIPE, SIG_IGN);
+	if (guard_init() < 0) {		/* before segd touches shared memory */
+		log_warn("segd: sigaction SIGBUS");
+		return 1;
+	}
 	limits(&sd, &o.lim);
 
 	if (store_open(&sd.store, o.statedir, &e) < 0) {
@@ -550,6 +554,8 @@ main(int argc, char *argv[])
 	sd.ns.on_free = hook_free;
 	if ((n = ns_load(&sd.ns)) > 0)
 		log_info("segd: found %d segments in %s", n, o.statedir);
+	if (backing_watch(&sd) < 0)	/* clients resizing backing files */
+		goto out_rdma;
 	/* before anything can reach segd: a SIGTERM from then on is a clean stop */
 	if (signals(&sd, &o, sigev) < 0)
 		goto out_control;
@@ -569,6 +575,7 @@ out_control:
 			event_free(sigev[i]);
 	control_shutdown(&sd);
 out_rdma:
+	backing_unwatch();
 	peer_shutdown(&sd);	/* every remote operation fails and answers */
 	grant_shutdown();
 	rdma_shutdown(&sd);

@@ -272,11 +272,22 @@ void store_unlink(struct store *, const char *name);
 void store_drop_data(struct store *, const char *name);
 int  store_open_data(struct store *, const char *name, int flags);
 int  store_zio_file(struct store *, const char *name, size_t size,
-    int *created);
+    int *created, struct segerr *);
+int  store_dir_safe(const char *what, const char *path, struct segerr *);
+int  store_meta_parse(const char *buf, size_t len, uint64_t pagesize,
+    struct segment *);
+#define STORE_GROWN 1	/* store_fit: grown past its length; cut back */
+#define STORE_CUT   2	/* pages were cut away; size and pages restored */
+int  store_fit(int fd, uint64_t len);
 /* every segment found: restore(arg, s, e); -1 refuses s (logged) */
 int  store_load(struct store *, int (*restore)(void *, const struct segment *,
     struct segerr *), void *arg);
-int  store_meta_parse(const char *buf, struct segment *);	/* one record */
+
+/* guard.c: CPU access to memory a client can cut away (SIGBUS guard) */
+int  guard_init(void);
+int  guard_call(const void *base, size_t len, int (*fn)(void *), void *arg);
+int  guard_copy(void *dst, const void *src, size_t n, const void *base,
+    size_t len);
 
 /* namespace.c */
 int  ns_init(struct ns *, const struct ns_limits *, struct store *);
@@ -497,6 +508,7 @@ int  zio_free_take(struct segment *, uint64_t *addrs, int max);
 int  zio_free_wait(struct segment *, void (*cb)(void *), void *arg);
 void zio_free_unwait(struct segment *, void (*cb)(void *), void *arg);
 int  zio_signal(struct segment *, struct segerr *);
+int  zio_state_fit(struct segment *);	/* store_fit of the pool state */
 /* the socket's requests on zero-copy segments */
 void zio_client_gone(struct segd *, struct client *);
 void zio_request(struct segd *, struct client *, uint16_t op,
@@ -562,6 +574,14 @@ void share_out(struct share *, int64_t bytes);	/* reply bytes queued, sent */
 void share_fd(struct share *, int n);		/* descriptors queued, sent */
 void share_freed(size_t bytes);			/* buffers freed: trim later */
 int  share_full(const struct share *);		/* read no more of its uid */
+
+/*
+ * backing.c: segments' backing files as clients may leave them: checked
+ * (and restored) before segd touches their memory, and watched.
+ */
+int  backing_check(struct segd *, struct segment *);	/* -1: errno */
+int  backing_watch(struct segd *);
+void backing_unwatch(void);
 
 /* control.c: the socket's requests, one handler per operation */
 int  control_init(struct segd *);

@@ -9,13 +9,23 @@
  * Metadata is replaced atomically (write NAME.meta.tmp, rename), so a
  * restarted segd finds every segment as it was.  Files read back are
  * untrusted: every field is parsed with bounds and checked again by the
- * namespace before use.
+ * namespace before use.  Every file is opened relative to the directory's
+ * descriptor with O_NOFOLLOW, and files segd makes are made anew
+ * (O_EXCL), so nothing planted there is followed or truncated; the
+ * directory and each one above it must be writable by segd's user only
+ * (store_dir_safe).
+ *
+ * Clients hold writable descriptors of NAME.seg (and a umsg pool's holder
+ * of NAME.zio): store_fit() finds what they did to the file's size and
+ * pages and puts it back.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/vfs.h>
 #include <dirent.h>
+#include <libgen.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +61,44 @@ mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
+/*
+ * Whether path and every directory above it are safe to keep segd's files
+ * in (OpenSSH's safe_path): owned by root or segd's user and writable by
+ * no one else.  Above path, a root-owned directory with the sticky bit
+ * (/tmp) is accepted too.  what names the directory in the message.
+ */
+int
+store_dir_safe(const char *what, const char *path, struct segerr *e)
+{
+	char buf[PATH_MAX], up[PATH_MAX];
+	uid_t me = geteuid();
+	struct stat sb;
+	int top = 1;
+
+	if (realpath(path, buf) == NULL)
+		return seterr(e, errno, "%s %s: %s", what, path, strerror(errno));
+	for (;;) {
+		if (stat(buf, &sb) < 0)
+			return seterr(e, errno, "%s %s: stat %s: %s", what, path,
+			    buf, strerror(errno));
+		if (!S_ISDIR(sb.st_mode))
+			return seterr(e, ENOTDIR, "%s %s: %s is not a directory",
+			    what, path, buf);
+		if ((sb.st_uid != 0 && sb.st_uid != me) || ((sb.st_mode & 022) &&
+		    (top || sb.st_uid != 0 || !(sb.st_mode & S_ISVTX))))
+			return seterr(e, EPERM, "%s %s: bad ownership or modes "
+			    "for directory %s (uid %u, mode %04o): it must be owned "
+			    "by root or uid %u and writable by no other user",
+			    what, path, buf, (unsigned)sb.st_uid,
+			    (unsigned)(sb.st_mode & 07777), (unsigned)me);
+		if (strcmp(buf, "/") == 0)
+			return 0;
+		snprintf(up, sizeof up, "%s", buf);
+		snprintf(buf, sizeof buf, "%s", dirname(up));
+		top = 0;
+	}
+}
+
 int
 store_open(struct store *st, const char *dir, struct segerr *e)
 {
@@ -60,7 +108,9 @@ store_open(struct store *st, const char *dir, struct segerr *e)
 		return seterr(e, ENAMETOOLONG, "state directory name too long");
 	if (mkdirs(dir, 0700) < 0)
 		return seterr(e, errno, "mkdir %s: %s", dir, strerror(errno));
-	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (store_dir_safe("state directory", dir, e) < 0)
+		return -1;
+	st->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (st->dirfd < 0)
 		return seterr(e, errno, "open %s: %s", dir, strerror(errno));
 	if (fstatfs(st->dirfd, &sfs) == 0 && sfs.f_type != TMPFS_MAGIC)
@@ -85,27 +135,106 @@ fname(char *buf, size_t size, const char *name, const char *suffix)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* A new backing file of len bytes (sparse: no page is touched). */
+static void
+unlink_one(struct store *st, const char *name, const char *suffix)
+{
+	char f[SEG_NAMEMAX + 16];
+
+	if (fname(f, sizeof f, name, suffix) == 0 &&
+	    unlinkat(st->dirfd, f, 0) < 0 && errno != ENOENT)
+		log_warn("%s: unlink %s", __func__, f);
+}
+
+static int fill_works = 1;	/* fallocate is supported here */
+
+/* Give every page of the file its memory now; -1 (errno) if there is none. */
+static int
+fill(int fd, uint64_t len)
+{
+	int r;
+
+	if (!fill_works)
+		return 0;
+	while ((r = fallocate(fd, 0, 0, (off_t)len)) < 0 && errno == EINTR)
+		;
+	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
+		fill_works = 0;	/* sparse then: holes cannot be told from cuts */
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * A new backing file of len bytes, its memory allocated now (so a write
+ * into the segment never needs memory the file system does not have),
+ * made anew: whatever was at NAME.seg (or NAME.zio, a pool state of an
+ * earlier segment of the name) is unlinked first, never truncated.
+ */
 int
 store_alloc(struct store *st, const char *name, uint64_t len,
     struct segerr *e)
 {
 	char f[SEG_NAMEMAX + 16];
-	int fd;
+	int fd, err;
 
 	if (fname(f, sizeof f, name, ".seg") < 0)
 		return seterr(e, ENAMETOOLONG, "name too long");
-	fd = openat(st->dirfd, f, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlinkat(st->dirfd, f, 0);
+	unlink_one(st, name, ".zio");
+	fd = openat(st->dirfd, f, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd < 0)
 		return seterr(e, errno, "create backing file: %s",
 		    strerror(errno));
 	if (ftruncate(fd, (off_t)len) < 0) {
-		int err = errno;
+		err = errno;
 		close(fd);
 		unlinkat(st->dirfd, f, 0);
 		return seterr(e, err, "size backing file: %s", strerror(err));
 	}
+	if (fill(fd, len) < 0) {
+		err = errno;
+		close(fd);
+		unlinkat(st->dirfd, f, 0);
+		if (err == ENOSPC)
+			return seterr(e, ENOSPC, "no memory for %llu bytes: the "
+			    "state directory's file system is full",
+			    (unsigned long long)len);
+		return seterr(e, err, "allocate backing file: %s",
+		    strerror(err));
+	}
 	return fd;
+}
+
+/*
+ * What a client did to a backing file of len bytes, undone: 0 if nothing;
+ * STORE_GROWN if it had grown (cut back to len, so -M holds); STORE_CUT if
+ * pages were cut away (truncated or holes punched: the size is restored
+ * and the pages allocated again, zero).  -1 with errno if it cannot be
+ * checked or restored (ENOSPC: the pages cannot be had now).
+ */
+int
+store_fit(int fd, uint64_t len)
+{
+	struct stat sb;
+	int r = 0;
+
+	if (fstat(fd, &sb) < 0)
+		return -1;
+	if ((uint64_t)sb.st_size > len) {
+		if (ftruncate(fd, (off_t)len) < 0 || fstat(fd, &sb) < 0)
+			return -1;
+		r |= STORE_GROWN;
+	}
+	if ((uint64_t)sb.st_size < len || (fill_works &&
+	    (uint64_t)sb.st_blocks * 512 < len)) {
+		r |= STORE_CUT;
+		if ((uint64_t)sb.st_size < len && ftruncate(fd, (off_t)len) < 0)
+			return -1;
+		if (fill(fd, len) < 0)
+			return -1;
+	}
+	return r;
 }
 
 int
@@ -122,8 +251,9 @@ store_save(struct store *st, const struct segment *s, struct segerr *e)
 	    (unsigned)s->uid, (unsigned)s->gid, (unsigned)s->mode,
 	    (unsigned)s->verb, (unsigned long long)s->va,
 	    (unsigned long long)s->len);
-	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	unlinkat(st->dirfd, tmp, 0);
+	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd < 0)
 		return seterr(e, errno, "save metadata: %s", strerror(errno));
 	w = write(fd, buf, (size_t)n);
@@ -140,16 +270,6 @@ store_save(struct store *st, const struct segment *s, struct segerr *e)
 	return 0;
 }
 
-static void
-unlink_one(struct store *st, const char *name, const char *suffix)
-{
-	char f[SEG_NAMEMAX + 16];
-
-	if (fname(f, sizeof f, name, suffix) == 0 &&
-	    unlinkat(st->dirfd, f, 0) < 0 && errno != ENOENT)
-		log_warn("%s: unlink %s", __func__, f);
-}
-
 /* The name is gone: memory already mapped stays until its last unmap. */
 void
 store_unlink(struct store *st, const char *name)
@@ -159,40 +279,47 @@ store_unlink(struct store *st, const char *name)
 	unlink_one(st, name, ".zio");
 }
 
-/* NAME.zio, a zero-copy segment's pool state: opened, or made anew. */
+/*
+ * NAME.zio, a zero-copy segment's pool state of size bytes: the one found
+ * (after a restart), or a new one if there is none.  One that is not a
+ * regular file of that size is refused, never made anew over what may be
+ * live buffers' state: the segment is then skipped, its files left.
+ */
 int
-store_zio_file(struct store *st, const char *name, size_t size, int *created)
+store_zio_file(struct store *st, const char *name, size_t size, int *created,
+    struct segerr *e)
 {
 	char f[SEG_NAMEMAX + 16];
 	struct stat sb;
-	int fd;
+	int fd, err;
 
-	if (fname(f, sizeof f, name, ".zio") < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
+	if (fname(f, sizeof f, name, ".zio") < 0)
+		return seterr(e, ENAMETOOLONG, "name too long");
 	*created = 0;
 	fd = openat(st->dirfd, f, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (size_t)sb.st_size != size)) {
+	if (fd >= 0) {
+		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+		    (uint64_t)sb.st_size != size) {
+			close(fd);
+			return seterr(e, EINVAL, "pool state %s is not a file of "
+			    "%zu bytes: left as it is", f, size);
+		}
+		return fd;
+	}
+	if (errno != ENOENT)
+		return seterr(e, errno, "pool state %s: %s", f, strerror(errno));
+	fd = openat(st->dirfd, f, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return seterr(e, errno, "create pool state %s: %s", f,
+		    strerror(errno));
+	if (ftruncate(fd, (off_t)size) < 0 || fill(fd, size) < 0) {
+		err = errno;
 		close(fd);
 		unlinkat(st->dirfd, f, 0);
-		fd = -1;
+		return seterr(e, err, "size pool state %s: %s", f, strerror(err));
 	}
-	if (fd < 0) {
-		fd = openat(st->dirfd, f, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
-		if (fd < 0)
-			return -1;
-		if (ftruncate(fd, (off_t)size) < 0) {
-			int err = errno;
-			close(fd);
-			unlinkat(st->dirfd, f, 0);
-			errno = err;
-			return -1;
-		}
-		*created = 1;
-	}
+	*created = 1;
 	return fd;
 }
 
@@ -217,25 +344,117 @@ store_drop_data(struct store *st, const char *name)
 	unlink_one(st, name, ".zio");
 }
 
+/*
+ * One number of a record: digits of base only (at least one, no sign, no
+ * blank), at most max, then the separator sep.  Advances *p past sep.
+ */
 static int
-meta_parse(const char *buf, struct segment *s)
+meta_num(const char **p, int base, uint64_t max, char sep, uint64_t *v)
 {
-	unsigned uid, gid, mode, verb;
-	unsigned long long va, len;
-	char extra;
+	const char *s = *p;
+	uint64_t n = 0;
+	int d, any = 0;
 
-	if (sscanf(buf, "segd1 %u %u %o %u %llx %llx %c", &uid, &gid, &mode,
-	    &verb, &va, &len, &extra) != 6)
+	for (;; s++) {
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else
+			break;
+		if (d >= base || (uint64_t)d > max || n > max / (uint64_t)base ||
+		    n * (uint64_t)base > max - (uint64_t)d)
+			return -1;	/* not this base, or above max */
+		n = n * (uint64_t)base + (uint64_t)d;
+		any = 1;
+	}
+	if (!any || *s != sep)
 		return -1;
-	if (mode > 0777 || verb >= SEG_VERB_MAX)
-		return -1;
-	s->uid = uid;
-	s->gid = gid;
-	s->mode = mode;
-	s->verb = verb;
-	s->va = va;
-	s->len = len;
+	*p = s + 1;
+	*v = n;
 	return 0;
+}
+
+/*
+ * A NAME.meta record (len bytes, not NUL-terminated) into s's owner, mode,
+ * kind, address and length: "segd1 UID GID MODE VERB VA LEN\n", as
+ * store_save writes it.  Every field is range-checked: ids below 2^32 - 1,
+ * mode within 0777, a known kind, and for an allocated segment a page-
+ * aligned address outside page 0 and a length that ends in user space;
+ * an unallocated one has address and length 0.  -1 if it is malformed.
+ */
+int
+store_meta_parse(const char *buf, size_t len, uint64_t pagesize,
+    struct segment *s)
+{
+	char text[META_MAX + 1];
+	const char *p = text;
+	uint64_t uid, gid, mode, verb, va, vlen;
+
+	if (len == 0 || len > META_MAX || memchr(buf, '\0', len) != NULL ||
+	    pagesize == 0)
+		return -1;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	if (strncmp(p, "segd1 ", 6) != 0)
+		return -1;
+	p += 6;
+	if (meta_num(&p, 10, UINT32_MAX - 1, ' ', &uid) < 0 ||
+	    meta_num(&p, 10, UINT32_MAX - 1, ' ', &gid) < 0 ||
+	    meta_num(&p, 8, 0777, ' ', &mode) < 0 ||
+	    meta_num(&p, 10, SEG_VERB_MAX - 1, ' ', &verb) < 0 ||
+	    meta_num(&p, 16, UINT64_MAX, ' ', &va) < 0 ||
+	    meta_num(&p, 16, UINT64_MAX, '\n', &vlen) < 0 || *p != '\0')
+		return -1;
+	if (verb == SEG_VERB_NONE ? va != 0 || vlen != 0 :
+	    va < pagesize || va % pagesize || vlen == 0 || vlen % pagesize ||
+	    va >= SEGD_USER_TOP || vlen > SEGD_USER_TOP - va)
+		return -1;
+	s->uid = (uid_t)uid;
+	s->gid = (gid_t)gid;
+	s->mode = (mode_t)mode;
+	s->verb = (enum seg_verb)verb;
+	s->va = va;
+	s->len = vlen;
+	return 0;
+}
+
+/*
+ * The backing file of a segment found again, at its length: one a client
+ * resized is restored (and said so), never dropped.  -1 (logged) if it
+ * is missing or not a regular file.
+ */
+static int
+open_backing(struct store *st, const struct segment *s)
+{
+	char f[SEG_NAMEMAX + 16];
+	struct stat sb;
+	int fd, r;
+
+	if (fname(f, sizeof f, s->name, ".seg") < 0)
+		return -1;
+	fd = openat(st->dirfd, f, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		log_warnx("%s: %s: backing file missing or not a regular file, "
+		    "ignored", __func__, s->name);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((uint64_t)sb.st_size != s->len) {
+		if ((r = store_fit(fd, s->len)) < 0) {
+			log_warn("%s: %s: restore backing file to %llu bytes",
+			    __func__, s->name, (unsigned long long)s->len);
+			close(fd);
+			return -1;
+		}
+		log_warnx("%s: %s: backing file was %llu bytes, restored to "
+		    "%llu%s", __func__, s->name, (unsigned long long)sb.st_size,
+		    (unsigned long long)s->len, r & STORE_CUT ? " (pages "
+		    "cut away read as zeros)" : "");
+	} else if (store_fit(fd, s->len) < 0)	/* holes: memory now */
+		log_warn("%s: %s: allocate backing file", __func__, s->name);
+	return fd;
 }
 
 /*
@@ -248,6 +467,7 @@ store_load(struct store *st, int (*restore)(void *, const struct segment *,
 {
 	DIR *d;
 	struct dirent *de;
+	uint64_t pagesize = (uint64_t)sysconf(_SC_PAGESIZE);
 	int dfd, n = 0;
 
 	if ((dfd = dup(st->dirfd)) < 0 || (d = fdopendir(dfd)) == NULL) {
@@ -259,7 +479,7 @@ store_load(struct store *st, int (*restore)(void *, const struct segment *,
 	while ((de = readdir(d)) != NULL) {
 		struct segment s;
 		struct segerr e;
-		char buf[META_MAX + 2], data[SEG_NAMEMAX + 16];
+		char buf[META_MAX + 1];
 		size_t nl = strlen(de->d_name);
 		ssize_t r;
 		int fd;
@@ -283,27 +503,13 @@ store_load(struct store *st, int (*restore)(void *, const struct segment *,
 		}
 		r = read(fd, buf, META_MAX + 1);	/* longer is malformed */
 		close(fd);
-		if (r <= 0 || r > META_MAX ||
-		    (buf[r] = '\0', meta_parse(buf, &s) < 0)) {
+		if (r <= 0 || store_meta_parse(buf, (size_t)r, pagesize, &s) < 0) {
 			log_warnx("%s: %s: malformed metadata, ignored", __func__,
 			    de->d_name);
 			continue;
 		}
-		if (s.verb != SEG_VERB_NONE) {
-			struct stat sb;
-			if (fname(data, sizeof data, s.name, ".seg") < 0)
-				continue;
-			s.fd = openat(st->dirfd, data, O_RDWR | O_CLOEXEC |
-			    O_NOFOLLOW);
-			if (s.fd < 0 || fstat(s.fd, &sb) < 0 ||
-			    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size != s.len) {
-				log_warnx("%s: %s: backing file missing or of the "
-				    "wrong size, ignored", __func__, s.name);
-				if (s.fd >= 0)
-					close(s.fd);
-				continue;
-			}
-		}
+		if (s.verb != SEG_VERB_NONE && (s.fd = open_backing(st, &s)) < 0)
+			continue;
 		if (restore(arg, &s, &e) < 0) {
 			log_warnx("%s: %s: %s", __func__, s.name, e.msg);
 			if (s.fd >= 0)
@@ -314,11 +520,4 @@ store_load(struct store *st, int (*restore)(void *, const struct segment *,
 	}
 	closedir(d);
 	return n;
-}
-
-/* A state record's text, for the tests and fuzzing: 0, or -1 if refused. */
-int
-store_meta_parse(const char *buf, struct segment *s)
-{
-	return meta_parse(buf, s);
 }

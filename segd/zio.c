@@ -109,12 +109,11 @@ zio_seg_init(struct segd *sd, struct segment *s, struct segerr *e)
 	if ((z = zseg_new()) == NULL)
 		return seterr(e, ENOMEM, "out of memory");
 	z->shsize = zpool_shared_size(s->len);
-	z->shfd = store_zio_file(&sd->store, s->name, z->shsize, &created);
-	if (z->shfd < 0) {
-		seterr(e, errno, "pool state of '%s': %s", s->name,
-		    strerror(errno));
+	z->shfd = store_zio_file(&sd->store, s->name, z->shsize, &created, e);
+	if (z->shfd < 0)
 		goto fail;
-	}
+	if (!created && store_fit(z->shfd, z->shsize) < 0)	/* holes */
+		log_warn("%s: %s: allocate pool state", __func__, s->name);
 	z->sh = mmap(NULL, z->shsize, PROT_READ | PROT_WRITE, MAP_SHARED,
 	    z->shfd, 0);
 	if (z->sh == MAP_FAILED) {
@@ -122,12 +121,14 @@ zio_seg_init(struct segd *sd, struct segment *s, struct segerr *e)
 		seterr(e, errno, "map pool state: %s", strerror(errno));
 		goto fail;
 	}
-	if (created || !zpool_shared_valid(z->sh, z->shsize) ||
-	    z->sh->base != s->va || z->sh->len != s->len) {
-		if (!created)
-			log_warnx("%s: %s: pool state unusable; every buffer is "
-			    "free again", __func__, s->name);
+	if (created)
 		zpool_shared_init(z->sh, s->va, s->len);
+	else if (!zpool_shared_valid(z->sh, z->shsize) ||
+	    z->sh->base != s->va || z->sh->len != s->len) {
+		/* never made anew over what may be live buffers' state */
+		seterr(e, EINVAL, "pool state %s.zio does not describe the "
+		    "segment: left as it is", s->name);
+		goto fail;
 	}
 	if (s->verb == SEG_VERB_KMSG && (z->pool = zpool_open(z->sh)) == NULL) {
 		seterr(e, ENOMEM, "out of memory");
@@ -188,6 +189,78 @@ not_zero_copy(const struct segment *s, struct segerr *e)
 }
 
 /*
+ * The pool state file as segd made it: a holder that grew it (past -M) or
+ * cut it is undone.  0 if it was intact or only grown; STORE_CUT if pages
+ * were cut away (restored: their live bits read as free; a lost header is
+ * made anew, since nothing of the state is left); -1 if it cannot be.
+ */
+int
+zio_state_fit(struct segment *s)
+{
+	struct zseg *z = s->zio;
+	int r;
+
+	if (z == NULL || z->sh == NULL)
+		return 0;
+	if ((r = store_fit(z->shfd, z->shsize)) < 0) {
+		log_warn("%s: %s: restore pool state", __func__, s->name);
+		return -1;
+	}
+	if (r & STORE_GROWN)
+		log_warnx("%s: %s: the pool's holder grew its state file: cut "
+		    "back", __func__, s->name);
+	if (!(r & STORE_CUT))
+		return 0;
+	if (!zpool_shared_valid(z->sh, z->shsize) || z->sh->base != s->va ||
+	    z->sh->len != s->len) {
+		log_warnx("%s: %s: the pool's holder cut its state file: made "
+		    "anew, every buffer is free", __func__, s->name);
+		zpool_shared_init(z->sh, s->va, s->len);
+	} else
+		log_warnx("%s: %s: the pool's holder cut pages of its state "
+		    "file: restored, buffers there read as free", __func__,
+		    s->name);
+	return STORE_CUT;
+}
+
+struct unlive {
+	struct zseg    *z;
+	const uint64_t *addrs;
+	int             n;
+};
+
+/* All of addrs unlive, or none: n, or the index of the first bad one. */
+static int
+unlive_fn(void *arg)
+{
+	struct unlive *u = arg;
+	int i, j;
+
+	for (i = 0; i < u->n; i++)
+		if (zpool_unlive(u->z->sh, u->z->shsize, u->addrs[i]) < 0) {
+			for (j = 0; j < i; j++)
+				zpool_relive(u->z->sh, u->z->shsize, u->addrs[j]);
+			return i;
+		}
+	return u->n;
+}
+
+/*
+ * unlive_fn on the state the pool's holder shares, under the SIGBUS
+ * guard: n done, the index of a bad address, or -1 if the state faulted.
+ */
+static int
+unlive_guarded(struct segment *s, const uint64_t *addrs, int n)
+{
+	struct unlive u = { s->zio, addrs, n };
+	int r = guard_call(s->zio->sh, s->zio->shsize, unlive_fn, &u);
+
+	if (r < 0)
+		zio_state_fit(s);
+	return r;
+}
+
+/*
  * Return buffers: all of addrs, or none.  No permission check here: the
  * caller made it (local write of free) or the peer holds an import.
  */
@@ -197,13 +270,17 @@ zio_free_apply(struct segd *sd, struct segment *s, const uint64_t *addrs,
 {
 	struct zseg *z = s->zio;
 	struct zwaiter *w;
-	int i, j;
+	int i, r;
 
 	(void)sd;
 	if (!zero_copy(s) || z == NULL || z->sh == NULL)
 		return not_zero_copy(s, e);
 	if (n <= 0)
 		return 0;
+	if (zio_state_fit(s) != 0)	/* the holder resized it */
+		return seterr(e, EIO, "the pool state of segment '%s' was cut "
+		    "by its holder: restored, buffers there read as free; "
+		    "nothing returned", s->name);
 	/*
 	 * No more addresses can wait than the segment has buffers, unless a
 	 * pool holder forges live bits: refuse rather than grow without end.
@@ -227,14 +304,14 @@ zio_free_apply(struct segd *sd, struct segment *s, const uint64_t *addrs,
 		z->qcap = cap;
 		z->qhead = 0;
 	}
-	for (i = 0; i < n; i++)
-		if (zpool_unlive(z->sh, z->shsize, addrs[i]) < 0) {
-			for (j = 0; j < i; j++)
-				zpool_relive(z->sh, z->shsize, addrs[j]);
-			return seterr(e, EINVAL, "address 0x%llx is not the start "
-			    "of a live buffer of segment '%s'",
-			    (unsigned long long)addrs[i], s->name);
-		}
+	if ((r = unlive_guarded(s, addrs, n)) < 0)
+		return seterr(e, EIO, "the pool state of segment '%s' was cut "
+		    "by its holder: restored, buffers there read as free; "
+		    "nothing returned", s->name);
+	if (r < n)
+		return seterr(e, EINVAL, "address 0x%llx is not the start of a "
+		    "live buffer of segment '%s'", (unsigned long long)addrs[r],
+		    s->name);
 	if (s->verb == SEG_VERB_KMSG) {
 		for (i = 0; i < n; i++)
 			zpool_reclaim(z->pool, addrs[i]);

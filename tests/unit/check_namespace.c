@@ -1071,6 +1071,14 @@ START_TEST(malformed_meta_ignored)
 	put_text("extra.meta", "segd1 1000 2000 640 0 0 0 more\n");
 	put_text("overflow.meta",
 	    "segd1 1000 2000 640 1 123456789abcdef0123 1000\n");
+	/* ids past 32 bits once wrapped to root's; address 0 was mapped */
+	put_text("gid32.meta", "segd1 1000 4294967296 640 0 0 0\n");
+	put_text("uid32.meta", "segd1 4294967296 2000 640 0 0 0\n");
+	put_text("uidneg.meta", "segd1 -1 2000 640 0 0 0\n");
+	put_text("uidmax.meta", "segd1 4294967295 2000 640 0 0 0\n");
+	put_meta("zeroaddr", SEG_VERB_VA, 0, P);
+	put_seg("zeroaddr", P);
+	put_text("unallocva.meta", "segd1 1000 2000 640 0 10000 1000\n");
 	/* a sane line padded past what is read */
 	memset(text, ' ', sizeof text);
 	memcpy(text, "segd1 1000 2000 640 0 0 0", 25);
@@ -1078,8 +1086,6 @@ START_TEST(malformed_meta_ignored)
 	put_file("long.meta", text, sizeof text);
 	/* allocated, but the backing file is missing or wrong */
 	put_meta("noseg", SEG_VERB_VA, base + 16 * P, P);
-	put_meta("size", SEG_VERB_VA, base + 17 * P, P);
-	put_seg("size", 2 * P);
 	put_meta("dirseg", SEG_VERB_VA, base + 18 * P, P);
 	ck_assert_int_eq(mkdirat(st.dirfd, "dirseg.seg", 0700), 0);
 	put_meta("fifoseg", SEG_VERB_VA, base + 19 * P, P);
@@ -1133,6 +1139,43 @@ START_TEST(malformed_meta_ignored)
 	/* ignored files are left where they are */
 	ck_assert_int_eq(count_entries(dir), n);
 	munmap(foreign, P);
+}
+END_TEST
+
+/*
+ * A backing file a client resized (grown past -M, or truncated) is put back
+ * to the segment's length at the restart: the segment is never dropped.
+ */
+START_TEST(resized_backing_restored)
+{
+	struct segment *g, *c;
+	struct stat sb;
+	int fd;
+
+	put_meta("grown", SEG_VERB_VA, base, P);
+	put_seg("grown", 64 * P);
+	put_meta("cut", SEG_VERB_VA, base + 2 * P, 4 * P);
+	put_seg("cut", 0);
+	ck_assert_int_eq(quietly(restart), 2);
+	g = ns_lookup(&ns, "grown");
+	c = ns_lookup(&ns, "cut");
+	ck_assert_ptr_nonnull(g);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(g->len, P);
+	ck_assert_uint_eq(c->len, 4 * P);
+	ck_assert_uint_eq(ns.bytes, 5 * P);
+	ck_assert_int_eq(fstat(g->fd, &sb), 0);
+	ck_assert_int_eq(sb.st_size, (off_t)P);
+	ck_assert_int_eq(fstat(c->fd, &sb), 0);
+	ck_assert_int_eq(sb.st_size, (off_t)(4 * P));
+	/* the restored pages are there, zero, and writable */
+	ck_assert_int_eq(((volatile char *)(uintptr_t)(base + 2 * P))[3 * P], 0);
+	((volatile char *)(uintptr_t)(base + 2 * P))[3 * P] = 'x';
+	fd = openat(st.dirfd, "cut.seg", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	ck_assert_int_eq(sb.st_size, (off_t)(4 * P));
+	close(fd);
 }
 END_TEST
 
@@ -1225,7 +1268,8 @@ suite(void)
 	ck_tcase(s, "remove", &fix, 0, remove_drops_name, remove_unallocated,
 	    remove_owner_or_root, remove_while_held, references_counted, NULL);
 	ck_tcase(s, "restart", &fix, 30, restore_after_restart,
-	    restore_respects_limits, malformed_meta_ignored, overlapping_meta,
-	    fifo_meta_ignored, garbage_meta, NULL);
+	    restore_respects_limits, malformed_meta_ignored,
+	    resized_backing_restored, overlapping_meta, fifo_meta_ignored,
+	    garbage_meta, NULL);
 	return s;
 }

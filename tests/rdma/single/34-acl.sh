@@ -22,9 +22,9 @@ imp imp ximport "$E/other" "node imp may not import segment 'other'" ||
 sctl imp ls "$E" >"$T/ls" || die "ls"
 cat "$T/ls"
 grep -q "^other " "$T/ls" && die "ls lists other"
-grep -qx "ro va 0x100000 r" "$T/ls" || die "ls: ro is not r"
-grep -qx "byaddr va 0x100000 r" "$T/ls" || die "ls: byaddr is not r"
-grep -qx "multi va 0x100000 rw" "$T/ls" || die "ls: multi is not rw"
+grep -qx "ro va 0x200010000000 0x100000 r" "$T/ls" || die "ls: ro is not r"
+grep -qx "byaddr va 0x200020000000 0x100000 r" "$T/ls" || die "ls: byaddr is not r"
+grep -qx "multi va 0x200030000000 0x100000 rw" "$T/ls" || die "ls: multi is not rw"
 
 for s in ro byaddr; do
 	imp imp -x "$T/exp.sock" -X "$s" zcbuf zc 0x300000000000 0x200000 \
