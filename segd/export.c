@@ -251,6 +251,8 @@ on_import(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 	r.import_rep.gen = x->gen;
 	r.import_rep.rkey = perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey;
 	r.import_rep.perm = (uint32_t)perm;
+	if (perm & SEGW_WR)
+		seg_touch(s);	/* RDMA writes bypass segd: data's time */
 	peer_send(p, SEGP_IMPORT_REP, tag, &r);
 }
 

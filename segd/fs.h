@@ -62,8 +62,9 @@ struct fnode {
 	uint64_t        nlookup;
 	unsigned        pins;
 	int             retired;	/* out of the name table: a stale name */
-	const struct segment *seg;	/* FN_SEG: the one it was made for;
-					 * compared, never used (not held) */
+	struct segment *seg;	/* FN_SEG: the one it was made for;
+				 * compared, and used only while nopen > 0 */
+	unsigned        nopen;	/* FN_SEG: open files, each holding seg */
 	struct fnode   *idnext, *namenext;	/* hash chains */
 	union {
 		struct fs_peer *peer;	/* FN_PEER */
@@ -158,8 +159,10 @@ struct fnode *fs_node_by_ino(fuse_ino_t);	/* NULL: none, or top or net/ */
 void fs_node_maybe_free(struct fnode *);	/* if unlooked-up and unpinned */
 void fs_node_retire(struct fnode *);	/* its name now means another node */
 struct segment *fs_seg_named(const char *name);
-struct fnode *fs_seg_node(const struct segment *);	/* NULL: no memory */
+struct fnode *fs_seg_node(struct segment *);	/* NULL: no memory */
 struct segment *fs_node_seg(const struct fnode *);	/* NULL: removed */
+/* The same, or a removed segment that open files of n still hold. */
+struct segment *fs_node_seg_held(const struct fnode *);
 void fs_dirs_free_all(void);	/* at the shutdown */
 
 /* fs_reply.c */
@@ -169,7 +172,11 @@ void fs_reply_errf(fuse_req_t, const char *what, int code, const char *fmt,
 void fs_req_cred(fuse_req_t, struct cred *);
 const char *fs_kind_name(int kind);
 void fs_seg_stat(struct stat *, const struct fnode *, int kind,
-    const struct segment *);
+    struct segment *);	/* may stamp data's time (written through us) */
+void fs_seg_stamp(struct segment *);	/* data written: its time is now */
+/* utimensat's part of a setattr on one of s's files; 0 or -1 with e. */
+int  fs_seg_settimes(struct segment *, int kind, const struct stat *,
+    int to_set, struct segerr *);
 void fs_root_stat(struct stat *);
 /* A small write (ctl, free) into text; -1 if it is longer than size. */
 ssize_t fs_copy_small(struct fuse_bufvec *, char *text, size_t size);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "fs.h"
 
@@ -117,6 +118,11 @@ fs_free_read(fuse_req_t req, struct fh *h, size_t size)
 	if (!zero_copy(s)) {
 		fs_reply_errf(req, what, EINVAL, "segment '%s' is not a zero-copy "
 		    "(umsg or kmsg) segment", s->name);
+		return;
+	}
+	if (s->verb == SEG_VERB_KMSG) {
+		/* segd takes kmsg buffers back itself: none ever comes here */
+		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
 	if (size < FREE_LINE) {
@@ -230,5 +236,6 @@ fs_free_write(fuse_req_t req, struct fh *h, struct fuse_bufvec *in)
 		fs_reply_err(req, what, &e);
 		return;
 	}
+	clock_gettime(CLOCK_REALTIME, &h->seg->free_mtime);
 	fuse_reply_write(req, (size_t)len);
 }

@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config libevent-dev check libfuse3-dev fuse3
 libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils
 rdmacm-utils perftest qemu-system-x86 linux-image-amd64 busybox-static
-kmod iproute2 valgrind cpio xz-utils zstd"
+kmod iproute2 valgrind cpio xz-utils zstd rsync fio"
 
 missing=""
 for p in $PKGS; do
