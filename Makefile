@@ -32,7 +32,8 @@ SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \
-            segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c
+            segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
+            segd/fs_netio.c
 CLI_SRC   = cli/segctl.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -8,7 +8,8 @@
  *               directories, statfs, access
  *   fs_io.c     open files: open, read, write, release
  *   fs_free.c   the free file: blocking reads and writes of addresses
- *   fsnet.c     the remote view under net/
+ *   fsnet.c     the remote view under net/: peers, listings, imports, opens
+ *   fs_netio.c  the remote view's open files: data, ctl and free
  *
  * Nothing here is seen by the rest of segd; its entry points are in segd.h.
  *
@@ -87,9 +88,10 @@ struct fs_dir {
 /*
  * The file system's own layers: fs.c (mount, session) on fs_ops.c and
  * fs_io.c (the operations), on fs_free.c (the free file) and fsnet.c (the
- * remote view), on fs_reply.c (attributes, replies), on fs_node.c (nodes,
- * listings).  Calls run downward; fs_node.c reaches fsnet.c's node data
- * through the free hook fs.c registers, and fsnet.c answers an open
+ * remote view), on fs_netio.c (the remote view's open files), on
+ * fs_reply.c (attributes, replies, the free files' parser), on fs_node.c
+ * (nodes, listings).  Calls run downward; fs_node.c reaches fsnet.c's node
+ * data through the free hook fs.c registers, and fsnet.c answers an open
  * through the callback fs_io.c passes.
  *
  * For fsnet.c and the others: fs_node.c (fs_sd, nodes, listings),
@@ -116,7 +118,7 @@ void fs_dir_reply(fuse_req_t, struct fs_dir *d, struct fuse_file_info *);
 typedef void (*fs_open_cb)(fuse_req_t, struct fnode *, int kind,
     struct fuse_file_info *, void *nfh);
 int  fs_want(int flags);	/* SEGW_RD|SEGW_WR of open flags */
-/* parsers, for the unit suite too */
+/* parsers, for the unit suite too (fs_reply.c, fs.c) */
 int  fs_parse_addrs(const char *text, size_t len, uint64_t *addrs, int max,
     struct segerr *);
 void fs_unescape(char *);
@@ -127,8 +129,27 @@ void fsnet_lookup_peer(fuse_req_t, const char *name);
 void fsnet_lookup_rseg(fuse_req_t, struct fnode *peer, const char *name);
 void fsnet_attr(fuse_req_t, struct fnode *, int kind, int entry);
 void fsnet_opendir(fuse_req_t, struct fnode *, struct fuse_file_info *);
+int  fsnet_readdir_rseg(struct fs_dir *, const struct fnode *);	/* its files */
 void fsnet_open(fuse_req_t, struct fnode *, int kind, struct fuse_file_info *,
     fs_open_cb);
+
+/*
+ * fs_netio.c, for fs_io.c and fsnet.c: an open net/NODE/NAME/ctl, data or
+ * free holds a reference to the import.  It lives until it is released and
+ * no io of it is in flight.
+ */
+struct nfh {
+	struct rimp *imp;
+	int          kind;	/* FS_KIND_CTL, _DATA or _FREE */
+	int          verb;	/* the segment's (enum seg_verb), for ctl */
+	int          dirty;	/* written since the last flush */
+	int          released;
+	unsigned     ios;	/* in flight */
+};
+struct nfh *fsnet_nfh_new(struct rimp *, int kind, int verb);	/* holds imp */
+void fsnet_what(char *what, size_t size, const char *op, const struct rimp *,
+    int kind);		/* "op net/NODE/NAME/file" */
+int  fsnet_deny_write(const struct rimp *, struct segerr *);
 void fsnet_read(fuse_req_t, void *fh, size_t size, off_t off);
 void fsnet_write(fuse_req_t, void *fh, struct fuse_bufvec *, off_t off);
 void fsnet_flush(fuse_req_t, void *fh);

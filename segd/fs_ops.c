@@ -91,11 +91,11 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fsnet_lookup_rseg(req, pn, name);
 		return;
 	case FN_RSEG:
-		if (strcmp(name, "data") != 0) {
+		if ((kind = file_kind(name)) < 0) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
-		fsnet_attr(req, pn, FS_KIND_DATA, 1);
+		fsnet_attr(req, pn, kind, 1);	/* ENOENT: not one of its files */
 		return;
 	}
 	fuse_reply_err(req, ENOENT);
@@ -436,7 +436,7 @@ dir_fill(struct fs_dir *d, fuse_ino_t ino, const struct fnode *n)
 		ok |= fs_dir_add(d, "data", FS_INO(n->id, FS_KIND_DATA), S_IFREG);
 		ok |= fs_dir_add(d, "free", FS_INO(n->id, FS_KIND_FREE), S_IFREG);
 	} else {		/* FN_RSEG */
-		ok |= fs_dir_add(d, "data", FS_INO(n->id, FS_KIND_DATA), S_IFREG);
+		ok |= fsnet_readdir_rseg(d, n);
 	}
 	return ok < 0 ? ENOMEM : 0;
 }

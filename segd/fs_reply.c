@@ -15,6 +15,7 @@
 #include "fs.h"
 
 #define FS_ERRNO_MAX 512	/* a code at or above this is no errno: EIO */
+#define FREE_QUOTE   24		/* characters of a bad address quoted back */
 
 static time_t t0;	/* every inode's times: the mount's */
 
@@ -261,4 +262,47 @@ fs_copy_small(struct fuse_bufvec *in, char *text, size_t size)
 	out.buf[0].mem = text;
 	r = fuse_buf_copy(&out, in, 0);
 	return r < 0 ? r : (ssize_t)n == r ? r : -EIO;
+}
+
+/* ---- the free files' parser (fs_free.c, fs_netio.c) ---- */
+
+static int
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * What a write to free says: addresses (0x hex, or decimal) separated by
+ * blanks or newlines, at least one and at most max.  The count, or -1 with
+ * e set (addrs may be partly written then).
+ */
+int
+fs_parse_addrs(const char *text, size_t len, uint64_t *addrs, int max,
+    struct segerr *e)
+{
+	size_t i = 0, j;
+	int n = 0;
+
+	while (i < len) {
+		while (i < len && is_space(text[i]))
+			i++;
+		if (i == len)
+			break;
+		for (j = i; j < len && !is_space(text[j]); j++)
+			;
+		if (n == max)
+			return seterr(e, EINVAL, "more than %d addresses in one "
+			    "write", max);
+		if (seg_parse_u64(text + i, j - i, &addrs[n]) < 0)
+			return seterr(e, EINVAL, "bad address '%.*s': write buffer "
+			    "addresses in hex, one a line", (int)(j - i > FREE_QUOTE ?
+			    FREE_QUOTE : j - i), text + i);
+		n++;
+		i = j;
+	}
+	if (n == 0)
+		return seterr(e, EINVAL, "no address: write buffer addresses in "
+		    "hex, one a line");
+	return n;
 }
