@@ -396,10 +396,11 @@ fsnet_attr(fuse_req_t req, struct fnode *n, int kind, int entry)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	/* ctl's size changes when an open imports the segment: not cached */
 	if (entry)
-		fs_entry(req, n, kind, &st, NET_TIMEOUT);
+		fs_entry(req, n, kind, &st, kind == FS_KIND_CTL ? 0.0 : NET_TIMEOUT);
 	else
-		fuse_reply_attr(req, &st, NET_TIMEOUT);
+		fuse_reply_attr(req, &st, kind == FS_KIND_CTL ? 0.0 : NET_TIMEOUT);
 }
 
 /* ---- imports ---- */
