@@ -398,9 +398,16 @@ START_TEST(cp_zero_copy)
 	code = sh(&r, -1, "timeout 2 cp -r %s %s", P("zu"), D("cpu"));
 	ck_assert_int_eq(code, 124);
 	h_run_free(&r);
-	/* ...and the exclusion segd(8) gives copies the rest */
+	/* ...while rsync and tar read free's size worth (0), as segd(8) says */
+	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " rsync -r %s %s && "
+	    "ls %s/zu && timeout " TOOL_S " tar cf %s -C %s zu", P("zu"),
+	    D("rs"), D("rs"), D("zu.tar"), mnt) == 0, "rsync -r, tar cf: %s",
+	    r.err);
+	ck_assert_str_eq(r.out, "ctl\ndata\nfree\n");
+	h_run_free(&r);
+	/* and the exclusion, for the copies that read on */
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " rsync -r --exclude=free "
-	    "%s %s && ls %s/zu", P("zu"), D("rs"), D("rs")) == 0, "rsync "
+	    "%s %s && ls %s/zu", P("zu"), D("rx"), D("rx")) == 0, "rsync "
 	    "--exclude=free: %s", r.err);
 	ck_assert_str_eq(r.out, "ctl\ndata\n");
 	h_run_free(&r);
