@@ -181,7 +181,16 @@ chown_check(const struct segment *s, const struct stat *attr, int to_set,
 	return 0;
 }
 
-/* chmod and utimensat's permission: the owner or root (or, for "now", a writer). */
+/* Whether a setattr sets a time other than now (libfuse sets X with X_NOW). */
+static int
+explicit_time(int to_set)
+{
+	return ((to_set & FUSE_SET_ATTR_MTIME) &&
+	    !(to_set & FUSE_SET_ATTR_MTIME_NOW)) ||
+	    ((to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW));
+}
+
+/* chmod and utimensat's permission: the owner or root (or, for now, a writer). */
 static int
 owner_check(const struct segment *s, const struct cred *c, int writer_ok,
     const char *op, struct segerr *e)
@@ -205,6 +214,8 @@ set_mode(struct segment *s, int kind, mode_t mode, struct segerr *e)
 {
 	mode_t old = s->mode;
 
+	if (!s->named)		/* an open file of a removed one: no .meta */
+		return seterr(e, ENOENT, "segment '%s' was removed", s->name);
 	s->mode = mode & (kind == FS_KIND_DIR ? 0666 : 0777);
 	if (s->mode != old && store_save(fs_sd->ns.store, s, e) < 0) {
 		s->mode = old;
@@ -250,8 +261,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	    ((to_set & FUSE_SET_ATTR_MODE) && (owner_check(s, &c, 0,
 	    "change the mode of", &e) < 0 || set_mode(s, kind, attr->st_mode,
 	    &e) < 0)) ||
-	    (times && (owner_check(s, &c, (to_set & (FUSE_SET_ATTR_MTIME |
-	    FUSE_SET_ATTR_ATIME)) == 0, "set the times of", &e) < 0 ||
+	    (times && (owner_check(s, &c, !explicit_time(to_set),
+	    "set the times of", &e) < 0 ||
 	    fs_seg_settimes(s, kind, attr, to_set, &e) < 0))) {
 		fs_reply_err(req, what, &e);
 		return;

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -235,6 +236,24 @@ END_TEST
 
 /* ---- what tar needs: listing order, ctl's size, chown, utimensat ---- */
 
+/* utimensat as another user: "now" for a writer, a given time for the owner */
+static void
+times_as_nobody(void *arg)
+{
+	struct timespec ts[2] = { { 5, 0 }, { 5, 0 } };
+	uid_t u;
+
+	(void)arg;
+	u = getpwnam("nobody") != NULL ? getpwnam("nobody")->pw_uid : 65534;
+	H_CCHECK(setgroups(0, NULL) == 0 && setgid((gid_t)u) == 0 &&
+	    setuid(u) == 0, "cannot become uid %u: %s", (unsigned)u,
+	    strerror(errno));
+	H_CCHECK(utimensat(AT_FDCWD, P("a/data"), NULL, 0) == 0, "touch as a "
+	    "writer: %s", strerror(errno));
+	H_CCHECK(utimensat(AT_FDCWD, P("a/data"), ts, 0) == -1 && errno == EPERM,
+	    "a given time as a non-owner: %s", strerror(errno));
+}
+
 START_TEST(listing_and_attributes)
 {
 	const char *order[] = { ".", "..", "ctl", "data", "free" };
@@ -291,6 +310,12 @@ START_TEST(listing_and_attributes)
 	ck_assert_int_gt(st.st_mtim.tv_sec, 1600000000);
 	ck_assert_int_eq(stat(P("a/ctl"), &st), 0);
 	ck_assert_int_eq(st.st_mtim.tv_sec, 1100000000);	/* its own */
+	ck_assert_int_eq(chmod(P("a"), 0666), 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, P("a/data"), ts, 0), 0);
+	CK_CHILD(times_as_nobody, NULL);
+	ck_assert_int_eq(stat(P("a/data"), &st), 0);
+	ck_assert_int_gt(st.st_mtim.tv_sec, 1600000000);	/* now */
+	LOG_HAS("only the owner (uid 0) or root may set the times of segment");
 }
 END_TEST
 
@@ -545,6 +570,9 @@ START_TEST(fstat_removed)
 	ck_assert_int_eq(st.st_size, (off_t)strlen(text));
 	ck_assert_int_eq(pwrite(fd, "x", 1, 0), 1);
 	ck_assert_int_eq(fstat(fd, &st), 0);
+	/* its mode cannot change any more: it would come back at a restart */
+	ck_assert_int_eq(fchmod(fd, 0600), -1);
+	ck_assert_int_eq(errno, ENOENT);
 	close(cfd);
 	close(fd);
 }
