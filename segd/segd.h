@@ -59,8 +59,7 @@ struct cred {
  *   - its export, one while it is exported (export.c);
  *   - each remote io in flight that uses it as zero-copy memory, one per
  *     entry of the io (import.c);
- * open files of the file system hold none: they look the segment up by
- * name at each operation.  The last seg_put() unmaps and closes the
+ *   - each open file of the file system, one each (fs_io.c).  The last seg_put() unmaps and closes the
  * backing memory.  A removed segment keeps its address reserved until
  * then, since attached processes still use it.
  */

@@ -6,7 +6,8 @@
 #           and a 4 MiB `big` through its own mount, exports both;
 #   node 2: cat /mnt/segment/net/node1/example/data (node 1 is known by its
 #           node name), then dd 4 MiB into net/node1/big/data and back out;
-#   node 1: finds node 2's bytes in its own memory, through its mount.
+#   node 1: finds node 2's bytes in its own memory, through its mount, and
+#           big/data's modification time moved with node 2's import.
 # The remote view's ctl and free:
 #   node 2: net/node1/NAME/ctl reads node 1's "VERB ADDR LEN" (and cannot be
 #           written); a kmsg segment `zk` of node 1 shows free, `example`
@@ -50,12 +51,17 @@ if [ "$SOFTROCE_NODE" = 1 ]; then
 		"$B/segctl" export zk || die "export"
 	cat "$M/example/ctl" >"$S/example.ctl" && cat "$M/big/ctl" >"$S/big.ctl" &&
 		cat "$M/zk/ctl" >"$S/zk.ctl" || die "ctl"
+	m0=$(stat -c %y "$M/big/data")
 	softroce_signal exported
 	await written 300 || die "node 2 did not write"
 	sum=$(md5sum <"$M/big/data" | cut -d' ' -f1)
 	want=$(cat "$S/md5")
 	echo "node 1: big/data md5 $sum, node 2 wrote $want"
 	[ "$sum" = "$want" ] || die "node 2's bytes are not in node 1's memory"
+	# node 2's RDMA writes bypass segd: the read-write import moved the time
+	m1=$(stat -c %y "$M/big/data")
+	[ "$m1" != "$m0" ] || die "big/data's time ($m0) did not move with node 2's import"
+	echo "node 1: big/data's time: $m0, after node 2's read-write import $m1"
 	# node 2's remote free reached zk's pool: a1 is no longer live here
 	echo "$a1" >"$M/zk/free" 2>/dev/null &&
 		die "$a1 was still live: node 2's write to net/node1/zk/free did not free it"
