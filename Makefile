@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # segd: network segment export service.
 # make            build segd, segctl, libseg (static and shared) into build/
 # make check      set up packages if missing, then unit + local tiers (plain and
@@ -8,10 +10,17 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/segd
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   ?= build
 SAN     ?=
 
-PKGS     = libevent libibverbs librdmacm fuse3
+PKGS     = libevent libibverbs librdmacm fuse3 libsystemd
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 EXTRA_CFLAGS ?=
@@ -22,15 +31,17 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check)
-SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3) -lpthread
+SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3 libsystemd) -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check)
+# libseg posts its own RDMA work: what a program linking it needs
+LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
-PROTO_SRC = proto/segwire.c proto/segparse.c
-LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c \
+PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c
+LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
             seglib/import.c seglib/zio.c segd/zio_pool.c
-SEGD_SRC  = segd/main.c segd/log.c segd/client.c segd/control.c segd/namespace.c \
+SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
-            segd/peer.c segd/peers.c segd/rop.c segd/export.c segd/rseg.c \
+            segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
             segd/fs_netio.c
@@ -38,24 +49,34 @@ CLI_SRC   = cli/segctl.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-all: $(BUILD)/segd $(BUILD)/segctl $(BUILD)/libseg.a $(BUILD)/libseg.so
+all: $(BUILD)/segd $(BUILD)/segctl $(BUILD)/libseg.a $(BUILD)/libseg.so \
+    $(BUILD)/segd.service $(BUILD)/libseg.pc
+
+$(BUILD)/segd.service: dist/segd.service.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+$(BUILD)/libseg.pc: seglib/libseg.pc.in FORCE
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' $< > $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libseg.a: $(call obj,$(LIB_SRC) $(PROTO_SRC))
 	rm -f $@; ar rcs $@ $^
 
 $(BUILD)/libseg.so: $(call obj,$(LIB_SRC) $(PROTO_SRC)) seglib/libseg.map
 	$(CC) -shared -Wl,-soname,libseg.so.0 -Wl,--version-script=seglib/libseg.map \
-	    -o $@ $(filter %.o,$^) $(LDFLAGS) -lpthread
+	    -o $@ $(filter %.o,$^) $(LDFLAGS) $(LIBSEG_LIBS)
 
 $(BUILD)/segd: $(call obj,$(SEGD_SRC) $(PROTO_SRC))
 	$(CC) -o $@ $^ $(LDFLAGS) $(SEGD_LIBS)
 
 $(BUILD)/segctl: $(call obj,$(CLI_SRC)) $(BUILD)/libseg.a
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 -include $(shell find $(BUILD)/obj -type f -name '*.d' 2>/dev/null)
 
@@ -65,27 +86,30 @@ include tests/tests.mk
 -include bench/rdma.mk
 -include bench/zio.mk
 
+# The unit and the .pc carry the paths: build them with the same variables.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
-	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 $(BUILD)/segd $(DESTDIR)$(PREFIX)/sbin/segd
-	install -m 755 $(BUILD)/segctl $(DESTDIR)$(PREFIX)/bin/segctl
-	install -m 644 $(BUILD)/libseg.a $(DESTDIR)$(PREFIX)/lib/libseg.a
-	install -m 755 $(BUILD)/libseg.so $(DESTDIR)$(PREFIX)/lib/libseg.so.0
-	ln -sf libseg.so.0 $(DESTDIR)$(PREFIX)/lib/libseg.so
-	install -m 644 seglib/seg.h $(DESTDIR)$(PREFIX)/include/seg.h
-	sed -e 's|@PREFIX@|$(PREFIX)|g' seglib/libseg.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libseg.pc
-	install -m 644 man/segctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/segctl.1
-	install -m 644 man/libseg.3 $(DESTDIR)$(PREFIX)/share/man/man3/libseg.3
-	install -m 644 man/segd.8 $(DESTDIR)$(PREFIX)/share/man/man8/segd.8
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 755 $(BUILD)/segd $(DESTDIR)$(SBINDIR)/segd
+	install -m 755 $(BUILD)/segctl $(DESTDIR)$(BINDIR)/segctl
+	install -m 644 $(BUILD)/libseg.a $(DESTDIR)$(LIBDIR)/libseg.a
+	install -m 644 $(BUILD)/libseg.so $(DESTDIR)$(LIBDIR)/libseg.so.0
+	ln -sf libseg.so.0 $(DESTDIR)$(LIBDIR)/libseg.so
+	install -m 644 seglib/seg.h $(DESTDIR)$(INCLUDEDIR)/seg.h
+	install -m 644 $(BUILD)/libseg.pc $(DESTDIR)$(LIBDIR)/pkgconfig/libseg.pc
+	install -m 644 man/segctl.1 $(DESTDIR)$(MANDIR)/man1/segctl.1
+	install -m 644 man/libseg.3 $(DESTDIR)$(MANDIR)/man3/libseg.3
+	install -m 644 man/segd.8 $(DESTDIR)$(MANDIR)/man8/segd.8
+	install -m 644 $(BUILD)/segd.service $(DESTDIR)$(UNITDIR)/segd.service
+	install -m 644 dist/segd.conf $(DESTDIR)$(DOCDIR)/segd.conf.example
 
 clean:
 	rm -rf build
 
-.PHONY: all install clean
+.PHONY: all install clean FORCE
+FORCE:
 
 # The main job: a demo of segd on soft-RoCE, two nodes (see demo/node.sh).
 demo:

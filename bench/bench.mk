@@ -1,12 +1,19 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The local benchmark of issue 2 (figures, not a test).  Included by the top
 # Makefile.  `make bench-local` builds and runs it; it starts its own segd on
 # a temporary socket and state directory under /dev/shm.
 
 BENCH_LOCAL = $(BUILD)/bench/local_bench
 
-$(BENCH_LOCAL): $(call obj,bench/local_bench.c) $(BUILD)/libseg.a
+# What every benchmark links: bench/benchlib (the perftest baseline, table
+# statistics) and the RDMA tier's tests/rdma/testlib (fail, clocks, numbers).
+BENCH_LIB = $(call obj,bench/benchlib.c tests/rdma/testlib.c)
+$(BUILD)/obj/bench/%.o: CFLAGS += -Itests/rdma
+
+$(BENCH_LOCAL): $(call obj,bench/local_bench.c) $(BENCH_LIB) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 bench-local: all $(BENCH_LOCAL)
 	SEG_BUILD=$(BUILD) $(BENCH_LOCAL)
@@ -16,9 +23,10 @@ bench-local: all $(BENCH_LOCAL)
 # Fragmentation of the zero-copy allocator under random workloads (figures).
 ZIO_FRAG = $(BUILD)/bench/zio_frag
 
-$(ZIO_FRAG): $(call obj,bench/zio_frag.c segd/zio_pool.c)
+$(ZIO_FRAG): $(call obj,bench/zio_frag.c segd/zio_pool.c) $(BENCH_LIB) \
+    $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS)
+	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
 
 bench-frag: $(ZIO_FRAG)
 	$(ZIO_FRAG)

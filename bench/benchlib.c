@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /* benchlib: see benchlib.h. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,4 +49,40 @@ pt_num(const char *json, const char *test, const char *field, double *v)
 	p += strlen(pat);
 	*v = strtod(p, &e);
 	return e == p ? -1 : 0;	/* "null" parses as nothing */
+}
+
+int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+median(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double
+pct(const double *v, size_t n, double q)
+{
+	size_t k = (size_t)(q * (double)n + 0.999999);
+
+	if (k == 0)
+		k = 1;
+	if (k > n)
+		k = n;
+	return v[k - 1];
+}
+
+void
+json_num(FILE *f, int have, double v, int prec)
+{
+	if (have)
+		fprintf(f, "%.*g", prec, v);
+	else
+		fputs("null", f);
 }

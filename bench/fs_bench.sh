@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # bench/fs_bench.sh [-n RUNS] [-s MIB] [-c CPU] [-o FILE]: dd through the segment file
 # system (segd -m) against dd on a tmpfs file, the benchmark.
 #

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # bench/fs_fio.sh [-r ROUNDS] [-t SECS] [-o FILE]: fio through segd's data file
 # against libfuse's own passthrough_ll example (-o cache=never) over a tmpfs
 # file of the same size (256 MiB), the throughput comparison.

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # bench/fs_net_bench.sh [-s MIB] [-o FILE]: dd through the file system's
 # remote view (MOUNTPOINT/net/NODE/NAME/data) as a ratio to perftest in the
 # same session.  Runs INSIDE a soft-RoCE session:

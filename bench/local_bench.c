@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * local_bench: figures for the local segment service (issue 2).  Not a test:
  * it prints numbers and fails only when something does not work at all.
@@ -28,7 +30,6 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "seg.h"
+#include "benchlib.h"
 
 #define MIB       (1024ULL * 1024)
 #define GIB       (1024 * MIB)
@@ -66,29 +68,6 @@ show_log(void)
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
 		fwrite(buf, 1, n, stderr);
 	fclose(f);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "local_bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	show_log();
-	exit(1);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int
@@ -128,11 +107,11 @@ find_build(void)
 	} else {
 		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 		if (n < 0)
-			die("readlink /proc/self/exe: %s", strerror(errno));
+			fail("readlink /proc/self/exe: %s", strerror(errno));
 		exe[n] = '\0';
 		for (i = 0; i < 2; i++) {	/* BUILD/bench/local_bench */
 			if ((slash = strrchr(exe, '/')) == NULL)
-				die("cannot find the build directory; set SEG_BUILD");
+				fail("cannot find the build directory; set SEG_BUILD");
 			*slash = '\0';
 		}
 		snprintf(build, sizeof build, "%s", exe);
@@ -140,7 +119,7 @@ find_build(void)
 	snprintf(segd_path, sizeof segd_path, "%s/segd", build);
 	snprintf(segctl_path, sizeof segctl_path, "%s/segctl", build);
 	if (access(segd_path, X_OK) < 0 || access(segctl_path, X_OK) < 0)
-		die("no %s or %s: run make first, or set SEG_BUILD", segd_path,
+		fail("no %s or %s: run make first, or set SEG_BUILD", segd_path,
 		    segctl_path);
 }
 
@@ -151,7 +130,7 @@ spawn(char *const argv[], int in, int out, int errfd)
 	pid_t pid = fork();
 
 	if (pid < 0)
-		die("fork: %s", strerror(errno));
+		fail("fork: %s", strerror(errno));
 	if (pid == 0) {
 		if (in >= 0 && dup2(in, 0) < 0)
 			_exit(127);
@@ -176,9 +155,9 @@ reap(pid_t pid, const char *what)
 
 	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
-			die("waitpid %s: %s", what, strerror(errno));
+			fail("waitpid %s: %s", what, strerror(errno));
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		die("%s failed (status %#x)", what, st);
+		fail("%s failed (status %#x)", what, st);
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
@@ -194,17 +173,17 @@ segd_cpu(void)
 
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)segd_pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		die("open %s: %s", path, strerror(errno));
+		fail("open %s: %s", path, strerror(errno));
 	n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		die("read %s", path);
+		fail("read %s", path);
 	buf[n] = '\0';
 	/* after "pid (comm) ": state is field 3, utime 14, stime 15 */
 	if ((p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
 	    &ut, &st) != 2)
-		die("cannot parse %s", path);
+		fail("cannot parse %s", path);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -221,7 +200,7 @@ start_segd(const char *sock, const char *state, uint64_t maxbytes)
 	snprintf(logf, sizeof logf, "%s/segd.log", tmpdir);
 	fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		die("open %s: %s", logf, strerror(errno));
+		fail("open %s: %s", logf, strerror(errno));
 	segd_pid = spawn(argv, -1, -1, fd);
 	close(fd);
 	for (i = 0; i < 500; i++) {	/* up to 5 s */
@@ -231,11 +210,11 @@ start_segd(const char *sock, const char *state, uint64_t maxbytes)
 		}
 		if (waitpid(segd_pid, NULL, WNOHANG) == segd_pid) {
 			segd_pid = -1;
-			die("segd exited at start");
+			fail("segd exited at start");
 		}
 		usleep(10000);
 	}
-	die("segd did not answer within 5 s: %s", seg_errstr());
+	fail("segd did not answer within 5 s: %s", seg_errstr());
 }
 
 /* Fields of /proc/PID/status, in KiB. */
@@ -252,7 +231,7 @@ proc_rss(pid_t pid)
 
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	if ((f = fopen(path, "re")) == NULL)
-		die("open %s: %s", path, strerror(errno));
+		fail("open %s: %s", path, strerror(errno));
 	while (fgets(line, sizeof line, f) != NULL) {
 		sscanf(line, "VmRSS: %ld", &r.rss);
 		sscanf(line, "RssAnon: %ld", &r.anon);
@@ -269,17 +248,17 @@ make_seg(const char *name, uint64_t len)
 	char msg[64];
 
 	if (seg_create(name, 0600) < 0)
-		die("create %s: %s", name, seg_errstr());
+		fail("create %s: %s", name, seg_errstr());
 	snprintf(msg, sizeof msg, "addr 0 %llu", (unsigned long long)len);
 	if (seg_ctl(name, msg) < 0)
-		die("ctl %s '%s': %s", name, msg, seg_errstr());
+		fail("ctl %s '%s': %s", name, msg, seg_errstr());
 }
 
 static void
 drop_seg(const char *name)
 {
 	if (seg_remove(name) < 0)
-		die("rm %s: %s", name, seg_errstr());
+		fail("rm %s: %s", name, seg_errstr());
 }
 
 /* Resident pages of [p, p+len) by mincore. */
@@ -291,21 +270,13 @@ resident_pages(void *p, size_t len)
 	unsigned char *vec = malloc(n);
 
 	if (vec == NULL)
-		die("out of memory");
+		fail("out of memory");
 	if (mincore(p, len, vec) < 0)
-		die("mincore: %s", strerror(errno));
+		fail("mincore: %s", strerror(errno));
 	for (i = 0; i < n; i++)
 		c += vec[i] & 1;
 	free(vec);
 	return c;
-}
-
-static int
-cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 struct attach_fig {
@@ -322,19 +293,19 @@ time_attach(const char *name)
 	int i;
 
 	if (seg_stat(name, &si) < 0)
-		die("stat %s: %s", name, seg_errstr());
+		fail("stat %s: %s", name, seg_errstr());
 	for (i = 0; i < ATTACH_REPS; i++) {
-		double t0 = now();
+		double t0 = now_s();
 		void *p = seg_attach(0, name, NULL, 0);
-		t[i] = now() - t0;
+		t[i] = now_s() - t0;
 		if (p == NULL)
-			die("seg_attach %s: %s", name, seg_errstr());
+			fail("seg_attach %s: %s", name, seg_errstr());
 		if (i == ATTACH_REPS - 1)
 			f.resident = resident_pages(p, si.len);
 		if (seg_detach(p) < 0)
-			die("seg_detach %s: %s", name, seg_errstr());
+			fail("seg_detach %s: %s", name, seg_errstr());
 	}
-	qsort(t, ATTACH_REPS, sizeof t[0], cmp_dbl);
+	qsort(t, ATTACH_REPS, sizeof t[0], cmp_double);
 	f.min = t[0];
 	f.median = t[ATTACH_REPS / 2];
 	return f;
@@ -357,46 +328,34 @@ pump(char *const argv[], int feed, uint64_t bytes, const char *what,
 
 	if (buf == NULL) {
 		if ((buf = malloc(PUMPCHUNK)) == NULL)
-			die("out of memory");
+			fail("out of memory");
 		memset(buf, 0x5a, PUMPCHUNK);
 	}
 	if (pipe2(p, O_CLOEXEC) < 0)
-		die("pipe: %s", strerror(errno));
-	t0 = now();
+		fail("pipe: %s", strerror(errno));
+	t0 = now_s();
 	pid = spawn(argv, feed ? p[0] : -1, feed ? -1 : p[1], -1);
 	close(feed ? p[0] : p[1]);
-	if (feed) {
-		while (done < bytes) {
-			size_t n = bytes - done < PUMPCHUNK ?
-			    (size_t)(bytes - done) : PUMPCHUNK;
-			ssize_t w = write(p[1], buf, n);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				die("%s: write to its stdin: %s", what,
-				    strerror(errno));
-			done += (uint64_t)w;
-		}
-		close(p[1]);
-	} else {
-		for (;;) {
-			ssize_t r = read(p[0], buf, PUMPCHUNK);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				die("%s: read its stdout: %s", what,
-				    strerror(errno));
-			if (r == 0)
-				break;
-			done += (uint64_t)r;
-		}
-		close(p[0]);
-		if (done != bytes)
-			die("%s gave %llu bytes, not %llu", what,
-			    (unsigned long long)done, (unsigned long long)bytes);
+	/* fed: until all bytes are written; drained: until end of file */
+	while (!feed || done < bytes) {
+		size_t n = feed && bytes - done < PUMPCHUNK ?
+		    (size_t)(bytes - done) : PUMPCHUNK;
+		ssize_t k = feed ? write(p[1], buf, n) : read(p[0], buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			fail("%s: %s: %s", what, feed ? "write to its stdin" :
+			    "read its stdout", strerror(errno));
+		if (k == 0)
+			break;
+		done += (uint64_t)k;
 	}
+	close(feed ? p[1] : p[0]);
+	if (!feed && done != bytes)
+		fail("%s gave %llu bytes, not %llu", what,
+		    (unsigned long long)done, (unsigned long long)bytes);
 	c = reap(pid, what);
-	t0 = now() - t0;
+	t0 = now_s() - t0;
 	if (cpu != NULL)
 		*cpu = c + (segd_cpu() - c0);
 	return t0;
@@ -484,18 +443,18 @@ time_rss(int nsegs)
 	int i;
 
 	f.idle = proc_rss(segd_pid);
-	t0 = now();
+	t0 = now_s();
 	for (i = 0; i < nsegs; i++) {
 		snprintf(name, sizeof name, "r%05d", i);
 		make_seg(name, 4096);
 	}
-	f.create_us = (now() - t0) / nsegs * 1e6;
+	f.create_us = (now_s() - t0) / nsegs * 1e6;
 	f.full = proc_rss(segd_pid);
 	memset(page, 0xa5, sizeof page);
 	for (i = 0; i < nsegs; i++) {
 		snprintf(name, sizeof name, "r%05d", i);
 		if (seg_pwrite(name, page, sizeof page, 0) != sizeof page)
-			die("write %s: %s", name, seg_errstr());
+			fail("write %s: %s", name, seg_errstr());
 	}
 	f.written = proc_rss(segd_pid);
 	for (i = 0; i < nsegs; i++) {
@@ -524,6 +483,9 @@ main(int argc, char *argv[])
 	uint64_t mib = 1024, bytes;
 	int ch, k, runs = 3, nsegs = 1000;
 
+	progname = "local_bench";
+	fail_tag = "";
+	fail_hook = show_log;
 	while ((ch = getopt(argc, argv, "m:r:n:v")) != -1) {
 		switch (ch) {
 		case 'v':
@@ -552,19 +514,19 @@ main(int argc, char *argv[])
 	snprintf(tmpdir, sizeof tmpdir, "/dev/shm/segbench.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL) {
 		tmpdir[0] = '\0';
-		die("mkdtemp in /dev/shm: %s", strerror(errno));
+		fail("mkdtemp in /dev/shm: %s", strerror(errno));
 	}
 	atexit(cleanup);
 	/* 1 GiB + 4 MiB attached, the I/O segment and the dd file, slack */
 	if (statvfs(tmpdir, &vfs) == 0 &&
 	    (uint64_t)vfs.f_bavail * vfs.f_frsize < 2 * bytes + 64 * MIB)
-		die("/dev/shm has %llu MiB free; %llu needed (use -m)",
+		fail("/dev/shm has %llu MiB free; %llu needed (use -m)",
 		    (unsigned long long)((uint64_t)vfs.f_bavail * vfs.f_frsize /
 		    MIB), (unsigned long long)((2 * bytes + 64 * MIB) / MIB));
 	snprintf(sock, sizeof sock, "%s/segd.sock", tmpdir);
 	snprintf(state, sizeof state, "%s/state", tmpdir);
 	if (setenv("SEGD_SOCKET", sock, 1) < 0)
-		die("setenv: %s", strerror(errno));
+		fail("setenv: %s", strerror(errno));
 	start_segd(sock, state, GIB + 4 * MIB + bytes + (uint64_t)nsegs * 4096 +
 	    64 * MIB);
 

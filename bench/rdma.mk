@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The RDMA benchmark of issue 4 (figures, not a test).  Included by the top
 # Makefile.  `make bench` builds segd, libseg and bench/rdma_bench, then in
 # one soft-RoCE session (tests/softroce run) runs perftest's baseline
@@ -9,9 +11,9 @@
 RDMA_BENCH      = $(BUILD)/bench/rdma_bench
 RDMA_BENCH_LIBS = $(shell pkg-config --libs libibverbs)
 
-$(RDMA_BENCH): $(call obj,bench/rdma_bench.c bench/benchlib.c) $(BUILD)/libseg.a
+$(RDMA_BENCH): $(call obj,bench/rdma_bench.c) $(BENCH_LIB) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) $(RDMA_BENCH_LIBS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(RDMA_BENCH_LIBS) $(LIBSEG_LIBS)
 
 bench: all $(RDMA_BENCH)
 	@rc=0; BUILD=$(BUILD) tests/softroce run -- bench/run-rdma || rc=$$?; \

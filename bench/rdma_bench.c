@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rdma_bench: figures for export and import over RDMA (issue 4), set beside
  * perftest's on the same device.  Not a test: it prints numbers and fails
@@ -57,40 +59,16 @@
 #define KIB 1024ULL
 #define MIB (1024 * KIB)
 
-static const char *prog = "rdma_bench";
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static void __attribute__((format(printf, 1, 2)))
 note(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static long
@@ -102,36 +80,8 @@ num_arg(const char *opt, const char *s, long lo, long hi)
 	errno = 0;
 	v = strtol(s, &end, 0);
 	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		die("bad -%s '%s' (%ld to %ld)", opt, s, lo, hi);
+		fail("bad -%s '%s' (%ld to %ld)", opt, s, lo, hi);
 	return v;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of sorted v[n], q in (0, 1]. */
-static double
-pct(const double *v, size_t n, double q)
-{
-	size_t k = (size_t)(q * (double)n + 0.999999);
-
-	if (k == 0)
-		k = 1;
-	if (k > n)
-		k = n;
-	return v[k - 1];
-}
-
-static double
-median(double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* --- io: throughput and latency through the importing segd --- */
@@ -155,12 +105,12 @@ static double
 run_io(struct iobench *b, int put, size_t size, int ops, int batch)
 {
 	size_t slots = b->span / size, slot = 0;
-	double t0 = now();
+	double t0 = now_s();
 	int done = 0, i, k;
 
 	b->ncalls = 0;
 	while (done < ops) {
-		double tc = now();
+		double tc = now_s();
 
 		k = ops - done < batch ? ops - done : batch;
 		for (i = 0; i < k; i++) {
@@ -174,17 +124,17 @@ run_io(struct iobench *b, int put, size_t size, int ops, int batch)
 			    b->iov[0].buf, size) : seg_get(b->imp,
 			    b->iov[0].off, b->iov[0].buf, size);
 			if (r != (ssize_t)size)
-				die("seg_%s of %zu bytes: %s", put ? "put" : "get",
+				fail("seg_%s of %zu bytes: %s", put ? "put" : "get",
 				    size, seg_errstr());
 		} else if ((put ? seg_putv(b->imp, b->iov, k) :
 		    seg_getv(b->imp, b->iov, k)) < 0) {
-			die("seg_%sv of %d x %zu bytes: %s", put ? "put" : "get",
+			fail("seg_%sv of %d x %zu bytes: %s", put ? "put" : "get",
 			    k, size, seg_errstr());
 		}
 		done += k;
-		b->calls[b->ncalls++] = now() - tc;
+		b->calls[b->ncalls++] = now_s() - tc;
 	}
-	return now() - t0;
+	return now_s() - t0;
 }
 
 /* Operations per run at each size: about the bytes perftest moves. */
@@ -207,7 +157,7 @@ bw_figure(struct iobench *b, int put, size_t size, int batch)
 	double *mbs = calloc((size_t)b->reps, sizeof *mbs), lo, hi, med;
 
 	if (mbs == NULL)
-		die("out of memory");
+		fail("out of memory");
 	/* a short warm-up: the connection, and the first touch of buffers */
 	(void)run_io(b, put, size, 8, batch);
 	for (r = 0; r < b->reps; r++) {
@@ -247,9 +197,9 @@ lat_figure(struct iobench *b, int which, const char *localname)
 	int i, warm = 50;
 
 	if (v == NULL)
-		die("out of memory");
+		fail("out of memory");
 	for (i = -warm; i < b->latn; i++) {
-		double t0 = now(), t;
+		double t0 = now_s(), t;
 		int ok;
 
 		switch (which) {
@@ -263,9 +213,9 @@ lat_figure(struct iobench *b, int which, const char *localname)
 			ok = seg_stat(localname, &si) == 0;
 			break;
 		}
-		t = (now() - t0) * 1e6;
+		t = (now_s() - t0) * 1e6;
 		if (!ok)
-			die("8-byte %s: %s", names[which], seg_errstr());
+			fail("8-byte %s: %s", names[which], seg_errstr());
 		if (i >= 0) {
 			v[i] = t;
 			sum += t;
@@ -287,20 +237,6 @@ lat_figure(struct iobench *b, int which, const char *localname)
 	free(v);
 }
 
-static uint64_t
-stat_counter(const char *key)
-{
-	char buf[1024], *p;
-	size_t kl = strlen(key);
-
-	if (seg_stats(buf, sizeof buf) < 0)
-		die("seg_stats: %s", seg_errstr());
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
-			return strtoull(p + kl + 1, NULL, 10);
-	die("segd's stats have no %s", key);
-}
-
 /* A put then a get back of span bytes, compared: the path really works. */
 static void
 check_data(struct iobench *b)
@@ -314,9 +250,9 @@ check_data(struct iobench *b)
 	if (seg_put(b->imp, 0, src, half) != (ssize_t)half ||
 	    seg_barrier(b->imp) < 0 ||
 	    seg_get(b->imp, 0, dst, half) != (ssize_t)half)
-		die("check: %s", seg_errstr());
+		fail("check: %s", seg_errstr());
 	if (memcmp(src, dst, half) != 0)
-		die("check: the data read back differs from the data written");
+		fail("check: the data read back differs from the data written");
 }
 
 static int
@@ -355,31 +291,31 @@ cmd_io(int argc, char **argv)
 			b.latn = (int)num_arg("L", optarg, 10, 10000000);
 			break;
 		default:
-			die("usage: rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] "
+			fail("usage: rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] "
 			    "[-L LATN] REF");
 		}
 	if (optind != argc - 1)
-		die("usage: rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] "
+		fail("usage: rdma_bench io [-BT] [-S SIZE] [-R REPS] [-b BATCH] "
 		    "[-L LATN] REF");
 	if ((b.iov = calloc((size_t)b.batch, sizeof *b.iov)) == NULL ||
 	    (b.calls = calloc(4096, sizeof *b.calls)) == NULL)
-		die("out of memory");
+		fail("out of memory");
 	if ((b.imp = seg_import(argv[optind])) == NULL)
-		die("seg_import %s: %s", argv[optind], seg_errstr());
+		fail("seg_import %s: %s", argv[optind], seg_errstr());
 	if (seg_import_info(b.imp, &ii) < 0)
-		die("seg_import_info: %s", seg_errstr());
+		fail("seg_import_info: %s", seg_errstr());
 	b.span = (size_t)b.batch * MIB;
 	if (ii.len < b.span)
-		die("%s is %llu bytes; it needs %zu (batch x 1 MiB)",
+		fail("%s is %llu bytes; it needs %zu (batch x 1 MiB)",
 		    argv[optind], (unsigned long long)ii.len, b.span);
 	if (!ii.writable)
-		die("%s is not exported read-write to this node", argv[optind]);
+		fail("%s is not exported read-write to this node", argv[optind]);
 	snprintf(localname, sizeof localname, "rdma-bench-%ld", (long)getpid());
 	snprintf(ctl, sizeof ctl, "addr 0 %zu", b.span);
 	if (seg_create(localname, 0600) < 0 || seg_ctl(localname, ctl) < 0)
-		die("local segment %s: %s", localname, seg_errstr());
+		fail("local segment %s: %s", localname, seg_errstr());
 	if ((b.local = seg_attach(0, localname, NULL, 0)) == NULL)
-		die("seg_attach %s: %s", localname, seg_errstr());
+		fail("seg_attach %s: %s", localname, seg_errstr());
 
 	check_data(&b);
 	bounce0 = stat_counter("bounce_bytes");
@@ -421,17 +357,17 @@ open_dev(const char *name)
 	int i, n;
 
 	if ((list = ibv_get_device_list(&n)) == NULL)
-		die("ibv_get_device_list: %s", strerror(errno));
+		fail("ibv_get_device_list: %s", strerror(errno));
 	for (i = 0; i < n; i++)
 		if (strcmp(ibv_get_device_name(list[i]), name) == 0) {
 			ctx = ibv_open_device(list[i]);
 			if (ctx == NULL)
-				die("ibv_open_device %s: %s", name, strerror(errno));
+				fail("ibv_open_device %s: %s", name, strerror(errno));
 			break;
 		}
 	ibv_free_device_list(list);
 	if (ctx == NULL)
-		die("no RDMA device %s", name);
+		fail("no RDMA device %s", name);
 	return ctx;
 }
 
@@ -468,13 +404,13 @@ bare_reg(struct ibv_pd *pd, size_t len, int shm, int reps, double *cold,
 	if (p == MAP_FAILED)
 		goto fail;
 	for (r = -1; r < reps; r++) {
-		t0 = now();
+		t0 = now_s();
 		if ((mr = ibv_reg_mr(pd, p, len, BARE_ACCESS)) == NULL)
 			goto fail;
 		if (r < 0)
-			*cold = now() - t0;
+			*cold = now_s() - t0;
 		else
-			warm[r] = now() - t0;
+			warm[r] = now_s() - t0;
 		ibv_dereg_mr(mr);
 	}
 	munmap(p, len);
@@ -512,19 +448,19 @@ seg_measure(const char *name, size_t mib, int reps, double *ctlt,
 		snprintf(seg_meas_err, sizeof seg_meas_err, "%s", seg_errstr());
 		return -1;
 	}
-	t0 = now();
+	t0 = now_s();
 	if (seg_ctl(name, ctl) < 0)
 		goto fail;
-	*ctlt = now() - t0;
+	*ctlt = now_s() - t0;
 	for (r = 0; r < reps; r++) {
-		t0 = now();
+		t0 = now_s();
 		if (seg_export(name, NULL) < 0)
 			goto fail;
-		expt[r] = now() - t0;
-		t0 = now();
+		expt[r] = now_s() - t0;
+		t0 = now_s();
 		if (seg_unexport(name) < 0)
 			goto fail;
-		unexpt[r] = now() - t0;
+		unexpt[r] = now_s() - t0;
 	}
 	if (seg_remove(name) < 0) {
 		snprintf(seg_meas_err, sizeof seg_meas_err, "%s", seg_errstr());
@@ -557,19 +493,19 @@ cmd_export(int argc, char **argv)
 			want = (size_t)num_arg("m", optarg, 1, 1 << 20);
 			break;
 		default:
-			die("usage: rdma_bench export [-R REPS] [-m MIB] DEVICE");
+			fail("usage: rdma_bench export [-R REPS] [-m MIB] DEVICE");
 		}
 	if (optind != argc - 1)
-		die("usage: rdma_bench export [-R REPS] [-m MIB] DEVICE");
+		fail("usage: rdma_bench export [-R REPS] [-m MIB] DEVICE");
 	warm = calloc((size_t)reps, sizeof *warm);
 	swarm = calloc((size_t)reps, sizeof *swarm);
 	expt = calloc((size_t)reps, sizeof *expt);
 	unexpt = calloc((size_t)reps, sizeof *unexpt);
 	if (!warm || !swarm || !expt || !unexpt)
-		die("out of memory");
+		fail("out of memory");
 	ctx = open_dev(argv[optind]);
 	if ((pd = ibv_alloc_pd(ctx)) == NULL)
-		die("ibv_alloc_pd: %s", strerror(errno));
+		fail("ibv_alloc_pd: %s", strerror(errno));
 
 	/* the largest size, from want down, at which everything works */
 	snprintf(name, sizeof name, "rdma-bench-x%ld", (long)getpid());
@@ -584,7 +520,7 @@ cmd_export(int argc, char **argv)
 			break;
 		note("%zu MiB: %s", mib, why);
 		if (mib / 2 < 64)
-			die("cannot register even 64 MiB");
+			fail("cannot register even 64 MiB");
 	}
 	if (mib != want)
 		note("measuring %zu MiB, not %zu MiB: the larger did not fit",
@@ -634,7 +570,7 @@ read_kv(const char *path)
 	FILE *f = fopen(path, "r");
 
 	if (f == NULL)
-		die("%s: %s", path, strerror(errno));
+		fail("%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof line, f) != NULL) {
 		if ((nl = strchr(line, '\n')) != NULL)
 			*nl = '\0';
@@ -642,10 +578,10 @@ read_kv(const char *path)
 			continue;
 		*sp = '\0';
 		if (nkv == MAXKV)
-			die("%s: too many lines", path);
+			fail("%s: too many lines", path);
 		if (strlen(line) >= sizeof kvs[nkv].key ||
 		    strlen(sp + 1) >= sizeof kvs[nkv].val)
-			die("%s: line too long: %s", path, line);
+			fail("%s: line too long: %s", path, line);
 		strcpy(kvs[nkv].key, line);
 		strcpy(kvs[nkv].val, sp + 1);
 		nkv++;
@@ -727,15 +663,6 @@ add_row_kv(const char *figure, const char *unit, const char *ourkey,
 	r->aim = aim;
 }
 
-static void
-json_num(FILE *f, int have, double v)
-{
-	if (have)
-		fprintf(f, "%.4g", v);
-	else
-		fputs("null", f);
-}
-
 static int
 cmd_report(int argc, char **argv)
 {
@@ -756,7 +683,7 @@ cmd_report(int argc, char **argv)
 			out = optarg;
 			break;
 		default:
-			die("usage: rdma_bench report [-p PERFTEST.json] "
+			fail("usage: rdma_bench report [-p PERFTEST.json] "
 			    "[-o OUT.json] FILE...");
 		}
 	for (i = optind; i < argc; i++)
@@ -868,7 +795,7 @@ cmd_report(int argc, char **argv)
 
 		snprintf(tmpath, sizeof tmpath, "%s.tmp", out);
 		if ((f = fopen(tmpath, "w")) == NULL)
-			die("%s: %s", tmpath, strerror(errno));
+			fail("%s: %s", tmpath, strerror(errno));
 		fprintf(f, "{\n  \"tool\": \"rdma_bench\",\n");
 		fprintf(f, "  \"perftest\": \"%s\",\n", ptpath ? ptpath : "");
 		fprintf(f, "  \"units\": {\"bw\": \"MB/s (1 MB = 2^20 bytes)\", "
@@ -879,15 +806,15 @@ cmd_report(int argc, char **argv)
 			struct row *r = &rows[i];
 			fprintf(f, "    {\"figure\": \"%s\", \"unit\": \"%s\", "
 			    "\"ours\": ", r->figure, r->unit);
-			json_num(f, r->have_ours, r->ours);
+			json_num(f, r->have_ours, r->ours, 4);
 			fprintf(f, ", \"baseline\": ");
-			json_num(f, r->have_base, r->base);
+			json_num(f, r->have_base, r->base, 4);
 			fprintf(f, ", \"baseline_is\": \"%s\", \"ratio\": ",
 			    r->base_name);
 			json_num(f, r->have_ours && r->have_base, r->have_base ?
-			    r->ours / r->base : 0);
+			    r->ours / r->base : 0, 4);
 			fprintf(f, ", \"aim\": ");
-			json_num(f, r->aim > 0, r->aim);
+			json_num(f, r->aim > 0, r->aim, 4);
 			fprintf(f, ", \"higher_is_better\": %s}%s\n",
 			    r->higher_better ? "true" : "false",
 			    i + 1 < nrows ? "," : "");
@@ -905,7 +832,7 @@ cmd_report(int argc, char **argv)
 		}
 		fprintf(f, "  }\n}\n");
 		if (fclose(f) != 0 || rename(tmpath, out) != 0)
-			die("cannot write %s: %s", out, strerror(errno));
+			fail("cannot write %s: %s", out, strerror(errno));
 		printf("wrote %s\n", out);
 	}
 	free(json);
@@ -915,8 +842,10 @@ cmd_report(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	progname = "rdma_bench";
+	fail_tag = "";
 	if (argc < 2)
-		die("usage: rdma_bench io|export|report ...");
+		fail("usage: rdma_bench io|export|report ...");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(argv[1], "io") == 0)
 		return cmd_io(argc - 1, argv + 1);
@@ -924,5 +853,5 @@ main(int argc, char **argv)
 		return cmd_export(argc - 1, argv + 1);
 	if (strcmp(argv[1], "report") == 0)
 		return cmd_report(argc - 1, argv + 1);
-	die("unknown mode '%s': io, export or report", argv[1]);
+	fail("unknown mode '%s': io, export or report", argv[1]);
 }

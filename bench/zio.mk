@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The zero-copy buffer benchmark of issue 5 (figures, not a test).  The top
 # Makefile -includes this.  `make bench-zio` builds segd, libseg and
 # bench/zio_bench, then in one soft-RoCE session (tests/softroce run) runs
@@ -8,9 +10,9 @@
 
 ZIO_BENCH = $(BUILD)/bench/zio_bench
 
-$(ZIO_BENCH): $(call obj,bench/zio_bench.c bench/benchlib.c) $(BUILD)/libseg.a
+$(ZIO_BENCH): $(call obj,bench/zio_bench.c) $(BENCH_LIB) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 bench-zio: all $(ZIO_BENCH)
 	@rc=0; BUILD=$(BUILD) tests/softroce run -- bench/run-zio || rc=$$?; \

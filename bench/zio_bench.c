@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_bench: the zero-copy buffer benchmark (issue 5).  Not a test: it
  * prints figures.  bench/run-zio runs it inside one soft-RoCE session,
@@ -44,7 +46,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,20 +67,6 @@ struct desc {
 	uint64_t addr, seq;
 };
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "zio_bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static void __attribute__((noreturn))
 usage(void)
 {
@@ -88,58 +75,11 @@ usage(void)
 	exit(2);
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-num(const char *s)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || end == s)
-		die("bad number '%s'", s);
-	return v;
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL)
-		die("out of memory");
-	return p;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static void
 xwrite(int fd, const void *p, size_t n)
 {
 	if (write(fd, p, n) != (ssize_t)n)
-		die("pipe write: %s", strerror(errno));
+		fail("pipe write: %s", strerror(errno));
 }
 
 static void
@@ -150,7 +90,7 @@ xread(int fd, void *p, size_t n)
 	while ((r = read(fd, p, n)) < 0 && errno == EINTR)
 		;
 	if (r != (ssize_t)n)
-		die("pipe read: %s", r < 0 ? strerror(errno) : "short");
+		fail("pipe read: %s", r < 0 ? strerror(errno) : "short");
 }
 
 /*
@@ -166,10 +106,10 @@ child(const char *sock, double (*fn)(void *), void *arg, int *go_w,
 	pid_t pid;
 
 	if (pipe(go) < 0 || pipe(res) < 0)
-		die("pipe: %s", strerror(errno));
+		fail("pipe: %s", strerror(errno));
 	fflush(stdout);
 	if ((pid = fork()) < 0)
-		die("fork: %s", strerror(errno));
+		fail("fork: %s", strerror(errno));
 	if (pid == 0) {
 		double v;
 		char c;
@@ -196,9 +136,9 @@ reap(pid_t pid)
 
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			die("waitpid: %s", strerror(errno));
+			fail("waitpid: %s", strerror(errno));
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		die("a child failed");
+		fail("a child failed");
 }
 
 /* --- notification rate -------------------------------------------------- */
@@ -221,7 +161,7 @@ send_all(void *arg)
 	double t0;
 
 	if (s->ref != NULL && (imp = seg_import(s->ref)) == NULL)
-		die("seg_import %s: %s", s->ref, seg_errstr());
+		fail("seg_import %s: %s", s->ref, seg_errstr());
 	t0 = now_s();
 	for (i = 0; i < s->n; ) {
 		uint64_t k = s->n - i < (uint64_t)s->batch ? s->n - i :
@@ -234,7 +174,7 @@ send_all(void *arg)
 		else
 			rc = seg_zfree_remotev(imp, s->a + i, (int)k);
 		if (rc < 0)
-			die("returning 0x%" PRIx64 " (+%" PRIu64 "): %s", s->a[i],
+			fail("returning 0x%" PRIx64 " (+%" PRIu64 "): %s", s->a[i],
 			    k - 1, seg_errstr());
 		i += k;
 	}
@@ -288,7 +228,7 @@ mode_rate(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			void *q = seg_zalloc(seg, 64);
 			if (q == NULL)
-				die("seg_zalloc (%" PRIu64 " of %" PRIu64 "): %s",
+				fail("seg_zalloc (%" PRIu64 " of %" PRIu64 "): %s",
 				    i + 1, n, seg_errstr());
 			a[i] = (uintptr_t)q;
 		}
@@ -305,11 +245,7 @@ mode_rate(int argc, char **argv)
 		for (p = 0; p < senders; p++)
 			xwrite(go[p], "g", 1);
 		while (got < n) {
-			int k = seg_free_read(seg, buf, 8192);
-			if (k <= 0)
-				die("seg_free_read: %s", k < 0 ? seg_errstr() :
-				    "nothing");
-			got += (uint64_t)k;
+			got += free_read(seg, buf, 8192);
 		}
 		t = now_s() - t0;
 		for (p = 0; p < senders; p++) {
@@ -322,7 +258,7 @@ mode_rate(int argc, char **argv)
 			reap(pid[p]);
 		}
 		if (got != n)
-			die("%" PRIu64 " addresses back, not %" PRIu64, got, n);
+			fail("%" PRIu64 " addresses back, not %" PRIu64, got, n);
 		rate[rep] = (double)n / t;
 		srate[rep] = (double)n / st;
 		cps[rep] = (double)((n + (uint64_t)batch - 1) / (uint64_t)batch) /
@@ -372,21 +308,16 @@ consume(void *arg)
 
 	if (seg_stat(c->zseg, &zi) < 0 ||
 	    (zc = seg_attach(0, c->zseg, NULL, 0)) == NULL)
-		die("attach %s: %s", c->zseg, seg_errstr());
+		fail("attach %s: %s", c->zseg, seg_errstr());
 	if ((imp = seg_import(c->ref)) == NULL ||
 	    seg_import_info(imp, &info) < 0)
-		die("seg_import %s: %s", c->ref, seg_errstr());
+		fail("seg_import %s: %s", c->ref, seg_errstr());
 	roff = c->roff_abs - info.rva;
 	if (seg_get(imp, roff, &rg, sizeof rg) != sizeof rg ||
 	    rg.magic != RING_MAGIC)
-		die("ring: %s", seg_errstr());
-	maxb = zi.len / rg.bufsize;
-	if (maxb > rg.slots)
-		maxb = rg.slots;
-	if (maxb > SEG_FREE_BATCH)
-		maxb = SEG_FREE_BATCH;
-	if (maxb == 0)
-		die("%s is smaller than a buffer", c->zseg);
+		fail("ring: %s", seg_errstr());
+	if ((maxb = batch_max(zi.len, rg.bufsize, rg.slots)) == 0)
+		fail("%s is smaller than a buffer", c->zseg);
 	d = xcalloc(rg.slots, sizeof *d);
 	iov = xcalloc(maxb, sizeof *iov);
 	a = xcalloc(maxb, 8);
@@ -396,12 +327,10 @@ consume(void *arg)
 
 		for (;;) {
 			if (seg_get(imp, roff, &rg, sizeof rg) != sizeof rg)
-				die("ring: %s", seg_errstr());
+				fail("ring: %s", seg_errstr());
 			if (rg.head > next)
 				break;
-			usleep((useconds_t)w);
-			if (w < 2000)
-				w *= 2;
+			backoff(&w, 2000);
 		}
 		if (t0 == 0)
 			t0 = now_s();
@@ -411,11 +340,11 @@ consume(void *arg)
 		if (seg_get(imp, roff + sizeof rg + s0 * sizeof *d, d + s0,
 		    n1 * sizeof *d) < 0 || (n1 < n && seg_get(imp, roff +
 		    sizeof rg, d, (n - n1) * sizeof *d) < 0))
-			die("descriptors: %s", seg_errstr());
+			fail("descriptors: %s", seg_errstr());
 		for (i = 0; i < n; i++) {
 			struct desc *e = &d[(next + i) % rg.slots];
 			if (e->seq != next + i)
-				die("descriptor %" PRIu64 " has sequence %" PRIu64,
+				fail("descriptor %" PRIu64 " has sequence %" PRIu64,
 				    next + i, e->seq);
 			iov[i].off = e->addr - info.rva;
 			iov[i].buf = zc + i * rg.bufsize;
@@ -423,16 +352,16 @@ consume(void *arg)
 			a[i] = e->addr;
 		}
 		if (seg_getv(imp, iov, (int)n) < 0)
-			die("seg_getv: %s", seg_errstr());
+			fail("seg_getv: %s", seg_errstr());
 		for (i = 0; i < n; i++) {
 			uint64_t seq;
 			memcpy(&seq, iov[i].buf, 8);
 			if (seq != next + i)
-				die("buffer 0x%" PRIx64 " holds sequence %" PRIu64
+				fail("buffer 0x%" PRIx64 " holds sequence %" PRIu64
 				    ", not %" PRIu64, a[i], seq, next + i);
 		}
 		if (seg_zfree_remotev(imp, a, (int)n) < 0)
-			die("seg_zfree_remotev: %s", seg_errstr());
+			fail("seg_zfree_remotev: %s", seg_errstr());
 		next += n;
 	}
 	t0 = now_s() - t0;
@@ -473,17 +402,17 @@ mode_pipe(int argc, char **argv)
 		usage();
 	setenv("SEGD_SOCKET", sa, 1);
 	if (seg_stat(seg, &si) < 0 || seg_attach(0, seg, NULL, 0) == NULL)
-		die("attach %s: %s", seg, seg_errstr());
+		fail("attach %s: %s", seg, seg_errstr());
 	slots = maxout;
 	rg = seg_zalloc(seg, sizeof *rg + slots * sizeof *d);
 	if (rg == NULL)
-		die("seg_zalloc of the ring: %s", seg_errstr());
+		fail("seg_zalloc of the ring: %s", seg_errstr());
 	d = (struct desc *)(rg + 1);
 	v = xcalloc(8192, 8);
 	for (rep = 0; rep < reps; rep++) {
 		struct consumer c = { ref, zseg, (uintptr_t)rg };
-		uint64_t seq = 0, out = 0, back = 0;
-		int go, res, n;
+		uint64_t seq = 0, back = 0;	/* seq - back: outstanding */
+		int go, res;
 		double t0, t, ct;
 		pid_t pid;
 
@@ -497,24 +426,19 @@ mode_pipe(int argc, char **argv)
 		t0 = now_s();
 		xwrite(go, "g", 1);
 		while (back < total) {
-			while (seq < total && out < maxout) {
+			while (seq < total && seq - back < maxout) {
 				uint64_t *w = seg_zalloc(seg, (size_t)bufsize);
 				if (w == NULL)
-					die("seg_zalloc(%" PRIu64 "): %s", bufsize,
+					fail("seg_zalloc(%" PRIu64 "): %s", bufsize,
 					    seg_errstr());
 				w[0] = seq;
 				w[1] = (uintptr_t)w;
 				d[seq % slots].addr = (uintptr_t)w;
 				d[seq % slots].seq = seq;
 				seq++;
-				out++;
 				__atomic_store_n(&rg->head, seq, __ATOMIC_RELEASE);
 			}
-			if ((n = seg_free_read(seg, v, 8192)) <= 0)
-				die("seg_free_read: %s", n < 0 ? seg_errstr() :
-				    "nothing");
-			out -= (uint64_t)n;
-			back += (uint64_t)n;
+			back += free_read(seg, v, 8192);
 		}
 		t = now_s() - t0;
 		xread(res, &ct, sizeof ct);
@@ -562,15 +486,6 @@ struct row {
 	int    have_ours, have_base;
 };
 
-static void
-json_num(FILE *f, int have, double v)
-{
-	if (have)
-		fprintf(f, "%.6g", v);
-	else
-		fputs("null", f);
-}
-
 static int
 mode_report(int argc, char **argv)
 {
@@ -595,9 +510,9 @@ mode_report(int argc, char **argv)
 		usage();
 	for (i = optind; i < argc; i++) {
 		if ((txt = slurp(argv[i])) == NULL)
-			die("%s: %s", argv[i], strerror(errno));
+			fail("%s: %s", argv[i], strerror(errno));
 		if (kvlen + strlen(txt) + 2 > sizeof kvs)
-			die("too many figures");
+			fail("too many figures");
 		kvlen += (size_t)sprintf(kvs + kvlen, "%s\n", txt);
 		free(txt);
 	}
@@ -711,7 +626,7 @@ mode_report(int argc, char **argv)
 	    "ib_send_bw's messages per second;\n\"beside\": ib_send_bw -s 8 "
 	    "run just before that figure, else the session's first)\n");
 	if ((f = fopen(out, "w")) == NULL)
-		die("%s: %s", out, strerror(errno));
+		fail("%s: %s", out, strerror(errno));
 	fprintf(f, "{\n  \"tool\": \"zio_bench\",\n  \"perftest\": \"%s\",\n",
 	    ptpath ? ptpath : "");
 	fprintf(f, "  \"where\": \"");
@@ -722,18 +637,18 @@ mode_report(int argc, char **argv)
 	    "to end\", \"bw\": \"MB/s (1 MB = 2^20 bytes)\"},\n");
 	fprintf(f, "  \"send_small_size\": %d,\n  \"send_small_msg_per_s\": ",
 	    sendsize);
-	json_num(f, sendsize > 0, sendrate);
+	json_num(f, sendsize > 0, sendrate, 6);
 	fprintf(f, ",\n  \"aim_notification_ratio\": 0.5,\n  \"rows\": [\n");
 	for (i = 0; i < nrows; i++) {
 		struct row *r = &rows[i];
 		fprintf(f, "    {\"figure\": \"%s\", \"key\": \"%s\", \"unit\": "
 		    "\"%s\", \"ours\": ", r->figure, r->key, r->unit);
-		json_num(f, r->have_ours, r->ours);
+		json_num(f, r->have_ours, r->ours, 6);
 		fprintf(f, ", \"yardstick\": \"%s\", \"theirs\": ", r->base_name);
-		json_num(f, r->have_base, r->base);
+		json_num(f, r->have_base, r->base, 6);
 		fprintf(f, ", \"ratio\": ");
 		json_num(f, r->have_ours && r->have_base, r->have_base ?
-		    r->ours / r->base : 0);
+		    r->ours / r->base : 0, 6);
 		fprintf(f, "}%s\n", i + 1 < nrows ? "," : "");
 	}
 	fprintf(f, "  ],\n  \"figures\": {");
@@ -757,7 +672,7 @@ mode_report(int argc, char **argv)
 	}
 	fprintf(f, "\n  }\n}\n");
 	if (fclose(f) != 0)
-		die("%s: %s", out, strerror(errno));
+		fail("%s: %s", out, strerror(errno));
 	free(json);
 	printf("wrote %s\n", out);
 	return 0;
@@ -766,6 +681,8 @@ mode_report(int argc, char **argv)
 int
 main(int argc, char *argv[])
 {
+	progname = "zio_bench";
+	fail_tag = "";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)

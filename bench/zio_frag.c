@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_frag.c: fragmentation of the zero-copy buffer allocator
  * (segd/zio_pool.c) under a few workloads.  Figures, not a test.
  *
- *   cc -O2 -std=gnu11 -Isegd -o build/bench/zio_frag bench/zio_frag.c \
- *       segd/zio_pool.c && build/bench/zio_frag [POOL_MIB [OPS [SEED]]]
+ *   make bench-frag, or build/bench/zio_frag [POOL_MIB [OPS [SEED]]]
  *
  * Each workload churns a pool (no memory behind it: buffers are numbers to
  * the allocator): it allocates until the allocator refuses, then frees a
@@ -20,21 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testlib.h"
 #include "zio_pool.h"
 
 #define MIB (1ULL << 20)
 
-static uint64_t rng;
-
-static uint64_t
-rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
+/* rnd(): the RDMA tier's seeded generator (tests/rdma/testlib) */
 static uint64_t
 below(uint64_t n)
 {

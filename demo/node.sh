@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The segd demo, one script per node of a soft-RoCE pair (tests/softroce pair):
 # node 1 makes the spec's example segment and a zero-copy buffer segment and
 # exports them; node 2 lists, reads and writes them over RDMA, returns

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segparse.c: the small parsers both sides share, the one place where
  * segment names, node names, numbers and addresses are checked.

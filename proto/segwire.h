@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segwire.h: wire messages and their limits.
  *
@@ -29,9 +31,9 @@
 #define SEGW_MAXTEXT     256         /* ctl messages, error strings */
 #define SEGW_MAXPAYLOAD  65536       /* no local frame is larger */
 #ifndef SEGW_VERSION
-#define SEGW_VERSION     2           /* the local protocol's version */
+#define SEGW_VERSION     3           /* the local protocol's version */
 #endif
-#define SEGW_VERSION_MIN 2           /* the oldest segd serves */
+#define SEGW_VERSION_MIN 3           /* the oldest segd serves */
 
 enum segw_op {
 	SEGW_CREATE = 1,   /* name, arg=mode */
@@ -63,6 +65,7 @@ enum segw_op {
 	SEGW_ZFREE,        /* segw_addrs(handle 0): return local buffers */
 	SEGW_RFREE,        /* segw_addrs: return an import's buffers */
 	SEGW_RSIGNAL,      /* a=import handle: post a signal to its exporter */
+	SEGW_TICKET,       /* a=import handle -> segw_imp with a new ticket */
 	SEGW_OPMAX
 };
 
@@ -181,9 +184,34 @@ struct segw_info {
 	uint64_t va, len;
 };
 
+/*
+ * An import's direct data path (version 3): after segw_imp_wire when the
+ * exporter offers one.  The importing process connects its own queue pair
+ * to ADDR:PORT with the ticket in the connect's private data, and reaches
+ * the segment with drkey.
+ */
+#define SEGP_TICKETLEN 16
+#define SEGW_ADDRLEN   48
+struct segw_direct_wire {	/* 88 bytes */
+	uint64_t grant;
+	uint8_t  ticket[SEGP_TICKETLEN];
+	uint32_t drkey;
+	uint32_t deadline_ms;
+	uint16_t port;
+	uint16_t addrlen;
+	uint32_t pad;
+	uint8_t  addr[SEGW_ADDRLEN];
+} __attribute__((packed));
+
 struct segw_imp {
 	uint64_t handle, len, rva, gen;
 	uint32_t rkey, perm;
+	int      direct;		/* the fields below are set */
+	uint64_t grant;
+	uint8_t  ticket[SEGP_TICKETLEN];
+	uint32_t drkey, deadline_ms;
+	uint16_t port;
+	char     addr[SEGW_ADDRLEN];	/* a numeric address */
 };
 
 struct segw_iov {
@@ -212,13 +240,17 @@ struct segw_io {
  * Versions: 1, HELLO's first field is the one version spoken (and the
  * field after the node length is zero); 2, that field is the lowest and
  * the other the highest version spoken, and LIST's cursor is an export's
- * sequence number (stable while exports come and go), not a position.
+ * sequence number (stable while exports come and go), not a position;
+ * 3, IMPORT_REP carries a ticket for the direct data path and TICKET asks
+ * for a new one.  Since version 2 every rdma_cm connect carries private
+ * data (segp_connect_wire): a connect without it is refused, so version 1
+ * segds (which sent none) cannot connect.
  */
 #ifndef SEGP_VERSION_MIN
-#define SEGP_VERSION_MIN 1	/* the oldest version this build speaks */
+#define SEGP_VERSION_MIN 2	/* the oldest version this build speaks */
 #endif
 #ifndef SEGP_VERSION_MAX
-#define SEGP_VERSION_MAX 2	/* the newest; -DSEGP_VERSION_MAX=1 builds an old one */
+#define SEGP_VERSION_MAX 3	/* the newest; -DSEGP_VERSION_MAX=2 builds an old one */
 #endif
 #define SEGP_PORT      7450	/* default rdma_cm port */
 #define SEGP_MSGSIZE   4096
@@ -242,6 +274,7 @@ enum segp_type {
 	SEGP_FREE,          /* segp_free: import id, n addresses */
 	SEGP_SIGNAL,        /* segp_id_wire */
 	SEGP_ACK,           /* no payload: a FREE or SIGNAL was applied */
+	SEGP_TICKET,        /* segp_id_wire: a new ticket -> IMPORT_REP (3) */
 	SEGP_TYPEMAX
 };
 
@@ -297,6 +330,29 @@ struct segp_import_rep_wire {	/* 40 bytes */
 	uint32_t perm;
 } __attribute__((packed));
 
+/* IMPORT_REP of version 3 with a direct data path: this follows */
+struct segp_ticket_wire {	/* 32 bytes */
+	uint64_t grant;		/* the exporter's grant: the import id */
+	uint8_t  ticket[SEGP_TICKETLEN];
+	uint32_t drkey;		/* the grant's own region, for data connections */
+	uint32_t pad;
+} __attribute__((packed));
+
+/*
+ * The private data of every rdma_cm connect to segd's port (at most 56
+ * bytes there): a segd's control connection, or a process's data
+ * connection with its ticket.  A connect without one is refused.
+ */
+#define SEGP_CONNECT_CTRL 0x43474553u	/* "SEGC" */
+#define SEGP_CONNECT_DATA 0x44474553u	/* "SEGD" */
+#define SEGP_CONNECT_MAX  56
+struct segp_connect_wire {	/* 32 bytes */
+	uint32_t magic;
+	uint16_t vmin, vmax;	/* data: the version of the data path, twice */
+	uint64_t grant;		/* data only */
+	uint8_t  ticket[SEGP_TICKETLEN];	/* data only */
+} __attribute__((packed));
+
 struct segp_id_wire {		/* 8 bytes */
 	uint64_t id;
 } __attribute__((packed));
@@ -341,6 +397,17 @@ struct segp_list_rep {
 struct segp_import_rep {
 	uint64_t id, va, len, gen;	/* len > 0, va + len does not wrap */
 	uint32_t rkey, perm;		/* perm as in segp_ent */
+	int      direct;		/* version 3: a ticket follows */
+	uint64_t grant;
+	uint8_t  ticket[SEGP_TICKETLEN];
+	uint32_t drkey;
+};
+
+struct segp_connect {
+	uint32_t magic;			/* SEGP_CONNECT_CTRL or _DATA */
+	uint16_t vmin, vmax;		/* 1 <= vmin <= vmax */
+	uint64_t grant;
+	uint8_t  ticket[SEGP_TICKETLEN];
 };
 
 struct segp_error {
@@ -361,7 +428,7 @@ union segp_msg {
 	struct segp_list_rep   list_rep;	/* LIST_REP */
 	char                   name[SEG_NAMEMAX + 1];	/* IMPORT */
 	struct segp_import_rep import_rep;	/* IMPORT_REP */
-	uint64_t               id;		/* UNIMPORT, REVOKE, SIGNAL */
+	uint64_t               id;		/* UNIMPORT, REVOKE, SIGNAL, TICKET */
 	struct segp_error      error;		/* ERROR */
 	struct segp_free       free;		/* FREE */
 };
@@ -381,6 +448,10 @@ size_t segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
 /* A payload of len bytes of type, checked exactly; -1 with *why. */
 int  segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
     union segp_msg *m, const char **why);
+/* A connect's private data (got bytes, zero-padded by rdma_cm); -1, *why. */
+size_t segp_connect_encode(uint8_t *out, size_t size, const struct segp_connect *);
+int  segp_connect_decode(const uint8_t *p, size_t got, struct segp_connect *,
+    const char **why);
 /* The highest version both ranges hold, or 0 when they share none. */
 uint32_t segp_version_pick(uint32_t amin, uint32_t amax, uint32_t bmin,
     uint32_t bmax);

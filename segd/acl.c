@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * acl.c: an export's access list, RSM's publish list: "NODE:r,NODE:rw".
  * NODE is a peer's node name (from its hello) or its address.  An empty

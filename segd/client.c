@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * client.c: the local control socket's connections.  Clients (libseg)
  * speak framed requests over a UNIX stream socket; each connection is

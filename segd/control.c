@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * control.c: the socket's requests, one handler per operation.  client.c
  * hands each decoded request here; the handlers check, call the module
@@ -298,15 +300,19 @@ op_stats(struct client *c, uint16_t op, const struct segw_req *r)
 {
 	struct segd *sd = client_segd(c);
 	char text[SEGW_MAXTEXT];
-	unsigned nexp, nimp;
+	unsigned nexp, nimp, ngrants, nconns, nimports, ndirect;
 	int n;
 
 	(void)r;
 	export_counts(&nexp, &nimp);
+	grant_counts(&ngrants, &nconns);
+	nimports = rseg_count(&ndirect);
 	n = snprintf(text, sizeof text, "bounce_bytes %llu\nzerocopy_bytes %llu\n"
-	    "exports %u\nexported_imports %u\nimports %u\n",
+	    "exports %u\nexported_imports %u\nimports %u\nimports_direct %u\n"
+	    "direct_grants %u\ndirect_connections %u\n",
 	    (unsigned long long)sd->bounce_bytes,
-	    (unsigned long long)sd->zerocopy_bytes, nexp, nimp, rseg_count());
+	    (unsigned long long)sd->zerocopy_bytes, nexp, nimp, nimports,
+	    ndirect, ngrants, nconns);
 	client_reply(c, op, NULL, text, (size_t)n, -1);
 }
 
@@ -331,6 +337,7 @@ static const op_handler handlers[SEGW_OPMAX] = {
 	[SEGW_UNEXPORT] = op_export,	[SEGW_IMPORT] = op_import,
 	[SEGW_UNIMPORT] = op_import,	[SEGW_PEERLS] = op_import,
 	[SEGW_RSIGNAL] = op_import,	[SEGW_BOUNCE] = op_import,
+	[SEGW_TICKET] = op_import,
 	[SEGW_PEERS] = op_peers,	[SEGW_STATS] = op_stats,
 	[SEGW_ZALLOC] = op_zio,		[SEGW_ZPOOL] = op_zio,
 	[SEGW_FREEREAD] = op_zio,	[SEGW_FREEFD] = op_zio,

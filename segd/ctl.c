@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * ctl.c: the ctl message parser.  `va|addr|umsg|kmsg ADDR LEN`: ADDR is
  * rounded down to a page, the end up to a page; ADDR 0 asks segd to pick.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * export.c: RSM's publish on segd.  An exported segment gets remote-access
  * memory regions of its own, one read-only and one read-write as its access
@@ -29,7 +31,17 @@ struct eimport {
 	struct export      *exp;
 	struct peer        *peer;	/* no reference: export_peer_gone() */
 	uint64_t            id;
+	int                 perm;
+	struct grant       *g;	/* its direct data path; NULL: none */
 };
+
+static void
+eimport_free(struct eimport *ei)
+{
+	grant_free(ei->g);	/* its data connections go, its key fails */
+	LIST_REMOVE(ei, entry);
+	free(ei);
+}
 
 /*
  * An export holds one reference to its segment, from export_seg() until
@@ -61,8 +73,7 @@ export_revoke(struct segd *sd, struct export *x)
 		union segp_msg m = { .id = ei->id };
 		if (peer_alive(ei->peer))
 			peer_send(ei->peer, SEGP_REVOKE, 0, &m);
-		LIST_REMOVE(ei, entry);
-		free(ei);
+		eimport_free(ei);
 	}
 	/* from here an RDMA access with the old rkeys fails */
 	rdma_dereg(x->mr_r);
@@ -213,11 +224,12 @@ imports_of(struct peer *p)
 	return count;
 }
 
+static void import_reply(struct segd *, struct eimport *, uint32_t tag);
+
 static void
 on_import(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
 	struct segd *sd = arg;
-	union segp_msg r;
 	struct segment *s;
 	struct export *x;
 	struct eimport *ei;
@@ -243,17 +255,42 @@ on_import(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 	ei->exp = x;
 	ei->peer = p;
 	ei->id = next_id++;
+	ei->perm = perm;
 	LIST_INSERT_HEAD(&x->imports, ei, entry);
+	import_reply(sd, ei, tag);
+}
+
+/*
+ * IMPORT_REP for ei: the segd path's key, and on a connection of version 3
+ * a grant and a fresh ticket for the importer's own data connections (made
+ * on first use; without one the importer uses the segd path only).
+ */
+static void
+import_reply(struct segd *sd, struct eimport *ei, uint32_t tag)
+{
+	struct export *x = ei->exp;
+	struct segment *s = x->seg;
+	struct segerr e;
+	union segp_msg r;
+
 	memset(&r, 0, sizeof r);
 	r.import_rep.id = ei->id;
 	r.import_rep.va = s->va;
 	r.import_rep.len = s->len;
 	r.import_rep.gen = x->gen;
-	r.import_rep.rkey = perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey;
-	r.import_rep.perm = (uint32_t)perm;
-	if (perm & SEGW_WR)
+	r.import_rep.rkey = ei->perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey;
+	r.import_rep.perm = (uint32_t)ei->perm;
+	if (peer_version(ei->peer) >= 3 && sd->ticket_ms > 0) {
+		if (ei->g == NULL && (ei->g = grant_new(ei->peer, ei->id, s->map,
+		    s->len, ei->perm, &e)) == NULL)
+			log_warnx("%s: no direct data path for '%s' to node %s: %s",
+			    __func__, s->name, peer_node(ei->peer), e.msg);
+		if (ei->g != NULL && grant_ticket(ei->g, &r.import_rep, &e) < 0)
+			log_warnx("%s: %s", __func__, e.msg);
+	}
+	if (ei->perm & SEGW_WR)
 		seg_touch(s);	/* RDMA writes bypass segd: data's time */
-	peer_send(p, SEGP_IMPORT_REP, tag, &r);
+	peer_send(ei->peer, SEGP_IMPORT_REP, tag, &r);
 }
 
 static struct eimport *
@@ -276,10 +313,22 @@ on_unimport(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 
 	(void)arg;
 	(void)tag;
-	if (ei != NULL) {	/* else already revoked: nothing to do */
-		LIST_REMOVE(ei, entry);
-		free(ei);
+	if (ei != NULL)	/* else already revoked: nothing to do */
+		eimport_free(ei);
+}
+
+/* A new ticket for an import (a remade or a new data connection). */
+static void
+on_ticket(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	struct eimport *ei = eimport_find(p, m->id);
+
+	if (ei == NULL) {
+		peer_send_error(p, tag, EACCES, "segment revoked: no import %llu "
+		    "from node %s", (unsigned long long)m->id, peer_node(p));
+		return;
 	}
+	import_reply(arg, ei, tag);
 }
 
 /* Returned buffers (FREE) or a signal (SIGNAL) from an importer. */
@@ -325,10 +374,8 @@ export_peer_gone(void *arg, struct peer *p)
 	TAILQ_FOREACH(x, &exports, entry)
 		for (ei = LIST_FIRST(&x->imports); ei; ei = next) {
 			next = LIST_NEXT(ei, entry);
-			if (ei->peer == p) {
-				LIST_REMOVE(ei, entry);
-				free(ei);
-			}
+			if (ei->peer == p)
+				eimport_free(ei);
 		}
 }
 
@@ -340,6 +387,7 @@ export_init(struct segd *sd)
 	peer_handle(SEGP_UNIMPORT, on_unimport, sd);
 	peer_handle(SEGP_FREE, on_free, sd);
 	peer_handle(SEGP_SIGNAL, on_signal, sd);
+	peer_handle(SEGP_TICKET, on_ticket, sd);
 	peer_observe_gone(export_peer_gone, sd);
 }
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * fs.c: segment(3)'s file system, mounted with FUSE (segd -m MOUNTPOINT).
  *

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * fs_free.c: a zero-copy segment's free file.  A write returns buffers:
  * their addresses, one a line.  A read takes the returned addresses, one a

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * fs_io.c: the file system's open files.  A local file holds its segment,
  * so it works on after a remove, like an attachment; net/ files carry

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * fs_netio.c: the open files of the remote view (net/NODE/NAME/...), under
  * fsnet.c, which finds and imports the segments and opens them here.

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * fs_ops.c: the file system's operations on names: looking up, forgetting,
  * attributes and chmod, mkdir and rmdir of segments, directory listings,

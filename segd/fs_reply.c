@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * fs_reply.c: what every operation of the file system shares: the
  * caller's credentials, the attributes of its inodes, and the replies

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * fsnet.c: the remote view of the segment file system (beyond the spec).
  *

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * import.c: imports held by the socket's clients, an adapter of rseg.c.
  *
@@ -22,6 +24,8 @@
 #include "segd.h"
 
 #define BOUNCE_SIZE  (8u << 20)
+
+static unsigned deadline_ms;	/* segd's, told to direct-path importers */
 #define LABEL_MAX    128
 
 /*
@@ -46,6 +50,12 @@ struct client_imports {
 	LIST_HEAD(, cimport) list;
 	uint64_t             next_handle;
 	struct bounce       *bounce;
+};
+
+/* A ticket request of a client, until rseg.c calls back. */
+struct ticketq {
+	struct creq *q;
+	uint64_t     handle;
 };
 
 /* An io of a client: what it holds until rseg.c calls back. */
@@ -138,6 +148,33 @@ request_peer(struct segd *sd, const struct segw_req *r, char *label,
 	return peer_get(sd, host, (uint16_t)port, label, e);
 }
 
+/* The reply to IMPORT or TICKET: the import, and its direct data path. */
+static void
+imp_reply(struct creq *q, const struct cimport *x)
+{
+	const struct rimp *imp = x->imp;
+	uint8_t buf[sizeof(struct segw_imp_wire) + sizeof(struct segw_direct_wire)];
+	const char *why;
+	struct segw_imp m;
+
+	memset(&m, 0, sizeof m);
+	m.handle = x->handle;
+	m.len = imp->len;
+	m.rva = imp->rva;
+	m.gen = imp->gen;
+	m.rkey = imp->rkey;
+	m.perm = imp->perm;
+	m.direct = imp->direct && seg_parse_hostport(imp->where, m.addr,
+	    sizeof m.addr, &m.port, SEGP_PORT, &why) == 0;
+	if (m.direct) {
+		m.grant = imp->grant;
+		memcpy(m.ticket, imp->ticket, sizeof m.ticket);
+		m.drkey = imp->drkey;
+		m.deadline_ms = deadline_ms;
+	}
+	creq_reply_raw(q, buf, segw_imp_encode(buf, sizeof buf, &m));
+}
+
 static void
 import_done(void *arg, struct rimp *imp, const struct segerr *e)
 {
@@ -145,8 +182,6 @@ import_done(void *arg, struct rimp *imp, const struct segerr *e)
 	struct client *c = creq_client(q);
 	struct client_imports *ci;
 	struct cimport *x = NULL;
-	struct segw_imp m;
-	uint8_t buf[sizeof(struct segw_imp_wire)];
 
 	if (e != NULL) {
 		creq_fail_err(q, e);
@@ -161,14 +196,25 @@ import_done(void *arg, struct rimp *imp, const struct segerr *e)
 	x->handle = ci->next_handle++;
 	x->imp = imp;		/* takes the caller's reference */
 	LIST_INSERT_HEAD(&ci->list, x, entry);
-	memset(&m, 0, sizeof m);
-	m.handle = x->handle;
-	m.len = imp->len;
-	m.rva = imp->rva;
-	m.gen = imp->gen;
-	m.rkey = imp->rkey;
-	m.perm = imp->perm;
-	creq_reply_raw(q, buf, segw_imp_encode(buf, sizeof buf, &m));
+	imp_reply(q, x);
+}
+
+/* A new ticket came (or not): the import's reply again, or the error. */
+static void
+ticket_done(void *arg, const struct segerr *e)
+{
+	struct ticketq *t = arg;
+	struct client *c = creq_client(t->q);
+	struct cimport *x;
+	struct segerr e2;
+
+	if (e != NULL)
+		creq_fail_err(t->q, e);
+	else if (c == NULL || (x = cimport_find(c, t->handle, &e2)) == NULL)
+		creq_fail(t->q, EBADF, "the import went meanwhile");
+	else
+		imp_reply(t->q, x);
+	free(t);
 }
 
 static void
@@ -258,6 +304,22 @@ do_bounce(struct segd *sd, struct creq *q, struct client *c)
 	creq_reply(q, &info, NULL, 0, fd);
 }
 
+static int
+ticket_ask(struct creq *q, struct cimport *x, struct segerr *e)
+{
+	struct ticketq *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	t->q = q;
+	t->handle = x->handle;
+	if (rseg_ticket(x->imp, ticket_done, t, e) < 0) {
+		free(t);
+		return -1;
+	}
+	return 0;
+}
+
 /* Import, unimport, a peer's listing, remote signal, the bounce region. */
 void
 import_request(struct segd *sd, struct client *c, uint16_t op,
@@ -271,6 +333,7 @@ import_request(struct segd *sd, struct client *c, uint16_t op,
 
 	if (q == NULL)
 		return;
+	deadline_ms = sd->deadline_ms;
 	switch (op) {
 	case SEGW_IMPORT:
 	case SEGW_PEERLS:
@@ -290,6 +353,11 @@ import_request(struct segd *sd, struct client *c, uint16_t op,
 	case SEGW_RSIGNAL:
 		if ((x = cimport_find(c, r->a, &e)) == NULL ||
 		    rseg_signal(x->imp, notify_done, q, &e) < 0)
+			break;
+		return;
+	case SEGW_TICKET:
+		if ((x = cimport_find(c, r->a, &e)) == NULL ||
+		    ticket_ask(q, x, &e) < 0)
 			break;
 		return;
 	case SEGW_BOUNCE:

@@ -1,10 +1,18 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * main.c: segd, the node's segment daemon.
  *
- *   segd [-fv] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS] [-M MAXBYTES]
- *        [-l ADDR[:PORT]] [-D DEVICE] [-n NODENAME] [-t DEADLINE_MS]
- *        [-m MOUNTPOINT]
+ *   segd [-fv] [-c CONFFILE] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS]
+ *        [-M MAXBYTES] [-l ADDR[:PORT]] [-D DEVICE] [-n NODENAME]
+ *        [-t DEADLINE_MS] [-m MOUNTPOINT]
+ *
+ * Options come from the command line, then the configuration file
+ * (config.c: -c FILE, else /etc/segd.conf if it exists), then defaults.
+ * Under systemd segd says READY=1 once its socket serves (sd_notify), and
+ * SIGHUP reloads the log level and the limits from the file.
  */
+#include <sys/resource.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -14,16 +22,17 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "segd.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: segd [-fv] [-s socket] [-d statedir] "
-	    "[-N maxsegs] [-M maxbytes]\n"
+	fprintf(stderr, "usage: segd [-fv] [-c conffile] [-s socket] "
+	    "[-d statedir] [-N maxsegs] [-M maxbytes]\n"
 	    "            [-l addr[:port]] [-D device] [-n nodename] "
-	    "[-t deadline_ms]\n"
+	    "[-t deadline_ms] [-E ticket_ms]\n"
 	    "            [-m mountpoint]\n");
 	exit(2);
 }
@@ -114,33 +123,57 @@ signal_cb(int sig, short ev, void *arg)
 	struct segd *sd = arg;
 
 	(void)ev;
-	log_info("segd: signal %d, shutting down", sig);
+	log_info("%s: signal %d, shutting down", __func__, sig);
+	sd_notify(0, "STOPPING=1");
 	event_base_loopbreak(sd->base);
 }
 
-/* What the command line asks for, beyond struct segd. */
+/* What the command line and the configuration file ask for. */
 struct opts {
+	struct segd     *sd;
 	struct ns_limits lim;
 	const char      *statedir, *mountpoint;
 	int              verbose;
+	const char      *conffile;	/* -c, else CONF_PATH */
+	int              conf_required;	/* -c: the file must be there */
+	unsigned         cli;		/* 1 << CONF_key for each option given */
+	struct conf      conf;		/* the file as segd started with it */
 };
 
 /* One option; 2 (exit status) when it is bad. */
 static int
 option(int ch, struct segd *sd, struct opts *o)
 {
+	static const char flags[CONF_NKEYS] = {
+		[CONF_SOCKET] = 's', [CONF_STATEDIR] = 'd', [CONF_MAXSEGS] = 'N',
+		[CONF_MAXBYTES] = 'M', [CONF_LISTEN] = 'l', [CONF_DEVICE] = 'D',
+		[CONF_NODE] = 'n', [CONF_DEADLINE] = 't', [CONF_MOUNT] = 'm',
+		[CONF_VERBOSE] = 'v', [CONF_FOREGROUND] = 'f', [CONF_TICKET] = 'E',
+	};
+	int k;
+
+	for (k = 0; k < CONF_NKEYS; k++)
+		if (flags[k] == ch)
+			o->cli |= 1u << k;
 	switch (ch) {
+	case 'c': o->conffile = optarg; break;
 	case 'f': sd->foreground = 1; break;
 	case 'v': o->verbose = 1; break;
 	case 's': sd->sockpath = optarg; break;
 	case 'd': o->statedir = optarg; break;
-	case 'N': o->lim.maxsegs = number_arg("N", optarg, 1, 1u << 24); break;
+	case 'N': o->lim.maxsegs = number_arg("N", optarg, 1, CONF_MAXSEGS_MAX);
+		break;
 	case 'M': o->lim.maxbytes = number_arg("M", optarg, 1, UINT64_MAX); break;
 	case 'l': sd->listen = optarg; break;
 	case 'D': sd->device = optarg; break;
 	case 'm': o->mountpoint = optarg; break;
 	case 't':
-		sd->deadline_ms = (unsigned)number_arg("t", optarg, 10, 3600000);
+		sd->deadline_ms = (unsigned)number_arg("t", optarg,
+		    CONF_DEADLINE_MIN, CONF_DEADLINE_MAX);
+		break;
+	case 'E':
+		sd->ticket_ms = (unsigned)number_arg("E", optarg, 0,
+		    CONF_TICKET_MAX);
 		break;
 	case 'n':
 		if (!seg_node_valid(optarg)) {
@@ -154,6 +187,158 @@ option(int ch, struct segd *sd, struct opts *o)
 		usage();
 	}
 	return 0;
+}
+
+/* Whether the file gives key k and no option overrides it. */
+#define FROM_FILE(o, c, k) (((c)->set & ~(o)->cli) & (1u << (k)))
+
+/* The file's values where the command line said nothing. */
+static void
+apply_conf(struct segd *sd, struct opts *o)
+{
+	struct conf *c = &o->conf;
+
+	if (FROM_FILE(o, c, CONF_SOCKET))
+		sd->sockpath = c->str[CONF_SOCKET];
+	if (FROM_FILE(o, c, CONF_STATEDIR))
+		o->statedir = c->str[CONF_STATEDIR];
+	if (FROM_FILE(o, c, CONF_MAXSEGS))
+		o->lim.maxsegs = c->maxsegs;
+	if (FROM_FILE(o, c, CONF_MAXBYTES))
+		o->lim.maxbytes = c->maxbytes;
+	if (FROM_FILE(o, c, CONF_LISTEN))
+		sd->listen = c->str[CONF_LISTEN];
+	if (FROM_FILE(o, c, CONF_DEVICE))
+		sd->device = c->str[CONF_DEVICE];
+	if (FROM_FILE(o, c, CONF_NODE))
+		snprintf(sd->node, sizeof sd->node, "%.*s", SEGP_NODEMAX,
+		    c->str[CONF_NODE]);
+	if (FROM_FILE(o, c, CONF_DEADLINE))
+		sd->deadline_ms = c->deadline_ms;
+	if (FROM_FILE(o, c, CONF_TICKET))
+		sd->ticket_ms = c->ticket_ms;
+	if (FROM_FILE(o, c, CONF_MOUNT))
+		o->mountpoint = c->str[CONF_MOUNT];
+	if (FROM_FILE(o, c, CONF_VERBOSE))
+		o->verbose = c->verbose;
+	if (FROM_FILE(o, c, CONF_FOREGROUND))
+		sd->foreground = c->foreground;
+}
+
+static uint64_t
+default_maxbytes(void)
+{
+	return (uint64_t)sysconf(_SC_PHYS_PAGES) *
+	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
+}
+
+/*
+ * Every allocated segment holds a descriptor, and so does every client:
+ * raise the soft descriptor limit to what -N and the clients need, as far
+ * as the hard limit allows, and say so when that is not enough.
+ */
+static void
+fit_nofile(size_t maxsegs)
+{
+	rlim_t need = (rlim_t)maxsegs + SEGD_MAXCLIENTS + 1024;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("%s: getrlimit", __func__);
+		return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+		    need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("%s: setrlimit", __func__);
+		else if (rl.rlim_cur < need)
+			log_warnx("%s: descriptor limit %llu is below the %llu "
+			    "that %zu segments and %d clients need: raise "
+			    "LimitNOFILE (ulimit -n) or lower maxsegs", __func__,
+			    (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)need, maxsegs, SEGD_MAXCLIENTS);
+	}
+}
+
+/* A limit after a reload: the option's, else the file's, else the default. */
+static uint64_t
+reload_limit(struct opts *o, const struct conf *c, int k, uint64_t now,
+    uint64_t file, uint64_t def)
+{
+	uint64_t v = o->cli & (1u << k) ? now : c->set & (1u << k) ? file : def;
+
+	if (o->cli & (1u << k))
+		log_info("%s: %s %llu: set on the command line", __func__,
+		    conf_key_name(k), (unsigned long long)v);
+	else if (v != now)
+		log_info("%s: %s %llu (was %llu)", __func__, conf_key_name(k),
+		    (unsigned long long)v, (unsigned long long)now);
+	else
+		log_info("%s: %s %llu (unchanged)", __func__, conf_key_name(k),
+		    (unsigned long long)v);
+	return v;
+}
+
+/* The keys a reload does not apply: say when the file changed them. */
+static void
+reload_rest(struct opts *o, const struct conf *c)
+{
+	const struct conf *was = &o->conf;
+	unsigned k, bit;
+
+	for (k = 0; k < CONF_NKEYS; k++) {
+		bit = 1u << k;
+		if (k == CONF_MAXSEGS || k == CONF_MAXBYTES || k == CONF_VERBOSE ||
+		    (o->cli & bit))
+			continue;
+		if ((c->set & bit) != (was->set & bit) ||
+		    strcmp(c->str[k], was->str[k]) != 0 ||
+		    (k == CONF_DEADLINE && c->deadline_ms != was->deadline_ms) ||
+		    (k == CONF_FOREGROUND && c->foreground != was->foreground))
+			log_warnx("%s: %s changed in %s: it takes effect when "
+			    "segd restarts", __func__, conf_key_name((int)k),
+			    o->conffile);
+	}
+}
+
+/* SIGHUP: the log level and the limits again, from the file. */
+static void
+hup_cb(int sig, short ev, void *arg)
+{
+	struct opts *o = arg;
+	struct ns *ns = &o->sd->ns;
+	struct conf *c;
+	struct segerr e;
+	int verbose;
+
+	(void)sig, (void)ev;
+	sd_notify(0, "RELOADING=1");
+	log_info("%s: SIGHUP: reloading %s", __func__, o->conffile);
+	if ((c = malloc(sizeof *c)) == NULL ||
+	    conf_load(c, o->conffile, o->conf_required, &e) < 0) {
+		log_warnx("%s: %s: nothing changed", __func__, c == NULL ?
+		    "malloc: out of memory" : e.msg);
+		free(c);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	verbose = o->cli & (1u << CONF_VERBOSE) ? 1 :
+	    c->set & (1u << CONF_VERBOSE) ? c->verbose : 0;
+	log_set_verbose(verbose);
+	log_info("%s: verbose %s", __func__, verbose ? "yes" : "no");
+	ns->lim.maxsegs = reload_limit(o, c, CONF_MAXSEGS, ns->lim.maxsegs,
+	    c->maxsegs, default_maxsegs());
+	ns->lim.maxbytes = reload_limit(o, c, CONF_MAXBYTES, ns->lim.maxbytes,
+	    c->maxbytes, default_maxbytes());
+	if (ns->nsegs > ns->lim.maxsegs || ns->bytes > ns->lim.maxbytes)
+		log_warnx("%s: %zu segments of %llu bytes exist: more are refused "
+		    "until some are removed", __func__, ns->nsegs,
+		    (unsigned long long)ns->bytes);
+	fit_nofile(ns->lim.maxsegs);
+	reload_rest(o, c);
+	free(c);
+	sd_notify(0, "READY=1");
 }
 
 /* The defaults of what the options left unsaid; 2 when one cannot be had. */
@@ -193,47 +378,113 @@ defaults(struct segd *sd, struct opts *o)
 	return 0;
 }
 
+/* The command line, then the file; 0, or the exit status. */
+static int
+configure(int argc, char *argv[], struct segd *sd, struct opts *o)
+{
+	struct segerr e;
+	int ch;
+
+	sd->ticket_ms = UINT_MAX;	/* unset */
+	while ((ch = getopt(argc, argv, "fvc:s:d:N:M:l:D:n:t:m:E:")) != -1)
+		if (option(ch, sd, o) != 0)
+			return 2;
+	if (optind != argc)
+		usage();
+	o->conf_required = o->conffile != NULL;
+	if (o->conffile == NULL)
+		o->conffile = CONF_PATH;
+	if (conf_load(&o->conf, o->conffile, o->conf_required, &e) < 0) {
+		fprintf(stderr, "segd: %s\n", e.msg);
+		return 2;
+	}
+	apply_conf(sd, o);
+	if (o->lim.maxsegs == 0)
+		o->lim.maxsegs = default_maxsegs();
+	if (o->lim.maxbytes == 0)
+		o->lim.maxbytes = default_maxbytes();
+	if (sd->deadline_ms == 0)
+		sd->deadline_ms = 5000;
+	if (sd->ticket_ms == UINT_MAX)
+		sd->ticket_ms = 60000;
+	return defaults(sd, o);
+}
+
+/* SIGINT and SIGTERM stop segd, SIGHUP reloads; -1 if they cannot be had. */
+static int
+signals(struct segd *sd, struct opts *o, struct event *ev[3])
+{
+	static const int sig[3] = { SIGINT, SIGTERM, SIGHUP };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		ev[i] = evsignal_new(sd->base, sig[i], sig[i] == SIGHUP ?
+		    hup_cb : signal_cb, sig[i] == SIGHUP ? (void *)o :
+		    (void *)sd);
+		if (ev[i] == NULL || evsignal_add(ev[i], NULL) < 0) {
+			log_errx("%s: cannot install the handler of signal %d",
+			    __func__, sig[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Serving from here on: detach unless -f, then tell systemd. */
+static int
+serve(struct segd *sd, struct opts *o)
+{
+	if (!sd->foreground) {
+		if (daemon(0, 0) < 0) {
+			log_warn("%s: daemon", __func__);
+			return -1;
+		}
+		log_init(0, o->verbose);
+		if (event_reinit(sd->base) < 0) {
+			log_errx("%s: event_reinit failed", __func__);
+			return -1;
+		}
+	}
+	log_info("segd: serving %s, state in %s", sd->sockpath, o->statedir);
+	/* the socket listens, so a client that reaches segd is served */
+	sd_notifyf(0, "READY=1\nMAINPID=%ld\nSTATUS=serving %s",
+	    (long)getpid(), sd->sockpath);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct segd sd;
-	struct opts o;
+	static struct opts o;	/* the file's values live as long as segd */
 	struct segerr e;
-	struct event *sigint = NULL, *sigterm = NULL;
-	int ch, n, rc = 1;
+	struct event *sigev[3] = { NULL, NULL, NULL };
+	int n, i, rc = 1;
 
 	memset(&sd, 0, sizeof sd);
-	memset(&o, 0, sizeof o);
 	sd.store.dirfd = -1;
-	o.lim.maxsegs = default_maxsegs();
-	o.lim.maxbytes = (uint64_t)sysconf(_SC_PHYS_PAGES) *
-	    (uint64_t)sysconf(_SC_PAGESIZE) / 2;
-	sd.deadline_ms = 5000;
-	while ((ch = getopt(argc, argv, "fvs:d:N:M:l:D:n:t:m:")) != -1)
-		if (option(ch, &sd, &o) != 0)
-			return 2;
-	if (optind != argc)
-		usage();
-	if (defaults(&sd, &o) != 0)
-		return 2;
-	log_init(1, o.verbose);
+	o.sd = &sd;
+	if ((n = configure(argc, argv, &sd, &o)) != 0)
+		return n;
+	log_init(1, o.verbose);	/* start-up errors to the terminal */
 	signal(SIGPIPE, SIG_IGN);
+	fit_nofile(o.lim.maxsegs);
 
 	if (store_open(&sd.store, o.statedir, &e) < 0) {
-		log_warnx("segd: %s", e.msg);
+		log_errx("segd: %s", e.msg);
 		return 1;
 	}
 	if (ns_init(&sd.ns, &o.lim, &sd.store) < 0) {
-		log_warnx("segd: ns_init: %s", strerror(errno));
+		log_errx("segd: ns_init: %s", strerror(errno));
 		goto out_store;
 	}
 	if ((sd.base = event_base_new()) == NULL) {
-		log_warnx("segd: event_base_new failed");
+		log_errx("segd: event_base_new failed");
 		goto out_ns;
 	}
 	if (sd.listen != NULL && (rdma_init(&sd, &e) < 0 ||
-	    peer_start(&sd, &e) < 0)) {
-		log_warnx("segd: %s", e.msg);
+	    peer_start(&sd, &e) < 0 || grant_init(&sd, &e) < 0)) {
+		log_errx("segd: %s", e.msg);
 		goto out_rdma;
 	}
 	/* the modules that serve peers' messages; rops fail first */
@@ -247,43 +498,26 @@ main(int argc, char *argv[])
 	if ((n = ns_load(&sd.ns)) > 0)
 		log_info("segd: found %d segments in %s", n, o.statedir);
 	/* before anything can reach segd: a SIGTERM from then on is a clean stop */
-	sigint = evsignal_new(sd.base, SIGINT, signal_cb, &sd);
-	sigterm = evsignal_new(sd.base, SIGTERM, signal_cb, &sd);
-	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) < 0 ||
-	    evsignal_add(sigterm, NULL) < 0) {
-		log_warnx("segd: cannot install signal handlers");
+	if (signals(&sd, &o, sigev) < 0)
 		goto out_control;
-	}
 	/* mounted before the socket listens: a client that reaches segd
 	 * finds the file system there too */
 	if (o.mountpoint != NULL && fs_init(&sd, o.mountpoint) < 0)
 		goto out_control;
-	if (control_init(&sd) < 0)
+	if (control_init(&sd) < 0 || serve(&sd, &o) < 0)
 		goto out_control;
-	if (!sd.foreground) {
-		if (daemon(0, 0) < 0) {
-			log_warn("segd: daemon");
-			goto out_control;
-		}
-		log_init(0, o.verbose);
-		if (event_reinit(sd.base) < 0) {
-			log_warnx("segd: event_reinit failed");
-			goto out_control;
-		}
-	}
-	log_info("segd: serving %s, state in %s", sd.sockpath, o.statedir);
 	if (event_base_dispatch(sd.base) < 0)
-		log_warnx("segd: event loop failed");
+		log_errx("segd: event loop failed");
 	else
 		rc = 0;
 out_control:
-	if (sigint)
-		event_free(sigint);
-	if (sigterm)
-		event_free(sigterm);
+	for (i = 0; i < 3; i++)
+		if (sigev[i] != NULL)
+			event_free(sigev[i]);
 	control_shutdown(&sd);
 out_rdma:
 	peer_shutdown(&sd);	/* every remote operation fails and answers */
+	grant_shutdown();
 	rdma_shutdown(&sd);
 	fs_shutdown(&sd);	/* unmounts; after the peers, before segments */
 	ns_shutdown(&sd.ns);	/* deregisters every segment */

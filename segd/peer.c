@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * peer.c: segd <-> segd connections.  One reliable-connected queue pair per
  * pair of nodes, made with rdma_cm on first use, carrying the messages of
@@ -61,6 +63,10 @@ struct observer {
 static struct observer gone_obs[PEER_OBSERVERS], room_obs[PEER_OBSERVERS];
 static unsigned ngone, nroom;
 static unsigned (*round_fn)(void *ctx, struct peer *, int ok);
+static struct {
+	void (*fn)(void *, struct rdma_cm_id *, const struct segp_connect *);
+	void *arg;
+} data_connect;
 
 static void peer_close(struct peer *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -101,6 +107,14 @@ void
 peer_observe_room(void (*fn)(void *, struct peer *), void *arg)
 {
 	observe(room_obs, &nroom, fn, arg);
+}
+
+void
+peer_on_data_connect(void (*fn)(void *, struct rdma_cm_id *,
+    const struct segp_connect *), void *arg)
+{
+	data_connect.fn = fn;
+	data_connect.arg = arg;
 }
 
 /* fn(ctx, p, ok) when a round peer_post() posted completes: its slots */
@@ -296,14 +310,24 @@ peer_setup(struct peer *p)
 	return 0;
 }
 
+/* The connect's parameters; an outbound one says it is a segd's (priv). */
 static void
-conn_param(struct peer *p, struct rdma_conn_param *cp)
+conn_param(struct peer *p, struct rdma_conn_param *cp,
+    uint8_t priv[SEGP_CONNECT_MAX])
 {
+	struct segp_connect c = { SEGP_CONNECT_CTRL, SEGP_VERSION_MIN,
+	    SEGP_VERSION_MAX, 0, { 0 } };
+
 	memset(cp, 0, sizeof *cp);
 	cp->initiator_depth = (uint8_t)p->sd->rdma->max_rd_atom;
 	cp->responder_resources = (uint8_t)p->sd->rdma->max_rd_atom;
 	cp->retry_count = 7;
 	cp->rnr_retry_count = 7;
+	if (priv != NULL) {
+		cp->private_data = priv;
+		cp->private_data_len = (uint8_t)segp_connect_encode(priv,
+		    SEGP_CONNECT_MAX, &c);
+	}
 }
 
 /*
@@ -611,8 +635,6 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 {
 	struct rdma_conn_param cp;
 	struct peer *p;
-	const char *a;
-	struct sockaddr *sa = rdma_get_peer_addr(id);
 
 	if ((p = peer_new(sd, id, 0)) == NULL) {
 		log_warnx("%s: too many peers (%d); refused", __func__, PEER_MAX);
@@ -621,12 +643,7 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 		return;
 	}
 	id->context = p;
-	a = inet_ntop(sa->sa_family, sa->sa_family == AF_INET ?
-	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
-	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr, p->addr,
-	    sizeof p->addr);
-	if (a == NULL)
-		snprintf(p->addr, sizeof p->addr, "?");
+	rdma_peer_addr(id, p->addr, sizeof p->addr);
 	snprintf(p->label, sizeof p->label, "%s", p->addr);
 	p->state = PS_CONNECT;
 	if (peer_setup(p) < 0) {
@@ -634,9 +651,38 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 		peer_close(p, EIO, "accept: %s", p->why);
 		return;
 	}
-	conn_param(p, &cp);
+	conn_param(p, &cp, NULL);
 	if (rdma_accept(id, &cp) != 0)
 		peer_close(p, EIO, "rdma_accept: %s", strerror(errno));
+}
+
+/*
+ * A connect request: a segd's control connection, a process's data
+ * connection (to the handler grant.c registered), or neither: refused at
+ * once, so rping, perftest -R or ucmatose get nothing from segd's port.
+ */
+static void
+peer_request(struct segd *sd, struct rdma_cm_id *id,
+    const struct segp_connect *c, const char *why)
+{
+	static struct ratelimit rl;
+	char addr[INET6_ADDRSTRLEN];
+
+	if (c != NULL && c->magic == SEGP_CONNECT_DATA && data_connect.fn) {
+		data_connect.fn(data_connect.arg, id, c);
+		return;
+	}
+	if (c != NULL && c->magic == SEGP_CONNECT_CTRL) {
+		peer_accept(sd, id);
+		return;
+	}
+	if (why == NULL)
+		why = "no data path on this segd";
+	rdma_peer_addr(id, addr, sizeof addr);
+	if (log_rate(&rl, 10, __func__))
+		log_warnx("%s: connect from %s refused: %s", __func__, addr, why);
+	rdma_reject(id, why, (uint8_t)strlen(why));
+	rdma_destroy_id(id);
 }
 
 /* Every rdma_cm event goes through this one switch, acked first. */
@@ -652,13 +698,20 @@ peer_cm_events(struct segd *sd)
 		struct peer *p = type == RDMA_CM_EVENT_CONNECT_REQUEST ? NULL :
 		    id->context;
 		struct rdma_conn_param cp;
+		uint8_t priv[SEGP_CONNECT_MAX];
+		struct segp_connect conn;
+		const char *why = NULL;
+		int conn_ok = -1;
 
+		if (type == RDMA_CM_EVENT_CONNECT_REQUEST)	/* gone once acked */
+			conn_ok = segp_connect_decode(ev->param.conn.private_data,
+			    ev->param.conn.private_data_len, &conn, &why);
 		rdma_ack_cm_event(ev);
 		if (p != NULL)
 			peer_hold(p);
 		switch (type) {
 		case RDMA_CM_EVENT_CONNECT_REQUEST:
-			peer_accept(sd, id);
+			peer_request(sd, id, conn_ok == 0 ? &conn : NULL, why);
 			break;
 		case RDMA_CM_EVENT_ADDR_RESOLVED:
 			if (p == NULL || p->state != PS_ADDR)
@@ -677,7 +730,7 @@ peer_cm_events(struct segd *sd)
 				peer_close(p, EIO, "peer %s: %s", p->label, p->why);
 				break;
 			}
-			conn_param(p, &cp);
+			conn_param(p, &cp, priv);
 			if (rdma_connect(id, &cp) != 0)
 				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
 				    "rdma_connect: %s", p->label, strerror(errno));

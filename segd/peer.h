@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * peer.h: segd<->segd connections' insides, shared by peer.c (the
  * connections) and peers.c (what other modules may ask of them).  Nothing

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * peers.c: what other modules may ask of segd<->segd connections: their
  * names, versions and state, listings, and finding one by node name or

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * perm.c: who a caller is, and what the segment's mode lets them do.
  * The check is Unix's: owner bits if the uid matches, else group bits if

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rdma.c: segd's RDMA device.  The rdma_cm listener on -l ADDR[:PORT]
  * decides the device (or -D names it and must agree); one protection
@@ -28,6 +30,19 @@ set_nonblock(int fd)
 	int fl = fcntl(fd, F_GETFL);
 
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* The address an rdma_cm id's other side has, as text ("?" if none). */
+void
+rdma_peer_addr(struct rdma_cm_id *id, char *buf, size_t size)
+{
+	struct sockaddr *sa = rdma_get_peer_addr(id);
+	const void *a = sa->sa_family == AF_INET ?
+	    (void *)&((struct sockaddr_in *)sa)->sin_addr :
+	    (void *)&((struct sockaddr_in6 *)sa)->sin6_addr;
+
+	if (inet_ntop(sa->sa_family, a, buf, (socklen_t)size) == NULL)
+		snprintf(buf, size, "?");
 }
 
 int

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rop.c: remote operations on a peer's connection.  A rop is a request
  * message awaiting its tagged reply, or rounds of RDMA work requests; each

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rseg.c: segments of other nodes, the importer's side of RSM's connect,
  * get, put, barrier and signals: the one module that imports, lists, moves
@@ -120,9 +122,15 @@ rseg_usable(const struct rimp *imp, struct segerr *e)
 	return 0;
 }
 
+/* Imports held, and how many of them the exporter offers a direct path. */
 unsigned
-rseg_count(void)
+rseg_count(unsigned *direct)
 {
+	struct rimp *imp;
+
+	*direct = 0;
+	LIST_FOREACH(imp, &rimps, entry)
+		*direct += imp->direct;
 	return nrimps;
 }
 
@@ -168,6 +176,24 @@ imp_fail(struct rop *r, int code, const char *msg)
 	free(o);
 }
 
+/* The direct data path an import reply offers, and where to reach it. */
+static void
+rimp_direct(struct rimp *imp, const struct segp_import_rep *rep)
+{
+	struct peer_stat st;
+
+	imp->direct = rep->direct;
+	if (!rep->direct)
+		return;
+	imp->grant = rep->grant;
+	memcpy(imp->ticket, rep->ticket, sizeof imp->ticket);
+	imp->drkey = rep->drkey;
+	if (imp->peer != NULL) {
+		peer_stat(imp->peer, &st);
+		snprintf(imp->where, sizeof imp->where, "%s", st.where);
+	}
+}
+
 static struct rimp *
 rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *rep)
 {
@@ -187,6 +213,7 @@ rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *re
 	imp->gen = rep->gen;
 	imp->rkey = rep->rkey;
 	imp->perm = rep->perm;
+	rimp_direct(imp, rep);
 	LIST_INSERT_HEAD(&rimps, imp, entry);
 	nrimps++;
 	return imp;
@@ -548,6 +575,84 @@ rseg_io(struct segd *sd, struct rimp *imp, int kind, const struct rseg_sge *v,
 	if (n > 0)
 		memcpy(o->v, v, n * sizeof *v);
 	rop_submit(imp->peer, &o->rop, &io_ops);
+	return 0;
+}
+
+/* ---- a new ticket: TICKET, answered by IMPORT_REP ---- */
+
+struct tkop {
+	struct rop     rop;
+	struct rimp   *imp;	/* held */
+	rseg_done_cb   cb;
+	void          *arg;
+};
+
+static int
+tk_start(struct rop *r)
+{
+	struct tkop *o = (struct tkop *)r;
+	union segp_msg m = { .id = o->imp->id };
+
+	rop_send(r, SEGP_TICKET, &m);
+	return 0;
+}
+
+static void
+tk_finish(struct tkop *o, const struct segerr *e)
+{
+	o->cb(o->arg, e);
+	rseg_put(o->imp);	/* the request's */
+	free(o);
+}
+
+static void
+tk_fail(struct rop *r, int code, const char *msg)
+{
+	struct segerr e;
+
+	seterr(&e, code, "%s", msg);
+	tk_finish((struct tkop *)r, &e);
+}
+
+static void
+tk_reply(struct rop *r, uint16_t type, const union segp_msg *m)
+{
+	struct tkop *o = (struct tkop *)r;
+	struct segerr e;
+
+	rop_done(r);
+	if (type != SEGP_IMPORT_REP)
+		reply_error(&e, type, m, o->imp->label);
+	else if (!m->import_rep.direct || m->import_rep.id != o->imp->id)
+		seterr(&e, EPROTO, "peer %s answered a ticket request with "
+		    "another import", o->imp->label);
+	else {
+		rimp_direct(o->imp, &m->import_rep);
+		tk_finish(o, NULL);
+		return;
+	}
+	tk_finish(o, &e);
+}
+
+static const struct rop_ops tk_ops = { tk_start, tk_reply, tk_fail };
+
+int
+rseg_ticket(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
+{
+	struct tkop *o;
+
+	if (rseg_usable(imp, e) < 0)
+		return -1;
+	if (!imp->direct)
+		return seterr(e, ENOTSUP, "node %s offers no direct data path "
+		    "for '%s'", imp->label, imp->name);
+	if ((o = calloc(1, sizeof *o)) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	o->imp = imp;
+	rseg_hold(imp);		/* the request's reference */
+	o->cb = cb;
+	o->arg = arg;
+	rop_submit(imp->peer, &o->rop, &tk_ops);
 	return 0;
 }
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segd.h: segd's one internal header; prototypes are grouped by file.
  */
@@ -175,6 +177,7 @@ struct segd {
 	const char        *device;      /* -D DEVICE */
 	char               node[SEGP_NODEMAX + 1];
 	unsigned           deadline_ms; /* every remote operation's */
+	unsigned           ticket_ms;   /* a data-path ticket's lifetime */
 	/* counters, for segctl stats */
 	uint64_t           bounce_bytes, zerocopy_bytes;
 };
@@ -186,8 +189,40 @@ struct acl_ent {
 };
 #define ACL_MAX 32
 
-/* log.c */
+/* config.c: segd.conf, `key = value` lines (segd(8) lists the keys) */
+#define CONF_PATH         "/etc/segd.conf"
+#define CONF_LINEMAX      1024	/* bytes of a line, with its end */
+#define CONF_FILEMAX      65536
+#define CONF_SOCKMAX      108	/* sizeof sockaddr_un.sun_path */
+#define CONF_MAXSEGS_MAX  (1u << 24)
+#define CONF_DEADLINE_MIN 10
+#define CONF_DEADLINE_MAX 3600000
+enum { CONF_SOCKET, CONF_STATEDIR, CONF_MAXSEGS, CONF_MAXBYTES, CONF_LISTEN,
+    CONF_DEVICE, CONF_NODE, CONF_DEADLINE, CONF_MOUNT, CONF_VERBOSE,
+    CONF_FOREGROUND, CONF_TICKET, CONF_NKEYS };
+#define CONF_TICKET_MAX   3600000
+struct conf {
+	unsigned set;			/* 1 << CONF_key for each key given */
+	char     str[CONF_NKEYS][CONF_LINEMAX];	/* the string keys' values */
+	uint64_t maxsegs, maxbytes;
+	unsigned deadline_ms, ticket_ms;
+	int      verbose, foreground;
+};
+/* 0, or -1 with e: "FILE:LINE: why"; a missing file is fine unless required */
+int  conf_load(struct conf *, const char *path, int required, struct segerr *);
+int  conf_parse(struct conf *, const char *file, const char *text, size_t len,
+    struct segerr *);
+const char *conf_key_name(int key);
+
+/* log.c: stderr (-f), the journal's stderr ("<N>" prefixes), else syslog */
+struct ratelimit {
+	time_t   sec;
+	unsigned n;
+};
+int  log_rate(struct ratelimit *, unsigned max, const char *what);
 void log_init(int foreground, int verbose);
+void log_set_verbose(int verbose);
+void log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -269,6 +304,7 @@ struct ibv_mr *rdma_reg(struct segd *, void *addr, size_t len, int access,
 void rdma_dereg(struct ibv_mr *);
 int  rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *,
     struct segerr *);
+void rdma_peer_addr(struct rdma_cm_id *, char *buf, size_t size);
 
 /*
  * peer.c: segd <-> segd connections.  Messages arrive decoded (by
@@ -280,6 +316,10 @@ typedef void (*peer_handler)(void *arg, struct peer *, uint32_t tag,
 void peer_handle(uint16_t type, peer_handler, void *arg);
 void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
 void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
+/* fn(arg, id, c) for a connect request carrying a data connection's ticket;
+ * fn accepts or rejects id, and owns it from then */
+void peer_on_data_connect(void (*)(void *arg, struct rdma_cm_id *,
+    const struct segp_connect *), void *arg);
 void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
 int  peer_start(struct segd *, struct segerr *);	/* after rdma_init */
 void peer_shutdown(struct segd *);
@@ -343,6 +383,19 @@ void export_shutdown(struct segd *, struct segment *);
 void export_counts(unsigned *nexp, unsigned *nimp);
 
 /*
+ * grant.c: the exporter's side of the direct data path: a protection domain,
+ * region and ticket per import, and the data connections made with it.
+ */
+struct grant;
+int  grant_init(struct segd *, struct segerr *);	/* after peer_start */
+void grant_shutdown(void);
+struct grant *grant_new(struct peer *, uint64_t id, void *addr, uint64_t len,
+    int perm, struct segerr *);
+int  grant_ticket(struct grant *, struct segp_import_rep *, struct segerr *);
+void grant_free(struct grant *);	/* its connections go, its key fails */
+void grant_counts(unsigned *ngrants, unsigned *nconns);
+
+/*
  * rseg.c: segments of other nodes, the importer's side: import, list, io,
  * barrier, remote free and signal, revocation.  The socket's clients
  * (import.c) and the file system's net/ view (fsnet.c) are adapters of it.
@@ -365,6 +418,11 @@ struct rimp {
 	int           revoked;
 	int           err;	/* first put error since the last barrier */
 	char          errmsg[SEGW_MAXTEXT];
+	int           direct;	/* the exporter offers a direct data path: */
+	uint64_t      grant;
+	uint8_t       ticket[SEGP_TICKETLEN];
+	uint32_t      drkey;
+	char          where[INET6_ADDRSTRLEN + 8];	/* its HOST:PORT */
 };
 /* a local buffer of an io: len bytes at addr (lkey's region) <-> off */
 struct rseg_sge {
@@ -386,11 +444,13 @@ int  rseg_io(struct segd *, struct rimp *, int kind, const struct rseg_sge *,
 int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
     rseg_done_cb, void *arg, struct segerr *);
 int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
+/* a new ticket for the import's direct data path (imp's fields updated) */
+int  rseg_ticket(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 void rseg_hold(struct rimp *);
 void rseg_put(struct rimp *);
 int  rseg_usable(const struct rimp *, struct segerr *);
 int  rseg_was_revoked(const char *node, const char *name);
-unsigned rseg_count(void);
+unsigned rseg_count(unsigned *direct);
 
 /* zio.c */
 int  zio_seg_init(struct segd *, struct segment *, struct segerr *);

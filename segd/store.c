@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * store.c: backing memory and metadata in segd's state directory (tmpfs).
  *

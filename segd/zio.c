@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio.c: zero-copy buffer segments (NIX's umsg and kmsg) and signals.
  *

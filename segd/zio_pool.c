@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_pool.c: the buffer allocator of zero-copy segments.  segd runs it for
  * kmsg segments; libseg runs its twin (this same file) in the process that

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_pool.h: the buffer allocator of zero-copy segments, shared by segd
  * (kmsg segments, and validation of returned umsg buffers) and libseg (the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * attach.c: segattach(2), segdetach and segfree.  A named segment is mapped
  * at the address its ctl message set, with MAP_FIXED_NOREPLACE so nothing
@@ -165,6 +167,16 @@ seg_attach(int attr, const char *class, void *va, size_t len)
 int
 seg_att_contains(uintptr_t va, size_t len)
 {
+	uintptr_t base;
+	size_t alen;
+
+	return seg_att_range(va, len, &base, &alen);
+}
+
+/* The named attachment holding [va, va+len): 1, with its range. */
+int
+seg_att_range(uintptr_t va, size_t len, uintptr_t *base, size_t *alen)
+{
 	struct att **pp;
 	int r = 0;
 
@@ -173,8 +185,11 @@ seg_att_contains(uintptr_t va, size_t len)
 	pthread_mutex_lock(&att_lock);
 	pp = att_find(va);
 	if (pp != NULL && (*pp)->kind == ATT_NAMED &&
-	    va + len - (*pp)->va <= (*pp)->len)
+	    va + len - (*pp)->va <= (*pp)->len) {
+		*base = (*pp)->va;
+		*alen = (*pp)->len;
 		r = 1;
+	}
 	pthread_mutex_unlock(&att_lock);
 	return r;
 }
@@ -193,6 +208,8 @@ seg_detach(void *addr)
 	a = *pp;
 	*pp = a->next;
 	pthread_mutex_unlock(&att_lock);
+	if (a->kind == ATT_NAMED)
+		dp_att_gone(a->va, a->len);	/* its registrations, first */
 	munmap((void *)a->va, a->len);
 	if (a->kind == ATT_NAMED)
 		detach_named(a->va);	/* segd may be gone; the unmap stands */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * client.c: libseg's connection to the local segd.  One connection per
  * process, shared by its threads under a mutex; a child after fork makes its

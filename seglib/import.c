@@ -1,8 +1,13 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
- * import.c: libseg's side of export and import.  get and put ask the local
- * segd to post RDMA READ or WRITE.  A buffer inside an attached segment is
- * named by its address and moved by DMA with no copy; any other buffer is
- * copied through the bounce region segd shares with this process.  If the
+ * import.c: libseg's side of export and import.  Where the exporter offers
+ * a direct data path, get and put are posted by this process on a queue
+ * pair of its own (dpath.c); else (or with SEG_DIRECT=0, or where this
+ * process cannot open the device) they ask the local segd to post RDMA
+ * READ or WRITE: a buffer inside an attached segment is named by its
+ * address and moved by DMA with no copy; any other buffer is copied
+ * through the bounce region segd shares with this process.  If the
  * connection to the exporter was lost, an import is made again once, and
  * the operation retried, unless the export changed meanwhile (revoked).
  */
@@ -24,6 +29,14 @@ struct seg_import {
 	char     name[SEG_NAMEMAX + 1];
 	char     peertext[SEGW_MAXTEXT];	/* "ADDR PORT NODE" */
 	struct segw_imp m;
+	pid_t    pid;		/* the process that made it */
+	unsigned gen;		/* ... over this connection to segd */
+	struct dpconn *dp;	/* the direct path's connection, once made */
+	int      dp_off;	/* the direct path cannot be had: why */
+	char     dp_why[SEGW_MAXTEXT];
+	char     label[SEGW_ADDRLEN + 8];	/* the exporter's ADDR:PORT */
+	int      err;		/* direct path: the first failed put since */
+	char     errmsg[SEGW_MAXTEXT];	/* the last barrier */
 };
 
 /* the bounce region this process shares with segd */
@@ -96,11 +109,25 @@ peer_text(const char *node, size_t nodelen, char *out, size_t size)
 	return 0;
 }
 
+/* A new import (or ticket) came: its direct path's connection is stale. */
+static void
+imp_made(seg_import_t *imp)
+{
+	dp_close(imp->dp);
+	imp->dp = NULL;
+	imp->pid = getpid();
+	imp->gen = seg_conn_gen();
+	if (imp->m.direct)
+		snprintf(imp->label, sizeof imp->label, "%s:%u", imp->m.addr,
+		    imp->m.port);
+}
+
 static int
 do_import(seg_import_t *imp)
 {
 	struct segw_req r;
-	uint8_t rb[sizeof(struct segw_req_wire) + SEGW_MAXTEXT], rsp[64];
+	uint8_t rb[sizeof(struct segw_req_wire) + SEGW_MAXTEXT];
+	uint8_t rsp[sizeof(struct segw_imp_wire) + sizeof(struct segw_direct_wire)];
 	size_t n, rl;
 
 	if (seg_req_name(&r, imp->name) < 0)
@@ -113,6 +140,7 @@ do_import(seg_import_t *imp)
 		return -1;
 	if (segw_imp_decode(rsp, rl, &imp->m) < 0)
 		return seg_seterr(EPROTO, "bad import reply from segd");
+	imp_made(imp);
 	return 0;
 }
 
@@ -163,6 +191,7 @@ seg_unimport(seg_import_t *imp)
 	if (imp == NULL)
 		return seg_seterr(EINVAL, "no import");
 	rc = imp->m.handle != 0 ? send_unimport(imp->m.handle) : 0;
+	dp_close(imp->dp);
 	pthread_mutex_destroy(&imp->lock);
 	free(imp);
 	return rc;
@@ -179,6 +208,45 @@ seg_import_info(seg_import_t *imp, struct seg_import_info *info)
 	info->writable = (imp->m.perm & SEGW_WR) != 0;
 	info->gen = imp->m.gen;
 	return 0;
+}
+
+static int dp_want(const seg_import_t *);
+
+int
+seg_import_path(seg_import_t *imp, char *why, size_t size)
+{
+	const char *e = getenv("SEG_DIRECT");
+
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	if (why != NULL && size > 0)
+		snprintf(why, size, "%s", !imp->m.direct ? "the exporter offers "
+		    "no direct data path" : e != NULL && strcmp(e, "0") == 0 ?
+		    "SEG_DIRECT=0" : imp->dp_off ? imp->dp_why : "");
+	return dp_want(imp) ? SEG_PATH_DIRECT : SEG_PATH_SEGD;
+}
+
+ssize_t
+seg_stats_local(char *buf, size_t size)
+{
+	struct seg_dpstats s;
+	char note[SEGW_MAXTEXT];
+	int n;
+
+	if (buf == NULL || size == 0)
+		return seg_seterr(EINVAL, "bad arguments");
+	dp_stats(&s, note, sizeof note);
+	n = snprintf(buf, size, "direct_ops %llu\ndirect_zerocopy_bytes %llu\n"
+	    "direct_bounce_bytes %llu\ndirect_connects %llu\n"
+	    "direct_reg_refused %llu\nsegd_path_ops %llu\n"
+	    "segd_path_bytes %llu\n%s%s%s", (unsigned long long)s.ops,
+	    (unsigned long long)s.zerocopy_bytes,
+	    (unsigned long long)s.bounce_bytes,
+	    (unsigned long long)s.connects, (unsigned long long)s.reg_refused,
+	    (unsigned long long)s.segd_ops, (unsigned long long)s.segd_bytes,
+	    note[0] ? "note " : "", note, note[0] ? "\n" : "");
+	return n < 0 ? seg_seterr(EIO, "snprintf failed") :
+	    (ssize_t)((size_t)n < size ? (size_t)n : size - 1);
 }
 
 /* Make the import again after a lost connection; same export or revoked. */
@@ -284,8 +352,16 @@ io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
     struct segw_iov *iov, uint32_t n, uint64_t *done)
 {
 	struct imp_op o = { SEGW_IO, kind, flags, iov, NULL, n };
+	uint64_t total = 0;
+	uint32_t i;
 
-	return imp_call(imp, &o, done);
+	if (imp_call(imp, &o, done) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		total += iov[i].len;
+	if (kind != SEGW_IO_BARRIER)
+		dp_count_segd(total);
+	return 0;
 }
 
 /* Under bounce_lock: this process's bounce region, mapped on first use. */
@@ -437,6 +513,126 @@ direct_io(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 	return 0;
 }
 
+/* ---- the direct data path ---- */
+
+/* Whether imp's operations go on this process's own queue pair. */
+static int
+dp_want(const seg_import_t *imp)
+{
+	const char *e = getenv("SEG_DIRECT");
+
+	return imp->m.direct && !imp->dp_off && (e == NULL || strcmp(e, "0"));
+}
+
+/* A forked child, or a new connection to segd: the import made again. */
+static int
+imp_fresh(seg_import_t *imp)
+{
+	if (imp->pid == getpid() && imp->gen == seg_conn_gen())
+		return 0;
+	return reimport(imp);
+}
+
+/* A new ticket from the exporter (through segd) for imp. */
+static int
+dp_ticket(seg_import_t *imp)
+{
+	uint8_t rsp[sizeof(struct segw_imp_wire) + sizeof(struct segw_direct_wire)];
+	struct segw_req r;
+	uint8_t rb[sizeof(struct segw_req_wire)];
+	struct segw_imp m;
+	size_t n, rl;
+
+	memset(&r, 0, sizeof r);
+	r.a = imp->m.handle;
+	n = segw_req_encode(rb, sizeof rb, &r);
+	if (seg_call_raw(SEGW_TICKET, rb, n, rsp, sizeof rsp, &rl, NULL) < 0) {
+		if (errno == ENOTCONN)	/* the link to the exporter was lost */
+			return reimport(imp);
+		return -1;
+	}
+	if (segw_imp_decode(rsp, rl, &m) < 0 || !m.direct ||
+	    m.handle != imp->m.handle)
+		return seg_seterr(EPROTO, "bad ticket reply from segd");
+	imp->m = m;
+	imp_made(imp);
+	return 0;
+}
+
+/*
+ * The data connection, made with the import's ticket (a new one when the
+ * exporter refused it).  1: the direct path cannot be had here (no device,
+ * no registration): the segd path serves this import from now on.
+ */
+static int
+dp_open(seg_import_t *imp)
+{
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if ((imp->dp = dp_connect(&imp->m, imp->label)) != NULL)
+			return 0;
+		if (errno != ECONNREFUSED && errno != ETIMEDOUT &&
+		    errno != EHOSTUNREACH) {
+			imp->dp_off = 1;
+			snprintf(imp->dp_why, sizeof imp->dp_why, "%s",
+			    seg_errstr());
+			return 1;
+		}
+		if (tries == 0 && dp_ticket(imp) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+/*
+ * An io on the direct path, retried once on a new connection (with a new
+ * ticket) when it failed; 1: use the segd path.  A put that failed for
+ * good is recorded for the next barrier.
+ */
+static int
+dvio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
+{
+	int tries, rc = -1;
+
+	if (imp_fresh(imp) < 0)
+		return -1;
+	for (tries = 0; tries < 2; tries++) {
+		if (imp->dp == NULL && (rc = dp_open(imp)) != 0)
+			return rc;
+		if (dp_io(imp->dp, &imp->m, kind, iov, n, imp->label) == 0)
+			return 0;
+		dp_close(imp->dp);	/* its queue pair is in error */
+		imp->dp = NULL;
+		if (tries == 0) {
+			int err = errno;
+			char msg[SEGW_MAXTEXT];
+
+			snprintf(msg, sizeof msg, "%s", seg_errstr());
+			if (dp_ticket(imp) < 0)	/* revoked, or lost for good */
+				return -1;
+			seg_seterr(err, "%s", msg);
+		}
+	}
+	if (kind == SEGW_IO_PUT && imp->err == 0) {
+		imp->err = errno;
+		snprintf(imp->errmsg, sizeof imp->errmsg, "%s", seg_errstr());
+	}
+	return -1;
+}
+
+/* A barrier on the direct path: the first failed put, or a read after. */
+static int
+dbarrier(seg_import_t *imp)
+{
+	if (imp->err != 0) {
+		int err = imp->err;
+		imp->err = 0;
+		return seg_seterr(err, "%s", imp->errmsg);
+	}
+	return dvio(imp, SEGW_IO_BARRIER, NULL, 0);
+}
+
 static int
 vio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 {
@@ -459,9 +655,17 @@ vio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 			    (unsigned long long)iov[i].len, imp->name,
 			    (unsigned long long)imp->m.len);
 		}
-	rc = direct_io(imp, kind, iov, n);
-	if (rc == 0)
-		rc = bounce_io(imp, kind, iov, n);
+	if (kind == SEGW_IO_PUT && !(imp->m.perm & SEGW_WR)) {
+		pthread_mutex_unlock(&imp->lock);
+		return seg_seterr(EACCES, "permission denied: segment '%s' on node "
+		    "%.*s is exported read-only to this node", imp->name,
+		    (int)(strrchr(imp->ref, '/') - imp->ref), imp->ref);
+	}
+	if (!dp_want(imp) || (rc = dvio(imp, kind, iov, n)) > 0) {
+		rc = direct_io(imp, kind, iov, n);
+		if (rc == 0)
+			rc = bounce_io(imp, kind, iov, n);
+	}
 	pthread_mutex_unlock(&imp->lock);
 	return rc;
 }
@@ -506,7 +710,8 @@ seg_barrier(seg_import_t *imp)
 	if (imp == NULL)
 		return seg_seterr(EINVAL, "no import");
 	pthread_mutex_lock(&imp->lock);
-	rc = io_call(imp, SEGW_IO_BARRIER, 0, NULL, 0, NULL);
+	if (!dp_want(imp) || (rc = dbarrier(imp)) > 0)
+		rc = io_call(imp, SEGW_IO_BARRIER, 0, NULL, 0, NULL);
 	pthread_mutex_unlock(&imp->lock);
 	return rc;
 }

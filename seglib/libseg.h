@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * libseg.h: libseg's internal header; prototypes grouped by file.
  */
@@ -47,5 +49,20 @@ int  seg_list_collect(uint16_t op, const struct segw_req *, struct seg_info **);
 /* attach.c */
 /* 1 if [va, va+len) lies inside one attached named segment */
 int  seg_att_contains(uintptr_t va, size_t len);
+int  seg_att_range(uintptr_t va, size_t len, uintptr_t *base, size_t *alen);
+
+/* dpath.c: the direct data path */
+struct dpconn;
+struct seg_dpstats {
+	uint64_t ops, zerocopy_bytes, bounce_bytes, connects, reg_refused;
+	uint64_t segd_ops, segd_bytes;	/* on the segd path instead */
+};
+struct dpconn *dp_connect(const struct segw_imp *, const char *label);
+void dp_close(struct dpconn *);
+int  dp_io(struct dpconn *, const struct segw_imp *, int kind,
+         const struct seg_iov *iov, int n, const char *label);
+void dp_att_gone(uintptr_t base, size_t len);
+void dp_stats(struct seg_dpstats *, char *note, size_t size);
+void dp_count_segd(uint64_t bytes);
 
 #endif

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * seg.c: segment(3) operations: create, ctl, data, remove, stat, list.
  */

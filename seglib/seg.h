@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * seg.h: libseg, long-lived memory segments served by segd.
  *
@@ -83,6 +85,16 @@ struct seg_import_info {
 	uint64_t gen;	/* the export's generation */
 };
 int           seg_import_info(seg_import_t *, struct seg_import_info *);
+/*
+ * Which path an import's get and put take: SEG_PATH_DIRECT (this process
+ * posts on its own queue pair to the exporter) or SEG_PATH_SEGD (the local
+ * segd posts them); why the direct path is not used, into why.
+ */
+#define SEG_PATH_DIRECT 1
+#define SEG_PATH_SEGD   2
+int           seg_import_path(seg_import_t *, char *why, size_t size);
+/* This process's own counters of remote io ("key value" lines). */
+ssize_t       seg_stats_local(char *buf, size_t size);
 
 /*
  * Zero-copy buffer segments (NIX's umsg and kmsg).  seg_zalloc allocates a

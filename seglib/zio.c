@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio.c: libseg's zero-copy buffers: the twin allocator of umsg segments
  * (segd/zio_pool.c, run in the process holding the pool), kmsg allocation

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_main.c: the main() of every Check suite, and the helpers the
  * suites share.  See check_main.h.

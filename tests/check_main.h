@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_main.h: the one main() of the unit and local tiers (check_main.c)
  * and the helpers every suite shares.

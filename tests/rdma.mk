@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # RDMA tier: real verbs through tests/softroce (a native RDMA device, a
 # soft-RoCE device made on this host, or QEMU guests running rdma_rxe).
 # Included by the top Makefile.  See docs/rdma-tier.md.
@@ -48,21 +50,31 @@ RDMA_TESTLIB = tests/rdma/testlib.c tests/rdma/testlib.h
 
 $(BUILD)/tests/rdma/imp_%: tests/rdma/imp_%.c seglib/seg.h $(BUILD)/libseg.a $(RDMA_TESTLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) $(LIBSEG_LIBS)
 
 # segds of other peer protocol versions, for single/40-versions.sh: one that
-# speaks only version 1 (an older release), one only version 3 (a newer one)
-COMPAT_SEGDS = $(BUILD)/compat/v1/segd $(BUILD)/compat/v3/segd
-$(BUILD)/compat/v1/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
-	$(MAKE) BUILD=$(BUILD)/compat/v1 EXTRA_CFLAGS=-DSEGP_VERSION_MAX=1 $@
-$(BUILD)/compat/v3/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
-	$(MAKE) BUILD=$(BUILD)/compat/v3 \
-	    EXTRA_CFLAGS="-DSEGP_VERSION_MIN=3 -DSEGP_VERSION_MAX=3" $@
+# speaks only version 2 (an older release), one only version 4 (a newer one)
+COMPAT_SEGDS = $(BUILD)/compat/v2/segd $(BUILD)/compat/v4/segd
+$(BUILD)/compat/v2/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
+	$(MAKE) BUILD=$(BUILD)/compat/v2 EXTRA_CFLAGS=-DSEGP_VERSION_MAX=2 $@
+$(BUILD)/compat/v4/segd: $(SEGD_SRC) $(PROTO_SRC) segd/segd.h proto/segwire.h
+	$(MAKE) BUILD=$(BUILD)/compat/v4 \
+	    EXTRA_CFLAGS="-DSEGP_VERSION_MIN=4 -DSEGP_VERSION_MAX=4" $@
 check-rdma: $(COMPAT_SEGDS)
 
-$(BUILD)/tests/rdma/rawpeer: tests/rdma/rawpeer.c proto/segwire.h
+$(BUILD)/tests/rdma/rawpeer: tests/rdma/rawpeer.c proto/segwire.h $(PROTO_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(RDMA_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(PROTO_SRC) $(LDFLAGS) $(RDMA_LIBS)
+
+# dpguess: a data connection of its own with a real ticket, to prove what
+# the NIC refuses (tests/rdma/single/45-dpath-isolation.sh)
+$(BUILD)/tests/rdma/dpguess: tests/rdma/dpguess.c $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) $(LIBSEG_LIBS)
+$(BUILD)/tests/rdma/dpmulti: tests/rdma/dpmulti.c $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseg.a $(LDFLAGS) $(LIBSEG_LIBS)
+check-rdma: $(BUILD)/tests/rdma/dpguess $(BUILD)/tests/rdma/dpmulti
 
 check-rdma: all $(IMP_PROGS)
 
@@ -75,7 +87,7 @@ ZIO_PROGS = $(patsubst tests/rdma/%.c,$(BUILD)/tests/rdma/%,\
 
 $(BUILD)/tests/rdma/zio_%: tests/rdma/zio_%.c seglib/seg.h $(BUILD)/libseg.a $(RDMA_TESTLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) -lpthread
+	$(CC) $(CFLAGS) -o $@ $< tests/rdma/testlib.c $(BUILD)/libseg.a $(LDFLAGS) $(LIBSEG_LIBS)
 
 zio-progs: $(ZIO_PROGS)
 

@@ -1,4 +1,6 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Install the Debian packages segd needs to build, test and run its soft-RoCE tier.
 # Idempotent: installs only what is missing. Runs apt-get as root or through sudo.
 set -eu
@@ -6,7 +8,11 @@ set -eu
 PKGS="build-essential pkg-config libevent-dev check libfuse3-dev fuse3
 libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils
 rdmacm-utils perftest qemu-system-x86 linux-image-amd64 busybox-static
-kmod iproute2 valgrind cpio xz-utils zstd rsync fio"
+kmod iproute2 valgrind cpio xz-utils zstd libsystemd-dev systemd rsync fio"
+# `sh tests/setup.sh deb`: also what make check-deb needs
+if [ "${1:-}" = deb ]; then
+	PKGS="$PKGS debhelper dpkg-dev fakeroot debootstrap lintian"
+fi
 
 missing=""
 for p in $PKGS; do

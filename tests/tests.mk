@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Unit and local (integration) tiers.  Included by the top Makefile.
 #
 # tests/unit/check_NAME.c    one Check suite per module, linked with segd's
@@ -27,17 +29,29 @@ $(BUILD)/tests/unit_%: $(BUILD)/obj/tests/unit/check_%.o $(CHECK_MAIN) \
 $(BUILD)/tests/integ_%: $(BUILD)/obj/tests/integ/check_%.o $(CHECK_MAIN) \
     $(call obj,$(INTEG_HELP)) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(CHECK_LIBS) $(LIBSEG_LIBS)
 
 $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS) -lpthread
+	$(CC) -o $@ $^ $(LDFLAGS) $(LIBSEG_LIBS)
 
 tests-build: all $(UNIT_BINS) $(INTEG_BINS) $(TEST_PROGS)
 
 # One tier, in this build (plain, or SAN=1 for ASan+UBSan).
 check-local: tests-build
 	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS) $(INTEG_BINS)
+	tests/check-layers $(BUILD)
+	tests/check-systemd $(BUILD)
+	tests/check-abi $(BUILD)
+
+# The Debian packages, built, linted, installed with apt into a minimal
+# Debian root and used there (tests/check-deb; root, slow, not in check).
+check-deb:
+	tests/check-deb $(BUILD)
+
+# The unit suites alone: no segd, no QEMU, no apt (the package build's test).
+check-unit: all $(UNIT_BINS)
+	SEG_BUILD=$(BUILD) tests/run-suites $(UNIT_BINS)
 
 check-san:
 	$(MAKE) BUILD=build/san SAN=1 check-local
@@ -56,4 +70,4 @@ check:
 	$(MAKE) check-valgrind
 	$(MAKE) check-rdma RDMA_SAN=1
 
-.PHONY: tests-build check check-local check-san check-valgrind
+.PHONY: tests-build check check-local check-unit check-deb check-san check-valgrind

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_attach.c: segattach(2) semantics through libseg against a real
  * segd: SEG_RONLY, the classes "memory" and "shared", MAP_FIXED_NOREPLACE,
@@ -143,24 +145,22 @@ END_TEST
 
 /* ---- the class "shared", and inheritance ---- */
 
-static void
-shared_child(void *arg)
-{
-	char *p = arg;
-
-	H_CCHECK(memcmp(p, "parent", 6) == 0, "the child does not see the "
-	    "parent's data: '%.6s'", p);
-	memcpy(p + 0x1000, "child", 5);
-}
+/* What a child finds at p (the parent wrote it), and writes at p + off. */
+struct handover {
+	char       *p;
+	const char *sees, *writes;
+	size_t      off;
+};
 
 static void
-named_child(void *arg)
+handover_child(void *arg)
 {
-	char *p = arg;
+	const struct handover *h = arg;
+	int n = (int)strlen(h->sees);
 
-	H_CCHECK(memcmp(p, "named", 5) == 0, "inherited named segment: "
-	    "'%.5s'", p);
-	memcpy(p + 8, "from child", 10);
+	H_CCHECK(memcmp(h->p, h->sees, (size_t)n) == 0, "the child does not "
+	    "see the parent's data: '%.*s'", n, h->p);
+	memcpy(h->p + h->off, h->writes, strlen(h->writes));
 }
 
 static void
@@ -181,7 +181,8 @@ START_TEST(shared_class_inherited)
 	ck_assert(h_mapped(getpid(), (unsigned long)p, perms));
 	ck_assert_str_eq(perms, "rw-s");
 	memcpy(p, "parent", 6);
-	CK_CHILD(shared_child, p);
+	CK_CHILD(handover_child, (&(struct handover){ p, "parent", "child",
+	    0x1000 }));
 	ck_assert_int_eq(memcmp(p + 0x1000, "child", 5), 0);
 
 	/* segfree on shared memory: zeros for every process */
@@ -196,7 +197,8 @@ START_TEST(shared_class_inherited)
 	n = seg_attach(0, "inherit", 0, 0);
 	ck_assert_msg(n != NULL, "%s", seg_errstr());
 	memcpy(n, "named", 5);
-	CK_CHILD(named_child, n);
+	CK_CHILD(handover_child, (&(struct handover){ n, "named", "from child",
+	    8 }));
 	ck_assert_int_eq(memcmp(n + 8, "from child", 10), 0);
 	ck_assert_int_eq(seg_pread("inherit", buf, 10, 8), 10);
 	ck_assert_int_eq(memcmp(buf, "from child", 10), 0);

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_errors.c: the error paths of segment(3) through libseg and segctl
  * against a real segd: unallocated segments, ctl twice, overlapping ranges,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_fs.c: the segment file system (segd -m MOUNTPOINT) against a real
  * segd: the spec's example verbatim, every file operation's error path,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_fstools.c: the segment file system (segd -m) with ordinary tools, as
  * a new user would use them: tar (backup, restore, and the loop that plain

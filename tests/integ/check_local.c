@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_local.c: the local service end to end, with a real segd per test:
  * the spec's example, sharing between processes, remove while attached, a

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_service.c: claims of docs/design.md about the local service that
  * other suites leave out: the control socket (a live one refused, a stale

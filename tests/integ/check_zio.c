@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_zio.c: zero-copy buffer segments against a real segd (issue 5,
  * the local half): kmsg buffers allocated and reclaimed by segd; umsg pools
@@ -87,6 +89,31 @@ zfree_refused(uint64_t a, const char *name)
 	    (unsigned long long)a);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_str_eq(seg_errstr(), not_live(want, sizeof want, a, name));
+}
+
+/* A refused free of an address in no segment: EINVAL and the message. */
+static void
+zfree_outside(uint64_t a)
+{
+	char want[256];
+
+	errno = 0;
+	ck_assert_msg(zfree(a) == -1, "seg_zfree(0x%llx) accepted",
+	    (unsigned long long)a);
+	ck_assert_int_eq(errno, EINVAL);
+	snprintf(want, sizeof want, "address 0x%llx is not in any segment",
+	    (unsigned long long)a);
+	ck_assert_str_eq(seg_errstr(), want);
+}
+
+/* A refused seg_zalloc: NULL, errno err and the exact message. */
+static void
+zalloc_refused(const char *name, size_t len, int err, const char *msg)
+{
+	errno = 0;
+	ck_assert_ptr_null(seg_zalloc(name, len));
+	ck_assert_int_eq(errno, err);
+	ck_assert_str_eq(seg_errstr(), msg);
 }
 
 /* Several addresses in one local free (SEGW_ZFREE). */
@@ -274,10 +301,7 @@ START_TEST(kmsg_alloc_free_reuse)
 		ck_assert_uint_eq(x % (size < 64 ? 64 : size), 0);
 		zfree_ok(x);
 	}
-	errno = 0;
-	ck_assert_ptr_null(seg_zalloc("k", MIB + 1));
-	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_str_eq(seg_errstr(), "bad buffer length 1048577: 1 to "
+	zalloc_refused("k", MIB + 1, EINVAL, "bad buffer length 1048577: 1 to "
 	    "1048576 bytes");
 	errno = 0;
 	ck_assert_ptr_null(seg_zalloc("k", 0));
@@ -297,10 +321,7 @@ START_TEST(kmsg_exhaustion)
 	for (i = 0; i < 16; i++)
 		v[i] = zalloc("k", 65536);
 	same_set(v, v, 16);
-	errno = 0;
-	ck_assert_ptr_null(seg_zalloc("k", 65536));
-	ck_assert_int_eq(errno, ENOMEM);
-	ck_assert_str_eq(seg_errstr(), "no free buffer of 65536 bytes in "
+	zalloc_refused("k", 65536, ENOMEM, "no free buffer of 65536 bytes in "
 	    "segment 'k'");
 	errno = 0;
 	ck_assert_ptr_null(seg_zalloc("k", 64));	/* no slab for 64 */
@@ -338,7 +359,6 @@ drain(const char *name, size_t size, uint64_t *out, int max)
 START_TEST(kmsg_refusals_change_nothing)
 {
 	uint64_t a, b, all[64], want[64];
-	char msg[256];
 	int i, n;
 
 	mkseg("k", 0600, "kmsg", KVA, 65536);	/* one slab of 64 KiB */
@@ -351,12 +371,7 @@ START_TEST(kmsg_refusals_change_nothing)
 	zfree_refused(b + 1024 * 5, "k");	/* a free slot */
 	zfree_refused(KVA + 65536 - 64, "k");
 	/* outside every segment */
-	errno = 0;
-	ck_assert_int_eq(zfree(KVA + 65536), -1);
-	ck_assert_int_eq(errno, EINVAL);
-	snprintf(msg, sizeof msg, "address 0x%llx is not in any segment",
-	    (unsigned long long)(KVA + 65536));
-	ck_assert_str_eq(seg_errstr(), msg);
+	zfree_outside(KVA + 65536);
 	errno = 0;
 	ck_assert_int_eq(zfree(0), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -417,18 +432,12 @@ END_TEST
 START_TEST(kmsg_stale_after_remove)
 {
 	uint64_t a, b;
-	char msg[256];
 
 	mkseg("k", 0600, "kmsg", KVA, MIB);
 	a = zalloc("k", 4096);
 	b = zalloc("k", 4096);
 	ck_assert_int_eq(seg_remove("k"), 0);
-	errno = 0;
-	ck_assert_int_eq(zfree(a), -1);
-	ck_assert_int_eq(errno, EINVAL);
-	snprintf(msg, sizeof msg, "address 0x%llx is not in any segment",
-	    (unsigned long long)a);
-	ck_assert_str_eq(seg_errstr(), msg);
+	zfree_outside(a);
 	/* the same name and place again: a new pool, a is not live in it */
 	mkseg("k", 0600, "kmsg", KVA, MIB);
 	zfree_refused(a, "k");
@@ -471,10 +480,7 @@ START_TEST(not_zero_copy)
 	char msg[256];
 
 	mkseg("plain", 0600, "va", KVA, MIB);
-	errno = 0;
-	ck_assert_ptr_null(seg_zalloc("plain", 64));
-	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_str_eq(seg_errstr(), "segment 'plain' is not a zero-copy "
+	zalloc_refused("plain", 64, EINVAL, "segment 'plain' is not a zero-copy "
 	    "(umsg or kmsg) segment");
 	errno = 0;
 	ck_assert_int_eq(zfree(KVA), -1);
@@ -685,17 +691,11 @@ END_TEST
 START_TEST(umsg_stale_after_remove)
 {
 	uint64_t a;
-	char msg[256];
 
 	mkseg("u", 0600, "umsg", UVA, MIB);
 	a = zalloc("u", 64);
 	ck_assert_int_eq(seg_remove("u"), 0);
-	errno = 0;
-	ck_assert_int_eq(zfree(a), -1);
-	ck_assert_int_eq(errno, EINVAL);
-	snprintf(msg, sizeof msg, "address 0x%llx is not in any segment",
-	    (unsigned long long)a);
-	ck_assert_str_eq(seg_errstr(), msg);
+	zfree_outside(a);
 	errno = 0;
 	ck_assert_int_eq(seg_free_fd("u"), -1);
 	ck_assert_int_eq(errno, ENOENT);

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * harness.c: start and stop a real segd per test, run segctl and helper
  * programs, and run checks in forked children.  See harness.h.
@@ -129,6 +131,20 @@ die_with_parent(pid_t parent)
 		_exit(127);
 }
 
+/* An empty configuration file in the test's directory. */
+static char *
+noconf(void)
+{
+	static char path[H_PATHMAX];
+	int fd;
+
+	pathcat(path, sizeof path, h_dir, "/empty.conf");
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	close(fd);
+	return path;
+}
+
 void
 h_segd_start(void)
 {
@@ -151,6 +167,8 @@ h_segd_start(void)
 	}
 	argv[n++] = (char *)segd;
 	argv[n++] = "-f";
+	argv[n++] = "-c";	/* an empty file: never the host's /etc/segd.conf */
+	argv[n++] = noconf();
 	argv[n++] = "-s";
 	argv[n++] = h_sock;
 	argv[n++] = "-d";

@@ -1,9 +1,13 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * harness.h: the integration tier's harness.  Every test runs its own segd
  * on a temporary socket and state directory (under one directory per suite
  * run, removed at the end), started through $SEGD_WRAPPER if that is set
- * (make check-valgrind sets it to a valgrind command).  segd must exit 0 at
- * SIGTERM; the teardown fails the test otherwise and shows segd's log.
+ * (make check-valgrind sets it to a valgrind command), with an empty
+ * configuration file (-c: the host's /etc/segd.conf plays no part).  segd
+ * must exit 0 at SIGTERM; the teardown fails the test otherwise and shows
+ * segd's log.
  *
  * Binaries are found in $SEG_BUILD (default build): segd, segctl and the
  * helper programs tests/progs/NAME.

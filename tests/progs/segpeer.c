@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * segpeer: a process that attaches a segment with libseg and then does
  * what its arguments say, for the integration tests.
@@ -16,7 +18,6 @@
  * Exit: 0 done; 1 a libseg error ("segpeer: NAME: message" on stderr);
  * 2 usage; 3 a wait timed out; 4 standard input closed.
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "seg.h"
+#include "segwire.h"
 
 static const char *name;
 
@@ -43,15 +45,13 @@ fail(const char *what)
 	exit(1);
 }
 
+/* a whole number, decimal or 0x hex (libseg's parser); else usage */
 static size_t
 num(const char *s)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || end == s)
+	if (seg_parse_u64(s, strlen(s), &v) < 0)
 		usage();
 	return (size_t)v;
 }

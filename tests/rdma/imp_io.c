@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * imp_io: a libseg client for the RDMA tier's export/import tests.
  *
@@ -49,6 +51,8 @@
  *   tput, tputs              the same for puts (of whatever the buffer holds)
  *   barrier                  seg_barrier must succeed
  *   xbarrier TEXT            seg_barrier must fail with TEXT in its message
+ *   path direct|segd         the newest import's path must be this one
+ *   lstats                   print this process's own counters
  *   tbarrier                 seg_barrier, never fatal: "tbarrier ok" or
  *                            "tbarrier fail: MESSAGE"
  *   lsn NODE N               N listings of NODE's exports, all must succeed
@@ -115,11 +119,38 @@ cur(void)
 	return imps[nimps - 1];
 }
 
+/*
+ * what (started at t0) must have failed (ok == 0) with a message that
+ * contains want: else fail; say so.
+ */
+static void
+failed_as_expected(int ok, const char *what, const char *want, long long t0)
+{
+	if (ok)
+		fail("%s succeeded; it must fail with \"%s\"", what, want);
+	if (strstr(seg_errstr(), want) == NULL)
+		fail("%s failed with \"%s\"; want \"%s\"", what, seg_errstr(),
+		    want);
+	printf("%s failed as expected after %lld ms: %s\n", what,
+	    now_ms() - t0, seg_errstr());
+}
+
 static void
 need_x(const char *cmd)
 {
 	if (X == NULL)
 		fail("%s needs -x EXPSOCK -X EXPSEG", cmd);
+}
+
+/* cmd needs -x, a zcbuf and the current import's info (into ii) */
+static void
+need_zc_info(const char *cmd, struct seg_import_info *ii)
+{
+	need_x(cmd);
+	if (zc == NULL)
+		fail("%s needs a zcbuf", cmd);
+	if (seg_import_info(cur(), ii) < 0)
+		fail("seg_import_info: %s", seg_errstr());
 }
 
 static int
@@ -135,19 +166,21 @@ is_zc(const char *kind)
 	fail("'%s': expected zc or bounce", kind);
 }
 
-/* segd's counter KEY (importer side) */
+/*
+ * The counter KEY of whoever moves the current import's bytes: this
+ * process's (seg_stats_local, "direct_KEY") on the direct path, else the
+ * importer's segd's.
+ */
 static uint64_t
 stat_of(const char *key)
 {
-	char buf[1024], *p;
-	size_t kl = strlen(key);
+	char lkey[64];
 
-	if (seg_stats(buf, sizeof buf) < 0)
-		fail("seg_stats: %s", seg_errstr());
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
-			return strtoull(p + kl + 1, NULL, 10);
-	fail("segd's stats have no %s:\n%s", key, buf);
+	if (nimps > 0 && seg_import_path(cur(), NULL, 0) == SEG_PATH_DIRECT) {
+		snprintf(lkey, sizeof lkey, "direct_%s", key);
+		return local_counter(lkey);
+	}
+	return stat_counter(key);
 }
 
 static void
@@ -421,11 +454,7 @@ cmd_bounds(void)
 	int zerocopy;
 	char what[128];
 
-	need_x("bounds");
-	if (zc == NULL)
-		fail("bounds needs a zcbuf");
-	if (seg_import_info(cur(), &ii) < 0)
-		fail("seg_import_info: %s", seg_errstr());
+	need_zc_info("bounds", &ii);
 	L = ii.len;
 	if (L != xlen)
 		fail("import says %" PRIu64 " bytes, the segment has %zu", L, xlen);
@@ -489,11 +518,7 @@ cmd_ro(void)
 	int zerocopy;
 	char what[96];
 
-	need_x("ro");
-	if (zc == NULL)
-		fail("ro needs a zcbuf");
-	if (seg_import_info(cur(), &ii) < 0)
-		fail("seg_import_info: %s", seg_errstr());
+	need_zc_info("ro", &ii);
 	if (ii.writable)
 		fail("the import is writable; the grant was NODE:r");
 	if ((snap = malloc(xlen)) == NULL)
@@ -799,29 +824,20 @@ main(int argc, char *argv[])
 			i += 3;
 		} else if (strcmp(c, "ximport") == 0) {
 			long long t0 = now_ms();
-			seg_import_t *imp;
+			char what[300];
 			NEED(2);
-			if ((imp = seg_import(argv[i])) != NULL)
-				fail("import of %s succeeded; it must fail with "
-				    "\"%s\"", argv[i], argv[i + 1]);
-			if (strstr(seg_errstr(), argv[i + 1]) == NULL)
-				fail("import of %s failed with \"%s\"; want \"%s\"",
-				    argv[i], seg_errstr(), argv[i + 1]);
-			printf("import of %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms() - t0, seg_errstr());
+			snprintf(what, sizeof what, "import of %s", argv[i]);
+			failed_as_expected(seg_import(argv[i]) != NULL, what,
+			    argv[i + 1], t0);
 			i += 2;
 		} else if (strcmp(c, "xls") == 0) {
 			long long t0 = now_ms();
 			struct seg_info *list;
+			char what[300];
 			NEED(2);
-			if (seg_peer_list(argv[i], &list) >= 0)
-				fail("listing %s succeeded; it must fail with \"%s\"",
-				    argv[i], argv[i + 1]);
-			if (strstr(seg_errstr(), argv[i + 1]) == NULL)
-				fail("listing %s failed with \"%s\"; want \"%s\"",
-				    argv[i], seg_errstr(), argv[i + 1]);
-			printf("listing %s failed as expected after %lld ms: %s\n",
-			    argv[i], now_ms() - t0, seg_errstr());
+			snprintf(what, sizeof what, "listing %s", argv[i]);
+			failed_as_expected(seg_peer_list(argv[i], &list) >= 0, what,
+			    argv[i + 1], t0);
 			i += 2;
 		} else if (strcmp(c, "tget") == 0 || strcmp(c, "tgets") == 0 ||
 		    strcmp(c, "tput") == 0 || strcmp(c, "tputs") == 0) {
@@ -838,6 +854,24 @@ main(int argc, char *argv[])
 			if (seg_barrier(cur()) < 0)
 				fail("seg_barrier: %s", seg_errstr());
 			printf("barrier ok\n");
+		} else if (strcmp(c, "path") == 0) {
+			char why[256];
+			int pth;
+			NEED(1);
+			pth = seg_import_path(cur(), why, sizeof why);
+			printf("path %s%s%s\n", pth == SEG_PATH_DIRECT ? "direct" :
+			    "segd", why[0] ? ": " : "", why);
+			if (strcmp(argv[i], pth == SEG_PATH_DIRECT ? "direct" :
+			    "segd") != 0)
+				fail("the import takes the %s path, not %s",
+				    pth == SEG_PATH_DIRECT ? "direct" : "segd",
+				    argv[i]);
+			i++;
+		} else if (strcmp(c, "lstats") == 0) {
+			char buf[1024];
+			if (seg_stats_local(buf, sizeof buf) < 0)
+				fail("seg_stats_local: %s", seg_errstr());
+			fputs(buf, stdout);
 		} else if (strcmp(c, "tbarrier") == 0) {
 			if (seg_barrier(cur()) < 0)
 				printf("tbarrier fail: %s\n", seg_errstr());

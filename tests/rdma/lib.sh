@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # tests/rdma/lib.sh: the RDMA tier's test fixture.  Source it first:
 #     . "$SEG_TOP/tests/rdma/lib.sh"
 # shellcheck shell=bash disable=SC2034 # it sets variables for its tests
@@ -231,6 +233,12 @@ zio_bg() {
 
 stat_of() {
 	sctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'
+}
+
+# counter_is NODE KEY N: NODE's counter KEY is N now (for wait_until, which
+# runs its command again each time: a $(...) in its arguments would not be)
+counter_is() {
+	[ "$(stat_of "$1" "$2")" = "$3" ]
 }
 
 make_seg() {

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * rawpeer: a segd peer made of raw rdma_cm and verbs, for the RDMA tier.
  * It connects to segd's rdma_cm port as another segd would and speaks the
@@ -8,6 +10,9 @@
  *           [-v VA -k RKEY -l LEN -o FILE]
  *
  * MODE
+ *   foreign     connect without segd's private data, as rping or perftest
+ *               -R do: exit 0 if segd refuses it at connect ("refused at
+ *               connect: REASON"), 1 if it accepts it
  *   hello       a valid HELLO; waits for segd's HELLO, asks for its export
  *               list (LIST, cursor 0) and checks the LIST_REP, then stays
  *               connected for -w seconds: exit 0 if never dropped
@@ -24,7 +29,8 @@
  *   malformed messages, each of which segd must answer by dropping the
  *   connection (exit 0 "dropped: ..." when it does within -w seconds, 1 if
  *   it is still connected):
- *   badversion  HELLO with protocol version SEGP_VERSION_MAX + 1 (none in common)
+ *   badversion  HELLO with protocol versions SEGP_VERSION_MAX + 1 only (none
+ *               in common)
  *   prehello    a LIST request before any HELLO
  *   badlen      HELLO whose length field is larger than the bytes sent
  *   badtype     a message of unknown type (200) as the first message
@@ -166,6 +172,39 @@ post_recv(int i)
 		die("ibv_post_recv: %s", strerror(errno));
 }
 
+static int priv = 1;	/* send segd's connect private data */
+
+/*
+ * A connect without segd's private data, as rping or perftest make: it must
+ * be refused at once.  Exits 0 (refused, the reason printed) or 1.
+ */
+static void
+foreign_outcome(void)
+{
+	struct rdma_cm_event *ev;
+	long long end = now_ms() + 10000;
+
+	while (now_ms() < end) {
+		if (rdma_get_cm_event(ch, &ev) != 0) {
+			usleep(1000);
+			continue;
+		}
+		if (ev->event == RDMA_CM_EVENT_REJECTED) {
+			printf("refused at connect: %.*s\n",
+			    (int)ev->param.conn.private_data_len,
+			    (const char *)ev->param.conn.private_data);
+			rdma_ack_cm_event(ev);
+			exit(0);
+		}
+		printf("not refused: %s\n", rdma_event_str(ev->event));
+		rdma_ack_cm_event(ev);
+		exit(1);
+	}
+	printf("no answer to the connect\n");
+	exit(1);
+}
+static uint8_t privbuf[SEGP_CONNECT_MAX];
+
 static void
 setup(const char *addr, const char *port)
 {
@@ -218,8 +257,17 @@ setup(const char *addr, const char *port)
 	cp.responder_resources = 1;
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
+	if (priv) {	/* a segd's control connection says so */
+		struct segp_connect c = { SEGP_CONNECT_CTRL, SEGP_VERSION_MIN,
+		    SEGP_VERSION_MAX, 0, { 0 } };
+		cp.private_data = privbuf;
+		cp.private_data_len = (uint8_t)segp_connect_encode(privbuf,
+		    sizeof privbuf, &c);
+	}
 	if (rdma_connect(id, &cp) != 0)
 		die("rdma_connect: %s", strerror(errno));
+	if (!priv)
+		foreign_outcome();	/* exits */
 	cm_expect(RDMA_CM_EVENT_ESTABLISHED, 10000);
 	/* from here events are polled: a disconnection is what we look for */
 	flags = fcntl(ch->fd, F_GETFL);
@@ -268,22 +316,37 @@ wait_wc(int want, int ms, int *slot, uint32_t *got)
 	die("no completion within %d ms", ms);
 }
 
+/*
+ * One signaled work request (WR_SEND: a SEND of sbuf; WR_READ: an RDMA READ
+ * from va, rkey into dbuf) of len bytes; the completion's status or -1.
+ */
+static int
+post_wait(int wr_id, size_t len, uint64_t va, uint32_t rkey)
+{
+	int send = wr_id == WR_SEND;
+	struct ibv_sge sge = { (uintptr_t)(send ? sbuf : dbuf), (uint32_t)len,
+	    send ? smr->lkey : dmr->lkey };
+	struct ibv_send_wr wr, *bad;
+
+	memset(&wr, 0, sizeof wr);
+	wr.wr_id = (uint64_t)wr_id;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = send ? IBV_WR_SEND : IBV_WR_RDMA_READ;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.rdma.remote_addr = va;
+	wr.wr.rdma.rkey = rkey;
+	if (ibv_post_send(id->qp, &wr, &bad) != 0)
+		die("ibv_post_send%s: %s", send ? "" : " (READ)",
+		    strerror(errno));
+	return wait_wc(wr_id, timeout_s * 1000, NULL, NULL);
+}
+
 /* SEND len bytes of sbuf; returns the completion's status or -1. */
 static int
 send_raw(size_t len)
 {
-	struct ibv_sge sge = { (uintptr_t)sbuf, (uint32_t)len, smr->lkey };
-	struct ibv_send_wr wr, *bad;
-
-	memset(&wr, 0, sizeof wr);
-	wr.wr_id = WR_SEND;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_SEND;
-	wr.send_flags = IBV_SEND_SIGNALED;
-	if (ibv_post_send(id->qp, &wr, &bad) != 0)
-		die("ibv_post_send: %s", strerror(errno));
-	return wait_wc(WR_SEND, timeout_s * 1000, NULL, NULL);
+	return post_wait(WR_SEND, len, 0, 0);
 }
 
 /* Header (fields as given, little-endian) + payload into sbuf; the size. */
@@ -310,6 +373,7 @@ hello(struct segp_hello_wire *hl, uint32_t version, const char *node, size_t nl)
 {
 	memset(hl, 0, sizeof *hl);
 	hl->vmin = htole32(version);
+	hl->vmax = htole32(version);
 	hl->caps = 0;
 	hl->port = 0;		/* this peer does not listen */
 	hl->nodelen = htole16((uint16_t)nl);
@@ -441,8 +505,6 @@ dropped_within(int secs)
 static int
 do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
 {
-	struct ibv_sge sge;
-	struct ibv_send_wr wr, *bad;
 	FILE *f;
 	int st;
 
@@ -451,20 +513,7 @@ do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
 	if ((dmr = ibv_reg_mr(pd, dbuf, len ? len : 1,
 	    IBV_ACCESS_LOCAL_WRITE)) == NULL)
 		die("ibv_reg_mr: %s", strerror(errno));
-	sge.addr = (uintptr_t)dbuf;
-	sge.length = len;
-	sge.lkey = dmr->lkey;
-	memset(&wr, 0, sizeof wr);
-	wr.wr_id = WR_READ;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = IBV_WR_RDMA_READ;
-	wr.send_flags = IBV_SEND_SIGNALED;
-	wr.wr.rdma.remote_addr = va;
-	wr.wr.rdma.rkey = rkey;
-	if (ibv_post_send(id->qp, &wr, &bad) != 0)
-		die("ibv_post_send (READ): %s", strerror(errno));
-	st = wait_wc(WR_READ, timeout_s * 1000, NULL, NULL);
+	st = post_wait(WR_READ, len, va, rkey);
 	if (st == -1)
 		die("dropped before the READ completed");
 	if (st != IBV_WC_SUCCESS) {
@@ -550,7 +599,8 @@ main(int argc, char *argv[])
 		usage();
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)timeout_s + (unsigned)wait_s + 5);
-	setup(addr, port);
+	priv = strcmp(mode, "foreign") != 0;
+	setup(addr, port);	/* a foreign connect exits there */
 
 	if (strcmp(mode, "hello") == 0) {
 		struct segp_list_wire req = { 0, 0 };

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /* testlib: see testlib.h. */
 #include <errno.h>
 #include <stdarg.h>
@@ -7,10 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seg.h"
 #include "testlib.h"
 
 const char *progname = "test";
 uint64_t rng = 0x9e3779b97f4a7c15ULL;
+const char *fail_tag = "FAIL: ";
+int fail_status = 1;
+void (*fail_hook)(void);
 
 void
 fail(const char *fmt, ...)
@@ -18,12 +24,14 @@ fail(const char *fmt, ...)
 	va_list ap;
 
 	fflush(stdout);
-	fprintf(stderr, "%s: FAIL: ", progname);
+	fprintf(stderr, "%s: %s", progname, fail_tag);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);
+	if (fail_hook != NULL)
+		fail_hook();
+	exit(fail_status);
 }
 
 void
@@ -95,6 +103,15 @@ epoch_ms(void)
 	return clock_ms(CLOCK_REALTIME);
 }
 
+double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void
 sleep_ms(long ms)
 {
@@ -125,4 +142,62 @@ xcalloc(size_t n, size_t size)
 	if (p == NULL)
 		fail("out of memory");
 	return p;
+}
+
+/* KEY's value in the "KEY value" lines get gives (segd's or ours) */
+static uint64_t
+counter(ssize_t (*get)(char *, size_t), const char *key, const char *whose)
+{
+	char buf[1024];
+	size_t kl = strlen(key);
+	const char *p;
+
+	if (get(buf, sizeof buf) < 0)
+		fail("%s stats: %s", whose, seg_errstr());
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
+			return strtoull(p + kl + 1, NULL, 10);
+	fail("%s stats have no %s:\n%s", whose, key, buf);
+}
+
+uint64_t
+stat_counter(const char *key)
+{
+	return counter(seg_stats, key, "segd's");
+}
+
+uint64_t
+local_counter(const char *key)
+{
+	return counter(seg_stats_local, key, "this process's");
+}
+
+uint64_t
+batch_max(uint64_t seglen, uint64_t bufsize, uint64_t slots)
+{
+	uint64_t n = seglen / bufsize;
+
+	if (n > slots)
+		n = slots;
+	if (n > SEG_FREE_BATCH)
+		n = SEG_FREE_BATCH;
+	return n;
+}
+
+void
+backoff(long *us, long max)
+{
+	usleep((useconds_t)*us);
+	if (*us < max)
+		*us *= 2;
+}
+
+uint64_t
+free_read(const char *seg, uint64_t *v, int n)
+{
+	int got = seg_free_read(seg, v, n);
+
+	if (got <= 0)
+		fail("seg_free_read: %s", got < 0 ? seg_errstr() : "nothing");
+	return (uint64_t)got;
 }

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * verbs_smoke: prove that RDMA verbs work end to end on a device.
  *
@@ -559,114 +561,179 @@ static struct addrinfo *lookup(const struct opts *o)
 	return ai;
 }
 
+/* ------------------------------------------------------------ both sides */
+
+/* What one side holds; side_close undoes it in reverse order. */
+struct side {
+	struct rdma_event_channel *ec;
+	struct rdma_cm_id *lid; /* the server's listener */
+	struct rdma_cm_id *id; /* the connection */
+	struct res r;
+	bool res_up; /* r is set up */
+	bool connected; /* established, and not yet disconnected */
+};
+
+/* A non-blocking event channel, and an rdma_cm id on it into *id. */
+static int side_open(struct side *s, struct rdma_cm_id **id)
+{
+	memset(s, 0, sizeof(*s));
+	s->ec = rdma_create_event_channel();
+	if (!s->ec) {
+		perr("rdma_create_event_channel");
+		return -1;
+	}
+	if (set_nonblock(s->ec->fd, "fcntl (event channel)"))
+		return -1;
+	if (rdma_create_id(s->ec, id, NULL, RDMA_PS_TCP)) {
+		perr("rdma_create_id");
+		*id = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void side_close(struct side *s)
+{
+	if (s->connected && rdma_disconnect(s->id))
+		perr("rdma_disconnect");
+	if (s->res_up)
+		res_teardown(&s->r);
+	if (s->id && rdma_destroy_id(s->id))
+		perr("rdma_destroy_id");
+	if (s->lid && rdma_destroy_id(s->lid))
+		perr("rdma_destroy_id (listener)");
+	if (s->ec)
+		rdma_destroy_event_channel(s->ec);
+}
+
+/* The next event is want, and is acknowledged: OK, else RETRY or FAILED. */
+static int cm_step(struct side *s, int64_t deadline,
+		   enum rdma_cm_event_type want)
+{
+	struct rdma_cm_event *ev;
+	int e = expect_cm_event(s->ec, deadline, want, &ev);
+
+	if (e == OK)
+		rdma_ack_cm_event(ev);
+	return e;
+}
+
+/* One RDMA READ in flight each way; retries as given. */
+static void conn_params(struct rdma_conn_param *cp, const void *priv,
+			uint8_t len, uint8_t retry)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->private_data = priv;
+	cp->private_data_len = len;
+	cp->responder_resources = 1;
+	cp->initiator_depth = 1;
+	cp->retry_count = retry;
+	cp->rnr_retry_count = 7;
+}
+
 /* ------------------------------------------------------------ server */
+
+/* Listening on o's address, and ready_fd told so. */
+static int server_listen(struct side *s, const struct opts *o,
+			 const struct addrinfo *ai, int *ready_fd)
+{
+	if (side_open(s, &s->lid))
+		return -1;
+	if (rdma_bind_addr(s->lid, ai->ai_addr)) {
+		perr("rdma_bind_addr");
+		return -1;
+	}
+	if (rdma_listen(s->lid, 1)) {
+		perr("rdma_listen");
+		return -1;
+	}
+	note("listening on %s port %s", o->addr, o->port);
+	if (*ready_fd >= 0) {
+		if (write(*ready_fd, "R", 1) != 1)
+			perr("write (ready pipe)");
+		close(*ready_fd);
+		*ready_fd = -1;
+	}
+	return 0;
+}
+
+/* The one connection request, accepted with our buffer's description. */
+static int server_accept(struct side *s, const struct opts *o,
+			 int64_t deadline)
+{
+	struct rdma_cm_event *ev;
+	struct rdma_conn_param cp;
+	struct buf_desc bd;
+
+	if (expect_cm_event(s->ec, deadline, RDMA_CM_EVENT_CONNECT_REQUEST,
+			    &ev))
+		return -1;
+	s->id = ev->id;
+	rdma_ack_cm_event(ev);
+	note("connection request on %s",
+	     ibv_get_device_name(s->id->verbs->device));
+
+	if (res_setup(&s->r, s->id, o->size, false)) {
+		if (rdma_reject(s->id, NULL, 0))
+			perr("rdma_reject");
+		return -1;
+	}
+	s->res_up = true;
+	if (post_recv_msg(&s->r))
+		return -1;
+	bd.addr = htobe64((uintptr_t)s->r.data);
+	bd.rkey = htobe32(s->r.data_mr->rkey);
+	bd.len = htobe32((uint32_t)o->size);
+	conn_params(&cp, &bd, sizeof(bd), 0);
+	if (rdma_accept(s->id, &cp)) {
+		perr("rdma_accept");
+		return -1;
+	}
+	if (cm_step(s, deadline, RDMA_CM_EVENT_ESTABLISHED))
+		return -1;
+	s->connected = true;
+	note("connected, buffer of %zu bytes offered", o->size);
+	return 0;
+}
 
 static int run_server(const struct opts *o, int ready_fd)
 {
 	int64_t deadline = now_ms() + (int64_t)o->timeout_s * 1000;
-	struct rdma_event_channel *ec;
-	struct rdma_cm_id *lid, *id;
-	struct rdma_cm_event *ev;
-	struct rdma_conn_param cp;
-	struct buf_desc bd;
 	struct addrinfo *ai;
-	struct res r;
+	struct side s;
 	uint32_t seed = 0;
 	bool client_ok = false, mine_ok = false;
 	int rc = FAILED;
 
 	snprintf(role, sizeof(role), "verbs_smoke[server]");
+	memset(&s, 0, sizeof(s));
 	ai = lookup(o);
 	if (!ai)
-		return FAILED;
-	ec = rdma_create_event_channel();
-	if (!ec) {
-		perr("rdma_create_event_channel");
-		goto out_ai;
-	}
-	if (set_nonblock(ec->fd, "fcntl (event channel)"))
-		goto out_ec;
-	if (rdma_create_id(ec, &lid, NULL, RDMA_PS_TCP)) {
-		perr("rdma_create_id");
-		goto out_ec;
-	}
-	if (rdma_bind_addr(lid, ai->ai_addr)) {
-		perr("rdma_bind_addr");
-		goto out_lid;
-	}
-	if (rdma_listen(lid, 1)) {
-		perr("rdma_listen");
-		goto out_lid;
-	}
-	note("listening on %s port %s", o->addr, o->port);
-	if (ready_fd >= 0) {
-		if (write(ready_fd, "R", 1) != 1)
-			perr("write (ready pipe)");
-		close(ready_fd);
-		ready_fd = -1;
-	}
-
-	if (expect_cm_event(ec, deadline, RDMA_CM_EVENT_CONNECT_REQUEST, &ev))
-		goto out_lid;
-	id = ev->id;
-	rdma_ack_cm_event(ev);
-	note("connection request on %s", ibv_get_device_name(id->verbs->device));
-
-	if (res_setup(&r, id, o->size, false)) {
-		if (rdma_reject(id, NULL, 0))
-			perr("rdma_reject");
-		goto out_id;
-	}
-	if (post_recv_msg(&r))
-		goto out_res;
-	bd.addr = htobe64((uintptr_t)r.data);
-	bd.rkey = htobe32(r.data_mr->rkey);
-	bd.len = htobe32((uint32_t)o->size);
-	memset(&cp, 0, sizeof(cp));
-	cp.private_data = &bd;
-	cp.private_data_len = sizeof(bd);
-	cp.responder_resources = 1;
-	cp.initiator_depth = 1;
-	cp.rnr_retry_count = 7;
-	if (rdma_accept(id, &cp)) {
-		perr("rdma_accept");
-		goto out_res;
-	}
-	if (expect_cm_event(ec, deadline, RDMA_CM_EVENT_ESTABLISHED, &ev))
-		goto out_res;
-	rdma_ack_cm_event(ev);
-	note("connected, buffer of %zu bytes offered", o->size);
+		goto out;
+	if (server_listen(&s, o, ai, &ready_fd) ||
+	    server_accept(&s, o, deadline))
+		goto out;
 
 	/* The client writes, reads back, then tells us the seed. */
-	if (wait_wr(&r, WR_RECV, deadline) || read_msg(&r, &seed, &client_ok))
-		goto out_disc;
-	mine_ok = check_pattern(r.data, o->size, seed, "buffer written by the client");
-	if (post_send_msg(&r, seed, mine_ok) || wait_wr(&r, WR_SEND, deadline))
-		goto out_disc;
+	if (wait_wr(&s.r, WR_RECV, deadline) ||
+	    read_msg(&s.r, &seed, &client_ok))
+		goto out;
+	mine_ok = check_pattern(s.r.data, o->size, seed,
+				"buffer written by the client");
+	if (post_send_msg(&s.r, seed, mine_ok) ||
+	    wait_wr(&s.r, WR_SEND, deadline))
+		goto out;
 	/* The client disconnects once it has our verdict. */
-	if (expect_cm_event(ec, deadline, RDMA_CM_EVENT_DISCONNECTED, &ev))
-		goto out_disc;
-	rdma_ack_cm_event(ev);
+	if (cm_step(&s, deadline, RDMA_CM_EVENT_DISCONNECTED))
+		goto out;
+	s.connected = false;
 	note("client's verdict: %s, mine: %s", client_ok ? "match" : "MISMATCH",
 	     mine_ok ? "match" : "MISMATCH");
 	rc = client_ok && mine_ok ? OK : MISMATCH;
-	goto out_res;
-
-out_disc:
-	if (rdma_disconnect(id))
-		perr("rdma_disconnect");
-out_res:
-	res_teardown(&r);
-out_id:
-	if (rdma_destroy_id(id))
-		perr("rdma_destroy_id");
-out_lid:
-	if (rdma_destroy_id(lid))
-		perr("rdma_destroy_id (listener)");
-out_ec:
-	rdma_destroy_event_channel(ec);
-out_ai:
-	freeaddrinfo(ai);
+out:
+	side_close(&s);
+	if (ai)
+		freeaddrinfo(ai);
 	if (ready_fd >= 0)
 		close(ready_fd);
 	return rc;
@@ -674,108 +741,101 @@ out_ai:
 
 /* ------------------------------------------------------------ client */
 
+/* Connected to the server: its buffer's address, key and length. */
+static int client_connect(struct side *s, const struct opts *o,
+			  const struct addrinfo *ai, int64_t deadline,
+			  struct buf_desc *bd)
+{
+	struct rdma_cm_event *ev;
+	struct rdma_conn_param cp;
+	int e;
+
+	if (side_open(s, &s->id))
+		return FAILED;
+	if (rdma_resolve_addr(s->id, NULL, ai->ai_addr, RESOLVE_MS)) {
+		perr("rdma_resolve_addr");
+		return FAILED;
+	}
+	if ((e = cm_step(s, deadline, RDMA_CM_EVENT_ADDR_RESOLVED)))
+		return e;
+	if (rdma_resolve_route(s->id, RESOLVE_MS)) {
+		perr("rdma_resolve_route");
+		return FAILED;
+	}
+	if ((e = cm_step(s, deadline, RDMA_CM_EVENT_ROUTE_RESOLVED)))
+		return e;
+
+	if (res_setup(&s->r, s->id, o->size, true))
+		return FAILED;
+	s->res_up = true;
+	if (post_recv_msg(&s->r))
+		return FAILED;
+	conn_params(&cp, NULL, 0, 7);
+	if (rdma_connect(s->id, &cp)) {
+		perr("rdma_connect");
+		return FAILED;
+	}
+	e = expect_cm_event(s->ec, deadline, RDMA_CM_EVENT_ESTABLISHED, &ev);
+	if (e)
+		return e;
+	s->connected = true;
+	if (ev->param.conn.private_data_len < sizeof(*bd) ||
+	    !ev->param.conn.private_data) {
+		fprintf(stderr, "%s: accept carried %u bytes of private data, need %zu\n",
+			role, ev->param.conn.private_data_len, sizeof(*bd));
+		rdma_ack_cm_event(ev);
+		return FAILED;
+	}
+	memcpy(bd, ev->param.conn.private_data, sizeof(*bd));
+	rdma_ack_cm_event(ev);
+	return OK;
+}
+
 /* One connection attempt.  Returns OK, MISMATCH, FAILED or RETRY. */
 static int client_attempt(const struct opts *o, const struct addrinfo *ai,
 			  int64_t deadline, uint32_t seed)
 {
-	struct rdma_event_channel *ec;
-	struct rdma_cm_id *id;
-	struct rdma_cm_event *ev;
-	struct rdma_conn_param cp;
+	struct side s;
 	struct buf_desc bd;
-	struct res r;
 	uint64_t raddr;
 	uint32_t rkey, rlen, echoed;
 	bool mine_ok, server_ok = false;
-	int rc = FAILED, e;
+	int rc;
 
-	ec = rdma_create_event_channel();
-	if (!ec) {
-		perr("rdma_create_event_channel");
-		return FAILED;
-	}
-	if (set_nonblock(ec->fd, "fcntl (event channel)"))
-		goto out_ec;
-	if (rdma_create_id(ec, &id, NULL, RDMA_PS_TCP)) {
-		perr("rdma_create_id");
-		goto out_ec;
-	}
-	if (rdma_resolve_addr(id, NULL, ai->ai_addr, RESOLVE_MS)) {
-		perr("rdma_resolve_addr");
-		goto out_id;
-	}
-	e = expect_cm_event(ec, deadline, RDMA_CM_EVENT_ADDR_RESOLVED, &ev);
-	if (e) {
-		rc = e;
-		goto out_id;
-	}
-	rdma_ack_cm_event(ev);
-	if (rdma_resolve_route(id, RESOLVE_MS)) {
-		perr("rdma_resolve_route");
-		goto out_id;
-	}
-	e = expect_cm_event(ec, deadline, RDMA_CM_EVENT_ROUTE_RESOLVED, &ev);
-	if (e) {
-		rc = e;
-		goto out_id;
-	}
-	rdma_ack_cm_event(ev);
-
-	if (res_setup(&r, id, o->size, true))
-		goto out_id;
-	if (post_recv_msg(&r))
-		goto out_res;
-	memset(&cp, 0, sizeof(cp));
-	cp.responder_resources = 1;
-	cp.initiator_depth = 1;
-	cp.retry_count = 7;
-	cp.rnr_retry_count = 7;
-	if (rdma_connect(id, &cp)) {
-		perr("rdma_connect");
-		goto out_res;
-	}
-	e = expect_cm_event(ec, deadline, RDMA_CM_EVENT_ESTABLISHED, &ev);
-	if (e) {
-		rc = e;
-		goto out_res;
-	}
-	if (ev->param.conn.private_data_len < sizeof(bd) ||
-	    !ev->param.conn.private_data) {
-		fprintf(stderr, "%s: accept carried %u bytes of private data, need %zu\n",
-			role, ev->param.conn.private_data_len, sizeof(bd));
-		rdma_ack_cm_event(ev);
-		goto out_disc;
-	}
-	memcpy(&bd, ev->param.conn.private_data, sizeof(bd));
-	rdma_ack_cm_event(ev);
+	rc = client_connect(&s, o, ai, deadline, &bd);
+	if (rc != OK)
+		goto out;
+	rc = FAILED;
 	raddr = be64toh(bd.addr);
 	rkey = be32toh(bd.rkey);
 	rlen = be32toh(bd.len);
 	note("connected on %s; server buffer 0x%" PRIx64 " rkey 0x%" PRIx32
 	     " %" PRIu32 " bytes",
-	     ibv_get_device_name(id->verbs->device), raddr, rkey, rlen);
+	     ibv_get_device_name(s.id->verbs->device), raddr, rkey, rlen);
 	if (rlen < o->size) {
 		fprintf(stderr, "%s: server buffer is %" PRIu32 " bytes, need %zu\n",
 			role, rlen, o->size);
-		goto out_disc;
+		goto out;
 	}
 
-	fill_pattern(r.data, o->size, seed);
+	fill_pattern(s.r.data, o->size, seed);
 	for (size_t i = 0; i < o->size; i++)
-		r.check[i] = (uint8_t)~r.data[i];
-	if (post_rdma(&r, WR_WRITE, raddr, rkey) ||
-	    wait_wr(&r, WR_WRITE, deadline))
-		goto out_disc;
-	if (post_rdma(&r, WR_READ, raddr, rkey) ||
-	    wait_wr(&r, WR_READ, deadline))
-		goto out_disc;
-	mine_ok = check_pattern(r.check, o->size, seed, "data read back");
+		s.r.check[i] = (uint8_t)~s.r.data[i];
+	if (post_rdma(&s.r, WR_WRITE, raddr, rkey) ||
+	    wait_wr(&s.r, WR_WRITE, deadline))
+		goto out;
+	if (post_rdma(&s.r, WR_READ, raddr, rkey) ||
+	    wait_wr(&s.r, WR_READ, deadline))
+		goto out;
+	mine_ok = check_pattern(s.r.check, o->size, seed, "data read back");
 	note("wrote %zu bytes, read them back: %s", o->size,
 	     mine_ok ? "identical" : "DIFFERENT");
 
-	if (post_send_msg(&r, seed, mine_ok) || wait_wr(&r, WR_SEND, deadline) ||
-	    wait_wr(&r, WR_RECV, deadline) || read_msg(&r, &echoed, &server_ok))
-		goto out_disc;
+	if (post_send_msg(&s.r, seed, mine_ok) ||
+	    wait_wr(&s.r, WR_SEND, deadline) ||
+	    wait_wr(&s.r, WR_RECV, deadline) ||
+	    read_msg(&s.r, &echoed, &server_ok))
+		goto out;
 	if (echoed != seed) {
 		fprintf(stderr, "%s: server answered for seed %" PRIu32 ", not %" PRIu32 "\n",
 			role, echoed, seed);
@@ -784,26 +844,16 @@ static int client_attempt(const struct opts *o, const struct addrinfo *ai,
 	if (!server_ok)
 		fprintf(stderr, "%s: the server found its buffer different from the pattern\n",
 			role);
-	if (rdma_disconnect(id)) {
+	s.connected = false;
+	if (rdma_disconnect(s.id)) {
 		perr("rdma_disconnect");
-		goto out_res;
+		goto out;
 	}
-	if (expect_cm_event(ec, deadline, RDMA_CM_EVENT_DISCONNECTED, &ev))
-		goto out_res;
-	rdma_ack_cm_event(ev);
+	if (cm_step(&s, deadline, RDMA_CM_EVENT_DISCONNECTED))
+		goto out;
 	rc = mine_ok && server_ok ? OK : MISMATCH;
-	goto out_res;
-
-out_disc:
-	if (rdma_disconnect(id))
-		perr("rdma_disconnect");
-out_res:
-	res_teardown(&r);
-out_id:
-	if (rdma_destroy_id(id))
-		perr("rdma_destroy_id");
-out_ec:
-	rdma_destroy_event_channel(ec);
+out:
+	side_close(&s);
 	return rc;
 }
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * zio_io: a libseg client for the RDMA tier's zero-copy buffer tests
  * (issue 5).  SEGD_SOCKET names the segd it talks to.
@@ -848,9 +850,7 @@ mode_produce(int argc, char **argv)
 			out++;
 			__atomic_store_n(&rg->head, seq, __ATOMIC_RELEASE);
 		}
-		if ((n = seg_free_read(seg, v, 8192)) <= 0)
-			fail("seg_free_read: %s", n < 0 ? seg_errstr() :
-			    "nothing");
+		n = (int)free_read(seg, v, 8192);
 		for (j = 0; j < n; j++) {
 			struct aslot *s = amap_get(&m, v[j], 0);
 			if (s == NULL || s->state != 1)
@@ -923,12 +923,7 @@ mode_consume(int argc, char **argv)
 	if (rg.magic != RING_MAGIC || rg.slots == 0 || rg.bufsize == 0 ||
 	    rg.bufsize % 8)
 		fail("bad ring header");
-	maxb = zi.len / rg.bufsize;
-	if (maxb > rg.slots)
-		maxb = rg.slots;
-	if (maxb > SEG_FREE_BATCH)
-		maxb = SEG_FREE_BATCH;
-	if (maxb == 0)
+	if ((maxb = batch_max(zi.len, rg.bufsize, rg.slots)) == 0)
 		fail("segment %s cannot hold a buffer of %" PRIu64 " bytes", zseg,
 		    rg.bufsize);
 	d = xcalloc(rg.slots, sizeof *d);
@@ -945,9 +940,7 @@ mode_consume(int argc, char **argv)
 			head = rg.head;
 			if (head > next || next == rg.total)
 				break;
-			usleep((useconds_t)wait_us);
-			if (wait_us < 5000)
-				wait_us *= 2;
+			backoff(&wait_us, 5000);
 		}
 		if (t0 == 0)
 			t0 = now_ms();

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_ctl.c: the ctl message parser (segd/ctl.c).
  *
@@ -13,19 +15,21 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "testbytes.h"
 #include "segd.h"
 
 #define P4K  4096ULL
 #define P64K 65536ULL
+#define BASE 0x10000000ULL
+#define MIB  0x100000ULL
 
-static const struct {
-	const char   *word;
-	enum seg_verb verb;
-} verbs[] = {
-	{ "va", SEG_VERB_VA }, { "addr", SEG_VERB_ADDR },
-	{ "umsg", SEG_VERB_UMSG }, { "kmsg", SEG_VERB_KMSG },
+/* Each verb's word, as the spec spells it; VERB(i): the verbs in turn. */
+static const char *const word[SEG_VERB_MAX] = {
+	[SEG_VERB_VA] = "va", [SEG_VERB_ADDR] = "addr",
+	[SEG_VERB_UMSG] = "umsg", [SEG_VERB_KMSG] = "kmsg",
 };
-#define NVERBS ((int)(sizeof verbs / sizeof verbs[0]))
+#define NVERBS  (SEG_VERB_MAX - SEG_VERB_VA)
+#define VERB(i) ((enum seg_verb)(SEG_VERB_VA + (i) % NVERBS))
 
 static struct ctlmsg out;
 static struct segerr err;
@@ -104,66 +108,76 @@ expect_bad(const char *msg, const char *why)
 
 /* ---- valid forms ---- */
 
-START_TEST(every_verb_hex)
-{
-	char msg[64];
-
-	snprintf(msg, sizeof msg, "%s 0x10000000 0x100000", verbs[_i].word);
-	expect_ok(msg, P4K, verbs[_i].verb, 0x10000000, 0x100000);
-}
-END_TEST
-
-START_TEST(every_verb_decimal)
-{
-	char msg[64];
-
-	snprintf(msg, sizeof msg, "%s 268435456 1048576", verbs[_i].word);
-	expect_ok(msg, P4K, verbs[_i].verb, 268435456, 1048576);
-}
-END_TEST
-
-START_TEST(every_verb_echo_newline)
-{
-	char msg[64];
-
+/* Each verb in each form: the format has the verb's %s. */
+static const char *const forms[] = {
+	"%s 0x10000000 0x100000",
+	"%s 268435456 1048576",
 	/* echo 'va 0x10000000 0x100000' > ctl writes a trailing newline */
-	snprintf(msg, sizeof msg, "%s 0x10000000 0x100000\n", verbs[_i].word);
-	expect_ok(msg, P4K, verbs[_i].verb, 0x10000000, 0x100000);
+	"%s 0x10000000 0x100000\n",
+};
+#define NFORMS ((int)(sizeof forms / sizeof forms[0]))
+
+START_TEST(every_verb_every_form)
+{
+	char msg[64];
+
+	snprintf(msg, sizeof msg, forms[_i / NVERBS], word[VERB(_i)]);
+	expect_ok(msg, P4K, VERB(_i), BASE, MIB);
 }
 END_TEST
 
-START_TEST(spec_example)
-{
-	expect_ok("va 0x10000000 0x100000\n", P4K, SEG_VERB_VA, 0x10000000,
-	    0x100000);
-}
-END_TEST
-
-START_TEST(hex_upper_and_mixed)
-{
-	expect_ok("addr 0X10000000 0X100000", P4K, SEG_VERB_ADDR, 0x10000000,
-	    0x100000);
-	expect_ok("addr 0xABCD0000 0xaBc000", P4K, SEG_VERB_ADDR, 0xabcd0000,
-	    0xabc000);
+/* Messages accepted, and what they give: verb, address and length. */
+static const struct {
+	const char   *msg;
+	uint64_t      pagesize;
+	enum seg_verb verb;
+	uint64_t      va, len;
+} good[] = {
+	/* the spec's example */
+	{ "va 0x10000000 0x100000\n", P4K, SEG_VERB_VA, BASE, MIB },
+	/* hex in upper and mixed case */
+	{ "addr 0X10000000 0X100000", P4K, SEG_VERB_ADDR, BASE, MIB },
+	{ "addr 0xABCD0000 0xaBc000", P4K, SEG_VERB_ADDR, 0xabcd0000, 0xabc000 },
 	/* hex address with decimal length and the other way round */
-	expect_ok("umsg 0x10000000 4096", P4K, SEG_VERB_UMSG, 0x10000000, 4096);
-	expect_ok("kmsg 268435456 0x1000", P4K, SEG_VERB_KMSG, 0x10000000,
-	    0x1000);
+	{ "umsg 0x10000000 4096", P4K, SEG_VERB_UMSG, BASE, 4096 },
+	{ "kmsg 268435456 0x1000", P4K, SEG_VERB_KMSG, BASE, 0x1000 },
 	/* leading zeros are decimal, not octal */
-	expect_ok("va 0268435456 010000", P4K, SEG_VERB_VA, 268435456, 12288);
-}
-END_TEST
+	{ "va 0268435456 010000", P4K, SEG_VERB_VA, 268435456, 12288 },
+	/* extra blanks */
+	{ "  va   0x10000000\t\t0x100000  ", P4K, SEG_VERB_VA, BASE, MIB },
+	{ "\tva\t0x10000000\t0x100000\t\n", P4K, SEG_VERB_VA, BASE, MIB },
+	{ "va 0x10000000 0x100000\r\n", P4K, SEG_VERB_VA, BASE, MIB },
+	{ "\n\nva\n0x10000000\n0x100000\n\n", P4K, SEG_VERB_VA, BASE, MIB },
+	/* rounding, 4 KiB pages: start down, end up */
+	{ "va 0x10000123 0x100", P4K, SEG_VERB_VA, BASE, 0x1000 },
+	/* crosses a page boundary: two pages */
+	{ "va 0x10000ff0 0x20", P4K, SEG_VERB_VA, BASE, 0x2000 },
+	/* length 1 is one page */
+	{ "va 0x10000000 1", P4K, SEG_VERB_VA, BASE, 0x1000 },
+	/* aligned stays as is */
+	{ "va 0x10001000 0x3000", P4K, SEG_VERB_VA, 0x10001000, 0x3000 },
+	/* one byte over a page is two pages */
+	{ "va 0x10000000 0x1001", P4K, SEG_VERB_VA, BASE, 0x2000 },
+	/* the last byte of a page, one byte long */
+	{ "va 0x10000fff 1", P4K, SEG_VERB_VA, BASE, 0x1000 },
+	/* the last byte of a page, two bytes long */
+	{ "va 0x10000fff 2", P4K, SEG_VERB_VA, BASE, 0x2000 },
+	/* rounding, 64 KiB pages */
+	{ "va 0x10001000 0x1000", P64K, SEG_VERB_VA, BASE, 0x10000 },
+	{ "va 0x1000ffff 2", P64K, SEG_VERB_VA, BASE, 0x20000 },
+	{ "va 0x10000000 0x10000", P64K, SEG_VERB_VA, BASE, 0x10000 },
+	/* ADDR 0: segd picks */
+	{ "va 0 0x100000", P4K, SEG_VERB_VA, 0, MIB },
+	{ "addr 0x0 1", P4K, SEG_VERB_ADDR, 0, 0x1000 },
+	{ "umsg 00 5000", P4K, SEG_VERB_UMSG, 0, 0x2000 },
+	{ "kmsg 0x000 0x1000\n", P4K, SEG_VERB_KMSG, 0, 0x1000 },
+};
+#define NGOOD ((int)(sizeof good / sizeof good[0]))
 
-START_TEST(extra_blanks)
+START_TEST(accepted)
 {
-	expect_ok("  va   0x10000000\t\t0x100000  ", P4K, SEG_VERB_VA,
-	    0x10000000, 0x100000);
-	expect_ok("\tva\t0x10000000\t0x100000\t\n", P4K, SEG_VERB_VA,
-	    0x10000000, 0x100000);
-	expect_ok("va 0x10000000 0x100000\r\n", P4K, SEG_VERB_VA, 0x10000000,
-	    0x100000);
-	expect_ok("\n\nva\n0x10000000\n0x100000\n\n", P4K, SEG_VERB_VA,
-	    0x10000000, 0x100000);
+	expect_ok(good[_i].msg, good[_i].pagesize, good[_i].verb, good[_i].va,
+	    good[_i].len);
 }
 END_TEST
 
@@ -193,35 +207,6 @@ END_TEST
 
 /* ---- rounding ---- */
 
-START_TEST(rounding_4k)
-{
-	/* start down, end up */
-	expect_ok("va 0x10000123 0x100", P4K, SEG_VERB_VA, 0x10000000, 0x1000);
-	/* crosses a page boundary: two pages */
-	expect_ok("va 0x10000ff0 0x20", P4K, SEG_VERB_VA, 0x10000000, 0x2000);
-	/* length 1 is one page */
-	expect_ok("va 0x10000000 1", P4K, SEG_VERB_VA, 0x10000000, 0x1000);
-	/* aligned stays as is */
-	expect_ok("va 0x10001000 0x3000", P4K, SEG_VERB_VA, 0x10001000, 0x3000);
-	/* one byte over a page is two pages */
-	expect_ok("va 0x10000000 0x1001", P4K, SEG_VERB_VA, 0x10000000, 0x2000);
-	/* the last byte of a page, one byte long */
-	expect_ok("va 0x10000fff 1", P4K, SEG_VERB_VA, 0x10000000, 0x1000);
-	/* the last byte of a page, two bytes long */
-	expect_ok("va 0x10000fff 2", P4K, SEG_VERB_VA, 0x10000000, 0x2000);
-}
-END_TEST
-
-START_TEST(rounding_64k)
-{
-	expect_ok("va 0x10001000 0x1000", P64K, SEG_VERB_VA, 0x10000000,
-	    0x10000);
-	expect_ok("va 0x1000ffff 2", P64K, SEG_VERB_VA, 0x10000000, 0x20000);
-	expect_ok("va 0x10000000 0x10000", P64K, SEG_VERB_VA, 0x10000000,
-	    0x10000);
-}
-END_TEST
-
 /* With this machine's page size, checked against the definition. */
 START_TEST(rounding_system_pagesize)
 {
@@ -250,15 +235,6 @@ START_TEST(rounding_system_pagesize)
 END_TEST
 
 /* ---- ADDR 0 ---- */
-
-START_TEST(addr_zero)
-{
-	expect_ok("va 0 0x100000", P4K, SEG_VERB_VA, 0, 0x100000);
-	expect_ok("addr 0x0 1", P4K, SEG_VERB_ADDR, 0, 0x1000);
-	expect_ok("umsg 00 5000", P4K, SEG_VERB_UMSG, 0, 0x2000);
-	expect_ok("kmsg 0x000 0x1000\n", P4K, SEG_VERB_KMSG, 0, 0x1000);
-}
-END_TEST
 
 /*
  * A non-zero address inside page 0 rounds down to 0, which would turn a
@@ -484,14 +460,11 @@ START_TEST(garbage)
 	int i;
 
 	for (i = 0; i < 200000; i++) {
-		size_t n = (size_t)(rand_r(&seed) % 48), j;
-		char *msg = malloc(n ? n : 1);
+		size_t n = (size_t)(rand_r(&seed) % 48);
+		char *msg = rand_bytes(&seed, n, (i & 1) ? alphabet : NULL,
+		    sizeof alphabet - 1);
 		int r;
 
-		ck_assert_ptr_nonnull(msg);
-		for (j = 0; j < n; j++)
-			msg[j] = (i & 1) ? alphabet[rand_r(&seed) % (sizeof alphabet - 1)]
-			    : (char)rand_r(&seed);
 		memset(&err, 0, sizeof err);
 		r = ctl_parse(msg, n, p, &out, &err);
 		if (r == 0) {
@@ -533,7 +506,7 @@ START_TEST(garbage_shaped)
 				    (rand_r(&seed) % 8 ? 16 : sizeof digits - 1)];
 			t[k][j] = '\0';
 		}
-		snprintf(msg, sizeof msg, "%s %s %s", verbs[i % NVERBS].word,
+		snprintf(msg, sizeof msg, "%s %s %s", word[VERB(i)],
 		    t[0], t[1]);
 		memset(&err, 0, sizeof err);
 		if (ctl_parse(msg, strlen(msg), p, &out, &err) == 0) {
@@ -542,7 +515,7 @@ START_TEST(garbage_shaped)
 			/* cross-check against the parsed numbers */
 			ck_assert_int_eq(seg_parse_u64(t[0], strlen(t[0]), &a), 0);
 			ck_assert_int_eq(seg_parse_u64(t[1], strlen(t[1]), &l), 0);
-			ck_assert_int_eq(out.verb, verbs[i % NVERBS].verb);
+			ck_assert_int_eq(out.verb, VERB(i));
 			ck_assert(a == 0 || out.va != 0);
 			ck_assert_uint_eq(out.va, rdown(a, p));
 			ck_assert_uint_eq(out.va + out.len, rup(a + l, p));
@@ -584,14 +557,14 @@ START_TEST(format_round_trip)
 
 			if (va + len > SEGD_USER_TOP)
 				continue;
-			n = ctl_format(buf, sizeof buf, verbs[_i].verb, va, len);
+			n = ctl_format(buf, sizeof buf, VERB(_i), va, len);
 			ck_assert_int_gt(n, 0);
 			ck_assert_int_lt(n, (int)sizeof buf);
 			ck_assert_msg(buf[n - 1] == '\n', "'%s' lacks newline", buf);
-			ck_assert_msg(strncmp(buf, verbs[_i].word,
-			    strlen(verbs[_i].word)) == 0, "'%s'", buf);
+			ck_assert_msg(strncmp(buf, word[VERB(_i)],
+			    strlen(word[VERB(_i)])) == 0, "'%s'", buf);
 			ck_assert_int_eq(ctl_parse(buf, (size_t)n, P4K, &out, &err), 0);
-			ck_assert_int_eq(out.verb, verbs[_i].verb);
+			ck_assert_int_eq(out.verb, VERB(_i));
 			ck_assert_uint_eq(out.va, va);
 			ck_assert_uint_eq(out.len, len);
 			/* and what is parsed formats back to the same text */
@@ -653,13 +626,11 @@ suite(void)
 	Suite *s = suite_create("ctl");
 	TCase *tc;
 
-	tc = ck_tcase(s, "valid", &fix, 0, spec_example, hex_upper_and_mixed,
-	    extra_blanks, length_bounds_message, NULL);
-	tcase_add_loop_test(tc, every_verb_hex, 0, NVERBS);
-	tcase_add_loop_test(tc, every_verb_decimal, 0, NVERBS);
-	tcase_add_loop_test(tc, every_verb_echo_newline, 0, NVERBS);
-	ck_tcase(s, "rounding", &fix, 0, rounding_4k, rounding_64k,
-	    rounding_system_pagesize, addr_zero, addr_in_page_zero, NULL);
+	tc = ck_tcase(s, "valid", &fix, 0, length_bounds_message, NULL);
+	tcase_add_loop_test(tc, every_verb_every_form, 0, NVERBS * NFORMS);
+	tcase_add_loop_test(tc, accepted, 0, NGOOD);
+	ck_tcase(s, "rounding", &fix, 0, rounding_system_pagesize,
+	    addr_in_page_zero, NULL);
 	ck_tcase(s, "range", &fix, 0, user_space_top, wrap_around,
 	    largest_numbers, NULL);
 	tc = ck_tcase(s, "malformed", &fix, 0, embedded_nul, too_long,

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_fs.c: the parsers of the segment file system (segd/fs.c): the
  * addresses written to a segment's free file, and the escapes of

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_namespace.c: segment(3)'s rules in segd's namespace
  * (segd/namespace.c), over a real store (segd/store.c) in a temporary

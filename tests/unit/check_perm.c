@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_perm.c: segment permissions (segd/perm.c).
  *
@@ -264,14 +266,21 @@ START_TEST(check_refusal_read_write)
 }
 END_TEST
 
+/* One access allowed, the other refused: EACCES, and a message saying so. */
+static void
+only_allowed(int allowed, int refused, const char *says)
+{
+	ck_assert_int_eq(perm_check(&who, &seg, allowed, &err), 0);
+	ck_assert_int_eq(perm_check(&who, &seg, refused, &err), -1);
+	ck_assert_int_eq(err.code, EACCES);
+	ck_assert_ptr_nonnull(strstr(err.msg, says));
+}
+
 START_TEST(check_refusal_write)
 {
 	as(3001, GROUP);
 	seg.mode = 0640;
-	ck_assert_int_eq(perm_check(&who, &seg, RD, &err), 0);
-	ck_assert_int_eq(perm_check(&who, &seg, WR, &err), -1);
-	ck_assert_int_eq(err.code, EACCES);
-	ck_assert_ptr_nonnull(strstr(err.msg, "permission denied: write access"));
+	only_allowed(RD, WR, "permission denied: write access");
 }
 END_TEST
 
@@ -279,10 +288,7 @@ START_TEST(check_refusal_read)
 {
 	as(3001, 4000);
 	seg.mode = 0602;
-	ck_assert_int_eq(perm_check(&who, &seg, WR, &err), 0);
-	ck_assert_int_eq(perm_check(&who, &seg, RD, &err), -1);
-	ck_assert_int_eq(err.code, EACCES);
-	ck_assert_ptr_nonnull(strstr(err.msg, "permission denied: read access"));
+	only_allowed(WR, RD, "permission denied: read access");
 	ck_assert_ptr_nonnull(strstr(err.msg, "0602"));
 }
 END_TEST

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_segp.c: the peer protocol's codecs (proto/segwire.c): segp headers
  * and every segp message, the version ranges in HELLO, the local address
@@ -18,12 +20,14 @@
 
 #include "check_main.h"
 #include "segwire.h"
+#include "testbytes.h"
 
 #define HELLOLEN  sizeof(struct segp_hello_wire)
 #define NAMELEN   sizeof(struct segp_name_wire)
 #define ENTLEN    sizeof(struct segp_ent_wire)
 #define LREPLEN   sizeof(struct segp_list_rep_wire)
 #define IREPLEN   sizeof(struct segp_import_rep_wire)
+#define TICKETLEN sizeof(struct segp_ticket_wire)
 #define ERRLEN    sizeof(struct segp_error_wire)
 #define FREELEN   sizeof(struct segp_free_wire)
 #define ADDRSLEN  sizeof(struct segw_addrs_wire)
@@ -44,10 +48,10 @@ fixed_size(uint16_t type)
 	case SEGP_CREDIT:	return 0;
 	case SEGP_LIST:		return 8;
 	case SEGP_IMPORT:	return 72;
-	case SEGP_IMPORT_REP:	return 40;
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
-	case SEGP_SIGNAL:	return 8;
+	case SEGP_SIGNAL:
+	case SEGP_TICKET:	return 8;
 	case SEGP_ACK:		return 0;
 	default:		return -1;
 	}
@@ -106,57 +110,6 @@ rnd_name(uint8_t *p, size_t n, uint32_t odds)
 }
 
 /* ---- helpers ---- */
-
-/* A heap copy of exactly n bytes, so that AddressSanitizer sees over-reads. */
-static uint8_t *
-dup_exact(const void *p, size_t n)
-{
-	uint8_t *b = malloc(n ? n : 1);
-
-	ck_assert_ptr_nonnull(b);
-	if (n)
-		memcpy(b, p, n);
-	return b;
-}
-
-static void
-put_le16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, 8);
-}
-
-static uint16_t
-get_le16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return le16toh(v);
-}
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
 
 /* Decode len bytes of p (copied to an exact block); the decoder's result. */
 static int
@@ -272,6 +225,7 @@ sample(uint16_t type, union segp_msg *m)
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
 	case SEGP_SIGNAL:
+	case SEGP_TICKET:
 		m->id = 0x0102030405060708ULL;
 		break;
 	case SEGP_ERROR:
@@ -295,6 +249,8 @@ static size_t
 sample_size(uint16_t type)
 {
 	switch (type) {
+	case SEGP_IMPORT_REP:		/* without a ticket */
+		return IREPLEN;
 	case SEGP_LIST_REP:
 		return LREPLEN + 3 * ENTLEN;
 	case SEGP_ERROR:
@@ -350,6 +306,7 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
 	case SEGP_SIGNAL:
+	case SEGP_TICKET:
 		ck_assert_uint_eq(a->id, b->id);
 		break;
 	case SEGP_ERROR:
@@ -789,8 +746,9 @@ START_TEST(hello_v1_decode)
 	ck_assert_uint_eq(out.hello.vmax, 1);
 	ck_assert_uint_eq(out.hello.port, SEGP_PORT);
 	ck_assert_str_eq(out.hello.node, "old");
+	/* read right, and refused: this build speaks 2 and up */
 	ck_assert_uint_eq(segp_version_pick(out.hello.vmin, out.hello.vmax,
-	    SEGP_VERSION_MIN, SEGP_VERSION_MAX), 1);
+	    SEGP_VERSION_MIN, SEGP_VERSION_MAX), 0);
 }
 END_TEST
 
@@ -1521,6 +1479,9 @@ garbage(uint16_t type, uint8_t *p)
 		n = rnd_below(SEGP_FREE_MAX + 3);
 		len = FREELEN + n * 8;
 		break;
+	case SEGP_IMPORT_REP:		/* with a ticket or without */
+		len = IREPLEN + (rnd_below(2) ? TICKETLEN : 0);
+		break;
 	default:
 		len = (size_t)fixed;
 		break;
@@ -1561,6 +1522,9 @@ garbage(uint16_t type, uint8_t *p)
 			put_le64(p + IREP_AT(len), rnd_below(3));
 		if (rnd_below(4) == 0)
 			put_le64(p + IREP_AT(va), UINT64_MAX - rnd_below(3));
+		if (len == IREPLEN + TICKETLEN && rnd_below(8) != 0)
+			put_le32(p + IREPLEN + offsetof(struct segp_ticket_wire,
+			    pad), 0);
 		break;
 	case SEGP_LIST_REP:
 		if (len < LREPLEN)
@@ -1857,24 +1821,14 @@ END_TEST
 
 START_TEST(node_names)
 {
-	static const char *good[] = { "a", "Z", "0", "_", "-", "...",
+	static const char *const good[] = { "a", "Z", "0", "_", "-", "...",
 	    "node-1.example_X", "10.0.0.1" };
-	static const char *bad[] = { "", ".", "..", "a/b", "/", "a b", " a", "a ",
+	static const char *const bad[] = { "", ".", "..", "a/b", "/", "a b", " a", "a ",
 	    "a:b", "[::1]", "a\n", "a\t", "\xc3\xa4", "a\x7f", "a@b" };
-	char node[SEGP_NODEMAX + 2];
-	size_t i;
 	int c;
 
-	for (i = 0; i < sizeof good / sizeof good[0]; i++)
-		ck_assert_msg(seg_node_valid(good[i]), "'%s' refused", good[i]);
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ck_assert_msg(!seg_node_valid(bad[i]), "'%s' accepted", bad[i]);
-	memset(node, 'n', SEGP_NODEMAX);
-	node[SEGP_NODEMAX] = '\0';
-	ck_assert(seg_node_valid(node));
-	node[SEGP_NODEMAX] = 'n';
-	node[SEGP_NODEMAX + 1] = '\0';
-	ck_assert(!seg_node_valid(node));
+	check_names(seg_node_valid, good, sizeof good / sizeof good[0], bad,
+	    sizeof bad / sizeof bad[0], SEGP_NODEMAX);
 	for (c = 1; c < 256; c++) {	/* each byte inside a name: "a?b" */
 		char three[4] = { 'a', (char)c, 'b', '\0' };
 		int want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -2001,6 +1955,151 @@ START_TEST(hostport_host_size)
 }
 END_TEST
 
+/* ---- the direct data path: IMPORT_REP's ticket, connects, import replies ---- */
+
+START_TEST(import_rep_ticket)
+{
+	size_t k, n;
+
+	sample(SEGP_IMPORT_REP, &in);
+	in.import_rep.direct = 1;
+	in.import_rep.grant = 0x1122334455667788ULL;
+	for (k = 0; k < SEGP_TICKETLEN; k++)
+		in.import_rep.ticket[k] = (uint8_t)(k * 17 + 1);
+	in.import_rep.drkey = 0xabcdef01;
+	n = encode(SEGP_IMPORT_REP, &in, IREPLEN + TICKETLEN);
+	ck_assert_uint_eq(n, IREPLEN + TICKETLEN);
+	ck_assert_uint_eq(get_le32(wire + IREPLEN), 0x55667788);
+	expect_ok(SEGP_IMPORT_REP, wire, n);
+	ck_assert_int_eq(out.import_rep.direct, 1);
+	ck_assert_uint_eq(out.import_rep.grant, in.import_rep.grant);
+	ck_assert_uint_eq(out.import_rep.drkey, in.import_rep.drkey);
+	ck_assert_mem_eq(out.import_rep.ticket, in.import_rep.ticket,
+	    SEGP_TICKETLEN);
+	/* no room for the ticket: nothing written */
+	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, IREPLEN + TICKETLEN - 1),
+	    0);
+	n = encode(SEGP_IMPORT_REP, &in, IREPLEN + TICKETLEN);
+	/* every length between the two forms, and one past, is refused */
+	for (k = IREPLEN + 1; k < IREPLEN + TICKETLEN; k++)
+		expect_refused(SEGP_IMPORT_REP, wire, k);
+	expect_refused(SEGP_IMPORT_REP, wire, IREPLEN + TICKETLEN + 1);
+	/* the ticket's pad must be zero */
+	put_le32(wire + IREPLEN + offsetof(struct segp_ticket_wire, pad), 1);
+	expect_refused(SEGP_IMPORT_REP, wire, n);
+	/* without a ticket: direct 0 */
+	expect_ok(SEGP_IMPORT_REP, wire, IREPLEN);
+	ck_assert_int_eq(out.import_rep.direct, 0);
+}
+END_TEST
+
+static int
+connect_try(const uint8_t *p, size_t n, struct segp_connect *c)
+{
+	uint8_t *b = dup_exact(p, n);
+	const char *why = NULL;
+	int rc = segp_connect_decode(b, n, c, &why);
+
+	free(b);
+	if (rc < 0)
+		ck_assert(why != NULL && *why != '\0');
+	return rc;
+}
+
+START_TEST(connect_data)
+{
+	struct segp_connect c = { SEGP_CONNECT_DATA, 3, 3, 42, { 0 } }, d;
+	uint8_t p[SEGP_CONNECT_MAX];
+	size_t n, k;
+
+	for (k = 0; k < SEGP_TICKETLEN; k++)
+		c.ticket[k] = (uint8_t)(0xf0 ^ k);
+	n = segp_connect_encode(p, sizeof p, &c);
+	ck_assert_uint_eq(n, sizeof(struct segp_connect_wire));
+	ck_assert_uint_eq(get_le32(p), SEGP_CONNECT_DATA);
+	/* rdma_cm hands up to 56 bytes, the rest zero: still accepted */
+	memset(p + n, 0, sizeof p - n);
+	ck_assert_int_eq(connect_try(p, sizeof p, &d), 0);
+	ck_assert_uint_eq(d.magic, c.magic);
+	ck_assert_uint_eq(d.grant, 42);
+	ck_assert_mem_eq(d.ticket, c.ticket, SEGP_TICKETLEN);
+	for (k = 0; k < n; k++)	/* truncated */
+		ck_assert_int_eq(connect_try(p, k, &d), -1);
+	ck_assert_int_eq(connect_try(NULL, 0, &d), -1);
+	ck_assert_uint_eq(segp_connect_encode(p, n - 1, &c), 0);
+}
+END_TEST
+
+START_TEST(connect_refuses)
+{
+	struct segp_connect c = { SEGP_CONNECT_CTRL, 2, 3, 0, { 0 } }, d;
+	uint8_t p[SEGP_CONNECT_MAX], zero[SEGP_CONNECT_MAX];
+	size_t n = segp_connect_encode(p, sizeof p, &c);
+
+	ck_assert_uint_gt(n, 0);
+	ck_assert_int_eq(connect_try(p, n, &d), 0);
+	ck_assert_uint_eq(d.vmin, 2);
+	ck_assert_uint_eq(d.vmax, 3);
+	memset(zero, 0, sizeof zero);	/* what rping and perftest send */
+	ck_assert_int_eq(connect_try(zero, sizeof zero, &d), -1);
+	put_le32(p, 0x12345678);		/* another magic */
+	ck_assert_int_eq(connect_try(p, n, &d), -1);
+	n = segp_connect_encode(p, sizeof p, &c);
+	put_le16(p + offsetof(struct segp_connect_wire, vmin), 0);
+	ck_assert_int_eq(connect_try(p, n, &d), -1);
+	n = segp_connect_encode(p, sizeof p, &c);
+	put_le16(p + offsetof(struct segp_connect_wire, vmax), 1);
+	ck_assert_int_eq(connect_try(p, n, &d), -1);
+	c.vmin = 0;			/* the encoder refuses the same */
+	ck_assert_uint_eq(segp_connect_encode(p, sizeof p, &c), 0);
+	c.vmin = 2;
+	c.magic = 7;
+	ck_assert_uint_eq(segp_connect_encode(p, sizeof p, &c), 0);
+}
+END_TEST
+
+START_TEST(segw_imp_direct)
+{
+	struct segw_imp m, d;
+	uint8_t b[sizeof(struct segw_imp_wire) + sizeof(struct segw_direct_wire)];
+	size_t n, k, base = sizeof(struct segw_imp_wire);
+
+	memset(&m, 0, sizeof m);
+	m.handle = 3;
+	m.len = 4096;
+	m.rva = 0x200000000000ULL;
+	m.perm = SEGW_RD;
+	m.direct = 1;
+	m.grant = 9;
+	m.drkey = 77;
+	m.deadline_ms = 5000;
+	m.port = 7450;
+	strcpy(m.addr, "10.0.0.1");
+	n = segw_imp_encode(b, sizeof b, &m);
+	ck_assert_uint_eq(n, sizeof b);
+	ck_assert_int_eq(segw_imp_decode(b, n, &d), 0);
+	ck_assert_int_eq(d.direct, 1);
+	ck_assert_str_eq(d.addr, "10.0.0.1");
+	ck_assert_uint_eq(d.port, 7450);
+	ck_assert_uint_eq(d.grant, 9);
+	ck_assert_int_eq(segw_imp_decode(b, base, &d), 0);	/* no direct part */
+	ck_assert_int_eq(d.direct, 0);
+	for (k = base + 1; k < n; k++)
+		ck_assert_int_eq(segw_imp_decode(b, k, &d), -1);
+	ck_assert_int_eq(segw_imp_decode(b, n + 1, &d), -1);
+	/* a zero port, an address with no terminator or length 0: refused */
+	put_le16(b + base + offsetof(struct segw_direct_wire, port), 0);
+	ck_assert_int_eq(segw_imp_decode(b, n, &d), -1);
+	n = segw_imp_encode(b, sizeof b, &m);
+	put_le16(b + base + offsetof(struct segw_direct_wire, addrlen),
+	    SEGW_ADDRLEN);
+	ck_assert_int_eq(segw_imp_decode(b, n, &d), -1);
+	put_le16(b + base + offsetof(struct segw_direct_wire, addrlen), 0);
+	ck_assert_int_eq(segw_imp_decode(b, n, &d), -1);
+	ck_assert_uint_eq(segw_imp_encode(b, sizeof b - 1, &m), 0);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -2058,6 +2157,14 @@ suite(void)
 	tcase_add_loop_test(tc, id_round_trip, 0,
 	    (int)(sizeof idtypes / sizeof idtypes[0]));
 	tcase_add_test(tc, empty_types);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("direct path");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, import_rep_ticket);
+	tcase_add_test(tc, connect_data);
+	tcase_add_test(tc, connect_refuses);
+	tcase_add_test(tc, segw_imp_direct);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("error");

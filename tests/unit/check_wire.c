@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
- * check_wire.c: the client-protocol decoder (proto/segwire.c): frame
+ * check_wire.c: the client-protocol decoder (proto/segframe.c): frame
  * headers, request bodies, segment info, and the shared number and name
  * parsers.  Truncated, oversized and garbage input must be refused, never
  * read past, and never crash.
@@ -14,38 +16,15 @@
 
 #include "check_main.h"
 #include "segwire.h"
+#include "testbytes.h"
 
 #define REQLEN  sizeof(struct segw_req_wire)
 #define INFOLEN sizeof(struct segw_info_wire)
 
 /*
- * Every decoder input lives in a heap block of exactly its length, so that
- * a read past the end is caught under AddressSanitizer.
+ * Every decoder input lives in a heap block of exactly its length
+ * (dup_exact), so that a read past the end is caught under AddressSanitizer.
  */
-static uint8_t *
-dup_exact(const void *p, size_t n)
-{
-	uint8_t *b = malloc(n ? n : 1);
-
-	ck_assert_ptr_nonnull(b);
-	if (n)
-		memcpy(b, p, n);
-	return b;
-}
-
-static void
-put_le16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, 2);
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, 4);
-}
 
 /* A raw header, built byte by byte (not with the encoder under test). */
 static void
@@ -799,14 +778,11 @@ START_TEST(u64_garbage)
 	int i;
 
 	for (i = 0; i < 100000; i++) {
-		size_t n = (size_t)(rand_r(&seed) % 34), j;
-		char *b = malloc(n ? n : 1);
+		size_t n = (size_t)(rand_r(&seed) % 34);
+		char *b = rand_bytes(&seed, n, i & 1 ? NULL : alphabet,
+		    sizeof alphabet - 1);
 		uint64_t v;
 
-		ck_assert_ptr_nonnull(b);
-		for (j = 0; j < n; j++)
-			b[j] = i & 1 ? (char)rand_r(&seed) :
-			    alphabet[rand_r(&seed) % (sizeof alphabet - 1)];
 		if (seg_parse_u64(b, n, &v) == 0) {
 			/* accepted only digits, or 0x then hex digits */
 			size_t k = 0;
@@ -825,25 +801,15 @@ END_TEST
 
 START_TEST(names)
 {
-	static const char *good[] = { "a", "Z", "0", "_", "-", "...", ".a",
+	static const char *const good[] = { "a", "Z", "0", "_", "-", "...", ".a",
 	    "a.", "..a", "a..", "example", "seg-1.x_Y", "A-Za-z0-9._-" };
-	static const char *bad[] = { "", ".", "..", "a b", " a", "a ", "a/b",
+	static const char *const bad[] = { "", ".", "..", "a b", " a", "a ", "a/b",
 	    "/", "../a", "a\n", "a\t", "a*", "a:b", "a@b", "a~", "ä", "a\x7f",
 	    "a\xff", "a+b", "a,b", "a\\b" };
-	char name[SEG_NAMEMAX + 2];
-	size_t i;
 
-	for (i = 0; i < sizeof good / sizeof good[0]; i++)
-		ck_assert_msg(seg_name_valid(good[i]), "'%s' refused", good[i]);
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ck_assert_msg(!seg_name_valid(bad[i]), "'%s' accepted", bad[i]);
-	/* 64 characters, and 65 */
-	memset(name, 'n', SEG_NAMEMAX);
-	name[SEG_NAMEMAX] = '\0';
-	ck_assert(seg_name_valid(name));
-	name[SEG_NAMEMAX] = 'n';
-	name[SEG_NAMEMAX + 1] = '\0';
-	ck_assert(!seg_name_valid(name));
+	/* and 64 characters, and 65 */
+	check_names(seg_name_valid, good, sizeof good / sizeof good[0], bad,
+	    sizeof bad / sizeof bad[0], SEG_NAMEMAX);
 }
 END_TEST
 

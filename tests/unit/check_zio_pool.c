@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_zio_pool.c: the buffer allocator of zero-copy segments
  * (segd/zio_pool.c), its shared state in plain malloc'd memory of exactly
@@ -485,6 +487,15 @@ START_TEST(init_refuses)
 }
 END_TEST
 
+/* zpool_alloc of len refused: 0, and errno err. */
+static void
+alloc_refused(struct pool *t, size_t len, int err)
+{
+	errno = 0;
+	REQ_EQ(zpool_alloc(t->p, len), 0);
+	REQ_EQ(errno, err);
+}
+
 /* Every length from 1 to the slab gets exactly its power-of-two class. */
 START_TEST(class_sizes)
 {
@@ -513,15 +524,9 @@ START_TEST(class_sizes)
 			REQ_EQ(zpool_free(t.p, a), 0);
 		}
 	}
-	errno = 0;
-	REQ_EQ(zpool_alloc(t.p, 0), 0);
-	REQ_EQ(errno, EINVAL);
-	errno = 0;
-	REQ_EQ(zpool_alloc(t.p, MIB + 1), 0);
-	REQ_EQ(errno, EINVAL);
-	errno = 0;
-	REQ_EQ(zpool_alloc(t.p, SIZE_MAX), 0);
-	REQ_EQ(errno, EINVAL);
+	alloc_refused(&t, 0, EINVAL);
+	alloc_refused(&t, MIB + 1, EINVAL);
+	alloc_refused(&t, SIZE_MAX, EINVAL);
 	pool_drop(&t);
 }
 END_TEST
@@ -533,14 +538,10 @@ START_TEST(small_segment)
 	uint64_t a, b;
 
 	pool_make(&t, BASE, 1000);	/* one slab of 512 */
-	errno = 0;
-	REQ_EQ(zpool_alloc(t.p, 513), 0);
-	REQ_EQ(errno, EINVAL);
+	alloc_refused(&t, 513, EINVAL);
 	a = zpool_alloc(t.p, 512);
 	REQ_EQ(a, BASE);
-	errno = 0;
-	REQ_EQ(zpool_alloc(t.p, 1), 0);
-	REQ_EQ(errno, ENOMEM);
+	alloc_refused(&t, 1, ENOMEM);
 	REQ_EQ(zpool_free(t.p, a), 0);
 	a = zpool_alloc(t.p, 1);
 	b = zpool_alloc(t.p, 64);
@@ -551,9 +552,7 @@ START_TEST(small_segment)
 	pool_make(&t, BASE, 64);	/* one buffer */
 	a = zpool_alloc(t.p, 10);
 	REQ_EQ(a, BASE);
-	errno = 0;
-	REQ_EQ(zpool_alloc(t.p, 10), 0);
-	REQ_EQ(errno, ENOMEM);
+	alloc_refused(&t, 10, ENOMEM);
 	REQ_EQ(zpool_free(t.p, a), 0);
 	REQ_EQ(zpool_alloc(t.p, 64), BASE);
 	pool_drop(&t);

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # rping between the two nodes: node 1 serves, node 2 connects to it; 10
 # messages with data verification (-V).
 . "$SEG_TOP/tests/rdma/lib.sh"

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The project's verbs program across the two nodes: node 1 serves a
 # registered buffer, node 2 RDMA-WRITEs a pattern into it, READs it back and
 # both compare byte for byte.  The client retries until the server listens.

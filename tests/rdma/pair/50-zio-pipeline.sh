@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # A producer/consumer pipeline across nodes.  Node 1 holds the pool of a
 # umsg segment it exports; its producer fills buffers (each stamped with
 # its address, a sequence number and a generation, the rest a pattern of

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The segment file system across the two nodes.  Each node runs segd with
 # its file system at /mnt/segment (a tmpfs is put on /mnt inside the guest
 # for it) or, where that cannot be done, under a temporary folder.

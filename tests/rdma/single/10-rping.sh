@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # rping between two processes on this node's RDMA device: rdma_cm connection,
 # RDMA READ/WRITE ping-pong of 10 messages with data verification (-V).
 . "$SEG_TOP/tests/rdma/lib.sh"

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The project's own verbs program: rdma_cm-connected RC QP, RDMA WRITE of a
 # pattern into the peer's registered buffer, RDMA READ back, byte-for-byte
 # comparison on both sides; server and client forked on this node's address.

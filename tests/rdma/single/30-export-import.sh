@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Export, list and import between two segds on this node (exp on port 7450,
 # imp on 7451): segctl export with and without access lists and its
 # refusals, segctl ls NODE, seg_import and seg_import_info, the exporter's
@@ -57,7 +59,7 @@ grep -q "^len 12288 rva 0x200010000000 rkey 0x[0-9a-f]* writable 0 gen [1-9]" \
 echo >&3
 exec 3>&-
 wait "$hpid" || die "holder: $(cat "$T/hold.out")"
-wait_until 10 test "$(stat_of exp exported_imports)" = 0 ||
+wait_until 10 counter_is exp exported_imports 0 ||
 	die "exporter still counts $(stat_of exp exported_imports) imports after unimport"
 [ "$(stat_of imp imports)" = 0 ] || die "importer still counts imports"
 

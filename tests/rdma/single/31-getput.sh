@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # get/put correctness: sizes from 1 byte to 64 MiB at unaligned offsets
 # (local and remote), compared byte for byte with the exporter's memory, on
 # the zero-copy path (buffers in a segment attached with seg_attach) and the

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Batched seg_getv / seg_putv of 1,000 entries of mixed lengths (1 byte to
 # 16 KiB, a few empty) at shuffled unaligned offsets, all zero copy, all
 # bounced, and mixed; every entry compared byte for byte with the

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Bounds: gets and puts past the end of an imported segment (crossing the
 # end, just past it, wrapping around, and a 10 MiB put crossing the end that
 # would take several bounce frames; zero copy and bounced; batches whose last

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Access lists: an export naming only another node refuses this node's
 # import (and ls hides it); a NODE:r grant, by node name or by address,
 # gives a read-only import whose puts (zero copy, bounced, batched, segctl)

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Revocation.  A process holds an import across `segctl unexport`: its next
 # get and put fail with "segment revoked", also after the segment is
 # exported again (a new import works).  The raw-verbs proof: rawpeer, a peer

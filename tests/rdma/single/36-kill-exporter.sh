@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The exporter's segd killed (SIGKILL) in the middle of a 64 MiB get: the
 # get fails with an error naming the peer, within the deadline (segd -t) of
 # the kill plus a margin, and the importer's segd keeps serving.  A first,
@@ -31,4 +33,7 @@ case "$msg" in
 *) die "the error does not name the peer $E: $msg" ;;
 esac
 sctl imp stats >/dev/null || die "the importer's segd does not answer after the kill"
+# nothing leaks at the importer's segd once the importing process is gone
+wait_until 30 counter_is imp imports 0 ||
+	die "the importer's segd keeps $(stat_of imp imports) imports after the exporter died"
 kill -0 "${SEGD_PID[imp]}" || die "the importer's segd died"

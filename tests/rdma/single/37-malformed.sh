@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Malformed peers: rawpeer (raw rdma_cm and verbs) first shows that a peer
 # speaking the protocol properly is accepted (HELLO both ways, LIST); then,
 # once per kind of malformed message, it connects and sends one, and the
@@ -12,7 +14,7 @@ sctl exp export m || die "export m"
 
 # mode and the reason segd must log
 modes=(
-	"badversion|no protocol version in common: the peer speaks 3 to 3, this segd speaks 1 to 2"
+	"badversion|no protocol version in common: the peer speaks 4 to 4, this segd speaks 2 to 3"
 	"prehello|type 3 before hello"
 	"badlen|length field does not match the bytes received"
 	"badtype|unknown message type"

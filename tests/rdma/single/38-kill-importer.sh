@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # A killed importer leaves no state at the exporter.  (1) A process holding
 # three imports (and a bounce region) is SIGKILLed: the exporter's live
 # imports go back to 0.  (2) A process killed in the middle of a 64 MiB get
@@ -39,7 +41,7 @@ cat "$T/h2.out"
 grep -q '^tget ok' "$T/h2.out" && die "the gets had finished before the kill"
 grep -q '^tget fail' "$T/h2.out" && die "a get failed before the kill"
 wait_until 10 exported 0 || die "exporter counts $(stat_of exp exported_imports) imports after a kill mid-get"
-wait_until 10 test "$(stat_of imp imports)" = 0 || die "importer still counts imports after a kill mid-get"
+wait_until 10 counter_is imp imports 0 || die "importer still counts imports after a kill mid-get"
 kill -0 "${SEGD_PID[imp]}" || die "the importer's segd died when its client was killed mid-get"
 imp imp -x "$T/exp.sock" -X s1 zcbuf zc 0x300000000000 0x4100000 import "$E/s1" \
 	get 12345 0x100000 zc get 7 0x100000 bounce || die "no import after a kill mid-get"

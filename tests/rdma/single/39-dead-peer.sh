@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Dead and unreachable peers give an error naming the peer within the
 # deadline (segd -t), never a hang, and connections are remade on next use:
 #  - a port where nobody listens, and an address where no host answers;

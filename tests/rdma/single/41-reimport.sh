@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # A held import is made again once, transparently, after its connection was
 # lost while the export stayed the same.  A process imports rs and gets from
 # it; the exporter's segd is stopped (SIGSTOP) and another process's listing
@@ -28,7 +30,7 @@ kill -STOP "${SEGD_PID[exp]}"
 imp imp xls "$E" "did not answer" || die "a listing of the stopped exporter did not time out"
 sctl imp peers | grep -q "^exp $E out ready" && die "the connection to the stopped exporter is still ready"
 kill -CONT "${SEGD_PID[exp]}"
-wait_until 30 test "$(stat_of exp exported_imports)" = 0 ||
+wait_until 30 counter_is exp exported_imports 0 ||
 	die "the exporter kept the import of the lost connection"
 
 echo >&3

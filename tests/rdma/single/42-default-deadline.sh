@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # segd's default deadline is 5 s (no -t): with the exporter's segd stopped
 # (SIGSTOP), an import over a live connection fails after 5 s (not before,
 # and within a margin after), with "peer ADDR did not answer within 5000 ms".

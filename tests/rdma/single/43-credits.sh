@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Credits between segds.
 #  1. A peer that never returns credits (rawpeer -m nocredits: LIST requests
 #     whose headers return none, no CREDIT message) gets segd's replies

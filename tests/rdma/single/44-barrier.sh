@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # seg_barrier reports the first put that failed since the previous barrier.
 # Puts of 64 MiB run back to back until the exporter's segd is killed a
 # quarter of the way through: the put in flight fails; the next barrier must

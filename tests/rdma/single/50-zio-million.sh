@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Many importers return a million buffers: a umsg segment's owner (segd
 # "own", port 7450) allocates buffers in rounds and hands their addresses
 # to 4 importer processes, 2 on each of two other segds (ports 7451 and

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # A slow reader holds up the senders and loses nothing.  36 importer
 # processes on segd "b" (port 7451) return buffers of a umsg segment owned
 # through segd "own" (port 7450), in rounds, with small batches (8), so

@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # kmsg reclaim across nodes.  segd "own" (port 7450) serves a 16 KiB kmsg
 # segment; segctl zalloc takes its 2 KiB buffers until none is left.  From
 # segd "b" (port 7451) a buffer is returned remotely (segctl free

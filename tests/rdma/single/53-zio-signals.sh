@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Signals across nodes (RSM's rsm_intr_signal_post/wait): segd "own" (port
 # 7450) exports sa, segd "b" (port 7451) exports sb.
 #  - seg_signal_wait with nothing posted times out (after its timeout);

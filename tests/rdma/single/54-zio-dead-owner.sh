@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # Notifications to an owner that stops answering, or dies.  segd "own"
 # (port 7450, deadline 3 s) exports a umsg segment whose buffers a holder
 # process allocated; a process on segd "b" (port 7451, deadline 3 s)

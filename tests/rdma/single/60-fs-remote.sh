@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
 # The file system's remote view (segd -m, MOUNTPOINT/net/) with two segds on
 # this node: segd A (node "nodea", port 7450) exports, segd B (node "nodeb",
 # port 7451) mounts.  Through B's mount: listing A's exports (by address and
