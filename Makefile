@@ -45,7 +45,7 @@ SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd
             segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
-            segd/guard.c segd/backing.c
+            segd/fs_netio.c segd/guard.c segd/backing.c
 CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json.c
 
 # section 3: one page per family; every function its NAME section lists

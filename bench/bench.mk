@@ -33,10 +33,12 @@ bench-frag: $(ZIO_FRAG)
 
 .PHONY: bench-frag
 
-# dd through the segment file system against dd on tmpfs (figures), and dd
-# through the remote view net/ beside perftest in one soft-RoCE session.
+# dd through the segment file system against dd on tmpfs, and fio through
+# it against libfuse's passthrough_ll example (figures); dd through the
+# remote view net/ beside perftest in one soft-RoCE session.
 bench-fs: all
 	BUILD=$(BUILD) bench/fs_bench.sh
+	BUILD=$(BUILD) bench/fs_fio.sh
 
 bench-fs-net: all
 	BUILD=$(BUILD) tests/softroce run -- bench/fs_net_bench.sh

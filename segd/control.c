@@ -19,6 +19,7 @@
 /* One attachment by a client: holds one reference to the segment. */
 struct attachment {
 	struct segment          *seg;
+	int                      wr;	/* writable: counted in seg->nwriters */
 	LIST_ENTRY(attachment)   entry;
 };
 LIST_HEAD(attachments, attachment);
@@ -180,8 +181,13 @@ op_attach(struct client *c, uint16_t op, const struct segw_req *r)
 	if ((fd = open_data(c, s, want, &e)) < 0)
 		goto fail;
 	a->seg = s;
+	a->wr = (want & SEGW_WR) != 0;
 	seg_hold(s);		/* the attachment's reference */
 	s->nattach++;
+	if (a->wr) {		/* its writes bypass segd: data's time is now */
+		s->nwriters++;
+		seg_touch(s);
+	}
 	LIST_INSERT_HEAD(atts, a, entry);
 	answer(c, op, s, NULL, fd);
 	return;
@@ -195,6 +201,10 @@ detach(struct client *c, struct attachment *a)
 {
 	LIST_REMOVE(a, entry);
 	a->seg->nattach--;
+	if (a->wr) {		/* it may have written until now */
+		a->seg->nwriters--;
+		seg_touch(a->seg);
+	}
 	seg_put(&client_segd(c)->ns, a->seg);	/* the attachment's reference */
 	free(a);
 }

@@ -292,6 +292,8 @@ import_reply(struct segd *sd, struct eimport *ei, uint32_t tag)
 		if (ei->g != NULL && grant_ticket(ei->g, &r.import_rep, &e) < 0)
 			log_warnx("%s: %s", __func__, e.msg);
 	}
+	if (ei->perm & SEGW_WR)
+		seg_touch(s);	/* RDMA writes bypass segd: data's time */
 	peer_send(ei->peer, SEGP_IMPORT_REP, tag, &r);
 }
 

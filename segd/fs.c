@@ -18,9 +18,12 @@
  * own rules (ns_create, ns_setaddr, ns_remove, perm_check), so the mount,
  * libseg and segctl always agree.  mkdir makes a segment with mkdir's mode
  * and the caller's uid and gid (chmod changes the mode, for the owner or
- * root); rmdir (or rm -r) removes it: the name goes at once, while files
- * still open on it, like attachments, keep its memory.  Unlinking ctl, data
- * or free changes nothing, so that rm -r reaches that rmdir.
+ * root); rmdir removes it: the name goes at once, while files still open
+ * on it, like attachments, keep its memory.  Its files go only with it:
+ * unlinking ctl, data or free is refused (EPERM), never a success that
+ * removes nothing, so rm -r fails and tar xf cannot loop.  What ordinary
+ * tools need (ctl's size, times, chown to the owner) is in fs_ops.c and
+ * fs_reply.c.
  *
  * The kernel's requests come through /dev/fuse, read in segd's one event
  * loop (the fd is non-blocking; nothing here waits).  Permissions are

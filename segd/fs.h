@@ -10,7 +10,8 @@
  *               directories, statfs, access
  *   fs_io.c     open files: open, read, write, release
  *   fs_free.c   the free file: blocking reads and writes of addresses
- *   fsnet.c     the remote view under net/
+ *   fsnet.c     the remote view under net/: peers, listings, imports, opens
+ *   fs_netio.c  the remote view's open files: data, ctl and free
  *
  * Nothing here is seen by the rest of segd; its entry points are in segd.h.
  *
@@ -64,8 +65,9 @@ struct fnode {
 	uint64_t        nlookup;
 	unsigned        pins;
 	int             retired;	/* out of the name table: a stale name */
-	const struct segment *seg;	/* FN_SEG: the one it was made for;
-					 * compared, never used (not held) */
+	struct segment *seg;	/* FN_SEG: the one it was made for;
+				 * compared, and used only while nopen > 0 */
+	unsigned        nopen;	/* FN_SEG: open files, each holding seg */
 	struct fnode   *idnext, *namenext;	/* hash chains */
 	union {
 		struct fs_peer *peer;	/* FN_PEER */
@@ -88,9 +90,10 @@ struct fs_dir {
 /*
  * The file system's own layers: fs.c (mount, session) on fs_ops.c and
  * fs_io.c (the operations), on fs_free.c (the free file) and fsnet.c (the
- * remote view), on fs_reply.c (attributes, replies), on fs_node.c (nodes,
- * listings).  Calls run downward; fs_node.c reaches fsnet.c's node data
- * through the free hook fs.c registers, and fsnet.c answers an open
+ * remote view), on fs_netio.c (the remote view's open files), on
+ * fs_reply.c (attributes, replies, the free files' parser), on fs_node.c
+ * (nodes, listings).  Calls run downward; fs_node.c reaches fsnet.c's node
+ * data through the free hook fs.c registers, and fsnet.c answers an open
  * through the callback fs_io.c passes.
  *
  * For fsnet.c and the others: fs_node.c (fs_sd, nodes, listings),
@@ -117,7 +120,7 @@ void fs_dir_reply(fuse_req_t, struct fs_dir *d, struct fuse_file_info *);
 typedef void (*fs_open_cb)(fuse_req_t, struct fnode *, int kind,
     struct fuse_file_info *, void *nfh);
 int  fs_want(int flags);	/* SEGW_RD|SEGW_WR of open flags */
-/* parsers, for the unit suite too */
+/* parsers, for the unit suite too (fs_reply.c, fs.c) */
 int  fs_parse_addrs(const char *text, size_t len, uint64_t *addrs, int max,
     struct segerr *);
 void fs_unescape(char *);
@@ -128,8 +131,27 @@ void fsnet_lookup_peer(fuse_req_t, const char *name);
 void fsnet_lookup_rseg(fuse_req_t, struct fnode *peer, const char *name);
 void fsnet_attr(fuse_req_t, struct fnode *, int kind, int entry);
 void fsnet_opendir(fuse_req_t, struct fnode *, struct fuse_file_info *);
+int  fsnet_readdir_rseg(struct fs_dir *, const struct fnode *);	/* its files */
 void fsnet_open(fuse_req_t, struct fnode *, int kind, struct fuse_file_info *,
     fs_open_cb);
+
+/*
+ * fs_netio.c, for fs_io.c and fsnet.c: an open net/NODE/NAME/ctl, data or
+ * free holds a reference to the import.  It lives until it is released and
+ * no io of it is in flight.
+ */
+struct nfh {
+	struct rimp *imp;
+	int          kind;	/* FS_KIND_CTL, _DATA or _FREE */
+	int          verb;	/* the segment's (enum seg_verb), for ctl */
+	int          dirty;	/* written since the last flush */
+	int          released;
+	unsigned     ios;	/* in flight */
+};
+struct nfh *fsnet_nfh_new(struct rimp *, int kind, int verb);	/* holds imp */
+void fsnet_what(char *what, size_t size, const char *op, const struct rimp *,
+    int kind);		/* "op net/NODE/NAME/file" */
+int  fsnet_deny_write(const struct rimp *, struct segerr *);
 void fsnet_read(fuse_req_t, void *fh, size_t size, off_t off);
 void fsnet_write(fuse_req_t, void *fh, struct fuse_bufvec *, off_t off);
 void fsnet_flush(fuse_req_t, void *fh);
@@ -160,8 +182,10 @@ struct fnode *fs_node_by_ino(fuse_ino_t);	/* NULL: none, or top or net/ */
 void fs_node_maybe_free(struct fnode *);	/* if unlooked-up and unpinned */
 void fs_node_retire(struct fnode *);	/* its name now means another node */
 struct segment *fs_seg_named(const char *name);
-struct fnode *fs_seg_node(const struct segment *);	/* NULL: no memory */
+struct fnode *fs_seg_node(struct segment *);	/* NULL: no memory */
 struct segment *fs_node_seg(const struct fnode *);	/* NULL: removed */
+/* The same, or a removed segment that open files of n still hold. */
+struct segment *fs_node_seg_held(const struct fnode *);
 void fs_dirs_free_all(void);	/* at the shutdown */
 
 /* fs_reply.c */
@@ -171,7 +195,11 @@ void fs_reply_errf(fuse_req_t, const char *what, int code, const char *fmt,
 void fs_req_cred(fuse_req_t, struct cred *);
 const char *fs_kind_name(int kind);
 void fs_seg_stat(struct stat *, const struct fnode *, int kind,
-    const struct segment *);
+    struct segment *);	/* may stamp data's time (written through us) */
+void fs_seg_stamp(struct segment *);	/* data written: its time is now */
+/* utimensat's part of a setattr on one of s's files; 0 or -1 with e. */
+int  fs_seg_settimes(struct segment *, int kind, const struct stat *,
+    int to_set, struct segerr *);
 void fs_root_stat(struct stat *);
 /* A small write (ctl, free) into text; -1 if it is longer than size. */
 ssize_t fs_copy_small(struct fuse_bufvec *, char *text, size_t size);

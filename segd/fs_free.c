@@ -10,13 +10,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "fs.h"
 
 #define FREE_LINE    19		/* "0x" + 16 hex digits + "\n" */
 #define FREE_MAXADDR 4096	/* addresses taken by one read or write */
 #define FREE_TEXTMAX (FREE_MAXADDR * FREE_LINE + 1)
-#define FREE_QUOTE   24		/* characters of a bad address quoted back */
 
 /* A read of free waiting for an address. */
 struct fwait {
@@ -121,6 +121,11 @@ fs_free_read(fuse_req_t req, struct fh *h, size_t size)
 		    "(umsg or kmsg) segment", s->name);
 		return;
 	}
+	if (s->verb == SEG_VERB_KMSG) {
+		/* segd takes kmsg buffers back itself: none ever comes here */
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
 	if (size < FREE_LINE) {
 		fs_reply_errf(req, what, EINVAL, "read free with room for at least "
 		    "one address (%d bytes)", FREE_LINE);
@@ -160,47 +165,6 @@ fs_free_shutdown(void)
 	}
 }
 
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/*
- * What a write to free says: addresses (0x hex, or decimal) separated by
- * blanks or newlines, at least one and at most max.  The count, or -1 with
- * e set (addrs may be partly written then).
- */
-int
-fs_parse_addrs(const char *text, size_t len, uint64_t *addrs, int max,
-    struct segerr *e)
-{
-	size_t i = 0, j;
-	int n = 0;
-
-	while (i < len) {
-		while (i < len && is_space(text[i]))
-			i++;
-		if (i == len)
-			break;
-		for (j = i; j < len && !is_space(text[j]); j++)
-			;
-		if (n == max)
-			return seterr(e, EINVAL, "more than %d addresses in one "
-			    "write", max);
-		if (seg_parse_u64(text + i, j - i, &addrs[n]) < 0)
-			return seterr(e, EINVAL, "bad address '%.*s': write buffer "
-			    "addresses in hex, one a line", (int)(j - i > FREE_QUOTE ?
-			    FREE_QUOTE : j - i), text + i);
-		n++;
-		i = j;
-	}
-	if (n == 0)
-		return seterr(e, EINVAL, "no address: write buffer addresses in "
-		    "hex, one a line");
-	return n;
-}
-
 void
 fs_free_write(fuse_req_t req, struct fh *h, struct fuse_bufvec *in)
 {
@@ -232,5 +196,6 @@ fs_free_write(fuse_req_t req, struct fh *h, struct fuse_bufvec *in)
 		fs_reply_err(req, what, &e);
 		return;
 	}
+	clock_gettime(CLOCK_REALTIME, &h->seg->free_mtime);
 	fuse_reply_write(req, (size_t)len);
 }

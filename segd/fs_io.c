@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs.h"
 
@@ -47,8 +48,12 @@ fh_free(struct fh *h)
 	LIST_REMOVE(h, entry);
 	if (h->nfh != NULL)
 		fsnet_release(h->nfh);
-	if (h->seg != NULL)
+	if (h->seg != NULL) {
+		if (h->kind == FS_KIND_DATA)
+			fs_seg_stamp(h->seg);	/* written through it: now */
+		h->node->nopen--;
 		seg_put(&fs_sd->ns, h->seg);
+	}
 	fs_node_unpin(h->node);
 	free(h);
 }
@@ -101,6 +106,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->seg = s;
 	h->nonblock = (fi->flags & O_NONBLOCK) != 0;
 	seg_hold(s);		/* the open file's reference */
+	n->nopen++;		/* so fstat finds s after a remove */
 	if (kind == FS_KIND_FREE)
 		fi->nonseekable = 1;
 	fi->noflush = 1;
@@ -289,6 +295,7 @@ write_ctl(fuse_req_t req, struct segment *s, struct fuse_bufvec *in,
 		fs_reply_err(req, what, &e);
 		return;
 	}
+	clock_gettime(CLOCK_REALTIME, &s->ctl_mtime);
 	fuse_reply_write(req, (size_t)r);
 }
 
@@ -341,6 +348,7 @@ write_data(fuse_req_t req, struct segment *s, struct fuse_bufvec *in,
 		fs_reply_errf(req, what, (int)-r, "write: %s", strerror((int)-r));
 		return;
 	}
+	s->fs_written = 1;	/* its time is stamped when next asked */
 	fuse_reply_write(req, (size_t)r);
 }
 

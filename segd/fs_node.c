@@ -208,7 +208,7 @@ fs_seg_named(const char *name)
 
 /* The node of segment s's directory: its own, or a new one. */
 struct fnode *
-fs_seg_node(const struct segment *s)
+fs_seg_node(struct segment *s)
 {
 	struct fnode *n = fs_node_find(FN_SEG, NULL, s->name);
 
@@ -228,6 +228,17 @@ fs_node_seg(const struct fnode *n)
 	struct segment *s = fs_seg_named(n->name);
 
 	return s != NULL && !n->retired && s == n->seg ? s : NULL;
+}
+
+/* fstat of an open file of a removed segment still answers. */
+struct segment *
+fs_node_seg_held(const struct fnode *n)
+{
+	struct segment *s = fs_node_seg(n);
+
+	if (s == NULL && n->type == FN_SEG && n->nopen > 0)
+		s = n->seg;	/* held by each of those open files */
+	return s;
 }
 
 /* ---- directory listings ---- */

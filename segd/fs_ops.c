@@ -37,7 +37,7 @@ file_kind(const char *name)
 
 /* The entry of segment s's directory, as a lookup or mkdir answers. */
 static void
-seg_dir_entry(fuse_req_t req, const struct segment *s)
+seg_dir_entry(fuse_req_t req, struct segment *s)
 {
 	struct fnode *n;
 	struct stat st;
@@ -93,11 +93,11 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fsnet_lookup_rseg(req, pn, name);
 		return;
 	case FN_RSEG:
-		if (strcmp(name, "data") != 0) {
+		if ((kind = file_kind(name)) < 0) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
-		fsnet_attr(req, pn, FS_KIND_DATA, 1);
+		fsnet_attr(req, pn, kind, 1);	/* ENOENT: not one of its files */
 		return;
 	}
 	fuse_reply_err(req, ENOENT);
@@ -161,7 +161,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fi != NULL && fi->fh != 0 && FS_INO_KIND(ino) != FS_KIND_DIR)
 		s = ((struct fh *)(uintptr_t)fi->fh)->seg;
 	else
-		s = fs_node_seg(n);
+		s = fs_node_seg_held(n);
 	if (s == NULL) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -170,11 +170,66 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_attr(req, &st, 0.0);
 }
 
+/* chown: only to the owner and group it has (tar restores them so). */
+static int
+chown_check(const struct segment *s, const struct stat *attr, int to_set,
+    struct segerr *e)
+{
+	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != s->uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != s->gid))
+		return seterr(e, EPERM, "permission denied: segment '%s' belongs "
+		    "to uid %u gid %u, who made it; it cannot be given away",
+		    s->name, (unsigned)s->uid, (unsigned)s->gid);
+	return 0;
+}
+
+/* Whether a setattr sets a time other than now (libfuse sets X with X_NOW). */
+static int
+explicit_time(int to_set)
+{
+	return ((to_set & FUSE_SET_ATTR_MTIME) &&
+	    !(to_set & FUSE_SET_ATTR_MTIME_NOW)) ||
+	    ((to_set & FUSE_SET_ATTR_ATIME) && !(to_set & FUSE_SET_ATTR_ATIME_NOW));
+}
+
+/* chmod and utimensat's permission: the owner or root (or, for now, a writer). */
+static int
+owner_check(const struct segment *s, const struct cred *c, int writer_ok,
+    const char *op, struct segerr *e)
+{
+	if (c->uid == 0 || c->uid == s->uid)
+		return 0;
+	if (writer_ok && perm_ok(c, s->uid, s->gid, s->mode, SEGW_WR))
+		return 0;
+	return seterr(e, writer_ok ? EACCES : EPERM, "permission denied: only "
+	    "the owner (uid %u) or root may %s segment '%s'", (unsigned)s->uid,
+	    op, s->name);
+}
+
+/*
+ * chmod of a segment's directory or of any of its files changes the
+ * segment's mode, for its owner or root (Plan 9's wstat of a segment); a
+ * directory's x bits follow its r bits, so a chmod of it sets r and w.
+ */
+static int
+set_mode(struct segment *s, int kind, mode_t mode, struct segerr *e)
+{
+	mode_t old = s->mode;
+
+	if (!s->named)		/* an open file of a removed one: no .meta */
+		return seterr(e, ENOENT, "segment '%s' was removed", s->name);
+	s->mode = mode & (kind == FS_KIND_DIR ? 0666 : 0777);
+	if (s->mode != old && store_save(fs_sd->ns.store, s, e) < 0) {
+		s->mode = old;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Length is the segment's and is set by ctl: truncating (dd without
- * conv=notrunc, O_TRUNC) leaves it, as on Plan 9.  Times are not kept.
- * chmod of a segment's directory or files changes the segment's mode, for
- * its owner or root (Plan 9's wstat of a segment); the owner stays.
+ * conv=notrunc, O_TRUNC) leaves it, as on Plan 9.  chown is accepted to the
+ * owner and group the segment has; times are kept (fs_seg_settimes).
  */
 static void
 op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -182,37 +237,37 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
 	struct segerr e = { 0, "" };
 	struct fnode *n = fs_node_by_ino(ino);
-	struct segment *s;
+	int kind = FS_INO_KIND(ino), times = to_set & (FUSE_SET_ATTR_MTIME |
+	    FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_ATIME |
+	    FUSE_SET_ATTR_ATIME_NOW);
+	struct segment *s = NULL;
 	struct cred c;
-	mode_t old;
 	char what[FS_WHATMAX];
 
-	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-		fs_reply_errf(req, "setattr", EPERM, "permission denied: a "
-		    "segment's owner is the one who made it");
+	if (n != NULL && n->type == FN_SEG)
+		s = fi != NULL && fi->fh != 0 && kind != FS_KIND_DIR ?
+		    ((struct fh *)(uintptr_t)fi->fh)->seg : fs_node_seg_held(n);
+	if (s == NULL) {
+		if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+		    FUSE_SET_ATTR_MODE))
+			fuse_reply_err(req, n == NULL || n->type == FN_SEG ?
+			    ENOENT : EPERM);
+		else
+			op_getattr(req, ino, fi);	/* net/: times, size ignored */
 		return;
 	}
-	if (to_set & FUSE_SET_ATTR_MODE) {
-		if (n == NULL || n->type != FN_SEG || (s = fs_node_seg(n)) == NULL) {
-			fuse_reply_err(req, n == NULL || n->type == FN_SEG ? ENOENT :
-			    EPERM);
-			return;
-		}
-		snprintf(what, sizeof what, "chmod %.64s", s->name);
-		fs_req_cred(req, &c);
-		if (c.uid != 0 && c.uid != s->uid) {
-			fs_reply_errf(req, what, EPERM, "permission denied: only the "
-			    "owner (uid %u) or root may change the mode of segment "
-			    "'%s'", (unsigned)s->uid, s->name);
-			return;
-		}
-		old = s->mode;
-		s->mode = attr->st_mode & 0777;
-		if (store_save(fs_sd->ns.store, s, &e) < 0) {
-			s->mode = old;
-			fs_reply_err(req, what, &e);
-			return;
-		}
+	snprintf(what, sizeof what, "setattr %.64s%s%s", s->name,
+	    kind == FS_KIND_DIR ? "" : "/", fs_kind_name(kind));
+	fs_req_cred(req, &c);
+	if (chown_check(s, attr, to_set, &e) < 0 ||
+	    ((to_set & FUSE_SET_ATTR_MODE) && (owner_check(s, &c, 0,
+	    "change the mode of", &e) < 0 || set_mode(s, kind, attr->st_mode,
+	    &e) < 0)) ||
+	    (times && (owner_check(s, &c, !explicit_time(to_set),
+	    "set the times of", &e) < 0 ||
+	    fs_seg_settimes(s, kind, attr, to_set, &e) < 0))) {
+		fs_reply_err(req, what, &e);
+		return;
 	}
 	op_getattr(req, ino, fi);
 }
@@ -275,24 +330,30 @@ op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 /*
- * A segment's files go with the segment: unlinking one changes nothing
- * (so that rm -r reaches the rmdir that removes the segment).
+ * A segment's files go only with the segment: unlinking one is refused,
+ * never answered with a success that removes nothing (tar would unlink and
+ * create again forever).  rmdir removes the segment.
  */
 static void
 op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fnode *pn = fs_node_by_ino(parent);
+	char what[FS_WHATMAX];
 
-	if (pn != NULL && pn->type == FN_SEG && file_kind(name) >= 0 &&
-	    fs_node_seg(pn) != NULL) {
-		fuse_reply_err(req, 0);
+	if (pn != NULL && pn->type == FN_SEG && (file_kind(name) < 0 ||
+	    fs_node_seg(pn) == NULL)) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	snprintf(what, sizeof what, "unlink %.64s/%.16s", pn != NULL ?
+	    pn->name : "", name);
 	if (pn != NULL && pn->type == FN_SEG)
-		fuse_reply_err(req, ENOENT);
+		fs_reply_errf(req, what, EPERM, "permission denied: a segment's "
+		    "files go only with the segment: rmdir %s removes it",
+		    pn->name);
 	else
-		fs_reply_errf(req, "unlink", EPERM, "only a segment's files can be "
-		    "unlinked, and they go with the segment's directory");
+		fs_reply_errf(req, what, EPERM, "permission denied: only segments "
+		    "(with rmdir) can be removed here");
 }
 
 static void
@@ -388,7 +449,7 @@ dir_fill(struct fs_dir *d, fuse_ino_t ino, const struct fnode *n)
 		ok |= fs_dir_add(d, "data", FS_INO(n->id, FS_KIND_DATA), S_IFREG);
 		ok |= fs_dir_add(d, "free", FS_INO(n->id, FS_KIND_FREE), S_IFREG);
 	} else {		/* FN_RSEG */
-		ok |= fs_dir_add(d, "data", FS_INO(n->id, FS_KIND_DATA), S_IFREG);
+		ok |= fsnet_readdir_rseg(d, n);
 	}
 	return ok < 0 ? ENOMEM : 0;
 }

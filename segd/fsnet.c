@@ -5,22 +5,23 @@
  *
  *   MOUNTPOINT/net/                    the peers connected now, by node name
  *   MOUNTPOINT/net/NODE/               what peer NODE exports to this node
+ *   MOUNTPOINT/net/NODE/NAME/ctl       the exporter's "VERB 0xADDR 0xLEN"
  *   MOUNTPOINT/net/NODE/NAME/data      its bytes, through RDMA
+ *   MOUNTPOINT/net/NODE/NAME/free      (umsg, kmsg) write: remote frees
  *
  * NODE is a peer's address (ADDR, ADDR:PORT, [V6]:PORT; the default port
  * is SEGP_PORT) or the node name of a connected peer.  Looking NODE up or
- * listing it sends LIST; opening data imports the segment (IMPORT, under
- * the exporter's access list) and reads and writes are RDMA READs and
- * WRITEs between the exporter's memory and registered buffers of segd's
- * own, then a copy to or from the kernel's request.  All of it goes
- * through rseg.c, as segctl ls/get/put do (import.c): this file is only
- * the adapter that answers FUSE requests.
+ * listing it sends LIST; opening a segment's file imports the segment
+ * (IMPORT, under the exporter's access list; the node keeps the import for
+ * the next opens), and fs_netio.c serves the open file: ctl from the
+ * import's reply, data by RDMA, free by remote frees.  All of it goes
+ * through rseg.c, as segctl ls/get/put/free do (import.c): this file and
+ * fs_netio.c are only the adapter that answers FUSE requests.
  *
  * A segment the exporter revokes (unexport, remove) gives EACCES to its
  * open files at once and to new opens until it is exported again.  A lost
  * connection fails what is in flight within the deadline (segd -t); the
- * file has to be opened again.  close (flush) after a write waits until
- * the writes are placed in the exporter's memory (a one-byte READ).
+ * file has to be opened again.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -30,13 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <infiniband/verbs.h>
-
 #include "fs.h"
 
 #define NET_TIMEOUT   1.0	/* seconds the kernel may cache net/ names */
 #define LIST_FRESH_MS 1000	/* a listing answers lookups this long */
-#define NBUF_MAX      32	/* registered 1 MiB buffers, at most */
 
 struct fs_peer {
 	char             node[SEGP_NODEMAX + 1];	/* the peer's node name */
@@ -50,42 +48,6 @@ struct fs_rseg {
 	uint8_t      perm, verb;
 	struct rimp *imp;	/* a reference; NULL until opened */
 };
-
-/*
- * An open net/NODE/NAME/data: holds a reference to the import.  It lives
- * until it is released and no io of it is in flight.
- */
-struct nfh {
-	struct rimp *imp;
-	int          dirty;	/* written since the last flush */
-	int          released;
-	unsigned     ios;	/* in flight */
-};
-
-struct nbuf {
-	LIST_ENTRY(nbuf) entry;
-	void            *mem;
-	struct ibv_mr   *mr;
-};
-
-enum { IO_READ, IO_WRITE, IO_BARRIER };
-
-struct ioop {
-	TAILQ_ENTRY(ioop)   wentry;	/* waiting for a buffer */
-	fuse_req_t          req;
-	struct nfh         *fh;	/* counted in fh->ios */
-	struct rimp        *imp;	/* a reference */
-	int                 kind;
-	uint64_t            off;
-	size_t              len;
-	struct nbuf        *buf;
-	void               *copy;	/* a write's bytes until a buffer frees */
-};
-
-static LIST_HEAD(, nbuf) nbufs_free = LIST_HEAD_INITIALIZER(nbufs_free);
-static LIST_HEAD(, nbuf) nbufs_used = LIST_HEAD_INITIALIZER(nbufs_used);
-static unsigned nbufs;
-static TAILQ_HEAD(, ioop) bufwait = TAILQ_HEAD_INITIALIZER(bufwait);
 
 static long
 now_ms(void)
@@ -176,18 +138,63 @@ stat_peer(struct stat *st, struct fnode *n)
 	    getegid(), 0);
 }
 
+static int
+zero_copy(const struct fs_rseg *r)
+{
+	return r->verb == SEG_VERB_UMSG || r->verb == SEG_VERB_KMSG;
+}
+
+/* ctl's size: its text's length once the import gave the address, else 0. */
+static uint64_t
+ctl_size(const struct fs_rseg *r)
+{
+	char text[SEGW_MAXTEXT];
+	int len;
+
+	if (r->imp == NULL)
+		return 0;
+	len = ctl_format(text, sizeof text, (enum seg_verb)r->verb,
+	    r->imp->rva, r->imp->len);
+	return len > 0 ? (uint64_t)len : 0;
+}
+
 static void
 stat_rseg(struct stat *st, struct fnode *n, int kind)
 {
 	struct fs_rseg *r = n->u.rseg;
+	uint64_t ino = FS_INO(n->id, kind);
 
 	if (kind == FS_KIND_DIR)
-		fs_stat_init(st, FS_INO(n->id, kind), S_IFDIR | 0555, geteuid(),
-		    getegid(), 0);
+		fs_stat_init(st, ino, S_IFDIR | 0555, geteuid(), getegid(), 0);
+	else if (kind == FS_KIND_CTL)
+		fs_stat_init(st, ino, S_IFREG | 0444, geteuid(), getegid(),
+		    ctl_size(r));
+	else if (kind == FS_KIND_FREE)
+		fs_stat_init(st, ino, S_IFREG | 0666, geteuid(), getegid(), 0);
 	else
-		fs_stat_init(st, FS_INO(n->id, kind), S_IFREG |
+		fs_stat_init(st, ino, S_IFREG |
 		    (r->perm & SEGW_WR ? 0666 : 0444), geteuid(), getegid(),
 		    r->len);
+}
+
+/* A remote segment's files: ctl, data, and free for zero-copy ones. */
+static int
+rseg_has(const struct fs_rseg *r, int kind)
+{
+	return kind == FS_KIND_DIR || kind == FS_KIND_CTL ||
+	    kind == FS_KIND_DATA || (kind == FS_KIND_FREE && zero_copy(r));
+}
+
+int
+fsnet_readdir_rseg(struct fs_dir *d, const struct fnode *n)
+{
+	int ok = 0, kind;
+
+	for (kind = FS_KIND_CTL; kind <= FS_KIND_FREE; kind++)
+		if (n->u.rseg != NULL && rseg_has(n->u.rseg, kind))
+			ok |= fs_dir_add(d, fs_kind_name(kind), FS_INO(n->id, kind),
+			    S_IFREG);
+	return ok;
 }
 
 /* Answer a lookup of NAME in a peer's directory from its listing. */
@@ -385,32 +392,20 @@ fsnet_attr(fuse_req_t req, struct fnode *n, int kind, int entry)
 	if (n->type == FN_PEER && kind == FS_KIND_DIR)
 		stat_peer(&st, n);
 	else if (n->type == FN_RSEG && n->u.rseg != NULL &&
-	    (kind == FS_KIND_DIR || kind == FS_KIND_DATA))
+	    rseg_has(n->u.rseg, kind))
 		stat_rseg(&st, n, kind);
 	else {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	/* ctl's size changes when an open imports the segment: not cached */
 	if (entry)
-		fs_entry(req, n, kind, &st, NET_TIMEOUT);
+		fs_entry(req, n, kind, &st, kind == FS_KIND_CTL ? 0.0 : NET_TIMEOUT);
 	else
-		fuse_reply_attr(req, &st, NET_TIMEOUT);
+		fuse_reply_attr(req, &st, kind == FS_KIND_CTL ? 0.0 : NET_TIMEOUT);
 }
 
 /* ---- imports ---- */
-
-static void
-what_rseg(char *what, size_t size, const char *op, const struct rimp *imp)
-{
-	snprintf(what, size, "%s net/%s/%s/data", op, imp->label, imp->name);
-}
-
-static int
-deny_write(const struct rimp *imp, struct segerr *e)
-{
-	return seterr(e, EACCES, "permission denied: segment '%s' on node %s "
-	    "is exported read-only to this node", imp->name, imp->node);
-}
 
 struct impop {
 	fs_open_cb             done;
@@ -420,6 +415,7 @@ struct impop {
 	struct fuse_file_info  fi;
 };
 
+/* Open the file of kind of n, with imp (a usable import of it). */
 static void
 open_with(fuse_req_t req, struct fnode *n, int kind,
     struct fuse_file_info *fi, struct rimp *imp, fs_open_cb done)
@@ -428,18 +424,25 @@ open_with(fuse_req_t req, struct fnode *n, int kind,
 	struct segerr e;
 	char what[FS_WHATMAX];
 
-	if ((fs_want(fi->flags) & SEGW_WR) && !(imp->perm & SEGW_WR)) {
-		what_rseg(what, sizeof what, "open", imp);
-		deny_write(imp, &e);
+	fsnet_what(what, sizeof what, "open", imp, kind);
+	if ((fs_want(fi->flags) & SEGW_WR) && kind == FS_KIND_CTL) {
+		fs_reply_errf(req, what, EACCES, "permission denied: the ctl of "
+		    "segment '%s' on node %s is its exporter's to write",
+		    imp->name, imp->node);
+		return;
+	}
+	if ((fs_want(fi->flags) & SEGW_WR) && kind == FS_KIND_DATA &&
+	    !(imp->perm & SEGW_WR)) {
+		fsnet_deny_write(imp, &e);
 		fs_reply_err(req, what, &e);
 		return;
 	}
-	if ((h = calloc(1, sizeof *h)) == NULL) {
+	if ((h = fsnet_nfh_new(imp, kind, n->u.rseg->verb)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->imp = imp;
-	rseg_hold(imp);		/* the open file's */
+	if (kind == FS_KIND_FREE)
+		fi->nonseekable = 1;
 	done(req, n, kind, fi, h);
 }
 
@@ -456,8 +459,8 @@ import_done(void *arg, struct rimp *imp, const struct segerr *err)
 		e = *err;
 		if (e.code == ENOENT && rseg_was_revoked(n->parent->name, n->name))
 			revoked_err(&e, n->parent->name, n->name);
-		snprintf(what, sizeof what, "open net/%s/%s/data",
-		    n->parent->name, n->name);
+		snprintf(what, sizeof what, "open net/%s/%s/%s",
+		    n->parent->name, n->name, fs_kind_name(o->kind));
 		fs_reply_err(o->req, what, &e);
 	} else {
 		rseg_put(rs->imp);	/* an older, unusable one */
@@ -480,7 +483,8 @@ fsnet_open(fuse_req_t req, struct fnode *n, int kind,
 	struct peer *p;
 	char what[FS_WHATMAX];
 
-	if (n->type != FN_RSEG || kind != FS_KIND_DATA || rs == NULL) {
+	if (n->type != FN_RSEG || rs == NULL || kind == FS_KIND_DIR ||
+	    !rseg_has(rs, kind)) {
 		fuse_reply_err(req, n->type == FN_RSEG ? ENOENT : EISDIR);
 		return;
 	}
@@ -488,8 +492,8 @@ fsnet_open(fuse_req_t req, struct fnode *n, int kind,
 		open_with(req, n, kind, fi, rs->imp, done);
 		return;
 	}
-	snprintf(what, sizeof what, "open net/%s/%s/data", n->parent->name,
-	    n->name);
+	snprintf(what, sizeof what, "open net/%s/%s/%s", n->parent->name,
+	    n->name, fs_kind_name(kind));
 	if ((p = peer_resolve(fs_sd, n->parent->name, &e)) == NULL) {
 		fs_reply_err(req, what, &e);
 		return;
@@ -507,267 +511,6 @@ fsnet_open(fuse_req_t req, struct fnode *n, int kind,
 	rseg_import(fs_sd, p, n->parent->name, n->name, import_done, o);
 }
 
-static void
-nfh_maybe_free(struct nfh *h)
-{
-	if (!h->released || h->ios > 0)
-		return;
-	rseg_put(h->imp);	/* the open file's */
-	free(h);
-}
-
-void
-fsnet_release(void *arg)
-{
-	struct nfh *h = arg;
-
-	h->released = 1;
-	nfh_maybe_free(h);
-}
-
-/* ---- registered buffers ---- */
-
-static struct nbuf *
-nbuf_get(void)
-{
-	struct nbuf *b = LIST_FIRST(&nbufs_free);
-	struct segerr e;
-
-	if (b != NULL) {
-		LIST_REMOVE(b, entry);
-		LIST_INSERT_HEAD(&nbufs_used, b, entry);
-		return b;
-	}
-	if (nbufs >= NBUF_MAX || (b = calloc(1, sizeof *b)) == NULL)
-		return NULL;
-	if ((b->mem = aligned_alloc(4096, FS_MAXIO)) == NULL) {
-		free(b);
-		return NULL;
-	}
-	/* zeroed once: what RDMA READs into it is then defined to checkers */
-	memset(b->mem, 0, FS_MAXIO);
-	if ((b->mr = rdma_reg(fs_sd, b->mem, FS_MAXIO, IBV_ACCESS_LOCAL_WRITE,
-	    &e)) == NULL) {
-		log_warnx("%s: %s", __func__, e.msg);
-		free(b->mem);
-		free(b);
-		return NULL;
-	}
-	nbufs++;
-	LIST_INSERT_HEAD(&nbufs_used, b, entry);
-	return b;
-}
-
-static void io_go(struct ioop *);
-
-static void
-nbuf_put(struct nbuf *b)
-{
-	struct ioop *o;
-
-	if (b == NULL)
-		return;
-	LIST_REMOVE(b, entry);
-	LIST_INSERT_HEAD(&nbufs_free, b, entry);
-	if ((o = TAILQ_FIRST(&bufwait)) != NULL) {
-		TAILQ_REMOVE(&bufwait, o, wentry);
-		o->buf = nbuf_get();
-		io_go(o);
-	}
-}
-
-/* ---- data: through rseg_io() ---- */
-
-static const char *const io_names[] = { "read", "write", "flush" };
-
-static void
-io_free(struct ioop *o)
-{
-	nbuf_put(o->buf);
-	free(o->copy);
-	rseg_put(o->imp);	/* the io's */
-	o->fh->ios--;
-	nfh_maybe_free(o->fh);
-	free(o);
-}
-
-static void
-io_done(void *arg, const struct segerr *e)
-{
-	struct ioop *o = arg;
-	char what[FS_WHATMAX];
-
-	if (e != NULL) {
-		what_rseg(what, sizeof what, io_names[o->kind], o->imp);
-		fs_reply_err(o->req, what, e);
-	} else if (o->kind == IO_READ)
-		fuse_reply_buf(o->req, o->buf->mem, o->len);
-	else if (o->kind == IO_WRITE) {
-		o->fh->dirty = 1;
-		fuse_reply_write(o->req, o->len);
-	} else
-		fuse_reply_err(o->req, 0);
-	if (e == NULL && o->kind != IO_BARRIER)	/* copied through our buffers */
-		fs_sd->bounce_bytes += o->len;
-	io_free(o);
-}
-
-/* o has its buffer (or needs none): copy a write's bytes in, submit. */
-static void
-io_go(struct ioop *o)
-{
-	static const int kinds[] = { SEGW_IO_GET, SEGW_IO_PUT, SEGW_IO_BARRIER };
-	struct rseg_sge v;
-	struct segerr e;
-
-	if (o->kind != IO_BARRIER && o->buf == NULL) {
-		TAILQ_INSERT_TAIL(&bufwait, o, wentry);
-		return;
-	}
-	if (o->copy != NULL) {
-		memcpy(o->buf->mem, o->copy, o->len);
-		free(o->copy);
-		o->copy = NULL;
-	}
-	if (o->buf != NULL) {
-		v.off = o->off;
-		v.len = o->len;
-		v.addr = (uintptr_t)o->buf->mem;
-		v.lkey = o->buf->mr->lkey;
-	}
-	if (rseg_io(fs_sd, o->imp, kinds[o->kind], &v, o->buf != NULL, io_done,
-	    o, &e) < 0)
-		io_done(o, &e);
-}
-
-static struct ioop *
-io_new(fuse_req_t req, struct nfh *h, int kind, uint64_t off, size_t len)
-{
-	struct ioop *o = calloc(1, sizeof *o);
-
-	if (o == NULL)
-		return NULL;
-	o->req = req;
-	o->fh = h;
-	h->ios++;
-	o->imp = h->imp;
-	rseg_hold(h->imp);	/* the io's */
-	o->kind = kind;
-	o->off = off;
-	o->len = len;
-	return o;
-}
-
-/* The bytes of [off, off+size) inside imp, at most one request's worth. */
-static uint64_t
-io_span(const struct rimp *imp, off_t off, size_t size)
-{
-	uint64_t n = imp->len - (uint64_t)off;
-
-	if (n > size)
-		n = size;
-	return n > FS_MAXIO ? FS_MAXIO : n;
-}
-
-void
-fsnet_read(fuse_req_t req, void *arg, size_t size, off_t off)
-{
-	struct nfh *h = arg;
-	struct segerr e;
-	struct ioop *o;
-	char what[FS_WHATMAX];
-
-	if (rseg_usable(h->imp, &e) < 0) {
-		what_rseg(what, sizeof what, "read", h->imp);
-		fs_reply_err(req, what, &e);
-		return;
-	}
-	if (off < 0 || (uint64_t)off >= h->imp->len || size == 0) {
-		fuse_reply_buf(req, NULL, 0);	/* reads stop at the end */
-		return;
-	}
-	if ((o = io_new(req, h, IO_READ, (uint64_t)off,
-	    (size_t)io_span(h->imp, off, size))) == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	o->buf = nbuf_get();
-	io_go(o);
-}
-
-/* A write's checks; -1 with e. */
-static int
-write_check(const struct rimp *imp, off_t off, struct segerr *e)
-{
-	if (rseg_usable(imp, e) < 0)
-		return -1;
-	if (!(imp->perm & SEGW_WR))
-		return deny_write(imp, e);
-	if (off < 0 || (uint64_t)off >= imp->len)
-		return seterr(e, EFBIG, "write at 0x%llx starts at or past the "
-		    "end of segment '%s' on node %s (length 0x%llx)",
-		    (unsigned long long)off, imp->name, imp->node,
-		    (unsigned long long)imp->len);
-	return 0;
-}
-
-void
-fsnet_write(fuse_req_t req, void *arg, struct fuse_bufvec *in, off_t off)
-{
-	struct nfh *h = arg;
-	struct fuse_bufvec out;
-	struct segerr e = { 0, "" };
-	struct ioop *o;
-	char what[FS_WHATMAX];
-	uint64_t n;
-	ssize_t r;
-
-	if (write_check(h->imp, off, &e) < 0) {
-		what_rseg(what, sizeof what, "write", h->imp);
-		fs_reply_err(req, what, &e);
-		return;
-	}
-	n = io_span(h->imp, off, fuse_buf_size(in));	/* cut at the end */
-	if ((o = io_new(req, h, IO_WRITE, (uint64_t)off, (size_t)n)) == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	/* the request's bytes are libfuse's only until we return */
-	o->buf = nbuf_get();
-	out = (struct fuse_bufvec)FUSE_BUFVEC_INIT(n);
-	if (o->buf != NULL)
-		out.buf[0].mem = o->buf->mem;
-	else if ((out.buf[0].mem = o->copy = malloc(n)) == NULL) {
-		io_free(o);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if ((r = fuse_buf_copy(&out, in, 0)) < 0 || (uint64_t)r != n) {
-		io_free(o);
-		fuse_reply_err(req, r < 0 ? (int)-r : EIO);
-		return;
-	}
-	io_go(o);
-}
-
-void
-fsnet_flush(fuse_req_t req, void *arg)
-{
-	struct nfh *h = arg;
-	struct ioop *o;
-
-	if (!h->dirty) {
-		fuse_reply_err(req, 0);
-		return;
-	}
-	h->dirty = 0;
-	if ((o = io_new(req, h, IO_BARRIER, 0, 0)) == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	io_go(o);
-}
-
 void
 fsnet_node_free(struct fnode *n)
 {
@@ -779,30 +522,4 @@ fsnet_node_free(struct fnode *n)
 		free(n->u.rseg);
 	}
 	n->u.peer = NULL;
-}
-
-/*
- * After the peers are closed (every operation on them has failed and
- * answered its request): what still waits for a buffer, and the buffers.
- */
-void
-fsnet_shutdown(void)
-{
-	struct ioop *o;
-	struct nbuf *b;
-
-	while ((o = TAILQ_FIRST(&bufwait)) != NULL) {
-		struct segerr e;
-		TAILQ_REMOVE(&bufwait, o, wentry);
-		seterr(&e, ESHUTDOWN, "segd is shutting down");
-		io_done(o, &e);
-	}
-	while ((b = LIST_FIRST(&nbufs_free)) != NULL ||
-	    (b = LIST_FIRST(&nbufs_used)) != NULL) {
-		LIST_REMOVE(b, entry);
-		rdma_dereg(b->mr);
-		free(b->mem);
-		free(b);
-	}
-	nbufs = 0;
 }

@@ -8,6 +8,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -60,8 +61,7 @@ struct cred {
  *   - its export, one while it is exported (export.c);
  *   - each remote io in flight that uses it as zero-copy memory, one per
  *     entry of the io (import.c);
- * open files of the file system hold none: they look the segment up by
- * name at each operation.  The last seg_put() unmaps and closes the
+ *   - each open file of the file system, one each (fs_io.c).  The last seg_put() unmaps and closes the
  * backing memory.  A removed segment keeps its address reserved until
  * then, since attached processes still use it.
  */
@@ -80,6 +80,11 @@ struct segment {
 	struct ibv_mr  *mr;       /* local access, for zero-copy get/put */
 	struct export  *exp;      /* set while exported */
 	struct zseg    *zio;      /* umsg/kmsg pool, free queue, signals */
+	/* times: data's is its backing file's mtime (see seg_touch) */
+	unsigned        nwriters; /* writable attachments (control.c) */
+	int             fs_written; /* data written through the mount since
+				     * its time was stamped (fs*.c) */
+	struct timespec ctl_mtime, free_mtime;  /* the mount's; 0: unset */
 	struct segment *hnext;    /* name hash chain */
 	TAILQ_ENTRY(segment) entry;
 };
@@ -304,6 +309,18 @@ int  ns_load(struct ns *);	/* the state directory's segments; how many */
 struct segment *ns_find_range(struct ns *, uint64_t va, uint64_t len);
 void seg_hold(struct segment *);
 void seg_put(struct ns *, struct segment *);
+/*
+ * The memory changes behind segd from now on, or did until now (a writable
+ * attach or detach, a read-write import): data's modification time, its
+ * backing file's, becomes now.  Writes through a descriptor of the backing
+ * file (seg_pwrite) move it by themselves.
+ */
+static inline void
+seg_touch(const struct segment *s)
+{
+	if (s->fd >= 0)
+		(void)futimens(s->fd, NULL);
+}
 void seg_to_info(const struct segment *, struct segw_info *);
 
 /* acl.c */

@@ -32,7 +32,7 @@ else
 	P=$SOFTROCE_PEER:7450
 	sctl "$me" ls "$SOFTROCE_PEER" >"$T/ls" || die "segctl ls $SOFTROCE_PEER: $(cat "$T/ls")"
 	cat "$T/ls"
-	grep -qx "pseg va $(printf 0x%x $size) rw" "$T/ls" || die "ls does not list pseg"
+	grep -qx "pseg va 0x200000000000 $(printf 0x%x $size) rw" "$T/ls" || die "ls does not list pseg"
 	sctl "$me" get "$P/pseg" >"$T/got" || die "segctl get"
 	cmp "$T/got" "$S/orig" || die "segctl get: bytes differ"
 	cp "$S/orig" "$T/expect"
