@@ -7,7 +7,7 @@
  * first) well enough to be accepted, or breaks it on purpose.
  *
  *   rawpeer -a ADDR -p PORT -m MODE [-n NODE] [-t SECONDS] [-w SECONDS]
- *           [-v VA -k RKEY -l LEN -o FILE]
+ *           [-c COUNT] [-v VA -k RKEY -l LEN -o FILE]
  *
  * MODE
  *   foreign     connect without segd's private data, as rping or perftest
@@ -20,6 +20,13 @@
  *               RKEY (say, from seg_import_info) into FILE: exit 0 if it
  *               completed successfully, 3 if it completed with an error
  *               ("READ failed: STATUS" on standard output)
+ *   many        COUNT connections (-c, 1 to 1024), one after the other, each
+ *               with a valid HELLO from a node of its own (NODE-0, NODE-1,
+ *               ...): prints "accepted A of COUNT" and, if segd refused
+ *               some, "refused R, the first: connection I: EVENT (status
+ *               S)[: REASON]"; holds the accepted ones for -w seconds
+ *               ("dropped by segd while held: D"), then closes them all
+ *               ("closed C connections"): exit 0 if it got that far
  *   nocredits   a valid HELLO, then LIST requests one after the other, each
  *               returning no credits, and never a CREDIT message (its own
  *               receive buffers are not posted again either): segd's
@@ -45,7 +52,8 @@
  *   garbage     7 random bytes (shorter than a header)
  *   garbage2    200 bytes of 0xa5
  *   toolong     a 5000-byte SEND, more than a receive buffer holds
- * Every wait is bounded by -t (default 30 s); exit 2 on errors.
+ * Every wait is bounded by -t (default 30 s), and the whole run by -t plus
+ * -w plus 5 s; exit 2 on errors.
  */
 #include <endian.h>
 #include <errno.h>
@@ -71,18 +79,27 @@
 #define WR_RECV 1
 #define WR_SEND 2
 #define WR_READ 3
+#define MANY_MAX 1024	/* connections of mode many */
 
-static struct rdma_event_channel *ch;
-static struct rdma_cm_id *id;
-static struct ibv_pd *pd;
-static struct ibv_cq *cq;
-static struct ibv_mr *rmr, *smr, *dmr;
-static uint8_t *rbuf, *sbuf, *dbuf;
-static int timeout_s = 30, wait_s = 3, disconnected;
-static uint32_t owed;	/* receive buffers re-posted, not yet returned */
-/* receives that completed while waiting for something else, in order */
-static struct { int slot; uint32_t len; } stash[NRECV];
-static int nstash;
+/* One connection to segd (mode many makes several; the others, one). */
+struct conn {
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_mr *rmr, *smr;
+	uint8_t *rbuf, *sbuf;
+	int disconnected;
+	uint32_t owed;	/* receive buffers re-posted, not yet returned */
+	/* receives that completed while waiting for something else, in order */
+	struct { int slot; uint32_t len; } stash[NRECV];
+	int nstash;
+};
+
+static struct rdma_event_channel *ch;	/* every connection's */
+static struct conn conn0, *cur = &conn0;	/* the connection at work */
+static struct ibv_mr *dmr;
+static uint8_t *dbuf;
+static int timeout_s = 30, wait_s = 3, quiet;
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -118,44 +135,84 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The next rdma_cm event of type want within ms (blocking channel). */
-static void
-cm_expect(enum rdma_cm_event_type want, int ms)
+/* An event of a connection's that is not cur (mode many): noted there. */
+static int
+cm_other(struct rdma_cm_event *ev)
+{
+	struct conn *c = ev->id != NULL ? ev->id->context : NULL;
+
+	if (c == NULL || c == cur)
+		return 0;
+	if (ev->event == RDMA_CM_EVENT_DISCONNECTED ||
+	    ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL)
+		c->disconnected = 1;
+	rdma_ack_cm_event(ev);
+	return 1;
+}
+
+/*
+ * cur's next rdma_cm event within ms: its type, or -1 if none came.  The
+ * connect's private data of a REJECTED event (segd's reason) goes into why
+ * (n bytes, "" if none), its status into *status.
+ */
+static int
+cm_next(int ms, char *why, size_t n, int *status)
 {
 	struct rdma_cm_event *ev;
 	long long end = now_ms() + ms;
+	int type, len;
 
 	while (now_ms() < end) {
 		if (rdma_get_cm_event(ch, &ev) != 0) {
-			if (errno == EAGAIN) {
-				usleep(1000);
-				continue;
-			}
-			die("rdma_get_cm_event: %s", strerror(errno));
+			if (errno != EAGAIN)
+				die("rdma_get_cm_event: %s", strerror(errno));
+			usleep(1000);
+			continue;
 		}
-		if (ev->event != want) {
-			enum rdma_cm_event_type got = ev->event;
-			int st = ev->status;
-			rdma_ack_cm_event(ev);
-			die("expected %s, got %s (status %d)", rdma_event_str(want),
-			    rdma_event_str(got), st);
-		}
+		if (cm_other(ev))
+			continue;
+		type = ev->event;
+		*status = ev->status;
+		len = type == RDMA_CM_EVENT_REJECTED ?
+		    (int)ev->param.conn.private_data_len : 0;
+		if (len >= (int)n)
+			len = (int)n - 1;
+		if (ev->param.conn.private_data == NULL)
+			len = 0;
+		snprintf(why, n, "%.*s", len, len ?
+		    (const char *)ev->param.conn.private_data : "");
 		rdma_ack_cm_event(ev);
-		return;
+		return type;
 	}
-	die("no %s within %d ms", rdma_event_str(want), ms);
+	return -1;
 }
 
-/* Poll the cm channel (non-blocking) for a disconnection. */
+/* cur's next rdma_cm event, of type want, within ms. */
+static void
+cm_expect(enum rdma_cm_event_type want, int ms)
+{
+	char why[256];
+	int got, st;
+
+	if ((got = cm_next(ms, why, sizeof why, &st)) == -1)
+		die("no %s within %d ms", rdma_event_str(want), ms);
+	if (got != (int)want)
+		die("expected %s, got %s (status %d)", rdma_event_str(want),
+		    rdma_event_str((enum rdma_cm_event_type)got), st);
+}
+
+/* Poll the cm channel for disconnections (of any connection). */
 static void
 cm_poll(void)
 {
 	struct rdma_cm_event *ev;
+	struct conn *c;
 
 	while (rdma_get_cm_event(ch, &ev) == 0) {
-		if (ev->event == RDMA_CM_EVENT_DISCONNECTED ||
-		    ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL)
-			disconnected = 1;
+		c = ev->id != NULL ? ev->id->context : NULL;
+		if (c != NULL && (ev->event == RDMA_CM_EVENT_DISCONNECTED ||
+		    ev->event == RDMA_CM_EVENT_DEVICE_REMOVAL))
+			c->disconnected = 1;
 		rdma_ack_cm_event(ev);
 	}
 }
@@ -163,12 +220,13 @@ cm_poll(void)
 static void
 post_recv(int i)
 {
-	struct ibv_sge sge = { (uintptr_t)(rbuf + (size_t)i * SEGP_MSGSIZE),
-	    SEGP_MSGSIZE, rmr->lkey };
+	struct ibv_sge sge = {
+	    (uintptr_t)(cur->rbuf + (size_t)i * SEGP_MSGSIZE), SEGP_MSGSIZE,
+	    cur->rmr->lkey };
 	struct ibv_recv_wr wr = { .wr_id = ((uint64_t)i << 2) | WR_RECV,
 	    .sg_list = &sge, .num_sge = 1 }, *bad;
 
-	if (ibv_post_recv(id->qp, &wr, &bad) != 0)
+	if (ibv_post_recv(cur->id->qp, &wr, &bad) != 0)
 		die("ibv_post_recv: %s", strerror(errno));
 }
 
@@ -181,77 +239,94 @@ static int priv = 1;	/* send segd's connect private data */
 static void
 foreign_outcome(void)
 {
-	struct rdma_cm_event *ev;
-	long long end = now_ms() + 10000;
+	char why[256];
+	int ev, st;
 
-	while (now_ms() < end) {
-		if (rdma_get_cm_event(ch, &ev) != 0) {
-			usleep(1000);
-			continue;
-		}
-		if (ev->event == RDMA_CM_EVENT_REJECTED) {
-			printf("refused at connect: %.*s\n",
-			    (int)ev->param.conn.private_data_len,
-			    (const char *)ev->param.conn.private_data);
-			rdma_ack_cm_event(ev);
-			exit(0);
-		}
-		printf("not refused: %s\n", rdma_event_str(ev->event));
-		rdma_ack_cm_event(ev);
+	if ((ev = cm_next(10000, why, sizeof why, &st)) == -1) {
+		printf("no answer to the connect\n");
 		exit(1);
 	}
-	printf("no answer to the connect\n");
+	if (ev == RDMA_CM_EVENT_REJECTED) {
+		printf("refused at connect: %s\n", why);
+		exit(0);
+	}
+	printf("not refused: %s\n",
+	    rdma_event_str((enum rdma_cm_event_type)ev));
 	exit(1);
 }
 static uint8_t privbuf[SEGP_CONNECT_MAX];
 
+/* The event channel, non-blocking: events are polled. */
 static void
-setup(const char *addr, const char *port)
+channel(void)
+{
+	int flags;
+
+	if ((ch = rdma_create_event_channel()) == NULL)
+		die("rdma_create_event_channel: %s", strerror(errno));
+	flags = fcntl(ch->fd, F_GETFL);
+	if (flags < 0 || fcntl(ch->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		die("fcntl: %s", strerror(errno));
+}
+
+/* cur's queue pair and buffers on its resolved id; receives posted. */
+static void
+conn_qp(void)
+{
+	struct ibv_qp_init_attr qa;
+	int i;
+
+	if ((cur->pd = ibv_alloc_pd(cur->id->verbs)) == NULL)
+		die("ibv_alloc_pd: %s", strerror(errno));
+	cur->cq = ibv_create_cq(cur->id->verbs, 64, NULL, NULL, 0);
+	if (cur->cq == NULL)
+		die("ibv_create_cq: %s", strerror(errno));
+	memset(&qa, 0, sizeof qa);
+	qa.send_cq = qa.recv_cq = cur->cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = 16;
+	qa.cap.max_recv_wr = NRECV;
+	qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(cur->id, cur->pd, &qa) != 0)
+		die("rdma_create_qp: %s", strerror(errno));
+	cur->rbuf = calloc(NRECV, SEGP_MSGSIZE);
+	cur->sbuf = calloc(1, SBUF);
+	if (cur->rbuf == NULL || cur->sbuf == NULL)
+		die("out of memory");
+	cur->rmr = ibv_reg_mr(cur->pd, cur->rbuf, (size_t)NRECV * SEGP_MSGSIZE,
+	    IBV_ACCESS_LOCAL_WRITE);
+	cur->smr = ibv_reg_mr(cur->pd, cur->sbuf, SBUF, IBV_ACCESS_LOCAL_WRITE);
+	if (cur->rmr == NULL || cur->smr == NULL)
+		die("ibv_reg_mr: %s", strerror(errno));
+	for (i = 0; i < NRECV; i++)
+		post_recv(i);
+}
+
+/*
+ * cur connects to addr:port (a new id, queue pair and buffers): the connect
+ * is sent, the answer is for the caller to take (cm_next).
+ */
+static void
+conn_open(const char *addr, const char *port)
 {
 	struct addrinfo hints, *ai;
-	struct ibv_qp_init_attr qa;
 	struct rdma_conn_param cp;
-	int i, flags;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	if (getaddrinfo(addr, port, &hints, &ai) != 0)
 		die("bad address %s port %s", addr, port);
-	if ((ch = rdma_create_event_channel()) == NULL)
-		die("rdma_create_event_channel: %s", strerror(errno));
-	if (rdma_create_id(ch, &id, NULL, RDMA_PS_TCP) != 0)
+	if (rdma_create_id(ch, &cur->id, cur, RDMA_PS_TCP) != 0)
 		die("rdma_create_id: %s", strerror(errno));
-	if (rdma_resolve_addr(id, NULL, ai->ai_addr, 2000) != 0)
+	if (rdma_resolve_addr(cur->id, NULL, ai->ai_addr, 2000) != 0)
 		die("rdma_resolve_addr: %s", strerror(errno));
 	freeaddrinfo(ai);
 	cm_expect(RDMA_CM_EVENT_ADDR_RESOLVED, 5000);
-	if (rdma_resolve_route(id, 2000) != 0)
+	if (rdma_resolve_route(cur->id, 2000) != 0)
 		die("rdma_resolve_route: %s", strerror(errno));
 	cm_expect(RDMA_CM_EVENT_ROUTE_RESOLVED, 5000);
-	if ((pd = ibv_alloc_pd(id->verbs)) == NULL)
-		die("ibv_alloc_pd: %s", strerror(errno));
-	if ((cq = ibv_create_cq(id->verbs, 64, NULL, NULL, 0)) == NULL)
-		die("ibv_create_cq: %s", strerror(errno));
-	memset(&qa, 0, sizeof qa);
-	qa.send_cq = qa.recv_cq = cq;
-	qa.qp_type = IBV_QPT_RC;
-	qa.cap.max_send_wr = 16;
-	qa.cap.max_recv_wr = NRECV;
-	qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
-	if (rdma_create_qp(id, pd, &qa) != 0)
-		die("rdma_create_qp: %s", strerror(errno));
-	rbuf = calloc(NRECV, SEGP_MSGSIZE);
-	sbuf = calloc(1, SBUF);
-	if (rbuf == NULL || sbuf == NULL)
-		die("out of memory");
-	rmr = ibv_reg_mr(pd, rbuf, (size_t)NRECV * SEGP_MSGSIZE,
-	    IBV_ACCESS_LOCAL_WRITE);
-	smr = ibv_reg_mr(pd, sbuf, SBUF, IBV_ACCESS_LOCAL_WRITE);
-	if (rmr == NULL || smr == NULL)
-		die("ibv_reg_mr: %s", strerror(errno));
-	for (i = 0; i < NRECV; i++)
-		post_recv(i);
+	conn_qp();
 	memset(&cp, 0, sizeof cp);
 	cp.initiator_depth = 1;
 	cp.responder_resources = 1;
@@ -264,15 +339,38 @@ setup(const char *addr, const char *port)
 		cp.private_data_len = (uint8_t)segp_connect_encode(privbuf,
 		    sizeof privbuf, &c);
 	}
-	if (rdma_connect(id, &cp) != 0)
+	if (rdma_connect(cur->id, &cp) != 0)
 		die("rdma_connect: %s", strerror(errno));
+}
+
+/* cur's connection closed, its resources freed (the id too). */
+static void
+conn_close(void)
+{
+	if (cur->id == NULL)
+		return;
+	if (!cur->disconnected)
+		rdma_disconnect(cur->id);
+	rdma_destroy_qp(cur->id);
+	ibv_dereg_mr(cur->rmr);
+	ibv_dereg_mr(cur->smr);
+	ibv_destroy_cq(cur->cq);
+	ibv_dealloc_pd(cur->pd);
+	rdma_destroy_id(cur->id);
+	free(cur->rbuf);
+	free(cur->sbuf);
+	memset(cur, 0, sizeof *cur);
+}
+
+/* The one connection of every mode but many, established. */
+static void
+setup(const char *addr, const char *port)
+{
+	channel();
+	conn_open(addr, port);
 	if (!priv)
 		foreign_outcome();	/* exits */
 	cm_expect(RDMA_CM_EVENT_ESTABLISHED, 10000);
-	/* from here events are polled: a disconnection is what we look for */
-	flags = fcntl(ch->fd, F_GETFL);
-	if (flags < 0 || fcntl(ch->fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		die("fcntl: %s", strerror(errno));
 	printf("connected to %s port %s\n", addr, port);
 }
 
@@ -289,11 +387,11 @@ wait_wc(int want, int ms, int *slot, uint32_t *got)
 	int n;
 
 	while (now_ms() < end) {
-		if ((n = ibv_poll_cq(cq, 1, &wc)) < 0)
+		if ((n = ibv_poll_cq(cur->cq, 1, &wc)) < 0)
 			die("ibv_poll_cq failed");
 		if (n == 0) {
 			cm_poll();
-			if (disconnected)
+			if (cur->disconnected)
 				return -1;
 			usleep(500);
 			continue;
@@ -301,9 +399,10 @@ wait_wc(int want, int ms, int *slot, uint32_t *got)
 		if ((int)(wc.wr_id & 3) != want) {
 			/* a message before its turn: kept for expect_msg */
 			if ((wc.wr_id & 3) == WR_RECV && wc.status == IBV_WC_SUCCESS &&
-			    nstash < NRECV) {
-				stash[nstash].slot = (int)(wc.wr_id >> 2);
-				stash[nstash++].len = wc.byte_len;
+			    cur->nstash < NRECV) {
+				int k = cur->nstash++;
+				cur->stash[k].slot = (int)(wc.wr_id >> 2);
+				cur->stash[k].len = wc.byte_len;
 			}
 			continue;
 		}
@@ -324,8 +423,8 @@ static int
 post_wait(int wr_id, size_t len, uint64_t va, uint32_t rkey)
 {
 	int send = wr_id == WR_SEND;
-	struct ibv_sge sge = { (uintptr_t)(send ? sbuf : dbuf), (uint32_t)len,
-	    send ? smr->lkey : dmr->lkey };
+	struct ibv_sge sge = { (uintptr_t)(send ? cur->sbuf : dbuf),
+	    (uint32_t)len, send ? cur->smr->lkey : dmr->lkey };
 	struct ibv_send_wr wr, *bad;
 
 	memset(&wr, 0, sizeof wr);
@@ -336,7 +435,7 @@ post_wait(int wr_id, size_t len, uint64_t va, uint32_t rkey)
 	wr.send_flags = IBV_SEND_SIGNALED;
 	wr.wr.rdma.remote_addr = va;
 	wr.wr.rdma.rkey = rkey;
-	if (ibv_post_send(id->qp, &wr, &bad) != 0)
+	if (ibv_post_send(cur->id->qp, &wr, &bad) != 0)
 		die("ibv_post_send%s: %s", send ? "" : " (READ)",
 		    strerror(errno));
 	return wait_wc(wr_id, timeout_s * 1000, NULL, NULL);
@@ -361,9 +460,9 @@ build(uint16_t type, uint32_t lenfield, uint32_t credits, uint32_t tag,
 	h.len = htole32(lenfield);
 	h.credits = htole32(credits);
 	h.tag = htole32(tag);
-	memcpy(sbuf, &h, sizeof h);
+	memcpy(cur->sbuf, &h, sizeof h);
 	if (plen)
-		memcpy(sbuf + sizeof h, pl, plen);
+		memcpy(cur->sbuf + sizeof h, pl, plen);
 	return sizeof h + plen;
 }
 
@@ -402,10 +501,11 @@ expect_msg(uint16_t want, uint32_t tag, struct segp_hdr_wire *h,
 	uint32_t got;
 
 	for (;;) {
-		if (nstash > 0) {
-			slot = stash[0].slot;
-			got = stash[0].len;
-			memmove(stash, stash + 1, --nstash * sizeof stash[0]);
+		if (cur->nstash > 0) {
+			slot = cur->stash[0].slot;
+			got = cur->stash[0].len;
+			memmove(cur->stash, cur->stash + 1,
+			    --cur->nstash * sizeof cur->stash[0]);
 		} else {
 			st = wait_wc(WR_RECV, timeout_s * 1000, &slot, &got);
 			if (st == -1)
@@ -418,14 +518,14 @@ expect_msg(uint16_t want, uint32_t tag, struct segp_hdr_wire *h,
 			die("segd sent a %u-byte message", got);
 		if (got > SEGP_MSGSIZE)
 			die("segd sent a %u-byte message", got);
-		memcpy(copy, rbuf + (size_t)slot * SEGP_MSGSIZE, got);
+		memcpy(copy, cur->rbuf + (size_t)slot * SEGP_MSGSIZE, got);
 		memcpy(h, copy, sizeof *h);
 		*pl = copy + SEGP_HDRLEN;
 		if (le32toh(h->len) != got - SEGP_HDRLEN)
 			die("segd's message: length field %u, %u bytes came",
 			    le32toh(h->len), got);
 		post_recv(slot);	/* the message was copied out */
-		owed++;
+		cur->owed++;
 		if (le16toh(h->type) == SEGP_CREDIT)
 			continue;
 		if (le16toh(h->type) != want || le32toh(h->tag) != tag)
@@ -456,8 +556,9 @@ handshake(const char *node)
 		    le32toh(hl.vmin), le32toh(hl.vmax), nl);
 	memcpy(peer, hl.node, nl);
 	peer[nl] = '\0';
-	printf("hello from node %s (versions %u to %u)\n", peer,
-	    le32toh(hl.vmin), le32toh(hl.vmax));
+	if (!quiet)
+		printf("hello from node %s (versions %u to %u)\n", peer,
+		    le32toh(hl.vmin), le32toh(hl.vmax));
 }
 
 /* Our queue pair in the error state: the connection is dead. */
@@ -467,38 +568,122 @@ qp_failed(void)
 	struct ibv_qp_attr qa;
 	struct ibv_qp_init_attr qi;
 
-	return ibv_query_qp(id->qp, &qa, IBV_QP_STATE, &qi) == 0 &&
+	return ibv_query_qp(cur->id->qp, &qa, IBV_QP_STATE, &qi) == 0 &&
 	    qa.qp_state == IBV_QPS_ERR;
 }
 
 /*
- * Stay connected for secs seconds; 1 if segd dropped us meanwhile: the
- * DISCONNECTED event came, or (when the disconnect request was lost, as
- * rdma_cm does not send it again once segd destroyed its id) our queue
- * pair went to the error state.
+ * segd dropped cur: the DISCONNECTED event came, or (when the disconnect
+ * request was lost, as rdma_cm does not send it again once segd destroyed
+ * its id) our queue pair went to the error state.  Receives that came
+ * meanwhile are posted again.
  */
+static int
+conn_dropped(void)
+{
+	struct ibv_wc wc;
+
+	cm_poll();
+	if (cur->disconnected)
+		return 1;
+	if (qp_failed()) {
+		printf("(queue pair in the error state, no DISCONNECTED "
+		    "event)\n");
+		return 1;
+	}
+	while (ibv_poll_cq(cur->cq, 1, &wc) > 0)
+		if ((wc.wr_id & 3) == WR_RECV && wc.status == IBV_WC_SUCCESS) {
+			post_recv((int)(wc.wr_id >> 2));
+			cur->owed++;
+		}
+	return 0;
+}
+
+/* Stay connected for secs seconds; 1 if segd dropped us meanwhile. */
 static int
 dropped_within(int secs)
 {
 	long long end = now_ms() + secs * 1000LL;
-	struct ibv_wc wc;
 
 	while (now_ms() < end) {
-		cm_poll();
-		if (disconnected)
+		if (conn_dropped())
 			return 1;
-		if (qp_failed()) {
-			printf("(queue pair in the error state, no DISCONNECTED "
-			    "event)\n");
-			return 1;
-		}
-		while (ibv_poll_cq(cq, 1, &wc) > 0)
-			if ((wc.wr_id & 3) == WR_RECV && wc.status == IBV_WC_SUCCESS) {
-				post_recv((int)(wc.wr_id >> 2));
-				owed++;
-			}
 		usleep(2000);
 	}
+	return 0;
+}
+
+/*
+ * Mode many: cur makes one connection of the n, with a valid HELLO from
+ * node NODE-i; 1 if segd accepted it, else 0 and the reason (the first
+ * refusal's only) into first.
+ */
+static int
+many_one(const char *addr, const char *port, int i, char *first, size_t n)
+{
+	char why[256], node[32];
+	int ev, st;
+
+	conn_open(addr, port);
+	if ((ev = cm_next(10000, why, sizeof why, &st)) ==
+	    RDMA_CM_EVENT_ESTABLISHED) {
+		snprintf(node, sizeof node, "NODE-%d", i);
+		handshake(node);
+		return 1;
+	}
+	if (first[0] == '\0')
+		snprintf(first, n, "connection %d: %s (status %d)%s%s", i + 1,
+		    ev == -1 ? "no answer within 10 s" :
+		    rdma_event_str((enum rdma_cm_event_type)ev), st,
+		    why[0] ? ": " : "", why);
+	cur->disconnected = 1;	/* nothing to disconnect */
+	conn_close();
+	return 0;
+}
+
+/*
+ * Mode many: n connections, one after the other, each with a valid HELLO
+ * and a node name of its own; says how many segd accepted, holds them for
+ * wait_s seconds (saying how many segd dropped meanwhile), closes them.
+ */
+static int
+many(const char *addr, const char *port, int n)
+{
+	struct conn *cs;
+	char first[400] = "";
+	long long end;
+	int i, accepted = 0, open, dropped = 0;
+
+	if ((cs = calloc((size_t)n, sizeof *cs)) == NULL)
+		die("out of memory");
+	channel();
+	for (i = 0; i < n; i++) {
+		cur = &cs[i];
+		accepted += many_one(addr, port, i, first, sizeof first);
+		quiet = 1;	/* one "hello from node" line is enough */
+	}
+	printf("accepted %d of %d\n", accepted, n);
+	if (accepted < n)
+		printf("refused %d, the first: %s\n", n - accepted, first);
+	printf("holding %d connections for %d s\n", accepted, wait_s);
+	for (end = now_ms() + wait_s * 1000LL; now_ms() < end; usleep(20000))
+		for (i = 0; i < n; i++) {
+			cur = &cs[i];
+			if (cur->id != NULL && !cur->disconnected &&
+			    conn_dropped()) {
+				cur->disconnected = 1;
+				dropped++;
+			}
+		}
+	printf("dropped by segd while held: %d\n", dropped);
+	for (i = open = 0; i < n; i++) {
+		cur = &cs[i];
+		open += cur->id != NULL && !cur->disconnected;
+		conn_close();
+	}
+	printf("closed %d connections\n", open);
+	cur = &conn0;
+	free(cs);
 	return 0;
 }
 
@@ -510,7 +695,7 @@ do_read(uint64_t va, uint32_t rkey, uint32_t len, const char *file)
 
 	if ((dbuf = calloc(1, len ? len : 1)) == NULL)
 		die("out of memory");
-	if ((dmr = ibv_reg_mr(pd, dbuf, len ? len : 1,
+	if ((dmr = ibv_reg_mr(cur->pd, dbuf, len ? len : 1,
 	    IBV_ACCESS_LOCAL_WRITE)) == NULL)
 		die("ibv_reg_mr: %s", strerror(errno));
 	st = post_wait(WR_READ, len, va, rkey);
@@ -556,84 +741,24 @@ no_credits(const char *node)
 	return 1;
 }
 
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: rawpeer -a ADDR -p PORT -m MODE [-n NODE] "
-	    "[-t SECONDS] [-w SECONDS] [-v VA -k RKEY -l LEN -o FILE]\n");
+	    "[-t SECONDS] [-w SECONDS] [-c COUNT] [-v VA -k RKEY -l LEN "
+	    "-o FILE]\n");
 	exit(2);
 }
 
-int
-main(int argc, char *argv[])
+/* A malformed message of the kind mode names: 0 if segd dropped us. */
+static int
+malformed(const char *mode, const char *node)
 {
-	const char *addr = NULL, *port = NULL, *mode = NULL, *node = "rawpeer";
-	const char *file = NULL;
-	uint64_t va = 0;
-	uint32_t rkey = 0, len = 0;
 	struct segp_hello_wire hl;
-	struct segp_hdr_wire h;
-	const uint8_t *pl;
 	uint8_t junk[200];
 	size_t n;
-	int ch_, rc = 0, i;
+	int i, st;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((ch_ = getopt(argc, argv, "a:p:m:n:t:w:v:k:l:o:")) != -1) {
-		switch (ch_) {
-		case 'a': addr = optarg; break;
-		case 'p': port = optarg; break;
-		case 'm': mode = optarg; break;
-		case 'n': node = optarg; break;
-		case 't': timeout_s = atoi(optarg); break;
-		case 'w': wait_s = atoi(optarg); break;
-		case 'v': va = strtoull(optarg, NULL, 0); break;
-		case 'k': rkey = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'l': len = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'o': file = optarg; break;
-		default: usage();
-		}
-	}
-	if (addr == NULL || port == NULL || mode == NULL || timeout_s <= 0 ||
-	    wait_s <= 0 || optind != argc)
-		usage();
-	signal(SIGALRM, on_alarm);
-	alarm((unsigned)timeout_s + (unsigned)wait_s + 5);
-	priv = strcmp(mode, "foreign") != 0;
-	setup(addr, port);	/* a foreign connect exits there */
-
-	if (strcmp(mode, "hello") == 0) {
-		struct segp_list_wire req = { 0, 0 };
-		struct segp_list_rep_wire rep;
-		handshake(node);
-		send_msg("list", build(SEGP_LIST, sizeof req, owed, 7, &req,
-		    sizeof req));
-		owed = 0;
-		expect_msg(SEGP_LIST_REP, 7, &h, &pl);
-		memcpy(&rep, pl, sizeof rep);
-		printf("list: %u exports visible to node %s\n", le32toh(rep.n),
-		    node);
-		if (dropped_within(wait_s)) {
-			printf("dropped although every message was valid\n");
-			return 1;
-		}
-		printf("accepted: still connected after %d s\n", wait_s);
-		goto out;
-	}
-	if (strcmp(mode, "read") == 0) {
-		if (file == NULL || len == 0 || rkey == 0)
-			usage();
-		handshake(node);
-		rc = do_read(va, rkey, len, file);
-		goto out;
-	}
-
-	if (strcmp(mode, "nocredits") == 0) {
-		rc = no_credits(node);
-		goto out;
-	}
-
-	/* the malformed messages */
 	if (strcmp(mode, "badversion") == 0) {
 		hello(&hl, SEGP_VERSION_MAX + 1, node, strlen(node));
 		hl.vmax = hl.vmin;	/* a newer segd's range: none in common */
@@ -671,11 +796,11 @@ main(int argc, char *argv[])
 	} else if (strcmp(mode, "garbage") == 0) {
 		srand((unsigned)time(NULL) ^ (unsigned)getpid());
 		for (i = 0; i < 7; i++)
-			sbuf[i] = (uint8_t)rand();
+			cur->sbuf[i] = (uint8_t)rand();
 		n = 7;
 	} else if (strcmp(mode, "garbage2") == 0) {
 		memset(junk, 0xa5, sizeof junk);
-		memcpy(sbuf, junk, sizeof junk);
+		memcpy(cur->sbuf, junk, sizeof junk);
 		n = sizeof junk;
 	} else if (strcmp(mode, "toolong") == 0) {
 		hello(&hl, SEGP_VERSION_MIN, node, strlen(node));
@@ -687,35 +812,100 @@ main(int argc, char *argv[])
 	}
 	if (n > SBUF)
 		die("message too large");
-	{
-		int st = send_raw(n);
-		if (st > 0)
-			printf("%s: send completed with %s\n", mode,
-			    ibv_wc_status_str((enum ibv_wc_status)st));
-		if (st == -1 || dropped_within(wait_s)) {
-			printf("dropped: segd closed the connection after the %s "
-			    "message\n", mode);
-			rc = 0;
-		} else {
-			printf("not dropped: still connected %d s after the %s "
-			    "message\n", wait_s, mode);
-			rc = 1;
+	st = send_raw(n);
+	if (st > 0)
+		printf("%s: send completed with %s\n", mode,
+		    ibv_wc_status_str((enum ibv_wc_status)st));
+	if (st == -1 || dropped_within(wait_s)) {
+		printf("dropped: segd closed the connection after the %s "
+		    "message\n", mode);
+		return 0;
+	}
+	printf("not dropped: still connected %d s after the %s message\n",
+	    wait_s, mode);
+	return 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *addr = NULL, *port = NULL, *mode = NULL, *node = "rawpeer";
+	const char *file = NULL;
+	uint64_t va = 0;
+	uint32_t rkey = 0, len = 0;
+	struct segp_hdr_wire h;
+	const uint8_t *pl;
+	int ch_, rc = 0, count = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((ch_ = getopt(argc, argv, "a:c:p:m:n:t:w:v:k:l:o:")) != -1) {
+		switch (ch_) {
+		case 'a': addr = optarg; break;
+		case 'c': count = atoi(optarg); break;
+		case 'p': port = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'n': node = optarg; break;
+		case 't': timeout_s = atoi(optarg); break;
+		case 'w': wait_s = atoi(optarg); break;
+		case 'v': va = strtoull(optarg, NULL, 0); break;
+		case 'k': rkey = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'l': len = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'o': file = optarg; break;
+		default: usage();
 		}
 	}
+	if (addr == NULL || port == NULL || mode == NULL || timeout_s <= 0 ||
+	    wait_s <= 0 || optind != argc)
+		usage();
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)timeout_s + (unsigned)wait_s + 5);
+	if (strcmp(mode, "many") == 0) {
+		if (count < 1 || count > MANY_MAX)
+			usage();
+		rc = many(addr, port, count);
+		rdma_destroy_event_channel(ch);
+		return rc;
+	}
+	priv = strcmp(mode, "foreign") != 0;
+	setup(addr, port);	/* a foreign connect exits there */
+
+	if (strcmp(mode, "hello") == 0) {
+		struct segp_list_wire req = { 0, 0 };
+		struct segp_list_rep_wire rep;
+		handshake(node);
+		send_msg("list", build(SEGP_LIST, sizeof req, cur->owed, 7,
+		    &req, sizeof req));
+		cur->owed = 0;
+		expect_msg(SEGP_LIST_REP, 7, &h, &pl);
+		memcpy(&rep, pl, sizeof rep);
+		printf("list: %u exports visible to node %s\n", le32toh(rep.n),
+		    node);
+		if (dropped_within(wait_s)) {
+			printf("dropped although every message was valid\n");
+			return 1;
+		}
+		printf("accepted: still connected after %d s\n", wait_s);
+		goto out;
+	}
+	if (strcmp(mode, "read") == 0) {
+		if (file == NULL || len == 0 || rkey == 0)
+			usage();
+		handshake(node);
+		rc = do_read(va, rkey, len, file);
+		goto out;
+	}
+
+	if (strcmp(mode, "nocredits") == 0) {
+		rc = no_credits(node);
+		goto out;
+	}
+
+	rc = malformed(mode, node);
 out:
-	if (!disconnected)
-		rdma_disconnect(id);
-	rdma_destroy_qp(id);
 	if (dmr)
 		ibv_dereg_mr(dmr);
-	ibv_dereg_mr(rmr);
-	ibv_dereg_mr(smr);
-	ibv_destroy_cq(cq);
-	ibv_dealloc_pd(pd);
-	rdma_destroy_id(id);
+	conn_close();
 	rdma_destroy_event_channel(ch);
-	free(rbuf);
-	free(sbuf);
 	free(dbuf);
 	return rc;
 }
