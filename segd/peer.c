@@ -33,6 +33,8 @@
 #include "peer.h"
 
 #define PEER_MAX       256
+#define STR_(x)        #x
+#define STR(x)         STR_(x)
 #define PEER_SQ_DEPTH  512
 #define PEER_SENDQ_MAX 4096	/* messages queued for credits */
 #define PEER_OBSERVERS 4	/* modules told of a connection's end */
@@ -655,18 +657,17 @@ peer_cq_events(struct segd *sd)
 	}
 }
 
-static void
+/* A segd's control connection; NULL, or why it is refused (id untouched). */
+static const char *
 peer_accept(struct segd *sd, struct rdma_cm_id *id)
 {
 	struct rdma_conn_param cp;
 	struct peer *p;
 
-	if ((p = peer_new(sd, id, 0)) == NULL) {
-		log_warnx("%s: too many peers (%d); refused", __func__, PEER_MAX);
-		rdma_reject(id, NULL, 0);
-		rdma_destroy_id(id);
-		return;
-	}
+	if (npeers >= PEER_MAX)
+		return "too many peers (" STR(PEER_MAX) ")";
+	if ((p = peer_new(sd, id, 0)) == NULL)
+		return "out of memory";
 	id->context = p;
 	rdma_peer_addr(id, p->addr, sizeof p->addr);
 	snprintf(p->label, sizeof p->label, "%s", p->addr);
@@ -674,11 +675,12 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 	if (peer_setup(p) < 0) {
 		rdma_reject(id, NULL, 0);
 		peer_close(p, EIO, "accept: %s", p->why);
-		return;
+		return NULL;	/* closed, and said why */
 	}
 	conn_param(p, &cp, NULL);
 	if (rdma_accept(id, &cp) != 0)
 		peer_close(p, EIO, "rdma_accept: %s", strerror(errno));
+	return NULL;
 }
 
 /*
@@ -697,10 +699,9 @@ peer_request(struct segd *sd, struct rdma_cm_id *id,
 		data_connect.fn(data_connect.arg, id, c);
 		return;
 	}
-	if (c != NULL && c->magic == SEGP_CONNECT_CTRL) {
-		peer_accept(sd, id);
+	if (c != NULL && c->magic == SEGP_CONNECT_CTRL &&
+	    (why = peer_accept(sd, id)) == NULL)
 		return;
-	}
 	if (why == NULL)
 		why = "no data path on this segd";
 	rdma_peer_addr(id, addr, sizeof addr);

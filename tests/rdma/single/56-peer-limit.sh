@@ -4,7 +4,8 @@
 # The peer limit: a segd keeps at most 256 peer connections (PEER_MAX in
 # segd/peer.c).  rawpeer -m many opens 260, one after the other, each with a
 # valid HELLO from a node of its own: segd accepts 256 and refuses the other
-# 4 at connect (REJECTED), logging "too many peers (256); refused".  While
+# 4 at connect (REJECTED, carrying the reason "too many peers (256)"), and
+# logs the refusals (rate-limited: at least one line).  While
 # rawpeer holds the 256, segd still serves its local clients: segctl peers
 # lists the 256 ready in-connections, segctl create works, and none of the
 # 256 is dropped.  Once rawpeer closes them segd has no peers left, and a
@@ -28,8 +29,8 @@ wait_until 150 grep -q '^holding ' "$T/many.out" ||
 cat "$T/many.out"
 grep -qx 'accepted 256 of 260' "$T/many.out" ||
 	die "segd did not accept exactly 256 of 260 peers"
-grep -q '^refused 4, the first: connection 257: RDMA_CM_EVENT_REJECTED' \
-	"$T/many.out" || die "the 257th connection was not the first refused"
+grep -q '^refused 4, the first: connection 257: RDMA_CM_EVENT_REJECTED .*: too many peers (256)$' \
+	"$T/many.out" || die "the 257th connection was not the first refused, with the reason"
 
 # while the 256 are held
 sctl exp peers >"$T/peers" || die "segctl peers failed with 256 peers"
@@ -43,9 +44,9 @@ echo "segctl peers: $n ready in-connections, NODE-0 to NODE-255"
 sctl exp create x || die "segctl create failed with 256 peers"
 sctl exp stat x | grep -qx 'name x' || die "segctl stat x: $(sctl exp stat x 2>&1)"
 echo "segctl create x: ok"
-n=$(grep -c 'peer_accept: too many peers (256); refused' "$T/exp.log")
+n=$(grep -c 'peer_request: connect from .* refused: too many peers (256)' "$T/exp.log")
 [ "$n" -ge 1 ] || die "segd did not log the refusal"
-echo "segd logged 'too many peers (256); refused' $n time(s)"
+echo "segd logged 'refused: too many peers (256)' $n time(s)"
 kill -0 "${SEGD_PID[exp]}" || die "segd died"
 
 wait "$rpid" || die "rawpeer -m many failed: $(cat "$T/many.out")"
