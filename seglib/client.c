@@ -419,6 +419,22 @@ out:
 	return rc;
 }
 
+ssize_t
+seg_call_text(uint16_t op, char *buf, size_t size,
+    int (*add)(const struct segw_info *, const char *, size_t, void *))
+{
+	struct seg_textacc a = { buf, size, 0 };
+	struct segw_req r;
+
+	if (buf == NULL || size == 0)
+		return seg_seterr(EINVAL, "bad arguments");
+	buf[0] = '\0';
+	memset(&r, 0, sizeof r);
+	if (seg_call_list(op, &r, add, &a) < 0)
+		return -1;
+	return (ssize_t)a.len;
+}
+
 int
 seg_call_a(uint16_t op, uint64_t a)
 {

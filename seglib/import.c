@@ -750,15 +750,10 @@ seg_peer_list(const char *node, struct seg_info **list)
 	return seg_list_collect(SEGW_PEERLS, &r, list);
 }
 
-struct textacc {
-	char  *buf;
-	size_t size, len;
-};
-
 static int
 text_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 {
-	struct textacc *a = arg;
+	struct seg_textacc *a = arg;
 
 	(void)w;
 	if (a->len + tl + 1 > a->size)
@@ -772,16 +767,7 @@ text_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 ssize_t
 seg_peers(char *buf, size_t size)
 {
-	struct textacc a = { buf, size, 0 };
-	struct segw_req r;
-
-	if (buf == NULL || size == 0)
-		return seg_seterr(EINVAL, "bad arguments");
-	buf[0] = '\0';
-	memset(&r, 0, sizeof r);
-	if (seg_call_list(SEGW_PEERS, &r, text_add, &a) < 0)
-		return -1;
-	return (ssize_t)a.len;
+	return seg_call_text(SEGW_PEERS, buf, size, text_add);
 }
 
 ssize_t

@@ -32,6 +32,16 @@ int  seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
 int  seg_call_list(uint16_t op, const struct segw_req *req,
          int (*fn)(const struct segw_info *, const char *, size_t, void *),
          void *arg);
+/*
+ * A listing of text (PEERS, METRICS) into buf, NUL-terminated: add appends
+ * each entry's text to a struct seg_textacc.  Returns the text's length.
+ */
+struct seg_textacc {
+	char  *buf;
+	size_t size, len;
+};
+ssize_t seg_call_text(uint16_t op, char *buf, size_t size,
+         int (*add)(const struct segw_info *, const char *, size_t, void *));
 int  seg_req_name(struct segw_req *, const char *name);
 /* A request that names nothing but a number (an address, a handle). */
 int  seg_call_a(uint16_t op, uint64_t a);

@@ -7,15 +7,10 @@
 
 #include "libseg.h"
 
-struct textacc {
-	char  *buf;
-	size_t size, len;
-};
-
 static int
 line_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 {
-	struct textacc *a = arg;
+	struct seg_textacc *a = arg;
 
 	(void)w;
 	if (memchr(t, '\0', tl) != NULL)
@@ -32,14 +27,5 @@ line_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 ssize_t
 seg_metrics(char *buf, size_t size)
 {
-	struct textacc a = { buf, size, 0 };
-	struct segw_req r;
-
-	if (buf == NULL || size == 0)
-		return seg_seterr(EINVAL, "bad arguments");
-	buf[0] = '\0';
-	memset(&r, 0, sizeof r);
-	if (seg_call_list(SEGW_METRICS, &r, line_add, &a) < 0)
-		return -1;
-	return (ssize_t)a.len;
+	return seg_call_text(SEGW_METRICS, buf, size, line_add);
 }
