@@ -446,6 +446,16 @@ seg_call_a(uint16_t op, uint64_t a)
 }
 
 int
+seg_call_name(uint16_t op, const char *name)
+{
+	struct segw_req r;
+
+	if (seg_req_name(&r, name) < 0)
+		return -1;
+	return seg_call(op, &r, NULL, NULL, NULL, NULL);
+}
+
+int
 seg_req_name(struct segw_req *r, const char *name)
 {
 	memset(r, 0, sizeof *r);

@@ -63,11 +63,7 @@ seg_export(const char *name, const char *acl)
 int
 seg_unexport(const char *name)
 {
-	struct segw_req r;
-
-	if (seg_req_name(&r, name) < 0)
-		return -1;
-	return seg_call(SEGW_UNEXPORT, &r, NULL, NULL, NULL, NULL);
+	return seg_call_name(SEGW_UNEXPORT, name);
 }
 
 /* NODE[:PORT] -> "ADDR PORT NODE" for segd (names are resolved here). */

@@ -45,6 +45,8 @@ ssize_t seg_call_text(uint16_t op, char *buf, size_t size,
 int  seg_req_name(struct segw_req *, const char *name);
 /* A request that names nothing but a number (an address, a handle). */
 int  seg_call_a(uint16_t op, uint64_t a);
+/* A request that names a segment and nothing else (REMOVE, UNEXPORT). */
+int  seg_call_name(uint16_t op, const char *name);
 /*
  * Changes each time libseg connects to segd anew (segd restarted, a fork,
  * a broken connection): what segd tied to the old connection (a umsg pool
