@@ -507,10 +507,7 @@ START_TEST(half_frame_dropped)
 	size_t n;
 	int idle, half;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-I";
-	h_segd_opts[1] = "300";
-	h_segd_start();
+	h_segd_restart("-I", "300", NULL);
 	h_make_seg("probe", 0644, "va 0x23000000 0x1000");
 	idle = h_raw_connect();
 	half = h_raw_connect();
@@ -651,12 +648,7 @@ START_TEST(quota_per_uid)
 	int n = 10, made, code;
 	struct kid k;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-N";
-	h_segd_opts[1] = "10";
-	h_segd_opts[2] = "-M";
-	h_segd_opts[3] = "0x100000";
-	h_segd_start();
+	h_segd_restart("-N", "10", "-M", "0x100000", NULL);
 	/* by default one uid has half of -N */
 	kid_start(&k, NOBODY, creator, &n);
 	kid_report(&k, line, sizeof line, ck_scale(10000));
@@ -691,12 +683,7 @@ START_TEST(quota_options)
 	int n = 10, made, code;
 	struct kid k;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-U";
-	h_segd_opts[1] = "3";
-	h_segd_opts[2] = "-B";
-	h_segd_opts[3] = "0x4000";
-	h_segd_start();
+	h_segd_restart("-U", "3", "-B", "0x4000", NULL);
 	kid_start(&k, NOBODY, creator, &n);
 	kid_report(&k, line, sizeof line, ck_scale(10000));
 	kid_stop(&k);
@@ -725,12 +712,7 @@ START_TEST(removed_held_counted)
 {
 	void *va;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-N";
-	h_segd_opts[1] = "2";
-	h_segd_opts[2] = "-M";
-	h_segd_opts[3] = "0x20000";
-	h_segd_start();
+	h_segd_restart("-N", "2", "-M", "0x20000", NULL);
 	h_make_seg("held", 0600, "va 0x34000000 0x10000");
 	h_make_seg("other", 0600, "va 0x35000000 0x10000");
 	va = seg_attach(0, "held", 0, 0);

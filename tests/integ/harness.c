@@ -250,6 +250,21 @@ h_segd_stop(void)
 	    h_sock);
 }
 
+void
+h_segd_restart(const char *opt, ...)
+{
+	va_list ap;
+	int i = 0;
+
+	h_segd_stop();
+	va_start(ap, opt);
+	for (; opt != NULL && i < 15; opt = va_arg(ap, const char *))
+		h_segd_opts[i++] = opt;
+	va_end(ap);
+	h_segd_opts[i] = NULL;
+	h_segd_start();
+}
+
 /* Mounts left under dir by a test that killed segd: detached. */
 static void
 unmount_under(const char *dir)

@@ -56,6 +56,9 @@ extern const struct ck_fix h_fix;
 void h_segd_start(void);
 /* SIGTERM segd and wait for it; fails the test unless it exits 0. */
 void h_segd_stop(void);
+/* Stop segd and start it again with these options (NULL-terminated) in
+ * h_segd_opts; the test sets h_segd_opts[0] = NULL when done with them. */
+void h_segd_restart(const char *opt, ...) __attribute__((sentinel));
 
 /* $SEG_BUILD/rel as an absolute path (static buffer, one of four). */
 const char *h_path(const char *rel);
