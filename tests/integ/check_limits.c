@@ -204,6 +204,19 @@ kid_stop(struct kid *k)
 	    "%#x", st);
 }
 
+/* kid_start, its report (within 10 s), kid_stop: a child that need not hold
+ * what it made. */
+static void
+kid_run(uid_t uid, void (*fn)(void *, FILE *), void *arg, char *buf,
+    size_t size)
+{
+	struct kid k;
+
+	kid_start(&k, uid, fn, arg);
+	kid_report(&k, buf, size, ck_scale(10000));
+	kid_stop(&k);
+}
+
 /* ---- what segd uses ---- */
 
 static int
@@ -236,14 +249,11 @@ stat_as_kid(void *arg, FILE *rep)
 static long
 timed_stat(uid_t uid, const char *name)
 {
-	struct kid k;
 	char line[64];
 	long ms;
 	int st;
 
-	kid_start(&k, uid, stat_as_kid, (void *)name);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
+	kid_run(uid, stat_as_kid, (void *)name, line, sizeof line);
 	ck_assert_int_eq(sscanf(line, "%d %ld", &st, &ms), 2);
 	ck_assert_msg(st == 0, "uid %u: stat %s: status %d after %ld ms",
 	    (unsigned)uid, name, st, ms);
@@ -642,27 +652,32 @@ ctl_as(uid_t uid, const char *name, const char *msg, char *err, size_t size)
 	return rc;
 }
 
+/* As uid, create segments (10 asked) until segd refuses: after want, with
+ * ENOSPC; the child's report in line. */
+static void
+creates_until_full(uid_t uid, int want, char *line, size_t size)
+{
+	int n = 10, made, code;
+
+	kid_run(uid, creator, &n, line, size);
+	ck_assert_int_eq(sscanf(line, "%d %d", &made, &code), 2);
+	ck_assert_int_eq(made, want);
+	ck_assert_int_eq(code, ENOSPC);
+}
+
 START_TEST(quota_per_uid)
 {
 	char line[512], err[512], want[256];
-	int n = 10, made, code;
-	struct kid k;
+	int n = 10;
 
 	h_segd_restart("-N", "10", "-M", "0x100000", NULL);
 	/* by default one uid has half of -N */
-	kid_start(&k, NOBODY, creator, &n);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
-	ck_assert_int_eq(sscanf(line, "%d %d", &made, &code), 2);
-	ck_assert_int_eq(made, 5);
-	ck_assert_int_eq(code, ENOSPC);
+	creates_until_full(NOBODY, 5, line, sizeof line);
 	ck_assert_msg(strstr(line, "too many segments of uid 65534 (quota 5)")
 	    != NULL, "%s", line);
 	/* others still may */
 	ck_assert_int_eq(seg_create("root1", 0600), 0);
-	kid_start(&k, OTHER, creator, &n);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
+	kid_run(OTHER, creator, &n, line, sizeof line);
 	ck_assert_msg(atoi(line) == 4, "uid %d: %s", OTHER, line); /* -N's rest */
 	/* and half of -M */
 	ck_assert_int_eq(ctl_as(NOBODY, "u0", "va 0x30000000 0x80000", err,
@@ -680,16 +695,9 @@ END_TEST
 START_TEST(quota_options)
 {
 	char line[512], err[512];
-	int n = 10, made, code;
-	struct kid k;
 
 	h_segd_restart("-U", "3", "-B", "0x4000", NULL);
-	kid_start(&k, NOBODY, creator, &n);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
-	ck_assert_int_eq(sscanf(line, "%d %d", &made, &code), 2);
-	ck_assert_int_eq(made, 3);
-	ck_assert_int_eq(code, ENOSPC);
+	creates_until_full(NOBODY, 3, line, sizeof line);
 	ck_assert_int_eq(ctl_as(NOBODY, "u0", "va 0x30000000 0x3000", err,
 	    sizeof err), 0);
 	ck_assert_int_ne(ctl_as(NOBODY, "u1", "va 0x31000000 0x2000", err,
