@@ -419,6 +419,17 @@ out:
 	return rc;
 }
 
+int
+seg_text_append(struct seg_textacc *a, const char *t, size_t tl)
+{
+	if (a->len + tl + 1 > a->size)
+		return -1;
+	memcpy(a->buf + a->len, t, tl);
+	a->len += tl;
+	a->buf[a->len] = '\0';
+	return 0;
+}
+
 ssize_t
 seg_call_text(uint16_t op, char *buf, size_t size,
     int (*add)(const struct segw_info *, const char *, size_t, void *))

@@ -752,11 +752,8 @@ text_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 	struct seg_textacc *a = arg;
 
 	(void)w;
-	if (a->len + tl + 1 > a->size)
+	if (seg_text_append(a, t, tl) < 0)
 		return seg_seterr(ERANGE, "buffer too small");
-	memcpy(a->buf + a->len, t, tl);
-	a->len += tl;
-	a->buf[a->len] = '\0';
 	return 0;
 }
 

@@ -42,6 +42,9 @@ struct seg_textacc {
 };
 ssize_t seg_call_text(uint16_t op, char *buf, size_t size,
          int (*add)(const struct segw_info *, const char *, size_t, void *));
+/* t appended to a's buffer, NUL-terminated; -1 (errno untouched) if it does
+ * not fit. */
+int  seg_text_append(struct seg_textacc *a, const char *t, size_t tl);
 int  seg_req_name(struct segw_req *, const char *name);
 /* A request that names nothing but a number (an address, a handle). */
 int  seg_call_a(uint16_t op, uint64_t a);

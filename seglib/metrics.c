@@ -15,12 +15,9 @@ line_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 	(void)w;
 	if (memchr(t, '\0', tl) != NULL)
 		return seg_seterr(EPROTO, "segd sent a metric with a NUL byte");
-	if (a->len + tl + 1 > a->size)
+	if (seg_text_append(a, t, tl) < 0)
 		return seg_seterr(ERANGE, "buffer of %zu bytes too small for "
 		    "segd's metrics", a->size);
-	memcpy(a->buf + a->len, t, tl);
-	a->len += tl;
-	a->buf[a->len] = '\0';
 	return 0;
 }
 
