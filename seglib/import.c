@@ -716,14 +716,23 @@ seg_put(seg_import_t *imp, uint64_t off, const void *buf, size_t len)
 	return vio(imp, SEGW_IO_PUT, &v, 1) < 0 ? -1 : (ssize_t)len;
 }
 
+/* imp's lock, taken; -1 (EINVAL) if there is no import. */
+static int
+imp_lock(seg_import_t *imp)
+{
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	pthread_mutex_lock(&imp->lock);
+	return 0;
+}
+
 int
 seg_barrier(seg_import_t *imp)
 {
 	int rc;
 
-	if (imp == NULL)
-		return seg_seterr(EINVAL, "no import");
-	pthread_mutex_lock(&imp->lock);
+	if (imp_lock(imp) < 0)
+		return -1;
 	if (!dp_want(imp) || (rc = dbarrier(imp)) > 0)
 		rc = io_call(imp, SEGW_IO_BARRIER, 0, NULL, 0, NULL);
 	pthread_mutex_unlock(&imp->lock);
@@ -808,9 +817,8 @@ seg_signal(seg_import_t *imp)
 {
 	int rc;
 
-	if (imp == NULL)
-		return seg_seterr(EINVAL, "no import");
-	pthread_mutex_lock(&imp->lock);
+	if (imp_lock(imp) < 0)
+		return -1;
 	rc = imp_call(imp, &(struct imp_op){ .op = SEGW_RSIGNAL }, NULL);
 	pthread_mutex_unlock(&imp->lock);
 	return rc;
