@@ -21,12 +21,7 @@
 set -u
 export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/.." && pwd)
-BUILD=${BUILD:-build}
-case "$BUILD" in
-/*) bdir=$BUILD ;;
-*) bdir=$top/$BUILD ;;
-esac
+. "$here/fs_common.sh"
 runs=5 mib=1024 out=$bdir/bench/fs.json cpu=""
 while getopts n:s:c:o: opt; do
 	case "$opt" in
@@ -64,7 +59,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pin=()
 [ -n "$cpu" ] && pin=(taskset -c "$cpu")
 "${pin[@]}" "$segd" -f -s "$T/sock" -d "$S/state" -m "$M" 2>"$T/segd.log" &
 pid=$!
@@ -83,10 +77,6 @@ mkdir "$M/bench" && echo "addr 0 $((mib << 20))" >"$M/bench/ctl" || {
 }
 echo "segment: $(cat "$M/bench/ctl")"
 
-# secs DD-ARGS...: dd's elapsed seconds
-secs() {
-	"${pin[@]}" dd "$@" 2>&1 | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") print $(i - 1) }'
-}
 # best of a list of seconds
 best() { printf '%s\n' "$@" | sort -g | head -n 1; }
 mbps() { awk -v b=$((mib << 20)) -v s="$1" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
@@ -104,7 +94,6 @@ done
 FW=$(mbps "$(best "${fw[@]}")") TW=$(mbps "$(best "${tw[@]}")")
 FR=$(mbps "$(best "${fr[@]}")") TR=$(mbps "$(best "${tr[@]}")")
 F1=$(mbps "$first_fs") T1=$(mbps "$first_tmpfs")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 printf '%-22s %10s %10s %7s\n' "dd bs=1M, $mib MiB" "fs MB/s" "tmpfs MB/s" ratio
 printf '%-22s %10s %10s %7s\n' "write (allocated)" "$FW" "$TW" "$(ratio "$FW" "$TW")"

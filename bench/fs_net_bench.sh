@@ -16,12 +16,7 @@
 set -u
 export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/.." && pwd)
-BUILD=${BUILD:-build}
-case "$BUILD" in
-/*) bdir=$BUILD ;;
-*) bdir=$top/$BUILD ;;
-esac
+. "$here/fs_common.sh"
 case ":$PATH:" in
 *":$top/tests/softroce.d/bin:"*) ;;
 *) export PATH="$top/tests/softroce.d/bin:$PATH" ;;
@@ -94,9 +89,6 @@ export SEGD_SOCKET=$T/a.sock
 	exit 1
 }
 F=$M/net/$addr:7450/bench/data
-secs() {
-	dd "$@" 2>&1 | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") print $(i - 1) }'
-}
 w=$(secs if=/dev/zero of="$F" bs=1M count="$mib" conv=notrunc)
 r=$(secs if="$F" of=/dev/null bs=1M)
 [ -n "$w" ] && [ -n "$r" ] || {
@@ -106,7 +98,6 @@ r=$(secs if="$F" of=/dev/null bs=1M)
 }
 FR=$(awk -v m="$mib" -v s="$r" 'BEGIN { printf "%.1f", m / s }')
 FW=$(awk -v m="$mib" -v s="$w" 'BEGIN { printf "%.1f", m / s }')
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 printf '%-34s %10s %12s %7s\n' "$mib MiB, bs=1M, device $dev" "fs MB/s" "perftest MB/s" ratio
 printf '%-34s %10s %12s %7s\n' "read (RDMA READ) vs ib_read_bw" "$FR" "$rbw" "$(ratio "$FR" "$rbw")"
 printf '%-34s %10s %12s %7s\n' "write (RDMA WRITE) vs ib_write_bw" "$FW" "$wbw" "$(ratio "$FW" "$wbw")"

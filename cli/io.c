@@ -94,6 +94,17 @@ input_size(void)
 	return (uint64_t)(st.st_size - pos);
 }
 
+/* A buffer of CHUNK bytes, page-aligned; or segctl fails. */
+static char *
+chunk_alloc(const char *name)
+{
+	char *buf;
+
+	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
+		fail(name, "out of memory");
+	return buf;
+}
+
 /* The segment's descriptor for flags, and its length. */
 static int
 open_seg(const char *name, int flags, uint64_t *len)
@@ -123,8 +134,7 @@ cmd_write(int argc, char **argv)
 	name = argv[1];
 	if (argc == 3)
 		off = number(name, "offset", argv[2]);
-	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
-		fail(name, "out of memory");
+	buf = chunk_alloc(name);
 	/* an unallocated segment, or an offset at or past the end, is an
 	 * error even when the input is empty */
 	fd = open_seg(name, O_WRONLY, &len);
@@ -172,8 +182,7 @@ cmd_read(int argc, char **argv)
 		off = number(name, "offset", argv[2]);
 	if (argc == 4)
 		left = number(name, "length", argv[3]);
-	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
-		fail(name, "out of memory");
+	buf = chunk_alloc(name);
 	/* an unallocated segment is an error even when nothing is read */
 	fd = open_seg(name, O_RDONLY, &len);
 	if (off >= len)
@@ -202,6 +211,19 @@ cmd_read(int argc, char **argv)
 	return 0;
 }
 
+/* An import of name, its info, and a buffer of CHUNK bytes; or segctl fails. */
+static seg_import_t *
+import_open(const char *name, struct seg_import_info *ii, char **buf)
+{
+	seg_import_t *imp;
+
+	if ((imp = seg_import(name)) == NULL)
+		fail(name, "%s", seg_errstr());
+	seg_import_info(imp, ii);
+	*buf = chunk_alloc(name);
+	return imp;
+}
+
 int
 cmd_get(int argc, char **argv)
 {
@@ -215,9 +237,7 @@ cmd_get(int argc, char **argv)
 		usage();
 	if (argc >= 3)
 		off = number(argv[1], "offset", argv[2]);
-	if ((imp = seg_import(argv[1])) == NULL)
-		fail(argv[1], "%s", seg_errstr());
-	seg_import_info(imp, &ii);
+	imp = import_open(argv[1], &ii, &buf);
 	if (off > ii.len)
 		fail(argv[1], "offset 0x%llx is past the end (length 0x%llx)",
 		    (unsigned long long)off, (unsigned long long)ii.len);
@@ -230,8 +250,6 @@ cmd_get(int argc, char **argv)
 			    (unsigned long long)want, (unsigned long long)ii.len);
 		left = want;
 	}
-	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
-		fail(argv[1], "out of memory");
 	progress_start(&pg, left);
 	while (left > 0) {
 		size_t n = left < CHUNK ? (size_t)left : CHUNK;
@@ -263,11 +281,7 @@ cmd_put(int argc, char **argv)
 		usage();
 	if (argc == 3)
 		off = number(argv[1], "offset", argv[2]);
-	if ((imp = seg_import(argv[1])) == NULL)
-		fail(argv[1], "%s", seg_errstr());
-	seg_import_info(imp, &ii);
-	if ((buf = aligned_alloc(4096, CHUNK)) == NULL)
-		fail(argv[1], "out of memory");
+	imp = import_open(argv[1], &ii, &buf);
 	progress_start(&pg, input_size());
 	for (;;) {
 		size_t have = read_chunk(argv[1], buf);

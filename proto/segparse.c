@@ -2,12 +2,14 @@
 /* Copyright (c) 2025-2026 the segd authors */
 /*
  * segparse.c: the small parsers both sides share, the one place where
- * segment names, node names, numbers and addresses are checked.
+ * segment names, node names, numbers and addresses are checked; and the
+ * monotonic clock both sides time deadlines with.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "segwire.h"
@@ -128,4 +130,19 @@ seg_default_socket(char *buf, size_t size)
 		return -1;
 	}
 	return 0;
+}
+
+long long
+seg_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+long long
+seg_now_ms(void)
+{
+	return seg_now_us() / 1000;
 }

@@ -762,6 +762,18 @@ socket_clear(const struct sockaddr_un *sun)
 	return 0;
 }
 
+/* The accept events and the shares: undone by a failed init and by shutdown. */
+static void
+ctl_events_free(void)
+{
+	if (ctl.ev)
+		event_free(ctl.ev);
+	if (ctl.pause)
+		event_free(ctl.pause);
+	share_shutdown();
+	ctl.ev = ctl.pause = NULL;
+}
+
 int
 client_init(struct segd *sd, const struct client_ops *ops)
 {
@@ -812,12 +824,7 @@ client_init(struct segd *sd, const struct client_ops *ops)
 	}
 	return 0;
 fail_events:
-	if (ctl.ev)
-		event_free(ctl.ev);
-	if (ctl.pause)
-		event_free(ctl.pause);
-	share_shutdown();
-	ctl.ev = ctl.pause = NULL;
+	ctl_events_free();
 fail_unlink:
 	unlink(sd->sockpath);
 fail:
@@ -833,12 +840,7 @@ client_shutdown(struct segd *sd)
 
 	while ((c = TAILQ_FIRST(&ctl.clients)) != NULL)
 		client_close(c);
-	if (ctl.ev)
-		event_free(ctl.ev);
-	if (ctl.pause)
-		event_free(ctl.pause);
-	share_shutdown();
-	ctl.ev = ctl.pause = NULL;
+	ctl_events_free();
 	if (ctl.fd >= 0) {
 		close(ctl.fd);
 		unlink(sd->sockpath);

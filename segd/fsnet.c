@@ -40,7 +40,7 @@ struct fs_peer {
 	char             node[SEGP_NODEMAX + 1];	/* the peer's node name */
 	struct segp_ent *ents;
 	unsigned         n;
-	long             stamp;	/* ms, when listed */
+	long long        stamp;	/* ms, when listed */
 };
 
 struct fs_rseg {
@@ -49,14 +49,6 @@ struct fs_rseg {
 	struct rimp *imp;	/* a reference; NULL until opened */
 };
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static int
 revoked_err(struct segerr *e, const char *node, const char *name)
@@ -127,7 +119,7 @@ keep_listing(struct fnode *pn, const struct lsop *o)
 	free(fp->ents);
 	fp->ents = ents;
 	fp->n = o->n;
-	fp->stamp = now_ms();
+	fp->stamp = seg_now_ms();
 	snprintf(fp->node, sizeof fp->node, "%s", o->node_name);
 }
 
@@ -371,7 +363,7 @@ fsnet_lookup_rseg(fuse_req_t req, struct fnode *pn, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	if (fp != NULL && now_ms() - fp->stamp < LIST_FRESH_MS) {
+	if (fp != NULL && seg_now_ms() - fp->stamp < LIST_FRESH_MS) {
 		answer_rseg(req, pn, name);
 		return;
 	}

@@ -69,15 +69,6 @@ static struct {
 	struct ratelimit           rl;	/* of refusals logged */
 } gs = { .grants = LIST_HEAD_INITIALIZER(gs.grants) };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Equal, in a time that does not depend on where they differ. */
 static int
 ticket_equal(const uint8_t *a, const uint8_t *b)
@@ -125,7 +116,7 @@ grant_ticket(struct grant *g, struct segp_import_rep *r, struct segerr *e)
 {
 	if (getrandom(g->ticket, sizeof g->ticket, 0) != sizeof g->ticket)
 		return seterr(e, EAGAIN, "getrandom: %s", strerror(errno));
-	g->expires = now_ms() + gs.sd->ticket_ms;
+	g->expires = seg_now_ms() + gs.sd->ticket_ms;
 	r->direct = 1;
 	r->grant = g->id;
 	memcpy(r->ticket, g->ticket, sizeof r->ticket);
@@ -215,7 +206,7 @@ check(const struct grant *g, const struct segp_connect *c, const char *addr)
 		return "unknown, or revoked, import";
 	if (!ticket_equal(g->ticket, c->ticket))
 		return "forged ticket";
-	if (now_ms() > g->expires)
+	if (seg_now_ms() > g->expires)
 		return "expired ticket";
 	if (strcmp(addr, g->addr) != 0)
 		return "ticket of another node";

@@ -234,6 +234,18 @@ hash_remove(struct ns *ns, struct segment *s)
 		}
 }
 
+/* A new segment into the name table, which holds its first reference. */
+static void
+ns_enter(struct ns *ns, struct segment *s)
+{
+	s->refs = 1;
+	s->named = 1;
+	hash_insert(ns, s);
+	TAILQ_INSERT_TAIL(&ns->all, s, entry);
+	ns->nsegs++;
+	count_seg(ns, s, 1);
+}
+
 /* Index of the first allocated segment whose end lies above va. */
 static size_t
 addr_search(const struct ns *ns, uint64_t va)
@@ -391,12 +403,7 @@ ns_create(struct ns *ns, const char *name, mode_t mode, const struct cred *c,
 		free(s);
 		return NULL;
 	}
-	s->refs = 1;		/* the name table's */
-	s->named = 1;
-	hash_insert(ns, s);
-	TAILQ_INSERT_TAIL(&ns->all, s, entry);
-	ns->nsegs++;
-	count_seg(ns, s, 1);
+	ns_enter(ns, s);
 	return s;
 }
 
@@ -560,12 +567,7 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 		return -1;
 	}
 	s->nattach = 0;
-	s->refs = 1;		/* the name table's */
-	s->named = 1;
-	hash_insert(ns, s);
-	TAILQ_INSERT_TAIL(&ns->all, s, entry);
-	ns->nsegs++;
-	count_seg(ns, s, 1);
+	ns_enter(ns, s);
 	if (s->verb != SEG_VERB_NONE) {
 		addr_insert(ns, s);
 		count_bytes(ns, s);

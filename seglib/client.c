@@ -420,12 +420,49 @@ out:
 }
 
 int
+seg_text_append(struct seg_textacc *a, const char *t, size_t tl)
+{
+	if (a->len + tl + 1 > a->size)
+		return -1;
+	memcpy(a->buf + a->len, t, tl);
+	a->len += tl;
+	a->buf[a->len] = '\0';
+	return 0;
+}
+
+ssize_t
+seg_call_text(uint16_t op, char *buf, size_t size,
+    int (*add)(const struct segw_info *, const char *, size_t, void *))
+{
+	struct seg_textacc a = { buf, size, 0 };
+	struct segw_req r;
+
+	if (buf == NULL || size == 0)
+		return seg_seterr(EINVAL, "bad arguments");
+	buf[0] = '\0';
+	memset(&r, 0, sizeof r);
+	if (seg_call_list(op, &r, add, &a) < 0)
+		return -1;
+	return (ssize_t)a.len;
+}
+
+int
 seg_call_a(uint16_t op, uint64_t a)
 {
 	struct segw_req r;
 
 	memset(&r, 0, sizeof r);
 	r.a = a;
+	return seg_call(op, &r, NULL, NULL, NULL, NULL);
+}
+
+int
+seg_call_name(uint16_t op, const char *name)
+{
+	struct segw_req r;
+
+	if (seg_req_name(&r, name) < 0)
+		return -1;
 	return seg_call(op, &r, NULL, NULL, NULL, NULL);
 }
 

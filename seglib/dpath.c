@@ -250,15 +250,6 @@ dp_count_segd(uint64_t bytes)
 
 /* ---- connections ---- */
 
-static long long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
 /* The next rdma_cm event, want; -1 with the error otherwise. */
 static int
 cm_wait(struct dpconn *c, enum rdma_cm_event_type want, long long end,
@@ -271,7 +262,7 @@ cm_wait(struct dpconn *c, enum rdma_cm_event_type want, long long end,
 	long long left;
 	int status;
 
-	while ((left = end - now_us()) > 0 && poll(&pfd, 1,
+	while ((left = end - seg_now_us()) > 0 && poll(&pfd, 1,
 	    (int)(left / 1000 + 1)) == 0)
 		;
 	if (left <= 0 || rdma_get_cm_event(c->ch, &ev) != 0)
@@ -395,7 +386,7 @@ struct dpconn *
 dp_connect(const struct segw_imp *m, const char *label)
 {
 	struct segp_connect pc = { SEGP_CONNECT_DATA, 3, 3, m->grant, { 0 } };
-	long long end = now_us() + (m->deadline_ms ? m->deadline_ms : 5000) *
+	long long end = seg_now_us() + (m->deadline_ms ? m->deadline_ms : 5000) *
 	    1000LL;
 	uint8_t priv[SEGP_CONNECT_MAX];
 	struct rdma_conn_param cp;
@@ -472,7 +463,7 @@ static int
 cq_wait(struct dpconn *c, struct ibv_wc *wc, int max, unsigned spin,
     long long end)
 {
-	long long stop = now_us() + spin, left;
+	long long stop = seg_now_us() + spin, left;
 	struct pollfd pfd = { c->cc->fd, POLLIN, 0 };
 	struct ibv_cq *cq;
 	void *ctx;
@@ -481,11 +472,11 @@ cq_wait(struct dpconn *c, struct ibv_wc *wc, int max, unsigned spin,
 	do {
 		if ((n = ibv_poll_cq(c->cq, max, wc)) != 0)
 			return n;
-	} while (now_us() < stop);
+	} while (seg_now_us() < stop);
 	for (;;) {
 		if ((n = ibv_poll_cq(c->cq, max, wc)) != 0)
 			return n;
-		if ((left = end - now_us()) <= 0)
+		if ((left = end - seg_now_us()) <= 0)
 			return 0;
 		if (poll(&pfd, 1, (int)(left / 1000 + 1)) > 0 &&
 		    ibv_get_cq_event(c->cc, &cq, &ctx) == 0) {
@@ -504,7 +495,7 @@ static int
 dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
     const struct dpseg *v, size_t n, const char *label)
 {
-	long long t0 = now_us(), end = t0 + (m->deadline_ms ? m->deadline_ms :
+	long long t0 = seg_now_us(), end = t0 + (m->deadline_ms ? m->deadline_ms :
 	    5000) * 1000LL;
 	uint64_t bytes = 0, inbytes = 0;
 	size_t next = 0, done = 0, inflight = 0;
@@ -549,7 +540,7 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 		inflight -= (size_t)got;
 	}
 	if (bytes > 4096)	/* the rate, for the next spin budget */
-		c->ns_per_byte = (double)(now_us() - t0) * 1000.0 / (double)bytes;
+		c->ns_per_byte = (double)(seg_now_us() - t0) * 1000.0 / (double)bytes;
 	return 0;
 }
 

@@ -63,11 +63,7 @@ seg_export(const char *name, const char *acl)
 int
 seg_unexport(const char *name)
 {
-	struct segw_req r;
-
-	if (seg_req_name(&r, name) < 0)
-		return -1;
-	return seg_call(SEGW_UNEXPORT, &r, NULL, NULL, NULL, NULL);
+	return seg_call_name(SEGW_UNEXPORT, name);
 }
 
 /* NODE[:PORT] -> "ADDR PORT NODE" for segd (names are resolved here). */
@@ -720,14 +716,23 @@ seg_put(seg_import_t *imp, uint64_t off, const void *buf, size_t len)
 	return vio(imp, SEGW_IO_PUT, &v, 1) < 0 ? -1 : (ssize_t)len;
 }
 
+/* imp's lock, taken; -1 (EINVAL) if there is no import. */
+static int
+imp_lock(seg_import_t *imp)
+{
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	pthread_mutex_lock(&imp->lock);
+	return 0;
+}
+
 int
 seg_barrier(seg_import_t *imp)
 {
 	int rc;
 
-	if (imp == NULL)
-		return seg_seterr(EINVAL, "no import");
-	pthread_mutex_lock(&imp->lock);
+	if (imp_lock(imp) < 0)
+		return -1;
 	if (!dp_want(imp) || (rc = dbarrier(imp)) > 0)
 		rc = io_call(imp, SEGW_IO_BARRIER, 0, NULL, 0, NULL);
 	pthread_mutex_unlock(&imp->lock);
@@ -750,38 +755,21 @@ seg_peer_list(const char *node, struct seg_info **list)
 	return seg_list_collect(SEGW_PEERLS, &r, list);
 }
 
-struct textacc {
-	char  *buf;
-	size_t size, len;
-};
-
 static int
 text_add(const struct segw_info *w, const char *t, size_t tl, void *arg)
 {
-	struct textacc *a = arg;
+	struct seg_textacc *a = arg;
 
 	(void)w;
-	if (a->len + tl + 1 > a->size)
+	if (seg_text_append(a, t, tl) < 0)
 		return seg_seterr(ERANGE, "buffer too small");
-	memcpy(a->buf + a->len, t, tl);
-	a->len += tl;
-	a->buf[a->len] = '\0';
 	return 0;
 }
 
 ssize_t
 seg_peers(char *buf, size_t size)
 {
-	struct textacc a = { buf, size, 0 };
-	struct segw_req r;
-
-	if (buf == NULL || size == 0)
-		return seg_seterr(EINVAL, "bad arguments");
-	buf[0] = '\0';
-	memset(&r, 0, sizeof r);
-	if (seg_call_list(SEGW_PEERS, &r, text_add, &a) < 0)
-		return -1;
-	return (ssize_t)a.len;
+	return seg_call_text(SEGW_PEERS, buf, size, text_add);
 }
 
 ssize_t
@@ -829,9 +817,8 @@ seg_signal(seg_import_t *imp)
 {
 	int rc;
 
-	if (imp == NULL)
-		return seg_seterr(EINVAL, "no import");
-	pthread_mutex_lock(&imp->lock);
+	if (imp_lock(imp) < 0)
+		return -1;
 	rc = imp_call(imp, &(struct imp_op){ .op = SEGW_RSIGNAL }, NULL);
 	pthread_mutex_unlock(&imp->lock);
 	return rc;

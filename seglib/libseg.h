@@ -32,9 +32,24 @@ int  seg_call(uint16_t op, const struct segw_req *req, struct segw_info *info,
 int  seg_call_list(uint16_t op, const struct segw_req *req,
          int (*fn)(const struct segw_info *, const char *, size_t, void *),
          void *arg);
+/*
+ * A listing of text (PEERS, METRICS) into buf, NUL-terminated: add appends
+ * each entry's text to a struct seg_textacc.  Returns the text's length.
+ */
+struct seg_textacc {
+	char  *buf;
+	size_t size, len;
+};
+ssize_t seg_call_text(uint16_t op, char *buf, size_t size,
+         int (*add)(const struct segw_info *, const char *, size_t, void *));
+/* t appended to a's buffer, NUL-terminated; -1 (errno untouched) if it does
+ * not fit. */
+int  seg_text_append(struct seg_textacc *a, const char *t, size_t tl);
 int  seg_req_name(struct segw_req *, const char *name);
 /* A request that names nothing but a number (an address, a handle). */
 int  seg_call_a(uint16_t op, uint64_t a);
+/* A request that names a segment and nothing else (REMOVE, UNEXPORT). */
+int  seg_call_name(uint16_t op, const char *name);
 /*
  * Changes each time libseg connects to segd anew (segd restarted, a fork,
  * a broken connection): what segd tied to the old connection (a umsg pool

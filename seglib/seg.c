@@ -174,11 +174,7 @@ seg_pwrite(const char *name, const void *buf, size_t n, uint64_t off)
 int
 seg_remove(const char *name)
 {
-	struct segw_req r;
-
-	if (seg_req_name(&r, name) < 0)
-		return -1;
-	return seg_call(SEGW_REMOVE, &r, NULL, NULL, NULL, NULL);
+	return seg_call_name(SEGW_REMOVE, name);
 }
 
 void

@@ -438,12 +438,7 @@ START_TEST(limits_refused)
 	int i;
 
 	/* a segd with room for 3 segments and 16 pages */
-	h_segd_stop();
-	h_segd_opts[0] = "-N";
-	h_segd_opts[1] = "3";
-	h_segd_opts[2] = "-M";
-	h_segd_opts[3] = "0x10000";
-	h_segd_start();
+	h_segd_restart("-N", "3", "-M", "0x10000", NULL);
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof name, "lim%d", i);
 		ck_assert_msg(seg_create(name, 0600) == 0, "%s", seg_errstr());

@@ -45,49 +45,6 @@ scaled(int n)
 
 /* ---- raw clients (no ck_assert: abusers use them in children) ---- */
 
-static size_t
-req_frame(uint8_t *buf, size_t size, uint16_t op, const char *name,
-    uint32_t arg)
-{
-	struct segw_req r;
-	struct segw_hdr h;
-	size_t n;
-
-	memset(&r, 0, sizeof r);
-	snprintf(r.name, sizeof r.name, "%s", name);
-	r.arg = arg;
-	n = segw_req_encode(buf + SEGW_HDRLEN, size - SEGW_HDRLEN, &r);
-	h.len = (uint32_t)n;
-	h.op = op;
-	h.status = 0;
-	segw_hdr_encode(buf, &h);
-	return SEGW_HDRLEN + n;
-}
-
-/* A connection to segd (waiting for room in its backlog); -1 on failure. */
-static int
-raw_connect(void)
-{
-	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(h_sock) >= sizeof sun.sun_path) {
-		close(fd);
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sun.sun_path, h_sock);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Write all of buf to a blocking fd; 0 or -1. */
 static int
 write_all(int fd, const void *buf, size_t n)
@@ -142,31 +99,19 @@ static int
 fresh_stat(const char *name, int ms)
 {
 	uint8_t buf[512];
-	int fd = raw_connect(), st = -1;
+	int fd = h_raw_connect(), st = -1;
 	size_t n;
 
 	if (fd < 0)
 		return -1;
-	n = req_frame(buf, sizeof buf, SEGW_HELLO, "", SEGW_VERSION);
+	n = h_req_frame(buf, sizeof buf, SEGW_HELLO, "", SEGW_VERSION);
 	if (write_all(fd, buf, n) == 0 && read_reply(fd, ms) == 0) {
-		n = req_frame(buf, sizeof buf, SEGW_STAT, name, 0);
+		n = h_req_frame(buf, sizeof buf, SEGW_STAT, name, 0);
 		if (write_all(fd, buf, n) == 0)
 			st = read_reply(fd, ms);
 	}
 	close(fd);
 	return st;
-}
-
-/* Whether segd closed fd (EOF or reset) within ms. */
-static int
-closed_by_segd(int fd, int ms)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	char c;
-
-	if (poll(&pfd, 1, ms) != 1)
-		return 0;
-	return read(fd, &c, 1) <= 0;
 }
 
 /* ---- children as another uid ---- */
@@ -259,24 +204,20 @@ kid_stop(struct kid *k)
 	    "%#x", st);
 }
 
-/* ---- what segd uses ---- */
-
-static long
-rss_kib(void)
+/* kid_start, its report (within 10 s), kid_stop: a child that need not hold
+ * what it made. */
+static void
+kid_run(uid_t uid, void (*fn)(void *, FILE *), void *arg, char *buf,
+    size_t size)
 {
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
+	struct kid k;
 
-	snprintf(path, sizeof path, "/proc/%d/status", (int)h_segd);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	kid_start(&k, uid, fn, arg);
+	kid_report(&k, buf, size, ck_scale(10000));
+	kid_stop(&k);
 }
+
+/* ---- what segd uses ---- */
 
 static int
 nfds(void)
@@ -308,14 +249,11 @@ stat_as_kid(void *arg, FILE *rep)
 static long
 timed_stat(uid_t uid, const char *name)
 {
-	struct kid k;
 	char line[64];
 	long ms;
 	int st;
 
-	kid_start(&k, uid, stat_as_kid, (void *)name);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
+	kid_run(uid, stat_as_kid, (void *)name, line, sizeof line);
 	ck_assert_int_eq(sscanf(line, "%d %ld", &st, &ms), 2);
 	ck_assert_msg(st == 0, "uid %u: stat %s: status %d after %ld ms",
 	    (unsigned)uid, name, st, ms);
@@ -350,7 +288,7 @@ connector(void *arg, FILE *rep)
 
 	conns = calloc((size_t)n, sizeof *conns);
 	for (i = 0; i < n; i++)	/* each waits for room in the backlog */
-		if ((conns[i] = raw_connect()) < 0) {
+		if ((conns[i] = h_raw_connect()) < 0) {
 			fprintf(rep, "fail: connection %d: %s\n", i,
 			    strerror(errno));
 			return;
@@ -358,7 +296,7 @@ connector(void *arg, FILE *rep)
 	nconns = n;
 	ck_sleep_ms(ck_scale(1500));	/* segd takes them in and refuses */
 	for (i = 0; i < n; i++)
-		closed += closed_by_segd(conns[i], 0);
+		closed += h_closed_by_segd(conns[i], 0);
 	fprintf(rep, "%d\n", closed);
 }
 
@@ -383,15 +321,15 @@ flooder(void *arg, FILE *rep)
 	long t0 = ck_now_ms();
 	size_t *at = calloc((size_t)fl->n, sizeof *at);
 
-	one = req_frame(frames, sizeof frames, fl->op, "probe", fl->arg);
+	one = h_req_frame(frames, sizeof frames, fl->op, "probe", fl->arg);
 	nf = sizeof frames / one;
 	for (i = 1; i < nf; i++)
 		memcpy(frames + i * one, frames, one);
 	for (c = 0; c < fl->n; c++) {
 		uint8_t hb[256];
-		size_t hn = req_frame(hb, sizeof hb, SEGW_HELLO, "",
+		size_t hn = h_req_frame(hb, sizeof hb, SEGW_HELLO, "",
 		    SEGW_VERSION);
-		if ((fd[c] = raw_connect()) < 0 || write_all(fd[c], hb, hn) < 0) {
+		if ((fd[c] = h_raw_connect()) < 0 || write_all(fd[c], hb, hn) < 0) {
 			fprintf(rep, "fail: client %d: %s\n", c, strerror(errno));
 			return;
 		}
@@ -493,7 +431,7 @@ make_listing(void)
 static int
 rss_back(void *arg)
 {
-	return rss_kib() <= *(long *)arg;
+	return h_segd_rss_kib() <= *(long *)arg;
 }
 
 /*
@@ -546,7 +484,7 @@ rss_returns(const char *test, long rss0)
 	if (rss_meaningful(test))
 		ck_assert_msg(h_until(rss_back, &limit, ck_scale(5000)),
 		    "segd keeps %ld KiB after the abusers left (%ld before)",
-		    rss_kib(), rss0);
+		    h_segd_rss_kib(), rss0);
 }
 
 START_TEST(nonreaders_memory)
@@ -559,10 +497,10 @@ START_TEST(nonreaders_memory)
 	fl.n = scaled(300);
 	fl.max_ms = ck_scale(30000);
 	make_listing();
-	rss0 = rss_kib();
+	rss0 = h_segd_rss_kib();
 	kid_start(&k, NOBODY, flooder, &fl);
 	kid_report(&k, line, sizeof line, ck_scale(90000));
-	rss1 = rss_kib();
+	rss1 = h_segd_rss_kib();
 	/* the uid's share of queued replies, and room for the rest */
 	rss_bounded(__func__, rss0, rss1);
 	others_served();
@@ -579,24 +517,21 @@ START_TEST(half_frame_dropped)
 	size_t n;
 	int idle, half;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-I";
-	h_segd_opts[1] = "300";
-	h_segd_start();
+	h_segd_restart("-I", "300", NULL);
 	h_make_seg("probe", 0644, "va 0x23000000 0x1000");
-	idle = raw_connect();
-	half = raw_connect();
+	idle = h_raw_connect();
+	half = h_raw_connect();
 	ck_assert_int_ge(idle, 0);
 	ck_assert_int_ge(half, 0);
-	n = req_frame(buf, sizeof buf, SEGW_HELLO, "", SEGW_VERSION);
+	n = h_req_frame(buf, sizeof buf, SEGW_HELLO, "", SEGW_VERSION);
 	ck_assert_int_eq(write_all(half, buf, n - 3), 0);	/* and stops */
-	ck_assert_msg(closed_by_segd(half, ck_scale(3000)), "a client that "
+	ck_assert_msg(h_closed_by_segd(half, ck_scale(3000)), "a client that "
 	    "sent half a frame was not dropped");
 	/* a client that sent nothing is not idle in this sense: it stays */
 	ck_assert_int_eq(write_all(idle, buf, n), 0);
 	ck_assert_int_eq(read_reply(idle, ck_scale(2000)), 0);
 	ck_sleep_ms(600);
-	n = req_frame(buf, sizeof buf, SEGW_STAT, "probe", 0);
+	n = h_req_frame(buf, sizeof buf, SEGW_STAT, "probe", 0);
 	ck_assert_int_eq(write_all(idle, buf, n), 0);
 	ck_assert_int_eq(read_reply(idle, ck_scale(2000)), 0);
 	close(idle);
@@ -717,32 +652,32 @@ ctl_as(uid_t uid, const char *name, const char *msg, char *err, size_t size)
 	return rc;
 }
 
+/* As uid, create segments (10 asked) until segd refuses: after want, with
+ * ENOSPC; the child's report in line. */
+static void
+creates_until_full(uid_t uid, int want, char *line, size_t size)
+{
+	int n = 10, made, code;
+
+	kid_run(uid, creator, &n, line, size);
+	ck_assert_int_eq(sscanf(line, "%d %d", &made, &code), 2);
+	ck_assert_int_eq(made, want);
+	ck_assert_int_eq(code, ENOSPC);
+}
+
 START_TEST(quota_per_uid)
 {
 	char line[512], err[512], want[256];
-	int n = 10, made, code;
-	struct kid k;
+	int n = 10;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-N";
-	h_segd_opts[1] = "10";
-	h_segd_opts[2] = "-M";
-	h_segd_opts[3] = "0x100000";
-	h_segd_start();
+	h_segd_restart("-N", "10", "-M", "0x100000", NULL);
 	/* by default one uid has half of -N */
-	kid_start(&k, NOBODY, creator, &n);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
-	ck_assert_int_eq(sscanf(line, "%d %d", &made, &code), 2);
-	ck_assert_int_eq(made, 5);
-	ck_assert_int_eq(code, ENOSPC);
+	creates_until_full(NOBODY, 5, line, sizeof line);
 	ck_assert_msg(strstr(line, "too many segments of uid 65534 (quota 5)")
 	    != NULL, "%s", line);
 	/* others still may */
 	ck_assert_int_eq(seg_create("root1", 0600), 0);
-	kid_start(&k, OTHER, creator, &n);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
+	kid_run(OTHER, creator, &n, line, sizeof line);
 	ck_assert_msg(atoi(line) == 4, "uid %d: %s", OTHER, line); /* -N's rest */
 	/* and half of -M */
 	ck_assert_int_eq(ctl_as(NOBODY, "u0", "va 0x30000000 0x80000", err,
@@ -760,21 +695,9 @@ END_TEST
 START_TEST(quota_options)
 {
 	char line[512], err[512];
-	int n = 10, made, code;
-	struct kid k;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-U";
-	h_segd_opts[1] = "3";
-	h_segd_opts[2] = "-B";
-	h_segd_opts[3] = "0x4000";
-	h_segd_start();
-	kid_start(&k, NOBODY, creator, &n);
-	kid_report(&k, line, sizeof line, ck_scale(10000));
-	kid_stop(&k);
-	ck_assert_int_eq(sscanf(line, "%d %d", &made, &code), 2);
-	ck_assert_int_eq(made, 3);
-	ck_assert_int_eq(code, ENOSPC);
+	h_segd_restart("-U", "3", "-B", "0x4000", NULL);
+	creates_until_full(NOBODY, 3, line, sizeof line);
 	ck_assert_int_eq(ctl_as(NOBODY, "u0", "va 0x30000000 0x3000", err,
 	    sizeof err), 0);
 	ck_assert_int_ne(ctl_as(NOBODY, "u1", "va 0x31000000 0x2000", err,
@@ -797,12 +720,7 @@ START_TEST(removed_held_counted)
 {
 	void *va;
 
-	h_segd_stop();
-	h_segd_opts[0] = "-N";
-	h_segd_opts[1] = "2";
-	h_segd_opts[2] = "-M";
-	h_segd_opts[3] = "0x20000";
-	h_segd_start();
+	h_segd_restart("-N", "2", "-M", "0x20000", NULL);
 	h_make_seg("held", 0600, "va 0x34000000 0x10000");
 	h_make_seg("other", 0600, "va 0x35000000 0x10000");
 	va = seg_attach(0, "held", 0, 0);
@@ -841,7 +759,7 @@ START_TEST(abusers_measured)
 	readers.n = scaled(300);
 	readers.max_ms = hoard.max_ms = ck_scale(30000);
 	make_listing();
-	rss0 = rss_kib();
+	rss0 = h_segd_rss_kib();
 	fd0 = nfds();
 	kid_start(&kr, NOBODY, flooder, &readers);
 	kid_start(&kh, NOBODY, flooder, &hoard);
@@ -852,7 +770,7 @@ START_TEST(abusers_measured)
 	for (i = 0; i < 5; i++)
 		if ((t = others_served()) > worst)
 			worst = t;
-	rss1 = rss_kib();
+	rss1 = h_segd_rss_kib();
 	fd1 = nfds();
 	rss_bounded(__func__, rss0, rss1);
 	kid_stop(&kc);
@@ -860,7 +778,7 @@ START_TEST(abusers_measured)
 	kid_stop(&kr);
 	t = rss0 + 8 * 1024;
 	h_until(rss_back, &t, ck_scale(5000));
-	rss2 = rss_kib();
+	rss2 = h_segd_rss_kib();
 	printf("limits: uid %d with %d connection attempts (%s refused), %d "
 	    "non-reading clients (%s bytes sent), a hoarder (%s bytes of OPEN "
 	    "sent): stat by root and uid %d within %ld ms at worst; segd's RSS "

@@ -357,16 +357,9 @@ static void raw_reply(int, struct segw_hdr *, const char *);
 static int
 raw_connect_bare(void)
 {
-	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = h_raw_connect();
 
-	ck_assert_int_ge(fd, 0);
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(h_sock), sizeof sun.sun_path);
-	memcpy(sun.sun_path, h_sock, strlen(h_sock) + 1);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
-	    "connect %s: %s", h_sock, strerror(errno));
+	ck_assert_msg(fd >= 0, "connect %s: %s", h_sock, strerror(errno));
 	return fd;
 }
 
@@ -404,16 +397,11 @@ raw_frame(uint8_t *out, uint32_t len, uint16_t op)
 static size_t
 raw_req(uint8_t *out, uint16_t op, const char *name, uint32_t arg)
 {
-	struct segw_req r;
-	size_t n;
+	size_t n = h_req_frame(out, SEGW_HDRLEN + SEGW_MAXPAYLOAD, op, name,
+	    arg);
 
-	memset(&r, 0, sizeof r);
-	snprintf(r.name, sizeof r.name, "%s", name);
-	r.arg = arg;
-	n = segw_req_encode(out + SEGW_HDRLEN, SEGW_MAXPAYLOAD, &r);
 	ck_assert_uint_gt(n, 0);
-	raw_frame(out, (uint32_t)n, op);
-	return SEGW_HDRLEN + n;
+	return n;
 }
 
 /* Read one reply frame; its header.  The payload is skipped. */

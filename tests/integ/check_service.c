@@ -35,8 +35,6 @@
 
 /* ---- raw clients ---- */
 
-static size_t req_frame(uint8_t *, size_t, uint16_t, const char *,
-    uint32_t);
 static int raw_reply(int, uint8_t *, size_t);
 static void raw_hello(int);
 
@@ -44,16 +42,9 @@ static void raw_hello(int);
 static int
 raw_connect(int hello)
 {
-	struct sockaddr_un sun;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = h_raw_connect();
 
-	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(h_sock), sizeof sun.sun_path);
-	strcpy(sun.sun_path, h_sock);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0,
-	    "connect %s: %s", h_sock, strerror(errno));
+	ck_assert_msg(fd >= 0, "connect %s: %s", h_sock, strerror(errno));
 	if (hello)
 		raw_hello(fd);
 	return fd;
@@ -64,37 +55,20 @@ static void
 raw_hello(int fd)
 {
 	uint8_t buf[512];
-	size_t n = req_frame(buf, sizeof buf, SEGW_HELLO, "", SEGW_VERSION);
+	size_t n = h_req_frame(buf, sizeof buf, SEGW_HELLO, "", SEGW_VERSION);
 
+	ck_assert_uint_gt(n, 0);
 	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
 	ck_assert_int_eq(raw_reply(fd, buf, sizeof buf), 0);
-}
-
-/* A request for op on name, framed: its length. */
-static size_t
-req_frame(uint8_t *buf, size_t size, uint16_t op, const char *name,
-    uint32_t arg)
-{
-	struct segw_req r;
-	struct segw_hdr h;
-	size_t n;
-
-	memset(&r, 0, sizeof r);
-	snprintf(r.name, sizeof r.name, "%s", name);
-	r.arg = arg;
-	n = segw_req_encode(buf + SEGW_HDRLEN, size - SEGW_HDRLEN, &r);
-	ck_assert_uint_gt(n, 0);
-	h.len = (uint32_t)n;
-	h.op = op;
-	h.status = 0;
-	segw_hdr_encode(buf, &h);
-	return SEGW_HDRLEN + n;
 }
 
 static size_t
 stat_frame(uint8_t *buf, size_t size, const char *name)
 {
-	return req_frame(buf, size, SEGW_STAT, name, 0);
+	size_t n = h_req_frame(buf, size, SEGW_STAT, name, 0);
+
+	ck_assert_uint_gt(n, 0);
+	return n;
 }
 
 /* Send one STAT on fd and read its whole reply; its status. */
@@ -132,18 +106,6 @@ raw_reply(int fd, uint8_t *buf, size_t size)
 		got += (size_t)r;
 	}
 	return hdr[6] | hdr[7] << 8;
-}
-
-/* Whether segd closed fd (EOF or reset) within ms. */
-static int
-closed_by_segd(int fd, int ms)
-{
-	struct pollfd pfd = { fd, POLLIN, 0 };
-	char c;
-
-	if (poll(&pfd, 1, ms) != 1)
-		return 0;
-	return read(fd, &c, 1) <= 0;
 }
 
 /* ---- the control socket ---- */
@@ -376,7 +338,7 @@ START_TEST(client_limit)
 	ck_assert_int_eq(raw_stat(fds[MAXCLIENTS - 1], "none"), ENOENT);
 	/* one more is refused: segd closes it */
 	extra = raw_connect(0);
-	ck_assert_msg(closed_by_segd(extra, h_peer_ms()), "client %d was not "
+	ck_assert_msg(h_closed_by_segd(extra, h_peer_ms()), "client %d was not "
 	    "refused", MAXCLIENTS + 1);
 	close(extra);
 	ck_assert_int_eq(raw_stat(fds[0], "none"), ENOENT);
@@ -384,7 +346,7 @@ START_TEST(client_limit)
 	close(fds[0]);
 	for (i = 0; i < 100; i++) {
 		extra = raw_connect(0);
-		if (!closed_by_segd(extra, 50))
+		if (!h_closed_by_segd(extra, 50))
 			break;
 		close(extra);
 	}
@@ -397,25 +359,6 @@ START_TEST(client_limit)
 }
 END_TEST
 
-/* segd's resident memory in KiB. */
-static long
-rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof line, f) != NULL)
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
-/* The segd process itself (under a wrapper, the wrapper runs as segd). */
 START_TEST(output_pause)
 {
 	static uint8_t frames[64 * 1024];
@@ -429,7 +372,7 @@ START_TEST(output_pause)
 	nframes = sizeof frames / one;
 	for (i = 1; i < (int)nframes; i++)
 		memcpy(frames + (size_t)i * one, frames, one);
-	rss0 = rss_kib(h_segd);
+	rss0 = h_segd_rss_kib();
 	signal(SIGPIPE, SIG_IGN);	/* a dropped client: a failure, below */
 	fd = raw_connect(1);
 	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
@@ -462,7 +405,7 @@ START_TEST(output_pause)
 	dt = ck_now_ms() - t0;
 	ck_assert_msg(dt < ck_scale(1000), "stat took %ld ms beside the "
 	    "paused client", dt);
-	rss1 = rss_kib(h_segd);
+	rss1 = h_segd_rss_kib();
 	ck_assert_msg(rss1 - rss0 < 64 * 1024, "segd grew from %ld to %ld KiB "
 	    "with a client that reads nothing", rss0, rss1);
 	close(fd);

@@ -28,6 +28,7 @@
 
 #include "harness.h"
 #include "seg.h"
+#include "segwire.h"
 
 char  h_dir[H_PATHMAX];
 char  h_sock[H_PATHMAX];
@@ -247,6 +248,21 @@ h_segd_stop(void)
 	}
 	ck_assert_msg(access(h_sock, F_OK) < 0, "segd left its socket %s",
 	    h_sock);
+}
+
+void
+h_segd_restart(const char *opt, ...)
+{
+	va_list ap;
+	int i = 0;
+
+	h_segd_stop();
+	va_start(ap, opt);
+	for (; opt != NULL && i < 15; opt = va_arg(ap, const char *))
+		h_segd_opts[i++] = opt;
+	va_end(ap);
+	h_segd_opts[i] = NULL;
+	h_segd_start();
 }
 
 /* Mounts left under dir by a test that killed segd: detached. */
@@ -874,6 +890,80 @@ h_mapped(pid_t pid, unsigned long addr, char perms[5])
 	}
 	fclose(f);
 	return found;
+}
+
+long
+h_segd_rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)h_segd);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* ---- raw clients ---- */
+
+int
+h_raw_connect(void)
+{
+	struct sockaddr_un sun;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(h_sock) >= sizeof sun.sun_path) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, h_sock);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+size_t
+h_req_frame(uint8_t *buf, size_t size, uint16_t op, const char *name,
+    uint32_t arg)
+{
+	struct segw_req r;
+	struct segw_hdr h;
+	size_t n;
+
+	memset(&r, 0, sizeof r);
+	snprintf(r.name, sizeof r.name, "%s", name);
+	r.arg = arg;
+	if (size < SEGW_HDRLEN || (n = segw_req_encode(buf + SEGW_HDRLEN,
+	    size - SEGW_HDRLEN, &r)) == 0)
+		return 0;
+	h.len = (uint32_t)n;
+	h.op = op;
+	h.status = 0;
+	segw_hdr_encode(buf, &h);
+	return SEGW_HDRLEN + n;
+}
+
+int
+h_closed_by_segd(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char c;
+
+	if (poll(&pfd, 1, ms) != 1)
+		return 0;
+	return read(fd, &c, 1) <= 0;
 }
 
 /* ---- the suite run ---- */

@@ -20,6 +20,7 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "check_main.h"
 
@@ -55,6 +56,9 @@ extern const struct ck_fix h_fix;
 void h_segd_start(void);
 /* SIGTERM segd and wait for it; fails the test unless it exits 0. */
 void h_segd_stop(void);
+/* Stop segd and start it again with these options (NULL-terminated) in
+ * h_segd_opts; the test sets h_segd_opts[0] = NULL when done with them. */
+void h_segd_restart(const char *opt, ...) __attribute__((sentinel));
 
 /* $SEG_BUILD/rel as an absolute path (static buffer, one of four). */
 const char *h_path(const char *rel);
@@ -142,5 +146,18 @@ int  h_nattach(const char *name);
 int  h_ls_line(const char *lsout, const char *name, char *line, size_t size);
 /* Whether the process has a mapping containing addr; its perms in perms[5]. */
 int  h_mapped(pid_t pid, unsigned long addr, char perms[5]);
+/* segd's resident memory in KiB (under a wrapper, the wrapper's: it runs as
+ * segd), or the test fails. */
+long h_segd_rss_kib(void);
+
+/* Raw clients of segd's socket; unchecked (no ck_assert), for children too. */
+/* A connection that has not said its protocol version yet; -1 on failure. */
+int    h_raw_connect(void);
+/* A request for op on name (arg its number), framed into buf: its length, 0
+ * if it does not fit. */
+size_t h_req_frame(uint8_t *buf, size_t size, uint16_t op, const char *name,
+    uint32_t arg);
+/* Whether segd closed fd (EOF or reset) within ms. */
+int    h_closed_by_segd(int fd, int ms);
 
 #endif

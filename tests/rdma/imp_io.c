@@ -695,6 +695,17 @@ cmd_lsn(const char *node, uint64_t count)
 	    now_ms() - t0);
 }
 
+/* what's statistics (seg_stats, seg_stats_local), printed */
+static void
+cmd_stats(ssize_t (*fn)(char *, size_t), const char *what)
+{
+	char buf[1024];
+
+	if (fn(buf, sizeof buf) < 0)
+		fail("%s: %s", what, seg_errstr());
+	fputs(buf, stdout);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -868,10 +879,7 @@ main(int argc, char *argv[])
 				    argv[i]);
 			i++;
 		} else if (strcmp(c, "lstats") == 0) {
-			char buf[1024];
-			if (seg_stats_local(buf, sizeof buf) < 0)
-				fail("seg_stats_local: %s", seg_errstr());
-			fputs(buf, stdout);
+			cmd_stats(seg_stats_local, "seg_stats_local");
 		} else if (strcmp(c, "tbarrier") == 0) {
 			if (seg_barrier(cur()) < 0)
 				printf("tbarrier fail: %s\n", seg_errstr());
@@ -892,10 +900,7 @@ main(int argc, char *argv[])
 			cmd_lsn(argv[i], num(argv[i + 1]));
 			i += 2;
 		} else if (strcmp(c, "stats") == 0) {
-			char buf[1024];
-			if (seg_stats(buf, sizeof buf) < 0)
-				fail("seg_stats: %s", seg_errstr());
-			fputs(buf, stdout);
+			cmd_stats(seg_stats, "seg_stats");
 		} else if (strcmp(c, "say") == 0) {
 			NEED(1);
 			printf("%s\n", argv[i++]);

@@ -124,6 +124,16 @@ usage(void)
 	exit(2);
 }
 
+/* A mode's operand, argv[1]; getopt then reads its options from argv[2]. */
+static const char *
+mode_arg(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	optind = 2;
+	return argv[1];
+}
+
 /* --- an open-addressing map from address (never 0) to a slot ------------ */
 
 struct aslot {
@@ -277,10 +287,7 @@ mode_owner(int argc, char **argv)
 	size_t tl;
 	int ch, fd;
 
-	if (argc < 2)
-		usage();
-	seg = argv[1];
-	optind = 2;
+	seg = mode_arg(argc, argv);
 	while ((ch = getopt(argc, argv, "i:n:r:f:L:m:z:w:p:g:")) != -1) {
 		switch (ch) {
 		case 'p': pause_round = num(optarg); break;
@@ -534,10 +541,7 @@ mode_importer(int argc, char **argv)
 	int batch = SEG_FREE_BATCH, ch, st, bad = 0;
 	pid_t pid;
 
-	if (argc < 2)
-		usage();
-	ref = argv[1];
-	optind = 2;
+	ref = mode_arg(argc, argv);
 	while ((ch = getopt(argc, argv, "f:k:P:b:1:v")) != -1) {
 		switch (ch) {
 		case 'v': verbose = 1; break;
@@ -782,10 +786,7 @@ mode_produce(int argc, char **argv)
 	char text[64];
 	int ch;
 
-	if (argc < 2)
-		usage();
-	seg = argv[1];
-	optind = 2;
+	seg = mode_arg(argc, argv);
 	while ((ch = getopt(argc, argv, "N:s:k:R:f:")) != -1) {
 		switch (ch) {
 		case 'N': total = num(optarg); break;
@@ -896,10 +897,7 @@ mode_consume(int argc, char **argv)
 	char *text;
 	int ch;
 
-	if (argc < 2)
-		usage();
-	ref = argv[1];
-	optind = 2;
+	ref = mode_arg(argc, argv);
 	while ((ch = getopt(argc, argv, "f:z:")) != -1) {
 		switch (ch) {
 		case 'f': rfile = optarg; break;

@@ -43,40 +43,39 @@ captured(void)
 	return got;
 }
 
+/* json_str(in) writes want. */
+static void
+str_is(const char *in, const char *want)
+{
+	json_str(in);
+	ck_assert_str_eq(captured(), want);
+}
+
 START_TEST(escapes)
 {
-	json_str("a\"b\\c");
-	ck_assert_str_eq(captured(), "\"a\\\"b\\\\c\"");
+	str_is("a\"b\\c", "\"a\\\"b\\\\c\"");
 	json_strn("\n\t\x01\x1f\x7f", 5);
 	ck_assert_str_eq(captured(), "\"\\u000a\\u0009\\u0001\\u001f\\u007f\"");
 	json_strn("a\0b", 3);
 	ck_assert_str_eq(captured(), "\"a\\u0000b\"");
-	json_str("");
-	ck_assert_str_eq(captured(), "\"\"");
+	str_is("", "\"\"");
 }
 END_TEST
 
 START_TEST(utf8)
 {
 	/* valid sequences of 2, 3 and 4 bytes pass through */
-	json_str("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
-	ck_assert_str_eq(captured(), "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+	str_is("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+	    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
 	/* a lone continuation byte, a truncated sequence, an overlong form,
 	 * a surrogate, beyond U+10FFFF, 0xff: each byte becomes U+FFFD */
-	json_str("\x80");
-	ck_assert_str_eq(captured(), "\"\\ufffd\"");
-	json_str("\xe2\x82");
-	ck_assert_str_eq(captured(), "\"\\ufffd\\ufffd\"");
-	json_str("\xc0\xaf");
-	ck_assert_str_eq(captured(), "\"\\ufffd\\ufffd\"");
-	json_str("\xe0\x80\xaf");
-	ck_assert_str_eq(captured(), "\"\\ufffd\\ufffd\\ufffd\"");
-	json_str("\xed\xa0\x80");
-	ck_assert_str_eq(captured(), "\"\\ufffd\\ufffd\\ufffd\"");
-	json_str("\xf4\x90\x80\x80x");
-	ck_assert_str_eq(captured(), "\"\\ufffd\\ufffd\\ufffd\\ufffdx\"");
-	json_str("a\xffz");
-	ck_assert_str_eq(captured(), "\"a\\ufffdz\"");
+	str_is("\x80", "\"\\ufffd\"");
+	str_is("\xe2\x82", "\"\\ufffd\\ufffd\"");
+	str_is("\xc0\xaf", "\"\\ufffd\\ufffd\"");
+	str_is("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"");
+	str_is("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"");
+	str_is("\xf4\x90\x80\x80x", "\"\\ufffd\\ufffd\\ufffd\\ufffdx\"");
+	str_is("a\xffz", "\"a\\ufffdz\"");
 }
 END_TEST
 

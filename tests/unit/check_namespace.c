@@ -183,6 +183,19 @@ mk(const char *name, mode_t mode)
 	return s;
 }
 
+/* n segments, s0 to s(n-1), mode 0600. */
+static void
+mk_n(int n)
+{
+	char name[32];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof name, "s%d", i);
+		mk(name, 0600);
+	}
+}
+
 static int
 setaddr(struct segment *s, enum seg_verb verb, uint64_t va, uint64_t len)
 {
@@ -404,10 +417,7 @@ START_TEST(many_names)
 	char name[32];
 	int i;
 
-	for (i = 0; i < 1000; i++) {
-		snprintf(name, sizeof name, "s%d", i);
-		mk(name, 0600);
-	}
+	mk_n(1000);
 	for (i = 0; i < 1000; i++) {
 		struct segment *s;
 		snprintf(name, sizeof name, "s%d", i);
@@ -1032,13 +1042,7 @@ END_TEST
 /* Restoring respects the limits it is started with. */
 START_TEST(restore_respects_limits)
 {
-	char name[16];
-	int i;
-
-	for (i = 0; i < 5; i++) {
-		snprintf(name, sizeof name, "s%d", i);
-		mk(name, 0600);
-	}
+	mk_n(5);
 	lim.maxsegs = 3;
 	ck_assert_int_eq(quietly(restart), 3);
 	ck_assert_uint_eq(ns.nsegs, 3);

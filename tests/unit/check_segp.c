@@ -72,6 +72,8 @@ setup(void)
 	rng = 0x9e3779b97f4a7c15ULL;
 }
 
+static const struct ck_fix fix = { .setup = setup };
+
 /* xorshift64*: the same sequence on every run */
 static uint64_t
 rnd(void)
@@ -2241,106 +2243,48 @@ suite(void)
 	Suite *s = suite_create("segp");
 	TCase *tc;
 
-	tc = tcase_create("header");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, hdr_layout_and_round_trip);
-	tcase_add_test(tc, hdr_size_range);
-	tcase_add_test(tc, hdr_len_mismatch);
-	tcase_add_test(tc, hdr_unknown_type);
-	tcase_add_test(tc, hdr_credits);
+	tc = ck_tcase(s, "header", &fix, 0, hdr_layout_and_round_trip,
+	    hdr_size_range, hdr_len_mismatch, hdr_unknown_type, hdr_credits,
+	    NULL);
 	tcase_add_loop_test(tc, hdr_fixed_sizes, 1, SEGP_TYPEMAX);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("every type");
-	tcase_add_checked_fixture(tc, setup, NULL);
+	tc = ck_tcase(s, "every type", &fix, 0, msg_unknown_type, NULL);
 	tcase_add_loop_test(tc, msg_round_trip, 1, SEGP_TYPEMAX);
 	tcase_add_loop_test(tc, msg_truncated, 1, SEGP_TYPEMAX);
 	tcase_add_loop_test(tc, msg_oversized, 1, SEGP_TYPEMAX);
 	tcase_add_loop_test(tc, msg_encode_small, 1, SEGP_TYPEMAX);
-	tcase_add_test(tc, msg_unknown_type);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("hello");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, hello_layout);
-	tcase_add_test(tc, hello_v1_encode);
-	tcase_add_test(tc, hello_v1_decode);
-	tcase_add_test(tc, hello_edges);
-	tcase_add_test(tc, hello_decode_refuses);
-	tcase_add_test(tc, hello_encode_refuses);
-	tcase_add_test(tc, version_pick);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "hello", &fix, 0, hello_layout, hello_v1_encode,
+	    hello_v1_decode, hello_edges, hello_decode_refuses,
+	    hello_encode_refuses, version_pick, NULL);
 
-	tc = tcase_create("list");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, list_round_trip);
-	tcase_add_test(tc, list_rep_layout);
-	tcase_add_test(tc, list_rep_empty);
-	tcase_add_test(tc, list_rep_full);
-	tcase_add_test(tc, list_rep_count);
-	tcase_add_test(tc, list_rep_bad_entry);
-	tcase_add_test(tc, list_rep_encode_refuses);
-	tcase_add_test(tc, list_rep3_layout);
-	tcase_add_test(tc, list_rep3_full);
-	tcase_add_test(tc, list_rep3_lengths);
-	tcase_add_test(tc, list_rep3_bad_va);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "list", &fix, 0, list_round_trip, list_rep_layout,
+	    list_rep_empty, list_rep_full, list_rep_count, list_rep_bad_entry,
+	    list_rep_encode_refuses, list_rep3_layout, list_rep3_full,
+	    list_rep3_lengths, list_rep3_bad_va, NULL);
 
-	tc = tcase_create("import");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, import_names);
-	tcase_add_test(tc, import_refuses);
-	tcase_add_test(tc, import_rep_layout);
-	tcase_add_test(tc, import_rep_edges);
-	tcase_add_test(tc, import_rep_refuses);
+	tc = ck_tcase(s, "import", &fix, 0, import_names, import_refuses,
+	    import_rep_layout, import_rep_edges, import_rep_refuses,
+	    empty_types, NULL);
 	tcase_add_loop_test(tc, id_round_trip, 0,
 	    (int)(sizeof idtypes / sizeof idtypes[0]));
-	tcase_add_test(tc, empty_types);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("direct path");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, import_rep_ticket);
-	tcase_add_test(tc, connect_data);
-	tcase_add_test(tc, connect_refuses);
-	tcase_add_test(tc, segw_imp_direct);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "direct path", &fix, 0, import_rep_ticket, connect_data,
+	    connect_refuses, segw_imp_direct, NULL);
 
-	tc = tcase_create("error");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, error_round_trip);
-	tcase_add_test(tc, error_refuses);
-	tcase_add_test(tc, error_encode_refuses);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "error", &fix, 0, error_round_trip, error_refuses,
+	    error_encode_refuses, NULL);
 
-	tc = tcase_create("free");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, free_round_trip);
-	tcase_add_test(tc, free_refuses);
-	tcase_add_test(tc, free_encode_refuses);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "free", &fix, 0, free_round_trip, free_refuses,
+	    free_encode_refuses, NULL);
 
-	tc = tcase_create("garbage");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 120);
+	tc = ck_tcase(s, "garbage", &fix, 120, garbage_messages, NULL);
 	tcase_add_loop_test(tc, garbage_payloads, 1, SEGP_TYPEMAX);
-	tcase_add_test(tc, garbage_messages);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("local");
-	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, addrs_round_trip);
-	tcase_add_test(tc, addrs_refuses);
-	tcase_add_test(tc, addrs_garbage);
-	tcase_add_test(tc, version_reply);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "local", &fix, 0, addrs_round_trip, addrs_refuses,
+	    addrs_garbage, version_reply, NULL);
 
-	tc = tcase_create("parsers");
-	tcase_add_test(tc, node_names);
-	tcase_add_test(tc, segment_name_edges);
-	tcase_add_test(tc, hostport_valid);
-	tcase_add_test(tc, hostport_invalid);
-	tcase_add_test(tc, hostport_host_size);
-	suite_add_tcase(s, tc);
+	ck_tcase(s, "parsers", NULL, 0, node_names, segment_name_edges,
+	    hostport_valid, hostport_invalid, hostport_host_size, NULL);
 	return s;
 }
