@@ -47,4 +47,11 @@ void ck_skip(const char *test, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 #define CK_SKIP(...) ck_skip(__func__, __VA_ARGS__)
 
+/* Remove path and everything below it (symlinks not followed). */
+void ck_rm_rf(const char *path);
+/* Write text to path (made 0644, truncated); check that path holds text
+ * (up to 255 bytes). */
+void ck_put_file(const char *path, const char *text);
+void ck_file_is(const char *path, const char *text);
+
 #endif

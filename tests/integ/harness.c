@@ -36,6 +36,7 @@ char  h_state[H_PATHMAX];
 char  h_log[H_PATHMAX];
 pid_t h_segd;
 const char *h_segd_opts[16];
+char  h_mnt[H_PATHMAX + 8];
 
 static char h_root[H_PATHMAX];		/* one directory per suite run */
 static char h_build[PATH_MAX];		/* absolute $SEG_BUILD */
@@ -824,6 +825,76 @@ h_log_read(void)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+int
+h_log_has(const char *s)
+{
+	char *buf = h_log_read();
+	int found = strstr(buf, s) != NULL;
+
+	free(buf);
+	return found;
+}
+
+int
+h_log_pred(void *arg)
+{
+	return h_log_has(arg);
+}
+
+void
+h_need_root_fuse(void)
+{
+	ck_assert_msg(access("/dev/fuse", R_OK | W_OK) == 0, "no usable "
+	    "/dev/fuse: %s", strerror(errno));
+	ck_assert_msg(geteuid() == 0, "the file system tests run as root (the "
+	    "mount is allow_other, and some tests change uid, mount or chown)");
+}
+
+void
+h_mount_opts(void)
+{
+	ck_assert(snprintf(h_mnt, sizeof h_mnt, "%s/mnt", h_dir) <
+	    (int)sizeof h_mnt);	/* segd makes it */
+	h_segd_opts[0] = "-m";
+	h_segd_opts[1] = h_mnt;
+	h_segd_opts[2] = NULL;
+}
+
+void
+h_fs_setup(void)
+{
+	h_need_root_fuse();
+	h_prepare();
+	h_mount_opts();
+	h_segd_start();
+}
+
+void
+h_fs_teardown(void)
+{
+	h_teardown();		/* unmounts a mount a test left stale */
+	h_segd_opts[0] = NULL;
+}
+
+const char *
+h_in(const char *dir, const char *rel)
+{
+	static char buf[8][H_PATHMAX + 128];
+	static int i;
+	char *b = buf[i++ % 8];
+	int n = snprintf(b, sizeof buf[0], "%s/%s", dir, rel);
+
+	ck_assert_msg(n > 0 && (size_t)n < sizeof buf[0], "path too long: "
+	    "%s/%s", dir, rel);
+	return b;
+}
+
+const char *
+h_mnt_path(const char *rel)
+{
+	return h_in(h_mnt, rel);
 }
 
 void
