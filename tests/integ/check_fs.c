@@ -84,53 +84,13 @@ put(const char *rel, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-/* read a file of the mount into buf; its length, or -1 with errno */
-static ssize_t
-get(const char *rel, char *buf, size_t size)
-{
-	int fd = open(h_mnt_path(rel), O_RDONLY), err;
-	ssize_t n, tot = 0;
 
-	if (fd < 0)
-		return -1;
-	while ((size_t)tot + 1 < size &&
-	    (n = read(fd, buf + tot, size - 1 - (size_t)tot)) > 0)
-		tot += n;
-	err = errno;
-	if (n < 0) {
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	close(fd);
-	buf[tot] = '\0';
-	return tot;
-}
 
-static void
-mkseg(const char *name, mode_t mode, const char *ctl)
-{
-	char rel[128];
-
-	ck_assert_msg(mkdir(h_mnt_path(name), mode) == 0, "mkdir %s: %s", name,
-	    strerror(errno));
-	snprintf(rel, sizeof rel, "%s/ctl", name);
-	ck_assert_msg(put(rel, ctl) == 0, "write '%s' to %s: %s", ctl, rel,
-	    strerror(errno));
-}
-
-static uid_t
-nobody_uid(void)
-{
-	struct passwd *pw = getpwnam("nobody");
-
-	return pw != NULL ? pw->pw_uid : 65534;
-}
 
 static void
 become_nobody(void)
 {
-	uid_t u = nobody_uid();
+	uid_t u = h_nobody_uid();
 
 	H_CCHECK(setgroups(0, NULL) == 0 && setgid((gid_t)u) == 0 &&
 	    setuid(u) == 0, "cannot become uid %u: %s", (unsigned)u,
@@ -247,12 +207,12 @@ START_TEST(ctl_twice)
 {
 	char buf[128];
 
-	mkseg("twice", 0600, "va 0x12000000 0x2000");
+	h_fs_mkseg("twice", 0600, "va 0x12000000 0x2000");
 	ck_assert_int_eq(put("twice/ctl", "va 0x13000000 0x1000\n"), -1);
 	ck_assert_int_eq(errno, EBUSY);
 	H_LOG_HAS("already allocated");
 	/* unchanged */
-	ck_assert_int_eq(get("twice/ctl", buf, sizeof buf), 21);
+	ck_assert_int_eq(h_read_file(h_mnt_path("twice/ctl"), buf, sizeof buf), 21);
 	ck_assert_str_eq(buf, "va 0x12000000 0x2000\n");
 	/* the same message again is no exception */
 	ck_assert_int_eq(put("twice/ctl", "va 0x12000000 0x2000\n"), -1);
@@ -271,12 +231,12 @@ START_TEST(data_unallocated)
 	ck_assert_int_eq(errno, ENXIO);
 	H_LOG_HAS("open un/data: " UNALLOC);
 	/* reading ctl before the address is set: the same error */
-	ck_assert_int_eq(get("un/ctl", buf, sizeof buf), -1);
+	ck_assert_int_eq(h_read_file(h_mnt_path("un/ctl"), buf, sizeof buf), -1);
 	ck_assert_int_eq(errno, ENXIO);
 	H_LOG_HAS("read un/ctl: " UNALLOC);
 	/* and with an address, both work */
 	ck_assert_int_eq(put("un/ctl", "addr 0 1"), 0);
-	ck_assert_int_eq(get("un/data", buf, sizeof buf), 63);
+	ck_assert_int_eq(h_read_file(h_mnt_path("un/data"), buf, sizeof buf), 63);
 }
 END_TEST
 
@@ -316,7 +276,7 @@ START_TEST(data_bounds)
 	char buf[64];
 	int fd;
 
-	mkseg("b", 0600, "addr 0 0x1000");
+	h_fs_mkseg("b", 0600, "addr 0 0x1000");
 	fd = open(h_mnt_path("b/data"), O_RDWR);
 	ck_assert_int_ge(fd, 0);
 	/* a write past the end is cut at the end */
@@ -344,7 +304,7 @@ START_TEST(data_bounds)
 	close(fd);
 	ck_assert_int_eq(seg_pread("b", buf, 3, 0x801), 3);
 	ck_assert_int_eq(memcmp(buf, "mid", 3), 0);
-	ck_assert_int_eq(get("b/data", buf, 2), 1);	/* still 0x1000 long */
+	ck_assert_int_eq(h_read_file(h_mnt_path("b/data"), buf, 2), 1);	/* still 0x1000 long */
 }
 END_TEST
 
@@ -404,8 +364,8 @@ START_TEST(permission_other_uid)
 {
 	struct seg_info si;
 
-	mkseg("priv", 0600, "addr 0 0x1000");
-	mkseg("pub", 0644, "addr 0 0x1000");
+	h_fs_mkseg("priv", 0600, "addr 0 0x1000");
+	h_fs_mkseg("pub", 0644, "addr 0 0x1000");
 	CK_CHILD(denied_as_nobody, NULL);
 	H_LOG_HAS("permission denied");
 	ck_assert_int_eq(seg_stat("priv", &si), 0);	/* still there */
@@ -418,7 +378,7 @@ static void
 as_group_member(void *arg)
 {
 	int member = *(int *)arg, fd;
-	uid_t u = nobody_uid();
+	uid_t u = h_nobody_uid();
 	gid_t g0 = 0;
 
 	H_CCHECK(setgroups(member ? 1 : 0, &g0) == 0 && setgid((gid_t)u) == 0 &&
@@ -441,7 +401,7 @@ START_TEST(permission_group)
 	struct stat st;
 
 	umask(0);
-	mkseg("grp", 0660, "addr 0 0x1000");	/* root's group: 0 */
+	h_fs_mkseg("grp", 0660, "addr 0 0x1000");	/* root's group: 0 */
 	ck_assert_int_eq(stat(h_mnt_path("grp/data"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0660);
 	ck_assert_uint_eq(st.st_gid, 0);
@@ -476,10 +436,10 @@ START_TEST(mkdir_owner_and_mode)
 	CK_CHILD(mkdir_as_nobody, NULL);
 	ck_assert_int_eq(mkdir(h_mnt_path("priv2"), 0600), 0);
 	ck_assert_int_eq(seg_stat("nob", &si), 0);
-	ck_assert_uint_eq(si.uid, nobody_uid());
+	ck_assert_uint_eq(si.uid, h_nobody_uid());
 	ck_assert_uint_eq(si.mode, 0755);	/* mkdir's mode, under the umask */
 	ck_assert_int_eq(stat(h_mnt_path("nob/ctl"), &st), 0);
-	ck_assert_uint_eq(st.st_uid, nobody_uid());
+	ck_assert_uint_eq(st.st_uid, h_nobody_uid());
 	ck_assert_uint_eq(st.st_mode & 0777, 0644);
 	/* chmod: the owner's (or root's) to change; the segment's mode */
 	ck_assert_int_eq(chmod(h_mnt_path("nob/data"), 0600), 0);
@@ -512,7 +472,7 @@ START_TEST(remove_keeps_memory)
 	char *va;
 	int fd;
 
-	mkseg("gone", 0600, "va 0x14000000 0x2000");
+	h_fs_mkseg("gone", 0600, "va 0x14000000 0x2000");
 	ck_assert_int_eq(put("gone/data", "still here"), 0);
 	va = seg_attach(0, "gone", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
@@ -542,7 +502,7 @@ START_TEST(remove_keeps_memory)
 	/* the close's release reaches segd in the background: allow it */
 	ck_assert_msg(h_until(ctl_ok, "gone/ctl", 5000), "ctl after the last "
 	    "detach and close: %s", strerror(errno));
-	ck_assert_int_eq(get("gone/data", buf, 2), 1);
+	ck_assert_int_eq(h_read_file(h_mnt_path("gone/data"), buf, 2), 1);
 	ck_assert_int_eq(buf[0], 0);
 }
 END_TEST
@@ -588,7 +548,7 @@ START_TEST(fuse_and_attach_one_memory)
 	char *va;
 	int fd, i;
 
-	mkseg("conc", 0600, "addr 0 0x40000");
+	h_fs_mkseg("conc", 0600, "addr 0 0x40000");
 	va = seg_attach(0, "conc", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
 	fd = open(h_mnt_path("conc/data"), O_RDWR);
@@ -642,7 +602,7 @@ START_TEST(large_requests)
 	ck_assert(a != NULL && b != NULL);
 	for (i = 0; i < len; i++)
 		a[i] = (char)(i * 7 + i / 4096);
-	mkseg("big", 0600, "addr 0 0x800000");
+	h_fs_mkseg("big", 0600, "addr 0 0x800000");
 	fd = open(h_mnt_path("big/data"), O_RDWR);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, a, len, 0), (ssize_t)len);
@@ -691,7 +651,7 @@ START_TEST(unmounted_at_stop)
 	ck_assert(is_mounted(h_mnt));
 	ck_assert_int_eq(mkdir(h_mnt_path("stays"), 0600), 0);
 	/* a read of free blocked when segd stops: answered, not left hanging */
-	mkseg("zq", 0600, "umsg 0 0x10000");
+	h_fs_mkseg("zq", 0600, "umsg 0 0x10000");
 	h_start(&k, read_free_fails, "zq");
 	ck_assert_msg(h_blocked_in_read(&k, -1, h_peer_ms()), "the reader of "
 	    "free did not block in read");
@@ -737,7 +697,7 @@ START_TEST(killed_segd_recovers)
 	char buf[64];
 	int st;
 
-	mkseg("k", 0600, "va 0x15000000 0x1000");
+	h_fs_mkseg("k", 0600, "va 0x15000000 0x1000");
 	ck_assert_int_eq(put("k/data", "alive"), 0);
 	ck_assert_int_eq(kill(h_segd, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(h_segd, &st, 0), h_segd);
@@ -747,9 +707,9 @@ START_TEST(killed_segd_recovers)
 	/* a new segd finds the stale mount, replaces it, and serves again */
 	h_segd_start();
 	H_LOG_HAS("stale mount");
-	ck_assert_int_eq(get("k/ctl", buf, sizeof buf), 21);
+	ck_assert_int_eq(h_read_file(h_mnt_path("k/ctl"), buf, sizeof buf), 21);
 	ck_assert_str_eq(buf, "va 0x15000000 0x1000\n");
-	ck_assert_int_eq(get("k/data", buf, 6), 5);
+	ck_assert_int_eq(h_read_file(h_mnt_path("k/data"), buf, 6), 5);
 	ck_assert_str_eq(buf, "alive");
 }
 END_TEST
@@ -809,7 +769,7 @@ START_TEST(free_file)
 	ssize_t n;
 
 	/* umsg: this process holds the pool and allocates */
-	mkseg("zu", 0600, "umsg 0 0x100000");
+	h_fs_mkseg("zu", 0600, "umsg 0 0x100000");
 	p1 = seg_zalloc("zu", 4096);
 	p2 = seg_zalloc("zu", 4096);
 	ck_assert_msg(p1 != NULL && p2 != NULL, "zalloc: %s", seg_errstr());
@@ -870,15 +830,15 @@ START_TEST(free_file)
 	h_finish_ok(&k, "the interrupted reader of free");
 
 	/* kmsg: segd reclaims; free of a non-zero-copy segment: refused */
-	mkseg("zk", 0600, "kmsg 0 0x100000");
+	h_fs_mkseg("zk", 0600, "kmsg 0 0x100000");
 	kb = seg_zalloc("zk", 4096);
 	ck_assert_msg(kb != NULL, "zalloc kmsg: %s", seg_errstr());
 	snprintf(line, sizeof line, "0x%llx", (unsigned long long)(uintptr_t)kb);
 	ck_assert_int_eq(put("zk/free", line), 0);
 	ck_assert_int_eq(put("zk/free", line), -1);	/* reclaimed already */
 	ck_assert_int_eq(errno, EINVAL);
-	mkseg("plain", 0600, "addr 0 0x1000");
-	ck_assert_int_eq(get("plain/free", buf, sizeof buf), -1);
+	h_fs_mkseg("plain", 0600, "addr 0 0x1000");
+	ck_assert_int_eq(h_read_file(h_mnt_path("plain/free"), buf, sizeof buf), -1);
 	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST

@@ -70,37 +70,7 @@ put(const char *rel, const void *s, size_t n, off_t off)
 	return w == (ssize_t)n ? 0 : -1;
 }
 
-static ssize_t
-get(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY), err;
-	ssize_t n, tot = 0;
 
-	if (fd < 0)
-		return -1;
-	while ((size_t)tot + 1 < size &&
-	    (n = read(fd, buf + tot, size - 1 - (size_t)tot)) > 0)
-		tot += n;
-	err = errno;
-	close(fd);
-	errno = err;
-	if (n < 0)
-		return -1;
-	buf[tot] = '\0';
-	return tot;
-}
-
-static void
-mkseg(const char *name, const char *ctl)
-{
-	char rel[128];
-
-	ck_assert_msg(mkdir(h_mnt_path(name), 0640) == 0, "mkdir %s: %s", name,
-	    strerror(errno));
-	snprintf(rel, sizeof rel, "%s/ctl", name);
-	ck_assert_msg(put(rel, ctl, strlen(ctl), 0) == 0, "ctl %s: %s", name,
-	    strerror(errno));
-}
 
 /* sh -c script (as uid, -1: ourselves); its exit code, output in r */
 static int
@@ -120,13 +90,6 @@ sh(struct h_run *r, int uid, const char *fmt, ...)
 	return h_runv_as(r, uid, NULL, 0, argv);
 }
 
-static uid_t
-nobody_uid(void)
-{
-	struct passwd *pw = getpwnam("nobody");
-
-	return pw != NULL ? pw->pw_uid : 65534;
-}
 
 /* A pattern that differs at every page, len bytes, written to NAME/data. */
 static char *
@@ -170,7 +133,7 @@ START_TEST(unlink_refused)
 	struct seg_info si;
 	struct h_run r;
 
-	mkseg("u", "addr 0 0x1000");
+	h_fs_mkseg("u", 0640, "addr 0 0x1000");
 	/* an unlink that removes nothing does not say it did */
 	ck_assert_int_eq(unlink(h_mnt_path("u/ctl")), -1);
 	ck_assert_int_eq(errno, EPERM);
@@ -244,7 +207,7 @@ START_TEST(listing_and_attributes)
 	ck_assert_int_eq(chown(h_mnt_path("a/ctl"), getuid(), getgid()), 0);
 	ck_assert_int_eq(chown(h_mnt_path("a"), getuid(), getgid()), 0);
 	ck_assert_int_eq(lchown(h_mnt_path("a/data"), (uid_t)-1, getgid()), 0);
-	ck_assert_int_eq(chown(h_mnt_path("a/data"), nobody_uid(), (gid_t)-1), -1);
+	ck_assert_int_eq(chown(h_mnt_path("a/data"), h_nobody_uid(), (gid_t)-1), -1);
 	ck_assert_int_eq(errno, EPERM);
 	H_LOG_HAS("it cannot be given away");
 	ck_assert_int_eq(stat(h_mnt_path("a/data"), &st), 0);
@@ -285,10 +248,10 @@ START_TEST(tar_backup_restore)
 	char *pat, *back = malloc(len + 1), ctl[64];
 	struct seg_info si;
 	struct h_run r;
-	uid_t nob = nobody_uid();
+	uid_t nob = h_nobody_uid();
 
 	ck_assert_ptr_nonnull(back);
-	mkseg("t", "va 0x22000000 0x40000");
+	h_fs_mkseg("t", 0640, "va 0x22000000 0x40000");
 	pat = fill("t", len, 1);
 	/* the natural backup: ctl's text and data's bytes */
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " tar cf %s -C %s t && "
@@ -311,7 +274,7 @@ START_TEST(tar_backup_restore)
 	ck_assert_uint_eq(si.mode, 0640);	/* the archive's modes */
 	ck_assert_int_eq(seg_pread("t", back, len, 0), (ssize_t)len);
 	ck_assert_int_eq(memcmp(back, pat, len), 0);
-	ck_assert_int_eq(get(h_mnt_path("t/ctl"), ctl, sizeof ctl), 22);
+	ck_assert_int_eq(h_read_file(h_mnt_path("t/ctl"), ctl, sizeof ctl), 22);
 	ck_assert_str_eq(ctl, "va 0x22000000 0x40000\n");
 
 	/* and as another user, with --no-same-owner: theirs */
@@ -336,7 +299,7 @@ START_TEST(tar_plain_fails)
 	char *pat;
 	int code;
 
-	mkseg("p", "addr 0 0x2000");
+	h_fs_mkseg("p", 0640, "addr 0 0x2000");
 	pat = fill("p", 0x2000, 2);
 	free(pat);
 	ck_assert_int_eq(sh(&r, -1, "tar cf %s -C %s p", D("p.tar"), h_mnt), 0);
@@ -364,8 +327,8 @@ START_TEST(cp_zero_copy)
 	int code;
 
 	/* kmsg: segd reclaims the buffers itself; free reads end at once */
-	mkseg("zk", "kmsg 0 0x100000");
-	ck_assert_int_eq(get(h_mnt_path("zk/free"), buf, sizeof buf), 0);
+	h_fs_mkseg("zk", 0640, "kmsg 0 0x100000");
+	ck_assert_int_eq(h_read_file(h_mnt_path("zk/free"), buf, sizeof buf), 0);
 	ck_assert_int_eq(mkdir(D("cp"), 0700), 0);
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " cp -r %s %s && "
 	    "cat %s/zk/ctl && wc -c < %s/zk/data && wc -c < %s/zk/free",
@@ -377,7 +340,7 @@ START_TEST(cp_zero_copy)
 	h_run_free(&r);
 
 	/* umsg: free reads wait for returned buffers, so cp -r waits too... */
-	mkseg("zu", "umsg 0 0x100000");
+	h_fs_mkseg("zu", 0640, "umsg 0 0x100000");
 	code = sh(&r, -1, "timeout 2 cp -r %s %s", h_mnt_path("zu"), D("cpu"));
 	ck_assert_int_eq(code, 124);
 	h_run_free(&r);
@@ -422,10 +385,10 @@ START_TEST(rsync_times)
 	struct h_run r;
 	long long ctl;
 
-	mkseg("r", "addr 0 0x10000");
+	h_fs_mkseg("r", 0640, "addr 0 0x10000");
 	pat = fill("r", len, 3);
 	free(pat);
-	ck_assert_int_gt(ctl = get(h_mnt_path("r/ctl"), text, sizeof text), 0);
+	ck_assert_int_gt(ctl = h_read_file(h_mnt_path("r/ctl"), text, sizeof text), 0);
 	ck_assert_int_eq(mkdir(D("bk"), 0700), 0);
 	/* the first run copies ctl and data; the second sends nothing */
 	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), (long long)len + ctl);
@@ -482,7 +445,7 @@ START_TEST(chmod_whole_segment)
 	struct seg_info si;
 	struct stat st;
 
-	mkseg("c", "addr 0 0x1000");
+	h_fs_mkseg("c", 0640, "addr 0 0x1000");
 	/* chmod of any file is the segment's mode: every file shows it */
 	ck_assert_int_eq(chmod(h_mnt_path("c/ctl"), 0600), 0);
 	ck_assert_int_eq(seg_stat("c", &si), 0);
@@ -508,8 +471,8 @@ START_TEST(fstat_removed)
 	char *map, text[64];
 	int fd, cfd;
 
-	mkseg("f", "addr 0 0x3000");
-	ck_assert_int_gt(get(h_mnt_path("f/ctl"), text, sizeof text), 0);
+	h_fs_mkseg("f", 0640, "addr 0 0x3000");
+	ck_assert_int_gt(h_read_file(h_mnt_path("f/ctl"), text, sizeof text), 0);
 	fd = open(h_mnt_path("f/data"), O_RDWR);
 	cfd = open(h_mnt_path("f/ctl"), O_RDONLY);
 	ck_assert(fd >= 0 && cfd >= 0);

@@ -18,6 +18,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -889,6 +890,52 @@ h_in(const char *dir, const char *rel)
 	ck_assert_msg(n > 0 && (size_t)n < sizeof buf[0], "path too long: "
 	    "%s/%s", dir, rel);
 	return b;
+}
+
+ssize_t
+h_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY), err;
+	ssize_t n = 0, tot = 0;
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)tot + 1 < size &&
+	    (n = read(fd, buf + tot, size - 1 - (size_t)tot)) > 0)
+		tot += n;
+	err = errno;
+	close(fd);
+	errno = err;
+	if (n < 0)
+		return -1;
+	buf[tot] = '\0';
+	return tot;
+}
+
+void
+h_fs_mkseg(const char *name, unsigned mode, const char *ctl)
+{
+	char rel[128];
+	int fd;
+	ssize_t n;
+
+	ck_assert_msg(mkdir(h_mnt_path(name), mode) == 0, "mkdir %s: %s", name,
+	    strerror(errno));
+	snprintf(rel, sizeof rel, "%s/ctl", name);
+	fd = open(h_mnt_path(rel), O_WRONLY | O_TRUNC);
+	ck_assert_msg(fd >= 0, "open %s: %s", rel, strerror(errno));
+	n = write(fd, ctl, strlen(ctl));
+	ck_assert_msg(n == (ssize_t)strlen(ctl), "write '%s' to %s: %s", ctl,
+	    rel, strerror(errno));
+	close(fd);
+}
+
+uid_t
+h_nobody_uid(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	return pw != NULL ? pw->pw_uid : 65534;
 }
 
 const char *

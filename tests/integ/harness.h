@@ -156,6 +156,13 @@ void h_fs_setup(void);
 void h_fs_teardown(void);
 /* h_mnt/rel (static buffer, one of eight, shared with h_in). */
 const char *h_mnt_path(const char *rel);
+/* Make segment name in the mount (mkdir with mode, ctl written), or fail. */
+void h_fs_mkseg(const char *name, unsigned mode, const char *ctl);
+/* Read path into buf (at most size - 1 bytes, NUL-terminated): the length
+ * read, or -1 with errno. */
+ssize_t h_read_file(const char *path, char *buf, size_t size);
+/* The uid of "nobody" (65534 where there is none). */
+uid_t h_nobody_uid(void);
 /* dir/rel, or the test fails if too long (static buffer, one of eight). */
 const char *h_in(const char *dir, const char *rel);
 
