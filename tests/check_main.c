@@ -96,6 +96,23 @@ ck_skip(const char *test, const char *fmt, ...)
 }
 
 void
+ck_mkdtemp(char *buf, size_t size, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+	int n = snprintf(buf, size, "%s/%s.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp", name);
+
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "%s: temporary directory name too long\n", name);
+		exit(1);
+	}
+	if (mkdtemp(buf) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+void
 ck_rm_rf(const char *path)
 {
 	DIR *d = opendir(path);

@@ -38,7 +38,6 @@
  */
 /* ---- fixture: segd with -m ---- */
 
-
 static int
 is_mounted(const char *path)
 {
@@ -56,17 +55,7 @@ is_mounted(const char *path)
 	return found;
 }
 
-
-static const struct ck_fix fs_fix = {
-	.setup = h_fs_setup, .teardown = h_fs_teardown,
-	.usetup = h_begin, .uteardown = h_end,
-};
-
 /* ---- helpers ---- */
-
-
-
-
 
 /* write a whole string to a file of the mount: 0, or -1 with errno */
 static int
@@ -83,9 +72,6 @@ put(const char *rel, const char *s)
 	errno = err;
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
-
-
-
 
 static void
 become_nobody(void)
@@ -848,16 +834,16 @@ suite(void)
 {
 	Suite *s = suite_create("fs");
 
-	ck_tcase(s, "example", &fs_fix, H_TIMEOUT_S, spec_example,
+	ck_tcase(s, "example", &h_fs_fix, H_TIMEOUT_S, spec_example,
 	    tree_is_a_view, NULL);
-	ck_tcase(s, "errors", &fs_fix, H_TIMEOUT_S, ctl_twice, data_unallocated,
+	ck_tcase(s, "errors", &h_fs_fix, H_TIMEOUT_S, ctl_twice, data_unallocated,
 	    bad_ctl, data_bounds, rmdir_missing, NULL);
-	ck_tcase(s, "permissions", &fs_fix, H_TIMEOUT_S, permission_other_uid,
+	ck_tcase(s, "permissions", &h_fs_fix, H_TIMEOUT_S, permission_other_uid,
 	    permission_group, mkdir_owner_and_mode, NULL);
-	ck_tcase(s, "memory", &fs_fix, H_TIMEOUT_S, remove_keeps_memory,
+	ck_tcase(s, "memory", &h_fs_fix, H_TIMEOUT_S, remove_keeps_memory,
 	    fuse_and_attach_one_memory, large_requests, NULL);
-	ck_tcase(s, "free", &fs_fix, H_TIMEOUT_S, free_file, NULL);
-	ck_tcase(s, "mount", &fs_fix, H_TIMEOUT_S, unmounted_at_stop,
+	ck_tcase(s, "free", &h_fs_fix, H_TIMEOUT_S, free_file, NULL);
+	ck_tcase(s, "mount", &h_fs_fix, H_TIMEOUT_S, unmounted_at_stop,
 	    live_mount_not_stolen, killed_segd_recovers, NULL);
 	return s;
 }

@@ -30,30 +30,7 @@
 
 #define TOOL_S "60"	/* seconds a tool may take: a loop or a block fails */
 
-
-
-static const struct ck_fix fs_fix = {
-	.setup = h_fs_setup, .teardown = h_fs_teardown,
-	.usetup = h_begin, .uteardown = h_end,
-};
-
 /* ---- helpers ---- */
-
-
-/* h_dir/rel */
-static const char *
-D(const char *rel)
-{
-	static char buf[4][H_PATHMAX + 128];
-	static int i;
-	char *b = buf[i++ % 4];
-
-	ck_assert(snprintf(b, sizeof buf[0], "%s/%s", h_dir, rel) <
-	    (int)sizeof buf[0]);
-	return b;
-}
-
-
 
 static int
 put(const char *rel, const void *s, size_t n, off_t off)
@@ -69,8 +46,6 @@ put(const char *rel, const void *s, size_t n, off_t off)
 	errno = err;
 	return w == (ssize_t)n ? 0 : -1;
 }
-
-
 
 /* sh -c script (as uid, -1: ourselves); its exit code, output in r */
 static int
@@ -89,7 +64,6 @@ sh(struct h_run *r, int uid, const char *fmt, ...)
 	va_end(ap);
 	return h_runv_as(r, uid, NULL, 0, argv);
 }
-
 
 /* A pattern that differs at every page, len bytes, written to NAME/data. */
 static char *
@@ -255,8 +229,8 @@ START_TEST(tar_backup_restore)
 	pat = fill("t", len, 1);
 	/* the natural backup: ctl's text and data's bytes */
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " tar cf %s -C %s t && "
-	    "chmod 0644 %s && tar tvf %s", D("t.tar"), h_mnt, D("t.tar"),
-	    D("t.tar")) == 0, "tar cf: %s", r.err);
+	    "chmod 0644 %s && tar tvf %s", h_in(h_dir, "t.tar"), h_mnt, h_in(h_dir, "t.tar"),
+	    h_in(h_dir, "t.tar")) == 0, "tar cf: %s", r.err);
 	ck_assert_msg(strstr(r.out, " 22 ") != NULL && strstr(r.out, "t/ctl"),
 	    "ctl is not archived with its text: %s", r.out);
 	h_run_free(&r);
@@ -264,7 +238,7 @@ START_TEST(tar_backup_restore)
 	/* onto an empty mount, tar xf --overwrite makes it again */
 	ck_assert_int_eq(rmdir(h_mnt_path("t")), 0);
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " tar xf %s -C %s "
-	    "--overwrite", D("t.tar"), h_mnt) == 0, "tar xf --overwrite: %s",
+	    "--overwrite", h_in(h_dir, "t.tar"), h_mnt) == 0, "tar xf --overwrite: %s",
 	    r.err);
 	h_run_free(&r);
 	ck_assert_int_eq(seg_stat("t", &si), 0);
@@ -280,7 +254,7 @@ START_TEST(tar_backup_restore)
 	/* and as another user, with --no-same-owner: theirs */
 	ck_assert_int_eq(rmdir(h_mnt_path("t")), 0);
 	ck_assert_msg(sh(&r, (int)nob, "cd / && timeout " TOOL_S " tar xf %s "
-	    "-C %s --overwrite --no-same-owner", D("t.tar"), h_mnt) == 0,
+	    "-C %s --overwrite --no-same-owner", h_in(h_dir, "t.tar"), h_mnt) == 0,
 	    "tar xf as uid %u: %s", (unsigned)nob, r.err);
 	h_run_free(&r);
 	ck_assert_int_eq(seg_stat("t", &si), 0);
@@ -302,14 +276,14 @@ START_TEST(tar_plain_fails)
 	h_fs_mkseg("p", 0640, "addr 0 0x2000");
 	pat = fill("p", 0x2000, 2);
 	free(pat);
-	ck_assert_int_eq(sh(&r, -1, "tar cf %s -C %s p", D("p.tar"), h_mnt), 0);
+	ck_assert_int_eq(sh(&r, -1, "tar cf %s -C %s p", h_in(h_dir, "p.tar"), h_mnt), 0);
 	h_run_free(&r);
 	ck_assert_int_eq(rmdir(h_mnt_path("p")), 0);
 	/*
 	 * Plain tar xf opens each file O_EXCL, finds segd's, and unlinks it to
 	 * try again: refused, so tar says so and stops, never loops.
 	 */
-	code = sh(&r, -1, "timeout " TOOL_S " tar xf %s -C %s", D("p.tar"), h_mnt);
+	code = sh(&r, -1, "timeout " TOOL_S " tar xf %s -C %s", h_in(h_dir, "p.tar"), h_mnt);
 	ck_assert_msg(code == 2, "tar xf exited %d (124: it looped): %s", code,
 	    r.err);
 	ck_assert_msg(strstr(r.err, "p/ctl: Cannot open: File exists") != NULL,
@@ -329,10 +303,10 @@ START_TEST(cp_zero_copy)
 	/* kmsg: segd reclaims the buffers itself; free reads end at once */
 	h_fs_mkseg("zk", 0640, "kmsg 0 0x100000");
 	ck_assert_int_eq(h_read_file(h_mnt_path("zk/free"), buf, sizeof buf), 0);
-	ck_assert_int_eq(mkdir(D("cp"), 0700), 0);
+	ck_assert_int_eq(mkdir(h_in(h_dir, "cp"), 0700), 0);
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " cp -r %s %s && "
 	    "cat %s/zk/ctl && wc -c < %s/zk/data && wc -c < %s/zk/free",
-	    h_mnt_path("zk"), D("cp"), D("cp"), D("cp"), D("cp")) == 0, "cp -r: %s",
+	    h_mnt_path("zk"), h_in(h_dir, "cp"), h_in(h_dir, "cp"), h_in(h_dir, "cp"), h_in(h_dir, "cp")) == 0, "cp -r: %s",
 	    r.err);
 	ck_assert_ptr_nonnull(strstr(r.out, "kmsg 0x"));
 	ck_assert_msg(strstr(r.out, " 0x100000\n1048576\n0\n") != NULL,
@@ -341,19 +315,19 @@ START_TEST(cp_zero_copy)
 
 	/* umsg: free reads wait for returned buffers, so cp -r waits too... */
 	h_fs_mkseg("zu", 0640, "umsg 0 0x100000");
-	code = sh(&r, -1, "timeout 2 cp -r %s %s", h_mnt_path("zu"), D("cpu"));
+	code = sh(&r, -1, "timeout 2 cp -r %s %s", h_mnt_path("zu"), h_in(h_dir, "cpu"));
 	ck_assert_int_eq(code, 124);
 	h_run_free(&r);
 	/* ...while rsync and tar read free's size worth (0), as segd(8) says */
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " rsync -r %s %s && "
 	    "ls %s/zu && timeout " TOOL_S " tar cf %s -C %s zu", h_mnt_path("zu"),
-	    D("rs"), D("rs"), D("zu.tar"), h_mnt) == 0, "rsync -r, tar cf: %s",
+	    h_in(h_dir, "rs"), h_in(h_dir, "rs"), h_in(h_dir, "zu.tar"), h_mnt) == 0, "rsync -r, tar cf: %s",
 	    r.err);
 	ck_assert_str_eq(r.out, "ctl\ndata\nfree\n");
 	h_run_free(&r);
 	/* and the exclusion, for the copies that read on */
 	ck_assert_msg(sh(&r, -1, "timeout " TOOL_S " rsync -r --exclude=free "
-	    "%s %s && ls %s/zu", h_mnt_path("zu"), D("rx"), D("rx")) == 0, "rsync "
+	    "%s %s && ls %s/zu", h_mnt_path("zu"), h_in(h_dir, "rx"), h_in(h_dir, "rx")) == 0, "rsync "
 	    "--exclude=free: %s", r.err);
 	ck_assert_str_eq(r.out, "ctl\ndata\n");
 	h_run_free(&r);
@@ -389,49 +363,49 @@ START_TEST(rsync_times)
 	pat = fill("r", len, 3);
 	free(pat);
 	ck_assert_int_gt(ctl = h_read_file(h_mnt_path("r/ctl"), text, sizeof text), 0);
-	ck_assert_int_eq(mkdir(D("bk"), 0700), 0);
+	ck_assert_int_eq(mkdir(h_in(h_dir, "bk"), 0700), 0);
 	/* the first run copies ctl and data; the second sends nothing */
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), (long long)len + ctl);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), 0);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), (long long)len + ctl);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), 0);
 	/* a write through the mount */
 	ck_assert_int_eq(put("r/data", "m", 1, 100), 0);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), (long long)len);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), 0);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), (long long)len);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), 0);
 	/* through segctl (a descriptor of segd's) */
 	ck_assert_int_eq(h_segctl(&r, "s", 1, "write", "r", "200", NULL), 0);
 	h_run_free(&r);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), (long long)len);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), 0);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), (long long)len);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), 0);
 	/* through a writable attachment: while attached, and at the detach */
 	va = seg_attach(0, "r", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
 	va[300] = 'a';
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), (long long)len);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), (long long)len);
 	va[301] = 'b';
 	ck_assert_int_eq(seg_detach(va), 0);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), (long long)len);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), 0);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), (long long)len);
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), 0);
 	/* a read-only attachment changes nothing */
 	va = seg_attach(SEG_RONLY, "r", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
 	ck_assert_int_eq(seg_detach(va), 0);
-	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), D("bk")), 0);
-	ck_assert_msg(sh(&r, -1, "cmp %s/data %s/r/data", h_mnt_path("r"), D("bk")) == 0,
+	ck_assert_int_eq(rsync_sent(h_mnt_path("r"), h_in(h_dir, "bk")), 0);
+	ck_assert_msg(sh(&r, -1, "cmp %s/data %s/r/data", h_mnt_path("r"), h_in(h_dir, "bk")) == 0,
 	    "the copy differs: %s", r.out);
 	h_run_free(&r);
 
 	/* back onto an empty mount: made again; a second run sends nothing */
 	ck_assert_int_eq(rmdir(h_mnt_path("r")), 0);
-	ck_assert_int_eq(rsync_sent(D("bk/r"), h_mnt), (long long)len + ctl);
-	ck_assert_int_eq(rsync_sent(D("bk/r"), h_mnt), 0);
+	ck_assert_int_eq(rsync_sent(h_in(h_dir, "bk/r"), h_mnt), (long long)len + ctl);
+	ck_assert_int_eq(rsync_sent(h_in(h_dir, "bk/r"), h_mnt), 0);
 	ck_assert_msg(sh(&r, -1, "cmp %s/data %s/r/data && cmp %s/ctl "
-	    "%s/r/ctl", h_mnt_path("r"), D("bk"), h_mnt_path("r"), D("bk")) == 0, "the restored "
+	    "%s/r/ctl", h_mnt_path("r"), h_in(h_dir, "bk"), h_mnt_path("r"), h_in(h_dir, "bk")) == 0, "the restored "
 	    "segment differs: %s", r.out);
 	h_run_free(&r);
 	/* rsync's default temporary file and rename: a clear refusal */
 	ck_assert_int_eq(rmdir(h_mnt_path("r")), 0);
 	ck_assert_int_ne(sh(&r, -1, "timeout " TOOL_S " rsync -rt %s %s",
-	    D("bk/r"), h_mnt), 0);
+	    h_in(h_dir, "bk/r"), h_mnt), 0);
 	ck_assert_msg(strstr(r.err, "Operation not permitted") != NULL, "rsync: "
 	    "%s", r.err);
 	h_run_free(&r);
@@ -504,11 +478,11 @@ suite(void)
 {
 	Suite *s = suite_create("fstools");
 
-	ck_tcase(s, "names", &fs_fix, H_TIMEOUT_S, unlink_refused,
+	ck_tcase(s, "names", &h_fs_fix, H_TIMEOUT_S, unlink_refused,
 	    listing_and_attributes, chmod_whole_segment, fstat_removed, NULL);
-	ck_tcase(s, "tar", &fs_fix, H_TIMEOUT_S, tar_backup_restore,
+	ck_tcase(s, "tar", &h_fs_fix, H_TIMEOUT_S, tar_backup_restore,
 	    tar_plain_fails, NULL);
-	ck_tcase(s, "copy", &fs_fix, H_TIMEOUT_S, cp_zero_copy, rsync_times,
+	ck_tcase(s, "copy", &h_fs_fix, H_TIMEOUT_S, cp_zero_copy, rsync_times,
 	    NULL);
 	return s;
 }

@@ -43,9 +43,6 @@
 
 /* ---- fixtures ---- */
 
-
-
-
 /* The state directory on a 1 MiB tmpfs. */
 static void
 small_setup(void)
@@ -68,11 +65,6 @@ bare_setup(void)
 	h_segd_opts[0] = NULL;
 }
 
-
-static const struct ck_fix fs_fix = {
-	.setup = h_fs_setup, .teardown = h_fs_teardown,
-	.usetup = h_begin, .uteardown = h_end,
-};
 static const struct ck_fix small_fix = {
 	.setup = small_setup, .teardown = h_fs_teardown,
 	.usetup = h_begin, .uteardown = h_end,
@@ -83,22 +75,6 @@ static const struct ck_fix bare_fix = {
 };
 
 /* ---- helpers ---- */
-
-
-static const char *
-S(const char *rel)
-{
-	static char buf[4][H_PATHMAX + 128];
-	static int i;
-	char *b = buf[i++ % 4];
-
-	ck_assert(snprintf(b, sizeof buf[0], "%s/%s", h_state, rel) <
-	    (int)sizeof buf[0]);
-	return b;
-}
-
-
-
 
 /* segd is running, answers, and has name at len bytes. */
 static void
@@ -226,7 +202,7 @@ START_TEST(truncate_then_write)
 	h_start(&k, truncate_then_io, NULL);
 	h_finish_ok(&k, "the truncating client");
 	serving("t", 0x1000);
-	ck_assert_msg(h_until(t_back, (void *)S("t.seg"), 2000), "t.seg was "
+	ck_assert_msg(h_until(t_back, (void *)h_in(h_state, "t.seg"), 2000), "t.seg was "
 	    "not restored to 4096 bytes");
 	H_LOG_HAS("t: a client cut pages away from the segment's memory");
 	/* kept across a restart, at its length: never dropped */
@@ -272,9 +248,9 @@ START_TEST(grow_undone)
 
 	h_start(&k, grow_io, NULL);
 	h_finish_ok(&k, "the growing client");
-	ck_assert_msg(h_until(seg_file_back, (void *)S("g.seg"), 2000), "the "
+	ck_assert_msg(h_until(seg_file_back, (void *)h_in(h_state, "g.seg"), 2000), "the "
 	    "backing file was not cut back to the segment: %lld bytes",
-	    (long long)file_size(S("g.seg")));
+	    (long long)file_size(h_in(h_state, "g.seg")));
 	H_LOG_HAS("a client grew the backing file past 4096 bytes: cut back");
 	serving("g", 0x1000);
 }
@@ -394,7 +370,7 @@ START_TEST(full_fs)
 	ck_assert_int_eq(write(down[1], "g", 1), 1);
 	await(&k, up[0], 'p');
 	/* fill what the punched pages gave back */
-	fd = open(S("filler"), O_WRONLY | O_CREAT, 0600);
+	fd = open(h_in(h_state, "filler"), O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	while (write(fd, page, sizeof page) == (ssize_t)sizeof page)
 		;
@@ -406,7 +382,7 @@ START_TEST(full_fs)
 	H_LOG_HAS("half: restore the backing file to 524288 bytes: No space");
 	/* room again: the pages come back, the segment works */
 	close(fd);
-	ck_assert_int_eq(unlink(S("filler")), 0);
+	ck_assert_int_eq(unlink(h_in(h_state, "filler")), 0);
 	ck_assert_int_eq(seg_pwrite("half", "x", 1, 0x7ffff), 1);
 	serving("half", 0x80000);
 	h_segd_stop();
@@ -458,7 +434,7 @@ START_TEST(pool_state_truncated)
 	h_finish_ok(&k, "the pool holder");
 	serving("zu", 0x100000);
 	H_LOG_HAS("the pool's holder cut its state file");
-	ck_assert_int_gt(file_size(S("zu.zio")), 0);
+	ck_assert_int_gt(file_size(h_in(h_state, "zu.zio")), 0);
 	h_segd_stop();
 	h_segd_start();
 	serving("zu", 0x100000);
@@ -510,8 +486,6 @@ START_TEST(state_dir_others)
 }
 END_TEST
 
-
-
 START_TEST(planted_symlinks)
 {
 	char victim[H_PATHMAX + 16], victim2[H_PATHMAX + 16];
@@ -522,13 +496,13 @@ START_TEST(planted_symlinks)
 	ck_put_file(victim, "root's file");
 	ck_put_file(victim2, "root's other file");
 	ck_assert_int_eq(mkdir(h_state, 0700), 0);
-	ck_assert_int_eq(symlink(victim, S("s.seg")), 0);
-	ck_assert_int_eq(symlink(victim2, S("s.meta.tmp")), 0);
+	ck_assert_int_eq(symlink(victim, h_in(h_state, "s.seg")), 0);
+	ck_assert_int_eq(symlink(victim2, h_in(h_state, "s.meta.tmp")), 0);
 	h_segd_start();
 	h_make_seg("s", 0600, "va 0 0x1000");
 	ck_file_is(victim, "root's file");
 	ck_file_is(victim2, "root's other file");
-	ck_assert_int_eq(lstat(S("s.seg"), &sb), 0);
+	ck_assert_int_eq(lstat(h_in(h_state, "s.seg"), &sb), 0);
 	ck_assert(S_ISREG(sb.st_mode));
 	ck_assert_int_eq(sb.st_size, 0x1000);
 	serving("s", 0x1000);
@@ -601,7 +575,7 @@ put_seg(const char *name, off_t size)
 	int fd;
 
 	snprintf(f, sizeof f, "%s.seg", name);
-	fd = open(S(f), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	fd = open(h_in(h_state, f), O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, size), 0);
 	close(fd);
@@ -612,11 +586,11 @@ START_TEST(records_out_of_range)
 	struct seg_info info;
 
 	ck_assert_int_eq(mkdir(h_state, 0700), 0);
-	ck_put_file(S("zero.meta"), "segd1 1000 1000 666 1 0 1000\n");
+	ck_put_file(h_in(h_state, "zero.meta"), "segd1 1000 1000 666 1 0 1000\n");
 	put_seg("zero", 0x1000);
-	ck_put_file(S("gid.meta"), "segd1 1000 4294967296 660 0 0 0\n");
-	ck_put_file(S("uid.meta"), "segd1 4294967296 1000 600 0 0 0\n");
-	ck_put_file(S("good.meta"), "segd1 1000 1000 600 0 0 0\n");
+	ck_put_file(h_in(h_state, "gid.meta"), "segd1 1000 4294967296 660 0 0 0\n");
+	ck_put_file(h_in(h_state, "uid.meta"), "segd1 4294967296 1000 600 0 0 0\n");
+	ck_put_file(h_in(h_state, "good.meta"), "segd1 1000 1000 600 0 0 0\n");
 	h_segd_start();
 	serving("good", 0);
 	ck_assert_int_eq(seg_stat("zero", &info), -1);
@@ -626,8 +600,8 @@ START_TEST(records_out_of_range)
 	H_LOG_HAS("gid.meta: malformed metadata, ignored");
 	H_LOG_HAS("uid.meta: malformed metadata, ignored");
 	/* left where they are */
-	ck_assert_int_eq(access(S("zero.meta"), F_OK), 0);
-	ck_assert_int_eq(access(S("gid.meta"), F_OK), 0);
+	ck_assert_int_eq(access(h_in(h_state, "zero.meta"), F_OK), 0);
+	ck_assert_int_eq(access(h_in(h_state, "gid.meta"), F_OK), 0);
 }
 END_TEST
 
@@ -643,13 +617,13 @@ START_TEST(pool_state_truncated_at_restart)
 	b = seg_zalloc("zr", 64);
 	ck_assert_msg(b != NULL, "zalloc: %s", seg_errstr());
 	h_segd_stop();
-	size = file_size(S("zr.zio"));
-	ck_assert_int_eq(truncate(S("zr.zio"), size / 2), 0);
+	size = file_size(h_in(h_state, "zr.zio"));
+	ck_assert_int_eq(truncate(h_in(h_state, "zr.zio"), size / 2), 0);
 	h_segd_start();
 	ck_assert_int_eq(seg_stat("zr", &info), -1);
 	H_LOG_HAS("zr.zio is not a file of");
-	ck_assert_int_eq(file_size(S("zr.zio")), size / 2);	/* left */
-	ck_assert_int_eq(access(S("zr.seg"), F_OK), 0);
+	ck_assert_int_eq(file_size(h_in(h_state, "zr.zio")), size / 2);	/* left */
+	ck_assert_int_eq(access(h_in(h_state, "zr.seg"), F_OK), 0);
 	serving(NULL, 0);
 }
 END_TEST
@@ -659,7 +633,7 @@ suite(void)
 {
 	Suite *s = suite_create("harden");
 
-	ck_tcase(s, "crash", &fs_fix, H_TIMEOUT_S, truncate_then_write,
+	ck_tcase(s, "crash", &h_fs_fix, H_TIMEOUT_S, truncate_then_write,
 	    grow_undone, punch_refilled, pool_state_truncated, NULL);
 	ck_tcase(s, "full", &small_fix, H_TIMEOUT_S, full_fs, NULL);
 	ck_tcase(s, "trust", &bare_fix, H_TIMEOUT_S, state_dir_others,

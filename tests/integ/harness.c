@@ -72,6 +72,10 @@ const struct ck_fix h_fix = {
 	.setup = h_setup, .teardown = h_teardown,
 	.usetup = h_begin, .uteardown = h_end,
 };
+const struct ck_fix h_fs_fix = {
+	.setup = h_fs_setup, .teardown = h_fs_teardown,
+	.usetup = h_begin, .uteardown = h_end,
+};
 
 const char *
 h_path(const char *rel)

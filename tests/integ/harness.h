@@ -154,6 +154,7 @@ void h_need_root_fuse(void);
 void h_mount_opts(void);
 void h_fs_setup(void);
 void h_fs_teardown(void);
+extern const struct ck_fix h_fs_fix;	/* h_fs_setup, h_fs_teardown */
 /* h_mnt/rel (static buffer, one of eight, shared with h_in). */
 const char *h_mnt_path(const char *rel);
 /* Make segment name in the mount (mkdir with mode, ctl written), or fail. */

@@ -62,14 +62,7 @@ free_range(uint64_t len)
 static void
 case_setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(topdir, sizeof topdir, "%s/check_namespace.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(topdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	ck_mkdtemp(topdir, sizeof topdir, "check_namespace");
 }
 
 static void

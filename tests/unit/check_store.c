@@ -27,14 +27,7 @@ static uint64_t P;
 static void
 case_begin(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(topdir, sizeof topdir, "%s/check_store.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(topdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	ck_mkdtemp(topdir, sizeof topdir, "check_store");
 }
 
 static void
