@@ -35,11 +35,7 @@ while getopts n:s:c:o: opt; do
 		;;
 	esac
 done
-segd=$bdir/segd
-[ -x "$segd" ] || {
-	echo "fs_bench: no $segd: run make first" >&2
-	exit 1
-}
+need_segd fs_bench
 shm=${FS_BENCH_TMPFS:-/dev/shm}
 [ "$(stat -f -c %T "$shm" 2>/dev/null)" = tmpfs ] || {
 	echo "fs_bench: $shm is not tmpfs (set FS_BENCH_TMPFS)" >&2

@@ -15,12 +15,7 @@
 set -u
 export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top=$(cd "$here/.." && pwd)
-BUILD=${BUILD:-build}
-case "$BUILD" in
-/*) bdir=$BUILD ;;
-*) bdir=$top/$BUILD ;;
-esac
+. "$here/fs_common.sh"
 rounds=2 secs=4 out=$bdir/bench/fs_fio.json mib=256
 while getopts r:t:o: opt; do
 	case "$opt" in
@@ -33,11 +28,7 @@ while getopts r:t:o: opt; do
 		;;
 	esac
 done
-segd=$bdir/segd
-[ -x "$segd" ] || {
-	echo "fs_fio: no $segd: run make first" >&2
-	exit 1
-}
+need_segd fs_fio
 command -v fio >/dev/null || {
 	echo "fs_fio: no fio: run tests/setup.sh" >&2
 	exit 1

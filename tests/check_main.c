@@ -4,12 +4,16 @@
  * check_main.c: the main() of every Check suite, and the helpers the
  * suites share.  See check_main.h.
  */
+#include <sys/stat.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check_main.h"
 
@@ -89,6 +93,73 @@ ck_skip(const char *test, const char *fmt, ...)
 		n -= 3;
 	printf("SKIP: %.*s: %s\n", (int)n, test, why);
 	fflush(stdout);
+}
+
+void
+ck_mkdtemp(char *buf, size_t size, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+	int n = snprintf(buf, size, "%s/%s.XXXXXX",
+	    t != NULL && *t != '\0' ? t : "/tmp", name);
+
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "%s: temporary directory name too long\n", name);
+		exit(1);
+	}
+	if (mkdtemp(buf) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
+void
+ck_rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char sub[1024];
+			struct stat sb;
+
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+			if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
+				ck_rm_rf(sub);
+			else
+				unlink(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
+void
+ck_put_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+void
+ck_file_is(const char *path, const char *text)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, text);
 }
 
 int

@@ -12,6 +12,7 @@
 #ifndef CHECK_MAIN_H
 #define CHECK_MAIN_H
 
+#include <stddef.h>
 #include <check.h>
 
 /* Defined by each suite file. */
@@ -46,5 +47,15 @@ void ck_sleep_ms(int ms);
 void ck_skip(const char *test, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 #define CK_SKIP(...) ck_skip(__func__, __VA_ARGS__)
+
+/* Make a directory $TMPDIR/name.XXXXXX (/tmp without $TMPDIR), its path in
+ * buf, or exit (usable in unchecked fixtures). */
+void ck_mkdtemp(char *buf, size_t size, const char *name);
+/* Remove path and everything below it (symlinks not followed). */
+void ck_rm_rf(const char *path);
+/* Write text to path (made 0644, truncated); check that path holds text
+ * (up to 255 bytes). */
+void ck_put_file(const char *path, const char *text);
+void ck_file_is(const char *path, const char *text);
 
 #endif

@@ -36,25 +36,7 @@
  * leaves its segd killed and its mount stale: the harness unmounts what is
  * left under the test's and the run's folders.
  */
-static char mnt[H_PATHMAX + 8];
-
 /* ---- fixture: segd with -m ---- */
-
-static void
-fs_setup(void)
-{
-	ck_assert_msg(access("/dev/fuse", R_OK | W_OK) == 0, "no usable "
-	    "/dev/fuse: %s", strerror(errno));
-	ck_assert_msg(geteuid() == 0, "the file system tests run as root (the "
-	    "mount is allow_other, and some tests change uid)");
-	h_prepare();
-	ck_assert(snprintf(mnt, sizeof mnt, "%s/mnt", h_dir) <
-	    (int)sizeof mnt);	/* segd makes it */
-	h_segd_opts[0] = "-m";
-	h_segd_opts[1] = mnt;
-	h_segd_opts[2] = NULL;
-	h_segd_start();
-}
 
 static int
 is_mounted(const char *path)
@@ -73,57 +55,13 @@ is_mounted(const char *path)
 	return found;
 }
 
-static void
-fs_teardown(void)
-{
-	h_teardown();		/* unmounts a mount a test left stale */
-	h_segd_opts[0] = NULL;
-}
-
-static const struct ck_fix fs_fix = {
-	.setup = fs_setup, .teardown = fs_teardown,
-	.usetup = h_begin, .uteardown = h_end,
-};
-
 /* ---- helpers ---- */
-
-static const char *
-P(const char *rel)
-{
-	static char buf[4][H_PATHMAX + 128];
-	static int i;
-	char *b = buf[i++ % 4];
-	int n = snprintf(b, sizeof buf[0], "%s/%s", mnt, rel);
-
-	ck_assert_msg(n > 0 && (size_t)n < sizeof buf[0], "path too long");
-	return b;
-}
-
-/* Whether segd's log has s in it (logs are written line by line). */
-static int
-log_has(const char *s)
-{
-	char *buf = h_log_read();
-	int found = strstr(buf, s) != NULL;
-
-	free(buf);
-	return found;
-}
-
-static int
-log_pred(void *arg)
-{
-	return log_has(arg);
-}
-
-#define LOG_HAS(s) ck_assert_msg(h_until(log_pred, (void *)(s), 5000),	\
-	"segd's log does not say '%s'", (s))
 
 /* write a whole string to a file of the mount: 0, or -1 with errno */
 static int
 put(const char *rel, const char *s)
 {
-	int fd = open(P(rel), O_WRONLY | O_TRUNC), err;
+	int fd = open(h_mnt_path(rel), O_WRONLY | O_TRUNC), err;
 	ssize_t n;
 
 	if (fd < 0)
@@ -135,53 +73,10 @@ put(const char *rel, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
-/* read a file of the mount into buf; its length, or -1 with errno */
-static ssize_t
-get(const char *rel, char *buf, size_t size)
-{
-	int fd = open(P(rel), O_RDONLY), err;
-	ssize_t n, tot = 0;
-
-	if (fd < 0)
-		return -1;
-	while ((size_t)tot + 1 < size &&
-	    (n = read(fd, buf + tot, size - 1 - (size_t)tot)) > 0)
-		tot += n;
-	err = errno;
-	if (n < 0) {
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	close(fd);
-	buf[tot] = '\0';
-	return tot;
-}
-
-static void
-mkseg(const char *name, mode_t mode, const char *ctl)
-{
-	char rel[128];
-
-	ck_assert_msg(mkdir(P(name), mode) == 0, "mkdir %s: %s", name,
-	    strerror(errno));
-	snprintf(rel, sizeof rel, "%s/ctl", name);
-	ck_assert_msg(put(rel, ctl) == 0, "write '%s' to %s: %s", ctl, rel,
-	    strerror(errno));
-}
-
-static uid_t
-nobody_uid(void)
-{
-	struct passwd *pw = getpwnam("nobody");
-
-	return pw != NULL ? pw->pw_uid : 65534;
-}
-
 static void
 become_nobody(void)
 {
-	uid_t u = nobody_uid();
+	uid_t u = h_nobody_uid();
 
 	H_CCHECK(setgroups(0, NULL) == 0 && setgid((gid_t)u) == 0 &&
 	    setuid(u) == 0, "cannot become uid %u: %s", (unsigned)u,
@@ -201,7 +96,7 @@ START_TEST(spec_example)
 	snprintf(script, sizeof script,
 	    "mkdir %s/example\n"
 	    "echo 'va 0x10000000 0x100000' > %s/example/ctl\n"
-	    "echo -n hi mom > %s/example/data\n", mnt, mnt, mnt);
+	    "echo -n hi mom > %s/example/data\n", h_mnt, h_mnt, h_mnt);
 	ck_assert_msg(h_runv(&r, NULL, 0, argv) == 0, "the example failed: %s",
 	    r.err);
 	h_run_free(&r);
@@ -215,7 +110,7 @@ START_TEST(spec_example)
 	ck_assert_int_eq(seg_detach(va), 0);
 
 	/* cat ctl: the actual address and length */
-	snprintf(script, sizeof script, "cat %s/example/ctl", mnt);
+	snprintf(script, sizeof script, "cat %s/example/ctl", h_mnt);
 	ck_assert_int_eq(h_runv(&r, NULL, 0, argv), 0);
 	ck_assert_str_eq(r.out, "va 0x10000000 0x100000\n");
 	h_run_free(&r);
@@ -250,44 +145,44 @@ START_TEST(tree_is_a_view)
 
 	/* made by libseg: seen in the tree, with its three files */
 	ck_assert_int_eq(seg_create("bylib", 0640), 0);
-	ck_assert(dir_has(mnt, "bylib"));
-	ck_assert(dir_has(P("bylib"), "ctl"));
-	ck_assert(dir_has(P("bylib"), "data"));
-	ck_assert(dir_has(P("bylib"), "free"));
-	ck_assert_int_eq(stat(P("bylib"), &st), 0);
+	ck_assert(dir_has(h_mnt, "bylib"));
+	ck_assert(dir_has(h_mnt_path("bylib"), "ctl"));
+	ck_assert(dir_has(h_mnt_path("bylib"), "data"));
+	ck_assert(dir_has(h_mnt_path("bylib"), "free"));
+	ck_assert_int_eq(stat(h_mnt_path("bylib"), &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
-	ck_assert_int_eq(stat(P("bylib/data"), &st), 0);
+	ck_assert_int_eq(stat(h_mnt_path("bylib/data"), &st), 0);
 	ck_assert(S_ISREG(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 0777, 0640);
 	ck_assert_int_eq(st.st_size, 0);	/* no length before ctl */
 	ck_assert_int_eq(seg_ctl("bylib", "addr 0 0x3000"), 0);
-	ck_assert_int_eq(stat(P("bylib/data"), &st), 0);
+	ck_assert_int_eq(stat(h_mnt_path("bylib/data"), &st), 0);
 	ck_assert_int_eq(st.st_size, 0x3000);	/* data's size: the length */
 
 	/* made by mkdir: seen by libseg with mkdir's mode and our uid */
-	ck_assert_int_eq(mkdir(P("bymkdir"), 0604), 0);
+	ck_assert_int_eq(mkdir(h_mnt_path("bymkdir"), 0604), 0);
 	ck_assert_int_eq(seg_stat("bymkdir", &si), 0);
 	ck_assert_uint_eq(si.mode, 0604);
 	ck_assert_uint_eq(si.uid, getuid());
 	ck_assert_uint_eq(si.gid, getgid());
-	ck_assert_int_eq(mkdir(P("bymkdir"), 0600), -1);
+	ck_assert_int_eq(mkdir(h_mnt_path("bymkdir"), 0600), -1);
 	ck_assert_int_eq(errno, EEXIST);
 
 	/* removed by libseg: gone from the tree at once */
 	ck_assert_int_eq(seg_remove("bylib"), 0);
-	ck_assert(!dir_has(mnt, "bylib"));
-	ck_assert_int_eq(stat(P("bylib"), &st), -1);
+	ck_assert(!dir_has(h_mnt, "bylib"));
+	ck_assert_int_eq(stat(h_mnt_path("bylib"), &st), -1);
 	ck_assert_int_eq(errno, ENOENT);
 
 	/* no other files or directories can be made */
-	ck_assert_int_eq(open(P("bymkdir/other"), O_WRONLY | O_CREAT, 0600), -1);
+	ck_assert_int_eq(open(h_mnt_path("bymkdir/other"), O_WRONLY | O_CREAT, 0600), -1);
 	ck_assert_int_eq(errno, EPERM);
-	ck_assert_int_eq(mkdir(P("bymkdir/sub"), 0700), -1);
+	ck_assert_int_eq(mkdir(h_mnt_path("bymkdir/sub"), 0700), -1);
 	ck_assert_int_eq(errno, EPERM);
-	ck_assert_int_eq(rename(P("bymkdir"), P("other")), -1);
+	ck_assert_int_eq(rename(h_mnt_path("bymkdir"), h_mnt_path("other")), -1);
 	ck_assert_int_eq(errno, EPERM);
 	/* a bad segment name */
-	ck_assert_int_eq(mkdir(P("bad name"), 0600), -1);
+	ck_assert_int_eq(mkdir(h_mnt_path("bad name"), 0600), -1);
 	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
@@ -298,12 +193,12 @@ START_TEST(ctl_twice)
 {
 	char buf[128];
 
-	mkseg("twice", 0600, "va 0x12000000 0x2000");
+	h_fs_mkseg("twice", 0600, "va 0x12000000 0x2000");
 	ck_assert_int_eq(put("twice/ctl", "va 0x13000000 0x1000\n"), -1);
 	ck_assert_int_eq(errno, EBUSY);
-	LOG_HAS("already allocated");
+	H_LOG_HAS("already allocated");
 	/* unchanged */
-	ck_assert_int_eq(get("twice/ctl", buf, sizeof buf), 21);
+	ck_assert_int_eq(h_read_file(h_mnt_path("twice/ctl"), buf, sizeof buf), 21);
 	ck_assert_str_eq(buf, "va 0x12000000 0x2000\n");
 	/* the same message again is no exception */
 	ck_assert_int_eq(put("twice/ctl", "va 0x12000000 0x2000\n"), -1);
@@ -315,19 +210,19 @@ START_TEST(data_unallocated)
 {
 	char buf[64];
 
-	ck_assert_int_eq(mkdir(P("un"), 0600), 0);
-	ck_assert_int_eq(open(P("un/data"), O_RDONLY), -1);
+	ck_assert_int_eq(mkdir(h_mnt_path("un"), 0600), 0);
+	ck_assert_int_eq(open(h_mnt_path("un/data"), O_RDONLY), -1);
 	ck_assert_int_eq(errno, ENXIO);
-	ck_assert_int_eq(open(P("un/data"), O_WRONLY), -1);
+	ck_assert_int_eq(open(h_mnt_path("un/data"), O_WRONLY), -1);
 	ck_assert_int_eq(errno, ENXIO);
-	LOG_HAS("open un/data: " UNALLOC);
+	H_LOG_HAS("open un/data: " UNALLOC);
 	/* reading ctl before the address is set: the same error */
-	ck_assert_int_eq(get("un/ctl", buf, sizeof buf), -1);
+	ck_assert_int_eq(h_read_file(h_mnt_path("un/ctl"), buf, sizeof buf), -1);
 	ck_assert_int_eq(errno, ENXIO);
-	LOG_HAS("read un/ctl: " UNALLOC);
+	H_LOG_HAS("read un/ctl: " UNALLOC);
 	/* and with an address, both work */
 	ck_assert_int_eq(put("un/ctl", "addr 0 1"), 0);
-	ck_assert_int_eq(get("un/data", buf, sizeof buf), 63);
+	ck_assert_int_eq(h_read_file(h_mnt_path("un/data"), buf, sizeof buf), 63);
 }
 END_TEST
 
@@ -345,9 +240,9 @@ START_TEST(bad_ctl)
 	struct seg_info si;
 	size_t i;
 
-	ck_assert_int_eq(mkdir(P("bad"), 0600), 0);
+	ck_assert_int_eq(mkdir(h_mnt_path("bad"), 0600), 0);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		int fd = open(P("bad/ctl"), O_WRONLY);
+		int fd = open(h_mnt_path("bad/ctl"), O_WRONLY);
 		ssize_t n;
 		ck_assert_int_ge(fd, 0);
 		n = write(fd, bad[i], strlen(bad[i]) ? strlen(bad[i]) : 1);
@@ -355,7 +250,7 @@ START_TEST(bad_ctl)
 		    "(%s), not EINVAL", bad[i], n, strerror(errno));
 		close(fd);
 	}
-	LOG_HAS("bad ctl message");
+	H_LOG_HAS("bad ctl message");
 	/* nothing was set */
 	ck_assert_int_eq(seg_stat("bad", &si), 0);
 	ck_assert_str_eq(si.verb, "-");
@@ -367,8 +262,8 @@ START_TEST(data_bounds)
 	char buf[64];
 	int fd;
 
-	mkseg("b", 0600, "addr 0 0x1000");
-	fd = open(P("b/data"), O_RDWR);
+	h_fs_mkseg("b", 0600, "addr 0 0x1000");
+	fd = open(h_mnt_path("b/data"), O_RDWR);
 	ck_assert_int_ge(fd, 0);
 	/* a write past the end is cut at the end */
 	ck_assert_int_eq(pwrite(fd, "abcdef", 6, 0x1000 - 3), 3);
@@ -379,7 +274,7 @@ START_TEST(data_bounds)
 	ck_assert_int_eq(errno, EFBIG);
 	ck_assert_int_eq(pwrite(fd, "x", 1, 0x5000), -1);
 	ck_assert_int_eq(errno, EFBIG);
-	LOG_HAS("starts at or past the end of segment 'b'");
+	H_LOG_HAS("starts at or past the end of segment 'b'");
 	/* reads stop at the end */
 	ck_assert_int_eq(pread(fd, buf, sizeof buf, 0x1000), 0);
 	ck_assert_int_eq(pread(fd, buf, sizeof buf, 0x9000), 0);
@@ -389,25 +284,25 @@ START_TEST(data_bounds)
 	ck_assert_int_eq(memcmp(buf, "mid", 3), 0);
 	/* O_TRUNC and ftruncate leave the segment as it is */
 	close(fd);
-	fd = open(P("b/data"), O_WRONLY | O_TRUNC);
+	fd = open(h_mnt_path("b/data"), O_WRONLY | O_TRUNC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, 10), 0);
 	close(fd);
 	ck_assert_int_eq(seg_pread("b", buf, 3, 0x801), 3);
 	ck_assert_int_eq(memcmp(buf, "mid", 3), 0);
-	ck_assert_int_eq(get("b/data", buf, 2), 1);	/* still 0x1000 long */
+	ck_assert_int_eq(h_read_file(h_mnt_path("b/data"), buf, 2), 1);	/* still 0x1000 long */
 }
 END_TEST
 
 START_TEST(rmdir_missing)
 {
-	ck_assert_int_eq(rmdir(P("nosuch")), -1);
+	ck_assert_int_eq(rmdir(h_mnt_path("nosuch")), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	ck_assert_int_eq(open(P("nosuch/ctl"), O_RDONLY), -1);
+	ck_assert_int_eq(open(h_mnt_path("nosuch/ctl"), O_RDONLY), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	/* a segment's files cannot go on their own, nor can other names */
-	ck_assert_int_eq(mkdir(P("keep"), 0600), 0);
-	ck_assert_int_eq(unlink(P("keep/other")), -1);
+	ck_assert_int_eq(mkdir(h_mnt_path("keep"), 0600), 0);
+	ck_assert_int_eq(unlink(h_mnt_path("keep/other")), -1);
 	ck_assert_int_eq(errno, ENOENT);
 }
 END_TEST
@@ -421,44 +316,44 @@ denied_as_nobody(void *arg)
 
 	(void)arg;
 	become_nobody();
-	fd = open(P("priv/data"), O_RDONLY);
+	fd = open(h_mnt_path("priv/data"), O_RDONLY);
 	H_CCHECK(fd == -1 && errno == EACCES, "open data: %d (%s), not EACCES",
 	    fd, strerror(errno));
-	fd = open(P("priv/ctl"), O_WRONLY);
+	fd = open(h_mnt_path("priv/ctl"), O_WRONLY);
 	H_CCHECK(fd == -1 && errno == EACCES, "open ctl for writing: %d (%s), "
 	    "not EACCES", fd, strerror(errno));
-	fd = open(P("priv/ctl"), O_RDONLY);
+	fd = open(h_mnt_path("priv/ctl"), O_RDONLY);
 	H_CCHECK(fd == -1 && errno == EACCES, "open ctl: %d (%s), not EACCES",
 	    fd, strerror(errno));
-	H_CCHECK(access(P("priv/data"), R_OK) == -1 && errno == EACCES,
+	H_CCHECK(access(h_mnt_path("priv/data"), R_OK) == -1 && errno == EACCES,
 	    "access(data, R_OK) allowed");
-	H_CCHECK(rmdir(P("priv")) == -1 && errno == EPERM, "rmdir of "
+	H_CCHECK(rmdir(h_mnt_path("priv")) == -1 && errno == EPERM, "rmdir of "
 	    "another's segment: %s, not EPERM", strerror(errno));
 	/* readable to others: reading works, writing does not */
-	fd = open(P("pub/data"), O_RDONLY);
+	fd = open(h_mnt_path("pub/data"), O_RDONLY);
 	H_CCHECK(fd >= 0, "open pub/data: %s", strerror(errno));
 	close(fd);
-	fd = open(P("pub/data"), O_RDWR);
+	fd = open(h_mnt_path("pub/data"), O_RDWR);
 	H_CCHECK(fd == -1 && errno == EACCES, "open pub/data O_RDWR: %d (%s)",
 	    fd, strerror(errno));
 	/* a segment of one's own: made with our uid, and ours to remove */
-	H_CCHECK(mkdir(P("mine"), 0600) == 0, "mkdir mine: %s",
+	H_CCHECK(mkdir(h_mnt_path("mine"), 0600) == 0, "mkdir mine: %s",
 	    strerror(errno));
-	fd = open(P("mine/ctl"), O_WRONLY);
+	fd = open(h_mnt_path("mine/ctl"), O_WRONLY);
 	H_CCHECK(fd >= 0 && write(fd, "addr 0 1", 8) == 8, "ctl mine: %s",
 	    strerror(errno));
 	close(fd);
-	H_CCHECK(rmdir(P("mine")) == 0, "rmdir mine: %s", strerror(errno));
+	H_CCHECK(rmdir(h_mnt_path("mine")) == 0, "rmdir mine: %s", strerror(errno));
 }
 
 START_TEST(permission_other_uid)
 {
 	struct seg_info si;
 
-	mkseg("priv", 0600, "addr 0 0x1000");
-	mkseg("pub", 0644, "addr 0 0x1000");
+	h_fs_mkseg("priv", 0600, "addr 0 0x1000");
+	h_fs_mkseg("pub", 0644, "addr 0 0x1000");
 	CK_CHILD(denied_as_nobody, NULL);
-	LOG_HAS("permission denied");
+	H_LOG_HAS("permission denied");
 	ck_assert_int_eq(seg_stat("priv", &si), 0);	/* still there */
 	ck_assert_int_eq(seg_stat("mine", &si), -1);
 }
@@ -469,13 +364,13 @@ static void
 as_group_member(void *arg)
 {
 	int member = *(int *)arg, fd;
-	uid_t u = nobody_uid();
+	uid_t u = h_nobody_uid();
 	gid_t g0 = 0;
 
 	H_CCHECK(setgroups(member ? 1 : 0, &g0) == 0 && setgid((gid_t)u) == 0 &&
 	    setuid(u) == 0, "cannot become uid %u: %s", (unsigned)u,
 	    strerror(errno));
-	fd = open(P("grp/data"), O_RDWR);
+	fd = open(h_mnt_path("grp/data"), O_RDWR);
 	if (member)
 		H_CCHECK(fd >= 0, "a member of the segment's group (as a "
 		    "supplementary group) was refused: %s", strerror(errno));
@@ -492,8 +387,8 @@ START_TEST(permission_group)
 	struct stat st;
 
 	umask(0);
-	mkseg("grp", 0660, "addr 0 0x1000");	/* root's group: 0 */
-	ck_assert_int_eq(stat(P("grp/data"), &st), 0);
+	h_fs_mkseg("grp", 0660, "addr 0 0x1000");	/* root's group: 0 */
+	ck_assert_int_eq(stat(h_mnt_path("grp/data"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0660);
 	ck_assert_uint_eq(st.st_gid, 0);
 	CK_CHILD(as_group_member, &yes);
@@ -507,7 +402,7 @@ mkdir_as_nobody(void *arg)
 	(void)arg;
 	become_nobody();
 	umask(022);
-	H_CCHECK(mkdir(P("nob"), 0777) == 0, "mkdir: %s", strerror(errno));
+	H_CCHECK(mkdir(h_mnt_path("nob"), 0777) == 0, "mkdir: %s", strerror(errno));
 }
 
 static void
@@ -515,7 +410,7 @@ chmod_not_mine(void *arg)
 {
 	(void)arg;
 	become_nobody();
-	H_CCHECK(chmod(P("priv2"), 0666) == -1 && errno == EPERM, "chmod of "
+	H_CCHECK(chmod(h_mnt_path("priv2"), 0666) == -1 && errno == EPERM, "chmod of "
 	    "another's segment: %s", strerror(errno));
 }
 
@@ -525,24 +420,24 @@ START_TEST(mkdir_owner_and_mode)
 	struct stat st;
 
 	CK_CHILD(mkdir_as_nobody, NULL);
-	ck_assert_int_eq(mkdir(P("priv2"), 0600), 0);
+	ck_assert_int_eq(mkdir(h_mnt_path("priv2"), 0600), 0);
 	ck_assert_int_eq(seg_stat("nob", &si), 0);
-	ck_assert_uint_eq(si.uid, nobody_uid());
+	ck_assert_uint_eq(si.uid, h_nobody_uid());
 	ck_assert_uint_eq(si.mode, 0755);	/* mkdir's mode, under the umask */
-	ck_assert_int_eq(stat(P("nob/ctl"), &st), 0);
-	ck_assert_uint_eq(st.st_uid, nobody_uid());
+	ck_assert_int_eq(stat(h_mnt_path("nob/ctl"), &st), 0);
+	ck_assert_uint_eq(st.st_uid, h_nobody_uid());
 	ck_assert_uint_eq(st.st_mode & 0777, 0644);
 	/* chmod: the owner's (or root's) to change; the segment's mode */
-	ck_assert_int_eq(chmod(P("nob/data"), 0600), 0);
+	ck_assert_int_eq(chmod(h_mnt_path("nob/data"), 0600), 0);
 	ck_assert_int_eq(seg_stat("nob", &si), 0);
 	ck_assert_uint_eq(si.mode, 0600);
-	ck_assert_int_eq(stat(P("nob"), &st), 0);
+	ck_assert_int_eq(stat(h_mnt_path("nob"), &st), 0);
 	ck_assert_uint_eq(st.st_mode & 0777, 0700);
-	ck_assert_int_eq(chown(P("nob/data"), 0, 0), -1);
+	ck_assert_int_eq(chown(h_mnt_path("nob/data"), 0, 0), -1);
 	ck_assert_int_eq(errno, EPERM);
 	CK_CHILD(chmod_not_mine, NULL);
 	/* root may remove anyone's */
-	ck_assert_int_eq(rmdir(P("nob")), 0);
+	ck_assert_int_eq(rmdir(h_mnt_path("nob")), 0);
 }
 END_TEST
 
@@ -563,20 +458,20 @@ START_TEST(remove_keeps_memory)
 	char *va;
 	int fd;
 
-	mkseg("gone", 0600, "va 0x14000000 0x2000");
+	h_fs_mkseg("gone", 0600, "va 0x14000000 0x2000");
 	ck_assert_int_eq(put("gone/data", "still here"), 0);
 	va = seg_attach(0, "gone", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
-	fd = open(P("gone/data"), O_RDWR);
+	fd = open(h_mnt_path("gone/data"), O_RDWR);
 	ck_assert_int_ge(fd, 0);
-	snprintf(script, sizeof script, "rmdir %s/gone", mnt);
+	snprintf(script, sizeof script, "rmdir %s/gone", h_mnt);
 	ck_assert_msg(h_runv(&r, NULL, 0, argv) == 0, "rmdir: %s", r.err);
 	h_run_free(&r);
 	/* the name is gone at once */
 	ck_assert_int_eq(seg_stat("gone", &si), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	ck_assert(!dir_has(mnt, "gone"));
-	ck_assert_int_eq(access(P("gone/data"), F_OK), -1);
+	ck_assert(!dir_has(h_mnt, "gone"));
+	ck_assert_int_eq(access(h_mnt_path("gone/data"), F_OK), -1);
 	/* attached memory and the open file keep working, and agree */
 	ck_assert_int_eq(memcmp(va, "still here", 10), 0);
 	memcpy(va + 100, "via memory", 10);
@@ -585,7 +480,7 @@ START_TEST(remove_keeps_memory)
 	ck_assert_int_eq(pwrite(fd, "via fuse", 8, 200), 8);
 	ck_assert_int_eq(memcmp(va + 200, "via fuse", 8), 0);
 	/* a new segment of that name is a new one */
-	ck_assert_int_eq(mkdir(P("gone"), 0600), 0);
+	ck_assert_int_eq(mkdir(h_mnt_path("gone"), 0600), 0);
 	ck_assert_int_eq(put("gone/ctl", "va 0x14000000 0x1000"), -1);
 	ck_assert_int_eq(errno, EADDRINUSE);	/* the old one still holds it */
 	close(fd);
@@ -593,7 +488,7 @@ START_TEST(remove_keeps_memory)
 	/* the close's release reaches segd in the background: allow it */
 	ck_assert_msg(h_until(ctl_ok, "gone/ctl", 5000), "ctl after the last "
 	    "detach and close: %s", strerror(errno));
-	ck_assert_int_eq(get("gone/data", buf, 2), 1);
+	ck_assert_int_eq(h_read_file(h_mnt_path("gone/data"), buf, 2), 1);
 	ck_assert_int_eq(buf[0], 0);
 }
 END_TEST
@@ -607,7 +502,7 @@ static void
 writer_fuse(void *arg)
 {
 	char page[PG];
-	int fd = open(P("conc/data"), O_WRONLY), i, round;
+	int fd = open(h_mnt_path("conc/data"), O_WRONLY), i, round;
 
 	(void)arg;
 	H_CCHECK(fd >= 0, "open: %s", strerror(errno));
@@ -639,10 +534,10 @@ START_TEST(fuse_and_attach_one_memory)
 	char *va;
 	int fd, i;
 
-	mkseg("conc", 0600, "addr 0 0x40000");
+	h_fs_mkseg("conc", 0600, "addr 0 0x40000");
 	va = seg_attach(0, "conc", 0, 0);
 	ck_assert_msg(va != NULL, "attach: %s", seg_errstr());
-	fd = open(P("conc/data"), O_RDWR);
+	fd = open(h_mnt_path("conc/data"), O_RDWR);
 	ck_assert_int_ge(fd, 0);
 
 	/* each write is seen at once the other way */
@@ -693,8 +588,8 @@ START_TEST(large_requests)
 	ck_assert(a != NULL && b != NULL);
 	for (i = 0; i < len; i++)
 		a[i] = (char)(i * 7 + i / 4096);
-	mkseg("big", 0600, "addr 0 0x800000");
-	fd = open(P("big/data"), O_RDWR);
+	h_fs_mkseg("big", 0600, "addr 0 0x800000");
+	fd = open(h_mnt_path("big/data"), O_RDWR);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, a, len, 0), (ssize_t)len);
 	ck_assert_int_eq(pread(fd, b, len, 0), (ssize_t)len);
@@ -720,7 +615,7 @@ open_free(const char *name, int flags)
 	char rel[128];
 
 	snprintf(rel, sizeof rel, "%s/free", name);
-	return open(P(rel), flags);
+	return open(h_mnt_path(rel), flags);
 }
 
 /* In a child: open NAME/free, say so, and read: it blocks (no address). */
@@ -739,19 +634,19 @@ START_TEST(unmounted_at_stop)
 {
 	struct h_kid k;
 
-	ck_assert(is_mounted(mnt));
-	ck_assert_int_eq(mkdir(P("stays"), 0600), 0);
+	ck_assert(is_mounted(h_mnt));
+	ck_assert_int_eq(mkdir(h_mnt_path("stays"), 0600), 0);
 	/* a read of free blocked when segd stops: answered, not left hanging */
-	mkseg("zq", 0600, "umsg 0 0x10000");
+	h_fs_mkseg("zq", 0600, "umsg 0 0x10000");
 	h_start(&k, read_free_fails, "zq");
 	ck_assert_msg(h_blocked_in_read(&k, -1, h_peer_ms()), "the reader of "
 	    "free did not block in read");
 	h_segd_stop();		/* segd exits 0, so frees all it held */
-	ck_assert(!is_mounted(mnt));
+	ck_assert(!is_mounted(h_mnt));
 	h_finish_ok(&k, "the blocked reader of free, at segd's stop");
 	h_segd_start();		/* the segment is found again, and the tree */
-	ck_assert(is_mounted(mnt));
-	ck_assert(dir_has(mnt, "stays"));
+	ck_assert(is_mounted(h_mnt));
+	ck_assert(dir_has(h_mnt, "stays"));
 }
 END_TEST
 
@@ -759,7 +654,7 @@ START_TEST(live_mount_not_stolen)
 {
 	char sock[H_PATHMAX + 16], state[H_PATHMAX + 16];
 	char *argv[] = { (char *)h_path("segd"), "-f", "-s", sock, "-d", state,
-	    "-m", mnt, NULL };
+	    "-m", h_mnt, NULL };
 	struct h_run r;
 
 	snprintf(sock, sizeof sock, "%s/sock2", h_dir);
@@ -768,7 +663,7 @@ START_TEST(live_mount_not_stolen)
 	ck_assert_msg(strstr(r.err, "already mounted") != NULL, "stderr: %s",
 	    r.err);
 	h_run_free(&r);
-	ck_assert_int_eq(mkdir(P("ok"), 0600), 0);	/* ours still serves */
+	ck_assert_int_eq(mkdir(h_mnt_path("ok"), 0600), 0);	/* ours still serves */
 }
 END_TEST
 
@@ -778,7 +673,7 @@ dead_mount_fails(void *arg)
 	struct stat st;
 
 	(void)arg;
-	H_CCHECK(stat(P("k/data"), &st) == -1 && (errno == ENOTCONN ||
+	H_CCHECK(stat(h_mnt_path("k/data"), &st) == -1 && (errno == ENOTCONN ||
 	    errno == ECONNABORTED), "stat on the dead mount: %s",
 	    strerror(errno));
 }
@@ -788,7 +683,7 @@ START_TEST(killed_segd_recovers)
 	char buf[64];
 	int st;
 
-	mkseg("k", 0600, "va 0x15000000 0x1000");
+	h_fs_mkseg("k", 0600, "va 0x15000000 0x1000");
 	ck_assert_int_eq(put("k/data", "alive"), 0);
 	ck_assert_int_eq(kill(h_segd, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(h_segd, &st, 0), h_segd);
@@ -797,10 +692,10 @@ START_TEST(killed_segd_recovers)
 	CK_CHILD(dead_mount_fails, NULL);
 	/* a new segd finds the stale mount, replaces it, and serves again */
 	h_segd_start();
-	LOG_HAS("stale mount");
-	ck_assert_int_eq(get("k/ctl", buf, sizeof buf), 21);
+	H_LOG_HAS("stale mount");
+	ck_assert_int_eq(h_read_file(h_mnt_path("k/ctl"), buf, sizeof buf), 21);
 	ck_assert_str_eq(buf, "va 0x15000000 0x1000\n");
-	ck_assert_int_eq(get("k/data", buf, 6), 5);
+	ck_assert_int_eq(h_read_file(h_mnt_path("k/data"), buf, 6), 5);
 	ck_assert_str_eq(buf, "alive");
 }
 END_TEST
@@ -860,7 +755,7 @@ START_TEST(free_file)
 	ssize_t n;
 
 	/* umsg: this process holds the pool and allocates */
-	mkseg("zu", 0600, "umsg 0 0x100000");
+	h_fs_mkseg("zu", 0600, "umsg 0 0x100000");
 	p1 = seg_zalloc("zu", 4096);
 	p2 = seg_zalloc("zu", 4096);
 	ck_assert_msg(p1 != NULL && p2 != NULL, "zalloc: %s", seg_errstr());
@@ -900,7 +795,7 @@ START_TEST(free_file)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(put("zu/free", "not-an-address"), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	LOG_HAS("not the start of a live buffer");
+	H_LOG_HAS("not the start of a live buffer");
 
 	/* a blocked reader wakes when a buffer comes back */
 	p1 = seg_zalloc("zu", 4096);
@@ -921,15 +816,15 @@ START_TEST(free_file)
 	h_finish_ok(&k, "the interrupted reader of free");
 
 	/* kmsg: segd reclaims; free of a non-zero-copy segment: refused */
-	mkseg("zk", 0600, "kmsg 0 0x100000");
+	h_fs_mkseg("zk", 0600, "kmsg 0 0x100000");
 	kb = seg_zalloc("zk", 4096);
 	ck_assert_msg(kb != NULL, "zalloc kmsg: %s", seg_errstr());
 	snprintf(line, sizeof line, "0x%llx", (unsigned long long)(uintptr_t)kb);
 	ck_assert_int_eq(put("zk/free", line), 0);
 	ck_assert_int_eq(put("zk/free", line), -1);	/* reclaimed already */
 	ck_assert_int_eq(errno, EINVAL);
-	mkseg("plain", 0600, "addr 0 0x1000");
-	ck_assert_int_eq(get("plain/free", buf, sizeof buf), -1);
+	h_fs_mkseg("plain", 0600, "addr 0 0x1000");
+	ck_assert_int_eq(h_read_file(h_mnt_path("plain/free"), buf, sizeof buf), -1);
 	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
@@ -939,16 +834,16 @@ suite(void)
 {
 	Suite *s = suite_create("fs");
 
-	ck_tcase(s, "example", &fs_fix, H_TIMEOUT_S, spec_example,
+	ck_tcase(s, "example", &h_fs_fix, H_TIMEOUT_S, spec_example,
 	    tree_is_a_view, NULL);
-	ck_tcase(s, "errors", &fs_fix, H_TIMEOUT_S, ctl_twice, data_unallocated,
+	ck_tcase(s, "errors", &h_fs_fix, H_TIMEOUT_S, ctl_twice, data_unallocated,
 	    bad_ctl, data_bounds, rmdir_missing, NULL);
-	ck_tcase(s, "permissions", &fs_fix, H_TIMEOUT_S, permission_other_uid,
+	ck_tcase(s, "permissions", &h_fs_fix, H_TIMEOUT_S, permission_other_uid,
 	    permission_group, mkdir_owner_and_mode, NULL);
-	ck_tcase(s, "memory", &fs_fix, H_TIMEOUT_S, remove_keeps_memory,
+	ck_tcase(s, "memory", &h_fs_fix, H_TIMEOUT_S, remove_keeps_memory,
 	    fuse_and_attach_one_memory, large_requests, NULL);
-	ck_tcase(s, "free", &fs_fix, H_TIMEOUT_S, free_file, NULL);
-	ck_tcase(s, "mount", &fs_fix, H_TIMEOUT_S, unmounted_at_stop,
+	ck_tcase(s, "free", &h_fs_fix, H_TIMEOUT_S, free_file, NULL);
+	ck_tcase(s, "mount", &h_fs_fix, H_TIMEOUT_S, unmounted_at_stop,
 	    live_mount_not_stolen, killed_segd_recovers, NULL);
 	return s;
 }

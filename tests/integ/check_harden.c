@@ -41,47 +41,18 @@
 
 #define NOBODY 65534
 
-static char mnt[H_PATHMAX + 8];
-
 /* ---- fixtures ---- */
-
-static void
-need_root_fuse(void)
-{
-	ck_assert_msg(access("/dev/fuse", R_OK | W_OK) == 0, "no usable "
-	    "/dev/fuse: %s", strerror(errno));
-	ck_assert_msg(geteuid() == 0, "the hardening tests run as root (they "
-	    "change uid, mount, and chown)");
-}
-
-static void
-mount_opts(void)
-{
-	ck_assert(snprintf(mnt, sizeof mnt, "%s/mnt", h_dir) < (int)sizeof mnt);
-	h_segd_opts[0] = "-m";
-	h_segd_opts[1] = mnt;
-	h_segd_opts[2] = NULL;
-}
-
-static void
-fs_setup(void)
-{
-	need_root_fuse();
-	h_prepare();
-	mount_opts();
-	h_segd_start();
-}
 
 /* The state directory on a 1 MiB tmpfs. */
 static void
 small_setup(void)
 {
-	need_root_fuse();
+	h_need_root_fuse();
 	h_prepare();
 	ck_assert_int_eq(mkdir(h_state, 0700), 0);
 	ck_assert_msg(mount("tmpfs", h_state, "tmpfs", MS_NOSUID | MS_NODEV,
 	    "size=1m,mode=0700") == 0, "mount tmpfs: %s", strerror(errno));
-	mount_opts();
+	h_mount_opts();
 	h_segd_start();
 }
 
@@ -89,75 +60,21 @@ small_setup(void)
 static void
 bare_setup(void)
 {
-	need_root_fuse();
+	h_need_root_fuse();
 	h_prepare();
 	h_segd_opts[0] = NULL;
 }
 
-static void
-teardown(void)
-{
-	h_teardown();
-	h_segd_opts[0] = NULL;
-}
-
-static const struct ck_fix fs_fix = {
-	.setup = fs_setup, .teardown = teardown,
-	.usetup = h_begin, .uteardown = h_end,
-};
 static const struct ck_fix small_fix = {
-	.setup = small_setup, .teardown = teardown,
+	.setup = small_setup, .teardown = h_fs_teardown,
 	.usetup = h_begin, .uteardown = h_end,
 };
 static const struct ck_fix bare_fix = {
-	.setup = bare_setup, .teardown = teardown,
+	.setup = bare_setup, .teardown = h_fs_teardown,
 	.usetup = h_begin, .uteardown = h_end,
 };
 
 /* ---- helpers ---- */
-
-static const char *
-P(const char *rel)
-{
-	static char buf[4][H_PATHMAX + 128];
-	static int i;
-	char *b = buf[i++ % 4];
-
-	ck_assert(snprintf(b, sizeof buf[0], "%s/%s", mnt, rel) <
-	    (int)sizeof buf[0]);
-	return b;
-}
-
-static const char *
-S(const char *rel)
-{
-	static char buf[4][H_PATHMAX + 128];
-	static int i;
-	char *b = buf[i++ % 4];
-
-	ck_assert(snprintf(b, sizeof buf[0], "%s/%s", h_state, rel) <
-	    (int)sizeof buf[0]);
-	return b;
-}
-
-static int
-log_has(const char *s)
-{
-	char *buf = h_log_read();
-	int found = strstr(buf, s) != NULL;
-
-	free(buf);
-	return found;
-}
-
-static int
-log_pred(void *arg)
-{
-	return log_has(arg);
-}
-
-#define LOG_HAS(s) ck_assert_msg(h_until(log_pred, (void *)(s), 5000),	\
-	"segd's log does not say '%s'", (s))
 
 /* segd is running, answers, and has name at len bytes. */
 static void
@@ -239,7 +156,7 @@ truncate_then_io(void *arg)
 	fd = data_fd("t");
 	H_CCHECK(ftruncate(fd, 0) == 0, "ftruncate: %s", strerror(errno));
 	memset(buf, 'a', sizeof buf);
-	dfd = open(P("t/data"), O_RDWR);
+	dfd = open(h_mnt_path("t/data"), O_RDWR);
 	H_CCHECK(dfd >= 0, "open data: %s", strerror(errno));
 	/* once segd's own copy into its mapping died of SIGBUS here */
 	r = pwrite(dfd, buf, sizeof buf, 0);
@@ -285,15 +202,15 @@ START_TEST(truncate_then_write)
 	h_start(&k, truncate_then_io, NULL);
 	h_finish_ok(&k, "the truncating client");
 	serving("t", 0x1000);
-	ck_assert_msg(h_until(t_back, (void *)S("t.seg"), 2000), "t.seg was "
+	ck_assert_msg(h_until(t_back, (void *)h_in(h_state, "t.seg"), 2000), "t.seg was "
 	    "not restored to 4096 bytes");
-	LOG_HAS("t: a client cut pages away from the segment's memory");
+	H_LOG_HAS("t: a client cut pages away from the segment's memory");
 	/* kept across a restart, at its length: never dropped */
 	h_segd_stop();
 	h_segd_start();
 	serving("t", 0x1000);
 	ck_assert_int_eq(seg_pread("t", buf, sizeof buf, 0), (ssize_t)sizeof buf);
-	ck_assert(!log_has("wrong size, ignored"));
+	ck_assert(!h_log_has("wrong size, ignored"));
 }
 END_TEST
 
@@ -331,10 +248,10 @@ START_TEST(grow_undone)
 
 	h_start(&k, grow_io, NULL);
 	h_finish_ok(&k, "the growing client");
-	ck_assert_msg(h_until(seg_file_back, (void *)S("g.seg"), 2000), "the "
+	ck_assert_msg(h_until(seg_file_back, (void *)h_in(h_state, "g.seg"), 2000), "the "
 	    "backing file was not cut back to the segment: %lld bytes",
-	    (long long)file_size(S("g.seg")));
-	LOG_HAS("a client grew the backing file past 4096 bytes: cut back");
+	    (long long)file_size(h_in(h_state, "g.seg")));
+	H_LOG_HAS("a client grew the backing file past 4096 bytes: cut back");
 	serving("g", 0x1000);
 }
 END_TEST
@@ -351,7 +268,7 @@ punch_io(void *arg)
 	make_as_nobody("p", "va 0 0x10000");
 	fd = data_fd("p");
 	memset(buf, 'p', sizeof buf);
-	dfd = open(P("p/data"), O_RDWR);
+	dfd = open(h_mnt_path("p/data"), O_RDWR);
 	H_CCHECK(dfd >= 0, "open data: %s", strerror(errno));
 	H_CCHECK(pwrite(dfd, buf, sizeof buf, 0) == (ssize_t)sizeof buf,
 	    "write: %s", strerror(errno));
@@ -367,7 +284,7 @@ START_TEST(punch_refilled)
 
 	h_start(&k, punch_io, NULL);
 	h_finish_ok(&k, "the punching client");
-	LOG_HAS("p: a client cut pages away");
+	H_LOG_HAS("p: a client cut pages away");
 	serving("p", 0x10000);
 }
 END_TEST
@@ -406,7 +323,7 @@ full_io(void *arg)
 	/* 512 KiB fits, and dd of 2 MiB is cut at its end */
 	make_as_nobody("half", "va 0 0x80000");
 	memset(two, 'f', sizeof two);
-	dfd = open(P("half/data"), O_WRONLY);
+	dfd = open(h_mnt_path("half/data"), O_WRONLY);
 	H_CCHECK(dfd >= 0, "open data: %s", strerror(errno));
 	r = pwrite(dfd, two, sizeof two, 0);
 	H_CCHECK(r == 0x80000, "write of 2 MiB: %zd (%s)", r, strerror(errno));
@@ -453,7 +370,7 @@ START_TEST(full_fs)
 	ck_assert_int_eq(write(down[1], "g", 1), 1);
 	await(&k, up[0], 'p');
 	/* fill what the punched pages gave back */
-	fd = open(S("filler"), O_WRONLY | O_CREAT, 0600);
+	fd = open(h_in(h_state, "filler"), O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	while (write(fd, page, sizeof page) == (ssize_t)sizeof page)
 		;
@@ -462,10 +379,10 @@ START_TEST(full_fs)
 	ck_assert_int_eq(write(down[1], "g", 1), 1);
 	h_finish_ok(&k, "the client on a full file system");
 	serving("half", 0x80000);
-	LOG_HAS("half: restore the backing file to 524288 bytes: No space");
+	H_LOG_HAS("half: restore the backing file to 524288 bytes: No space");
 	/* room again: the pages come back, the segment works */
 	close(fd);
-	ck_assert_int_eq(unlink(S("filler")), 0);
+	ck_assert_int_eq(unlink(h_in(h_state, "filler")), 0);
 	ck_assert_int_eq(seg_pwrite("half", "x", 1, 0x7ffff), 1);
 	serving("half", 0x80000);
 	h_segd_stop();
@@ -497,7 +414,7 @@ pool_io(void *arg)
 	H_CCHECK(ftruncate(fd, 0) == 0, "ftruncate: %s", strerror(errno));
 	snprintf(line, sizeof line, "0x%llx\n",
 	    (unsigned long long)(uintptr_t)b);
-	ffd = open(P("zu/free"), O_WRONLY);
+	ffd = open(h_mnt_path("zu/free"), O_WRONLY);
 	H_CCHECK(ffd >= 0, "open free: %s", strerror(errno));
 	/* once the validator died of SIGBUS reading the state */
 	n = write(ffd, line, strlen(line));
@@ -516,8 +433,8 @@ START_TEST(pool_state_truncated)
 	h_start(&k, pool_io, NULL);
 	h_finish_ok(&k, "the pool holder");
 	serving("zu", 0x100000);
-	LOG_HAS("the pool's holder cut its state file");
-	ck_assert_int_gt(file_size(S("zu.zio")), 0);
+	H_LOG_HAS("the pool's holder cut its state file");
+	ck_assert_int_gt(file_size(h_in(h_state, "zu.zio")), 0);
 	h_segd_stop();
 	h_segd_start();
 	serving("zu", 0x100000);
@@ -569,31 +486,6 @@ START_TEST(state_dir_others)
 }
 END_TEST
 
-static void
-put(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
-static void
-same(const char *path, const char *text)
-{
-	char buf[256];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	ck_assert_str_eq(buf, text);
-}
-
 START_TEST(planted_symlinks)
 {
 	char victim[H_PATHMAX + 16], victim2[H_PATHMAX + 16];
@@ -601,16 +493,16 @@ START_TEST(planted_symlinks)
 
 	snprintf(victim, sizeof victim, "%s/victim", h_dir);
 	snprintf(victim2, sizeof victim2, "%s/victim2", h_dir);
-	put(victim, "root's file");
-	put(victim2, "root's other file");
+	ck_put_file(victim, "root's file");
+	ck_put_file(victim2, "root's other file");
 	ck_assert_int_eq(mkdir(h_state, 0700), 0);
-	ck_assert_int_eq(symlink(victim, S("s.seg")), 0);
-	ck_assert_int_eq(symlink(victim2, S("s.meta.tmp")), 0);
+	ck_assert_int_eq(symlink(victim, h_in(h_state, "s.seg")), 0);
+	ck_assert_int_eq(symlink(victim2, h_in(h_state, "s.meta.tmp")), 0);
 	h_segd_start();
 	h_make_seg("s", 0600, "va 0 0x1000");
-	same(victim, "root's file");
-	same(victim2, "root's other file");
-	ck_assert_int_eq(lstat(S("s.seg"), &sb), 0);
+	ck_file_is(victim, "root's file");
+	ck_file_is(victim2, "root's other file");
+	ck_assert_int_eq(lstat(h_in(h_state, "s.seg"), &sb), 0);
 	ck_assert(S_ISREG(sb.st_mode));
 	ck_assert_int_eq(sb.st_size, 0x1000);
 	serving("s", 0x1000);
@@ -639,15 +531,15 @@ START_TEST(socket_path_not_a_socket)
 	struct stat sb;
 
 	/* a regular file at the socket path: left, segd refuses */
-	put(h_sock, "not a socket");
+	ck_put_file(h_sock, "not a socket");
 	ck_assert_int_eq(segd_once(&r, h_sock, h_state), 1);
 	ck_assert_msg(strstr(r.err, "is not a socket") != NULL, "%s", r.err);
 	h_run_free(&r);
-	same(h_sock, "not a socket");
+	ck_file_is(h_sock, "not a socket");
 	/* a symlink there: not followed, not removed */
 	ck_assert_int_eq(unlink(h_sock), 0);
 	snprintf(victim, sizeof victim, "%s/victim", h_dir);
-	put(victim, "secret");
+	ck_put_file(victim, "secret");
 	ck_assert_int_eq(chmod(victim, 0600), 0);
 	snprintf(link, sizeof link, "%s", h_sock);
 	ck_assert_int_eq(symlink(victim, link), 0);
@@ -658,7 +550,7 @@ START_TEST(socket_path_not_a_socket)
 	ck_assert(S_ISLNK(sb.st_mode));
 	ck_assert_int_eq(stat(victim, &sb), 0);
 	ck_assert_uint_eq(sb.st_mode & 07777, 0600);
-	same(victim, "secret");
+	ck_file_is(victim, "secret");
 	/* the socket a segd left (killed) is taken over; its mode is 0666 */
 	ck_assert_int_eq(unlink(h_sock), 0);
 	h_segd_start();
@@ -683,7 +575,7 @@ put_seg(const char *name, off_t size)
 	int fd;
 
 	snprintf(f, sizeof f, "%s.seg", name);
-	fd = open(S(f), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	fd = open(h_in(h_state, f), O_RDWR | O_CREAT | O_TRUNC, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, size), 0);
 	close(fd);
@@ -694,22 +586,22 @@ START_TEST(records_out_of_range)
 	struct seg_info info;
 
 	ck_assert_int_eq(mkdir(h_state, 0700), 0);
-	put(S("zero.meta"), "segd1 1000 1000 666 1 0 1000\n");
+	ck_put_file(h_in(h_state, "zero.meta"), "segd1 1000 1000 666 1 0 1000\n");
 	put_seg("zero", 0x1000);
-	put(S("gid.meta"), "segd1 1000 4294967296 660 0 0 0\n");
-	put(S("uid.meta"), "segd1 4294967296 1000 600 0 0 0\n");
-	put(S("good.meta"), "segd1 1000 1000 600 0 0 0\n");
+	ck_put_file(h_in(h_state, "gid.meta"), "segd1 1000 4294967296 660 0 0 0\n");
+	ck_put_file(h_in(h_state, "uid.meta"), "segd1 4294967296 1000 600 0 0 0\n");
+	ck_put_file(h_in(h_state, "good.meta"), "segd1 1000 1000 600 0 0 0\n");
 	h_segd_start();
 	serving("good", 0);
 	ck_assert_int_eq(seg_stat("zero", &info), -1);
 	ck_assert_int_eq(seg_stat("gid", &info), -1);	/* not root's group */
 	ck_assert_int_eq(seg_stat("uid", &info), -1);
-	LOG_HAS("zero.meta: malformed metadata, ignored");
-	LOG_HAS("gid.meta: malformed metadata, ignored");
-	LOG_HAS("uid.meta: malformed metadata, ignored");
+	H_LOG_HAS("zero.meta: malformed metadata, ignored");
+	H_LOG_HAS("gid.meta: malformed metadata, ignored");
+	H_LOG_HAS("uid.meta: malformed metadata, ignored");
 	/* left where they are */
-	ck_assert_int_eq(access(S("zero.meta"), F_OK), 0);
-	ck_assert_int_eq(access(S("gid.meta"), F_OK), 0);
+	ck_assert_int_eq(access(h_in(h_state, "zero.meta"), F_OK), 0);
+	ck_assert_int_eq(access(h_in(h_state, "gid.meta"), F_OK), 0);
 }
 END_TEST
 
@@ -725,13 +617,13 @@ START_TEST(pool_state_truncated_at_restart)
 	b = seg_zalloc("zr", 64);
 	ck_assert_msg(b != NULL, "zalloc: %s", seg_errstr());
 	h_segd_stop();
-	size = file_size(S("zr.zio"));
-	ck_assert_int_eq(truncate(S("zr.zio"), size / 2), 0);
+	size = file_size(h_in(h_state, "zr.zio"));
+	ck_assert_int_eq(truncate(h_in(h_state, "zr.zio"), size / 2), 0);
 	h_segd_start();
 	ck_assert_int_eq(seg_stat("zr", &info), -1);
-	LOG_HAS("zr.zio is not a file of");
-	ck_assert_int_eq(file_size(S("zr.zio")), size / 2);	/* left */
-	ck_assert_int_eq(access(S("zr.seg"), F_OK), 0);
+	H_LOG_HAS("zr.zio is not a file of");
+	ck_assert_int_eq(file_size(h_in(h_state, "zr.zio")), size / 2);	/* left */
+	ck_assert_int_eq(access(h_in(h_state, "zr.seg"), F_OK), 0);
 	serving(NULL, 0);
 }
 END_TEST
@@ -741,7 +633,7 @@ suite(void)
 {
 	Suite *s = suite_create("harden");
 
-	ck_tcase(s, "crash", &fs_fix, H_TIMEOUT_S, truncate_then_write,
+	ck_tcase(s, "crash", &h_fs_fix, H_TIMEOUT_S, truncate_then_write,
 	    grow_undone, punch_refilled, pool_state_truncated, NULL);
 	ck_tcase(s, "full", &small_fix, H_TIMEOUT_S, full_fs, NULL);
 	ck_tcase(s, "trust", &bare_fix, H_TIMEOUT_S, state_dir_others,

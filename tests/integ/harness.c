@@ -18,6 +18,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ char  h_state[H_PATHMAX];
 char  h_log[H_PATHMAX];
 pid_t h_segd;
 const char *h_segd_opts[16];
+char  h_mnt[H_PATHMAX + 8];
 
 static char h_root[H_PATHMAX];		/* one directory per suite run */
 static char h_build[PATH_MAX];		/* absolute $SEG_BUILD */
@@ -68,6 +70,10 @@ stop_limit_ms(void)
 
 const struct ck_fix h_fix = {
 	.setup = h_setup, .teardown = h_teardown,
+	.usetup = h_begin, .uteardown = h_end,
+};
+const struct ck_fix h_fs_fix = {
+	.setup = h_fs_setup, .teardown = h_fs_teardown,
 	.usetup = h_begin, .uteardown = h_end,
 };
 
@@ -824,6 +830,122 @@ h_log_read(void)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+int
+h_log_has(const char *s)
+{
+	char *buf = h_log_read();
+	int found = strstr(buf, s) != NULL;
+
+	free(buf);
+	return found;
+}
+
+int
+h_log_pred(void *arg)
+{
+	return h_log_has(arg);
+}
+
+void
+h_need_root_fuse(void)
+{
+	ck_assert_msg(access("/dev/fuse", R_OK | W_OK) == 0, "no usable "
+	    "/dev/fuse: %s", strerror(errno));
+	ck_assert_msg(geteuid() == 0, "the file system tests run as root (the "
+	    "mount is allow_other, and some tests change uid, mount or chown)");
+}
+
+void
+h_mount_opts(void)
+{
+	ck_assert(snprintf(h_mnt, sizeof h_mnt, "%s/mnt", h_dir) <
+	    (int)sizeof h_mnt);	/* segd makes it */
+	h_segd_opts[0] = "-m";
+	h_segd_opts[1] = h_mnt;
+	h_segd_opts[2] = NULL;
+}
+
+void
+h_fs_setup(void)
+{
+	h_need_root_fuse();
+	h_prepare();
+	h_mount_opts();
+	h_segd_start();
+}
+
+void
+h_fs_teardown(void)
+{
+	h_teardown();		/* unmounts a mount a test left stale */
+	h_segd_opts[0] = NULL;
+}
+
+const char *
+h_in(const char *dir, const char *rel)
+{
+	static char buf[8][H_PATHMAX + 128];
+	static int i;
+	char *b = buf[i++ % 8];
+	int n = snprintf(b, sizeof buf[0], "%s/%s", dir, rel);
+
+	ck_assert_msg(n > 0 && (size_t)n < sizeof buf[0], "path too long: "
+	    "%s/%s", dir, rel);
+	return b;
+}
+
+ssize_t
+h_read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY), err;
+	ssize_t n = 0, tot = 0;
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)tot + 1 < size &&
+	    (n = read(fd, buf + tot, size - 1 - (size_t)tot)) > 0)
+		tot += n;
+	err = errno;
+	close(fd);
+	errno = err;
+	if (n < 0)
+		return -1;
+	buf[tot] = '\0';
+	return tot;
+}
+
+void
+h_fs_mkseg(const char *name, unsigned mode, const char *ctl)
+{
+	char rel[128];
+	int fd;
+	ssize_t n;
+
+	ck_assert_msg(mkdir(h_mnt_path(name), mode) == 0, "mkdir %s: %s", name,
+	    strerror(errno));
+	snprintf(rel, sizeof rel, "%s/ctl", name);
+	fd = open(h_mnt_path(rel), O_WRONLY | O_TRUNC);
+	ck_assert_msg(fd >= 0, "open %s: %s", rel, strerror(errno));
+	n = write(fd, ctl, strlen(ctl));
+	ck_assert_msg(n == (ssize_t)strlen(ctl), "write '%s' to %s: %s", ctl,
+	    rel, strerror(errno));
+	close(fd);
+}
+
+uid_t
+h_nobody_uid(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	return pw != NULL ? pw->pw_uid : 65534;
+}
+
+const char *
+h_mnt_path(const char *rel)
+{
+	return h_in(h_mnt, rel);
 }
 
 void

@@ -34,6 +34,8 @@ extern char  h_log[H_PATHMAX];     /* segd's stderr */
 extern pid_t h_segd;               /* 0 when not running */
 /* More options for segd's next start (NULL-terminated; empty by default). */
 extern const char *h_segd_opts[16];
+/* The file system suites' mount point, h_dir/mnt (set by h_mount_opts). */
+extern char  h_mnt[H_PATHMAX + 8];
 
 /*
  * Unchecked fixture, once per tcase: the run's directory (under $TMPDIR),
@@ -138,6 +140,33 @@ char *h_listing(const char *dir);
 void h_same_listing(const char *dir, const char *want);
 /* segd's log so far (its first MiB), NUL-terminated; free it. */
 char *h_log_read(void);
+/* Whether segd's log has s in it (logs are written line by line); the same
+ * as an h_until predicate; H_LOG_HAS: the log says s within 5 s. */
+int  h_log_has(const char *s);
+int  h_log_pred(void *s);
+#define H_LOG_HAS(s) ck_assert_msg(h_until(h_log_pred, (void *)(s), 5000), \
+	"segd's log does not say '%s'", (s))
+
+/* The file system suites: root and a usable /dev/fuse, or the test fails;
+ * h_segd_opts set to mount at h_mnt; the fixture that does both, h_prepare
+ * and h_segd_start, and its teardown (h_teardown, h_segd_opts cleared). */
+void h_need_root_fuse(void);
+void h_mount_opts(void);
+void h_fs_setup(void);
+void h_fs_teardown(void);
+extern const struct ck_fix h_fs_fix;	/* h_fs_setup, h_fs_teardown */
+/* h_mnt/rel (static buffer, one of eight, shared with h_in). */
+const char *h_mnt_path(const char *rel);
+/* Make segment name in the mount (mkdir with mode, ctl written), or fail. */
+void h_fs_mkseg(const char *name, unsigned mode, const char *ctl);
+/* Read path into buf (at most size - 1 bytes, NUL-terminated): the length
+ * read, or -1 with errno. */
+ssize_t h_read_file(const char *path, char *buf, size_t size);
+/* The uid of "nobody" (65534 where there is none). */
+uid_t h_nobody_uid(void);
+/* dir/rel, or the test fails if too long (static buffer, one of eight). */
+const char *h_in(const char *dir, const char *rel);
+
 /* Create name with mode and write its ctl, or fail the test. */
 void h_make_seg(const char *name, unsigned mode, const char *ctl);
 /* segd's view of a segment's attach count (seg_stat), -1 if it fails. */

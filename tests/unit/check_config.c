@@ -26,13 +26,9 @@ static char dir[96];
 static void
 setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
 	memset(&conf, 0xa5, sizeof conf);
 	memset(&err, 0, sizeof err);
-	ck_assert_int_lt(snprintf(dir, sizeof dir, "%s/check_config.XXXXXX",
-	    t != NULL && *t != '\0' ? t : P_tmpdir), (int)sizeof dir);
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_mkdtemp(dir, sizeof dir, "check_config");
 }
 
 static void

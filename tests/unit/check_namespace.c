@@ -37,30 +37,6 @@ static uint64_t base;		/* 64 MiB free in this process */
 
 /* ---- helpers ---- */
 
-static void
-rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			char sub[1024];
-			struct stat sb;
-
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-				rm_rf(sub);
-			else
-				unlink(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
 
 /* A range of len bytes that nothing in this process occupies. */
 static uint64_t
@@ -86,20 +62,13 @@ free_range(uint64_t len)
 static void
 case_setup(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(topdir, sizeof topdir, "%s/check_namespace.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(topdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	ck_mkdtemp(topdir, sizeof topdir, "check_namespace");
 }
 
 static void
 case_teardown(void)
 {
-	rm_rf(topdir);
+	ck_rm_rf(topdir);
 }
 
 /* Run fn with stderr sent to /dev/null: segd's warnings, one a file. */
@@ -155,7 +124,7 @@ teardown(void)
 {
 	ns_shutdown(&ns);
 	store_close(&st);
-	rm_rf(dir);
+	ck_rm_rf(dir);
 }
 
 static const struct ck_fix fix = {

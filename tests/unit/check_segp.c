@@ -246,6 +246,29 @@ sample(uint16_t type, union segp_msg *m)
 	}
 }
 
+/* A sample message of type in in, encoded (len bytes) into good, decoded. */
+static void
+good_sample(uint16_t type, size_t len, uint8_t *good)
+{
+	sample(type, &in);
+	ck_assert_uint_eq(encode(type, &in, len), len);
+	memcpy(good, wire, len);
+	expect_ok(type, good, len);
+}
+
+/* b: good's len bytes with the name field at off (max bytes long, its
+ * 16-bit length at lenoff) made nl bytes of name (none of it if nl > max),
+ * the rest of the field 'n'. */
+static void
+set_name(uint8_t *b, const uint8_t *good, size_t len, size_t off,
+    size_t lenoff, size_t max, const char *name, size_t nl)
+{
+	memcpy(b, good, len);
+	memset(b + off, 'n', max);
+	memcpy(b + off, name, nl <= max ? nl : 0);
+	put_le16(b + lenoff, (uint16_t)nl);
+}
+
 /* The wire size of sample(type). */
 static size_t
 sample_size(uint16_t type)
@@ -793,10 +816,7 @@ START_TEST(hello_decode_refuses)
 	uint8_t good[HELLOLEN], b[HELLOLEN];
 	size_t i;
 
-	sample(SEGP_HELLO, &in);
-	ck_assert_uint_eq(encode(SEGP_HELLO, &in, HELLOLEN), HELLOLEN);
-	memcpy(good, wire, HELLOLEN);
-	expect_ok(SEGP_HELLO, good, HELLOLEN);
+	good_sample(SEGP_HELLO, HELLOLEN, good);
 
 	memcpy(b, good, HELLOLEN);		/* vmin 0 */
 	put_le32(b + HELLO_AT(vmin), 0);
@@ -822,11 +842,8 @@ START_TEST(hello_decode_refuses)
 	expect_refused(SEGP_HELLO, b, HELLOLEN);
 
 	for (i = 0; i < sizeof badnode / sizeof badnode[0]; i++) {
-		memcpy(b, good, HELLOLEN);
-		memset(b + HELLO_AT(node), 'n', SEGP_NODEMAX);
-		memcpy(b + HELLO_AT(node), badnode[i].node,
-		    badnode[i].nl <= SEGP_NODEMAX ? badnode[i].nl : 0);
-		put_le16(b + HELLO_AT(nodelen), (uint16_t)badnode[i].nl);
+		set_name(b, good, HELLOLEN, HELLO_AT(node), HELLO_AT(nodelen),
+		    SEGP_NODEMAX, badnode[i].node, badnode[i].nl);
 		expect_refused(SEGP_HELLO, b, HELLOLEN);
 	}
 	/* the same bytes with a length that leaves the bad ones out */
@@ -1038,11 +1055,8 @@ START_TEST(list_rep_bad_entry)
 	expect_ok(SEGP_LIST_REP, good, len);
 
 	for (i = 0; i < sizeof badname / sizeof badname[0]; i++) {
-		memcpy(b, good, len);
-		memset(b + ENT_AT(1, name), 'n', SEG_NAMEMAX);
-		memcpy(b + ENT_AT(1, name), badname[i].name,
-		    badname[i].nl <= SEG_NAMEMAX ? badname[i].nl : 0);
-		put_le16(b + ENT_AT(1, namelen), (uint16_t)badname[i].nl);
+		set_name(b, good, len, ENT_AT(1, name), ENT_AT(1, namelen),
+		    SEG_NAMEMAX, badname[i].name, badname[i].nl);
 		expect_refused(SEGP_LIST_REP, b, len);
 	}
 	for (i = 0; i < sizeof badperm; i++) {
@@ -1268,16 +1282,10 @@ START_TEST(import_refuses)
 	uint8_t good[NAMELEN], b[NAMELEN];
 	size_t i;
 
-	sample(SEGP_IMPORT, &in);
-	ck_assert_uint_eq(encode(SEGP_IMPORT, &in, NAMELEN), NAMELEN);
-	memcpy(good, wire, NAMELEN);
-	expect_ok(SEGP_IMPORT, good, NAMELEN);
+	good_sample(SEGP_IMPORT, NAMELEN, good);
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		memcpy(b, good, NAMELEN);
-		memset(b + NAME_AT(name), 'n', SEG_NAMEMAX);
-		memcpy(b + NAME_AT(name), bad[i].name,
-		    bad[i].nl <= SEG_NAMEMAX ? bad[i].nl : 0);
-		put_le16(b + NAME_AT(namelen), (uint16_t)bad[i].nl);
+		set_name(b, good, NAMELEN, NAME_AT(name), NAME_AT(namelen),
+		    SEG_NAMEMAX, bad[i].name, bad[i].nl);
 		expect_refused(SEGP_IMPORT, b, NAMELEN);
 		/* and the encoder will not send it */
 		if (bad[i].nl <= SEG_NAMEMAX && memchr(bad[i].name, '\0',
@@ -1349,10 +1357,7 @@ START_TEST(import_rep_refuses)
 	uint8_t good[IREPLEN], b[IREPLEN];
 	size_t i;
 
-	sample(SEGP_IMPORT_REP, &in);
-	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, IREPLEN), IREPLEN);
-	memcpy(good, wire, IREPLEN);
-	expect_ok(SEGP_IMPORT_REP, good, IREPLEN);
+	good_sample(SEGP_IMPORT_REP, IREPLEN, good);
 	for (i = 0; i < sizeof badvalen / sizeof badvalen[0]; i++) {
 		memcpy(b, good, IREPLEN);
 		put_le64(b + IREP_AT(va), badvalen[i][0]);

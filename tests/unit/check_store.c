@@ -23,48 +23,17 @@ static char dir[300];		/* per test: the state directory */
 static struct store st;
 static uint64_t P;
 
-static void
-rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	if (d != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			char sub[1024];
-			struct stat sb;
-
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-			if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-				rm_rf(sub);
-			else
-				unlink(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
 
 static void
 case_begin(void)
 {
-	const char *t = getenv("TMPDIR");
-
-	snprintf(topdir, sizeof topdir, "%s/check_store.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
-	if (mkdtemp(topdir) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
+	ck_mkdtemp(topdir, sizeof topdir, "check_store");
 }
 
 static void
 case_end(void)
 {
-	rm_rf(topdir);
+	ck_rm_rf(topdir);
 }
 
 static void
@@ -306,30 +275,7 @@ END_TEST
 
 /* ---- files planted in the state directory ---- */
 
-static void
-put(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-}
-
-static void
-same(const char *path, const char *text)
-{
-	char buf[256];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	ck_assert_str_eq(buf, text);
-}
 
 /* Symlinks at NAME.seg, NAME.meta.tmp and NAME.zio are never followed. */
 START_TEST(symlinks_not_followed)
@@ -341,7 +287,7 @@ START_TEST(symlinks_not_followed)
 	int fd, created;
 
 	snprintf(victim, sizeof victim, "%s/victim.%d", topdir, (int)getpid());
-	put(victim, "precious");
+	ck_put_file(victim, "precious");
 	snprintf(link, sizeof link, "%s/v.seg", dir);
 	ck_assert_int_eq(symlink(victim, link), 0);
 	snprintf(link, sizeof link, "%s/v.meta.tmp", dir);
@@ -353,7 +299,7 @@ START_TEST(symlinks_not_followed)
 	strcpy(s.name, "v");
 	s.mode = 0600;
 	ck_assert_msg(store_save(&st, &s, &e) == 0, "store_save: %s", e.msg);
-	same(victim, "precious");
+	ck_file_is(victim, "precious");
 	ck_assert_int_eq(fstatat(st.dirfd, "v.seg", &sb, AT_SYMLINK_NOFOLLOW),
 	    0);
 	ck_assert(S_ISREG(sb.st_mode));
@@ -362,7 +308,7 @@ START_TEST(symlinks_not_followed)
 	snprintf(link, sizeof link, "%s/w.zio", dir);
 	ck_assert_int_eq(symlink(victim, link), 0);
 	ck_assert_int_eq(store_zio_file(&st, "w", 4096, &created, &e), -1);
-	same(victim, "precious");
+	ck_file_is(victim, "precious");
 	ck_assert_int_eq(lstat(link, &sb), 0);
 	ck_assert(S_ISLNK(sb.st_mode));
 }
@@ -450,7 +396,7 @@ START_TEST(dir_safe)
 	}
 	/* not a directory, missing */
 	snprintf(lnk, sizeof lnk, "%s/file", d);
-	put(lnk, "x");
+	ck_put_file(lnk, "x");
 	ck_assert_int_eq(store_dir_safe("state directory", lnk, &e), -1);
 	ck_assert_int_eq(e.code, ENOTDIR);
 	snprintf(lnk, sizeof lnk, "%s/missing", d);
