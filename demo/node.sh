@@ -13,7 +13,7 @@ tmp=$(mktemp -d /tmp/segd-demo.XXXXXX)
 export SEGD_SOCKET=$tmp/segd.sock
 say() { printf '%s$ %s\n' "$me" "$*"; "$@"; }
 
-segd -f -n "$me" -l "$SOFTROCE_ADDR" -d "$tmp/state" -t 5000 2>"$tmp/segd.log" &
+segd -f -n "$me" -l "$SOFTROCE_ADDR" -d "$tmp/state" -t 15000 2>"$tmp/segd.log" &
 segd_pid=$!
 trap 'kill $segd_pid 2>/dev/null; wait 2>/dev/null; sed "s/^/segd: /" "$tmp/segd.log"; rm -rf "$tmp"' EXIT
 softroce_wait_listen 7450 20 "$SOFTROCE_ADDR" || exit 1
