@@ -33,6 +33,7 @@
 #include "peer.h"
 
 #define PEER_MAX       256
+#define PEER_CUT_WAIT_MS 200	/* for a hello behind a disconnect */
 #define STR_(x)        #x
 #define STR(x)         STR_(x)
 #define PEER_SQ_DEPTH  512
@@ -204,6 +205,10 @@ connect_timeout_cb(int fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (p->cut) {	/* no hello came after the disconnect */
+		peer_close(p, ECONNRESET, "peer %s disconnected", p->label);
+		return;
+	}
 	peer_close(p, ETIMEDOUT, "peer %s unreachable: no connection within "
 	    "%u ms", p->label, p->sd->deadline_ms);
 }
@@ -478,6 +483,10 @@ hello_send(struct peer *p)
 static void
 peer_ready(struct peer *p)
 {
+	if (p->cut) {
+		peer_close(p, ECONNRESET, "peer %s disconnected", p->label);
+		return;
+	}
 	p->state = PS_READY;
 	event_del(p->timer);
 	if (p->st != NULL)
@@ -780,11 +789,20 @@ peer_cm_events(struct segd *sd)
 				    rdma_event_str(type), status);
 			break;
 		case RDMA_CM_EVENT_DISCONNECTED:
-			if (p != NULL)
-				peer_drain(p);
-			if (p != NULL)
-				peer_close(p, ECONNRESET, "peer %s disconnected",
-				    p->label);
+			if (p == NULL)
+				break;
+			peer_drain(p);
+			if (p->state == PS_HELLO && !p->hello_in && !p->cut) {
+				/* its hello (saying why it refuses us) may
+				 * complete just behind: a moment to read it */
+				struct timeval tv = { 0, PEER_CUT_WAIT_MS * 1000 };
+
+				p->cut = 1;
+				evtimer_add(p->timer, &tv);
+				break;
+			}
+			peer_close(p, ECONNRESET, "peer %s disconnected",
+			    p->label);
 			break;
 		case RDMA_CM_EVENT_DEVICE_REMOVAL:
 			if (p != NULL)

@@ -55,6 +55,7 @@ struct peer {
 	int                  owed;	/* buffers re-posted, not yet told */
 	unsigned             sq_used;
 	int                  hello_in, hello_out;
+	int                  cut;	/* disconnected while awaiting its hello */
 	uint32_t             version;	/* the one both speak, from hellos */
 	struct pstat        *st;	/* its node's counters, from its hello */
 	uint32_t             early[SEGP_TYPEMAX];	/* sent before that */
