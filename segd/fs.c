@@ -260,6 +260,7 @@ fs_init(struct segd *sd, const char *mountpoint)
 
 	fs_sd = sd;
 	fs_nodes_init();
+	fs_node_free_hook(fsnet_node_free);	/* net/ nodes hold fsnet data */
 	fs_reply_init();
 	fuse_set_log_func(fuse_log_cb);
 	if (prepare_mountpoint(mountpoint, real, sizeof real) < 0)
