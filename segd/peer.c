@@ -213,6 +213,7 @@ connect_timeout_cb(int fd, short ev, void *arg)
 	    "%u ms", p->label, p->sd->deadline_ms);
 }
 
+/* A new peer in the table; NULL with errno EAGAIN (the limit) or ENOMEM. */
 static struct peer *
 peer_new(struct segd *sd, struct rdma_cm_id *id, int outbound)
 {
@@ -220,7 +221,11 @@ peer_new(struct segd *sd, struct rdma_cm_id *id, int outbound)
 	    (sd->deadline_ms % 1000) * 1000 };
 	struct peer *p;
 
-	if (npeers >= PEER_MAX || (p = calloc(1, sizeof *p)) == NULL)
+	if (npeers >= PEER_MAX) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof *p)) == NULL)
 		return NULL;
 	p->sd = sd;
 	p->id = id;
@@ -231,6 +236,7 @@ peer_new(struct segd *sd, struct rdma_cm_id *id, int outbound)
 	p->timer = evtimer_new(sd->base, connect_timeout_cb, p);
 	if (p->timer == NULL) {
 		free(p);
+		errno = ENOMEM;
 		return NULL;
 	}
 	evtimer_add(p->timer, &tv);
@@ -673,10 +679,9 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 	struct rdma_conn_param cp;
 	struct peer *p;
 
-	if (npeers >= PEER_MAX)
-		return "too many peers (" STR(PEER_MAX) ")";
 	if ((p = peer_new(sd, id, 0)) == NULL)
-		return "out of memory";
+		return errno == EAGAIN ? "too many peers (" STR(PEER_MAX) ")" :
+		    "out of memory";
 	id->context = p;
 	rdma_peer_addr(id, p->addr, sizeof p->addr);
 	snprintf(p->label, sizeof p->label, "%s", p->addr);
@@ -841,8 +846,13 @@ peer_get(struct segd *sd, const char *host, uint16_t port, const char *label,
 		return NULL;
 	}
 	if ((p = peer_new(sd, id, 1)) == NULL) {
+		int err = errno;
+
 		rdma_destroy_id(id);
-		seterr(e, EAGAIN, "too many peers (%d)", PEER_MAX);
+		if (err == EAGAIN)
+			seterr(e, EAGAIN, "too many peers (%d)", PEER_MAX);
+		else
+			seterr(e, ENOMEM, "out of memory");
 		return NULL;
 	}
 	id->context = p;
