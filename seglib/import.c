@@ -631,12 +631,14 @@ dvio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 static int
 dbarrier(seg_import_t *imp)
 {
+	int rc;
+
 	if (imp->err != 0) {
 		int err = imp->err;
 		imp->err = 0;
 		return seg_seterr(err, "%s", imp->errmsg);
 	}
-	if (dvio(imp, SEGW_IO_BARRIER, NULL, 0) < 0) {
+	if ((rc = dvio(imp, SEGW_IO_BARRIER, NULL, 0)) < 0) {
 		/* its own failure, told apart from a put's it reports */
 		int err = errno;
 		char msg[SEGW_MAXTEXT];
@@ -644,7 +646,7 @@ dbarrier(seg_import_t *imp)
 		snprintf(msg, sizeof msg, "%s", seg_errstr());
 		return seg_seterr(err, "barrier failed: %s", msg);
 	}
-	return 0;
+	return rc;	/* 1: the segd path takes it */
 }
 
 static int
