@@ -11,7 +11,7 @@
  *   segctl rm NAME
  *   segctl ls [NODE]
  *   segctl stat NAME
- *   segctl export NAME [ACL]
+ *   segctl export [-f rebind,dontwait,lockops] NAME [ACL]
  *   segctl unexport NAME
  *   segctl get NODE/NAME [OFFSET [LENGTH]] > out
  *   segctl put NODE/NAME [OFFSET] < in
@@ -51,7 +51,8 @@ usage(void)
 	    "       segctl rm NAME\n"
 	    "       segctl ls [NODE]\n"
 	    "       segctl stat NAME\n"
-	    "       segctl export NAME [NODE:r|NODE:rw,...]\n"
+	    "       segctl export [-f rebind,dontwait,lockops] NAME "
+	    "[NODE:r|NODE:rw,...]\n"
 	    "       segctl unexport NAME\n"
 	    "       segctl get NODE[:PORT]/NAME [OFFSET [LENGTH]] > out\n"
 	    "       segctl put NODE[:PORT]/NAME [OFFSET] < in\n"
@@ -136,12 +137,45 @@ cmd_rm(int argc, char **argv)
 	return 0;
 }
 
+/* "rebind,dontwait,lockops" (any of them) into SEG_* flags */
+static unsigned
+export_flags(const char *text)
+{
+	static const struct { const char *name; unsigned flag; } names[] = {
+		{ "rebind", SEG_ALLOW_REBIND }, { "dontwait", SEG_DONTWAIT },
+		{ "lockops", SEG_LOCK_OPS },
+	};
+	unsigned flags = 0;
+	size_t i, n;
+
+	while (*text != '\0') {
+		n = strcspn(text, ",");
+		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strlen(names[i].name) == n &&
+			    strncmp(names[i].name, text, n) == 0)
+				break;
+		if (i == sizeof names / sizeof names[0])
+			fail("export", "unknown flag '%.*s': use rebind, "
+			    "dontwait, lockops", (int)n, text);
+		flags |= names[i].flag;
+		text += n + (text[n] == ',');
+	}
+	return flags;
+}
+
 static int
 cmd_export(int argc, char **argv)
 {
+	unsigned flags = 0;
+
+	if (argc >= 3 && strcmp(argv[1], "-f") == 0) {
+		flags = export_flags(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2 || argc > 3)
 		usage();
-	if (seg_export(argv[1], argc == 3 ? argv[2] : NULL) < 0)
+	if (seg_export_flags(argv[1], argc == 3 ? argv[2] : NULL, flags) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	return 0;
 }

@@ -24,6 +24,7 @@ _Static_assert(sizeof(struct segp_ent_wire) == 80, "segp_ent layout");
 _Static_assert(sizeof(struct segp_ent3_wire) == 88, "segp_ent3 layout");
 _Static_assert(sizeof(struct segp_import_rep_wire) == 40, "import_rep layout");
 _Static_assert(sizeof(struct segp_ticket_wire) == 32, "ticket layout");
+_Static_assert(sizeof(struct segp_eflags_wire) == 8, "eflags layout");
 _Static_assert(sizeof(struct segp_connect_wire) <= SEGP_CONNECT_MAX,
     "connect private data fits");
 _Static_assert(sizeof(struct segp_free_wire) + SEGP_FREE_MAX * 8 <=
@@ -333,7 +334,17 @@ static int
 import_rep_valid(const struct segp_import_rep *r)
 {
 	return r->len != 0 && r->va <= UINT64_MAX - r->len &&
-	    perm_valid(r->perm);
+	    perm_valid(r->perm) && (r->eflags & ~SEGW_EXP_ALL) == 0 &&
+	    (r->witheflags || r->eflags == 0);
+}
+
+/* IMPORT_REP's bytes: the reply, [the ticket], [the export's flags] */
+static size_t
+import_rep_size(const struct segp_import_rep *r)
+{
+	return sizeof(struct segp_import_rep_wire) +
+	    (r->direct ? sizeof(struct segp_ticket_wire) : 0) +
+	    (r->witheflags ? sizeof(struct segp_eflags_wire) : 0);
 }
 
 static size_t
@@ -341,6 +352,8 @@ import_rep_encode(uint8_t *out, const struct segp_import_rep *r)
 {
 	struct segp_import_rep_wire w;
 	struct segp_ticket_wire t;
+	struct segp_eflags_wire f = { htole32(r->eflags), 0 };
+	size_t at = sizeof w;
 
 	w.id = htole64(r->id);
 	w.va = htole64(r->va);
@@ -349,14 +362,19 @@ import_rep_encode(uint8_t *out, const struct segp_import_rep *r)
 	w.rkey = htole32(r->rkey);
 	w.perm = htole32(r->perm);
 	memcpy(out, &w, sizeof w);
-	if (!r->direct)
-		return sizeof w;
-	memset(&t, 0, sizeof t);
-	t.grant = htole64(r->grant);
-	memcpy(t.ticket, r->ticket, sizeof t.ticket);
-	t.drkey = htole32(r->drkey);
-	memcpy(out + sizeof w, &t, sizeof t);
-	return sizeof w + sizeof t;
+	if (r->direct) {
+		memset(&t, 0, sizeof t);
+		t.grant = htole64(r->grant);
+		memcpy(t.ticket, r->ticket, sizeof t.ticket);
+		t.drkey = htole32(r->drkey);
+		memcpy(out + at, &t, sizeof t);
+		at += sizeof t;
+	}
+	if (r->witheflags) {
+		memcpy(out + at, &f, sizeof f);
+		at += sizeof f;
+	}
+	return at;
 }
 
 static int
@@ -365,13 +383,26 @@ import_rep_decode(const uint8_t *p, size_t len, struct segp_import_rep *r,
 {
 	struct segp_import_rep_wire w;
 	struct segp_ticket_wire t;
+	struct segp_eflags_wire f;
 
-	if (len != sizeof w && len != sizeof w + sizeof t) {
+	/* the four sizes differ: 40, 48 (flags), 72 (ticket), 80 (both) */
+	if (len != sizeof w && len != sizeof w + sizeof t &&
+	    len != sizeof w + sizeof f && len != sizeof w + sizeof t + sizeof f) {
 		*why = "import reply of the wrong size";
 		return -1;
 	}
 	memcpy(&w, p, sizeof w);
 	memset(r, 0, sizeof *r);
+	if ((len - sizeof w) % sizeof t != 0) {
+		memcpy(&f, p + len - sizeof f, sizeof f);
+		if (f.pad != 0) {
+			*why = "bad export flags in import reply";
+			return -1;
+		}
+		r->witheflags = 1;
+		r->eflags = le32toh(f.eflags);
+		len -= sizeof f;
+	}
 	r->id = le64toh(w.id);
 	r->va = le64toh(w.va);
 	r->len = le64toh(w.len);
@@ -390,7 +421,7 @@ import_rep_decode(const uint8_t *p, size_t len, struct segp_import_rep *r,
 		r->drkey = le32toh(t.drkey);
 	}
 	if (!import_rep_valid(r)) {
-		*why = "bad length, address or grant in import reply";
+		*why = "bad length, address, grant or flags in import reply";
 		return -1;
 	}
 	return 0;
@@ -504,8 +535,7 @@ segp_msg_size(uint16_t type, const union segp_msg *m)
 		return seg_name_valid(m->name) ? sizeof(struct segp_name_wire) : 0;
 	case SEGP_IMPORT_REP:
 		return import_rep_valid(&m->import_rep) ?
-		    sizeof(struct segp_import_rep_wire) + (m->import_rep.direct ?
-		    sizeof(struct segp_ticket_wire) : 0) : 0;
+		    import_rep_size(&m->import_rep) : 0;
 	default:
 		return type > 0 && type < SEGP_TYPEMAX ?
 		    (size_t)segp_payload_size(type) : 0;

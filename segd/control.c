@@ -264,7 +264,8 @@ op_export(struct client *c, uint16_t op, const struct segw_req *r)
 	struct segment *s;
 
 	if ((s = lookup(c, r->name, &e)) == NULL ||
-	    (op == SEGW_EXPORT ? export_seg(sd, s, r->text, client_cred(c), &e) :
+	    (op == SEGW_EXPORT ? export_seg(sd, s, r->text, r->arg,
+	    client_cred(c), &e) :
 	    unexport_seg(sd, s, client_cred(c), &e)) < 0)
 		client_reply_err(c, op, &e);
 	else

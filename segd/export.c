@@ -6,7 +6,10 @@
  * list needs; a peer's import hands out the rkey its grant allows.
  * Unexport (or remove) tells every importer with a REVOKE and deregisters
  * those regions, so an RDMA access with an old rkey fails at the NIC: this
- * is the re-registration scheme (see docs/design.md).
+ * is the re-registration scheme (see docs/design.md).  An export's flags
+ * (SEGW_EXP_*) are kept on it and sent to importers that read them;
+ * SEGW_EXP_LOCKOPS adds remote atomics to its writable regions (an atomic
+ * writes, so a read-only importer gets none).
  *
  * The exporter's side of the peer protocol (LIST, IMPORT, UNIMPORT, FREE,
  * SIGNAL) arrives through the handlers export_init() registers with
@@ -55,6 +58,7 @@ struct export {
 	struct acl_ent       acl[ACL_MAX];
 	int                  nacl;
 	struct ibv_mr       *mr_r, *mr_rw;
+	unsigned             flags;	/* SEGW_EXP_* */
 	uint64_t             gen;
 	LIST_HEAD(, eimport) imports;
 };
@@ -85,11 +89,15 @@ export_revoke(struct segd *sd, struct export *x)
 
 int
 export_seg(struct segd *sd, struct segment *s, const char *acltext,
-    const struct cred *c, struct segerr *e)
+    unsigned flags, const struct cred *c, struct segerr *e)
 {
 	struct export *x;
-	int i, need_r = 0, need_rw = 0;
+	int i, need_r = 0, need_rw = 0, atomic;
 
+	if ((flags & ~SEGW_EXP_ALL) != 0)
+		return seterr(e, EINVAL, "unknown export flags 0x%x",
+		    flags & ~SEGW_EXP_ALL);
+	atomic = flags & SEGW_EXP_LOCKOPS ? IBV_ACCESS_REMOTE_ATOMIC : 0;
 	if (sd->rdma == NULL)
 		return seterr(e, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
 	if (c->uid != 0 && c->uid != s->uid)
@@ -101,6 +109,12 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
 	if (s->exp != NULL)
 		return seterr(e, EBUSY, "segment '%s' is already exported; "
 		    "unexport it first", s->name);
+	if ((flags & SEGW_EXP_DONTWAIT) && (i = seg_resident(s, 0, s->len,
+	    sd->ns.pagesize)) != 1)
+		return i < 0 ? seterr(e, errno, "mincore: %s", strerror(errno)) :
+		    seterr(e, EAGAIN, "segment '%s' is not all resident and "
+		    "SEG_DONTWAIT forbids faulting it in: write it first",
+		    s->name);
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return seterr(e, ENOMEM, "out of memory");
 	if ((x->nacl = acl_parse(acltext, x->acl, ACL_MAX, e)) < 0) {
@@ -118,7 +132,7 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
 		goto fail;
 	if (need_rw && (x->mr_rw = rdma_reg(sd, s->map, s->len,
 	    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
-	    IBV_ACCESS_REMOTE_WRITE, e)) == NULL)
+	    IBV_ACCESS_REMOTE_WRITE | atomic, e)) == NULL)
 		goto fail;
 	if (next_gen == 0)	/* differs across restarts of segd */
 		next_gen = (uint64_t)time(NULL) << 20;
@@ -126,6 +140,7 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
 	if (++next_seq == 0)	/* 0 is the cursor of the first page */
 		next_seq = 1;
 	x->seq = next_seq;
+	x->flags = flags;
 	x->seg = s;
 	LIST_INIT(&x->imports);
 	seg_hold(s);		/* the export's reference */
@@ -284,9 +299,11 @@ import_reply(struct segd *sd, struct eimport *ei, uint32_t tag)
 	r.import_rep.gen = x->gen;
 	r.import_rep.rkey = ei->perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey;
 	r.import_rep.perm = (uint32_t)ei->perm;
+	r.import_rep.witheflags = (peer_caps(ei->peer) & SEGP_CAP_EFLAGS) != 0;
+	r.import_rep.eflags = r.import_rep.witheflags ? x->flags : 0;
 	if (peer_version(ei->peer) >= 3 && sd->ticket_ms > 0) {
 		if (ei->g == NULL && (ei->g = grant_new(ei->peer, ei->id, s->map,
-		    s->len, ei->perm, &e)) == NULL)
+		    s->len, ei->perm, x->flags, &e)) == NULL)
 			log_warnx("%s: no direct data path for '%s' to node %s: %s",
 			    __func__, s->name, peer_node(ei->peer), e.msg);
 		if (ei->g != NULL && grant_ticket(ei->g, &r.import_rep, &e) < 0)

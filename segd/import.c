@@ -164,6 +164,7 @@ imp_reply(struct creq *q, const struct cimport *x)
 	m.gen = imp->gen;
 	m.rkey = imp->rkey;
 	m.perm = imp->perm;
+	m.eflags = imp->eflags;
 	m.direct = imp->direct && seg_parse_hostport(imp->where, m.addr,
 	    sizeof m.addr, &m.port, SEGP_PORT, &why) == 0;
 	if (m.direct) {

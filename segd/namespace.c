@@ -346,6 +346,32 @@ addr_pick(const struct ns *ns, uint64_t len, uint64_t from)
 	return cand;
 }
 
+/*
+ * Whether [off, off+len) of s (page-aligned) is resident in memory, so
+ * registering it pins without faulting pages in (SEGW_EXP_DONTWAIT):
+ * 1 yes, 0 no, -1 with errno.  mincore(2) on segd's mapping, a chunk of
+ * pages at a time.
+ */
+int
+seg_resident(const struct segment *s, uint64_t off, uint64_t len,
+    uint64_t pagesize)
+{
+	unsigned char vec[4096];
+	uint64_t at, n, i;
+
+	for (at = off; at < off + len; at += n * pagesize) {
+		n = (off + len - at + pagesize - 1) / pagesize;
+		if (n > sizeof vec)
+			n = sizeof vec;
+		if (mincore((char *)s->map + at, n * pagesize, vec) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!(vec[i] & 1))
+				return 0;
+	}
+	return 1;
+}
+
 void
 seg_hold(struct segment *s)
 {

@@ -229,6 +229,7 @@ rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *re
 	imp->gen = rep->gen;
 	imp->rkey = rep->rkey;
 	imp->perm = rep->perm;
+	imp->eflags = rep->eflags;
 	rimp_direct(imp, rep);
 	LIST_INSERT_HEAD(&rimps, imp, entry);
 	nrimps++;

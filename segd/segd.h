@@ -309,6 +309,8 @@ int  ns_load(struct ns *);	/* the state directory's segments; how many */
 struct segment *ns_find_range(struct ns *, uint64_t va, uint64_t len);
 void seg_hold(struct segment *);
 void seg_put(struct ns *, struct segment *);
+int  seg_resident(const struct segment *, uint64_t off, uint64_t len,
+    uint64_t pagesize);	/* 1, 0; -1 with errno */
 /*
  * The memory changes behind segd from now on, or did until now (a writable
  * attach or detach, a read-write import): data's modification time, its
@@ -368,6 +370,7 @@ int  peer_alive(const struct peer *);
 const char *peer_node(const struct peer *);
 const char *peer_addr(const struct peer *);
 uint32_t peer_version(const struct peer *);
+uint32_t peer_caps(const struct peer *);
 int  peer_ready_now(const struct peer *);
 const char *peer_label(const struct peer *);
 const char *peer_why(const struct peer *, int *code);
@@ -410,7 +413,7 @@ void rop_done(struct rop *);
  */
 void export_init(struct segd *);	/* registers its message handlers */
 int  export_seg(struct segd *, struct segment *, const char *acl,
-    const struct cred *, struct segerr *);
+    unsigned flags, const struct cred *, struct segerr *);
 int  unexport_seg(struct segd *, struct segment *, const struct cred *,
     struct segerr *);
 void export_drop(struct segd *, struct segment *);	/* on remove */
@@ -425,7 +428,7 @@ struct grant;
 int  grant_init(struct segd *, struct segerr *);	/* after peer_start */
 void grant_shutdown(void);
 struct grant *grant_new(struct peer *, uint64_t id, void *addr, uint64_t len,
-    int perm, struct segerr *);
+    int perm, unsigned eflags, struct segerr *);
 int  grant_ticket(struct grant *, struct segp_import_rep *, struct segerr *);
 void grant_free(struct grant *);	/* its connections go, its key fails */
 void grant_counts(unsigned *ngrants, unsigned *nconns);
@@ -477,6 +480,7 @@ struct rimp {
 	char          lost[SEGW_MAXTEXT];	/* why the connection went */
 	uint64_t      id, rva, len, gen;
 	uint32_t      rkey, perm;
+	uint32_t      eflags;	/* the export's SEGW_EXP_* (0: not sent) */
 	int           revoked;
 	int           err;	/* first put error since the last barrier */
 	char          errmsg[SEGW_MAXTEXT];

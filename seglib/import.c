@@ -45,8 +45,12 @@ static uint8_t *bounce_map;
 static size_t   bounce_size;
 static pid_t    bounce_pid;
 
+_Static_assert(SEG_ALLOW_REBIND == SEGW_EXP_REBIND &&
+    SEG_DONTWAIT == SEGW_EXP_DONTWAIT && SEG_LOCK_OPS == SEGW_EXP_LOCKOPS,
+    "seg.h's export flags are the wire's");
+
 int
-seg_export(const char *name, const char *acl)
+seg_export_flags(const char *name, const char *acl, unsigned flags)
 {
 	struct segw_req r;
 	size_t n = acl ? strlen(acl) : 0;
@@ -55,9 +59,19 @@ seg_export(const char *name, const char *acl)
 		return -1;
 	if (n > SEGW_MAXTEXT)
 		return seg_seterr(EINVAL, "access list too long");
+	if ((flags & ~SEGW_EXP_ALL) != 0)
+		return seg_seterr(EINVAL, "unknown export flags 0x%x",
+		    flags & ~SEGW_EXP_ALL);
 	memcpy(r.text, acl ? acl : "", n);
 	r.textlen = n;
+	r.arg = flags;
 	return seg_call(SEGW_EXPORT, &r, NULL, NULL, NULL, NULL);
+}
+
+int
+seg_export(const char *name, const char *acl)
+{
+	return seg_export_flags(name, acl, 0);
 }
 
 int
@@ -204,6 +218,14 @@ seg_import_info(seg_import_t *imp, struct seg_import_info *info)
 	info->writable = (imp->m.perm & SEGW_WR) != 0;
 	info->gen = imp->m.gen;
 	return 0;
+}
+
+int
+seg_import_flags(seg_import_t *imp)
+{
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	return (int)imp->m.eflags;
 }
 
 static int dp_want(const seg_import_t *);

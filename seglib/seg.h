@@ -67,7 +67,19 @@ struct seg_iov {
 	size_t   len;
 };
 
-int           seg_export(const char *name, const char *acl);
+/*
+ * An export's flags (RSM's publish permissions): SEG_ALLOW_REBIND lets
+ * seg_rebind move it to other memory; SEG_DONTWAIT fails with EAGAIN when
+ * the segment's pages are not all resident instead of faulting them in;
+ * SEG_LOCK_OPS lets writing importers use RDMA atomics on it.
+ */
+#define SEG_ALLOW_REBIND 0x1
+#define SEG_DONTWAIT     0x2
+#define SEG_LOCK_OPS     0x4
+
+int           seg_export(const char *name, const char *acl);	/* flags 0 */
+int           seg_export_flags(const char *name, const char *acl,
+                  unsigned flags);
 int           seg_unexport(const char *name);
 seg_import_t *seg_import(const char *ref);
 ssize_t       seg_get(seg_import_t *, uint64_t off, void *buf, size_t len);
@@ -87,6 +99,9 @@ struct seg_import_info {
 	uint64_t gen;	/* the export's generation */
 };
 int           seg_import_info(seg_import_t *, struct seg_import_info *);
+/* the export's SEG_* flags as its exporter sent them (0: none, or an old
+ * exporter that does not send them) */
+int           seg_import_flags(seg_import_t *);
 /*
  * Which path an import's get and put take: SEG_PATH_DIRECT (this process
  * posts on its own queue pair to the exporter) or SEG_PATH_SEGD (the local

@@ -28,6 +28,7 @@
 #define LREPLEN   sizeof(struct segp_list_rep_wire)
 #define IREPLEN   sizeof(struct segp_import_rep_wire)
 #define TICKETLEN sizeof(struct segp_ticket_wire)
+#define EFLAGSLEN sizeof(struct segp_eflags_wire)
 #define ERRLEN    sizeof(struct segp_error_wire)
 #define FREELEN   sizeof(struct segp_free_wire)
 #define ADDRSLEN  sizeof(struct segw_addrs_wire)
@@ -330,6 +331,9 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 		ck_assert_uint_eq(a->import_rep.gen, b->import_rep.gen);
 		ck_assert_uint_eq(a->import_rep.rkey, b->import_rep.rkey);
 		ck_assert_uint_eq(a->import_rep.perm, b->import_rep.perm);
+		ck_assert_int_eq(a->import_rep.witheflags,
+		    b->import_rep.witheflags);
+		ck_assert_uint_eq(a->import_rep.eflags, b->import_rep.eflags);
 		break;
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
@@ -1621,8 +1625,9 @@ garbage(uint16_t type, uint8_t *p)
 		n = rnd_below(SEGP_FREE_MAX + 3);
 		len = FREELEN + n * 8;
 		break;
-	case SEGP_IMPORT_REP:		/* with a ticket or without */
-		len = IREPLEN + (rnd_below(2) ? TICKETLEN : 0);
+	case SEGP_IMPORT_REP:	/* with a ticket or without, flags or not */
+		len = IREPLEN + (rnd_below(2) ? TICKETLEN : 0) +
+		    (rnd_below(2) ? EFLAGSLEN : 0);
 		break;
 	default:
 		len = (size_t)fixed;
@@ -1664,9 +1669,14 @@ garbage(uint16_t type, uint8_t *p)
 			put_le64(p + IREP_AT(len), rnd_below(3));
 		if (rnd_below(4) == 0)
 			put_le64(p + IREP_AT(va), UINT64_MAX - rnd_below(3));
-		if (len == IREPLEN + TICKETLEN && rnd_below(8) != 0)
+		if (len >= IREPLEN + TICKETLEN && rnd_below(8) != 0)
 			put_le32(p + IREPLEN + offsetof(struct segp_ticket_wire,
 			    pad), 0);
+		if ((len - IREPLEN) % TICKETLEN == EFLAGSLEN &&
+		    rnd_below(8) != 0) {
+			put_le32(p + len - EFLAGSLEN, rnd_below(SEGW_EXP_ALL + 2));
+			put_le32(p + len - 4, 0);
+		}
 		break;
 	case SEGP_LIST_REP:
 		if (len < LREPLEN)
@@ -2135,6 +2145,88 @@ START_TEST(import_rep_ticket)
 }
 END_TEST
 
+/* IMPORT_REP's export flags (SEGP_CAP_EFLAGS): last, with or without a
+ * ticket; four sizes, each exact */
+
+START_TEST(import_rep_eflags)
+{
+	size_t n, k, direct;
+
+	for (direct = 0; direct < 2; direct++) {
+		size_t at = IREPLEN + (direct ? TICKETLEN : 0);
+
+		sample(SEGP_IMPORT_REP, &in);
+		in.import_rep.direct = (int)direct;
+		in.import_rep.grant = 0x1122334455667788ULL;
+		in.import_rep.witheflags = 1;
+		in.import_rep.eflags = SEGW_EXP_REBIND | SEGW_EXP_LOCKOPS;
+		n = encode(SEGP_IMPORT_REP, &in, at + EFLAGSLEN);
+		ck_assert_uint_eq(n, at + EFLAGSLEN);
+		ck_assert_uint_eq(get_le32(wire + at), SEGW_EXP_REBIND |
+		    SEGW_EXP_LOCKOPS);
+		ck_assert_uint_eq(get_le32(wire + at + 4), 0);
+		expect_ok(SEGP_IMPORT_REP, wire, n);
+		msg_eq(SEGP_IMPORT_REP, &in, &out);
+		ck_assert_int_eq(out.import_rep.direct, (int)direct);
+		/* no room for the flags: nothing written */
+		ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, n - 1), 0);
+		n = encode(SEGP_IMPORT_REP, &in, at + EFLAGSLEN);
+		/* an unknown flag, a pad not zero: refused */
+		put_le32(wire + at, SEGW_EXP_ALL + 1);
+		expect_refused(SEGP_IMPORT_REP, wire, n);
+		put_le32(wire + at, 0);
+		put_le32(wire + at + 4, 1);
+		expect_refused(SEGP_IMPORT_REP, wire, n);
+		put_le32(wire + at + 4, 0);
+		expect_ok(SEGP_IMPORT_REP, wire, n);
+		ck_assert_uint_eq(out.import_rep.eflags, 0);
+		ck_assert_int_eq(out.import_rep.witheflags, 1);
+		for (k = 1; k < EFLAGSLEN; k++)
+			expect_refused(SEGP_IMPORT_REP, wire, n - k);
+	}
+	/* the encoder refuses unknown flags, and flags it would not send */
+	sample(SEGP_IMPORT_REP, &in);
+	in.import_rep.witheflags = 1;
+	in.import_rep.eflags = 0x80;
+	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, sizeof wire), 0);
+	in.import_rep.witheflags = 0;
+	in.import_rep.eflags = SEGW_EXP_REBIND;
+	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, sizeof wire), 0);
+	/* without them: 0 */
+	in.import_rep.eflags = 0;
+	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, sizeof wire), IREPLEN);
+	expect_ok(SEGP_IMPORT_REP, wire, IREPLEN);
+	ck_assert_int_eq(out.import_rep.witheflags, 0);
+}
+END_TEST
+
+/* the local import reply's eflags (protocol version 4) */
+START_TEST(segw_imp_eflags)
+{
+	struct segw_imp m, d;
+	uint8_t b[sizeof(struct segw_imp_wire)];
+	size_t at = offsetof(struct segw_imp_wire, eflags);
+
+	memset(&m, 0, sizeof m);
+	m.handle = 3;
+	m.len = 4096;
+	m.perm = SEGW_RD | SEGW_WR;
+	m.eflags = SEGW_EXP_ALL;
+	ck_assert_uint_eq(segw_imp_encode(b, sizeof b, &m), sizeof b);
+	ck_assert_uint_eq(get_le32(b + at), SEGW_EXP_ALL);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b, &d), 0);
+	ck_assert_uint_eq(d.eflags, SEGW_EXP_ALL);
+	put_le32(b + at, SEGW_EXP_ALL + 1);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b, &d), -1);
+	put_le32(b + at, 0);
+	put_le32(b + at + 4, 1);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b, &d), -1);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b - 8, &d), -1);
+	m.eflags = 0x10;
+	ck_assert_uint_eq(segw_imp_encode(b, sizeof b, &m), 0);
+}
+END_TEST
+
 static int
 connect_try(const uint8_t *p, size_t n, struct segp_connect *c)
 {
@@ -2276,6 +2368,9 @@ suite(void)
 
 	ck_tcase(s, "direct path", &fix, 0, import_rep_ticket, connect_data,
 	    connect_refuses, segw_imp_direct, NULL);
+
+	ck_tcase(s, "export flags", &fix, 0, import_rep_eflags,
+	    segw_imp_eflags, NULL);
 
 	ck_tcase(s, "error", &fix, 0, error_round_trip, error_refuses,
 	    error_encode_refuses, NULL);
