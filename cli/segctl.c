@@ -13,6 +13,7 @@
  *   segctl stat NAME
  *   segctl export [-f rebind,dontwait,lockops] NAME [ACL]
  *   segctl unexport NAME
+ *   segctl rebind NAME SEGMENT [OFFSET]
  *   segctl get NODE/NAME [OFFSET [LENGTH]] > out
  *   segctl put NODE/NAME [OFFSET] < in
  *   segctl peers
@@ -54,6 +55,7 @@ usage(void)
 	    "       segctl export [-f rebind,dontwait,lockops] NAME "
 	    "[NODE:r|NODE:rw,...]\n"
 	    "       segctl unexport NAME\n"
+	    "       segctl rebind NAME SEGMENT [OFFSET]\n"
 	    "       segctl get NODE[:PORT]/NAME [OFFSET [LENGTH]] > out\n"
 	    "       segctl put NODE[:PORT]/NAME [OFFSET] < in\n"
 	    "       segctl peers\n"
@@ -190,6 +192,32 @@ cmd_unexport(int argc, char **argv)
 	return 0;
 }
 
+/* Bind export NAME to SEGMENT's memory at OFFSET (its length's worth). */
+static int
+cmd_rebind(int argc, char **argv)
+{
+	struct seg_info exp, to;
+	uint64_t off = 0;
+
+	if (argc < 3 || argc > 4)
+		usage();
+	if (argc == 4)
+		off = number(argv[1], "offset", argv[3]);
+	if (seg_stat(argv[1], &exp) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	if (seg_stat(argv[2], &to) < 0)
+		fail(argv[2], "%s", seg_errstr());
+	if (off > to.len || exp.len > to.len - off)
+		fail(argv[1], "bad length: %llu bytes at offset %llu do not fit "
+		    "in segment '%s' (%llu bytes)", (unsigned long long)exp.len,
+		    (unsigned long long)off, argv[2],
+		    (unsigned long long)to.len);
+	if (seg_rebind(argv[1], (void *)(uintptr_t)(to.va + off),
+	    (size_t)exp.len) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	return 0;
+}
+
 /* Write an address to free (here or on NODE), or print returned ones. */
 static int
 cmd_free(int argc, char **argv)
@@ -244,7 +272,7 @@ static const struct {
 	{ "create", cmd_create }, { "ctl", cmd_ctl }, { "write", cmd_write },
 	{ "read", cmd_read }, { "rm", cmd_rm }, { "ls", cmd_ls },
 	{ "stat", cmd_stat }, { "export", cmd_export },
-	{ "unexport", cmd_unexport }, { "get", cmd_get }, { "put", cmd_put },
+	{ "unexport", cmd_unexport }, { "rebind", cmd_rebind }, { "get", cmd_get }, { "put", cmd_put },
 	{ "peers", cmd_peers }, { "stats", cmd_stats }, { "free", cmd_free },
 	{ "zalloc", cmd_zalloc },
 };

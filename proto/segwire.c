@@ -75,7 +75,8 @@ segp_payload_size(uint16_t type)
 		return sizeof(struct segp_id_wire);
 	default:
 		return -1;	/* LIST_REP, ERROR, FREE: by their counts;
-				 * IMPORT_REP: with or without a ticket */
+				 * IMPORT_REP, REBIND: with or without a
+				 * ticket, flags */
 	}
 }
 
@@ -534,6 +535,7 @@ segp_msg_size(uint16_t type, const union segp_msg *m)
 	case SEGP_IMPORT:
 		return seg_name_valid(m->name) ? sizeof(struct segp_name_wire) : 0;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		return import_rep_valid(&m->import_rep) ?
 		    import_rep_size(&m->import_rep) : 0;
 	default:
@@ -571,6 +573,7 @@ segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
 		return sizeof w;
 	}
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		return import_rep_encode(out, &m->import_rep);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
@@ -624,6 +627,7 @@ segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		return 0;
 	}
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		return import_rep_decode(p, len, &m->import_rep, why);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
@@ -666,6 +670,7 @@ segp_type_name(uint16_t type)
 		[SEGP_UNIMPORT] = "unimport", [SEGP_REVOKE] = "revoke",
 		[SEGP_ERROR] = "error", [SEGP_FREE] = "free",
 		[SEGP_SIGNAL] = "signal", [SEGP_ACK] = "ack",
+		[SEGP_TICKET] = "ticket", [SEGP_REBIND] = "rebind",
 	};
 
 	return type < SEGP_TYPEMAX && names[type] != NULL ? names[type] : "?";

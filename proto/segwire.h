@@ -68,6 +68,7 @@ enum segw_op {
 	SEGW_RSIGNAL,      /* a=import handle: post a signal to its exporter */
 	SEGW_TICKET,       /* a=import handle -> segw_imp with a new ticket */
 	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
+	SEGW_REBIND,       /* name, a=va, b=len: bind the export there */
 	SEGW_OPMAX
 };
 
@@ -256,7 +257,9 @@ struct segw_io {
  * for a new one, and LIST_REP's entries carry the exporter's address of
  * the segment (segp_ent3_wire, 88 bytes, where version 2 sends
  * segp_ent_wire).  A peer whose HELLO has SEGP_CAP_EFLAGS in caps reads
- * IMPORT_REP's export flags (segp_eflags_wire, after the ticket if any).
+ * IMPORT_REP's export flags (segp_eflags_wire, after the ticket if any);
+ * one with SEGP_CAP_REBIND understands REBIND (an IMPORT_REP's payload,
+ * unasked: the import's new binding), which others never get.
  * Since version 2 every rdma_cm connect carries private
  * data (segp_connect_wire): a connect without it is refused, so version 1
  * segds (which sent none) cannot connect.
@@ -279,6 +282,7 @@ struct segw_io {
 
 /* HELLO's caps: what a peer understands beyond its version */
 #define SEGP_CAP_EFLAGS 0x1	/* IMPORT_REP's export flags */
+#define SEGP_CAP_REBIND 0x2	/* REBIND */
 
 enum segp_type {
 	SEGP_HELLO = 1,     /* segp_hello */
@@ -294,6 +298,8 @@ enum segp_type {
 	SEGP_SIGNAL,        /* segp_id_wire */
 	SEGP_ACK,           /* no payload: a FREE or SIGNAL was applied */
 	SEGP_TICKET,        /* segp_id_wire: a new ticket -> IMPORT_REP (3) */
+	SEGP_REBIND,        /* segp_import_rep: exporter -> importer, the
+	                     * import's new binding (SEGP_CAP_REBIND only) */
 	SEGP_TYPEMAX
 };
 
@@ -466,7 +472,7 @@ union segp_msg {
 	uint32_t               cursor;		/* LIST */
 	struct segp_list_rep   list_rep;	/* LIST_REP */
 	char                   name[SEG_NAMEMAX + 1];	/* IMPORT */
-	struct segp_import_rep import_rep;	/* IMPORT_REP */
+	struct segp_import_rep import_rep;	/* IMPORT_REP, REBIND */
 	uint64_t               id;		/* UNIMPORT, REVOKE, SIGNAL, TICKET */
 	struct segp_error      error;		/* ERROR */
 	struct segp_free       free;		/* FREE */

@@ -47,14 +47,26 @@ eimport_free(struct eimport *ei)
 }
 
 /*
- * An export holds one reference to its segment, from export_seg() until
- * unexport, remove, or segd's shutdown.  Exports are listed in the order
- * of their sequence numbers, which LIST's cursor names (version 2).
+ * Where an export's importers reach: len bytes of segment seg's memory at
+ * off.  The export's own segment until seg_rebind moves it (export_rebind).
+ */
+struct binding {
+	struct segment *seg;
+	uint64_t        off;
+};
+
+/*
+ * An export holds two references, from export_seg() until unexport,
+ * remove (of either segment), or segd's shutdown: one to its segment (its
+ * name) and one to the segment it is bound to (the same one until a
+ * rebind).  Exports are listed in the order of their sequence numbers,
+ * which LIST's cursor names (version 2).
  */
 struct export {
 	TAILQ_ENTRY(export)  entry;
 	uint32_t             seq;
 	struct segment      *seg;
+	struct binding       bind;
 	struct acl_ent       acl[ACL_MAX];
 	int                  nacl;
 	struct ibv_mr       *mr_r, *mr_rw;
@@ -67,12 +79,26 @@ static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
 static uint64_t next_id = 1, next_gen;
 static uint32_t next_seq;
 
-static void
-export_revoke(struct segd *sd, struct export *x)
+/* the bound memory: segd's mapping of it, its address at this node */
+static void *
+bound_map(const struct export *x)
 {
+	return (char *)x->bind.seg->map + x->bind.off;
+}
+
+static uint64_t
+bound_va(const struct export *x)
+{
+	return x->bind.seg->va + x->bind.off;
+}
+
+/* The end of x: importers told, regions gone; refs: drop its references. */
+static void
+export_revoke(struct segd *sd, struct export *x, int refs)
+{
+	struct segment *s = x->seg, *b = x->bind.seg;
 	struct eimport *ei;
 
-	(void)sd;
 	while ((ei = LIST_FIRST(&x->imports)) != NULL) {
 		union segp_msg m = { .id = ei->id };
 		if (peer_alive(ei->peer))
@@ -85,6 +111,55 @@ export_revoke(struct segd *sd, struct export *x)
 	x->seg->exp = NULL;
 	TAILQ_REMOVE(&exports, x, entry);
 	free(x);
+	if (refs) {
+		seg_put(&sd->ns, b);	/* the binding's reference */
+		seg_put(&sd->ns, s);	/* the export's reference */
+	}
+}
+
+/*
+ * x's regions over len bytes at addr: read-only, read-write, as its
+ * access list needs (SEGW_EXP_LOCKOPS: atomics on the writable one).
+ */
+static int
+export_reg(struct segd *sd, const struct export *x, void *addr, uint64_t len,
+    struct ibv_mr **r, struct ibv_mr **rw, struct segerr *e)
+{
+	int i, need_r = 0, need_rw = x->nacl == 0;
+	int atomic = x->flags & SEGW_EXP_LOCKOPS ? IBV_ACCESS_REMOTE_ATOMIC : 0;
+
+	for (i = 0; i < x->nacl; i++) {
+		need_r |= x->acl[i].perm == SEGW_RD;
+		need_rw |= x->acl[i].perm == (SEGW_RD | SEGW_WR);
+	}
+	*r = *rw = NULL;
+	if (need_r && (*r = rdma_reg(sd, addr, len, IBV_ACCESS_REMOTE_READ,
+	    e)) == NULL)
+		return -1;
+	if (need_rw && (*rw = rdma_reg(sd, addr, len, IBV_ACCESS_LOCAL_WRITE |
+	    IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE | atomic,
+	    e)) == NULL) {
+		rdma_dereg(*r);
+		*r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* SEGW_EXP_DONTWAIT: len bytes of t at off must be resident already. */
+static int
+dontwait_check(struct segd *sd, unsigned flags, const struct segment *t,
+    uint64_t off, uint64_t len, struct segerr *e)
+{
+	int r;
+
+	if (!(flags & SEGW_EXP_DONTWAIT) ||
+	    (r = seg_resident(t, off, len, sd->ns.pagesize)) == 1)
+		return 0;
+	if (r < 0)
+		return seterr(e, errno, "mincore: %s", strerror(errno));
+	return seterr(e, EAGAIN, "segment '%s' is not all resident and "
+	    "SEG_DONTWAIT forbids faulting it in: write it first", t->name);
 }
 
 int
@@ -92,12 +167,10 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
     unsigned flags, const struct cred *c, struct segerr *e)
 {
 	struct export *x;
-	int i, need_r = 0, need_rw = 0, atomic;
 
 	if ((flags & ~SEGW_EXP_ALL) != 0)
 		return seterr(e, EINVAL, "unknown export flags 0x%x",
 		    flags & ~SEGW_EXP_ALL);
-	atomic = flags & SEGW_EXP_LOCKOPS ? IBV_ACCESS_REMOTE_ATOMIC : 0;
 	if (sd->rdma == NULL)
 		return seterr(e, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
 	if (c->uid != 0 && c->uid != s->uid)
@@ -109,48 +182,31 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
 	if (s->exp != NULL)
 		return seterr(e, EBUSY, "segment '%s' is already exported; "
 		    "unexport it first", s->name);
-	if ((flags & SEGW_EXP_DONTWAIT) && (i = seg_resident(s, 0, s->len,
-	    sd->ns.pagesize)) != 1)
-		return i < 0 ? seterr(e, errno, "mincore: %s", strerror(errno)) :
-		    seterr(e, EAGAIN, "segment '%s' is not all resident and "
-		    "SEG_DONTWAIT forbids faulting it in: write it first",
-		    s->name);
+	if (dontwait_check(sd, flags, s, 0, s->len, e) < 0)
+		return -1;
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return seterr(e, ENOMEM, "out of memory");
-	if ((x->nacl = acl_parse(acltext, x->acl, ACL_MAX, e)) < 0) {
+	x->flags = flags;
+	if ((x->nacl = acl_parse(acltext, x->acl, ACL_MAX, e)) < 0 ||
+	    export_reg(sd, x, s->map, s->len, &x->mr_r, &x->mr_rw, e) < 0) {
 		free(x);
 		return -1;
 	}
-	for (i = 0; i < x->nacl; i++) {
-		need_r |= x->acl[i].perm == SEGW_RD;
-		need_rw |= x->acl[i].perm == (SEGW_RD | SEGW_WR);
-	}
-	if (x->nacl == 0)
-		need_rw = 1;
-	if (need_r && (x->mr_r = rdma_reg(sd, s->map, s->len,
-	    IBV_ACCESS_REMOTE_READ, e)) == NULL)
-		goto fail;
-	if (need_rw && (x->mr_rw = rdma_reg(sd, s->map, s->len,
-	    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
-	    IBV_ACCESS_REMOTE_WRITE | atomic, e)) == NULL)
-		goto fail;
 	if (next_gen == 0)	/* differs across restarts of segd */
 		next_gen = (uint64_t)time(NULL) << 20;
 	x->gen = ++next_gen;
 	if (++next_seq == 0)	/* 0 is the cursor of the first page */
 		next_seq = 1;
 	x->seq = next_seq;
-	x->flags = flags;
 	x->seg = s;
+	x->bind.seg = s;
+	x->bind.off = 0;
 	LIST_INIT(&x->imports);
 	seg_hold(s);		/* the export's reference */
+	seg_hold(s);		/* the binding's */
 	s->exp = x;
 	TAILQ_INSERT_TAIL(&exports, x, entry);
 	return 0;
-fail:
-	rdma_dereg(x->mr_r);
-	free(x);
-	return -1;
 }
 
 int
@@ -163,18 +219,129 @@ unexport_seg(struct segd *sd, struct segment *s, const struct cred *c,
 		    s->name);
 	if (s->exp == NULL)
 		return seterr(e, EINVAL, "segment '%s' is not exported", s->name);
-	export_drop(sd, s);
+	export_revoke(sd, s->exp, 1);
 	return 0;
 }
 
-/* The segment's name is going (remove): unexport it. */
+static void import_msg(struct segd *, struct eimport *,
+    struct segp_import_rep *);
+
+/*
+ * The checks of a rebind of s's export to len bytes at va (RSM's errors:
+ * REBIND_NOT_ALLOWED, NOT_CREATOR, BAD_LENGTH, BAD_MEM_ALIGNMENT,
+ * BAD_ADDR, PERM_DENIED); the segment there into *t, the offset in it
+ * into *off.
+ */
+static int
+rebind_check(struct segd *sd, struct segment *s, uint64_t va, uint64_t len,
+    const struct cred *c, struct segment **t, uint64_t *off,
+    struct segerr *e)
+{
+	struct export *x = s->exp;
+
+	if (x == NULL)
+		return seterr(e, EINVAL, "segment '%s' is not exported", s->name);
+	if (c->uid != 0 && c->uid != s->uid)
+		return seterr(e, EPERM, "not the owner: only the owner (uid %u) "
+		    "or root may rebind export '%s'", (unsigned)s->uid, s->name);
+	if (!(x->flags & SEGW_EXP_REBIND))
+		return seterr(e, ENOTSUP, "rebind not allowed: '%s' was "
+		    "exported without SEG_ALLOW_REBIND", s->name);
+	if (len != s->len)
+		return seterr(e, EINVAL, "bad length %llu: the export's is %llu",
+		    (unsigned long long)len, (unsigned long long)s->len);
+	if (va % sd->ns.pagesize != 0)
+		return seterr(e, EINVAL, "bad alignment: 0x%llx is not a "
+		    "multiple of the page size", (unsigned long long)va);
+	if ((*t = ns_find_range(&sd->ns, va, len)) == NULL || !(*t)->named)
+		return seterr(e, EFAULT, "bad address: no segment holds "
+		    "[0x%llx, 0x%llx)", (unsigned long long)va,
+		    (unsigned long long)(va + len));
+	if ((s->verb != SEG_VERB_VA && s->verb != SEG_VERB_ADDR) ||
+	    ((*t)->verb != SEG_VERB_VA && (*t)->verb != SEG_VERB_ADDR))
+		return seterr(e, EINVAL, "wrong kind of segment: only va and "
+		    "addr segments rebind ('%s' is %s, '%s' %s)", s->name,
+		    segw_verb_name(s->verb), (*t)->name,
+		    segw_verb_name((*t)->verb));
+	if ((*t)->uid != s->uid)
+		return seterr(e, EACCES, "permission denied: segment '%s' is "
+		    "not owned by the export's owner (uid %u)", (*t)->name,
+		    (unsigned)s->uid);
+	*off = va - (*t)->va;
+	return 0;
+}
+
+/*
+ * Bind s's export to len bytes at va, inside another segment of its owner
+ * (RSM's rsm_memseg_export_rebind).  New regions first (nothing changes
+ * when they cannot be had); then each import loses its grant and is told
+ * its new binding (REBIND; an importer that does not know REBIND has its
+ * import revoked), and the old regions go, so the old keys fail at the
+ * NIC.  An access in flight meanwhile reaches either memory or fails.
+ */
+int
+rebind_seg(struct segd *sd, struct segment *s, uint64_t va, uint64_t len,
+    const struct cred *c, struct segerr *e)
+{
+	struct export *x = s->exp;
+	struct eimport *ei, *next;
+	struct ibv_mr *r, *rw;
+	struct segment *t = NULL, *old;
+	uint64_t off = 0;
+	union segp_msg m;
+
+	if (rebind_check(sd, s, va, len, c, &t, &off, e) < 0 ||
+	    dontwait_check(sd, x->flags, t, off, len, e) < 0 ||
+	    export_reg(sd, x, (char *)t->map + off, len, &r, &rw, e) < 0)
+		return -1;
+	old = x->bind.seg;
+	seg_hold(t);		/* the binding's reference */
+	x->bind.seg = t;
+	x->bind.off = off;
+	rdma_dereg(x->mr_r);	/* from here the old keys fail */
+	rdma_dereg(x->mr_rw);
+	x->mr_r = r;
+	x->mr_rw = rw;
+	for (ei = LIST_FIRST(&x->imports); ei != NULL; ei = next) {
+		next = LIST_NEXT(ei, entry);
+		grant_free(ei->g);	/* its data connections go, its key fails */
+		ei->g = NULL;
+		if (!peer_alive(ei->peer) ||
+		    !(peer_caps(ei->peer) & SEGP_CAP_REBIND)) {
+			m.id = ei->id;
+			if (peer_alive(ei->peer))
+				peer_send(ei->peer, SEGP_REVOKE, 0, &m);
+			eimport_free(ei);
+			continue;
+		}
+		import_msg(sd, ei, &m.import_rep);
+		peer_send(ei->peer, SEGP_REBIND, 0, &m);
+	}
+	seg_put(&sd->ns, old);	/* the old binding's reference */
+	log_info("%s: export '%s' bound to '%s' at 0x%llx", __func__, s->name,
+	    t->name, (unsigned long long)off);
+	return 0;
+}
+
+/*
+ * The segment is going (remove, or its memory was cut): unexport it, and
+ * every export bound to it.
+ */
 void
 export_drop(struct segd *sd, struct segment *s)
 {
-	if (s->exp == NULL)
-		return;
-	export_revoke(sd, s->exp);
-	seg_put(&sd->ns, s);	/* the export's reference */
+	struct export *x, *next;
+
+	for (x = TAILQ_FIRST(&exports); x != NULL; x = next) {
+		next = TAILQ_NEXT(x, entry);
+		if (x->seg != s && x->bind.seg == s) {
+			log_info("%s: export '%s' revoked: segment '%s' it is "
+			    "bound to is going", __func__, x->seg->name, s->name);
+			export_revoke(sd, x, 1);
+		}
+	}
+	if (s->exp != NULL)
+		export_revoke(sd, s->exp, 1);
 }
 
 /* segd is stopping: revoke without touching references. */
@@ -182,7 +349,7 @@ void
 export_shutdown(struct segd *sd, struct segment *s)
 {
 	if (s->exp != NULL)
-		export_revoke(sd, s->exp);
+		export_revoke(sd, s->exp, 0);
 }
 
 static int
@@ -224,7 +391,7 @@ on_list(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 		ent->perm = (uint8_t)perm;
 		ent->verb = (uint8_t)x->seg->verb;
 		ent->len = x->seg->len;
-		ent->va = r.list_rep.withva ? x->seg->va : 0;
+		ent->va = r.list_rep.withva ? bound_va(x) : 0;
 		last = x->seq;
 	}
 	peer_send(p, SEGP_LIST_REP, tag, &r);
@@ -280,37 +447,45 @@ on_import(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 }
 
 /*
- * IMPORT_REP for ei: the segd path's key, and on a connection of version 3
- * a grant and a fresh ticket for the importer's own data connections (made
- * on first use; without one the importer uses the segd path only).
+ * IMPORT_REP (or REBIND) for ei: the segd path's key, and on a connection
+ * of version 3 a grant and a fresh ticket for the importer's own data
+ * connections (made on first use; without one the importer uses the segd
+ * path only), over the export's current binding.
  */
 static void
-import_reply(struct segd *sd, struct eimport *ei, uint32_t tag)
+import_msg(struct segd *sd, struct eimport *ei, struct segp_import_rep *r)
 {
 	struct export *x = ei->exp;
 	struct segment *s = x->seg;
 	struct segerr e;
-	union segp_msg r;
 
-	memset(&r, 0, sizeof r);
-	r.import_rep.id = ei->id;
-	r.import_rep.va = s->va;
-	r.import_rep.len = s->len;
-	r.import_rep.gen = x->gen;
-	r.import_rep.rkey = ei->perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey;
-	r.import_rep.perm = (uint32_t)ei->perm;
-	r.import_rep.witheflags = (peer_caps(ei->peer) & SEGP_CAP_EFLAGS) != 0;
-	r.import_rep.eflags = r.import_rep.witheflags ? x->flags : 0;
+	memset(r, 0, sizeof *r);
+	r->id = ei->id;
+	r->va = bound_va(x);
+	r->len = s->len;
+	r->gen = x->gen;
+	r->rkey = ei->perm & SEGW_WR ? x->mr_rw->rkey : x->mr_r->rkey;
+	r->perm = (uint32_t)ei->perm;
+	r->witheflags = (peer_caps(ei->peer) & SEGP_CAP_EFLAGS) != 0;
+	r->eflags = r->witheflags ? x->flags : 0;
 	if (peer_version(ei->peer) >= 3 && sd->ticket_ms > 0) {
-		if (ei->g == NULL && (ei->g = grant_new(ei->peer, ei->id, s->map,
-		    s->len, ei->perm, x->flags, &e)) == NULL)
+		if (ei->g == NULL && (ei->g = grant_new(ei->peer, ei->id,
+		    bound_map(x), s->len, ei->perm, x->flags, &e)) == NULL)
 			log_warnx("%s: no direct data path for '%s' to node %s: %s",
 			    __func__, s->name, peer_node(ei->peer), e.msg);
-		if (ei->g != NULL && grant_ticket(ei->g, &r.import_rep, &e) < 0)
+		if (ei->g != NULL && grant_ticket(ei->g, r, &e) < 0)
 			log_warnx("%s: %s", __func__, e.msg);
 	}
 	if (ei->perm & SEGW_WR)
-		seg_touch(s);	/* RDMA writes bypass segd: data's time */
+		seg_touch(x->bind.seg);	/* RDMA writes bypass segd: data's time */
+}
+
+static void
+import_reply(struct segd *sd, struct eimport *ei, uint32_t tag)
+{
+	union segp_msg r;
+
+	import_msg(sd, ei, &r.import_rep);
 	peer_send(ei->peer, SEGP_IMPORT_REP, tag, &r);
 }
 

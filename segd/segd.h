@@ -416,6 +416,8 @@ int  export_seg(struct segd *, struct segment *, const char *acl,
     unsigned flags, const struct cred *, struct segerr *);
 int  unexport_seg(struct segd *, struct segment *, const struct cred *,
     struct segerr *);
+int  rebind_seg(struct segd *, struct segment *, uint64_t va, uint64_t len,
+    const struct cred *, struct segerr *);
 void export_drop(struct segd *, struct segment *);	/* on remove */
 void export_shutdown(struct segd *, struct segment *);
 void export_counts(unsigned *nexp, unsigned *nimp);

@@ -75,6 +75,18 @@ seg_export(const char *name, const char *acl)
 }
 
 int
+seg_rebind(const char *name, void *va, size_t len)
+{
+	struct segw_req r;
+
+	if (seg_req_name(&r, name) < 0)
+		return -1;
+	r.a = (uint64_t)(uintptr_t)va;
+	r.b = len;
+	return seg_call(SEGW_REBIND, &r, NULL, NULL, NULL, NULL);
+}
+
+int
 seg_unexport(const char *name)
 {
 	return seg_call_name(SEGW_UNEXPORT, name);

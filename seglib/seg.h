@@ -81,6 +81,8 @@ int           seg_export(const char *name, const char *acl);	/* flags 0 */
 int           seg_export_flags(const char *name, const char *acl,
                   unsigned flags);
 int           seg_unexport(const char *name);
+/* bind export name to len bytes at va, in another segment of its owner's */
+int           seg_rebind(const char *name, void *va, size_t len);
 seg_import_t *seg_import(const char *ref);
 ssize_t       seg_get(seg_import_t *, uint64_t off, void *buf, size_t len);
 ssize_t       seg_put(seg_import_t *, uint64_t off, const void *buf,

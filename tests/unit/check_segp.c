@@ -218,6 +218,7 @@ sample(uint16_t type, union segp_msg *m)
 		strcpy(m->name, "seg.1");
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		m->import_rep.id = 5;
 		m->import_rep.va = 0x7f0000000000ULL;
 		m->import_rep.len = 1 << 20;
@@ -276,6 +277,7 @@ sample_size(uint16_t type)
 {
 	switch (type) {
 	case SEGP_IMPORT_REP:		/* without a ticket */
+	case SEGP_REBIND:
 		return IREPLEN;
 	case SEGP_LIST_REP:
 		return LREPLEN + 3 * ENTLEN;
@@ -325,6 +327,7 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 		ck_assert_str_eq(a->name, b->name);
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		ck_assert_uint_eq(a->import_rep.id, b->import_rep.id);
 		ck_assert_uint_eq(a->import_rep.va, b->import_rep.va);
 		ck_assert_uint_eq(a->import_rep.len, b->import_rep.len);
@@ -389,6 +392,7 @@ msg_holds(uint16_t type, const union segp_msg *m)
 		ck_assert(seg_name_valid(m->name));
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		ck_assert_uint_ne(m->import_rep.len, 0);
 		ck_assert_uint_le(m->import_rep.va,
 		    UINT64_MAX - m->import_rep.len);
@@ -1626,6 +1630,7 @@ garbage(uint16_t type, uint8_t *p)
 		len = FREELEN + n * 8;
 		break;
 	case SEGP_IMPORT_REP:	/* with a ticket or without, flags or not */
+	case SEGP_REBIND:
 		len = IREPLEN + (rnd_below(2) ? TICKETLEN : 0) +
 		    (rnd_below(2) ? EFLAGSLEN : 0);
 		break;
@@ -1661,6 +1666,7 @@ garbage(uint16_t type, uint8_t *p)
 		rnd_name(p + NAME_AT(name), SEG_NAMEMAX, 4);
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		if (len < IREPLEN)
 			break;
 		put_le32(p + IREP_AT(perm), rnd_below(8) ? SEGW_RD |
@@ -2200,6 +2206,33 @@ START_TEST(import_rep_eflags)
 }
 END_TEST
 
+/* REBIND: IMPORT_REP's payload and checks, under its own type */
+START_TEST(rebind_round_trip)
+{
+	size_t n;
+
+	sample(SEGP_IMPORT_REP, &in);
+	in.import_rep.direct = 1;
+	in.import_rep.grant = 7;
+	in.import_rep.drkey = 0x99;
+	in.import_rep.witheflags = 1;
+	in.import_rep.eflags = SEGW_EXP_REBIND;
+	n = encode(SEGP_REBIND, &in, sizeof wire);
+	ck_assert_uint_eq(n, IREPLEN + TICKETLEN + EFLAGSLEN);
+	expect_ok(SEGP_REBIND, wire, n);
+	msg_eq(SEGP_IMPORT_REP, &in, &out);
+	ck_assert_uint_eq(out.import_rep.grant, 7);
+	expect_refused(SEGP_REBIND, wire, n - 1);
+	expect_refused(SEGP_REBIND, wire, 0);
+	/* a zero length, a wrapping range: refused both ways */
+	put_le64(wire + IREP_AT(len), 0);
+	expect_refused(SEGP_REBIND, wire, n);
+	in.import_rep.len = 0;
+	ck_assert_uint_eq(encode(SEGP_REBIND, &in, sizeof wire), 0);
+	ck_assert_str_eq(segp_type_name(SEGP_REBIND), "rebind");
+}
+END_TEST
+
 /* the local import reply's eflags (protocol version 4) */
 START_TEST(segw_imp_eflags)
 {
@@ -2370,7 +2403,7 @@ suite(void)
 	    connect_refuses, segw_imp_direct, NULL);
 
 	ck_tcase(s, "export flags", &fix, 0, import_rep_eflags,
-	    segw_imp_eflags, NULL);
+	    segw_imp_eflags, rebind_round_trip, NULL);
 
 	ck_tcase(s, "error", &fix, 0, error_round_trip, error_refuses,
 	    error_encode_refuses, NULL);
