@@ -248,6 +248,7 @@ ent_valid(const struct segp_ent *e, int withva)
 {
 	return seg_name_valid(e->name) && perm_valid(e->perm) &&
 	    e->verb > SEG_VERB_NONE && e->verb < SEG_VERB_MAX &&
+	    (e->eflags & ~SEGW_EXP_ALL) == 0 &&
 	    (withva ? e->va != 0 && e->va <= UINT64_MAX - e->len : e->va == 0);
 }
 
@@ -281,6 +282,7 @@ list_rep_encode(uint8_t *out, const struct segp_list_rep *r)
 		ew.e.namelen = htole16((uint16_t)nl);
 		ew.e.perm = e->perm;
 		ew.e.verb = e->verb;
+		ew.e.eflags = htole32(e->eflags);
 		ew.e.len = htole64(e->len);
 		memcpy(ew.e.name, e->name, nl);
 		ew.va = htole64(e->va);
@@ -319,6 +321,7 @@ list_rep_decode(const uint8_t *p, size_t len, struct segp_list_rep *r,
 		memcpy(&ew, p + sizeof w + i * es, es);
 		e->perm = ew.e.perm;
 		e->verb = ew.e.verb;
+		e->eflags = le32toh(ew.e.eflags);
 		e->len = le64toh(ew.e.len);
 		e->va = le64toh(ew.va);
 		if (wire_name(e->name, sizeof e->name, ew.e.name,

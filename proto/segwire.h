@@ -69,6 +69,7 @@ enum segw_op {
 	SEGW_TICKET,       /* a=import handle -> segw_imp with a new ticket */
 	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
 	SEGW_REBIND,       /* name, a=va, b=len: bind the export there */
+	SEGW_IMPINFO,      /* a=import handle -> segw_imp as segd knows it now */
 	SEGW_OPMAX
 };
 
@@ -84,6 +85,9 @@ enum segw_op {
 #define SEGW_EXP_DONTWAIT 0x2	/* fail EAGAIN rather than fault pages in */
 #define SEGW_EXP_LOCKOPS  0x4	/* importers may use RDMA atomics on it */
 #define SEGW_EXP_ALL      0x7
+/* a peer's listing (SEGW_PEERLS): segw_info's mode is the access (4, 6)
+ * with the export's flags above it (seg.h's SEG_PEER_FLAGS) */
+#define SEGW_EXP_MODESHIFT 12
 
 /* attr bits, shared with seg.h */
 #define SEGW_ATTR_RONLY 0x1
@@ -347,7 +351,8 @@ struct segp_ent_wire {		/* 80 bytes: versions 1 and 2 */
 	uint16_t namelen;
 	uint8_t  perm;
 	uint8_t  verb;
-	uint32_t pad;
+	uint32_t eflags;	/* the export's SEGW_EXP_*; was a zero pad, which
+				 * older decoders ignore */
 	uint64_t len;
 	uint8_t  name[SEG_NAMEMAX];
 } __attribute__((packed));
@@ -423,6 +428,7 @@ struct segp_ent {
 	uint64_t len;
 	uint8_t  perm;		/* SEGW_RD, or SEGW_RD | SEGW_WR */
 	uint8_t  verb;		/* a seg_verb, not SEG_VERB_NONE */
+	uint32_t eflags;	/* SEGW_EXP_* (0 from older exporters) */
 };
 
 struct segp_list_rep {

@@ -531,6 +531,7 @@ static const op_handler handlers[SEGW_OPMAX] = {
 	[SEGW_UNIMPORT] = op_import,	[SEGW_PEERLS] = op_import,
 	[SEGW_RSIGNAL] = op_import,	[SEGW_BOUNCE] = op_import,
 	[SEGW_TICKET] = op_import,	[SEGW_REBIND] = op_rebind,
+	[SEGW_IMPINFO] = op_import,
 	[SEGW_PEERS] = op_peers,	[SEGW_STATS] = op_stats,
 	[SEGW_ZALLOC] = op_zio,		[SEGW_ZPOOL] = op_zio,
 	[SEGW_FREEREAD] = op_zio,	[SEGW_FREEFD] = op_zio,

@@ -390,6 +390,7 @@ on_list(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 		snprintf(ent->name, sizeof ent->name, "%s", x->seg->name);
 		ent->perm = (uint8_t)perm;
 		ent->verb = (uint8_t)x->seg->verb;
+		ent->eflags = x->flags;
 		ent->len = x->seg->len;
 		ent->va = r.list_rep.withva ? bound_va(x) : 0;
 		last = x->seq;

@@ -139,7 +139,12 @@ int           seg_signal(seg_import_t *);
 int           seg_signal_fd(const char *name);	/* readable: signals came */
 int           seg_signal_wait(const char *name, int timeout_ms);
 
-/* A peer's exports visible to this node (name, len; mode 4 = r, 6 = rw). */
+/*
+ * A peer's exports visible to this node: name, len, va (its binding's),
+ * mode 4 = r or 6 = rw, with the export's SEG_* flags above:
+ * SEG_PEER_FLAGS(mode).
+ */
+#define SEG_PEER_FLAGS(mode) ((mode) >> 12)
 int           seg_peer_list(const char *node, struct seg_info **list);
 /* segd's connections, one line each, into buf; returns the length. */
 ssize_t       seg_peers(char *buf, size_t size);

@@ -188,6 +188,7 @@ sample_ent(struct segp_ent *e, unsigned i)
 	e->len = 4096ULL << (i % 20);
 	e->perm = i % 2 ? SEGW_RD : SEGW_RD | SEGW_WR;
 	e->verb = (uint8_t)(SEG_VERB_VA + i % (SEG_VERB_MAX - SEG_VERB_VA));
+	e->eflags = i % (SEGW_EXP_ALL + 1);
 }
 
 /* A valid message of each type, with ordinary values. */
@@ -321,6 +322,7 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 			ck_assert_uint_eq(x->len, y->len);
 			ck_assert_uint_eq(x->perm, y->perm);
 			ck_assert_uint_eq(x->verb, y->verb);
+			ck_assert_uint_eq(x->eflags, y->eflags);
 		}
 		break;
 	case SEGP_IMPORT:
@@ -454,7 +456,6 @@ canon(uint16_t type, uint8_t *p, size_t len)
 		for (i = 0; i < n; i++) {
 			uint8_t *e = p + LREPLEN + i * ENTLEN;
 
-			memset(e + offsetof(struct segp_ent_wire, pad), 0, 4);
 			canon_name(e + offsetof(struct segp_ent_wire, name),
 			    get_le16(e));
 		}
@@ -950,16 +951,25 @@ START_TEST(list_rep_layout)
 	in.list_rep.ent[0].len = 0x0102030405060708ULL;
 	in.list_rep.ent[0].perm = SEGW_RD;
 	in.list_rep.ent[0].verb = SEG_VERB_UMSG;
+	in.list_rep.ent[0].eflags = SEGW_EXP_LOCKOPS;
 	memset(want, 0, sizeof want);
 	put_le32(want, 0x11223344);
 	put_le32(want + 4, 1);
 	put_le16(want + ENT_AT(0, namelen), 3);
 	want[ENT_AT(0, perm)] = SEGW_RD;
 	want[ENT_AT(0, verb)] = SEG_VERB_UMSG;
+	put_le32(want + ENT_AT(0, eflags), SEGW_EXP_LOCKOPS);
 	put_le64(want + ENT_AT(0, len), 0x0102030405060708ULL);
 	memcpy(want + ENT_AT(0, name), "abc", 3);
 	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof want), sizeof want);
 	ck_assert_mem_eq(wire, want, sizeof want);
+	expect_ok(SEGP_LIST_REP, wire, sizeof want);
+	ck_assert_uint_eq(out.list_rep.ent[0].eflags, SEGW_EXP_LOCKOPS);
+	/* an unknown export flag: refused both ways */
+	put_le32(wire + ENT_AT(0, eflags), SEGW_EXP_ALL + 1);
+	expect_refused(SEGP_LIST_REP, wire, sizeof want);
+	in.list_rep.ent[0].eflags = SEGW_EXP_ALL + 1;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof want), 0);
 }
 END_TEST
 
@@ -1699,6 +1709,9 @@ garbage(uint16_t type, uint8_t *p)
 			    rnd_below(2) ? SEGW_RD : SEGW_RD | SEGW_WR;
 			e[offsetof(struct segp_ent_wire, verb)] =
 			    (uint8_t)(1 + rnd_below(SEG_VERB_MAX - 1));
+			put_le32(e + offsetof(struct segp_ent_wire, eflags),
+			    rnd_below(4 * SEGP_LIST_MAX) ? rnd_below(SEGW_EXP_ALL +
+			    1) : UINT32_MAX);
 			rnd_name(e + offsetof(struct segp_ent_wire, name),
 			    SEG_NAMEMAX, 4 * SEGP_LIST_MAX);
 		}
