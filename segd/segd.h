@@ -59,6 +59,8 @@ struct cred {
  *   - the name table, one while the segment is named (dropped by remove);
  *   - each attachment by a client connection, one each (control.c);
  *   - its export, one while it is exported (export.c);
+ *   - the export bound to its memory (its own, or another segment's after
+ *     seg_rebind), one while bound (export.c);
  *   - each remote io in flight that uses it as zero-copy memory, one per
  *     entry of the io (import.c);
  *   - each open file of the file system, one each (fs_io.c).  The last seg_put() unmaps and closes the
