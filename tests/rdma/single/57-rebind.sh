@@ -25,6 +25,17 @@ head -c $L /dev/urandom >"$T/d2"
 sctl exp write v1 <"$T/d1" || die "write v1"
 sctl exp write v2 <"$T/d2" || die "write v2"
 sctl exp export -f rebind v1 || die "export v1"
+# SEG_DONTWAIT: an untouched segment's pages are resident only where its
+# backing file's memory was allocated when it was made (fallocate); once
+# written they are
+if sctl exp export -f lockops,dontwait locks >"$T/x.out" 2>&1; then
+	echo "dontwait: the untouched segment was resident (fallocate'd)"
+	sctl exp unexport locks || die "unexport locks"
+else
+	grep -q "not all resident" "$T/x.out" || die "dontwait: $(cat "$T/x.out")"
+	echo "dontwait: the untouched segment was refused (EAGAIN)"
+fi
+head -c $L /dev/zero | sctl exp write locks || die "write locks"
 sctl exp export -f lockops,dontwait locks || die "export locks"
 sctl exp export -f bogus half >"$T/x.out" 2>&1 && die "an unknown flag was taken"
 
