@@ -44,19 +44,20 @@ imp imp import "$E/locks" info >"$T/locks.out" 2>&1 || die "import locks: $(cat 
 grep -q ' flags 6$' "$T/locks.out" || die "lockops,dontwait not seen: $(cat "$T/locks.out")"
 
 # two holders: version 1, wait, then version 2 through the same import
-holder() {	# NAME ENV...: a holder whose output goes to $T/NAME.out
-	local n=$1 fd
-	shift
+holder() {	# NAME PATH ENV...: a holder on PATH, output in $T/NAME.out
+	local n=$1 path=$2 fd
+	shift 2
 	mkfifo "$T/$n.ctl"
 	env "$@" SEGD_SOCKET="$T/imp.sock" timeout -k 5 300 "$IMP_IO" \
-		import "$E/v1" info getf 0 $L "$T/$n.1" bounce say ready sync \
+		import "$E/v1" info getf 0 $L "$T/$n.1" bounce path "$path" \
+		say ready sync \
 		getf 0 $L "$T/$n.2" bounce getf 4096 8192 "$T/$n.3" bounce info \
-		say done <"$T/$n.ctl" >"$T/$n.out" 2>&1 &
+		path "$path" say done <"$T/$n.ctl" >"$T/$n.out" 2>&1 &
 	exec {fd}>"$T/$n.ctl"
 	eval "${n}_fd=$fd"
 }
-holder segp SEG_DIRECT=0
-holder dirp SEG_DIRECT=1
+holder segp segd SEG_DIRECT=0
+holder dirp direct SEG_DIRECT=1
 for n in segp dirp; do
 	wait_until 60 grep -q '^ready$' "$T/$n.out" || die "$n: $(cat "$T/$n.out")"
 	cmp "$T/$n.1" "$T/d1" || die "$n: version 1 read wrong"
