@@ -76,14 +76,17 @@ struct sender {
 };
 
 static struct sender ss[NKIDS];
+static void *ring_map(int *efd);
 
 static void
 sender_fn(void *arg)
 {
 	struct sender *s = arg;
 	uint64_t a[512];
+	uint32_t done = 0;
 	ssize_t n;
-	int i;
+	void *mem;
+	int i, efd;
 
 	for (i = 0; i < NKIDS; i++)	/* the others' see EOF without us */
 		if (ss[i].pipe[1] >= 0)
@@ -94,8 +97,13 @@ sender_fn(void *arg)
 			H_CCHECK(seg_zfree((void *)(uintptr_t)a[i]) == 0,
 			    "seg_zfree(0x%llx): %s", (unsigned long long)a[i],
 			    seg_errstr());
+		done += (uint32_t)(n / 8);
 	}
 	H_CCHECK(n == 0, "read: %s", strerror(errno));
+	/* every one went through this process's ring, none by the socket */
+	mem = ring_map(&efd);
+	H_CCHECK(zring_prod(mem) == done && zring_cons(mem) == done,
+	    "%u returned, the ring took %u", done, zring_cons(mem));
 }
 
 static void
