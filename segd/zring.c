@@ -49,7 +49,6 @@ struct zring {
 	struct event  *ev;
 	uint32_t       cons;	/* segd's own: the shared one is only told */
 	uint32_t       nerr;	/* refusals worded: the next error record */
-	int            broken;
 };
 
 static void
@@ -84,9 +83,8 @@ ring_break(struct zring *r, const char *why)
 
 	log_warnx("%s: client pid %d uid %u: %s: its free ring is no longer "
 	    "served", __func__, (int)cr->pid, (unsigned)cr->uid, why);
-	r->broken = 1;
 	zring_set_broken(r->mem, EPROTO);
-	event_del(r->ev);
+	event_del(r->ev);	/* for good: the client's kicks wake nothing */
 	wake_waiters(r);
 }
 

@@ -231,12 +231,15 @@ seg_zring_free(const uint64_t *addrs, int n)
 	if (n < 1 || n > ZRING_BATCH_MAX)
 		return seg_seterr(EINVAL, "bad number of addresses %d", n);
 	pthread_mutex_lock(&zr_lock);
-	if (ring_get() != 0) {
-		pthread_mutex_unlock(&zr_lock);
-		return 1;
-	}
-	while (zr.prod - zr.tail + (uint32_t)n > ZRING_NSLOTS)
+	for (;;) {	/* the ring may be another after a wait for room */
+		if (ring_get() != 0) {
+			pthread_mutex_unlock(&zr_lock);
+			return 1;
+		}
+		if (zr.prod - zr.tail + (uint32_t)n <= ZRING_NSLOTS)
+			break;
 		pthread_cond_wait(&zr_room, &zr_lock);
+	}
 	start = zr.prod;
 	for (i = 0; i < n; i++) {
 		ent.addr = addrs[i];
