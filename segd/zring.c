@@ -12,7 +12,9 @@
  * empty to non-empty.  Its event drains at most ZRING_BUDGET entries per
  * turn and, if more wait, leaves its eventfd readable so that the loop
  * comes back to it after every other ready descriptor's turn: a flooding
- * client gets its turn, no more.
+ * client gets its turn, no more.  A turn that refused every batch is
+ * followed by ZRING_PAUSE_US without turns for that ring: garbage, or a
+ * flood of it, costs segd little.
  *
  * segd trusts nothing in the ring: it keeps its own consumer index, reads
  * each entry once, refuses a batch longer than ZRING_BATCH_MAX, and stops
@@ -40,13 +42,14 @@
 
 #define ZRING_BUDGET 16		/* entries drained per turn of a ring (a
 				 * batch begun is ended: up to 500) */
+#define ZRING_PAUSE_US 1000	/* no turn after one that refused all */
 
 struct zring {
 	struct segd   *sd;
 	struct client *c;	/* its owner; the ring goes with it */
 	void          *mem;
 	int            memfd, efd;
-	struct event  *ev;
+	struct event  *ev, *pause;
 	uint32_t       cons;	/* segd's own: the shared one is only told */
 	uint32_t       nerr;	/* refusals worded: the next error record */
 };
@@ -58,6 +61,8 @@ zring_free(struct zring *r)
 		return;
 	if (r->ev != NULL)
 		event_free(r->ev);
+	if (r->pause != NULL)
+		event_free(r->pause);
 	if (r->mem != NULL)
 		munmap(r->mem, ZRING_SIZE);
 	if (r->memfd >= 0)
@@ -106,9 +111,10 @@ batch_do(struct zring *r, const uint64_t *addrs, uint32_t n, int ended,
 	return zio_free_local(r->sd, s, addrs, (int)n, client_cred(r->c), e);
 }
 
-/* One batch from entry r->cons, at most avail entries: its length. */
+/* One batch from entry r->cons, at most avail entries: its length;
+ * *ok counts the batches applied. */
 static uint32_t
-batch_apply(struct zring *r, uint32_t avail)
+batch_apply(struct zring *r, uint32_t avail, uint32_t *ok)
 {
 	static uint64_t addrs[ZRING_BATCH_MAX];
 	struct segerr e = { 0, "" };
@@ -126,7 +132,8 @@ batch_apply(struct zring *r, uint32_t avail)
 		k = r->nerr++ % ZRING_NERR;
 		zring_set_error(r->mem, k, r->cons + n, e.msg);
 		st |= (k + 1) << 16;
-	}
+	} else
+		(*ok)++;
 	for (i = 0; i < n; i++)
 		zring_set_status(r->mem, r->cons + i, st);
 	return n;
@@ -136,7 +143,7 @@ static void
 drain_cb(int fd, short what, void *arg)
 {
 	struct zring *r = arg;
-	uint32_t avail, done = 0;
+	uint32_t avail, done = 0, ok = 0;
 	uint64_t v;
 
 	(void)what;
@@ -151,7 +158,7 @@ drain_cb(int fd, short what, void *arg)
 		if (avail == 0 || done >= ZRING_BUDGET)
 			break;
 		while (avail > 0 && done < ZRING_BUDGET) {
-			uint32_t n = batch_apply(r, avail);
+			uint32_t n = batch_apply(r, avail, &ok);
 			r->cons += n;
 			avail -= n;
 			done += n;
@@ -165,6 +172,24 @@ drain_cb(int fd, short what, void *arg)
 	 * after the turns of every other ready descriptor */
 	if (avail > 0 && eventfd_write(fd, 1) < 0)
 		log_warn("%s: eventfd write", __func__);
+	if (done > 0 && ok == 0) {
+		/* nothing but refusals: garbage, or a flood of it; the ring
+		 * waits a while, so it costs the others little */
+		struct timeval tv = { 0, ZRING_PAUSE_US };
+		event_del(r->ev);
+		evtimer_add(r->pause, &tv);
+	}
+}
+
+static void
+pause_cb(int fd, short what, void *arg)
+{
+	struct zring *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (event_add(r->ev, NULL) < 0)	/* readable if kicked meanwhile */
+		log_warnx("%s: event_add failed", __func__);
 }
 
 /* The client's ring, made on its first request; NULL with e. */
@@ -207,7 +232,8 @@ zring_get_or_make(struct segd *sd, struct client *c, struct segerr *e)
 		goto fail;
 	}
 	r->ev = event_new(sd->base, r->efd, EV_READ | EV_PERSIST, drain_cb, r);
-	if (r->ev == NULL || event_add(r->ev, NULL) < 0) {
+	r->pause = evtimer_new(sd->base, pause_cb, r);
+	if (r->ev == NULL || r->pause == NULL || event_add(r->ev, NULL) < 0) {
 		seterr(e, ENOMEM, "event_new failed");
 		goto fail;
 	}
