@@ -70,12 +70,17 @@ enum segw_op {
 	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
 	SEGW_REBIND,       /* name, a=va, b=len: bind the export there */
 	SEGW_IMPINFO,      /* a=import handle -> segw_imp as segd knows it now */
+	SEGW_ZRING,        /* arg=SEGW_ZRING_MEM|_KICK -> fd: the free ring */
 	SEGW_OPMAX
 };
 
 /* requests whose segw_req may carry text */
 #define SEGW_OP_HAS_TEXT(op) ((op) == SEGW_CTL || (op) == SEGW_EXPORT || \
 	(op) == SEGW_IMPORT || (op) == SEGW_PEERLS)
+
+/* SEGW_ZRING's arg: which descriptor of the client's free ring (zring.h) */
+#define SEGW_ZRING_MEM  0	/* the ring's sealed memfd */
+#define SEGW_ZRING_KICK 1	/* the eventfd that wakes segd to drain it */
 
 #define SEGW_RD 4
 #define SEGW_WR 2

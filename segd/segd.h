@@ -540,6 +540,11 @@ void zio_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
 void zio_zfree(struct segd *, struct client *, const struct segw_addrs *);
 
+/* zring.c: clients' free rings (proto/zring.h), drained from the loop */
+void zring_request(struct segd *, struct client *, uint16_t op,
+    const struct segw_req *);
+void zring_client_gone(struct client *);
+
 /*
  * client.c: the socket's client connections: framing, the output queue
  * with its descriptors, deferred replies.  Decoded requests go to the
@@ -556,7 +561,7 @@ void client_shutdown(struct segd *);
 struct segd *client_segd(struct client *);
 const struct cred *client_cred(struct client *);
 /* per-client state of other modules, made and freed by them */
-enum client_slot { CLIENT_ATTACH, CLIENT_IMPORTS, CLIENT_NSLOTS };
+enum client_slot { CLIENT_ATTACH, CLIENT_IMPORTS, CLIENT_ZRING, CLIENT_NSLOTS };
 void **client_slot(struct client *, enum client_slot);
 void client_reply(struct client *, uint16_t op, const struct segw_info *,
     const char *text, size_t textlen, int fd);	/* status 0 */

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,29 @@ conn_reset(void)
 	if (conn_fd >= 0)
 		close(conn_fd);
 	conn_fd = -1;
+}
+
+/*
+ * Whether segd has closed this process's connection (it exited): then it
+ * is let go, and the next call connects anew (seg_conn_gen changes).
+ */
+int
+seg_conn_lost(void)
+{
+	struct pollfd pfd;
+	int lost;
+
+	pthread_mutex_lock(&conn_lock);
+	pfd.fd = conn_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	lost = conn_fd < 0 || conn_pid != getpid() ||
+	    (poll(&pfd, 1, 0) > 0 &&
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)));
+	if (lost && conn_pid == getpid())
+		conn_reset();
+	pthread_mutex_unlock(&conn_lock);
+	return lost;
 }
 
 /*

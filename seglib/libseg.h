@@ -56,6 +56,13 @@ int  seg_call_name(uint16_t op, const char *name);
  * held, descriptors it sent) is gone with it.
  */
 unsigned seg_conn_gen(void);
+/* 1 if segd closed the connection (it is let go: the next call makes a
+ * new one), else 0 */
+int  seg_conn_lost(void);
+
+/* zring.c: n local buffers returned through the free ring: 0, -1 (error
+ * set), or 1 when there is no ring and the socket is to be used */
+int  seg_zring_free(const uint64_t *addrs, int n);
 
 /* seg.c */
 void seg_info_export(const struct segw_info *, struct seg_info *);

@@ -204,7 +204,11 @@ seg_zfree(void *addr)
 	uint8_t req[sizeof(struct segw_addrs_wire) + 8];
 	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
 	size_t n, rl;
+	int r;
 
+	/* through the free ring, if segd gave this process one */
+	if ((r = seg_zring_free(a.addrs, 1)) <= 0)
+		return r;
 	n = segw_addrs_encode(req, sizeof req, &a);
 	return seg_call_raw(SEGW_ZFREE, req, n, rsp, sizeof rsp, &rl, NULL);
 }

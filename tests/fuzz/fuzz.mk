@@ -8,17 +8,18 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS  = segw segp ctl acl meta zpool parse
+FUZZ_TARGETS  = segw segp ctl acl meta zpool parse zring
 FUZZ_FLAGS    = -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -Iproto -Isegd -Iseglib -Itests/fuzz
 FUZZ_SRC      = proto/segframe.c proto/segwire.c proto/segparse.c segd/log.c segd/ctl.c \
-                segd/acl.c segd/store.c segd/zio_pool.c
+                segd/acl.c segd/store.c segd/zio_pool.c proto/zring.c
 FUZZ_OBJS     = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_SRC))
 FUZZ_BINS     = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 # the code under test, instrumented once for every target
-$(BUILD)/fuzz/obj/%.o: %.c segd/segd.h proto/segwire.h segd/zio_pool.h
+$(BUILD)/fuzz/obj/%.o: %.c segd/segd.h proto/segwire.h segd/zio_pool.h \
+    proto/zring.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
@@ -27,7 +28,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS)
 
 $(BUILD)/fuzz/mkcorpus: tests/fuzz/mkcorpus.c proto/segframe.c proto/segwire.c proto/segparse.c \
-    segd/zio_pool.c
+    segd/zio_pool.c proto/zring.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^
 

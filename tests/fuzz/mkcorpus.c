@@ -12,6 +12,7 @@
 
 #include "segwire.h"
 #include "zio_pool.h"
+#include "zring.h"
 
 static const char *top;
 
@@ -204,6 +205,38 @@ zpool(void)
 	free(b);
 }
 
+static void
+zring(void)
+{
+	uint8_t *b = calloc(1, 9 + ZRING_SIZE);
+	struct zring_ent e;
+	uint32_t i;
+
+	/* index 5, end 77, a 200-byte buffer: a ring as segd makes it */
+	b[0] = 5;
+	b[4] = 77;
+	b[8] = 200;
+	zring_init(b + 9);
+	put("zring", "new", b, 9);
+	/* entries, a batch's statuses and an error record, index past it */
+	b[0] = 1;
+	b[1] = 0x10;
+	b[4] = 3;
+	b[8] = 17;
+	zring_set_prod(b + 9, 9);
+	zring_set_cons(b + 9, 3);
+	for (i = 0; i < 16; i++) {
+		e.addr = 0x38000000 + 64 * (uint64_t)i;
+		e.flags = i % 3 ? ZRING_MORE : 0;
+		zring_put(b + 9, i, &e);
+		zring_set_status(b + 9, i, 0x20016);
+	}
+	zring_set_error(b + 9, 1, 3, "address 0x38000040 is not the start of "
+	    "a live buffer of segment 'u'");
+	put("zring", "entries", b, 9 + ZRING_SIZE);
+	free(b);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -230,5 +263,6 @@ main(int argc, char *argv[])
 	puts_seed("parse", "num", "0x10000000");
 	puts_seed("parse", "name", "seg.name-1_x");
 	zpool();
+	zring();
 	return 0;
 }

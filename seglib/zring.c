@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: ISC */
+/* Copyright (c) 2025-2026 the segd authors */
+/*
+ * zring.c: libseg's side of the free ring (proto/zring.h): seg_zfree
+ * writes its address into memory shared with segd instead of making a
+ * SEGW_ZFREE call over the socket, kicks segd's eventfd only when the ring
+ * was empty, and waits on the ring's consumer index (a futex) for segd's
+ * answer: still synchronous, with segd's verdict, without a round trip on
+ * the socket.
+ *
+ * One ring per connection to segd, shared by the process's threads: the
+ * producer side under zr_lock; each caller waits for its own entries and
+ * reads their status, and a slot is written again only once its caller
+ * has read it (tail).  A segd that does not serve rings (SEGW_ZRING
+ * refused) is asked no more on this connection: seg_zfree falls back to
+ * the socket.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libseg.h"
+#include "zring.h"
+
+#define WAIT_SLICE_MS 200	/* a waiter looks at the connection this often */
+
+static pthread_mutex_t zr_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  zr_room = PTHREAD_COND_INITIALIZER;
+static struct {
+	void    *mem;		/* NULL: none */
+	int      efd;
+	unsigned gen;		/* seg_conn_gen() it was had on */
+	pid_t    pid;
+	int      off;		/* segd refused: use the socket (this gen) */
+	unsigned users;		/* callers waiting on mem: not unmapped */
+	uint32_t prod;		/* entries published */
+	uint32_t tail;		/* entries whose callers have read them */
+	uint8_t  read[ZRING_NSLOTS];	/* read by its caller, past tail */
+} zr = { .efd = -1 };
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Under zr_lock: forget the ring (not in a forked child's parent). */
+static void
+ring_close(void)
+{
+	if (zr.mem != NULL)
+		munmap(zr.mem, ZRING_SIZE);
+	if (zr.efd >= 0)
+		close(zr.efd);
+	zr.mem = NULL;
+	zr.efd = -1;
+	zr.off = 0;
+}
+
+/* Under zr_lock: the two descriptors, mapped; 0, or -1 (use the socket). */
+static int
+ring_take(void)
+{
+	struct segw_req r;
+	struct stat sb;
+	unsigned gen;
+	void *p;
+	int mfd = -1, efd = -1;
+
+	memset(&r, 0, sizeof r);
+	r.arg = SEGW_ZRING_MEM;
+	if (seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &mfd) < 0) {
+		if (errno == EINVAL) {	/* a segd without rings */
+			zr.off = 1;
+			zr.gen = seg_conn_gen();
+			zr.pid = getpid();
+		}
+		return -1;
+	}
+	gen = seg_conn_gen();
+	r.arg = SEGW_ZRING_KICK;
+	if (mfd < 0 || seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &efd) < 0 ||
+	    efd < 0 || gen != seg_conn_gen() || fstat(mfd, &sb) < 0 ||
+	    sb.st_size != ZRING_SIZE)
+		goto fail;
+	p = mmap(NULL, ZRING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	close(mfd);
+	if (!zring_valid(p, ZRING_SIZE) || zring_prod(p) != 0) {
+		munmap(p, ZRING_SIZE);
+		close(efd);
+		return -1;
+	}
+	zr.mem = p;
+	zr.efd = efd;
+	zr.gen = gen;
+	zr.pid = getpid();
+	zr.prod = zr.tail = 0;
+	memset(zr.read, 0, sizeof zr.read);
+	return 0;
+fail:
+	if (mfd >= 0)
+		close(mfd);
+	if (efd >= 0)
+		close(efd);
+	return -1;
+}
+
+/* Under zr_lock: 0 with the ring, 1 to use the socket instead. */
+static int
+ring_get(void)
+{
+	if (zr.pid != getpid()) {	/* a fork's child: the parent's ring */
+		ring_close();
+		zr.users = 0;
+		zr.pid = getpid();
+	}
+	if (zr.gen == seg_conn_gen() && (zr.mem != NULL || zr.off))
+		return zr.off;
+	if (zr.users > 0)	/* callers still wait on the old one */
+		return 1;
+	ring_close();
+	return ring_take() < 0 ? 1 : 0;
+}
+
+/* Under zr_lock: the caller of [start, end) has read them. */
+static void
+ring_release(uint32_t start, uint32_t end)
+{
+	uint32_t i;
+
+	for (i = start; i != end; i++)
+		zr.read[i & (ZRING_NSLOTS - 1)] = 1;
+	while (zr.tail != zr.prod && zr.read[zr.tail & (ZRING_NSLOTS - 1)]) {
+		zr.read[zr.tail & (ZRING_NSLOTS - 1)] = 0;
+		zr.tail++;
+	}
+	pthread_cond_broadcast(&zr_room);
+}
+
+/* Under zr_lock: wait until segd has answered entry end - 1; 0 or errno. */
+static int
+ring_wait(uint32_t end, double deadline)
+{
+	void *mem = zr.mem;
+	uint32_t c;
+	long r;
+	int lost;
+
+	while ((int32_t)((c = zring_cons(mem)) - end) < 0) {
+		struct timespec ts = { 0, WAIT_SLICE_MS * 1000000L };
+		if (zring_broken(mem) != 0)
+			return EPROTO;
+		if (zr.gen != seg_conn_gen())
+			return ENOTCONN;
+		if (now_s() > deadline)
+			return ETIMEDOUT;
+		zring_add_waiters(mem, 1);
+		pthread_mutex_unlock(&zr_lock);
+		r = syscall(SYS_futex, zring_cons_word(mem), FUTEX_WAIT,
+		    htole32(c), &ts, NULL, 0);
+		lost = r < 0 && errno == ETIMEDOUT && seg_conn_lost();
+		pthread_mutex_lock(&zr_lock);
+		zring_add_waiters(mem, -1);
+		if (lost)	/* segd exited: the entries died with it */
+			return ENOTCONN;
+	}
+	return 0;
+}
+
+/* The error of a refused batch ending before end, status st. */
+static int
+refused(uint32_t st, uint32_t end, const uint64_t *addrs, int n)
+{
+	unsigned long long a = (unsigned long long)addrs[0];
+	int err = (int)(st & 0xffff);
+	char text[ZRING_ERRLEN];
+
+	if ((st >> 16) != 0 && zring_error(zr.mem, (st >> 16) - 1, end, text,
+	    sizeof text))
+		return seg_seterr(err, "%s", text);
+	switch (err) {
+	case EPROTO:
+		return seg_seterr(EPROTO, "segd stopped serving this process's "
+		    "free ring (its indexes were found corrupt)");
+	case ETIMEDOUT:
+		return seg_seterr(ETIMEDOUT, "segd did not answer the return of "
+		    "0x%llx within %d s", a, SEG_CALL_TIMEOUT_S);
+	case EINVAL:
+		if (n == 1)
+			return seg_seterr(EINVAL, "address 0x%llx is not the "
+			    "start of a live buffer of a zero-copy segment", a);
+		return seg_seterr(EINVAL, "a batch of %d addresses from 0x%llx "
+		    "was refused: one is not the start of a live buffer of its "
+		    "segment", n, a);
+	case EACCES:
+	case EPERM:
+		return seg_seterr(err, "permission denied: returning 0x%llx "
+		    "needs write permission on its segment", a);
+	default:
+		return seg_seterr(err, "return of 0x%llx refused: %s", a,
+		    strerror(err));
+	}
+}
+
+/*
+ * Return n (1..ZRING_BATCH_MAX) local buffers through the ring, all or
+ * none: 0, -1 with seg_errstr(), or 1 if there is no ring (the caller
+ * uses the socket).
+ */
+int
+seg_zring_free(const uint64_t *addrs, int n)
+{
+	double deadline = now_s() + SEG_CALL_TIMEOUT_S;
+	struct zring_ent ent;
+	uint32_t start, st;
+	uint64_t one = 1;
+	int i, err;
+
+	if (n < 1 || n > ZRING_BATCH_MAX)
+		return seg_seterr(EINVAL, "bad number of addresses %d", n);
+	pthread_mutex_lock(&zr_lock);
+	for (;;) {	/* the ring may be another after a wait for room */
+		if (ring_get() != 0) {
+			pthread_mutex_unlock(&zr_lock);
+			return 1;
+		}
+		if (zr.prod - zr.tail + (uint32_t)n <= ZRING_NSLOTS)
+			break;
+		pthread_cond_wait(&zr_room, &zr_lock);
+	}
+	start = zr.prod;
+	for (i = 0; i < n; i++) {
+		ent.addr = addrs[i];
+		ent.flags = i + 1 < n ? ZRING_MORE : 0;
+		zring_put(zr.mem, start + (uint32_t)i, &ent);
+	}
+	zr.prod = start + (uint32_t)n;
+	zring_set_prod(zr.mem, zr.prod);
+	/* it was empty: segd may sleep (it reads prod again after telling
+	 * cons, so one of the two sees the other) */
+	if (zring_cons(zr.mem) == start &&
+	    write(zr.efd, &one, sizeof one) < 0 && errno != EAGAIN) {
+		err = errno;
+		ring_release(start, zr.prod);
+		pthread_mutex_unlock(&zr_lock);
+		return seg_seterr(err, "free ring kick: %s", strerror(err));
+	}
+	zr.users++;
+	err = ring_wait(start + (uint32_t)n, deadline);
+	st = err != 0 ? (uint32_t)err :
+	    zring_status(zr.mem, start + (uint32_t)n - 1);
+	if (st != 0 && err == 0 && (st & 0xffff) == 0)
+		st = EPROTO;	/* not segd's words: the ring was written on */
+	if (st != 0 && err != ENOTCONN)
+		refused(st, start + (uint32_t)n, addrs, n);
+	zr.users--;
+	ring_release(start, start + (uint32_t)n);
+	pthread_mutex_unlock(&zr_lock);
+	/* segd exited before it answered: the socket reaches its successor */
+	if (err == ENOTCONN)
+		return 1;
+	return st == 0 ? 0 : -1;
+}
