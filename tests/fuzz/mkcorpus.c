@@ -59,7 +59,8 @@ segw(void)
 	    { 4096, 0x10001000, 64 }, { 8192, 0x10002000, 1 } };
 	struct segw_req r;
 	struct segw_info info;
-	struct segw_imp imp = { 7, 0x100000, 0x20000000, 3, 0x1234, SEGW_RD };
+	struct segw_imp imp = { .handle = 7, .len = 0x100000, .rva = 0x20000000,
+	    .gen = 3, .rkey = 0x1234, .perm = SEGW_RD };
 	struct segw_io io = { 1, SEGW_IO_PUT, 0, 3, iov };
 	struct segw_addrs a;
 	uint64_t v[3] = { 0x10000040, 0x10000080, 0x100000c0 };
@@ -82,6 +83,9 @@ segw(void)
 	memcpy(a.addrs, v, sizeof v);
 	n = segw_addrs_encode(p, sizeof p, &a);
 	put("segw", "zfree", buf, frame(buf, SEGW_ZFREE, p, n));
+	n = segw_atomic_encode(p, sizeof p, &(struct segw_atomic){ 1,
+	    SEGW_AT_CAS, 64, 0, 0x1234 });
+	put("segw", "atomic", buf, frame(buf, SEGW_ATOMIC, p, n));
 	memset(&info, 0, sizeof info);
 	strcpy(info.name, "example");
 	info.verb = SEG_VERB_VA;
@@ -169,6 +173,10 @@ segp(void)
 	m.free.addrs[1] = 0x10000080;
 	segp_one("free", SEGP_FREE, &m);
 	segp_one("ack", SEGP_ACK, NULL);
+	memset(&m, 0, sizeof m);
+	m.alive.id = 9;
+	m.alive.holder = 10;
+	segp_one("alive", SEGP_ALIVE, &m);
 }
 
 static void
