@@ -39,7 +39,8 @@ LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
 PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c proto/zring.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
-            seglib/import.c seglib/zio.c seglib/zring.c seglib/metrics.c segd/zio_pool.c
+            seglib/import.c seglib/lock.c seglib/zio.c seglib/zring.c seglib/metrics.c \
+            segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
@@ -50,7 +51,7 @@ CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json
 
 # section 3: one page per family; every function its NAME section lists
 # gets a .so page (man3/seg_attach.3 holds ".so man3/libseg.3")
-MAN3      = man/libseg.3 man/seg_export.3 man/seg_rebind.3 man/seg_zalloc.3
+MAN3      = man/libseg.3 man/seg_export.3 man/seg_lock.3 man/seg_rebind.3 man/seg_zalloc.3
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

@@ -18,6 +18,7 @@ _Static_assert(sizeof(struct segw_req_wire) == 88, "segw_req_wire layout");
 _Static_assert(sizeof(struct segw_info_wire) == 104, "segw_info_wire layout");
 _Static_assert(sizeof(struct segw_imp_wire) == 48, "segw_imp_wire layout");
 _Static_assert(sizeof(struct segw_io_wire) == 24, "segw_io_wire layout");
+_Static_assert(sizeof(struct segw_atomic_wire) == 40, "segw_atomic_wire layout");
 _Static_assert(SEGW_HDRLEN + 24 + SEGW_IO_MAXN * 24 <= SEGW_HDRLEN + SEGW_MAXPAYLOAD,
     "an io frame fits");
 
@@ -328,6 +329,48 @@ segw_io_decode(const uint8_t *p, size_t len, struct segw_io *io,
 		io->iov[i].off = le64toh(v.off);
 		io->iov[i].va = le64toh(v.va);
 		io->iov[i].len = le64toh(v.len);
+	}
+	return 0;
+}
+
+size_t
+segw_atomic_encode(uint8_t *out, size_t size, const struct segw_atomic *at)
+{
+	struct segw_atomic_wire w;
+
+	if (size < sizeof w || at->kind < SEGW_AT_CAS ||
+	    at->kind >= SEGW_AT_KINDMAX)
+		return 0;
+	memset(&w, 0, sizeof w);
+	w.handle = htole64(at->handle);
+	w.kind = htole16(at->kind);
+	w.off = htole64(at->off);
+	w.a = htole64(at->a);
+	w.b = htole64(at->b);
+	memcpy(out, &w, sizeof w);
+	return sizeof w;
+}
+
+int
+segw_atomic_decode(const uint8_t *p, size_t len, struct segw_atomic *at,
+    const char **why)
+{
+	struct segw_atomic_wire w;
+
+	if (len != sizeof w) {
+		*why = "atomic request of the wrong size";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	at->handle = le64toh(w.handle);
+	at->kind = le16toh(w.kind);
+	at->off = le64toh(w.off);
+	at->a = le64toh(w.a);
+	at->b = le64toh(w.b);
+	if (at->kind < SEGW_AT_CAS || at->kind >= SEGW_AT_KINDMAX ||
+	    w.pad != 0 || w.pad2 != 0) {
+		*why = "atomic request of unknown kind";
+		return -1;
 	}
 	return 0;
 }

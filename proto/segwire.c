@@ -21,6 +21,7 @@ _Static_assert(sizeof(struct segp_hdr_wire) == SEGP_HDRLEN, "segp header");
 _Static_assert(sizeof(struct segp_hello_wire) == 80, "segp_hello layout");
 _Static_assert(sizeof(struct segp_name_wire) == 72, "segp_name layout");
 _Static_assert(sizeof(struct segp_ent_wire) == 80, "segp_ent layout");
+_Static_assert(sizeof(struct segp_alive_wire) == 16, "segp_alive layout");
 _Static_assert(sizeof(struct segp_ent3_wire) == 88, "segp_ent3 layout");
 _Static_assert(sizeof(struct segp_import_rep_wire) == 40, "import_rep layout");
 _Static_assert(sizeof(struct segp_ticket_wire) == 32, "ticket layout");
@@ -73,6 +74,8 @@ segp_payload_size(uint16_t type)
 	case SEGP_SIGNAL:
 	case SEGP_TICKET:
 		return sizeof(struct segp_id_wire);
+	case SEGP_ALIVE:
+		return sizeof(struct segp_alive_wire);
 	default:
 		return -1;	/* LIST_REP, ERROR, FREE: by their counts;
 				 * IMPORT_REP, REBIND: with or without a
@@ -586,6 +589,12 @@ segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
 		memcpy(out, &w, sizeof w);
 		return sizeof w;
 	}
+	case SEGP_ALIVE: {
+		struct segp_alive_wire w = { htole64(m->alive.id),
+		    htole64(m->alive.holder) };
+		memcpy(out, &w, sizeof w);
+		return sizeof w;
+	}
 	case SEGP_ERROR:
 		return error_encode(out, &m->error);
 	case SEGP_FREE:
@@ -641,6 +650,13 @@ segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		m->id = le64toh(w.id);
 		return 0;
 	}
+	case SEGP_ALIVE: {
+		struct segp_alive_wire w;
+		memcpy(&w, p, sizeof w);
+		m->alive.id = le64toh(w.id);
+		m->alive.holder = le64toh(w.holder);
+		return 0;
+	}
 	case SEGP_ERROR:
 		return error_decode(p, len, &m->error, why);
 	case SEGP_FREE:
@@ -674,6 +690,7 @@ segp_type_name(uint16_t type)
 		[SEGP_ERROR] = "error", [SEGP_FREE] = "free",
 		[SEGP_SIGNAL] = "signal", [SEGP_ACK] = "ack",
 		[SEGP_TICKET] = "ticket", [SEGP_REBIND] = "rebind",
+		[SEGP_ALIVE] = "alive",
 	};
 
 	return type < SEGP_TYPEMAX && names[type] != NULL ? names[type] : "?";

@@ -71,6 +71,7 @@ enum segw_op {
 	SEGW_REBIND,       /* name, a=va, b=len: bind the export there */
 	SEGW_IMPINFO,      /* a=import handle -> segw_imp as segd knows it now */
 	SEGW_ZRING,        /* arg=SEGW_ZRING_MEM|_KICK -> fd: the free ring */
+	SEGW_ATOMIC,       /* segw_atomic -> info(va = the result) */
 	SEGW_OPMAX
 };
 
@@ -151,6 +152,25 @@ struct segw_io_wire {
 	uint16_t flags;
 	uint32_t n;
 	uint64_t pad;
+} __attribute__((packed));
+
+/*
+ * SEGW_ATOMIC request: 40 bytes.  CAS and FADD act on the 8-byte word at
+ * off of the import (a, b: expect and desired; a: the addend) and answer
+ * the word's old value; HOLDER answers the import's holder id for locks
+ * (the exporter's id of the import); ALIVE asks the exporter whether the
+ * import of holder id a still exists there (answer 1) or not (0).
+ */
+enum segw_atomic_kind { SEGW_AT_CAS = 1, SEGW_AT_FADD, SEGW_AT_HOLDER,
+	SEGW_AT_ALIVE, SEGW_AT_KINDMAX };
+struct segw_atomic_wire {
+	uint64_t handle;
+	uint16_t kind;
+	uint16_t pad;
+	uint32_t pad2;
+	uint64_t off;
+	uint64_t a;
+	uint64_t b;
 } __attribute__((packed));
 
 /* SEGW_ZFREE, SEGW_RFREE request: 16 bytes, then n le64 addresses */
@@ -239,6 +259,12 @@ struct segw_iov {
 	uint64_t off, va, len;
 };
 
+struct segw_atomic {
+	uint64_t handle;
+	uint16_t kind;		/* a segw_atomic_kind */
+	uint64_t off, a, b;
+};
+
 struct segw_io {
 	uint64_t handle;
 	uint16_t kind, flags;
@@ -268,7 +294,9 @@ struct segw_io {
  * segp_ent_wire).  A peer whose HELLO has SEGP_CAP_EFLAGS in caps reads
  * IMPORT_REP's export flags (segp_eflags_wire, after the ticket if any);
  * one with SEGP_CAP_REBIND understands REBIND (an IMPORT_REP's payload,
- * unasked: the import's new binding), which others never get.
+ * unasked: the import's new binding), which others never get; one
+ * with SEGP_CAP_ALIVE answers ALIVE (whether an import of the same
+ * export still exists: a dead lock holder's lock may then be broken).
  * Since version 2 every rdma_cm connect carries private
  * data (segp_connect_wire): a connect without it is refused, so version 1
  * segds (which sent none) cannot connect.
@@ -292,6 +320,7 @@ struct segw_io {
 /* HELLO's caps: what a peer understands beyond its version */
 #define SEGP_CAP_EFLAGS 0x1	/* IMPORT_REP's export flags */
 #define SEGP_CAP_REBIND 0x2	/* REBIND */
+#define SEGP_CAP_ALIVE  0x4	/* answers ALIVE */
 
 enum segp_type {
 	SEGP_HELLO = 1,     /* segp_hello */
@@ -309,6 +338,7 @@ enum segp_type {
 	SEGP_TICKET,        /* segp_id_wire: a new ticket -> IMPORT_REP (3) */
 	SEGP_REBIND,        /* segp_import_rep: exporter -> importer, the
 	                     * import's new binding (SEGP_CAP_REBIND only) */
+	SEGP_ALIVE,         /* segp_alive_wire -> ACK, or ERROR ESRCH: gone */
 	SEGP_TYPEMAX
 };
 
@@ -403,6 +433,12 @@ struct segp_id_wire {		/* 8 bytes */
 	uint64_t id;
 } __attribute__((packed));
 
+/* ALIVE: does import holder of the export import id names still exist? */
+struct segp_alive_wire {	/* 16 bytes */
+	uint64_t id;		/* the asker's import */
+	uint64_t holder;	/* an import id read from a lock word */
+} __attribute__((packed));
+
 struct segp_free_wire {		/* 16 bytes, then n le64 addresses */
 	uint64_t id;	/* the import */
 	uint32_t n;
@@ -471,6 +507,10 @@ struct segp_error {
 	char     text[SEGW_MAXTEXT + 1];	/* at most SEGW_MAXTEXT bytes */
 };
 
+struct segp_alive {
+	uint64_t id, holder;
+};
+
 struct segp_free {
 	uint64_t id;
 	uint32_t n;			/* 1..SEGP_FREE_MAX */
@@ -487,6 +527,7 @@ union segp_msg {
 	uint64_t               id;		/* UNIMPORT, REVOKE, SIGNAL, TICKET */
 	struct segp_error      error;		/* ERROR */
 	struct segp_free       free;		/* FREE */
+	struct segp_alive      alive;		/* ALIVE */
 };
 
 void segp_hdr_encode(uint8_t out[SEGP_HDRLEN], const struct segp_hdr *);
@@ -538,6 +579,10 @@ int    segw_imp_decode(const uint8_t *p, size_t len, struct segw_imp *);
 /* io: iov must hold SEGW_IO_MAXN entries when decoding */
 size_t segw_io_encode(uint8_t *out, size_t size, const struct segw_io *);
 int    segw_io_decode(const uint8_t *p, size_t len, struct segw_io *,
+    const char **why);
+
+size_t segw_atomic_encode(uint8_t *out, size_t size, const struct segw_atomic *);
+int    segw_atomic_decode(const uint8_t *p, size_t len, struct segw_atomic *,
     const char **why);
 
 size_t segw_addrs_encode(uint8_t *out, size_t size, const struct segw_addrs *);

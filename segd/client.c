@@ -461,6 +461,7 @@ client_frame(struct client *c, const struct segw_hdr *h, const uint8_t *p)
 	static struct segw_iov iov[SEGW_IO_MAXN];
 	static struct segw_addrs addrs;
 	struct segw_io io = { .iov = iov };
+	struct segw_atomic at;
 	struct segw_req r;
 	const char *why = NULL;
 
@@ -474,6 +475,12 @@ client_frame(struct client *c, const struct segw_hdr *h, const uint8_t *p)
 			break;
 		if (client_hello(c, h->op, NULL) == 0)
 			ctl.ops->io(c, &io);
+		return 0;
+	case SEGW_ATOMIC:
+		if (segw_atomic_decode(p, h->len, &at, &why) < 0)
+			break;
+		if (client_hello(c, h->op, NULL) == 0)
+			ctl.ops->atomic(c, &at);
 		return 0;
 	case SEGW_ZFREE:
 	case SEGW_RFREE:

@@ -574,6 +574,12 @@ on_addrs(struct client *c, uint16_t op, const struct segw_addrs *a)
 }
 
 static void
+on_atomic(struct client *c, const struct segw_atomic *at)
+{
+	import_atomic(client_segd(c), c, at);
+}
+
+static void
 on_gone(struct client *c)
 {
 	struct segd *sd = client_segd(c);
@@ -589,7 +595,8 @@ on_gone(struct client *c)
 	zring_client_gone(c);
 }
 
-static const struct client_ops ops = { on_request, on_io, on_addrs, on_gone };
+static const struct client_ops ops = { on_request, on_io, on_addrs,
+    on_atomic, on_gone };
 
 int
 control_init(struct segd *sd)

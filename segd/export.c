@@ -76,7 +76,12 @@ struct export {
 };
 
 static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
-static uint64_t next_id = 1, next_gen;
+/*
+ * Import ids name lock holders (a lock word holds its holder's id): they
+ * start from the time, so a restarted segd does not hand out again the
+ * ids a lock word may still hold from before.
+ */
+static uint64_t next_id, next_gen;
 static uint32_t next_seq;
 
 /* the bound memory: segd's mapping of it, its address at this node */
@@ -441,6 +446,8 @@ on_import(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 	}
 	ei->exp = x;
 	ei->peer = p;
+	if (next_id == 0)
+		next_id = ((uint64_t)time(NULL) << 20) | 1;
 	ei->id = next_id++;
 	ei->perm = perm;
 	LIST_INSERT_HEAD(&x->imports, ei, entry);
@@ -501,6 +508,31 @@ eimport_find(struct peer *p, uint64_t id)
 			if (ei->id == id && ei->peer == p)
 				return ei;
 	return NULL;
+}
+
+/*
+ * ALIVE: whether import holder (a lock word's holder id) of the export the
+ * asker imports still exists.  ACK if so; ESRCH if not, so the asker may
+ * break a lock whose holder is gone.
+ */
+static void
+on_alive(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	struct eimport *ei = eimport_find(p, m->alive.id), *h;
+
+	(void)arg;
+	if (ei == NULL) {
+		peer_send_error(p, tag, EACCES, "segment revoked: no import %llu "
+		    "from node %s", (unsigned long long)m->alive.id, peer_node(p));
+		return;
+	}
+	LIST_FOREACH(h, &ei->exp->imports, entry)
+		if (h->id == m->alive.holder) {
+			peer_send(p, SEGP_ACK, tag, NULL);
+			return;
+		}
+	peer_send_error(p, tag, ESRCH, "import %llu of '%s' no longer exists",
+	    (unsigned long long)m->alive.holder, ei->exp->seg->name);
 }
 
 static void
@@ -585,6 +617,7 @@ export_init(struct segd *sd)
 	peer_handle(SEGP_FREE, on_free, sd);
 	peer_handle(SEGP_SIGNAL, on_signal, sd);
 	peer_handle(SEGP_TICKET, on_ticket, sd);
+	peer_handle(SEGP_ALIVE, on_alive, sd);
 	peer_observe_gone(export_peer_gone, sd);
 }
 

@@ -394,6 +394,46 @@ import_rfree(struct segd *sd, struct client *c, const struct segw_addrs *a)
 		creq_fail_err(q, &e);
 }
 
+/* An atomic's old word (or ALIVE's 1/0) in the reply's va. */
+static void
+atomic_done(void *arg, uint64_t word, const struct segerr *e)
+{
+	struct segw_info info;
+
+	if (e != NULL) {
+		creq_fail_err(arg, e);
+		return;
+	}
+	memset(&info, 0, sizeof info);
+	info.va = word;
+	creq_reply(arg, &info, NULL, 0, -1);
+}
+
+/* CAS, FADD and ALIVE through rseg.c; HOLDER is known here. */
+void
+import_atomic(struct segd *sd, struct client *c, const struct segw_atomic *at)
+{
+	struct creq *q = creq_new(c, SEGW_ATOMIC);
+	struct segerr e;
+	struct cimport *x;
+
+	if (q == NULL)
+		return;
+	if ((x = cimport_find(c, at->handle, &e)) == NULL)
+		goto fail;
+	if (at->kind == SEGW_AT_HOLDER) {
+		if (rseg_usable(x->imp, &e) < 0)
+			goto fail;
+		atomic_done(q, x->imp->id, NULL);
+		return;
+	}
+	if (rseg_atomic(sd, x->imp, at->kind, at->off, at->a, at->b,
+	    atomic_done, q, &e) == 0)
+		return;
+fail:
+	creq_fail_err(q, &e);
+}
+
 static void
 cio_free(struct cio *o)
 {

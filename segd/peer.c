@@ -481,7 +481,7 @@ hello_send(struct peer *p)
 	m.hello.vmin = SEGP_VERSION_MIN;
 	m.hello.vmax = SEGP_VERSION_MAX;
 	m.hello.port = p->sd->rdma->port;
-	m.hello.caps = SEGP_CAP_EFLAGS | SEGP_CAP_REBIND;
+	m.hello.caps = SEGP_CAP_EFLAGS | SEGP_CAP_REBIND | SEGP_CAP_ALIVE;
 	snprintf(m.hello.node, sizeof m.hello.node, "%s", p->sd->node);
 	p->hello_out = 1;
 	peer_send(p, SEGP_HELLO, 0, &m);

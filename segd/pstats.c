@@ -22,7 +22,7 @@ static unsigned ntable;
 static const char *const op_names[PSO_MAX] = {
 	[PSO_IMPORT] = "import", [PSO_LIST] = "list", [PSO_GET] = "get",
 	[PSO_PUT] = "put", [PSO_BARRIER] = "barrier", [PSO_FREE] = "free",
-	[PSO_SIGNAL] = "signal",
+	[PSO_SIGNAL] = "signal", [PSO_ATOMIC] = "atomic", [PSO_ALIVE] = "alive",
 };
 
 const char *

@@ -814,6 +814,172 @@ rseg_signal(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
 	return notify(imp, SEGP_SIGNAL, NULL, 0, cb, arg, e);
 }
 
+/* ---- lock operations: one RDMA atomic, or an ALIVE question ---- */
+
+struct atop {
+	struct rop     rop;
+	struct segd   *sd;
+	struct rimp   *imp;	/* held */
+	int            kind;	/* SEGW_AT_CAS, _FADD, _ALIVE */
+	uint64_t       off, a, b;
+	rseg_word_cb   cb;
+	void          *arg;
+	int            posted;
+	struct ibv_mr *mr;	/* over result: the NIC writes the old word */
+	uint64_t       t0;
+	uint64_t       result;
+};
+
+static void
+at_finish(struct atop *o, uint64_t word, const struct segerr *e)
+{
+	count(NULL, o->imp->node, o->imp->label, o->kind == SEGW_AT_ALIVE ?
+	    PSO_ALIVE : PSO_ATOMIC, 0, o->t0, e == NULL);
+	o->cb(o->arg, word, e);
+	rdma_dereg(o->mr);
+	rseg_put(o->imp);	/* the operation's */
+	free(o);
+}
+
+static int
+at_start(struct rop *r)
+{
+	struct atop *o = (struct atop *)r;
+	struct ibv_send_wr wr;
+	struct ibv_sge sge;
+	union segp_msg m;
+	int rc;
+
+	if (o->kind == SEGW_AT_ALIVE) {
+		m.alive.id = o->imp->id;
+		m.alive.holder = o->a;
+		rop_send(r, SEGP_ALIVE, &m);
+		return 0;
+	}
+	if (o->posted) {	/* the round completed: the old word is in */
+		rop_done(r);
+		at_finish(o, o->result, NULL);
+		return 0;
+	}
+	if (o->imp->revoked) {	/* revoked while it waited */
+		struct segerr e;
+
+		rop_done(r);
+		rseg_usable(o->imp, &e);
+		at_finish(o, 0, &e);
+		return 0;
+	}
+	memset(&wr, 0, sizeof wr);
+	sge.addr = (uintptr_t)&o->result;
+	sge.length = sizeof o->result;
+	sge.lkey = o->mr->lkey;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = o->kind == SEGW_AT_CAS ? IBV_WR_ATOMIC_CMP_AND_SWP :
+	    IBV_WR_ATOMIC_FETCH_AND_ADD;
+	wr.wr.atomic.remote_addr = o->imp->rva + o->off;
+	wr.wr.atomic.compare_add = o->a;
+	wr.wr.atomic.swap = o->b;
+	wr.wr.atomic.rkey = o->imp->rkey;
+	if ((rc = rop_post(r, &wr, 1)) != 0)
+		return rc == 1 ? 1 : 0;	/* -1: failed, o is gone */
+	o->posted = 1;
+	return 0;
+}
+
+static void
+at_fail(struct rop *r, int code, const char *msg)
+{
+	struct segerr e;
+
+	seterr(&e, code, "%s", msg);
+	at_finish((struct atop *)r, 0, &e);
+}
+
+/* ALIVE's answer: ACK, the holder's import exists; ESRCH, it does not. */
+static void
+at_reply(struct rop *r, uint16_t type, const union segp_msg *m)
+{
+	struct atop *o = (struct atop *)r;
+	struct segerr e;
+
+	rop_done(r);
+	if (type == SEGP_ACK)
+		at_finish(o, 1, NULL);
+	else if (type == SEGP_ERROR && m->error.code == ESRCH)
+		at_finish(o, 0, NULL);
+	else {
+		reply_error(&e, type, m, o->imp->label);
+		at_finish(o, 0, &e);
+	}
+}
+
+static const struct rop_ops at_ops = { at_start, at_reply, at_fail };
+
+/* Before anything is posted or sent: the import, its access, the word. */
+static int
+at_check(const struct rimp *imp, int kind, uint64_t off, struct segerr *e)
+{
+	if (rseg_usable(imp, e) < 0)
+		return -1;
+	if (kind == SEGW_AT_ALIVE)
+		return peer_caps(imp->peer) & SEGP_CAP_ALIVE ? 0 :
+		    seterr(e, ENOTSUP, "peer %s is of a release that cannot "
+		    "tell whether a lock's holder lives", imp->label);
+	if (off % 8 != 0)
+		return seterr(e, EINVAL, "offset 0x%llx of an atomic is not "
+		    "8-byte aligned", (unsigned long long)off);
+	if (imp->len < 8 || off > imp->len - 8)
+		return seterr(e, ERANGE, "word 0x%llx+8 is past the end of "
+		    "segment '%s' (length 0x%llx)", (unsigned long long)off,
+		    imp->name, (unsigned long long)imp->len);
+	if (!(imp->perm & SEGW_WR))
+		return seterr(e, EACCES, "permission denied: segment '%s' on "
+		    "node %s is exported read-only to this node", imp->name,
+		    imp->label);
+	if (!(imp->eflags & SEGW_EXP_LOCKOPS))
+		return seterr(e, EPERM, "segment '%s' on node %s is not exported "
+		    "for lock operations (SEG_LOCK_OPS)", imp->name, imp->label);
+	return 0;
+}
+
+/*
+ * A compare-and-swap (a: expected, b: desired) or fetch-and-add (a) on the
+ * word at off, or (SEGW_AT_ALIVE) whether the exporter still holds import
+ * a of the same export: cb gets the word's old value, or 1/0.  -1 with e,
+ * and no cb, when a check fails.
+ */
+int
+rseg_atomic(struct segd *sd, struct rimp *imp, int kind, uint64_t off,
+    uint64_t a, uint64_t b, rseg_word_cb cb, void *arg, struct segerr *e)
+{
+	struct atop *o;
+
+	if (kind != SEGW_AT_CAS && kind != SEGW_AT_FADD && kind != SEGW_AT_ALIVE)
+		return seterr(e, EINVAL, "unknown atomic operation %d", kind);
+	if (at_check(imp, kind, off, e) < 0)
+		return -1;
+	if ((o = calloc(1, sizeof *o)) == NULL)
+		return seterr(e, ENOMEM, "out of memory");
+	if (kind != SEGW_AT_ALIVE && (o->mr = rdma_reg(sd, &o->result,
+	    sizeof o->result, IBV_ACCESS_LOCAL_WRITE, e)) == NULL) {
+		free(o);
+		return -1;
+	}
+	o->sd = sd;
+	o->imp = imp;
+	rseg_hold(imp);		/* the operation's reference */
+	o->kind = kind;
+	o->off = off;
+	o->a = a;
+	o->b = b;
+	o->cb = cb;
+	o->arg = arg;
+	o->t0 = pstat_now();
+	rop_submit(imp->peer, &o->rop, &at_ops);
+	return 0;
+}
+
 /* ---- what peer.c tells ---- */
 
 static void

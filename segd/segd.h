@@ -443,7 +443,7 @@ void grant_counts(unsigned *ngrants, unsigned *nconns);
  */
 enum pstat_opkind {
 	PSO_IMPORT, PSO_LIST, PSO_GET, PSO_PUT, PSO_BARRIER, PSO_FREE,
-	PSO_SIGNAL, PSO_MAX
+	PSO_SIGNAL, PSO_ATOMIC, PSO_ALIVE, PSO_MAX
 };
 #define PSTAT_BUCKETS 26	/* latency: below 2^b us, b < 25; the rest */
 struct pstat {
@@ -516,6 +516,10 @@ int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
 int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 /* a new ticket for the import's direct data path (imp's fields updated) */
 int  rseg_ticket(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
+/* a CAS or FADD on a word of the import, or ALIVE of a holder id (1/0) */
+typedef void (*rseg_word_cb)(void *arg, uint64_t word, const struct segerr *);
+int  rseg_atomic(struct segd *, struct rimp *, int kind, uint64_t off,
+    uint64_t a, uint64_t b, rseg_word_cb, void *arg, struct segerr *);
 void rseg_hold(struct rimp *);
 void rseg_put(struct rimp *);
 int  rseg_usable(const struct rimp *, struct segerr *);
@@ -554,6 +558,7 @@ struct client_ops {
 	void (*request)(struct client *, uint16_t op, const struct segw_req *);
 	void (*io)(struct client *, const struct segw_io *);
 	void (*addrs)(struct client *, uint16_t op, const struct segw_addrs *);
+	void (*atomic)(struct client *, const struct segw_atomic *);
 	void (*gone)(struct client *);
 };
 int  client_init(struct segd *, const struct client_ops *);
@@ -592,6 +597,7 @@ void import_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
 void import_io(struct segd *, struct client *, const struct segw_io *);
 void import_rfree(struct segd *, struct client *, const struct segw_addrs *);
+void import_atomic(struct segd *, struct client *, const struct segw_atomic *);
 void import_client_gone(struct segd *, struct client *);
 
 /* share.c: the socket's fair shares per uid (struct client_limits) */

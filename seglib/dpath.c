@@ -53,6 +53,7 @@ struct dpdev {
 	struct ibv_mr      *bmr;
 	pthread_mutex_t     bounce_lock;
 	unsigned            rd_atom;
+	int                 atomics;	/* the device does RDMA atomics */
 };
 
 /* A registration of an attached segment, in one device's domain. */
@@ -126,6 +127,7 @@ dev_open(const char *name)
 	if ((v->bmr = ibv_reg_mr(v->pd, v->bounce, DP_BOUNCE,
 	    IBV_ACCESS_LOCAL_WRITE)) == NULL)
 		goto fail;
+	v->atomics = attr.atomic_cap != IBV_ATOMIC_NONE;
 	v->rd_atom = (unsigned)attr.max_qp_init_rd_atom;
 	if (v->rd_atom == 0 || v->rd_atom > DP_RD_ATOM)
 		v->rd_atom = v->rd_atom ? DP_RD_ATOM : 1;
@@ -239,6 +241,12 @@ dp_stats(struct seg_dpstats *s, char *note, size_t size)
 	*s = stats;
 	snprintf(note, size, "%s", memlock_note);
 	pthread_mutex_unlock(&dp_lock);
+}
+
+void
+dp_count_segd_atomic(void)
+{
+	__atomic_add_fetch(&stats.segd_atomics, 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -542,6 +550,57 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 	if (bytes > 4096)	/* the rate, for the next spin budget */
 		c->ns_per_byte = (double)(seg_now_us() - t0) * 1000.0 / (double)bytes;
 	return 0;
+}
+
+/*
+ * One RDMA atomic on the word at off: compare-and-swap (a expected, b
+ * desired) or fetch-and-add (a); the word's old value into *old.  The NIC
+ * writes it into the bounce region.  -1 with the error; the connection is
+ * unusable then, and whether the remote word changed is not known.
+ */
+int
+dp_atomic(struct dpconn *c, const struct segw_imp *m, int kind, uint64_t off,
+    uint64_t a, uint64_t b, uint64_t *old, const char *label)
+{
+	long long end = seg_now_us() + (m->deadline_ms ? m->deadline_ms : 5000) *
+	    1000LL;
+	struct ibv_send_wr wr, *bad;
+	struct ibv_sge sge;
+	struct ibv_wc wc;
+	int got, rc = -1;
+
+	if (!c->dev->atomics)
+		return seg_seterr(ENOTSUP, "RDMA device %s does no atomics",
+		    c->dev->name);
+	pthread_mutex_lock(&c->dev->bounce_lock);
+	sge.addr = (uintptr_t)c->dev->bounce;
+	sge.length = 8;
+	sge.lkey = c->dev->bmr->lkey;
+	memset(&wr, 0, sizeof wr);
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = kind == SEGW_AT_CAS ? IBV_WR_ATOMIC_CMP_AND_SWP :
+	    IBV_WR_ATOMIC_FETCH_AND_ADD;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	wr.wr.atomic.remote_addr = m->rva + off;
+	wr.wr.atomic.compare_add = a;
+	wr.wr.atomic.swap = b;
+	wr.wr.atomic.rkey = m->drkey;
+	if (ibv_post_send(c->qp, &wr, &bad) != 0)
+		seg_seterr(EIO, "ibv_post_send: %s", strerror(errno));
+	else if ((got = cq_wait(c, &wc, 1, spin_us(c, 0), end)) <= 0)
+		seg_seterr(ETIMEDOUT, "peer %s did not answer within %u ms",
+		    label, m->deadline_ms);
+	else if (wc.status != IBV_WC_SUCCESS)
+		seg_seterr(EIO, "RDMA atomic on peer %s failed: %s", label,
+		    ibv_wc_status_str(wc.status));
+	else {
+		memcpy(old, c->dev->bounce, 8);
+		rc = 0;
+		__atomic_add_fetch(&stats.atomics, 1, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&c->dev->bounce_lock);
+	return rc;
 }
 
 /* Pieces of at most DP_MAXWR of [laddr, +len) <-> roff, appended to v. */

@@ -37,6 +37,8 @@ struct seg_import {
 	char     label[SEGW_ADDRLEN + 8];	/* the exporter's ADDR:PORT */
 	int      err;		/* direct path: the first failed put since */
 	char     errmsg[SEGW_MAXTEXT];	/* the last barrier */
+	uint64_t holder;	/* lock holder id (the exporter's import id) */
+	uint64_t holder_of;	/* ... of this handle; 0: not asked yet */
 };
 
 /* the bounce region this process shares with segd */
@@ -307,11 +309,13 @@ seg_stats_local(char *buf, size_t size)
 	n = snprintf(buf, size, "direct_ops %llu\ndirect_zerocopy_bytes %llu\n"
 	    "direct_bounce_bytes %llu\ndirect_connects %llu\n"
 	    "direct_reg_refused %llu\nsegd_path_ops %llu\n"
-	    "segd_path_bytes %llu\n%s%s%s", (unsigned long long)s.ops,
+	    "segd_path_bytes %llu\ndirect_atomics %llu\n"
+	    "segd_path_atomics %llu\n%s%s%s", (unsigned long long)s.ops,
 	    (unsigned long long)s.zerocopy_bytes,
 	    (unsigned long long)s.bounce_bytes,
 	    (unsigned long long)s.connects, (unsigned long long)s.reg_refused,
 	    (unsigned long long)s.segd_ops, (unsigned long long)s.segd_bytes,
+	    (unsigned long long)s.atomics, (unsigned long long)s.segd_atomics,
 	    note[0] ? "note " : "", note, note[0] ? "\n" : "");
 	return n < 0 ? seg_seterr(EIO, "snprintf failed") :
 	    (ssize_t)((size_t)n < size ? (size_t)n : size - 1);
@@ -342,13 +346,15 @@ reimport(seg_import_t *imp)
 	return 0;
 }
 
-/* A request on an import: an io, a remote free or a signal. */
+/* A request on an import: an io, a remote free, a signal, an atomic. */
 struct imp_op {
-	uint16_t         op;		/* SEGW_IO, SEGW_RFREE, SEGW_RSIGNAL */
-	uint16_t         kind, flags;	/* SEGW_IO */
+	uint16_t         op;		/* SEGW_IO, _RFREE, _RSIGNAL, _ATOMIC */
+	uint16_t         kind, flags;	/* SEGW_IO, SEGW_ATOMIC (kind) */
 	struct segw_iov *iov;		/* SEGW_IO */
 	const uint64_t  *addrs;		/* SEGW_RFREE */
 	uint32_t         n;
+	uint64_t         off, a, b;	/* SEGW_ATOMIC */
+	uint64_t         result;	/* SEGW_ATOMIC: the reply's va */
 };
 
 /* o's frame for the import's current handle, into req; its length. */
@@ -357,12 +363,15 @@ imp_encode(const seg_import_t *imp, const struct imp_op *o, uint8_t *req,
     size_t size)
 {
 	struct segw_io io = { imp->m.handle, o->kind, o->flags, o->n, o->iov };
+	struct segw_atomic at = { imp->m.handle, o->kind, o->off, o->a, o->b };
 	struct segw_addrs a;
 	struct segw_req r;
 
 	switch (o->op) {
 	case SEGW_IO:
 		return segw_io_encode(req, size, &io);
+	case SEGW_ATOMIC:
+		return segw_atomic_encode(req, size, &at);
 	case SEGW_RFREE:
 		a.handle = imp->m.handle;
 		a.n = o->n;
@@ -380,7 +389,7 @@ imp_encode(const seg_import_t *imp, const struct imp_op *o, uint8_t *req,
  * to the exporter was lost; *done gets the bytes moved.
  */
 static int
-imp_call(seg_import_t *imp, const struct imp_op *o, uint64_t *done)
+imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
 {
 	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
 	struct segw_info info;
@@ -412,6 +421,7 @@ imp_call(seg_import_t *imp, const struct imp_op *o, uint64_t *done)
 		return seg_seterr(EPROTO, "bad io reply from segd: %s", why);
 	if (done)
 		*done = info.len;
+	o->result = info.va;
 	return 0;
 }
 
@@ -419,7 +429,7 @@ static int
 io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
     struct segw_iov *iov, uint32_t n, uint64_t *done)
 {
-	struct imp_op o = { SEGW_IO, kind, flags, iov, NULL, n };
+	struct imp_op o = { SEGW_IO, kind, flags, iov, NULL, n, 0, 0, 0, 0 };
 	uint64_t total = 0;
 	uint32_t i;
 
@@ -865,7 +875,7 @@ seg_stats(char *buf, size_t size)
 int
 seg_zfree_remotev(seg_import_t *imp, const uint64_t *addrs, int n)
 {
-	struct imp_op o = { SEGW_RFREE, 0, 0, NULL, NULL, 0 };
+	struct imp_op o = { .op = SEGW_RFREE };
 	int i, rc = 0;
 
 	if (imp == NULL || n < 0 || (n > 0 && addrs == NULL))
@@ -896,4 +906,124 @@ seg_signal(seg_import_t *imp)
 	rc = imp_call(imp, &(struct imp_op){ .op = SEGW_RSIGNAL }, NULL);
 	pthread_mutex_unlock(&imp->lock);
 	return rc;
+}
+
+/* ---- atomics and what locks need (lock.c) ---- */
+
+/*
+ * An atomic on the direct path, on a new connection if there is none; 1:
+ * use the segd path.  A failed atomic is not tried again: whether it
+ * changed the word is not known.
+ */
+static int
+datomic(seg_import_t *imp, struct imp_op *o)
+{
+	int rc;
+
+	if (imp_fresh(imp) < 0)
+		return -1;
+	if (imp->dp == NULL && (rc = dp_open(imp)) != 0)
+		return rc;
+	if (dp_atomic(imp->dp, &imp->m, o->kind, o->off, o->a, o->b,
+	    &o->result, imp->label) == 0)
+		return 0;
+	dp_close(imp->dp);	/* its queue pair is in error */
+	imp->dp = NULL;
+	return -1;
+}
+
+/* Under imp->lock: the checks every atomic makes before it is sent. */
+static int
+atomic_check(seg_import_t *imp, uint64_t off)
+{
+	if (off % 8 != 0)
+		return seg_seterr(EINVAL, "offset 0x%llx of an atomic is not "
+		    "8-byte aligned", (unsigned long long)off);
+	if (imp->m.len < 8 || off > imp->m.len - 8)
+		return seg_seterr(ERANGE, "word 0x%llx+8 is past the end of "
+		    "segment '%s' (length 0x%llx)", (unsigned long long)off,
+		    imp->name, (unsigned long long)imp->m.len);
+	if (!(imp->m.perm & SEGW_WR))
+		return seg_seterr(EACCES, "permission denied: segment '%s' is "
+		    "exported read-only to this node", imp->name);
+	if (!(imp->m.eflags & SEGW_EXP_LOCKOPS))
+		return seg_seterr(EPERM, "segment '%s' is not exported for lock "
+		    "operations (SEG_LOCK_OPS)", imp->name);
+	return 0;
+}
+
+static int
+atomic_op(seg_import_t *imp, uint16_t kind, uint64_t off, uint64_t a,
+    uint64_t b, uint64_t *old)
+{
+	struct imp_op o = { .op = SEGW_ATOMIC, .kind = kind, .off = off, .a = a,
+	    .b = b };
+	int rc;
+
+	if (imp_lock(imp) < 0)
+		return -1;
+	if ((rc = atomic_check(imp, off)) == 0 &&
+	    (!dp_want(imp) || (rc = datomic(imp, &o)) > 0) &&
+	    (rc = imp_call(imp, &o, NULL)) == 0)
+		dp_count_segd_atomic();
+	pthread_mutex_unlock(&imp->lock);
+	if (rc == 0 && old != NULL)
+		*old = o.result;
+	return rc;
+}
+
+int
+seg_cas(seg_import_t *imp, uint64_t off, uint64_t expect, uint64_t desired,
+    uint64_t *old)
+{
+	return atomic_op(imp, SEGW_AT_CAS, off, expect, desired, old);
+}
+
+int
+seg_fadd(seg_import_t *imp, uint64_t off, uint64_t add, uint64_t *old)
+{
+	return atomic_op(imp, SEGW_AT_FADD, off, add, 0, old);
+}
+
+/* This import's lock holder id: the exporter's id of it, asked once. */
+int
+seg_imp_holder(seg_import_t *imp, uint64_t *id)
+{
+	struct imp_op o = { .op = SEGW_ATOMIC, .kind = SEGW_AT_HOLDER };
+	int rc = 0;
+
+	if (imp_lock(imp) < 0)
+		return -1;
+	if (imp_fresh(imp) < 0)
+		rc = -1;
+	else if (imp->holder_of == 0 || imp->holder_of != imp->m.handle) {
+		if ((rc = imp_call(imp, &o, NULL)) == 0) {
+			imp->holder = o.result;
+			imp->holder_of = imp->m.handle;
+		}
+	}
+	*id = imp->holder;
+	pthread_mutex_unlock(&imp->lock);
+	return rc;
+}
+
+/* Whether the exporter still holds import holder of this export: 1 or 0. */
+int
+seg_imp_alive(seg_import_t *imp, uint64_t holder)
+{
+	struct imp_op o = { .op = SEGW_ATOMIC, .kind = SEGW_AT_ALIVE,
+	    .a = holder };
+	int rc;
+
+	if (imp_lock(imp) < 0)
+		return -1;
+	rc = imp_call(imp, &o, NULL);
+	pthread_mutex_unlock(&imp->lock);
+	return rc < 0 ? -1 : o.result != 0;
+}
+
+const char *
+seg_imp_name(const seg_import_t *imp)
+{
+	return imp->name;
 }

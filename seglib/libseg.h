@@ -68,6 +68,11 @@ int  seg_zring_free(const uint64_t *addrs, int n);
 void seg_info_export(const struct segw_info *, struct seg_info *);
 int  seg_list_collect(uint16_t op, const struct segw_req *, struct seg_info **);
 
+/* import.c: for lock.c */
+int  seg_imp_holder(seg_import_t *, uint64_t *id);
+int  seg_imp_alive(seg_import_t *, uint64_t holder);	/* 1, 0; -1 */
+const char *seg_imp_name(const seg_import_t *);
+
 /* attach.c */
 /* 1 if [va, va+len) lies inside one attached named segment */
 int  seg_att_contains(uintptr_t va, size_t len);
@@ -78,13 +83,18 @@ struct dpconn;
 struct seg_dpstats {
 	uint64_t ops, zerocopy_bytes, bounce_bytes, connects, reg_refused;
 	uint64_t segd_ops, segd_bytes;	/* on the segd path instead */
+	uint64_t atomics, segd_atomics;	/* RDMA atomics: direct, segd path */
 };
 struct dpconn *dp_connect(const struct segw_imp *, const char *label);
 void dp_close(struct dpconn *);
 int  dp_io(struct dpconn *, const struct segw_imp *, int kind,
          const struct seg_iov *iov, int n, const char *label);
+int  dp_atomic(struct dpconn *, const struct segw_imp *, int kind,
+         uint64_t off, uint64_t a, uint64_t b, uint64_t *old,
+         const char *label);
 void dp_att_gone(uintptr_t base, size_t len);
 void dp_stats(struct seg_dpstats *, char *note, size_t size);
 void dp_count_segd(uint64_t bytes);
+void dp_count_segd_atomic(void);
 
 #endif

@@ -92,6 +92,23 @@ int           seg_putv(seg_import_t *, const struct seg_iov *iov, int n);
 int           seg_barrier(seg_import_t *);
 int           seg_unimport(seg_import_t *);
 
+/*
+ * Atomics on an 8-byte word of an import exported with SEG_LOCK_OPS (off
+ * 8-byte aligned): compare-and-swap and fetch-and-add, the old value into
+ * *old (may be NULL).  A lock is such a word: 0 free, else its holder's
+ * id; seg_lock spins, then sleeps, until it takes it or its deadline
+ * ($SEG_LOCK_TIMEOUT_MS, default 30 s) passes, and breaks a lock whose
+ * holder's import no longer exists at the exporter.  Processes on the
+ * exporter's node use the word through an import too, never in memory:
+ * RDMA atomics are not atomic against the CPU's.  See seg_lock(3).
+ */
+int           seg_cas(seg_import_t *, uint64_t off, uint64_t expect,
+                  uint64_t desired, uint64_t *old);
+int           seg_fadd(seg_import_t *, uint64_t off, uint64_t add,
+                  uint64_t *old);
+int           seg_lock(seg_import_t *, uint64_t off);
+int           seg_unlock(seg_import_t *, uint64_t off);
+
 /* What an import refers to (tools and tests). */
 struct seg_import_info {
 	uint64_t len;	/* the segment's length */

@@ -20,6 +20,7 @@ static void
 request(uint16_t op, const uint8_t *p, size_t len)
 {
 	struct segw_io io = { .iov = iov }, io2 = { .iov = iov2 };
+	struct segw_atomic at, at2;
 	struct segw_req r, r2;
 	const char *why = NULL;
 	size_t n;
@@ -36,6 +37,18 @@ request(uint16_t op, const uint8_t *p, size_t len)
 		FUZZ_ASSERT(segw_io_decode(out, n, &io2, &why) == 0);
 		FUZZ_ASSERT(io2.n == io.n && io2.handle == io.handle);
 		FUZZ_ASSERT(memcmp(iov, iov2, io.n * sizeof *iov) == 0);
+		return;
+	case SEGW_ATOMIC:
+		if (segw_atomic_decode(p, len, &at, &why) < 0) {
+			FUZZ_ASSERT(why != NULL);
+			return;
+		}
+		FUZZ_ASSERT(at.kind >= SEGW_AT_CAS && at.kind < SEGW_AT_KINDMAX);
+		n = segw_atomic_encode(out, sizeof out, &at);
+		FUZZ_ASSERT(n == len && memcmp(out, p, n) == 0);
+		FUZZ_ASSERT(segw_atomic_decode(out, n, &at2, &why) == 0);
+		FUZZ_ASSERT(at2.handle == at.handle && at2.kind == at.kind &&
+		    at2.off == at.off && at2.a == at.a && at2.b == at.b);
 		return;
 	case SEGW_ZFREE:
 	case SEGW_RFREE:

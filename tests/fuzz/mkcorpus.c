@@ -84,6 +84,9 @@ segw(void)
 	memcpy(a.addrs, v, sizeof v);
 	n = segw_addrs_encode(p, sizeof p, &a);
 	put("segw", "zfree", buf, frame(buf, SEGW_ZFREE, p, n));
+	n = segw_atomic_encode(p, sizeof p, &(struct segw_atomic){ 1,
+	    SEGW_AT_CAS, 64, 0, 0x1234 });
+	put("segw", "atomic", buf, frame(buf, SEGW_ATOMIC, p, n));
 	memset(&info, 0, sizeof info);
 	strcpy(info.name, "example");
 	info.verb = SEG_VERB_VA;
@@ -179,6 +182,10 @@ segp(void)
 	m.free.addrs[1] = 0x10000080;
 	segp_one("free", SEGP_FREE, &m);
 	segp_one("ack", SEGP_ACK, NULL);
+	memset(&m, 0, sizeof m);
+	m.alive.id = 9;
+	m.alive.holder = 10;
+	segp_one("alive", SEGP_ALIVE, &m);
 }
 
 static void

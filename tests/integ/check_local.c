@@ -612,6 +612,26 @@ START_TEST(garbage_client_dropped)
 	raw_send(fd, "abc", 3);
 	raw_dropped(fd, "a request shorter than its header");
 
+	/* atomics (SEGW_ATOMIC): a well-formed one on no import is an error
+	 * reply; a short one, or one of an unknown kind, a drop */
+	fd = raw_connect();
+	n = segw_atomic_encode(f + SEGW_HDRLEN, SEGW_MAXPAYLOAD,
+	    &(struct segw_atomic){ 77, SEGW_AT_CAS, 8, 0, 1 });
+	ck_assert_uint_eq(n, sizeof(struct segw_atomic_wire));
+	raw_frame(f, (uint32_t)n, SEGW_ATOMIC);
+	raw_send(fd, f, SEGW_HDRLEN + n);
+	raw_reply(fd, &h, "atomic on no import");
+	ck_assert_uint_eq(h.op, SEGW_ATOMIC);
+	ck_assert_uint_eq(h.status, EBADF);
+	raw_frame(f, (uint32_t)n - 1, SEGW_ATOMIC);
+	raw_send(fd, f, SEGW_HDRLEN + n - 1);
+	raw_dropped(fd, "a short atomic request");
+	fd = raw_connect();
+	raw_frame(f, (uint32_t)n, SEGW_ATOMIC);
+	f[SEGW_HDRLEN + 8] = 0x7f;	/* kind */
+	raw_send(fd, f, SEGW_HDRLEN + n);
+	raw_dropped(fd, "an atomic of an unknown kind");
+
 	/* garbage right behind a good request: dropped all the same (the
 	 * good one's reply may or may not come first) */
 	fd = raw_connect();

@@ -53,6 +53,7 @@ fixed_size(uint16_t type)
 	case SEGP_REVOKE:
 	case SEGP_SIGNAL:
 	case SEGP_TICKET:	return 8;
+	case SEGP_ALIVE:	return 16;
 	case SEGP_ACK:		return 0;
 	default:		return -1;
 	}
@@ -233,6 +234,10 @@ sample(uint16_t type, union segp_msg *m)
 	case SEGP_TICKET:
 		m->id = 0x0102030405060708ULL;
 		break;
+	case SEGP_ALIVE:
+		m->alive.id = 0x0102030405060708ULL;
+		m->alive.holder = UINT64_MAX - 1;
+		break;
 	case SEGP_ERROR:
 		m->error.code = ENOENT;
 		strcpy(m->error.text, "no such segment");
@@ -345,6 +350,10 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 	case SEGP_SIGNAL:
 	case SEGP_TICKET:
 		ck_assert_uint_eq(a->id, b->id);
+		break;
+	case SEGP_ALIVE:
+		ck_assert_uint_eq(a->alive.id, b->alive.id);
+		ck_assert_uint_eq(a->alive.holder, b->alive.holder);
 		break;
 	case SEGP_ERROR:
 		ck_assert_uint_eq(a->error.code, b->error.code);
@@ -1920,6 +1929,114 @@ START_TEST(addrs_refuses)
 }
 END_TEST
 
+/* ---- local: atomics (SEGW_ATOMIC) ---- */
+
+#define ATLEN sizeof(struct segw_atomic_wire)
+
+START_TEST(atomic_layout_and_round_trip)
+{
+	struct segw_atomic a = { 0x1122334455667788ULL, SEGW_AT_CAS, 0x40,
+	    UINT64_MAX, 7 }, g;
+	const char *why = NULL;
+	uint16_t k;
+
+	ck_assert_uint_eq(ATLEN, 40);
+	memset(wire, SENTINEL, sizeof wire);
+	ck_assert_uint_eq(segw_atomic_encode(wire, sizeof wire, &a), ATLEN);
+	ck_assert_uint_eq(written_past(ATLEN), sizeof wire);
+	/* little-endian, at the offsets segwire.h names */
+	ck_assert_uint_eq(get_le64(wire), a.handle);
+	ck_assert_uint_eq(get_le16(wire + 8), SEGW_AT_CAS);
+	ck_assert_uint_eq(get_le64(wire + 16), 0x40);
+	ck_assert_uint_eq(get_le64(wire + 24), UINT64_MAX);
+	ck_assert_uint_eq(get_le64(wire + 32), 7);
+	for (k = SEGW_AT_CAS; k < SEGW_AT_KINDMAX; k++) {
+		a.kind = k;
+		ck_assert_uint_eq(segw_atomic_encode(wire, sizeof wire, &a), ATLEN);
+		memset(&g, 0x5a, sizeof g);
+		ck_assert_int_eq(segw_atomic_decode(wire, ATLEN, &g, &why), 0);
+		ck_assert_uint_eq(g.handle, a.handle);
+		ck_assert_uint_eq(g.kind, k);
+		ck_assert_uint_eq(g.off, a.off);
+		ck_assert_uint_eq(g.a, a.a);
+		ck_assert_uint_eq(g.b, a.b);
+	}
+}
+END_TEST
+
+START_TEST(atomic_refuses)
+{
+	struct segw_atomic a = { 3, SEGW_AT_FADD, 8, 1, 0 }, g;
+	uint8_t full[ATLEN + 8];
+	const char *why;
+	size_t n;
+
+	ck_assert_uint_eq(segw_atomic_encode(wire, sizeof wire, &a), ATLEN);
+	memset(full, 0, sizeof full);
+	memcpy(full, wire, ATLEN);
+	for (n = 0; n <= sizeof full; n++) {
+		why = NULL;
+		ck_assert_int_eq(segw_atomic_decode(full, n, &g, &why),
+		    n == ATLEN ? 0 : -1);
+		ck_assert(n == ATLEN || (why != NULL && *why != '\0'));
+	}
+	/* unknown kinds, nonzero padding */
+	put_le16(full + 8, 0);
+	ck_assert_int_eq(segw_atomic_decode(full, ATLEN, &g, &why), -1);
+	put_le16(full + 8, SEGW_AT_KINDMAX);
+	ck_assert_int_eq(segw_atomic_decode(full, ATLEN, &g, &why), -1);
+	put_le16(full + 8, UINT16_MAX);
+	ck_assert_int_eq(segw_atomic_decode(full, ATLEN, &g, &why), -1);
+	put_le16(full + 8, SEGW_AT_FADD);
+	put_le16(full + 10, 1);
+	ck_assert_int_eq(segw_atomic_decode(full, ATLEN, &g, &why), -1);
+	put_le16(full + 10, 0);
+	put_le32(full + 12, 1);
+	ck_assert_int_eq(segw_atomic_decode(full, ATLEN, &g, &why), -1);
+	put_le32(full + 12, 0);
+	ck_assert_int_eq(segw_atomic_decode(full, ATLEN, &g, &why), 0);
+	/* the encoder: unknown kinds, too small a buffer */
+	a.kind = 0;
+	ck_assert_uint_eq(segw_atomic_encode(wire, sizeof wire, &a), 0);
+	a.kind = SEGW_AT_KINDMAX;
+	ck_assert_uint_eq(segw_atomic_encode(wire, sizeof wire, &a), 0);
+	a.kind = SEGW_AT_CAS;
+	memset(wire, SENTINEL, sizeof wire);
+	ck_assert_uint_eq(segw_atomic_encode(wire, ATLEN - 1, &a), 0);
+	ck_assert_uint_eq(wire[0], SENTINEL);
+}
+END_TEST
+
+START_TEST(atomic_garbage)
+{
+	uint8_t p[ATLEN + 1];
+	struct segw_atomic g;
+	const char *why;
+	int k, ok = 0;
+	size_t j;
+
+	for (k = 0; k < 20000; k++) {
+		size_t len = rnd_below(2) ? ATLEN : rnd_below(ATLEN + 2);
+
+		for (j = 0; j < sizeof p; j++)
+			p[j] = (uint8_t)rnd_below(k & 1 ? 3 : 256);
+		if (rnd_below(4) != 0) {	/* mostly near a valid one */
+			put_le16(p + 8, (uint16_t)rnd_below(SEGW_AT_KINDMAX + 1));
+			if (rnd_below(8) != 0)
+				memset(p + 10, 0, 6);	/* the padding */
+		}
+		why = NULL;
+		if (segw_atomic_decode(p, len, &g, &why) == 0) {
+			ok++;
+			ck_assert_uint_eq(len, ATLEN);
+			ck_assert(g.kind >= SEGW_AT_CAS && g.kind < SEGW_AT_KINDMAX);
+		} else
+			ck_assert_ptr_nonnull(why);
+	}
+	ck_assert_int_gt(ok, 100);
+}
+END_TEST
+
 START_TEST(addrs_garbage)
 {
 	static uint8_t p[ADDRSLEN + (SEGW_ADDRS_MAX + 2) * 8];
@@ -2428,7 +2545,8 @@ suite(void)
 	tcase_add_loop_test(tc, garbage_payloads, 1, SEGP_TYPEMAX);
 
 	ck_tcase(s, "local", &fix, 0, addrs_round_trip, addrs_refuses,
-	    addrs_garbage, version_reply, NULL);
+	    addrs_garbage, version_reply, atomic_layout_and_round_trip,
+	    atomic_refuses, atomic_garbage, NULL);
 
 	ck_tcase(s, "parsers", NULL, 0, node_names, segment_name_edges,
 	    hostport_valid, hostport_invalid, hostport_host_size, NULL);

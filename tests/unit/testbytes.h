@@ -69,6 +69,15 @@ get_le32(const uint8_t *p)
 	return le32toh(v);
 }
 
+static inline uint64_t
+get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
 /*
  * A heap block of n random bytes (rand_r, one call a byte): any byte, or,
  * with alphabet, one of its alen characters.
