@@ -204,7 +204,9 @@ cm_next(int ms, char *why, size_t n, int *status)
 			    ev->param.conn.private_data_len;
 			if (est_len > sizeof est_priv)
 				est_len = sizeof est_priv;
-			memcpy(est_priv, ev->param.conn.private_data, est_len);
+			if (est_len > 0)
+				memcpy(est_priv, ev->param.conn.private_data,
+				    est_len);
 		}
 		len = type == RDMA_CM_EVENT_REJECTED ?
 		    (int)ev->param.conn.private_data_len : 0;
