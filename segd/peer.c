@@ -547,7 +547,7 @@ peer_ready(struct peer *p)
  * What a proof covers: ours (mine), or the peer's.  Each side's role is
  * in it, so a proof cannot be sent back to its maker.
  */
-static int
+static void
 proof_in(struct peer *p, int mine, struct segp_proof_in *in)
 {
 	uint8_t local[16], remote[16];
@@ -565,7 +565,6 @@ proof_in(struct peer *p, int mine, struct segp_proof_in *in)
 	    p->sd->node);
 	memcpy(in->paddr, mine ? local : remote, 16);
 	memcpy(in->vaddr, mine ? remote : local, 16);
-	return 0;
 }
 
 /* Keyed, once both hellos went: our proof of the key. */
