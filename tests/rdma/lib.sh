@@ -39,7 +39,8 @@
 #                   and UBSAN_OPTIONS set so that any report fails)
 #   SEGD_WRAPPER    a prefix for segd (valgrind ...)
 #   SEG_TEST_KEY=1  every segd gets -k $T/cluster.key, one cluster key (made
-#                   at the first start), unless ARGS hold a -k of their own
+#                   at the first start), unless ARGS hold a -k of their own;
+#                   rawpeer uses it too ($RAWPEER_KEY)
 #   make_key NAME   make $T/NAME.key, a cluster key (32 random bytes, mode
 #                   600), and print its path
 #
@@ -72,6 +73,7 @@ SEGCTL=$B/segctl
 IMP_IO=$B/tests/rdma/imp_io
 ZIO_IO=$B/tests/rdma/zio_io
 RAWPEER=$B/tests/rdma/rawpeer
+if [ "${SEG_TEST_KEY:-0}" = 1 ]; then export RAWPEER_KEY=$T/cluster.key; fi
 if [ "${RDMA_SAN:-0}" = 1 ]; then
 	: "${SEGD_BIN:=$SEG_TOP/build/san/segd}"
 	: "${WAIT_SCALE:=2}"

@@ -15,6 +15,7 @@
  * sends its own after the HELLOs; -R FILE records what it sent (the
  * connect's private data and its proof) in FILE.  -P FILE sends FILE's
  * connect and proof again, as one who captured them would, without a key.
+ * $RAWPEER_KEY names a key file taken as -K when no -K or -P is given.
  *
  * MODE
  *   foreign     connect without segd's private data, as rping or perftest
@@ -1043,6 +1044,10 @@ main(int argc, char *argv[])
 	if (addr == NULL || port == NULL || mode == NULL || timeout_s <= 0 ||
 	    wait_s <= 0 || optind != argc)
 		usage();
+	if (!keyed && getenv("RAWPEER_KEY") != NULL) {
+		keylen = slurp(getenv("RAWPEER_KEY"), key, 32, sizeof key);
+		keyed = 1;
+	}
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)timeout_s + (unsigned)wait_s + 5);
 	if (strcmp(mode, "many") == 0) {
