@@ -40,7 +40,8 @@
 #   SEGD_WRAPPER    a prefix for segd (valgrind ...)
 #   SEG_TEST_KEY=1  every segd gets -k $T/cluster.key, one cluster key (made
 #                   at the first start), unless ARGS hold a -k of their own;
-#                   rawpeer uses it too ($RAWPEER_KEY)
+#                   rawpeer uses it too ($RAWPEER_KEY).  Single tier only:
+#                   the two guests of a pair test would make different keys
 #   make_key NAME   make $T/NAME.key, a cluster key (32 random bytes, mode
 #                   600), and print its path
 #
