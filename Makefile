@@ -21,7 +21,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD   ?= build
 SAN     ?=
 
-PKGS     = libevent libibverbs librdmacm fuse3 libsystemd
+PKGS     = libevent libibverbs librdmacm fuse3 libsystemd libcrypto
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 EXTRA_CFLAGS ?=
@@ -32,7 +32,8 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check)
-SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3 libsystemd) -lpthread
+SEGD_LIBS  = $(shell pkg-config --libs libevent libibverbs librdmacm fuse3 libsystemd \
+             libcrypto) -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check)
 # libseg posts its own RDMA work: what a program linking it needs
 LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
@@ -46,7 +47,7 @@ SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd
             segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
-            segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c
+            segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c segd/auth.c
 CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json.c
 
 # section 3: one page per family; every function its NAME section lists

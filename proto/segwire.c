@@ -28,6 +28,14 @@ _Static_assert(sizeof(struct segp_ticket_wire) == 32, "ticket layout");
 _Static_assert(sizeof(struct segp_eflags_wire) == 8, "eflags layout");
 _Static_assert(sizeof(struct segp_connect_wire) <= SEGP_CONNECT_MAX,
     "connect private data fits");
+_Static_assert(sizeof(struct segp_connect_auth_wire) == 40 &&
+    sizeof(struct segp_connect_auth_wire) <= SEGP_CONNECT_MAX,
+    "keyed connect private data fits");
+_Static_assert(sizeof(struct segp_accept_wire) == 24, "accept layout");
+_Static_assert(sizeof(struct segp_auth_wire) == SEGP_PROOFLEN, "auth layout");
+_Static_assert(SEGP_CONNECT_MACIN == 16 + 24 + 16 + 2, "connect MAC input");
+_Static_assert(SEGP_PROOF_MACIN == 16 + 1 + 2 * SEGP_NONCELEN +
+    2 * (1 + SEGP_NODEMAX) + 2 * 16, "proof MAC input");
 _Static_assert(sizeof(struct segp_free_wire) + SEGP_FREE_MAX * 8 <=
     SEGP_PAYLOADMAX, "FREE fits");
 _Static_assert(sizeof(struct segp_list_rep_wire) +
@@ -76,6 +84,8 @@ segp_payload_size(uint16_t type)
 		return sizeof(struct segp_id_wire);
 	case SEGP_ALIVE:
 		return sizeof(struct segp_alive_wire);
+	case SEGP_AUTH:
+		return sizeof(struct segp_auth_wire);
 	default:
 		return -1;	/* LIST_REP, ERROR, FREE: by their counts;
 				 * IMPORT_REP, REBIND: with or without a
@@ -120,12 +130,35 @@ segp_hdr_decode(const uint8_t *buf, size_t got, struct segp_hdr *h,
 	return 0;
 }
 
+/* The first 24 bytes of a keyed connect: what its tag covers of it. */
+static void
+connect_auth_wire(struct segp_connect_auth_wire *w,
+    const struct segp_connect *c)
+{
+	memset(w, 0, sizeof *w);
+	w->magic = htole32(SEGP_CONNECT_AUTH);
+	w->vmin = htole16(c->vmin);
+	w->vmax = htole16(c->vmax);
+	memcpy(w->nonce, c->nonce, sizeof w->nonce);
+}
+
 size_t
 segp_connect_encode(uint8_t *out, size_t size, const struct segp_connect *c)
 {
 	struct segp_connect_wire w;
+	struct segp_connect_auth_wire a;
 
-	if (size < sizeof w || c->vmin == 0 || c->vmax < c->vmin ||
+	if (c->vmin == 0 || c->vmax < c->vmin)
+		return 0;
+	if (c->magic == SEGP_CONNECT_AUTH) {
+		if (size < sizeof a)
+			return 0;
+		connect_auth_wire(&a, c);
+		memcpy(a.tag, c->tag, sizeof a.tag);
+		memcpy(out, &a, sizeof a);
+		return sizeof a;
+	}
+	if (size < sizeof w ||
 	    (c->magic != SEGP_CONNECT_CTRL && c->magic != SEGP_CONNECT_DATA))
 		return 0;
 	memset(&w, 0, sizeof w);
@@ -145,18 +178,38 @@ segp_connect_decode(const uint8_t *p, size_t got, struct segp_connect *c,
     const char **why)
 {
 	struct segp_connect_wire w;
+	struct segp_connect_auth_wire a;
+	uint32_t magic;
 
-	if (p == NULL || got < sizeof w) {
+	if (p == NULL || got < sizeof magic) {
 		*why = "no segd private data in the connect request";
 		return -1;
 	}
-	memcpy(&w, p, sizeof w);
-	c->magic = le32toh(w.magic);
-	c->vmin = le16toh(w.vmin);
-	c->vmax = le16toh(w.vmax);
-	c->grant = le64toh(w.grant);
-	memcpy(c->ticket, w.ticket, sizeof c->ticket);
-	if (c->magic != SEGP_CONNECT_CTRL && c->magic != SEGP_CONNECT_DATA) {
+	memcpy(&magic, p, sizeof magic);
+	memset(c, 0, sizeof *c);
+	c->magic = le32toh(magic);
+	if (c->magic == SEGP_CONNECT_AUTH) {
+		if (got < sizeof a) {
+			*why = "keyed connect request too short";
+			return -1;
+		}
+		memcpy(&a, p, sizeof a);
+		c->vmin = le16toh(a.vmin);
+		c->vmax = le16toh(a.vmax);
+		memcpy(c->nonce, a.nonce, sizeof c->nonce);
+		memcpy(c->tag, a.tag, sizeof c->tag);
+	} else if (c->magic == SEGP_CONNECT_CTRL ||
+	    c->magic == SEGP_CONNECT_DATA) {
+		if (got < sizeof w) {
+			*why = "no segd private data in the connect request";
+			return -1;
+		}
+		memcpy(&w, p, sizeof w);
+		c->vmin = le16toh(w.vmin);
+		c->vmax = le16toh(w.vmax);
+		c->grant = le64toh(w.grant);
+		memcpy(c->ticket, w.ticket, sizeof c->ticket);
+	} else {
 		*why = "no segd private data in the connect request";
 		return -1;
 	}
@@ -164,6 +217,88 @@ segp_connect_decode(const uint8_t *p, size_t got, struct segp_connect *c,
 		*why = "bad versions in the connect request";
 		return -1;
 	}
+	return 0;
+}
+
+size_t
+segp_accept_encode(uint8_t *out, size_t size,
+    const uint8_t nonce[SEGP_NONCELEN])
+{
+	struct segp_accept_wire w;
+
+	if (size < sizeof w)
+		return 0;
+	memset(&w, 0, sizeof w);
+	w.magic = htole32(SEGP_CONNECT_AUTH);
+	memcpy(w.nonce, nonce, sizeof w.nonce);
+	memcpy(out, &w, sizeof w);
+	return sizeof w;
+}
+
+int
+segp_accept_decode(const uint8_t *p, size_t got,
+    uint8_t nonce[SEGP_NONCELEN], const char **why)
+{
+	struct segp_accept_wire w;
+
+	if (p == NULL || got < sizeof w) {
+		*why = "no nonce in the accept (the peer has no cluster key?)";
+		return -1;
+	}
+	memcpy(&w, p, sizeof w);
+	if (le32toh(w.magic) != SEGP_CONNECT_AUTH || w.pad != 0) {
+		*why = "no nonce in the accept (the peer has no cluster key?)";
+		return -1;
+	}
+	memcpy(nonce, w.nonce, SEGP_NONCELEN);
+	return 0;
+}
+
+static const char connect_label[16] = "segd-connect-v1";
+static const char proof_label[16] = "segd-proof-v1";
+
+void
+segp_connect_macin(uint8_t out[SEGP_CONNECT_MACIN],
+    const struct segp_connect *c, const uint8_t addr[16], uint16_t port)
+{
+	struct segp_connect_auth_wire w;
+	uint16_t p = htole16(port);
+
+	connect_auth_wire(&w, c);
+	memcpy(out, connect_label, 16);
+	memcpy(out + 16, &w, 24);	/* magic, versions, nonce */
+	memcpy(out + 40, addr, 16);
+	memcpy(out + 56, &p, 2);
+}
+
+/* A node name as its length byte and SEGP_NODEMAX bytes, zero-padded. */
+static uint8_t *
+macin_node(uint8_t *out, const char *node)
+{
+	size_t nl = strnlen(node, SEGP_NODEMAX + 1);
+
+	out[0] = (uint8_t)nl;
+	memset(out + 1, 0, SEGP_NODEMAX);
+	memcpy(out + 1, node, nl);
+	return out + 1 + SEGP_NODEMAX;
+}
+
+int
+segp_proof_macin(uint8_t out[SEGP_PROOF_MACIN], const struct segp_proof_in *in)
+{
+	uint8_t *o = out;
+
+	if (!seg_node_valid(in->prover) || !seg_node_valid(in->verifier) ||
+	    (in->role != SEGP_ROLE_CONNECT && in->role != SEGP_ROLE_ACCEPT))
+		return -1;
+	memcpy(o, proof_label, 16);
+	o[16] = in->role;
+	memcpy(o + 17, in->cnonce, SEGP_NONCELEN);
+	memcpy(o + 17 + SEGP_NONCELEN, in->snonce, SEGP_NONCELEN);
+	o = macin_node(o + 17 + 2 * SEGP_NONCELEN, in->prover);
+	o = macin_node(o, in->verifier);
+	memcpy(o, in->paddr, 16);
+	memcpy(o + 16, in->vaddr, 16);
 	return 0;
 }
 
@@ -595,6 +730,9 @@ segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
 		memcpy(out, &w, sizeof w);
 		return sizeof w;
 	}
+	case SEGP_AUTH:
+		memcpy(out, m->proof, SEGP_PROOFLEN);
+		return SEGP_PROOFLEN;
 	case SEGP_ERROR:
 		return error_encode(out, &m->error);
 	case SEGP_FREE:
@@ -657,6 +795,9 @@ segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		m->alive.holder = le64toh(w.holder);
 		return 0;
 	}
+	case SEGP_AUTH:
+		memcpy(m->proof, p, SEGP_PROOFLEN);
+		return 0;
 	case SEGP_ERROR:
 		return error_decode(p, len, &m->error, why);
 	case SEGP_FREE:
@@ -691,6 +832,7 @@ segp_type_name(uint16_t type)
 		[SEGP_SIGNAL] = "signal", [SEGP_ACK] = "ack",
 		[SEGP_TICKET] = "ticket", [SEGP_REBIND] = "rebind",
 		[SEGP_ALIVE] = "alive",
+		[SEGP_AUTH] = "auth",
 	};
 
 	return type < SEGP_TYPEMAX && names[type] != NULL ? names[type] : "?";

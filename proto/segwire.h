@@ -339,6 +339,7 @@ enum segp_type {
 	SEGP_REBIND,        /* segp_import_rep: exporter -> importer, the
 	                     * import's new binding (SEGP_CAP_REBIND only) */
 	SEGP_ALIVE,         /* segp_alive_wire -> ACK, or ERROR ESRCH: gone */
+	SEGP_AUTH,          /* segp_auth_wire: proof of the cluster key (keyed) */
 	SEGP_TYPEMAX
 };
 
@@ -429,6 +430,54 @@ struct segp_connect_wire {	/* 32 bytes */
 	uint8_t  ticket[SEGP_TICKETLEN];	/* data only */
 } __attribute__((packed));
 
+/*
+ * Keyed peers (segd -k KEYFILE, every segd of the cluster holding the same
+ * key).  The keyed handshake is not a protocol version: its connect says
+ * SEGP_CONNECT_AUTH, and a keyed segd takes only that for a control
+ * connection, an unkeyed one never, so a keyed and an unkeyed segd refuse
+ * each other at connect; HELLO's versions keep their meaning.
+ *
+ *   connect   segp_connect_auth_wire: versions, the connecting side's nonce
+ *             and a tag, HMAC-SHA256(key, segp_connect_macin()) cut to
+ *             SEGP_TAGLEN bytes, over those fields and the address and port
+ *             it connects to.  A bad tag is refused with rdma_reject.
+ *   accept    segp_accept_wire: the accepting side's nonce.
+ *   AUTH      after both HELLOs, each side sends AUTH, whose proof is
+ *             HMAC-SHA256(key, segp_proof_macin()) over its role, both
+ *             nonces, both node names (its own first) and both addresses.
+ *             Until the other side's proof checks, nothing but HELLO, AUTH
+ *             and CREDIT is taken from it; a bad one closes the connection.
+ * A replayed connect passes its step (its tag is good) and fails AUTH, whose
+ * proof covers the accepting side's fresh nonce.
+ */
+#define SEGP_CONNECT_AUTH 0x41474553u	/* "SEGA" */
+#define SEGP_NONCELEN     16
+#define SEGP_TAGLEN       16		/* HMAC-SHA256, cut to 128 bits */
+#define SEGP_PROOFLEN     32		/* HMAC-SHA256 */
+#define SEGP_ROLE_CONNECT 1		/* the proof's maker connected */
+#define SEGP_ROLE_ACCEPT  2		/* ... or accepted */
+struct segp_connect_auth_wire {	/* 40 bytes */
+	uint32_t magic;		/* SEGP_CONNECT_AUTH */
+	uint16_t vmin, vmax;
+	uint8_t  nonce[SEGP_NONCELEN];
+	uint8_t  tag[SEGP_TAGLEN];
+} __attribute__((packed));
+
+struct segp_accept_wire {	/* 24 bytes: the accept's private data */
+	uint32_t magic;		/* SEGP_CONNECT_AUTH */
+	uint32_t pad;
+	uint8_t  nonce[SEGP_NONCELEN];
+} __attribute__((packed));
+
+struct segp_auth_wire {		/* 32 bytes */
+	uint8_t  proof[SEGP_PROOFLEN];
+} __attribute__((packed));
+
+/* the bytes a MAC covers: fixed layouts, little-endian */
+#define SEGP_CONNECT_MACIN 58	/* label 16, magic..nonce 24, addr 16, port 2 */
+#define SEGP_PROOF_MACIN   211	/* label 16, role 1, nonces 32, nodes 2 * 65,
+				 * addresses 2 * 16 */
+
 struct segp_id_wire {		/* 8 bytes */
 	uint64_t id;
 } __attribute__((packed));
@@ -496,10 +545,21 @@ struct segp_import_rep {
 };
 
 struct segp_connect {
-	uint32_t magic;			/* SEGP_CONNECT_CTRL or _DATA */
+	uint32_t magic;			/* SEGP_CONNECT_CTRL, _DATA or _AUTH */
 	uint16_t vmin, vmax;		/* 1 <= vmin <= vmax */
-	uint64_t grant;
-	uint8_t  ticket[SEGP_TICKETLEN];
+	uint64_t grant;			/* _DATA */
+	uint8_t  ticket[SEGP_TICKETLEN];	/* _DATA */
+	uint8_t  nonce[SEGP_NONCELEN];	/* _AUTH */
+	uint8_t  tag[SEGP_TAGLEN];	/* _AUTH */
+};
+
+/* What an AUTH proof covers: addresses as IPv6 (IPv4 mapped). */
+struct segp_proof_in {
+	uint8_t role;			/* SEGP_ROLE_*: the prover's */
+	uint8_t cnonce[SEGP_NONCELEN];	/* the connecting side's */
+	uint8_t snonce[SEGP_NONCELEN];	/* the accepting side's */
+	char    prover[SEGP_NODEMAX + 1], verifier[SEGP_NODEMAX + 1];
+	uint8_t paddr[16], vaddr[16];
 };
 
 struct segp_error {
@@ -528,6 +588,7 @@ union segp_msg {
 	struct segp_error      error;		/* ERROR */
 	struct segp_free       free;		/* FREE */
 	struct segp_alive      alive;		/* ALIVE */
+	uint8_t                proof[SEGP_PROOFLEN];	/* AUTH */
 };
 
 void segp_hdr_encode(uint8_t out[SEGP_HDRLEN], const struct segp_hdr *);
@@ -549,6 +610,20 @@ int  segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 size_t segp_connect_encode(uint8_t *out, size_t size, const struct segp_connect *);
 int  segp_connect_decode(const uint8_t *p, size_t got, struct segp_connect *,
     const char **why);
+/*
+ * The accept's private data of a keyed connection (got bytes, zero-padded
+ * by rdma_cm): its nonce; -1 with *why.
+ */
+size_t segp_accept_encode(uint8_t *out, size_t size,
+    const uint8_t nonce[SEGP_NONCELEN]);
+int  segp_accept_decode(const uint8_t *p, size_t got,
+    uint8_t nonce[SEGP_NONCELEN], const char **why);
+/* The bytes a connect's tag covers (c's magic SEGP_CONNECT_AUTH). */
+void segp_connect_macin(uint8_t out[SEGP_CONNECT_MACIN],
+    const struct segp_connect *c, const uint8_t addr[16], uint16_t port);
+/* The bytes an AUTH proof covers; -1 if a node name is not valid. */
+int  segp_proof_macin(uint8_t out[SEGP_PROOF_MACIN],
+    const struct segp_proof_in *);
 /* The highest version both ranges hold, or 0 when they share none. */
 uint32_t segp_version_pick(uint32_t amin, uint32_t amax, uint32_t bmin,
     uint32_t bmax);

@@ -42,6 +42,7 @@ static const struct key {
 	[CONF_VERBOSE]    = { "verbose", K_BOOL, 0, 0 },
 	[CONF_FOREGROUND] = { "foreground", K_BOOL, 0, 0 },
 	[CONF_TICKET]     = { "ticket", K_NUM, 0, CONF_TICKET_MAX },
+	[CONF_KEY]        = { "key", K_PATH, 0, 0 },
 };
 
 const char *

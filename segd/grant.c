@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
+#include <openssl/crypto.h>
 
 #include "segd.h"
 
@@ -73,12 +74,7 @@ static struct {
 static int
 ticket_equal(const uint8_t *a, const uint8_t *b)
 {
-	volatile uint8_t d = 0;
-	size_t i;
-
-	for (i = 0; i < SEGP_TICKETLEN; i++)
-		d |= a[i] ^ b[i];
-	return d == 0;
+	return CRYPTO_memcmp(a, b, SEGP_TICKETLEN) == 0;
 }
 
 static void

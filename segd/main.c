@@ -6,7 +6,8 @@
  *   segd [-fv] [-c CONFFILE] [-s SOCKET] [-d STATEDIR] [-N MAXSEGS]
  *        [-M MAXBYTES] [-U UIDSEGS] [-B UIDBYTES] [-C UIDCLIENTS]
  *        [-Q UIDQUEUED] [-I IDLE_MS] [-l ADDR[:PORT]] [-D DEVICE]
- *        [-n NODENAME] [-t DEADLINE_MS] [-E TICKET_MS] [-m MOUNTPOINT]
+ *        [-n NODENAME] [-t DEADLINE_MS] [-E TICKET_MS] [-k KEYFILE]
+ *        [-m MOUNTPOINT]
  *
  * Options come from the command line, then the configuration file
  * (config.c: -c FILE, else /etc/segd.conf if it exists), then defaults.
@@ -36,7 +37,7 @@ usage(void)
 	    "[-Q uidqueued] [-I idle_ms]\n"
 	    "            [-l addr[:port]] [-D device] [-n nodename] "
 	    "[-t deadline_ms] [-E ticket_ms]\n"
-	    "            [-m mountpoint]\n");
+	    "            [-k keyfile] [-m mountpoint]\n");
 	exit(2);
 }
 
@@ -212,6 +213,7 @@ option(int ch, struct segd *sd, struct opts *o)
 		[CONF_MAXBYTES] = 'M', [CONF_LISTEN] = 'l', [CONF_DEVICE] = 'D',
 		[CONF_NODE] = 'n', [CONF_DEADLINE] = 't', [CONF_MOUNT] = 'm',
 		[CONF_VERBOSE] = 'v', [CONF_FOREGROUND] = 'f', [CONF_TICKET] = 'E',
+		[CONF_KEY] = 'k',
 	};
 	int k;
 
@@ -239,6 +241,7 @@ option(int ch, struct segd *sd, struct opts *o)
 		break;
 	case 'l': sd->listen = optarg; break;
 	case 'D': sd->device = optarg; break;
+	case 'k': sd->keyfile = optarg; break;
 	case 'm': o->mountpoint = optarg; break;
 	case 't':
 		sd->deadline_ms = (unsigned)number_arg("t", optarg,
@@ -290,6 +293,8 @@ apply_conf(struct segd *sd, struct opts *o)
 		sd->deadline_ms = c->deadline_ms;
 	if (FROM_FILE(o, c, CONF_TICKET))
 		sd->ticket_ms = c->ticket_ms;
+	if (FROM_FILE(o, c, CONF_KEY))
+		sd->keyfile = c->str[CONF_KEY];
 	if (FROM_FILE(o, c, CONF_MOUNT))
 		o->mountpoint = c->str[CONF_MOUNT];
 	if (FROM_FILE(o, c, CONF_VERBOSE))
@@ -434,7 +439,7 @@ configure(int argc, char *argv[], struct segd *sd, struct opts *o)
 	int ch;
 
 	sd->ticket_ms = UINT_MAX;	/* unset */
-	while ((ch = getopt(argc, argv, "fvc:s:d:N:M:U:B:C:Q:I:l:D:n:t:m:E:")) !=
+	while ((ch = getopt(argc, argv, "fvc:s:d:N:M:U:B:C:Q:I:l:D:n:t:m:E:k:")) !=
 	    -1)
 		if (option(ch, sd, o) != 0)
 			return 2;
@@ -527,9 +532,13 @@ main(int argc, char *argv[])
 	}
 	limits(&sd, &o.lim);
 
+	if (sd.keyfile != NULL && (sd.auth = auth_load(sd.keyfile, &e)) == NULL) {
+		log_errx("segd: -k %s: %s", sd.keyfile, e.msg);
+		return 1;
+	}
 	if (store_open(&sd.store, o.statedir, &e) < 0) {
 		log_errx("segd: %s", e.msg);
-		return 1;
+		goto out_auth;
 	}
 	if (ns_init(&sd.ns, &o.lim, &sd.store) < 0) {
 		log_errx("segd: ns_init: %s", strerror(errno));
@@ -544,6 +553,13 @@ main(int argc, char *argv[])
 		log_errx("segd: %s", e.msg);
 		goto out_rdma;
 	}
+	if (sd.listen != NULL && sd.auth == NULL)
+		log_warnx("segd: peers are not authenticated: any host that "
+		    "reaches %s may connect under any node name (give every "
+		    "segd of the cluster the same key file with -k)", sd.listen);
+	else if (sd.listen != NULL)
+		log_info("segd: peers must prove the cluster key of %s",
+		    sd.keyfile);
 	/* the modules that serve peers' messages; rops fail first */
 	rop_init();
 	export_init(&sd);
@@ -588,5 +604,7 @@ out_ns:
 	ns_shutdown(&sd.ns);
 out_store:
 	store_close(&sd.store);
+out_auth:
+	auth_free(sd.auth);
 	return rc;
 }

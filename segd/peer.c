@@ -12,6 +12,15 @@
  * one, sends anything malformed, or goes away is closed, and every
  * operation on it fails with a message naming the peer.
  *
+ * With a cluster key (segd -k) a connection is made in two steps (the
+ * wire layouts are proto/segwire.h's, the MACs auth.c's): the connect
+ * carries a nonce and a tag over it and the address connected to, refused
+ * at once when the tag is bad; the accept carries the other side's nonce;
+ * after the HELLOs each side sends AUTH, its proof of the key over both
+ * nonces, node names and addresses, and nothing but HELLO, AUTH and CREDIT
+ * is taken from a peer before its proof checks.  A keyed segd and an
+ * unkeyed one refuse each other at connect.
+ *
  * This is plumbing: a received message, decoded by proto/segwire.c, goes
  * to the handler the owning module registered for its type (rop.c takes
  * the replies); the completion of a posted round goes to the round handler
@@ -70,6 +79,8 @@ static struct {
 	void (*fn)(void *, struct rdma_cm_id *, const struct segp_connect *);
 	void *arg;
 } data_connect;
+
+static struct ratelimit auth_rl;	/* closes for failed authentication */
 
 static void peer_close(struct peer *, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -160,8 +171,9 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	memcpy(p->why, why, sizeof why);
-	log_warnx("%s: peer %s (%s): %s", __func__, p->label,
-	    p->node[0] ? p->node : "?", p->why);
+	if (code != EACCES || log_rate(&auth_rl, 10, __func__))
+		log_warnx("%s: peer %s (%s): %s", __func__, p->label,
+		    p->node[0] ? p->node : "?", p->why);
 	p->state = PS_CLOSED;
 	if (p->st != NULL && code != ESHUTDOWN)
 		p->st->conn_errors++;
@@ -207,6 +219,12 @@ connect_timeout_cb(int fd, short ev, void *arg)
 	(void)ev;
 	if (p->cut) {	/* no hello came after the disconnect */
 		peer_close(p, ECONNRESET, "peer %s disconnected", p->label);
+		return;
+	}
+	if (p->sd->auth != NULL && p->hello_in && !p->auth_in) {
+		peer_close(p, EACCES, "peer authentication failed (from %s): no "
+		    "proof of the cluster key within %u ms", p->addr,
+		    p->sd->deadline_ms);
 		return;
 	}
 	peer_close(p, ETIMEDOUT, "peer %s unreachable: no connection within "
@@ -318,24 +336,47 @@ peer_setup(struct peer *p)
 	return 0;
 }
 
-/* The connect's parameters; an outbound one says it is a segd's (priv). */
-static void
+/*
+ * The connect's parameters.  An outbound one (priv) says it is a segd's,
+ * with a nonce and a tag when keyed; a keyed accept (priv too) carries the
+ * accepting side's nonce.  -1 with p->why.
+ */
+static int
 conn_param(struct peer *p, struct rdma_conn_param *cp,
     uint8_t priv[SEGP_CONNECT_MAX])
 {
-	struct segp_connect c = { SEGP_CONNECT_CTRL, SEGP_VERSION_MIN,
-	    SEGP_VERSION_MAX, 0, { 0 } };
+	struct segp_connect c = { .magic = SEGP_CONNECT_CTRL,
+	    .vmin = SEGP_VERSION_MIN, .vmax = SEGP_VERSION_MAX };
+	const struct auth *a = p->sd->auth;
 
 	memset(cp, 0, sizeof *cp);
 	cp->initiator_depth = (uint8_t)p->sd->rdma->max_rd_atom;
 	cp->responder_resources = (uint8_t)p->sd->rdma->max_rd_atom;
 	cp->retry_count = 7;
 	cp->rnr_retry_count = 7;
-	if (priv != NULL) {
-		cp->private_data = priv;
-		cp->private_data_len = (uint8_t)segp_connect_encode(priv,
-		    SEGP_CONNECT_MAX, &c);
+	if (priv == NULL)
+		return 0;
+	cp->private_data = priv;
+	if (a != NULL && auth_nonce(p->outbound ? p->cnonce : p->snonce) < 0) {
+		snprintf(p->why, sizeof p->why, "getrandom: %s", strerror(errno));
+		return -1;
 	}
+	if (a != NULL && !p->outbound) {
+		cp->private_data_len = (uint8_t)segp_accept_encode(priv,
+		    SEGP_CONNECT_MAX, p->snonce);
+		return 0;
+	}
+	if (a != NULL) {
+		c.magic = SEGP_CONNECT_AUTH;
+		memcpy(c.nonce, p->cnonce, sizeof c.nonce);
+		if (auth_connect_tag(a, &c, rdma_get_peer_addr(p->id)) < 0) {
+			snprintf(p->why, sizeof p->why, "HMAC failed");
+			return -1;
+		}
+	}
+	cp->private_data_len = (uint8_t)segp_connect_encode(priv,
+	    SEGP_CONNECT_MAX, &c);
+	return 0;
 }
 
 /*
@@ -498,9 +539,83 @@ peer_ready(struct peer *p)
 	event_del(p->timer);
 	if (p->st != NULL)
 		p->st->connects++;
-	log_info("segd: peer %s (node %s) ready, protocol version %u",
-	    p->label, p->node, p->version);
+	log_info("segd: peer %s (node %s) ready, protocol version %u%s",
+	    p->label, p->node, p->version, p->auth_in ? ", authenticated" : "");
 	peer_kick(p);
+}
+
+/*
+ * What a proof covers: ours (mine), or the peer's.  Each side's role is
+ * in it, so a proof cannot be sent back to its maker.
+ */
+static void
+proof_in(struct peer *p, int mine, struct segp_proof_in *in)
+{
+	uint8_t local[16], remote[16];
+	uint16_t port;
+
+	memset(in, 0, sizeof *in);
+	in->role = p->outbound == mine ? SEGP_ROLE_CONNECT : SEGP_ROLE_ACCEPT;
+	memcpy(in->cnonce, p->cnonce, sizeof in->cnonce);
+	memcpy(in->snonce, p->snonce, sizeof in->snonce);
+	auth_addr16(rdma_get_local_addr(p->id), local, &port);
+	auth_addr16(rdma_get_peer_addr(p->id), remote, &port);
+	snprintf(in->prover, sizeof in->prover, "%s", mine ? p->sd->node :
+	    p->node);
+	snprintf(in->verifier, sizeof in->verifier, "%s", mine ? p->node :
+	    p->sd->node);
+	memcpy(in->paddr, mine ? local : remote, 16);
+	memcpy(in->vaddr, mine ? remote : local, 16);
+}
+
+/* Keyed, once both hellos went: our proof of the key. */
+static void
+auth_send(struct peer *p)
+{
+	struct segp_proof_in in;
+	union segp_msg m;
+
+	if (p->sd->auth == NULL || !p->hello_in || !p->hello_out || p->auth_out)
+		return;
+	proof_in(p, 1, &in);
+	if (auth_proof(p->sd->auth, &in, m.proof) < 0) {
+		peer_close(p, EIO, "peer %s: HMAC failed", p->label);
+		return;
+	}
+	p->auth_out = 1;
+	peer_send(p, SEGP_AUTH, 0, &m);
+}
+
+/* Ready once both hellos went, and (keyed) the peer's proof checked. */
+static void
+ready_if_done(struct peer *p)
+{
+	if (p->state == PS_HELLO && p->hello_in && p->hello_out &&
+	    (p->sd->auth == NULL || (p->auth_in && p->auth_out)))
+		peer_ready(p);
+}
+
+/* -1: refused, the caller closes (EACCES). */
+static int
+auth_recv(struct peer *p, const uint8_t proof[SEGP_PROOFLEN])
+{
+	struct segp_proof_in in;
+
+	if (p->auth_in) {
+		snprintf(p->why, sizeof p->why, "peer authentication failed "
+		    "(from %s): a second proof", p->addr);
+		return -1;
+	}
+	proof_in(p, 0, &in);
+	if (!auth_proof_ok(p->sd->auth, &in, proof)) {
+		snprintf(p->why, sizeof p->why, "peer authentication failed "
+		    "(from %s): bad proof of the cluster key (another key, or "
+		    "a replay)", p->addr);
+		return -1;
+	}
+	p->auth_in = 1;
+	ready_if_done(p);
+	return 0;
 }
 
 /* -1: refused, the caller closes. */
@@ -527,8 +642,9 @@ hello_recv(struct peer *p, const struct segp_hello *h)
 		snprintf(p->label, sizeof p->label, "%s", p->node);
 	}
 	p->hello_in = 1;
-	if (p->hello_out && p->state == PS_HELLO)
-		peer_ready(p);
+	auth_send(p);
+	if (p->state != PS_CLOSED)
+		ready_if_done(p);
 	return 0;
 }
 
@@ -546,15 +662,24 @@ peer_dispatch(struct peer *p, const struct segp_hdr *h,
 		return 0;
 	case SEGP_CREDIT:
 		return 0;
-	default:
-		if (handlers[h->type].fn == NULL) {
-			peer_close(p, EPROTO, "malformed message: unexpected "
-			    "type %u", h->type);
+	case SEGP_AUTH:
+		if (p->sd->auth == NULL)
+			break;
+		if (auth_recv(p, m->proof) < 0) {
+			peer_close(p, EACCES, "%s", p->why);
 			return -1;
 		}
-		handlers[h->type].fn(handlers[h->type].arg, p, h->tag, m);
 		return 0;
+	default:
+		break;
 	}
+	if (handlers[h->type].fn == NULL) {
+		peer_close(p, EPROTO, "malformed message: unexpected type %u",
+		    h->type);
+		return -1;
+	}
+	handlers[h->type].fn(handlers[h->type].arg, p, h->tag, m);
+	return 0;
 }
 
 static void
@@ -579,6 +704,12 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 	if (!p->hello_in && h.type != SEGP_HELLO) {
 		peer_close(p, EPROTO, "malformed message: type %u before hello",
 		    h.type);
+		return;
+	}
+	if (p->sd->auth != NULL && !p->auth_in && h.type != SEGP_HELLO &&
+	    h.type != SEGP_AUTH && h.type != SEGP_CREDIT) {
+		peer_close(p, EACCES, "peer authentication failed (from %s): "
+		    "message type %u before its proof", p->addr, h.type);
 		return;
 	}
 	if (p->st != NULL)
@@ -674,11 +805,16 @@ peer_cq_events(struct segd *sd)
 	}
 }
 
-/* A segd's control connection; NULL, or why it is refused (id untouched). */
+/*
+ * A segd's control connection (c: its connect, checked); NULL, or why it
+ * is refused (id untouched).
+ */
 static const char *
-peer_accept(struct segd *sd, struct rdma_cm_id *id)
+peer_accept(struct segd *sd, struct rdma_cm_id *id,
+    const struct segp_connect *c)
 {
 	struct rdma_conn_param cp;
+	uint8_t priv[SEGP_CONNECT_MAX];
 	struct peer *p;
 
 	if ((p = peer_new(sd, id, 0)) == NULL)
@@ -687,15 +823,36 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
 	id->context = p;
 	rdma_peer_addr(id, p->addr, sizeof p->addr);
 	snprintf(p->label, sizeof p->label, "%s", p->addr);
+	memcpy(p->cnonce, c->nonce, sizeof p->cnonce);
 	p->state = PS_CONNECT;
-	if (peer_setup(p) < 0) {
+	if (peer_setup(p) < 0 || conn_param(p, &cp, sd->auth ? priv : NULL) < 0) {
 		rdma_reject(id, NULL, 0);
 		peer_close(p, EIO, "accept: %s", p->why);
 		return NULL;	/* closed, and said why */
 	}
-	conn_param(p, &cp, NULL);
 	if (rdma_accept(id, &cp) != 0)
 		peer_close(p, EIO, "rdma_accept: %s", strerror(errno));
+	return NULL;
+}
+
+/*
+ * Why a segd's control connect is refused by this segd, keyed or not;
+ * NULL if it is taken.  A keyed one's tag covers the address and port it
+ * was sent to: ours.
+ */
+static const char *
+peer_admit(struct segd *sd, struct rdma_cm_id *id, const struct segp_connect *c)
+{
+	if (sd->auth == NULL)
+		return c->magic == SEGP_CONNECT_AUTH ? "peer authentication "
+		    "failed: this segd has no cluster key (start every segd "
+		    "with the same -k, or none)" : NULL;
+	if (c->magic != SEGP_CONNECT_AUTH)
+		return "peer authentication failed: the peer has no cluster key "
+		    "and this segd requires one (-k)";
+	if (!auth_connect_ok(sd->auth, c, rdma_get_local_addr(id)))
+		return "peer authentication failed: bad connect tag (another "
+		    "cluster key?)";
 	return NULL;
 }
 
@@ -703,6 +860,7 @@ peer_accept(struct segd *sd, struct rdma_cm_id *id)
  * A connect request: a segd's control connection, a process's data
  * connection (to the handler grant.c registered), or neither: refused at
  * once, so rping, perftest -R or ucmatose get nothing from segd's port.
+ * So is a segd's that fails the cluster key's first step.
  */
 static void
 peer_request(struct segd *sd, struct rdma_cm_id *id,
@@ -715,8 +873,9 @@ peer_request(struct segd *sd, struct rdma_cm_id *id,
 		data_connect.fn(data_connect.arg, id, c);
 		return;
 	}
-	if (c != NULL && c->magic == SEGP_CONNECT_CTRL &&
-	    (why = peer_accept(sd, id)) == NULL)
+	if (c != NULL && c->magic != SEGP_CONNECT_DATA &&
+	    (why = peer_admit(sd, id, c)) == NULL &&
+	    (why = peer_accept(sd, id, c)) == NULL)
 		return;
 	if (why == NULL)
 		why = "no data path on this segd";
@@ -725,6 +884,65 @@ peer_request(struct segd *sd, struct rdma_cm_id *id,
 		log_warnx("%s: connect from %s refused: %s", __func__, addr, why);
 	rdma_reject(id, why, (uint8_t)strlen(why));
 	rdma_destroy_id(id);
+}
+
+/* What an event carries, copied out before it is acked. */
+struct cm_copy {
+	struct segp_connect conn;	/* CONNECT_REQUEST */
+	int                 conn_ok;
+	uint8_t             snonce[SEGP_NONCELEN];	/* keyed ESTABLISHED */
+	int                 acc_ok;
+	char                reason[128];	/* REJECTED: the text, if any */
+	const char         *why;
+};
+
+static void
+cm_copy(struct segd *sd, struct rdma_cm_event *ev, struct peer *p,
+    struct cm_copy *cc)
+{
+	const uint8_t *d = ev->param.conn.private_data;
+	size_t len = d != NULL ? ev->param.conn.private_data_len : 0, i;
+
+	cc->why = NULL;
+	cc->conn_ok = cc->acc_ok = -1;
+	cc->reason[0] = '\0';
+	switch (ev->event) {
+	case RDMA_CM_EVENT_CONNECT_REQUEST:
+		cc->conn_ok = segp_connect_decode(d, len, &cc->conn, &cc->why);
+		break;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		if (p != NULL && p->outbound && sd->auth != NULL)
+			cc->acc_ok = segp_accept_decode(d, len, cc->snonce,
+			    &cc->why);
+		break;
+	case RDMA_CM_EVENT_REJECTED:	/* a segd's reason: printable text */
+		for (i = 0; i < len && i < sizeof cc->reason - 1 &&
+		    d[i] >= 0x20 && d[i] < 0x7f; i++)
+			cc->reason[i] = (char)d[i];
+		cc->reason[i] = '\0';
+		break;
+	default:
+		break;
+	}
+}
+
+/* Ours (outbound) is accepted, or the peer's (inbound) set up: hellos. */
+static void
+peer_established(struct peer *p, const struct cm_copy *cc)
+{
+	if (p->outbound && p->sd->auth != NULL) {
+		if (cc->acc_ok < 0) {
+			peer_close(p, EACCES, "peer %s: peer authentication "
+			    "failed: %s", p->label, cc->why);
+			return;
+		}
+		memcpy(p->snonce, cc->snonce, sizeof p->snonce);
+	}
+	p->state = PS_HELLO;
+	hello_send(p);
+	auth_send(p);
+	if (p->state != PS_CLOSED)
+		ready_if_done(p);
 }
 
 /* Every rdma_cm event goes through this one switch, acked first. */
@@ -741,19 +959,16 @@ peer_cm_events(struct segd *sd)
 		    id->context;
 		struct rdma_conn_param cp;
 		uint8_t priv[SEGP_CONNECT_MAX];
-		struct segp_connect conn;
-		const char *why = NULL;
-		int conn_ok = -1;
+		struct cm_copy cc;
 
-		if (type == RDMA_CM_EVENT_CONNECT_REQUEST)	/* gone once acked */
-			conn_ok = segp_connect_decode(ev->param.conn.private_data,
-			    ev->param.conn.private_data_len, &conn, &why);
+		cm_copy(sd, ev, p, &cc);	/* ev's data is gone once acked */
 		rdma_ack_cm_event(ev);
 		if (p != NULL)
 			peer_hold(p);
 		switch (type) {
 		case RDMA_CM_EVENT_CONNECT_REQUEST:
-			peer_request(sd, id, conn_ok == 0 ? &conn : NULL, why);
+			peer_request(sd, id, cc.conn_ok == 0 ? &cc.conn : NULL,
+			    cc.why);
 			break;
 		case RDMA_CM_EVENT_ADDR_RESOLVED:
 			if (p == NULL || p->state != PS_ADDR)
@@ -768,28 +983,30 @@ peer_cm_events(struct segd *sd)
 			if (p == NULL || p->state != PS_ROUTE)
 				break;
 			p->state = PS_CONNECT;
-			if (peer_setup(p) < 0) {
+			if (peer_setup(p) < 0 || conn_param(p, &cp, priv) < 0) {
 				peer_close(p, EIO, "peer %s: %s", p->label, p->why);
 				break;
 			}
-			conn_param(p, &cp, priv);
 			if (rdma_connect(id, &cp) != 0)
 				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
 				    "rdma_connect: %s", p->label, strerror(errno));
 			break;
 		case RDMA_CM_EVENT_ESTABLISHED:
-			if (p == NULL || p->state != PS_CONNECT)
-				break;
-			p->state = PS_HELLO;
-			hello_send(p);
-			if (p->hello_in)
-				peer_ready(p);
+			if (p != NULL && p->state == PS_CONNECT)
+				peer_established(p, &cc);
 			break;
+		case RDMA_CM_EVENT_REJECTED:
+			if (p != NULL && cc.reason[0] != '\0') {
+				peer_close(p, strstr(cc.reason, "authentication") ?
+				    EACCES : ECONNREFUSED, "peer %s refused the "
+				    "connection: %s", p->label, cc.reason);
+				break;
+			}
+			/* FALLTHROUGH */
 		case RDMA_CM_EVENT_ADDR_ERROR:
 		case RDMA_CM_EVENT_ROUTE_ERROR:
 		case RDMA_CM_EVENT_CONNECT_ERROR:
 		case RDMA_CM_EVENT_UNREACHABLE:
-		case RDMA_CM_EVENT_REJECTED:
 			if (p != NULL)
 				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
 				    "%s (status %d)", p->label,

@@ -66,6 +66,10 @@ struct peer {
 	struct event        *timer;	/* connection set-up deadline */
 	char                 why[SEGW_MAXTEXT];
 	int                  code;	/* errno value of why */
+	/* keyed (segd -k): the nonces of the connecting and accepting
+	 * sides, and whether the AUTH proofs went and came (checked) */
+	uint8_t              cnonce[SEGP_NONCELEN], snonce[SEGP_NONCELEN];
+	int                  auth_out, auth_in;
 };
 
 TAILQ_HEAD(peerlist, peer);

@@ -32,6 +32,7 @@ struct client;
 struct creq;
 struct peer;
 struct zseg;
+struct auth;
 
 #define SEGD_MAXGROUPS    64
 #define SEGD_MAXCLIENTS   4096
@@ -203,6 +204,8 @@ struct segd {
 	char               node[SEGP_NODEMAX + 1];
 	unsigned           deadline_ms; /* every remote operation's */
 	unsigned           ticket_ms;   /* a data-path ticket's lifetime */
+	const char        *keyfile;     /* -k KEYFILE */
+	struct auth       *auth;        /* the cluster key; NULL without -k */
 	/* counters, for segctl stats */
 	uint64_t           bounce_bytes, zerocopy_bytes;
 };
@@ -224,7 +227,7 @@ struct acl_ent {
 #define CONF_DEADLINE_MAX 3600000
 enum { CONF_SOCKET, CONF_STATEDIR, CONF_MAXSEGS, CONF_MAXBYTES, CONF_LISTEN,
     CONF_DEVICE, CONF_NODE, CONF_DEADLINE, CONF_MOUNT, CONF_VERBOSE,
-    CONF_FOREGROUND, CONF_TICKET, CONF_NKEYS };
+    CONF_FOREGROUND, CONF_TICKET, CONF_KEY, CONF_NKEYS };
 #define CONF_TICKET_MAX   3600000
 struct conf {
 	unsigned set;			/* 1 << CONF_key for each key given */
@@ -344,6 +347,28 @@ void rdma_dereg(struct ibv_mr *);
 int  rdma_sockaddr(const char *host, uint16_t port, struct sockaddr_storage *,
     struct segerr *);
 void rdma_peer_addr(struct rdma_cm_id *, char *buf, size_t size);
+
+/*
+ * auth.c: the cluster key (-k) and HMAC-SHA256 with it (OpenSSL): keyed
+ * connects' tags, AUTH proofs (proto/segwire.h), nonces.
+ */
+#define AUTH_KEYMIN 32		/* bytes of a key file, at least */
+#define AUTH_KEYMAX 1024	/* ... and at most */
+struct auth *auth_load(const char *path, struct segerr *);
+struct auth *auth_new(const uint8_t *key, size_t len);
+void auth_free(struct auth *);	/* wipes the key */
+int  auth_key_read(int dirfd, const char *name, uid_t owner, uint8_t *key,
+    size_t size, size_t *len, struct segerr *);
+int  auth_nonce(uint8_t nonce[SEGP_NONCELEN]);
+void auth_addr16(const struct sockaddr *, uint8_t out[16], uint16_t *port);
+int  auth_connect_tag(const struct auth *, struct segp_connect *,
+    const struct sockaddr *target);
+int  auth_connect_ok(const struct auth *, const struct segp_connect *,
+    const struct sockaddr *target);
+int  auth_proof(const struct auth *, const struct segp_proof_in *,
+    uint8_t proof[SEGP_PROOFLEN]);
+int  auth_proof_ok(const struct auth *, const struct segp_proof_in *,
+    const uint8_t proof[SEGP_PROOFLEN]);
 
 /*
  * peer.c: segd <-> segd connections.  Messages arrive decoded (by

@@ -393,7 +393,8 @@ resolve(struct dpconn *c, const struct segw_imp *m, long long end,
 struct dpconn *
 dp_connect(const struct segw_imp *m, const char *label)
 {
-	struct segp_connect pc = { SEGP_CONNECT_DATA, 3, 3, m->grant, { 0 } };
+	struct segp_connect pc = { .magic = SEGP_CONNECT_DATA,
+	    .vmin = 3, .vmax = 3, .grant = m->grant };
 	long long end = seg_now_us() + (m->deadline_ms ? m->deadline_ms : 5000) *
 	    1000LL;
 	uint8_t priv[SEGP_CONNECT_MAX];

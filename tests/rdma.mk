@@ -64,7 +64,8 @@ check-rdma: $(COMPAT_SEGDS)
 
 $(BUILD)/tests/rdma/rawpeer: tests/rdma/rawpeer.c proto/segwire.h $(PROTO_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(PROTO_SRC) $(LDFLAGS) $(RDMA_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(PROTO_SRC) $(LDFLAGS) $(RDMA_LIBS) \
+	    $(shell pkg-config --libs libcrypto)
 
 # dpguess: a data connection of its own with a real ticket, to prove what
 # the NIC refuses (tests/rdma/single/45-dpath-isolation.sh)

@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config libevent-dev check libfuse3-dev fuse3
 libibverbs-dev librdmacm-dev rdma-core ibverbs-providers ibverbs-utils
 rdmacm-utils perftest qemu-system-x86 linux-image-amd64 busybox-static
 kmod iproute2 valgrind cpio xz-utils zstd libsystemd-dev systemd clang
-python3 bsdutils man-db rsync fio"
+python3 bsdutils man-db rsync fio libssl-dev"
 # `sh tests/setup.sh deb`: also what make check-deb needs
 if [ "${1:-}" = deb ]; then
 	PKGS="$PKGS debhelper dpkg-dev fakeroot debootstrap lintian"

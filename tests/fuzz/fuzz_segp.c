@@ -73,7 +73,8 @@ connect_data(const uint8_t *data, size_t size)
 		memcpy(copy, data, size);
 	if (segp_connect_decode(size ? copy : NULL, size, &c, &why) == 0) {
 		FUZZ_ASSERT(c.magic == SEGP_CONNECT_CTRL ||
-		    c.magic == SEGP_CONNECT_DATA);
+		    c.magic == SEGP_CONNECT_DATA ||
+		    c.magic == SEGP_CONNECT_AUTH);
 		FUZZ_ASSERT(c.vmin >= 1 && c.vmin <= c.vmax);
 		n = segp_connect_encode(buf, sizeof buf, &c);
 		FUZZ_ASSERT(n > 0 && n <= size);

@@ -244,6 +244,30 @@ zring(void)
 	free(b);
 }
 
+/* keyed connects and accepts (fuzz_auth), as rdma_cm pads them */
+static void
+auth(void)
+{
+	struct segp_connect c = { .magic = SEGP_CONNECT_AUTH, .vmin = 2,
+	    .vmax = 3 };
+	uint8_t buf[SEGP_CONNECT_MAX], nonce[SEGP_NONCELEN];
+	size_t n;
+
+	memset(c.nonce, 0x5a, sizeof c.nonce);
+	memset(c.tag, 0xc3, sizeof c.tag);
+	memset(buf, 0, sizeof buf);
+	n = segp_connect_encode(buf, sizeof buf, &c);
+	put("auth", "connect", buf, n);
+	put("auth", "connect-padded", buf, sizeof buf);
+	memset(nonce, 0x96, sizeof nonce);
+	memset(buf, 0, sizeof buf);
+	n = segp_accept_encode(buf, sizeof buf, nonce);
+	put("auth", "accept", buf, n);
+	c.magic = SEGP_CONNECT_CTRL;
+	n = segp_connect_encode(buf, sizeof buf, &c);
+	put("auth", "ctrl", buf, n);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -271,5 +295,6 @@ main(int argc, char *argv[])
 	puts_seed("parse", "name", "seg.name-1_x");
 	zpool();
 	zring();
+	auth();
 	return 0;
 }

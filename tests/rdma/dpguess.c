@@ -92,7 +92,8 @@ import(const char *ref)
 static int
 connect_with(uint64_t g, const uint8_t *t, char *why, size_t wsize)
 {
-	struct segp_connect c = { SEGP_CONNECT_DATA, 3, 3, g, { 0 } };
+	struct segp_connect c = { .magic = SEGP_CONNECT_DATA,
+	    .vmin = 3, .vmax = 3, .grant = g };
 	struct rdma_conn_param cp;
 	struct ibv_qp_init_attr qa;
 	struct rdma_cm_event *ev;

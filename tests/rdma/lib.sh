@@ -38,6 +38,12 @@
 #                   build/san/segd, the ASan+UBSan build, with ASAN_OPTIONS
 #                   and UBSAN_OPTIONS set so that any report fails)
 #   SEGD_WRAPPER    a prefix for segd (valgrind ...)
+#   SEG_TEST_KEY=1  every segd gets -k $T/cluster.key, one cluster key (made
+#                   at the first start), unless ARGS hold a -k of their own;
+#                   rawpeer uses it too ($RAWPEER_KEY).  Single tier only:
+#                   the two guests of a pair test would make different keys
+#   make_key NAME   make $T/NAME.key, a cluster key (32 random bytes, mode
+#                   600), and print its path
 #
 # Clients:
 #   sctl NAME ARGS...   segctl on NAME's segd, bounded by 60 s (scaled)
@@ -68,6 +74,7 @@ SEGCTL=$B/segctl
 IMP_IO=$B/tests/rdma/imp_io
 ZIO_IO=$B/tests/rdma/zio_io
 RAWPEER=$B/tests/rdma/rawpeer
+if [ "${SEG_TEST_KEY:-0}" = 1 ]; then export RAWPEER_KEY=$T/cluster.key; fi
 if [ "${RDMA_SAN:-0}" = 1 ]; then
 	: "${SEGD_BIN:=$SEG_TOP/build/san/segd}"
 	: "${WAIT_SCALE:=2}"
@@ -150,17 +157,29 @@ die() {
 	exit 1
 }
 
+make_key() {
+	local k=$T/$1.key
+	[ -f "$k" ] || (umask 077 && head -c 32 /dev/urandom >"$k") ||
+		die "cannot make the key $k"
+	echo "$k"
+}
+
 start_segd() {
 	local name=$1 port=$2 a
-	local -a dl=()
+	local -a dl=() key=()
 	shift 2
 	need_bin "$SEGD_BIN"
 	[ -n "$SEGD_DEADLINE" ] && dl=(-t "$SEGD_DEADLINE")
-	for a in "$@"; do [ "$a" = -t ] && dl=(); done
+	[ "${SEG_TEST_KEY:-0}" = 1 ] && key=(-k "$(make_key cluster)")
+	for a in "$@"; do
+		[ "$a" = -t ] && dl=()
+		[ "$a" = -k ] && key=()
+	done
 	rm -f "$T/$name.sock"
 	# shellcheck disable=SC2086 # SEGD_WRAPPER is words
 	${SEGD_WRAPPER:-} "$SEGD_BIN" -f -s "$T/$name.sock" -d "$T/$name.d" \
-		-l "$A:$port" -n "$name" "${dl[@]}" "$@" 2>>"$T/$name.log" &
+		-l "$A:$port" -n "$name" "${dl[@]}" "${key[@]}" "$@" \
+		2>>"$T/$name.log" &
 	SEGD_PID[$name]=$!
 	softroce_wait_listen "$port" "$(scaled 20)" "$A" >/dev/null ||
 		die "segd $name did not listen on $A:$port"

@@ -7,7 +7,15 @@
  * first) well enough to be accepted, or breaks it on purpose.
  *
  *   rawpeer -a ADDR -p PORT -m MODE [-n NODE] [-t SECONDS] [-w SECONDS]
- *           [-c COUNT] [-v VA -k RKEY -l LEN -o FILE]
+ *           [-c COUNT] [-v VA -k RKEY -l LEN -o FILE] [-K KEYFILE]
+ *           [-R FILE | -P FILE]
+ *
+ * Keyed segds (segd -k): with -K KEYFILE rawpeer connects as a keyed segd
+ * does (a nonce and a tag made with the key), checks segd's AUTH proof and
+ * sends its own after the HELLOs; -R FILE records what it sent (the
+ * connect's private data and its proof) in FILE.  -P FILE sends FILE's
+ * connect and proof again, as one who captured them would, without a key.
+ * $RAWPEER_KEY names a key file taken as -K when no -K or -P is given.
  *
  * MODE
  *   foreign     connect without segd's private data, as rping or perftest
@@ -52,6 +60,9 @@
  *   garbage     7 random bytes (shorter than a header)
  *   garbage2    200 bytes of 0xa5
  *   toolong     a 5000-byte SEND, more than a receive buffer holds
+ *   replay      (-P FILE) the recorded connect, a valid HELLO, the
+ *               recorded proof: exit 0 if segd takes the connect and then
+ *               drops the connection, 1 if it keeps it
  * Every wait is bounded by -t (default 30 s), and the whole run by -t plus
  * -w plus 5 s; exit 2 on errors.
  */
@@ -69,8 +80,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+#include <arpa/inet.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "segwire.h"
 
@@ -100,6 +115,18 @@ static struct conn conn0, *cur = &conn0;	/* the connection at work */
 static struct ibv_mr *dmr;
 static uint8_t *dbuf;
 static int timeout_s = 30, wait_s = 3, quiet;
+
+/* keyed (-K, -R, -P) */
+static uint8_t key[1024];
+static size_t keylen;
+static int keyed;			/* -K or -P */
+static const char *record_file;		/* -R */
+static uint8_t rec_priv[sizeof(struct segp_connect_auth_wire)];
+static uint8_t rec_proof[SEGP_PROOFLEN];
+static int replaying;			/* -P: rec_* from the file */
+static uint8_t cnonce[SEGP_NONCELEN];
+static uint8_t est_priv[256];		/* the accept's private data */
+static size_t est_len;
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 die(const char *fmt, ...)
@@ -173,6 +200,15 @@ cm_next(int ms, char *why, size_t n, int *status)
 			continue;
 		type = ev->event;
 		*status = ev->status;
+		if (type == RDMA_CM_EVENT_ESTABLISHED) {
+			est_len = ev->param.conn.private_data == NULL ? 0 :
+			    ev->param.conn.private_data_len;
+			if (est_len > sizeof est_priv)
+				est_len = sizeof est_priv;
+			if (est_len > 0)
+				memcpy(est_priv, ev->param.conn.private_data,
+				    est_len);
+		}
 		len = type == RDMA_CM_EVENT_REJECTED ?
 		    (int)ev->param.conn.private_data_len : 0;
 		if (len >= (int)n)
@@ -302,6 +338,61 @@ conn_qp(void)
 		post_recv(i);
 }
 
+/* An address as the MACs take it: 16 bytes (IPv4 mapped), and its port. */
+static void
+addr16(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	} else {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(out, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+	}
+}
+
+static void
+hmac(const uint8_t *in, size_t len, uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	if (HMAC(EVP_sha256(), key, (int)keylen, in, len, out, &n) == NULL ||
+	    n != 32)
+		die("HMAC failed");
+}
+
+/* c as a keyed segd makes it (-K), or as recorded (-P). */
+static void
+keyed_connect(struct segp_connect *c)
+{
+	uint8_t in[SEGP_CONNECT_MACIN], a[16], mac[32];
+	const char *why = NULL;
+	uint16_t port = 0;
+
+	if (replaying) {
+		if (segp_connect_decode(rec_priv, sizeof rec_priv, c, &why) < 0)
+			die("the recorded connect: %s", why);
+		memcpy(cnonce, c->nonce, sizeof cnonce);
+		return;
+	}
+	c->magic = SEGP_CONNECT_AUTH;
+	if (getrandom(cnonce, sizeof cnonce, 0) != sizeof cnonce)
+		die("getrandom: %s", strerror(errno));
+	memcpy(c->nonce, cnonce, sizeof cnonce);
+	addr16(rdma_get_peer_addr(cur->id), a, &port);
+	segp_connect_macin(in, c, a, port);
+	hmac(in, sizeof in, mac);
+	memcpy(c->tag, mac, SEGP_TAGLEN);
+	if (segp_connect_encode(rec_priv, sizeof rec_priv, c) != sizeof rec_priv)
+		die("segp_connect_encode refused the keyed connect");
+}
+
 /*
  * cur connects to addr:port (a new id, queue pair and buffers): the connect
  * is sent, the answer is for the caller to take (cm_next).
@@ -333,9 +424,11 @@ conn_open(const char *addr, const char *port)
 	cp.retry_count = 7;
 	cp.rnr_retry_count = 7;
 	if (priv) {	/* a segd's control connection says so */
-		struct segp_connect c = { SEGP_CONNECT_CTRL, SEGP_VERSION_MIN,
-		    SEGP_VERSION_MAX, 0, { 0 } };
+		struct segp_connect c = { .magic = SEGP_CONNECT_CTRL,
+		    .vmin = SEGP_VERSION_MIN, .vmax = SEGP_VERSION_MAX };
 		cp.private_data = privbuf;
+		if (keyed)
+			keyed_connect(&c);
 		cp.private_data_len = (uint8_t)segp_connect_encode(privbuf,
 		    sizeof privbuf, &c);
 	}
@@ -535,6 +628,83 @@ expect_msg(uint16_t want, uint32_t tag, struct segp_hdr_wire *h,
 	}
 }
 
+/* What a proof covers: mine (we connected) or segd's. */
+static void
+proof_of(int mine, const char *node, const char *peer,
+    const uint8_t snonce[SEGP_NONCELEN], uint8_t out[SEGP_PROOFLEN])
+{
+	struct segp_proof_in in;
+	uint8_t buf[SEGP_PROOF_MACIN], local[16], remote[16];
+	uint16_t port;
+
+	memset(&in, 0, sizeof in);
+	in.role = mine ? SEGP_ROLE_CONNECT : SEGP_ROLE_ACCEPT;
+	memcpy(in.cnonce, cnonce, sizeof in.cnonce);
+	memcpy(in.snonce, snonce, sizeof in.snonce);
+	snprintf(in.prover, sizeof in.prover, "%s", mine ? node : peer);
+	snprintf(in.verifier, sizeof in.verifier, "%s", mine ? peer : node);
+	addr16(rdma_get_local_addr(cur->id), local, &port);
+	addr16(rdma_get_peer_addr(cur->id), remote, &port);
+	memcpy(in.paddr, mine ? local : remote, 16);
+	memcpy(in.vaddr, mine ? remote : local, 16);
+	if (segp_proof_macin(buf, &in) < 0)
+		die("bad node names for a proof");
+	hmac(buf, sizeof buf, out);
+}
+
+/*
+ * Keyed, after the HELLOs: our proof (made, or the recorded one), then
+ * segd's, checked (not when replaying: segd drops us instead).
+ */
+static void
+keyed_proofs(const char *node, const char *peer)
+{
+	struct segp_hdr_wire h;
+	const uint8_t *pl;
+	uint8_t snonce[SEGP_NONCELEN], mine[SEGP_PROOFLEN], want[SEGP_PROOFLEN];
+	const char *why = NULL;
+	FILE *f;
+
+	if (segp_accept_decode(est_priv, est_len, snonce, &why) < 0)
+		die("segd's accept: %s", why);
+	if (replaying)
+		memcpy(mine, rec_proof, sizeof mine);
+	else
+		proof_of(1, node, peer, snonce, mine);
+	send_msg("auth", build(SEGP_AUTH, sizeof mine, 0, 0, mine,
+	    sizeof mine));
+	if (replaying)
+		return;
+	expect_msg(SEGP_AUTH, 0, &h, &pl);
+	proof_of(0, node, peer, snonce, want);
+	if (le32toh(h.len) != SEGP_PROOFLEN || memcmp(pl, want, sizeof want))
+		die("segd's proof of the key is wrong");
+	printf("segd proved the cluster key\n");
+	if (record_file == NULL)
+		return;
+	if ((f = fopen(record_file, "wb")) == NULL ||
+	    fwrite(rec_priv, 1, sizeof rec_priv, f) != sizeof rec_priv ||
+	    fwrite(mine, 1, sizeof mine, f) != sizeof mine || fclose(f) != 0)
+		die("%s: %s", record_file, strerror(errno));
+	printf("recorded the connect and the proof in %s\n", record_file);
+}
+
+/* A file's bytes into buf (at least min, at most size); the count. */
+static size_t
+slurp(const char *file, uint8_t *buf, size_t min, size_t size)
+{
+	FILE *f = fopen(file, "rb");
+	size_t n;
+
+	if (f == NULL)
+		die("%s: %s", file, strerror(errno));
+	n = fread(buf, 1, size, f);
+	fclose(f);
+	if (n < min)
+		die("%s: %zu bytes, want at least %zu", file, n, min);
+	return n;
+}
+
 /* A valid hello both ways. */
 static void
 handshake(const char *node)
@@ -559,6 +729,8 @@ handshake(const char *node)
 	if (!quiet)
 		printf("hello from node %s (versions %u to %u)\n", peer,
 		    le32toh(hl.vmin), le32toh(hl.vmax));
+	if (keyed)
+		keyed_proofs(node, peer);
 }
 
 /* Our queue pair in the error state: the connection is dead. */
@@ -746,7 +918,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: rawpeer -a ADDR -p PORT -m MODE [-n NODE] "
 	    "[-t SECONDS] [-w SECONDS] [-c COUNT] [-v VA -k RKEY -l LEN "
-	    "-o FILE]\n");
+	    "-o FILE] [-K KEYFILE] [-R FILE | -P FILE]\n");
 	exit(2);
 }
 
@@ -838,7 +1010,8 @@ main(int argc, char *argv[])
 	int ch_, rc = 0, count = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((ch_ = getopt(argc, argv, "a:c:p:m:n:t:w:v:k:l:o:")) != -1) {
+	while ((ch_ = getopt(argc, argv, "a:c:p:m:n:t:w:v:k:l:o:K:R:P:")) !=
+	    -1) {
 		switch (ch_) {
 		case 'a': addr = optarg; break;
 		case 'c': count = atoi(optarg); break;
@@ -851,12 +1024,30 @@ main(int argc, char *argv[])
 		case 'k': rkey = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'l': len = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'o': file = optarg; break;
+		case 'K':
+			keylen = slurp(optarg, key, 32, sizeof key);
+			keyed = 1;
+			break;
+		case 'R': record_file = optarg; break;
+		case 'P': {
+			uint8_t rec[sizeof rec_priv + sizeof rec_proof];
+
+			slurp(optarg, rec, sizeof rec, sizeof rec);
+			memcpy(rec_priv, rec, sizeof rec_priv);
+			memcpy(rec_proof, rec + sizeof rec_priv, sizeof rec_proof);
+			keyed = replaying = 1;
+			break;
+		}
 		default: usage();
 		}
 	}
 	if (addr == NULL || port == NULL || mode == NULL || timeout_s <= 0 ||
 	    wait_s <= 0 || optind != argc)
 		usage();
+	if (!keyed && getenv("RAWPEER_KEY") != NULL) {
+		keylen = slurp(getenv("RAWPEER_KEY"), key, 32, sizeof key);
+		keyed = 1;
+	}
 	signal(SIGALRM, on_alarm);
 	alarm((unsigned)timeout_s + (unsigned)wait_s + 5);
 	if (strcmp(mode, "many") == 0) {
@@ -892,6 +1083,21 @@ main(int argc, char *argv[])
 			usage();
 		handshake(node);
 		rc = do_read(va, rkey, len, file);
+		goto out;
+	}
+
+	if (strcmp(mode, "replay") == 0) {
+		if (!replaying)
+			usage();
+		printf("the replayed connect was taken\n");
+		handshake(node);
+		if (dropped_within(wait_s)) {
+			printf("dropped: segd refused the replayed proof\n");
+			goto out;
+		}
+		printf("not dropped: still connected %d s after the replayed "
+		    "proof\n", wait_s);
+		rc = 1;
 		goto out;
 	}
 

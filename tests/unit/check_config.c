@@ -76,8 +76,10 @@ START_TEST(every_key)
 	    "mount = /mnt/seg\n"
 	    "verbose = yes\n"
 	    "foreground = off\n"
-	    "ticket = 0\n"), 0);
+	    "ticket = 0\n"
+	    "key = /etc/segd/key\n"), 0);
 	ck_assert_uint_eq(conf.set, (1u << CONF_NKEYS) - 1);
+	ck_assert_str_eq(conf.str[CONF_KEY], "/etc/segd/key");
 	ck_assert_uint_eq(conf.ticket_ms, 0);
 	ck_assert_str_eq(conf.str[CONF_SOCKET], "/run/segd/segd.sock");
 	ck_assert_str_eq(conf.str[CONF_STATEDIR], "/run/segd/segments");
@@ -219,6 +221,8 @@ START_TEST(bad_values)
 	refused("statedir = run/segd\n",
 	    "t.conf:1: statedir: 'run/segd' is not an absolute path");
 	refused("mount = ./m\n", "t.conf:1: mount: './m' is not an absolute path");
+	refused("key = segd.key\n",
+	    "t.conf:1: key: 'segd.key' is not an absolute path");
 	refused("socket = s.sock\n",
 	    "t.conf:1: socket: 's.sock' is not an absolute path");
 	snprintf(sock, sizeof sock, "socket = /%0108d\n", 0);

@@ -55,6 +55,7 @@ fixed_size(uint16_t type)
 	case SEGP_TICKET:	return 8;
 	case SEGP_ALIVE:	return 16;
 	case SEGP_ACK:		return 0;
+	case SEGP_AUTH:		return 32;
 	default:		return -1;
 	}
 }
@@ -249,6 +250,10 @@ sample(uint16_t type, union segp_msg *m)
 		m->free.addrs[1] = 0;
 		m->free.addrs[2] = UINT64_MAX;
 		break;
+	case SEGP_AUTH:
+		for (i = 0; i < SEGP_PROOFLEN; i++)
+			m->proof[i] = (uint8_t)(i * 7 + 3);
+		break;
 	default:		/* CREDIT, ACK */
 		break;
 	}
@@ -364,6 +369,9 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 		ck_assert_uint_eq(a->free.n, b->free.n);
 		for (i = 0; i < a->free.n; i++)
 			ck_assert_uint_eq(a->free.addrs[i], b->free.addrs[i]);
+		break;
+	case SEGP_AUTH:
+		ck_assert_mem_eq(a->proof, b->proof, SEGP_PROOFLEN);
 		break;
 	default:
 		break;
@@ -2405,7 +2413,8 @@ connect_try(const uint8_t *p, size_t n, struct segp_connect *c)
 
 START_TEST(connect_data)
 {
-	struct segp_connect c = { SEGP_CONNECT_DATA, 3, 3, 42, { 0 } }, d;
+	struct segp_connect c = { .magic = SEGP_CONNECT_DATA, .vmin = 3,
+	    .vmax = 3, .grant = 42 }, d;
 	uint8_t p[SEGP_CONNECT_MAX];
 	size_t n, k;
 
@@ -2429,7 +2438,8 @@ END_TEST
 
 START_TEST(connect_refuses)
 {
-	struct segp_connect c = { SEGP_CONNECT_CTRL, 2, 3, 0, { 0 } }, d;
+	struct segp_connect c = { .magic = SEGP_CONNECT_CTRL, .vmin = 2,
+	    .vmax = 3 }, d;
 	uint8_t p[SEGP_CONNECT_MAX], zero[SEGP_CONNECT_MAX];
 	size_t n = segp_connect_encode(p, sizeof p, &c);
 
@@ -2497,6 +2507,168 @@ START_TEST(segw_imp_direct)
 }
 END_TEST
 
+/* ---- keyed peers: the connect, the accept, what the MACs cover ---- */
+
+static void
+sample_auth(struct segp_connect *c)
+{
+	unsigned k;
+
+	memset(c, 0, sizeof *c);
+	c->magic = SEGP_CONNECT_AUTH;
+	c->vmin = 2;
+	c->vmax = 3;
+	for (k = 0; k < SEGP_NONCELEN; k++)
+		c->nonce[k] = (uint8_t)(k + 1);
+	for (k = 0; k < SEGP_TAGLEN; k++)
+		c->tag[k] = (uint8_t)(0xf0 - k);
+}
+
+START_TEST(connect_auth_layout)
+{
+	struct segp_connect c, d;
+	uint8_t p[SEGP_CONNECT_MAX];
+	size_t n, k;
+
+	sample_auth(&c);
+	memset(p, 0, sizeof p);
+	n = segp_connect_encode(p, sizeof p, &c);
+	ck_assert_uint_eq(n, 40);
+	ck_assert_uint_eq(get_le32(p), SEGP_CONNECT_AUTH);
+	ck_assert_uint_eq(get_le16(p + 4), 2);
+	ck_assert_uint_eq(get_le16(p + 6), 3);
+	ck_assert_mem_eq(p + 8, c.nonce, SEGP_NONCELEN);
+	ck_assert_mem_eq(p + 24, c.tag, SEGP_TAGLEN);
+	/* as rdma_cm hands it over: padded to 56 bytes */
+	ck_assert_int_eq(connect_try(p, sizeof p, &d), 0);
+	ck_assert_uint_eq(d.magic, SEGP_CONNECT_AUTH);
+	ck_assert_uint_eq(d.vmin, 2);
+	ck_assert_uint_eq(d.vmax, 3);
+	ck_assert_mem_eq(d.nonce, c.nonce, SEGP_NONCELEN);
+	ck_assert_mem_eq(d.tag, c.tag, SEGP_TAGLEN);
+	ck_assert_int_eq(connect_try(p, n, &d), 0);
+	/* short: every length below 40 is refused */
+	for (k = 0; k < n; k++)
+		ck_assert_int_eq(connect_try(p, k, &d), -1);
+	/* no room: nothing written */
+	ck_assert_uint_eq(segp_connect_encode(p, n - 1, &c), 0);
+}
+END_TEST
+
+START_TEST(connect_auth_refuses)
+{
+	struct segp_connect c, d;
+	uint8_t p[SEGP_CONNECT_MAX];
+	size_t n;
+
+	sample_auth(&c);
+	n = segp_connect_encode(p, sizeof p, &c);
+	/* a wrong magic (one bit off) */
+	put_le32(p, SEGP_CONNECT_AUTH ^ 0x100);
+	ck_assert_int_eq(connect_try(p, n, &d), -1);
+	/* bad versions */
+	n = segp_connect_encode(p, sizeof p, &c);
+	put_le16(p + 4, 0);
+	ck_assert_int_eq(connect_try(p, n, &d), -1);
+	n = segp_connect_encode(p, sizeof p, &c);
+	put_le16(p + 6, 1);
+	ck_assert_int_eq(connect_try(p, n, &d), -1);
+	c.vmin = 0;
+	ck_assert_uint_eq(segp_connect_encode(p, sizeof p, &c), 0);
+	/* a keyed connect's bytes under the control magic are no keyed one */
+	sample_auth(&c);
+	n = segp_connect_encode(p, sizeof p, &c);
+	put_le32(p, SEGP_CONNECT_CTRL);
+	ck_assert_int_eq(connect_try(p, n, &d), 0);
+	ck_assert_uint_eq(d.magic, SEGP_CONNECT_CTRL);
+}
+END_TEST
+
+START_TEST(accept_layout)
+{
+	uint8_t nonce[SEGP_NONCELEN], got[SEGP_NONCELEN], p[64];
+	const char *why = NULL;
+	size_t n, k;
+
+	for (k = 0; k < sizeof nonce; k++)
+		nonce[k] = (uint8_t)(0x80 + k);
+	memset(p, 0, sizeof p);
+	n = segp_accept_encode(p, sizeof p, nonce);
+	ck_assert_uint_eq(n, 24);
+	ck_assert_uint_eq(get_le32(p), SEGP_CONNECT_AUTH);
+	ck_assert_uint_eq(get_le32(p + 4), 0);
+	ck_assert_mem_eq(p + 8, nonce, SEGP_NONCELEN);
+	ck_assert_int_eq(segp_accept_decode(p, sizeof p, got, &why), 0);
+	ck_assert_mem_eq(got, nonce, SEGP_NONCELEN);
+	for (k = 0; k < n; k++) {
+		uint8_t *b = dup_exact(p, k);
+
+		why = NULL;
+		ck_assert_int_eq(segp_accept_decode(b, k, got, &why), -1);
+		ck_assert(why != NULL);
+		free(b);
+	}
+	ck_assert_int_eq(segp_accept_decode(NULL, 0, got, &why), -1);
+	put_le32(p, SEGP_CONNECT_CTRL);		/* wrong magic */
+	ck_assert_int_eq(segp_accept_decode(p, n, got, &why), -1);
+	put_le32(p, SEGP_CONNECT_AUTH);
+	put_le32(p + 4, 1);			/* pad not zero */
+	ck_assert_int_eq(segp_accept_decode(p, n, got, &why), -1);
+	ck_assert_uint_eq(segp_accept_encode(p, n - 1, nonce), 0);
+}
+END_TEST
+
+START_TEST(macin_layouts)
+{
+	struct segp_connect c;
+	struct segp_proof_in in;
+	uint8_t a[SEGP_CONNECT_MACIN], b[SEGP_PROOF_MACIN], b2[SEGP_PROOF_MACIN];
+	uint8_t addr[16];
+	unsigned k;
+
+	sample_auth(&c);
+	for (k = 0; k < 16; k++)
+		addr[k] = (uint8_t)(0x40 + k);
+	segp_connect_macin(a, &c, addr, 7450);
+	ck_assert_mem_eq(a, "segd-connect-v1", 16);
+	ck_assert_uint_eq(get_le32(a + 16), SEGP_CONNECT_AUTH);
+	ck_assert_mem_eq(a + 24, c.nonce, SEGP_NONCELEN);
+	ck_assert_mem_eq(a + 40, addr, 16);
+	ck_assert_uint_eq(get_le16(a + 56), 7450);
+
+	memset(&in, 0, sizeof in);
+	in.role = SEGP_ROLE_ACCEPT;
+	memset(in.cnonce, 1, sizeof in.cnonce);
+	memset(in.snonce, 2, sizeof in.snonce);
+	strcpy(in.prover, "exp");
+	strcpy(in.verifier, "imp");
+	memset(in.paddr, 3, 16);
+	memset(in.vaddr, 4, 16);
+	ck_assert_int_eq(segp_proof_macin(b, &in), 0);
+	ck_assert_mem_eq(b, "segd-proof-v1\0\0", 16);
+	ck_assert_uint_eq(b[16], SEGP_ROLE_ACCEPT);
+	ck_assert_uint_eq(b[17], 1);
+	ck_assert_uint_eq(b[33], 2);
+	ck_assert_uint_eq(b[49], 3);		/* "exp" */
+	ck_assert_mem_eq(b + 50, "exp", 3);
+	ck_assert_uint_eq(b[114], 3);		/* "imp" */
+	ck_assert_mem_eq(b + 115, "imp", 3);
+	ck_assert_uint_eq(b[179], 3);
+	ck_assert_uint_eq(b[195], 4);
+	/* node names are length-prefixed: "ex"+"pimp" differs from "exp"+"imp" */
+	strcpy(in.prover, "ex");
+	strcpy(in.verifier, "pimp");
+	ck_assert_int_eq(segp_proof_macin(b2, &in), 0);
+	ck_assert(memcmp(b, b2, sizeof b) != 0);
+	/* bad node names and roles are refused */
+	strcpy(in.prover, "bad node");
+	ck_assert_int_eq(segp_proof_macin(b2, &in), -1);
+	strcpy(in.prover, "exp");
+	in.role = 3;
+	ck_assert_int_eq(segp_proof_macin(b2, &in), -1);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -2534,6 +2706,8 @@ suite(void)
 
 	ck_tcase(s, "export flags", &fix, 0, import_rep_eflags,
 	    segw_imp_eflags, rebind_round_trip, NULL);
+	ck_tcase(s, "keyed peers", &fix, 0, connect_auth_layout,
+	    connect_auth_refuses, accept_layout, macin_layouts, NULL);
 
 	ck_tcase(s, "error", &fix, 0, error_round_trip, error_refuses,
 	    error_encode_refuses, NULL);
