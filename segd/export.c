@@ -27,6 +27,8 @@
 #include "segd.h"
 
 #define EXPORT_MAX_IMPORTS 4096	/* per peer */
+#define FREED_NODES   256	/* sender nodes whose FREE batches are remembered */
+#define FREED_BATCHES 8		/* batch numbers remembered per sender node */
 
 /* One peer's import of an export. */
 struct eimport {
@@ -63,6 +65,19 @@ struct export {
 };
 
 static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
+
+/*
+ * The batch numbers of the FREEs last applied, per sender node (by name,
+ * so across its reconnections): a batch sent again because its ACK was
+ * lost is acknowledged, not applied twice.  Only applied batches are
+ * remembered: a refused one changed nothing, so its retry is judged anew.
+ */
+static struct freed {
+	char     node[SEGP_NODEMAX + 1];
+	uint32_t seq[FREED_BATCHES];	/* 0: none */
+	unsigned next;
+} freed[FREED_NODES];
+static unsigned nfreed, freed_next;
 static uint64_t next_id = 1, next_gen;
 static uint32_t next_seq;
 
@@ -410,10 +425,51 @@ on_ticket(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 	import_reply(arg, ei, tag);
 }
 
-/* Returned buffers (FREE) or a signal (SIGNAL) from an importer. */
+/* node's remembered batches; a slot made for it (the oldest reused) if mk */
+static struct freed *
+freed_of(const char *node, int mk)
+{
+	struct freed *f;
+	unsigned i;
+
+	for (i = 0; i < nfreed; i++)
+		if (strcmp(freed[i].node, node) == 0)
+			return &freed[i];
+	if (!mk)
+		return NULL;
+	f = nfreed < FREED_NODES ? &freed[nfreed++] :
+	    &freed[freed_next++ % FREED_NODES];
+	memset(f, 0, sizeof *f);
+	snprintf(f->node, sizeof f->node, "%s", node);
+	return f;
+}
+
+static int
+freed_has(const char *node, uint32_t seq)
+{
+	struct freed *f = freed_of(node, 0);
+	unsigned i;
+
+	for (i = 0; f != NULL && seq != 0 && i < FREED_BATCHES; i++)
+		if (f->seq[i] == seq)
+			return 1;
+	return 0;
+}
+
+static void
+freed_add(const char *node, uint32_t seq)
+{
+	struct freed *f;
+
+	if (seq == 0 || (f = freed_of(node, 1)) == NULL)
+		return;
+	f->seq[f->next++ % FREED_BATCHES] = seq;
+}
+
+/* Returned buffers (FREE) or a signal (SIGNAL, f NULL) from an importer. */
 static void
 on_notify(struct segd *sd, struct peer *p, uint32_t tag, uint64_t id,
-    const uint64_t *addrs, uint32_t n)
+    const struct segp_free *f)
 {
 	struct eimport *ei;
 	struct segerr e;
@@ -423,23 +479,32 @@ on_notify(struct segd *sd, struct peer *p, uint32_t tag, uint64_t id,
 		    "from node %s", (unsigned long long)id, peer_node(p));
 		return;
 	}
-	if ((addrs != NULL ? zio_free_apply(sd, ei->exp->seg, addrs, (int)n,
-	    &e) : zio_signal(ei->exp->seg, &e)) < 0)
-		peer_send_error(p, tag, e.code, "%s", e.msg);
-	else
+	if (f != NULL && freed_has(peer_node(p), f->seq)) {
+		log_info("%s: node %s sent batch %u again: applied before, "
+		    "acknowledged again", __func__, peer_node(p), f->seq);
 		peer_send(p, SEGP_ACK, tag, NULL);
+		return;
+	}
+	if ((f != NULL ? zio_free_apply(sd, ei->exp->seg, f->addrs, (int)f->n,
+	    &e) : zio_signal(ei->exp->seg, &e)) < 0) {
+		peer_send_error(p, tag, e.code, "%s", e.msg);
+		return;
+	}
+	if (f != NULL)
+		freed_add(peer_node(p), f->seq);
+	peer_send(p, SEGP_ACK, tag, NULL);
 }
 
 static void
 on_free(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
-	on_notify(arg, p, tag, m->free.id, m->free.addrs, m->free.n);
+	on_notify(arg, p, tag, m->free.id, &m->free);
 }
 
 static void
 on_signal(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
-	on_notify(arg, p, tag, m->id, NULL, 0);
+	on_notify(arg, p, tag, m->id, NULL);
 }
 
 /* The connection is gone: so is every import made over it. */
