@@ -28,7 +28,7 @@
 
 #define EXPORT_MAX_IMPORTS 4096	/* per peer */
 #define FREED_NODES   256	/* sender nodes whose FREE batches are remembered */
-#define FREED_BATCHES 8		/* batch numbers remembered per sender node */
+#define FREED_BATCHES 64	/* batch numbers remembered per sender node */
 
 /* One peer's import of an export. */
 struct eimport {

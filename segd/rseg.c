@@ -36,6 +36,7 @@
 #define RSEG_LISTMAX    65536		/* entries of one peer's listing */
 #define REVOKED_MAX     256		/* revoked names remembered */
 #define DOUBT_MAX       64		/* FREE batches in doubt remembered */
+#define DOUBT_DEADLINES 10		/* ... for this many deadlines */
 
 static LIST_HEAD(, rimp) rimps = LIST_HEAD_INITIALIZER(rimps);
 static unsigned nrimps;
@@ -709,7 +710,9 @@ rseg_ticket(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
  * the batches it applied, per sender node.  A FREE whose answer was lost
  * (the connection went, or the deadline passed) is in doubt: it may have
  * been applied.  Its batch is remembered here (exporter, segment and
- * addresses; the oldest of DOUBT_MAX forgotten).  When the caller returns
+ * addresses; for DOUBT_DEADLINES deadlines, the oldest of DOUBT_MAX
+ * forgotten sooner), not for ever: the same addresses freed much later
+ * are buffers used again, a new batch.  When the caller returns
  * the same addresses again -- libseg does at once after a lost connection
  * (ENOTCONN), an application after a deadline -- that FREE gets the same
  * number, and an owner that applied it acknowledges it without applying
@@ -720,7 +723,9 @@ static struct doubt {
 	char      name[SEG_NAMEMAX + 1];
 	uint32_t  seq, n;
 	uint64_t *addrs;	/* NULL: a free slot */
+	long long expires;	/* ms, monotonic */
 } doubts[DOUBT_MAX];
+static unsigned doubt_ms;	/* how long a batch stays in doubt */
 static unsigned doubt_next;
 static uint32_t free_seq;	/* the last batch number given */
 
@@ -732,6 +737,7 @@ doubt_find(const struct rimp *imp, const uint64_t *addrs, uint32_t n)
 
 	for (i = 0; i < DOUBT_MAX; i++)
 		if (doubts[i].addrs != NULL && doubts[i].n == n &&
+		    doubts[i].expires > seg_now_ms() &&
 		    strcmp(doubts[i].where, imp->where) == 0 &&
 		    strcmp(doubts[i].name, imp->name) == 0 &&
 		    memcmp(doubts[i].addrs, addrs, n * sizeof *addrs) == 0)
@@ -776,7 +782,8 @@ doubt_add(const struct rimp *imp, const struct segp_free *f)
 		return;
 	}
 	for (i = 0; d == NULL && i < DOUBT_MAX; i++)
-		if (doubts[i].addrs == NULL)
+		if (doubts[i].addrs == NULL ||
+		    doubts[i].expires <= seg_now_ms())
 			d = &doubts[i];
 	if (d == NULL)
 		d = &doubts[doubt_next++ % DOUBT_MAX];
@@ -787,6 +794,7 @@ doubt_add(const struct rimp *imp, const struct segp_free *f)
 	d->addrs = a;
 	d->n = f->n;
 	d->seq = f->seq;
+	d->expires = seg_now_ms() + doubt_ms;
 }
 
 /* An answer came: the batch is no longer in doubt. */
@@ -954,6 +962,7 @@ rseg_peer_gone(void *arg, struct peer *p)
 void
 rseg_init(struct segd *sd)
 {
+	doubt_ms = sd->deadline_ms * DOUBT_DEADLINES;
 	peer_handle(SEGP_REVOKE, on_revoke, sd);
 	peer_observe_gone(rseg_peer_gone, sd);
 }

@@ -570,7 +570,7 @@ store_export_parse(const char *buf, size_t len, struct exprec *r)
 	*nl = '\0';
 	if (strcmp(p, "-") == 0)
 		n = 0;
-	else if (*p == '-' || (n = acl_parse(p, r->acl, ACL_MAX, &e)) <= 0)
+	else if ((n = acl_parse(p, r->acl, ACL_MAX, &e)) <= 0)
 		return -1;
 	r->gen = gen;
 	r->flags = (uint32_t)flags;

@@ -430,6 +430,9 @@ START_TEST(export_good)
 	ck_assert_int_eq(r.acl[0].perm, SEGW_RD);
 	ck_assert_str_eq(r.acl[1].node, "b.c-1");
 	ck_assert_int_eq(r.acl[1].perm, SEGW_RD | SEGW_WR);
+	ck_assert_int_eq(xparse("segx1 2 0 -:rw\n", &r), 0);	/* node "-" */
+	ck_assert_int_eq(r.nacl, 1);
+	ck_assert_str_eq(r.acl[0].node, "-");
 }
 END_TEST
 
@@ -444,7 +447,6 @@ START_TEST(export_malformed)
 		"segx1 1 0 - \n",
 		"segx1 1 0 \n",			/* no list: "-" */
 		"segx1 1 0 --\n",
-		"segx1 1 0 -a:r\n",
 		"segx2 1 0 -\n",
 		"SEGX1 1 0 -\n",
 		" segx1 1 0 -\n",
