@@ -985,9 +985,11 @@ peer_beat_cb(int fd, short ev, void *arg)
 		    "%u ms (heartbeat)", p->label, PEER_BEATS * tick);
 		return;
 	}
+	peer_hold(p);		/* a failed send closes it */
 	if (!p->spoke && TAILQ_EMPTY(&p->sendq))
 		peer_send(p, SEGP_CREDIT, 0, NULL);
-	p->spoke = 0;
+	p->spoke = 0;		/* a heartbeat is not something said */
+	peer_put(p);
 }
 
 /* The heartbeat of a connection now ready; none if segd -H is 0. */
