@@ -213,6 +213,18 @@ rimp_direct(struct rimp *imp, const struct segp_import_rep *rep)
 	}
 }
 
+/* The binding an import reply (or REBIND) names: keys, address, path. */
+static void
+rimp_bind(struct rimp *imp, const struct segp_import_rep *rep)
+{
+	imp->rva = rep->va;
+	imp->gen = rep->gen;
+	imp->rkey = rep->rkey;
+	imp->perm = rep->perm;
+	imp->eflags = rep->eflags;
+	rimp_direct(imp, rep);
+}
+
 static struct rimp *
 rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *rep)
 {
@@ -227,12 +239,8 @@ rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *re
 	snprintf(imp->node, sizeof imp->node, "%s", peer_node(p));
 	snprintf(imp->label, sizeof imp->label, "%s", o->label);
 	imp->id = rep->id;
-	imp->rva = rep->va;
 	imp->len = rep->len;
-	imp->gen = rep->gen;
-	imp->rkey = rep->rkey;
-	imp->perm = rep->perm;
-	rimp_direct(imp, rep);
+	rimp_bind(imp, rep);
 	LIST_INSERT_HEAD(&rimps, imp, entry);
 	nrimps++;
 	return imp;
@@ -670,11 +678,12 @@ tk_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	rop_done(r);
 	if (type != SEGP_IMPORT_REP)
 		reply_error(&e, type, m, o->imp->label);
-	else if (!m->import_rep.direct || m->import_rep.id != o->imp->id)
+	else if (!m->import_rep.direct || m->import_rep.id != o->imp->id ||
+	    m->import_rep.len != o->imp->len)
 		seterr(&e, EPROTO, "peer %s answered a ticket request with "
 		    "another import", o->imp->label);
 	else {
-		rimp_direct(o->imp, &m->import_rep);
+		rimp_bind(o->imp, &m->import_rep);	/* rebound meanwhile? */
 		tk_finish(o, NULL);
 		return;
 	}
@@ -944,6 +953,32 @@ on_revoke(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 		}
 }
 
+/*
+ * The exporter bound the export to other memory: the import's next
+ * operation uses the new keys and address (the old ones fail at its NIC).
+ */
+static void
+on_rebind(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	struct rimp *imp;
+
+	(void)arg;
+	(void)tag;
+	LIST_FOREACH(imp, &rimps, entry)
+		if (imp->peer == p && imp->id == m->import_rep.id &&
+		    !imp->revoked) {
+			if (m->import_rep.len != imp->len) {
+				log_warnx("%s: node %s rebound '%s' with another "
+				    "length: ignored", __func__, imp->node,
+				    imp->name);
+				continue;
+			}
+			rimp_bind(imp, &m->import_rep);
+			log_info("%s: '%s' on node %s rebound by its exporter",
+			    __func__, imp->name, imp->node);
+		}
+}
+
 static void
 rseg_peer_gone(void *arg, struct peer *p)
 {
@@ -964,5 +999,6 @@ rseg_init(struct segd *sd)
 {
 	doubt_ms = sd->deadline_ms * DOUBT_DEADLINES;
 	peer_handle(SEGP_REVOKE, on_revoke, sd);
+	peer_handle(SEGP_REBIND, on_rebind, sd);
 	peer_observe_gone(rseg_peer_gone, sd);
 }
