@@ -611,7 +611,8 @@ error_decode(const uint8_t *p, size_t len, struct segp_error *e,
 static size_t
 free_encode(uint8_t *out, const struct segp_free *f)
 {
-	struct segp_free_wire w = { htole64(f->id), htole32(f->n), 0 };
+	struct segp_free_wire w = { htole64(f->id), htole32(f->n),
+	    htole32(f->seq) };
 	uint32_t i;
 
 	memcpy(out, &w, sizeof w);
@@ -636,6 +637,7 @@ free_decode(const uint8_t *p, size_t len, struct segp_free *f,
 	memcpy(&w, p, sizeof w);
 	f->id = le64toh(w.id);
 	f->n = le32toh(w.n);
+	f->seq = le32toh(w.seq);
 	if (f->n == 0 || f->n > SEGP_FREE_MAX || len != sizeof w + f->n * 8) {
 		*why = "free length does not match its count";
 		return -1;

@@ -491,7 +491,7 @@ struct segp_alive_wire {	/* 16 bytes */
 struct segp_free_wire {		/* 16 bytes, then n le64 addresses */
 	uint64_t id;	/* the import */
 	uint32_t n;
-	uint32_t pad;
+	uint32_t seq;	/* the sender's batch number; 0: none (an older segd) */
 } __attribute__((packed));
 
 struct segp_error_wire {	/* 8 bytes, then textlen bytes */
@@ -574,6 +574,7 @@ struct segp_alive {
 struct segp_free {
 	uint64_t id;
 	uint32_t n;			/* 1..SEGP_FREE_MAX */
+	uint32_t seq;			/* 0: none; a retry keeps its batch's */
 	uint64_t addrs[SEGP_FREE_MAX];
 };
 

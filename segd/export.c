@@ -3,7 +3,11 @@
 /*
  * export.c: RSM's publish on segd.  An exported segment gets remote-access
  * memory regions of its own, one read-only and one read-write as its access
- * list needs; a peer's import hands out the rkey its grant allows.
+ * list needs; a peer's import hands out the rkey its grant allows.  Each
+ * export is recorded in the state directory (NAME.export, store.c: its
+ * generation, flags, binding and access list) until it is unexported or
+ * removed, so a restarted segd, even one killed, exports it again under
+ * the same generation, bound where it was (export_restore).
  * Unexport (or remove) tells every importer with a REVOKE and deregisters
  * those regions, so an RDMA access with an old rkey fails at the NIC: this
  * is the re-registration scheme (see docs/design.md).  An export's flags
@@ -27,6 +31,8 @@
 #include "segd.h"
 
 #define EXPORT_MAX_IMPORTS 4096	/* per peer */
+#define FREED_NODES   256	/* sender nodes whose FREE batches are remembered */
+#define FREED_BATCHES 64	/* batch numbers remembered per sender node */
 
 /* One peer's import of an export. */
 struct eimport {
@@ -76,6 +82,20 @@ struct export {
 };
 
 static TAILQ_HEAD(, export) exports = TAILQ_HEAD_INITIALIZER(exports);
+
+/*
+ * The batch numbers of the FREEs last applied, per sender node (by name,
+ * so across its reconnections): a batch sent again because its ACK was
+ * lost is acknowledged, not applied twice.  Only applied batches are
+ * remembered: a refused one changed nothing, so its retry is judged anew.
+ */
+static struct freed {
+	char     node[SEGP_NODEMAX + 1];
+	uint32_t seq[FREED_BATCHES];	/* 0: none */
+	unsigned next;
+} freed[FREED_NODES];
+static unsigned nfreed, freed_next;
+
 /*
  * Import ids name lock holders (a lock word holds its holder's id): they
  * start from the time, so a restarted segd does not hand out again the
@@ -167,11 +187,69 @@ dontwait_check(struct segd *sd, unsigned flags, const struct segment *t,
 	    "SEG_DONTWAIT forbids faulting it in: write it first", t->name);
 }
 
+/*
+ * x's record as NAME.export keeps it: generation, flags, binding (the
+ * bound segment's name and the offset in it), access list.
+ */
+static void
+export_rec(const struct export *x, const struct segment *t, uint64_t off,
+    struct exprec *r)
+{
+	memset(r, 0, sizeof *r);
+	r->gen = x->gen;
+	r->flags = x->flags;
+	snprintf(r->bind, sizeof r->bind, "%s", t->name);
+	r->off = off;
+	r->nacl = x->nacl;
+	memcpy(r->acl, x->acl, sizeof r->acl);
+}
+
+/*
+ * x, with its access list, flags and generation set, in the table as s's
+ * export bound to s's length of t's memory at off: its regions, and its
+ * two references (export_revoke drops them).
+ */
+static int
+export_enter(struct segd *sd, struct segment *s, struct export *x,
+    struct segment *t, uint64_t off, struct segerr *e)
+{
+	if (export_reg(sd, x, (char *)t->map + off, s->len, &x->mr_r,
+	    &x->mr_rw, e) < 0)
+		return -1;
+	if (next_gen < x->gen)	/* a restored one: later ones come after it */
+		next_gen = x->gen;
+	if (++next_seq == 0)	/* 0 is the cursor of the first page */
+		next_seq = 1;
+	x->seq = next_seq;
+	x->seg = s;
+	x->bind.seg = t;
+	x->bind.off = off;
+	LIST_INIT(&x->imports);
+	seg_hold(s);		/* the export's reference */
+	seg_hold(t);		/* the binding's */
+	s->exp = x;
+	TAILQ_INSERT_TAIL(&exports, x, entry);
+	return 0;
+}
+
+/* A generation no export of this segd had, across restarts too. */
+static uint64_t
+gen_next(void)
+{
+	uint64_t t = (uint64_t)time(NULL) << 20;
+
+	if (next_gen < t)
+		next_gen = t;
+	return ++next_gen;
+}
+
+/* Exported: recorded in the state directory first (NAME.export). */
 int
 export_seg(struct segd *sd, struct segment *s, const char *acltext,
     unsigned flags, const struct cred *c, struct segerr *e)
 {
 	struct export *x;
+	struct exprec r;
 
 	if ((flags & ~SEGW_EXP_ALL) != 0)
 		return seterr(e, EINVAL, "unknown export flags 0x%x",
@@ -192,26 +270,125 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return seterr(e, ENOMEM, "out of memory");
 	x->flags = flags;
-	if ((x->nacl = acl_parse(acltext, x->acl, ACL_MAX, e)) < 0 ||
-	    export_reg(sd, x, s->map, s->len, &x->mr_r, &x->mr_rw, e) < 0) {
-		free(x);
-		return -1;
+	if ((x->nacl = acl_parse(acltext, x->acl, ACL_MAX, e)) < 0)
+		goto fail;
+	x->gen = gen_next();
+	export_rec(x, s, 0, &r);
+	if (store_export_save(&sd->store, s->name, &r, e) < 0)
+		goto fail;
+	if (export_enter(sd, s, x, s, 0, e) < 0) {
+		store_export_unlink(&sd->store, s->name);
+		goto fail;
 	}
-	if (next_gen == 0)	/* differs across restarts of segd */
-		next_gen = (uint64_t)time(NULL) << 20;
-	x->gen = ++next_gen;
-	if (++next_seq == 0)	/* 0 is the cursor of the first page */
-		next_seq = 1;
-	x->seq = next_seq;
-	x->seg = s;
-	x->bind.seg = s;
-	x->bind.off = 0;
-	LIST_INIT(&x->imports);
-	seg_hold(s);		/* the export's reference */
-	seg_hold(s);		/* the binding's */
-	s->exp = x;
-	TAILQ_INSERT_TAIL(&exports, x, entry);
 	return 0;
+fail:
+	free(x);
+	return -1;
+}
+
+/*
+ * Whether s's export may be bound to s's length of t's memory at off: t
+ * named and allocated, both of a kind that rebinds (for a rebind, or
+ * unless t is s), of the same owner, off page-aligned and the range inside
+ * t.  rebind_seg and export_restore both ask.
+ */
+static int
+bind_check(struct segd *sd, const struct segment *s, const struct segment *t,
+    uint64_t off, int rebind, struct segerr *e)
+{
+	if (!t->named || t->verb == SEG_VERB_NONE || off > t->len ||
+	    s->len > t->len - off)
+		return seterr(e, EFAULT, "bad address: segment '%s' does not "
+		    "hold [0x%llx, 0x%llx) of it", t->name,
+		    (unsigned long long)off, (unsigned long long)off + s->len);
+	if (off % sd->ns.pagesize != 0)
+		return seterr(e, EINVAL, "bad alignment: offset 0x%llx is "
+		    "not a multiple of the page size", (unsigned long long)off);
+	if ((rebind || t != s) &&
+	    ((s->verb != SEG_VERB_VA && s->verb != SEG_VERB_ADDR) ||
+	    (t->verb != SEG_VERB_VA && t->verb != SEG_VERB_ADDR)))
+		return seterr(e, EINVAL, "wrong kind of segment: only va and "
+		    "addr segments rebind ('%s' is %s, '%s' %s)", s->name,
+		    segw_verb_name(s->verb), t->name, segw_verb_name(t->verb));
+	if (t->uid != s->uid)
+		return seterr(e, EACCES, "permission denied: segment '%s' is "
+		    "not owned by the export's owner (uid %u)", t->name,
+		    (unsigned)s->uid);
+	return 0;
+}
+
+/* The segment r binds s's export to, if it is there and still fits it. */
+static int
+restore_bind(struct segd *sd, struct segment *s, const struct exprec *r,
+    struct segment **t, struct segerr *e)
+{
+	struct segerr why;
+
+	if ((*t = ns_lookup(&sd->ns, r->bind)) == NULL)
+		return seterr(e, ENOENT, "segment '%s' it was bound to is gone",
+		    r->bind);
+	if (*t != s && !(r->flags & SEGW_EXP_REBIND))
+		return seterr(e, EINVAL, "bound to segment '%s' without "
+		    "SEG_ALLOW_REBIND", r->bind);
+	if (bind_check(sd, s, *t, r->off, 0, &why) < 0)
+		return seterr(e, why.code, "segment '%s' it was bound to no "
+		    "longer fits: %s", r->bind, why.msg);
+	return 0;
+}
+
+/*
+ * A segment found again after a restart (every one is loaded by then, so
+ * a binding to one restored after s is found): exported again as its
+ * record says, under the same generation and bound where it was, so
+ * importers' next operations import it again transparently.  A record
+ * that is malformed or cannot be acted on (its bound segment gone or no
+ * longer fitting) is logged and left; the segment stays unexported.
+ */
+void
+export_restore(struct segd *sd, struct segment *s)
+{
+	struct export *x;
+	struct exprec r;
+	struct segment *t;
+	struct segerr e;
+
+	if (s->verb == SEG_VERB_NONE || s->exp != NULL ||
+	    store_export_load(&sd->store, s->name, &r) <= 0)
+		return;
+	if (sd->rdma == NULL) {
+		log_warnx("%s: '%s' was exported, but segd has no RDMA now: "
+		    "left unexported", __func__, s->name);
+		return;
+	}
+	if (restore_bind(sd, s, &r, &t, &e) < 0) {
+		log_warnx("%s: '%s' left unexported: %s", __func__, s->name,
+		    e.msg);
+		return;
+	}
+	if ((x = calloc(1, sizeof *x)) == NULL) {
+		log_warnx("%s: '%s': out of memory", __func__, s->name);
+		return;
+	}
+	x->flags = r.flags;
+	x->gen = r.gen;
+	x->nacl = r.nacl;
+	memcpy(x->acl, r.acl, sizeof x->acl);
+	if (export_enter(sd, s, x, t, r.off, &e) < 0) {
+		log_warnx("%s: '%s': %s", __func__, s->name, e.msg);
+		free(x);
+		return;
+	}
+	log_info("segd: '%s' exported again, generation %llu, bound to '%s' "
+	    "at 0x%llx", s->name, (unsigned long long)r.gen, t->name,
+	    (unsigned long long)r.off);
+}
+
+/* x is ended (unexport, remove): its record goes, then x. */
+static void
+export_end(struct segd *sd, struct export *x)
+{
+	store_export_unlink(&sd->store, x->seg->name);	/* not after a restart */
+	export_revoke(sd, x, 1);
 }
 
 int
@@ -224,7 +401,7 @@ unexport_seg(struct segd *sd, struct segment *s, const struct cred *c,
 		    s->name);
 	if (s->exp == NULL)
 		return seterr(e, EINVAL, "segment '%s' is not exported", s->name);
-	export_revoke(sd, s->exp, 1);
+	export_end(sd, s->exp);
 	return 0;
 }
 
@@ -262,27 +439,18 @@ rebind_check(struct segd *sd, struct segment *s, uint64_t va, uint64_t len,
 		return seterr(e, EFAULT, "bad address: no segment holds "
 		    "[0x%llx, 0x%llx)", (unsigned long long)va,
 		    (unsigned long long)(va + len));
-	if ((s->verb != SEG_VERB_VA && s->verb != SEG_VERB_ADDR) ||
-	    ((*t)->verb != SEG_VERB_VA && (*t)->verb != SEG_VERB_ADDR))
-		return seterr(e, EINVAL, "wrong kind of segment: only va and "
-		    "addr segments rebind ('%s' is %s, '%s' %s)", s->name,
-		    segw_verb_name(s->verb), (*t)->name,
-		    segw_verb_name((*t)->verb));
-	if ((*t)->uid != s->uid)
-		return seterr(e, EACCES, "permission denied: segment '%s' is "
-		    "not owned by the export's owner (uid %u)", (*t)->name,
-		    (unsigned)s->uid);
 	*off = va - (*t)->va;
-	return 0;
+	return bind_check(sd, s, *t, *off, 1, e);
 }
 
 /*
  * Bind s's export to len bytes at va, inside another segment of its owner
- * (RSM's rsm_memseg_export_rebind).  New regions first (nothing changes
- * when they cannot be had); then each import loses its grant and is told
- * its new binding (REBIND; an importer that does not know REBIND has its
- * import revoked), and the old regions go, so the old keys fail at the
- * NIC.  An access in flight meanwhile reaches either memory or fails.
+ * (RSM's rsm_memseg_export_rebind).  New regions first, then the new
+ * record (NAME.export, replaced atomically): nothing changes when either
+ * cannot be had.  Then each import loses its grant and is told its new
+ * binding (REBIND; an importer that does not know REBIND has its import
+ * revoked), and the old regions go, so the old keys fail at the NIC.  An
+ * access in flight meanwhile reaches either memory or fails.
  */
 int
 rebind_seg(struct segd *sd, struct segment *s, uint64_t va, uint64_t len,
@@ -293,12 +461,21 @@ rebind_seg(struct segd *sd, struct segment *s, uint64_t va, uint64_t len,
 	struct ibv_mr *r, *rw;
 	struct segment *t = NULL, *old;
 	uint64_t off = 0;
+	struct exprec rec;
+	struct segerr se;
 	union segp_msg m;
 
 	if (rebind_check(sd, s, va, len, c, &t, &off, e) < 0 ||
 	    dontwait_check(sd, x->flags, t, off, len, e) < 0 ||
 	    export_reg(sd, x, (char *)t->map + off, len, &r, &rw, e) < 0)
 		return -1;
+	export_rec(x, t, off, &rec);
+	if (store_export_save(&sd->store, s->name, &rec, &se) < 0) {
+		rdma_dereg(r);
+		rdma_dereg(rw);
+		return seterr(e, se.code, "cannot record the rebind of '%s', "
+		    "left bound as it was: %s", s->name, se.msg);
+	}
 	old = x->bind.seg;
 	seg_hold(t);		/* the binding's reference */
 	x->bind.seg = t;
@@ -330,7 +507,7 @@ rebind_seg(struct segd *sd, struct segment *s, uint64_t va, uint64_t len,
 
 /*
  * The segment is going (remove, or its memory was cut): unexport it, and
- * every export bound to it.
+ * every export bound to it (their records go too: they are unexported).
  */
 void
 export_drop(struct segd *sd, struct segment *s)
@@ -342,14 +519,14 @@ export_drop(struct segd *sd, struct segment *s)
 		if (x->seg != s && x->bind.seg == s) {
 			log_info("%s: export '%s' revoked: segment '%s' it is "
 			    "bound to is going", __func__, x->seg->name, s->name);
-			export_revoke(sd, x, 1);
+			export_end(sd, x);
 		}
 	}
 	if (s->exp != NULL)
-		export_revoke(sd, s->exp, 1);
+		export_end(sd, s->exp);
 }
 
-/* segd is stopping: revoke without touching references. */
+/* segd is stopping: revoke without touching references; the record stays. */
 void
 export_shutdown(struct segd *sd, struct segment *s)
 {
@@ -560,10 +737,51 @@ on_ticket(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 	import_reply(arg, ei, tag);
 }
 
-/* Returned buffers (FREE) or a signal (SIGNAL) from an importer. */
+/* node's remembered batches; a slot made for it (the oldest reused) if mk */
+static struct freed *
+freed_of(const char *node, int mk)
+{
+	struct freed *f;
+	unsigned i;
+
+	for (i = 0; i < nfreed; i++)
+		if (strcmp(freed[i].node, node) == 0)
+			return &freed[i];
+	if (!mk)
+		return NULL;
+	f = nfreed < FREED_NODES ? &freed[nfreed++] :
+	    &freed[freed_next++ % FREED_NODES];
+	memset(f, 0, sizeof *f);
+	snprintf(f->node, sizeof f->node, "%s", node);
+	return f;
+}
+
+static int
+freed_has(const char *node, uint32_t seq)
+{
+	struct freed *f = freed_of(node, 0);
+	unsigned i;
+
+	for (i = 0; f != NULL && seq != 0 && i < FREED_BATCHES; i++)
+		if (f->seq[i] == seq)
+			return 1;
+	return 0;
+}
+
+static void
+freed_add(const char *node, uint32_t seq)
+{
+	struct freed *f;
+
+	if (seq == 0 || (f = freed_of(node, 1)) == NULL)
+		return;
+	f->seq[f->next++ % FREED_BATCHES] = seq;
+}
+
+/* Returned buffers (FREE) or a signal (SIGNAL, f NULL) from an importer. */
 static void
 on_notify(struct segd *sd, struct peer *p, uint32_t tag, uint64_t id,
-    const uint64_t *addrs, uint32_t n)
+    const struct segp_free *f)
 {
 	struct eimport *ei;
 	struct segerr e;
@@ -573,23 +791,32 @@ on_notify(struct segd *sd, struct peer *p, uint32_t tag, uint64_t id,
 		    "from node %s", (unsigned long long)id, peer_node(p));
 		return;
 	}
-	if ((addrs != NULL ? zio_free_apply(sd, ei->exp->seg, addrs, (int)n,
-	    &e) : zio_signal(ei->exp->seg, &e)) < 0)
-		peer_send_error(p, tag, e.code, "%s", e.msg);
-	else
+	if (f != NULL && freed_has(peer_node(p), f->seq)) {
+		log_info("%s: node %s sent batch %u again: applied before, "
+		    "acknowledged again", __func__, peer_node(p), f->seq);
 		peer_send(p, SEGP_ACK, tag, NULL);
+		return;
+	}
+	if ((f != NULL ? zio_free_apply(sd, ei->exp->seg, f->addrs, (int)f->n,
+	    &e) : zio_signal(ei->exp->seg, &e)) < 0) {
+		peer_send_error(p, tag, e.code, "%s", e.msg);
+		return;
+	}
+	if (f != NULL)
+		freed_add(peer_node(p), f->seq);
+	peer_send(p, SEGP_ACK, tag, NULL);
 }
 
 static void
 on_free(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
-	on_notify(arg, p, tag, m->free.id, m->free.addrs, m->free.n);
+	on_notify(arg, p, tag, m->free.id, &m->free);
 }
 
 static void
 on_signal(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
-	on_notify(arg, p, tag, m->id, NULL, 0);
+	on_notify(arg, p, tag, m->id, NULL);
 }
 
 /* The connection is gone: so is every import made over it. */

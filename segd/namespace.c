@@ -607,11 +607,21 @@ restore_cb(void *arg, const struct segment *s, struct segerr *e)
 	return ns_restore(arg, s, e);
 }
 
-/* The segments a previous segd left in the state directory. */
+/*
+ * The segments a previous segd left in the state directory; then each is
+ * handed to on_restored, once all are there (an export bound to another
+ * segment finds it whatever order they were read in).
+ */
 int
 ns_load(struct ns *ns)
 {
-	return store_load(ns->store, restore_cb, ns);
+	struct segment *s;
+	int n = store_load(ns->store, restore_cb, ns);
+
+	if (ns->on_restored)
+		TAILQ_FOREACH(s, &ns->all, entry)
+			ns->on_restored(ns->hookctx, s);
+	return n;
 }
 
 void

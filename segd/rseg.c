@@ -20,6 +20,7 @@
  * marks every import made over it lost.  Both arrive through the handler
  * and observer rseg_init() registers with peer.c.
  */
+#include <sys/random.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@
 #define RSEG_ROUNDMAX   (8u << 20)	/* bytes in a round: a deadline's step */
 #define RSEG_LISTMAX    65536		/* entries of one peer's listing */
 #define REVOKED_MAX     256		/* revoked names remembered */
+#define DOUBT_MAX       64		/* FREE batches in doubt remembered */
+#define DOUBT_DEADLINES 10		/* ... for this many deadlines */
 
 static LIST_HEAD(, rimp) rimps = LIST_HEAD_INITIALIZER(rimps);
 static unsigned nrimps;
@@ -711,6 +714,108 @@ rseg_ticket(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
 
 /* ---- remote free and signal: one message, acknowledged ---- */
 
+/*
+ * Every FREE carries a batch number; the owner remembers the numbers of
+ * the batches it applied, per sender node.  A FREE whose answer was lost
+ * (the connection went, or the deadline passed) is in doubt: it may have
+ * been applied.  Its batch is remembered here (exporter, segment and
+ * addresses; for DOUBT_DEADLINES deadlines, the oldest of DOUBT_MAX
+ * forgotten sooner), not for ever: the same addresses freed much later
+ * are buffers used again, a new batch.  When the caller returns
+ * the same addresses again -- libseg does at once after a lost connection
+ * (ENOTCONN), an application after a deadline -- that FREE gets the same
+ * number, and an owner that applied it acknowledges it without applying
+ * it twice.
+ */
+static struct doubt {
+	char      where[INET6_ADDRSTRLEN + 8];
+	char      name[SEG_NAMEMAX + 1];
+	uint32_t  seq, n;
+	uint64_t *addrs;	/* NULL: a free slot */
+	long long expires;	/* ms, monotonic */
+} doubts[DOUBT_MAX];
+static unsigned doubt_ms;	/* how long a batch stays in doubt */
+static unsigned doubt_next;
+static uint32_t free_seq;	/* the last batch number given */
+
+/* The batch in doubt of imp's segment with these addresses; NULL: none. */
+static struct doubt *
+doubt_find(const struct rimp *imp, const uint64_t *addrs, uint32_t n)
+{
+	unsigned i;
+
+	for (i = 0; i < DOUBT_MAX; i++)
+		if (doubts[i].addrs != NULL && doubts[i].n == n &&
+		    doubts[i].expires > seg_now_ms() &&
+		    strcmp(doubts[i].where, imp->where) == 0 &&
+		    strcmp(doubts[i].name, imp->name) == 0 &&
+		    memcmp(doubts[i].addrs, addrs, n * sizeof *addrs) == 0)
+			return &doubts[i];
+	return NULL;
+}
+
+static void
+doubt_clear(struct doubt *d)
+{
+	free(d->addrs);
+	d->addrs = NULL;
+}
+
+/* The batch number of a FREE: its own again if it is the one in doubt. */
+static uint32_t
+batch_seq(const struct rimp *imp, const uint64_t *addrs, uint32_t n)
+{
+	struct doubt *d = doubt_find(imp, addrs, n);
+
+	if (d != NULL)
+		return d->seq;
+	if (free_seq == 0 && getrandom(&free_seq, sizeof free_seq, 0) !=
+	    sizeof free_seq)	/* differs across restarts: only 0 is none */
+		free_seq = (uint32_t)pstat_now();
+	if (++free_seq == 0)
+		free_seq = 1;
+	return free_seq;
+}
+
+/* A FREE without an answer: in doubt (the oldest forgotten if need be). */
+static void
+doubt_add(const struct rimp *imp, const struct segp_free *f)
+{
+	struct doubt *d = doubt_find(imp, f->addrs, f->n);
+	uint64_t *a;
+	unsigned i;
+
+	if ((a = malloc(f->n * sizeof *a)) == NULL) {
+		log_warnx("%s: out of memory: a retry of batch %u to node %s may "
+		    "be refused as a double free", __func__, f->seq, imp->label);
+		return;
+	}
+	for (i = 0; d == NULL && i < DOUBT_MAX; i++)
+		if (doubts[i].addrs == NULL ||
+		    doubts[i].expires <= seg_now_ms())
+			d = &doubts[i];
+	if (d == NULL)
+		d = &doubts[doubt_next++ % DOUBT_MAX];
+	doubt_clear(d);
+	snprintf(d->where, sizeof d->where, "%s", imp->where);
+	snprintf(d->name, sizeof d->name, "%s", imp->name);
+	memcpy(a, f->addrs, f->n * sizeof *a);
+	d->addrs = a;
+	d->n = f->n;
+	d->seq = f->seq;
+	d->expires = seg_now_ms() + doubt_ms;
+}
+
+/* An answer came: the batch is no longer in doubt. */
+static void
+doubt_settle(const struct rimp *imp, const struct segp_free *f)
+{
+	struct doubt *d = doubt_find(imp, f->addrs, f->n);
+
+	if (d != NULL && d->seq == f->seq)
+		doubt_clear(d);
+}
+
 struct nop {
 	struct rop     rop;
 	struct rimp   *imp;	/* held */
@@ -747,11 +852,24 @@ n_finish(struct nop *o, const struct segerr *e)
 static void
 n_fail(struct rop *r, int code, const char *msg)
 {
+	struct nop *o = (struct nop *)r;
 	struct segerr e;
 
-	/* the buffers stay the sender's: the owner did not take them */
-	seterr(&e, code, "%s", msg);
-	n_finish((struct nop *)r, &e);
+	if (o->type != SEGP_FREE) {
+		seterr(&e, code, "%s", msg);
+		n_finish(o, &e);
+		return;
+	}
+	/*
+	 * In doubt: the caller may return the same addresses again.  A lost
+	 * connection says ENOTCONN, so libseg imports again and does at once;
+	 * a deadline that passed is spent: no retry behind the caller's back.
+	 */
+	doubt_add(o->imp, &o->m.free);
+	seterr(&e, code == ETIMEDOUT ? code : ENOTCONN, "%s; the free of batch "
+	    "%u may have been applied: return the same addresses again", msg,
+	    o->m.free.seq);
+	n_finish(o, &e);
 }
 
 static void
@@ -761,6 +879,8 @@ n_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	struct segerr e;
 
 	rop_done(r);
+	if (o->type == SEGP_FREE)
+		doubt_settle(o->imp, &o->m.free);
 	if (type == SEGP_ACK) {
 		n_finish(o, NULL);
 		return;
@@ -792,6 +912,7 @@ notify(struct rimp *imp, uint16_t type, const uint64_t *addrs, uint32_t n,
 	if (type == SEGP_FREE) {
 		o->m.free.id = imp->id;
 		o->m.free.n = n;
+		o->m.free.seq = batch_seq(imp, addrs, n);
 		memcpy(o->m.free.addrs, addrs, n * sizeof *addrs);
 	} else
 		o->m.id = imp->id;
@@ -1042,6 +1163,7 @@ rseg_peer_gone(void *arg, struct peer *p)
 void
 rseg_init(struct segd *sd)
 {
+	doubt_ms = sd->deadline_ms * DOUBT_DEADLINES;
 	peer_handle(SEGP_REVOKE, on_revoke, sd);
 	peer_handle(SEGP_REBIND, on_rebind, sd);
 	peer_observe_gone(rseg_peer_gone, sd);

@@ -367,6 +367,7 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 	case SEGP_FREE:
 		ck_assert_uint_eq(a->free.id, b->free.id);
 		ck_assert_uint_eq(a->free.n, b->free.n);
+		ck_assert_uint_eq(a->free.seq, b->free.seq);
 		for (i = 0; i < a->free.n; i++)
 			ck_assert_uint_eq(a->free.addrs[i], b->free.addrs[i]);
 		break;
@@ -476,9 +477,6 @@ canon(uint16_t type, uint8_t *p, size_t len)
 			canon_name(e + offsetof(struct segp_ent_wire, name),
 			    get_le16(e));
 		}
-		break;
-	case SEGP_FREE:
-		memset(p + offsetof(struct segp_free_wire, pad), 0, 4);
 		break;
 	default:
 		break;
@@ -1565,13 +1563,14 @@ START_TEST(free_round_trip)
 		memset(&in, 0, sizeof in);
 		in.free.id = i ? UINT64_MAX : 0;
 		in.free.n = ns[i];
+		in.free.seq = i == 2 ? UINT32_MAX : (uint32_t)i;
 		for (j = 0; j < ns[i]; j++)
 			in.free.addrs[j] = j % 2 ? UINT64_MAX - j :
 			    (uint64_t)j << 12;
 		n = encode(SEGP_FREE, &in, FREELEN + ns[i] * 8);
 		ck_assert_uint_eq(n, FREELEN + ns[i] * 8);
 		ck_assert_uint_eq(get_le32(wire + FREE_AT(n)), ns[i]);
-		ck_assert_uint_eq(get_le32(wire + FREE_AT(pad)), 0);
+		ck_assert_uint_eq(get_le32(wire + FREE_AT(seq)), in.free.seq);
 		expect_ok(SEGP_FREE, wire, n);
 		msg_eq(SEGP_FREE, &in, &out);
 	}
@@ -1585,7 +1584,7 @@ START_TEST(free_refuses)
 
 	memset(b, 0x11, sizeof b);
 	put_le32(b + nat, 2);
-	put_le32(b + FREE_AT(pad), 0);
+	put_le32(b + FREE_AT(seq), 0);
 	expect_ok(SEGP_FREE, b, FREELEN + 16);
 	/* count and length disagree */
 	put_le32(b + nat, 1);
