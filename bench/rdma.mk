@@ -15,7 +15,13 @@ $(RDMA_BENCH): $(call obj,bench/rdma_bench.c) $(BENCH_LIB) $(BUILD)/libseg.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS) $(RDMA_BENCH_LIBS) $(LIBSEG_LIBS)
 
-bench: all $(RDMA_BENCH)
+# seg_fadd's latency beside ib_atomic_lat (bench/atomic_bench.c)
+ATOMIC_BENCH = $(BUILD)/bench/atomic_bench
+$(ATOMIC_BENCH): $(call obj,bench/atomic_bench.c) $(BENCH_LIB) $(BUILD)/libseg.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDFLAGS) $(RDMA_BENCH_LIBS) $(LIBSEG_LIBS)
+
+bench: all $(RDMA_BENCH) $(ATOMIC_BENCH)
 	@rc=0; BUILD=$(BUILD) tests/softroce run -- bench/run-rdma || rc=$$?; \
 	if [ $$rc = 77 ]; then echo "bench: skipped (no RDMA here)"; rc=0; fi; \
 	exit $$rc
