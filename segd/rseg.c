@@ -862,8 +862,9 @@ n_fail(struct rop *r, int code, const char *msg)
 	}
 	/*
 	 * In doubt: the caller may return the same addresses again.  A lost
-	 * connection says ENOTCONN, so libseg imports again and does at once;
-	 * a deadline that passed is spent: no retry behind the caller's back.
+	 * connection says ENOTCONN, so libseg imports again and does, until
+	 * the import's deadline; a deadline that passed is spent: no retry
+	 * behind the caller's back.
 	 */
 	doubt_add(o->imp, &o->m.free);
 	seterr(&e, code == ETIMEDOUT ? code : ENOTCONN, "%s; the free of batch "

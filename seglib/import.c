@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libseg.h"
@@ -385,8 +386,40 @@ imp_encode(const seg_import_t *imp, const struct imp_op *o, uint8_t *req,
 }
 
 /*
- * One request on imp, made again once on a new import when the connection
- * to the exporter was lost; *done gets the bytes moved.
+ * May a request that failed with err, on a connection to the exporter that
+ * was lost, be made again (on a new import)?  Every request once, at once.
+ * A remote free also until the import's deadline from its start (end), with
+ * pauses between tries: its batch number makes a resend that the owner
+ * had applied an acknowledgement, not a second free.
+ */
+static int
+imp_again(const struct imp_op *o, int err, int tries, long long end,
+    long *pause_us)
+{
+	long long left = end - seg_now_us();
+	struct timespec ts;
+
+	if (err != ENOTCONN && err != ECONNREFUSED && err != ECONNRESET &&
+	    err != EHOSTUNREACH && err != ENETUNREACH)
+		return 0;	/* ETIMEDOUT: the deadline is spent */
+	if (tries == 0 && err == ENOTCONN)
+		return 1;
+	if (o->op != SEGW_RFREE || left <= 0)
+		return 0;
+	if (*pause_us > left)
+		*pause_us = (long)left;
+	ts.tv_sec = *pause_us / 1000000;
+	ts.tv_nsec = (*pause_us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+	if (*pause_us < 250000)
+		*pause_us *= 2;
+	return seg_now_us() < end;
+}
+
+/*
+ * One request on imp, made again on a new import when the connection to
+ * the exporter was lost (imp_again says how often); *done gets the bytes
+ * moved.
  */
 static int
 imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
@@ -396,23 +429,29 @@ imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
 	const char *why;
 	uint8_t *req;
 	size_t len, rl;
-	int rc, tries;
+	long pause_us = 10000;
+	long long end = seg_now_us() +
+	    (imp->m.deadline_ms ? imp->m.deadline_ms : 5000) * 1000LL;
+	int rc = -1, tries, lost = imp->m.handle == 0;
 
 	if ((req = malloc(SEGW_MAXPAYLOAD)) == NULL)
 		return seg_seterr(ENOMEM, "out of memory");
 	for (tries = 0; ; tries++) {
-		/* an import lost earlier and not yet made again */
-		if (imp->m.handle == 0 && (rc = reimport(imp)) < 0)
+		/* lost (earlier, or by the last try) and not yet made again */
+		if (lost && (rc = reimport(imp)) < 0) {
+			if (imp_again(o, errno, 1, end, &pause_us))
+				continue;
 			break;
+		}
+		lost = 0;
 		if ((len = imp_encode(imp, o, req, SEGW_MAXPAYLOAD)) == 0) {
 			rc = seg_seterr(EINVAL, "request too large");
 			break;
 		}
 		rc = seg_call_raw(o->op, req, len, rsp, sizeof rsp, &rl, NULL);
-		if (rc == 0 || errno != ENOTCONN || tries > 0)
+		if (rc == 0 || !imp_again(o, errno, tries, end, &pause_us))
 			break;
-		if ((rc = reimport(imp)) < 0)
-			break;
+		lost = 1;
 	}
 	free(req);
 	if (rc < 0)
