@@ -46,37 +46,32 @@ ref=$E/m
 [ "$(lk imp SEG_DIRECT=0 "$ref" path | head -n 1)" = "path segd" ] ||
 	die "SEG_DIRECT=0 does not take the segd path"
 
+# run4 WHAT WORD LABEL: 4 processes, two at each segd (one on each path),
+# each `lk NODE REF WHAT WORD N`, all of which must succeed
+run4() {
+	local what=$1 word=$2 label=$3 i=0 who t0
+	t0=$(ms_now)
+	for who in "exp" "exp SEG_DIRECT=0" "imp" "imp SEG_DIRECT=0"; do
+		# shellcheck disable=SC2086  # NODE [ENV]
+		lk $who "$ref" "$what" "$word" "$N" >"$T/$what.$i" 2>&1 &
+		pids[i]=$!
+		i=$((i + 1))
+	done
+	for i in 0 1 2 3; do
+		wait "${pids[i]}" || die "$what process $i: $(cat "$T/$what.$i")"
+	done
+	echo "4 x $N $label in $(($(ms_now) - t0)) ms"
+}
+
 # 1. the counter under the lock: word 0, counter at 8
-t0=$(ms_now)
-i=0
-for who in "exp" "exp SEG_DIRECT=0" "imp" "imp SEG_DIRECT=0"; do
-	# shellcheck disable=SC2086  # NODE [ENV]
-	lk $who "$ref" count 0 "$N" >"$T/count.$i" 2>&1 &
-	pids[i]=$!
-	i=$((i + 1))
-done
-for i in 0 1 2 3; do
-	wait "${pids[i]}" || die "counter process $i: $(cat "$T/count.$i")"
-done
-echo "4 x $N locked increments in $(($(ms_now) - t0)) ms"
+run4 count 0 "locked increments"
 got=$(lk imp "$ref" word 8 | sed -n 's/^word //p')
 [ "$got" = $((4 * N)) ] || die "the counter is '$got', want $((4 * N))"
 [ "$(lk imp "$ref" word 0 | sed -n 's/^word //p')" = 0 ] ||
 	die "the lock is not free after every holder unlocked"
 
 # 2. seg_fadd from 4 processes on word 64
-t0=$(ms_now)
-i=0
-for who in "exp" "exp SEG_DIRECT=0" "imp" "imp SEG_DIRECT=0"; do
-	# shellcheck disable=SC2086
-	lk $who "$ref" fadd 64 "$N" >"$T/fadd.$i" 2>&1 &
-	pids[i]=$!
-	i=$((i + 1))
-done
-for i in 0 1 2 3; do
-	wait "${pids[i]}" || die "fadd process $i: $(cat "$T/fadd.$i")"
-done
-echo "4 x $N seg_fadd in $(($(ms_now) - t0)) ms"
+run4 fadd 64 seg_fadd
 got=$(lk exp "$ref" word 64 | sed -n 's/^word //p')
 [ "$got" = $((4 * N)) ] || die "the fadd total is '$got', want $((4 * N))"
 
