@@ -42,6 +42,7 @@ static const struct key {
 	[CONF_VERBOSE]    = { "verbose", K_BOOL, 0, 0 },
 	[CONF_FOREGROUND] = { "foreground", K_BOOL, 0, 0 },
 	[CONF_TICKET]     = { "ticket", K_NUM, 0, CONF_TICKET_MAX },
+	[CONF_HEARTBEAT]  = { "heartbeat", K_NUM, 0, CONF_HEARTBEAT_MAX },
 };
 
 const char *
@@ -105,6 +106,8 @@ store_value(struct conf *c, int k, const char *v, char *why, size_t wsize)
 			c->maxbytes = n;
 		else if (k == CONF_TICKET)
 			c->ticket_ms = (unsigned)n;
+		else if (k == CONF_HEARTBEAT)
+			c->heartbeat_ms = (unsigned)n;
 		else
 			c->deadline_ms = (unsigned)n;
 		return 0;

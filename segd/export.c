@@ -3,7 +3,10 @@
 /*
  * export.c: RSM's publish on segd.  An exported segment gets remote-access
  * memory regions of its own, one read-only and one read-write as its access
- * list needs; a peer's import hands out the rkey its grant allows.
+ * list needs; a peer's import hands out the rkey its grant allows.  Each
+ * export is recorded in the state directory (NAME.export, store.c) until
+ * it is unexported or removed, so a restarted segd, even one killed,
+ * exports it again under the same generation (export_restore).
  * Unexport (or remove) tells every importer with a REVOKE and deregisters
  * those regions, so an RDMA access with an old rkey fails at the NIC: this
  * is the re-registration scheme (see docs/design.md).
@@ -83,12 +86,64 @@ export_revoke(struct segd *sd, struct export *x)
 	free(x);
 }
 
+/*
+ * x's remote-access regions over s, as its access list needs, and x in
+ * the table under generation gen (x is s's export from here).
+ */
+static int
+export_enter(struct segd *sd, struct segment *s, struct export *x,
+    uint64_t gen, struct segerr *e)
+{
+	int i, need_r = 0, need_rw = 0;
+
+	for (i = 0; i < x->nacl; i++) {
+		need_r |= x->acl[i].perm == SEGW_RD;
+		need_rw |= x->acl[i].perm == (SEGW_RD | SEGW_WR);
+	}
+	if (x->nacl == 0)
+		need_rw = 1;
+	if (need_r && (x->mr_r = rdma_reg(sd, s->map, s->len,
+	    IBV_ACCESS_REMOTE_READ, e)) == NULL)
+		return -1;
+	if (need_rw && (x->mr_rw = rdma_reg(sd, s->map, s->len,
+	    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
+	    IBV_ACCESS_REMOTE_WRITE, e)) == NULL) {
+		rdma_dereg(x->mr_r);
+		x->mr_r = NULL;
+		return -1;
+	}
+	x->gen = gen;
+	if (next_gen < gen)	/* a restored one: later ones come after it */
+		next_gen = gen;
+	if (++next_seq == 0)	/* 0 is the cursor of the first page */
+		next_seq = 1;
+	x->seq = next_seq;
+	x->seg = s;
+	LIST_INIT(&x->imports);
+	seg_hold(s);		/* the export's reference */
+	s->exp = x;
+	TAILQ_INSERT_TAIL(&exports, x, entry);
+	return 0;
+}
+
+/* A generation no export of this segd had, across restarts too. */
+static uint64_t
+gen_next(void)
+{
+	uint64_t t = (uint64_t)time(NULL) << 20;
+
+	if (next_gen < t)
+		next_gen = t;
+	return ++next_gen;
+}
+
+/* Exported: recorded in the state directory first (NAME.export). */
 int
 export_seg(struct segd *sd, struct segment *s, const char *acltext,
     const struct cred *c, struct segerr *e)
 {
 	struct export *x;
-	int i, need_r = 0, need_rw = 0;
+	struct exprec r;
 
 	if (sd->rdma == NULL)
 		return seterr(e, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
@@ -103,39 +158,58 @@ export_seg(struct segd *sd, struct segment *s, const char *acltext,
 		    "unexport it first", s->name);
 	if ((x = calloc(1, sizeof *x)) == NULL)
 		return seterr(e, ENOMEM, "out of memory");
-	if ((x->nacl = acl_parse(acltext, x->acl, ACL_MAX, e)) < 0) {
-		free(x);
-		return -1;
-	}
-	for (i = 0; i < x->nacl; i++) {
-		need_r |= x->acl[i].perm == SEGW_RD;
-		need_rw |= x->acl[i].perm == (SEGW_RD | SEGW_WR);
-	}
-	if (x->nacl == 0)
-		need_rw = 1;
-	if (need_r && (x->mr_r = rdma_reg(sd, s->map, s->len,
-	    IBV_ACCESS_REMOTE_READ, e)) == NULL)
+	if ((x->nacl = acl_parse(acltext, x->acl, ACL_MAX, e)) < 0)
 		goto fail;
-	if (need_rw && (x->mr_rw = rdma_reg(sd, s->map, s->len,
-	    IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
-	    IBV_ACCESS_REMOTE_WRITE, e)) == NULL)
+	memset(&r, 0, sizeof r);
+	r.gen = gen_next();
+	r.nacl = x->nacl;
+	memcpy(r.acl, x->acl, sizeof r.acl);
+	if (store_export_save(&sd->store, s->name, &r, e) < 0)
 		goto fail;
-	if (next_gen == 0)	/* differs across restarts of segd */
-		next_gen = (uint64_t)time(NULL) << 20;
-	x->gen = ++next_gen;
-	if (++next_seq == 0)	/* 0 is the cursor of the first page */
-		next_seq = 1;
-	x->seq = next_seq;
-	x->seg = s;
-	LIST_INIT(&x->imports);
-	seg_hold(s);		/* the export's reference */
-	s->exp = x;
-	TAILQ_INSERT_TAIL(&exports, x, entry);
+	if (export_enter(sd, s, x, r.gen, e) < 0) {
+		store_export_unlink(&sd->store, s->name);
+		goto fail;
+	}
 	return 0;
 fail:
-	rdma_dereg(x->mr_r);
 	free(x);
 	return -1;
+}
+
+/*
+ * A segment found again after a restart: exported again as its record
+ * says, under the same generation, so importers' next operations import
+ * it again transparently.  A record that is malformed or cannot be acted
+ * on is logged and left; the segment stays unexported.
+ */
+void
+export_restore(struct segd *sd, struct segment *s)
+{
+	struct export *x;
+	struct exprec r;
+	struct segerr e;
+
+	if (s->verb == SEG_VERB_NONE || s->exp != NULL ||
+	    store_export_load(&sd->store, s->name, &r) <= 0)
+		return;
+	if (sd->rdma == NULL) {
+		log_warnx("%s: '%s' was exported, but segd has no RDMA now: "
+		    "left unexported", __func__, s->name);
+		return;
+	}
+	if ((x = calloc(1, sizeof *x)) == NULL) {
+		log_warnx("%s: '%s': out of memory", __func__, s->name);
+		return;
+	}
+	x->nacl = r.nacl;
+	memcpy(x->acl, r.acl, sizeof x->acl);
+	if (export_enter(sd, s, x, r.gen, &e) < 0) {
+		log_warnx("%s: '%s': %s", __func__, s->name, e.msg);
+		free(x);
+		return;
+	}
+	log_info("segd: '%s' exported again, generation %llu", s->name,
+	    (unsigned long long)r.gen);
 }
 
 int
@@ -158,11 +232,12 @@ export_drop(struct segd *sd, struct segment *s)
 {
 	if (s->exp == NULL)
 		return;
+	store_export_unlink(&sd->store, s->name);	/* not after a restart */
 	export_revoke(sd, s->exp);
 	seg_put(&sd->ns, s);	/* the export's reference */
 }
 
-/* segd is stopping: revoke without touching references. */
+/* segd is stopping: revoke without touching references; the record stays. */
 void
 export_shutdown(struct segd *sd, struct segment *s)
 {

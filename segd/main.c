@@ -36,7 +36,7 @@ usage(void)
 	    "[-Q uidqueued] [-I idle_ms]\n"
 	    "            [-l addr[:port]] [-D device] [-n nodename] "
 	    "[-t deadline_ms] [-E ticket_ms]\n"
-	    "            [-m mountpoint]\n");
+	    "            [-H heartbeat_ms] [-m mountpoint]\n");
 	exit(2);
 }
 
@@ -88,6 +88,12 @@ static void
 hook_remove(void *ctx, struct segment *s)
 {
 	export_drop(ctx, s);	/* removing an exported segment unexports it */
+}
+
+static void
+hook_restored(void *ctx, struct segment *s)
+{
+	export_restore(ctx, s);	/* exported when segd stopped: again */
 }
 
 static void
@@ -212,6 +218,7 @@ option(int ch, struct segd *sd, struct opts *o)
 		[CONF_MAXBYTES] = 'M', [CONF_LISTEN] = 'l', [CONF_DEVICE] = 'D',
 		[CONF_NODE] = 'n', [CONF_DEADLINE] = 't', [CONF_MOUNT] = 'm',
 		[CONF_VERBOSE] = 'v', [CONF_FOREGROUND] = 'f', [CONF_TICKET] = 'E',
+		[CONF_HEARTBEAT] = 'H',
 	};
 	int k;
 
@@ -247,6 +254,10 @@ option(int ch, struct segd *sd, struct opts *o)
 	case 'E':
 		sd->ticket_ms = (unsigned)number_arg("E", optarg, 0,
 		    CONF_TICKET_MAX);
+		break;
+	case 'H':
+		sd->heartbeat_ms = (unsigned)number_arg("H", optarg, 0,
+		    CONF_HEARTBEAT_MAX);
 		break;
 	case 'n':
 		if (!seg_node_valid(optarg)) {
@@ -290,6 +301,8 @@ apply_conf(struct segd *sd, struct opts *o)
 		sd->deadline_ms = c->deadline_ms;
 	if (FROM_FILE(o, c, CONF_TICKET))
 		sd->ticket_ms = c->ticket_ms;
+	if (FROM_FILE(o, c, CONF_HEARTBEAT))
+		sd->heartbeat_ms = c->heartbeat_ms;
 	if (FROM_FILE(o, c, CONF_MOUNT))
 		o->mountpoint = c->str[CONF_MOUNT];
 	if (FROM_FILE(o, c, CONF_VERBOSE))
@@ -434,7 +447,8 @@ configure(int argc, char *argv[], struct segd *sd, struct opts *o)
 	int ch;
 
 	sd->ticket_ms = UINT_MAX;	/* unset */
-	while ((ch = getopt(argc, argv, "fvc:s:d:N:M:U:B:C:Q:I:l:D:n:t:m:E:")) !=
+	sd->heartbeat_ms = UINT_MAX;
+	while ((ch = getopt(argc, argv, "fvc:s:d:N:M:U:B:C:Q:I:l:D:n:t:m:E:H:")) !=
 	    -1)
 		if (option(ch, sd, o) != 0)
 			return 2;
@@ -456,6 +470,8 @@ configure(int argc, char *argv[], struct segd *sd, struct opts *o)
 		sd->deadline_ms = 5000;
 	if (sd->ticket_ms == UINT_MAX)
 		sd->ticket_ms = 60000;
+	if (sd->heartbeat_ms == UINT_MAX)
+		sd->heartbeat_ms = 4000;
 	return defaults(sd, o);
 }
 
@@ -552,6 +568,7 @@ main(int argc, char *argv[])
 	sd.ns.on_alloc = hook_alloc;
 	sd.ns.on_remove = hook_remove;
 	sd.ns.on_free = hook_free;
+	sd.ns.on_restored = hook_restored;
 	if ((n = ns_load(&sd.ns)) > 0)
 		log_info("segd: found %d segments in %s", n, o.statedir);
 	if (backing_watch(&sd) < 0)	/* clients resizing backing files */

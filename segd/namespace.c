@@ -572,6 +572,8 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 		addr_insert(ns, s);
 		count_bytes(ns, s);
 	}
+	if (ns->on_restored)
+		ns->on_restored(ns->hookctx, s);
 	return 0;
 }
 

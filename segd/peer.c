@@ -10,7 +10,11 @@
  * channel, so tearing a connection down discards its completions with it.
  * Every remote operation (struct rop) has a deadline; a peer that misses
  * one, sends anything malformed, or goes away is closed, and every
- * operation on it fails with a message naming the peer.
+ * operation on it fails with a message naming the peer.  An idle
+ * connection has a heartbeat: a ready segd that has sent nothing for a
+ * quarter of segd -H sends an empty CREDIT message, and one that has heard
+ * nothing from its peer for -H closes the connection (peer_beat_cb), so a
+ * dead or cut-off peer is noticed though nothing is waiting on it.
  *
  * This is plumbing: a received message, decoded by proto/segwire.c, goes
  * to the handler the owning module registered for its type (rop.c takes
@@ -41,6 +45,7 @@
 #define PEER_OBSERVERS 4	/* modules told of a connection's end */
 #define PEER_POLL      16	/* completions taken at once */
 #define PEER_BUFALIGN  4096	/* message buffers: page-aligned for the NIC */
+#define PEER_BEATS     4	/* heartbeat ticks in segd -H */
 
 #define WR_RECV 1
 #define WR_SEND 2	/* else the wr_id is a round's context (aligned) */
@@ -66,6 +71,7 @@ struct observer {
 static struct observer gone_obs[PEER_OBSERVERS], room_obs[PEER_OBSERVERS];
 static unsigned ngone, nroom;
 static unsigned (*round_fn)(void *ctx, struct peer *, int ok);
+static int (*busy_fn)(struct peer *);
 static struct {
 	void (*fn)(void *, struct rdma_cm_id *, const struct segp_connect *);
 	void *arg;
@@ -76,6 +82,7 @@ static void peer_close(struct peer *, int code, const char *fmt, ...)
 static void peer_flush(struct peer *);
 static void count_sent(struct peer *, uint16_t type);
 static void peer_kick(struct peer *);
+static void peer_beat_start(struct peer *);
 
 void
 peer_handle(uint16_t type, peer_handler fn, void *arg)
@@ -128,6 +135,13 @@ peer_on_round(unsigned (*fn)(void *ctx, struct peer *, int ok))
 	round_fn = fn;
 }
 
+/* fn(p): whether operations wait on p (the heartbeat leaves them alone) */
+void
+peer_on_busy(int (*fn)(struct peer *))
+{
+	busy_fn = fn;
+}
+
 void
 peer_hold(struct peer *p)
 {
@@ -141,6 +155,8 @@ peer_put(struct peer *p)
 		return;
 	if (p->timer)
 		event_free(p->timer);
+	if (p->beat)
+		event_free(p->beat);
 	free(p);
 }
 
@@ -192,6 +208,8 @@ peer_close(struct peer *p, int code, const char *fmt, ...)
 	p->id = NULL;
 	if (p->timer)
 		event_del(p->timer);
+	if (p->beat)
+		event_del(p->beat);
 	TAILQ_REMOVE(&peers, p, entry);
 	npeers--;
 	peer_put(p);		/* the table's reference */
@@ -446,6 +464,7 @@ peer_flush(struct peer *p)
 		p->owed = 0;
 		p->credits--;
 		p->sq_used++;
+		p->spoke = 1;
 		count_sent(p, h.type);
 	}
 }
@@ -495,6 +514,7 @@ peer_ready(struct peer *p)
 	}
 	p->state = PS_READY;
 	event_del(p->timer);
+	peer_beat_start(p);
 	if (p->st != NULL)
 		p->st->connects++;
 	log_info("segd: peer %s (node %s) ready, protocol version %u",
@@ -574,6 +594,7 @@ peer_recv(struct peer *p, int slot, uint32_t got)
 		return;
 	}
 	p->credits += (int)h.credits;
+	p->heard = 1;
 	if (!p->hello_in && h.type != SEGP_HELLO) {
 		peer_close(p, EPROTO, "malformed message: type %u before hello",
 		    h.type);
@@ -937,6 +958,57 @@ peer_kick(struct peer *p)
 	peer_put(p);
 }
 
+
+/*
+ * A heartbeat tick, every -H / PEER_BEATS ms while the peer is ready:
+ * nothing heard for more than PEER_BEATS ticks (-H) closes the connection,
+ * unless operations wait on it (their deadlines judge it then); nothing
+ * sent since the last tick sends an empty CREDIT (it returns what credits
+ * are owed), unless messages already wait for credits.  An older segd
+ * sends no heartbeat: its idle connection is closed, and made again on
+ * next use.
+ */
+static void
+peer_beat_cb(int fd, short ev, void *arg)
+{
+	struct peer *p = arg;
+	unsigned tick = p->sd->heartbeat_ms / PEER_BEATS;
+
+	(void)fd;
+	(void)ev;
+	if (p->state != PS_READY)
+		return;
+	p->silent = p->heard || (busy_fn && busy_fn(p)) ? 0 : p->silent + 1;
+	p->heard = 0;
+	if (p->silent > PEER_BEATS) {
+		peer_close(p, ETIMEDOUT, "peer %s unreachable: nothing heard for "
+		    "%u ms (heartbeat)", p->label, PEER_BEATS * tick);
+		return;
+	}
+	if (!p->spoke && TAILQ_EMPTY(&p->sendq))
+		peer_send(p, SEGP_CREDIT, 0, NULL);
+	p->spoke = 0;
+}
+
+/* The heartbeat of a connection now ready; none if segd -H is 0. */
+static void
+peer_beat_start(struct peer *p)
+{
+	unsigned tick = p->sd->heartbeat_ms / PEER_BEATS;
+	struct timeval tv = { tick / 1000, (tick % 1000) * 1000 };
+
+	if (tick == 0)
+		return;
+	if (p->beat == NULL && (p->beat = event_new(p->sd->base, -1,
+	    EV_PERSIST, peer_beat_cb, p)) == NULL) {
+		log_warnx("%s: peer %s: event_new failed: no heartbeat",
+		    __func__, p->label);
+		return;
+	}
+	p->heard = 1;
+	p->silent = 0;
+	event_add(p->beat, &tv);
+}
 
 static void
 cm_cb(int fd, short ev, void *arg)

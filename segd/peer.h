@@ -63,6 +63,9 @@ struct peer {
 	size_t               nsendq;
 	void                *rops;	/* rop.c's state of this peer */
 	struct event        *timer;	/* connection set-up deadline */
+	struct event        *beat;	/* heartbeat, while ready (peer_beat_cb) */
+	unsigned             silent;	/* heartbeat ticks with nothing heard */
+	int                  heard, spoke;	/* since the last tick */
 	char                 why[SEGW_MAXTEXT];
 	int                  code;	/* errno value of why */
 };

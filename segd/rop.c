@@ -269,6 +269,16 @@ rop_gone(void *arg, struct peer *p)
 	*slot = NULL;
 }
 
+/* Operations wait on p: their deadlines, not the heartbeat, judge it. */
+static int
+rop_busy(struct peer *p)
+{
+	struct ropq *q = *peer_rops(p);
+
+	return q != NULL && (!TAILQ_EMPTY(&q->active) ||
+	    !TAILQ_EMPTY(&q->waiting));
+}
+
 /* Before every other module that observes peers: ops fail first. */
 void
 rop_init(void)
@@ -283,4 +293,5 @@ rop_init(void)
 	peer_observe_gone(rop_gone, NULL);
 	peer_observe_room(rop_kick, NULL);
 	peer_on_round(rop_round);
+	peer_on_busy(rop_busy);
 }

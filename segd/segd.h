@@ -124,6 +124,7 @@ struct ns {
 	int             (*on_alloc)(void *, struct segment *, struct segerr *);
 	void            (*on_remove)(void *, struct segment *);
 	void            (*on_free)(void *, struct segment *);
+	void            (*on_restored)(void *, struct segment *);	/* ns_load */
 };
 
 struct ctlmsg {
@@ -201,6 +202,7 @@ struct segd {
 	char               node[SEGP_NODEMAX + 1];
 	unsigned           deadline_ms; /* every remote operation's */
 	unsigned           ticket_ms;   /* a data-path ticket's lifetime */
+	unsigned           heartbeat_ms; /* a silent peer's; 0: no heartbeat */
 	/* counters, for segctl stats */
 	uint64_t           bounce_bytes, zerocopy_bytes;
 };
@@ -222,13 +224,14 @@ struct acl_ent {
 #define CONF_DEADLINE_MAX 3600000
 enum { CONF_SOCKET, CONF_STATEDIR, CONF_MAXSEGS, CONF_MAXBYTES, CONF_LISTEN,
     CONF_DEVICE, CONF_NODE, CONF_DEADLINE, CONF_MOUNT, CONF_VERBOSE,
-    CONF_FOREGROUND, CONF_TICKET, CONF_NKEYS };
+    CONF_FOREGROUND, CONF_TICKET, CONF_HEARTBEAT, CONF_NKEYS };
 #define CONF_TICKET_MAX   3600000
+#define CONF_HEARTBEAT_MAX 600000
 struct conf {
 	unsigned set;			/* 1 << CONF_key for each key given */
 	char     str[CONF_NKEYS][CONF_LINEMAX];	/* the string keys' values */
 	uint64_t maxsegs, maxbytes;
-	unsigned deadline_ms, ticket_ms;
+	unsigned deadline_ms, ticket_ms, heartbeat_ms;
 	int      verbose, foreground;
 };
 /* 0, or -1 with e: "FILE:LINE: why"; a missing file is fine unless required */
@@ -281,6 +284,22 @@ int  store_zio_file(struct store *, const char *name, size_t size,
 int  store_dir_safe(const char *what, const char *path, struct segerr *);
 int  store_meta_parse(const char *buf, size_t len, uint64_t pagesize,
     struct segment *);
+/*
+ * An export as NAME.export keeps it across restarts (store_export_*).  A
+ * rebound export's binding, when exports have one, is a field after flags.
+ */
+#define STORE_EXPORT_FLAGS 0u	/* the export flags a record may carry */
+struct exprec {
+	uint64_t       gen;	/* the export's generation: nonzero */
+	uint32_t       flags;	/* STORE_EXPORT_FLAGS bits only */
+	int            nacl;
+	struct acl_ent acl[ACL_MAX];
+};
+int  store_export_save(struct store *, const char *name,
+    const struct exprec *, struct segerr *);
+int  store_export_load(struct store *, const char *name, struct exprec *);
+void store_export_unlink(struct store *, const char *name);
+int  store_export_parse(const char *buf, size_t len, struct exprec *);
 #define STORE_GROWN 1	/* store_fit: grown past its length; cut back */
 #define STORE_CUT   2	/* pages were cut away; size and pages restored */
 int  store_fit(int fd, uint64_t len);
@@ -356,6 +375,7 @@ void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
 void peer_on_data_connect(void (*)(void *arg, struct rdma_cm_id *,
     const struct segp_connect *), void *arg);
 void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
+void peer_on_busy(int (*)(struct peer *));	/* operations wait on it */
 int  peer_start(struct segd *, struct segerr *);	/* after rdma_init */
 void peer_shutdown(struct segd *);
 struct peer *peer_get(struct segd *, const char *host, uint16_t port,
@@ -415,6 +435,7 @@ int  unexport_seg(struct segd *, struct segment *, const struct cred *,
     struct segerr *);
 void export_drop(struct segd *, struct segment *);	/* on remove */
 void export_shutdown(struct segd *, struct segment *);
+void export_restore(struct segd *, struct segment *);	/* found again */
 void export_counts(unsigned *nexp, unsigned *nimp);
 
 /*

@@ -5,8 +5,10 @@
  *
  *   NAME.seg    the segment's bytes, once its address is set
  *   NAME.meta   one line: "segd1 UID GID MODE VERB VA LEN"
+ *   NAME.export one line while the segment is exported: "segx1 GEN FLAGS
+ *               ACL", so a restarted segd exports it again as it was
  *
- * Metadata is replaced atomically (write NAME.meta.tmp, rename), so a
+ * Records are replaced atomically (write NAME.SUFFIX.tmp, rename), so a
  * restarted segd finds every segment as it was.  Files read back are
  * untrusted: every field is parsed with bounds and checked again by the
  * namespace before use.  Every file is opened relative to the directory's
@@ -38,6 +40,7 @@
 #include "segd.h"
 
 #define META_MAX 256
+#define EXPREC_MAX 4096	/* "segx1 ", 2 numbers, a full access list */
 
 static int
 mkdirs(const char *path, mode_t mode)
@@ -237,43 +240,56 @@ store_fit(int fd, uint64_t len)
 	return r;
 }
 
-int
-store_save(struct store *st, const struct segment *s, struct segerr *e)
+/* NAME.SUFFIX replaced by n bytes of buf at once (NAME.SUFFIX.tmp, rename). */
+static int
+save_atomic(struct store *st, const char *name, const char *suffix,
+    const char *buf, size_t n, struct segerr *e)
 {
-	char tmp[SEG_NAMEMAX + 16], f[SEG_NAMEMAX + 16], buf[META_MAX];
-	int fd, n;
+	char tmp[SEG_NAMEMAX + 16], f[SEG_NAMEMAX + 16], sfx[16];
+	int fd;
 	ssize_t w;
 
-	if (fname(tmp, sizeof tmp, s->name, ".meta.tmp") < 0 ||
-	    fname(f, sizeof f, s->name, ".meta") < 0)
+	if (fname(f, sizeof f, name, suffix) < 0 ||
+	    snprintf(sfx, sizeof sfx, "%s.tmp", suffix) >= (int)sizeof sfx ||
+	    fname(tmp, sizeof tmp, name, sfx) < 0)
 		return seterr(e, ENAMETOOLONG, "name too long");
-	n = snprintf(buf, sizeof buf, "segd1 %u %u %o %u %llx %llx\n",
-	    (unsigned)s->uid, (unsigned)s->gid, (unsigned)s->mode,
-	    (unsigned)s->verb, (unsigned long long)s->va,
-	    (unsigned long long)s->len);
 	unlinkat(st->dirfd, tmp, 0);
 	fd = openat(st->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd < 0)
-		return seterr(e, errno, "save metadata: %s", strerror(errno));
-	w = write(fd, buf, (size_t)n);
-	if (w != n || close(fd) < 0) {
+		return seterr(e, errno, "save %s: %s", f, strerror(errno));
+	w = write(fd, buf, n);
+	if (w != (ssize_t)n || close(fd) < 0) {
 		int err = w < 0 ? errno : EIO;
 		unlinkat(st->dirfd, tmp, 0);
-		return seterr(e, err, "save metadata: %s", strerror(err));
+		return seterr(e, err, "save %s: %s", f, strerror(err));
 	}
 	if (renameat(st->dirfd, tmp, st->dirfd, f) < 0) {
 		int err = errno;
 		unlinkat(st->dirfd, tmp, 0);
-		return seterr(e, err, "save metadata: %s", strerror(err));
+		return seterr(e, err, "save %s: %s", f, strerror(err));
 	}
 	return 0;
+}
+
+int
+store_save(struct store *st, const struct segment *s, struct segerr *e)
+{
+	char buf[META_MAX];
+	int n;
+
+	n = snprintf(buf, sizeof buf, "segd1 %u %u %o %u %llx %llx\n",
+	    (unsigned)s->uid, (unsigned)s->gid, (unsigned)s->mode,
+	    (unsigned)s->verb, (unsigned long long)s->va,
+	    (unsigned long long)s->len);
+	return save_atomic(st, s->name, ".meta", buf, (size_t)n, e);
 }
 
 /* The name is gone: memory already mapped stays until its last unmap. */
 void
 store_unlink(struct store *st, const char *name)
 {
+	unlink_one(st, name, ".export");
 	unlink_one(st, name, ".meta");
 	unlink_one(st, name, ".seg");
 	unlink_one(st, name, ".zio");
@@ -520,4 +536,106 @@ store_load(struct store *st, int (*restore)(void *, const struct segment *,
 	}
 	closedir(d);
 	return n;
+}
+
+/*
+ * An export record (len bytes, not NUL-terminated) into r: "segx1 GEN
+ * FLAGS ACL\n", as store_export_save writes it.  GEN is a nonzero hex
+ * number, FLAGS hex with known bits only (STORE_EXPORT_FLAGS), ACL "-" for
+ * the empty list or a list acl_parse takes.  -1 if it is malformed.
+ */
+int
+store_export_parse(const char *buf, size_t len, struct exprec *r)
+{
+	char text[EXPREC_MAX + 1];
+	const char *p = text;
+	uint64_t gen, flags;
+	struct segerr e;
+	char *nl;
+	int n;
+
+	if (len == 0 || len > EXPREC_MAX || memchr(buf, '\0', len) != NULL)
+		return -1;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	if (strncmp(p, "segx1 ", 6) != 0)
+		return -1;
+	p += 6;
+	if (meta_num(&p, 16, UINT64_MAX, ' ', &gen) < 0 || gen == 0 ||
+	    meta_num(&p, 16, UINT32_MAX, ' ', &flags) < 0 ||
+	    (flags & ~(uint64_t)STORE_EXPORT_FLAGS) != 0)
+		return -1;
+	if ((nl = strchr(p, '\n')) == NULL || nl[1] != '\0' || nl == p)
+		return -1;
+	*nl = '\0';
+	if (strcmp(p, "-") == 0)
+		n = 0;
+	else if (*p == '-' || (n = acl_parse(p, r->acl, ACL_MAX, &e)) <= 0)
+		return -1;
+	r->gen = gen;
+	r->flags = (uint32_t)flags;
+	r->nacl = n;
+	return 0;
+}
+
+/* NAME.export: the record of a segment exported (replaced atomically). */
+int
+store_export_save(struct store *st, const char *name, const struct exprec *r,
+    struct segerr *e)
+{
+	char buf[EXPREC_MAX];
+	size_t n;
+	int i, k;
+
+	k = snprintf(buf, sizeof buf, "segx1 %llx %x %s",
+	    (unsigned long long)r->gen, (unsigned)r->flags,
+	    r->nacl == 0 ? "-" : "");
+	for (n = (size_t)k, i = 0; i < r->nacl; i++) {
+		k = snprintf(buf + n, sizeof buf - n, "%s%s:%s", i ? "," : "",
+		    r->acl[i].node, r->acl[i].perm & SEGW_WR ? "rw" : "r");
+		if (k < 0 || (size_t)k >= sizeof buf - n)
+			return seterr(e, ENAMETOOLONG, "export record too long");
+		n += (size_t)k;
+	}
+	if (n + 1 >= sizeof buf)
+		return seterr(e, ENAMETOOLONG, "export record too long");
+	buf[n++] = '\n';
+	return save_atomic(st, name, ".export", buf, n, e);
+}
+
+void
+store_export_unlink(struct store *st, const char *name)
+{
+	unlink_one(st, name, ".export");
+}
+
+/*
+ * NAME.export read back into r: 1, or 0 if there is none; -1 (logged) if
+ * it cannot be read or is malformed, and is then left where it is.
+ */
+int
+store_export_load(struct store *st, const char *name, struct exprec *r)
+{
+	char f[SEG_NAMEMAX + 16], buf[EXPREC_MAX + 1];
+	ssize_t n;
+	int fd;
+
+	if (fname(f, sizeof f, name, ".export") < 0)
+		return 0;
+	/* O_NONBLOCK: a FIFO planted here must not hang the restart */
+	fd = openat(st->dirfd, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		log_warn("%s: open %s", __func__, f);
+		return -1;
+	}
+	n = read(fd, buf, sizeof buf);	/* longer is malformed */
+	close(fd);
+	if (n <= 0 || store_export_parse(buf, (size_t)n, r) < 0) {
+		log_warnx("%s: %s: malformed export record, ignored", __func__, f);
+		return -1;
+	}
+	return 1;
 }

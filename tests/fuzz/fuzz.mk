@@ -8,7 +8,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS  = segw segp ctl acl meta zpool parse
+FUZZ_TARGETS  = segw segp ctl acl meta export zpool parse
 FUZZ_FLAGS    = -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer -Iproto -Isegd -Iseglib -Itests/fuzz

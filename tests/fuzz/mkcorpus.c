@@ -216,6 +216,8 @@ main(int argc, char *argv[])
 	puts_seed("meta", "va", "segd1 1000 1000 660 1 10000000 100000\n");
 	puts_seed("meta", "none", "segd1 0 0 600 0 0 0\n");
 	puts_seed("meta", "umsg", "segd1 65534 65534 644 3 36000000 10000\n");
+	puts_seed("export", "all", "segx1 5f3a000000001 0 -\n");
+	puts_seed("export", "two", "segx1 1 0 node-a:r,192.0.2.7:rw\n");
 	puts_seed("parse", "v4", "\x10" "192.0.2.1:7450");
 	puts_seed("parse", "v6", "[fe80::1%eth0]:7451");
 	puts_seed("parse", "num", "0x10000000");

@@ -76,9 +76,11 @@ START_TEST(every_key)
 	    "mount = /mnt/seg\n"
 	    "verbose = yes\n"
 	    "foreground = off\n"
-	    "ticket = 0\n"), 0);
+	    "ticket = 0\n"
+	    "heartbeat = 1500\n"), 0);
 	ck_assert_uint_eq(conf.set, (1u << CONF_NKEYS) - 1);
 	ck_assert_uint_eq(conf.ticket_ms, 0);
+	ck_assert_uint_eq(conf.heartbeat_ms, 1500);
 	ck_assert_str_eq(conf.str[CONF_SOCKET], "/run/segd/segd.sock");
 	ck_assert_str_eq(conf.str[CONF_STATEDIR], "/run/segd/segments");
 	ck_assert_uint_eq(conf.maxsegs, 1000);
@@ -153,6 +155,8 @@ START_TEST(number_bounds)
 	    "t.conf:1: deadline: '9' is not a number from 10 to 3600000");
 	refused("deadline = 3600001\n",
 	    "t.conf:1: deadline: '3600001' is not a number from 10 to 3600000");
+	refused("heartbeat = 600001\n",
+	    "t.conf:1: heartbeat: '600001' is not a number from 0 to 600000");
 	refused("deadline = 0x\n",
 	    "t.conf:1: deadline: '0x' is not a number from 10 to 3600000");
 }

@@ -1,6 +1,6 @@
 /*
  * check_store.c: the state directory (segd/store.c) as an attacker may
- * leave it: state records parsed with range checks (malformed ones of
+ * leave it: state and export records parsed with range checks (malformed ones of
  * every kind refused), backing files that clients resized or punched put
  * back (store_fit), pool state files that are not what segd made refused,
  * planted symlinks never followed, and directories another user owns or
@@ -405,6 +405,161 @@ START_TEST(dir_safe)
 }
 END_TEST
 
+/* ---- export records ---- */
+
+static int
+xparse(const char *text, struct exprec *r)
+{
+	memset(r, 0x5a, sizeof *r);
+	return store_export_parse(text, strlen(text), r);
+}
+
+START_TEST(export_good)
+{
+	struct exprec r;
+
+	ck_assert_int_eq(xparse("segx1 1 0 -\n", &r), 0);
+	ck_assert_uint_eq(r.gen, 1);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_int_eq(r.nacl, 0);
+	ck_assert_int_eq(xparse("segx1 ffffffffffffffff 0 a:r,b.c-1:rw\n",
+	    &r), 0);
+	ck_assert_uint_eq(r.gen, UINT64_MAX);
+	ck_assert_int_eq(r.nacl, 2);
+	ck_assert_str_eq(r.acl[0].node, "a");
+	ck_assert_int_eq(r.acl[0].perm, SEGW_RD);
+	ck_assert_str_eq(r.acl[1].node, "b.c-1");
+	ck_assert_int_eq(r.acl[1].perm, SEGW_RD | SEGW_WR);
+}
+END_TEST
+
+START_TEST(export_malformed)
+{
+	static const char *bad[] = {
+		"",
+		"segx1",
+		"segx1 1 0",			/* truncated */
+		"segx1 1 0 -",			/* no newline */
+		"segx1 1 0 -\n\n",
+		"segx1 1 0 - \n",
+		"segx1 1 0 \n",			/* no list: "-" */
+		"segx1 1 0 --\n",
+		"segx1 1 0 -a:r\n",
+		"segx2 1 0 -\n",
+		"SEGX1 1 0 -\n",
+		" segx1 1 0 -\n",
+		"segx1  1 0 -\n",		/* empty field */
+		"segx1 1\t0 -\n",
+		/* generation: nonzero, hex, at most 64 bits */
+		"segx1 0 0 -\n",
+		"segx1 10000000000000000 0 -\n",
+		"segx1 0x1 0 -\n",
+		"segx1 -1 0 -\n",
+		"segx1 1A 0 -\n",
+		/* flags: only known ones, at most 32 bits */
+		"segx1 1 1 -\n",
+		"segx1 1 80000000 -\n",
+		"segx1 1 100000000 -\n",
+		"segx1 1 -0 -\n",
+		/* access lists acl_parse refuses */
+		"segx1 1 0 a\n",
+		"segx1 1 0 a:x\n",
+		"segx1 1 0 a:rw,\n",
+		"segx1 1 0 :r\n",
+		"segx1 1 0 a b:r\n",
+		"segx1 1 0 a:r\nb:r\n",
+		"segx1 1 0 a/b:r\n",
+	};
+	struct exprec r;
+	char text[5000];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(xparse(bad[i], &r) == -1, "accepted: '%s'", bad[i]);
+	/* an embedded NUL; more entries than an export may have; too long */
+	ck_assert_int_eq(store_export_parse("segx1 1 0 -\n\0", 13, &r), -1);
+	ck_assert_int_eq(store_export_parse("segx1 1\0 0 -\n", 13, &r), -1);
+	n = snprintf(text, sizeof text, "segx1 1 0 ");
+	for (i = 0; i <= ACL_MAX; i++)
+		n += snprintf(text + n, sizeof text - (size_t)n, "%sn%zu:r",
+		    i ? "," : "", i);
+	snprintf(text + n, sizeof text - (size_t)n, "\n");
+	ck_assert_int_eq(xparse(text, &r), -1);
+	memset(text, 'a', sizeof text);
+	memcpy(text, "segx1 1 0 ", 10);
+	memcpy(text + sizeof text - 3, ":r\n", 3);
+	ck_assert_int_eq(store_export_parse(text, sizeof text, &r), -1);
+}
+END_TEST
+
+/* What store_export_save writes, store_export_load reads back; unlinked. */
+START_TEST(export_round_trip)
+{
+	struct exprec x, r;
+	struct segerr e;
+	int i;
+
+	memset(&x, 0, sizeof x);
+	ck_assert_int_eq(store_export_load(&st, "rt", &r), 0);	/* none */
+	x.gen = 0x123456789abcdefULL;
+	x.nacl = ACL_MAX;
+	for (i = 0; i < ACL_MAX; i++) {
+		memset(x.acl[i].node, 'n', SEGP_NODEMAX);
+		x.acl[i].node[SEGP_NODEMAX - 3] = (char)('a' + i % 26);
+		x.acl[i].node[SEGP_NODEMAX - 2] = (char)('a' + i / 26);
+		x.acl[i].node[SEGP_NODEMAX] = '\0';
+		x.acl[i].perm = i % 2 ? SEGW_RD : SEGW_RD | SEGW_WR;
+	}
+	ck_assert_msg(store_export_save(&st, "rt", &x, &e) == 0, "%s", e.msg);
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(store_export_load(&st, "rt", &r), 1);
+	ck_assert_uint_eq(r.gen, x.gen);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_int_eq(r.nacl, ACL_MAX);
+	for (i = 0; i < ACL_MAX; i++) {
+		ck_assert_str_eq(r.acl[i].node, x.acl[i].node);
+		ck_assert_int_eq(r.acl[i].perm, x.acl[i].perm);
+	}
+	x.nacl = 0;	/* replaced: the empty list */
+	x.gen = 2;
+	ck_assert_msg(store_export_save(&st, "rt", &x, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(store_export_load(&st, "rt", &r), 1);
+	ck_assert_uint_eq(r.gen, 2);
+	ck_assert_int_eq(r.nacl, 0);
+	store_export_unlink(&st, "rt");
+	ck_assert_int_eq(store_export_load(&st, "rt", &r), 0);
+}
+END_TEST
+
+/* A planted record: malformed, a symlink, a FIFO: refused, never hangs. */
+START_TEST(export_planted)
+{
+	char path[400];
+	struct exprec r;
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+
+	ck_assert(saved >= 0 && null >= 0);
+	dup2(null, 2);		/* the warnings */
+	close(null);
+	snprintf(path, sizeof path, "%s/bad.export", dir);
+	ck_put_file(path, "segx1 0 0 -\n");
+	ck_assert_int_eq(store_export_load(&st, "bad", &r), -1);
+	snprintf(path, sizeof path, "%s/good.export", dir);
+	ck_put_file(path, "segx1 5 0 -\n");
+	snprintf(path, sizeof path, "%s/lnk.export", dir);
+	ck_assert_int_eq(symlink("good.export", path), 0);
+	ck_assert_int_eq(store_export_load(&st, "lnk", &r), -1);
+	snprintf(path, sizeof path, "%s/fifo.export", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(store_export_load(&st, "fifo", &r), -1);
+	dup2(saved, 2);
+	close(saved);
+	ck_assert_int_eq(store_export_load(&st, "good", &r), 1);
+	ck_assert_uint_eq(r.gen, 5);
+}
+END_TEST
+
 Suite *
 suite(void)
 {
@@ -412,6 +567,8 @@ suite(void)
 
 	ck_tcase(s, "records", &fix, 0, meta_good, meta_malformed,
 	    meta_round_trip, NULL);
+	ck_tcase(s, "exports", &fix, 0, export_good, export_malformed,
+	    export_round_trip, export_planted, NULL);
 	ck_tcase(s, "backing", &fix, 0, fit_restores, fit_finds_holes, NULL);
 	ck_tcase(s, "planted", &fix, 0, symlinks_not_followed,
 	    zio_file_truncated_refused, NULL);
