@@ -56,16 +56,17 @@
 #                   `await` on the other node stops waiting
 #   await NAME SECS the other node signalled NAME (and did not fail)
 #
-# A faulty network (pair tests; only between the QEMU guests: the changes
-# go on the guest's own link, never on a host's):
+# A faulty network (pair tests; only between the QEMU guests: the qdisc
+# goes on the guest's own link, never on a host's):
 #   netem_need      skip unless this is a guest whose link takes a netem
 #                   qdisc; NETEM_DEV: the interface under the rxe device
 #   netem SPEC...   `tc qdisc replace dev $NETEM_DEV root netem SPEC`
 #                   (netem shapes what this node sends: both nodes call it
 #                   for a symmetric fault)
 #   netem_off       remove the qdisc now
-#   link_down, link_up  set NETEM_DEV down / up
-#   On exit the qdisc is removed and the link set up again, pass or fail.
+#   On exit the qdisc is removed, pass or fail.  (A link cut is "netem loss
+#   100%", not the interface set down: after a down and up the guests'
+#   rxe made no RDMA connection for minutes.)
 #   pair_perftest TEST PORT SIZE ITERS  perftest TEST (ib_write_bw, ...),
 #                   ITERS messages of SIZE bytes over rdma_cm from node 2 to
 #                   node 1 (both nodes call it);
@@ -349,14 +350,12 @@ blocked_in_poll() {
 NETEM_DEV=""
 _netem_set=0
 
-# _netem_restore: no qdisc of ours, the link up (the next test's network)
+# _netem_restore: no qdisc of ours left (the next test's network)
 _netem_restore() {
-	[ -n "$NETEM_DEV" ] || return 0
-	if [ "$_netem_set" = 1 ]; then
+	if [ -n "$NETEM_DEV" ] && [ "$_netem_set" = 1 ]; then
 		tc qdisc del dev "$NETEM_DEV" root 2>/dev/null
 		_netem_set=0
 	fi
-	ip link set dev "$NETEM_DEV" up 2>/dev/null
 	return 0
 }
 
@@ -364,7 +363,7 @@ netem_need() {
 	local err
 	[ "${SOFTROCE_MODE:-}" = guest ] ||
 		skip "netem tests run between the QEMU guests only (backend ${SOFTROCE_MODE:-?})"
-	need_cmd tc ip rdma
+	need_cmd tc rdma
 	NETEM_DEV=$(rdma link show "$SOFTROCE_DEV/1" 2>/dev/null |
 		sed -n 's/.* netdev \([^ ]*\).*/\1/p')
 	[ -n "$NETEM_DEV" ] || die "no network interface under $SOFTROCE_DEV"
@@ -385,14 +384,6 @@ netem_off() {
 	tc qdisc del dev "$NETEM_DEV" root || die "tc qdisc del dev $NETEM_DEV root"
 	_netem_set=0
 	echo "netem off on $NETEM_DEV"
-}
-
-link_down() {
-	ip link set dev "$NETEM_DEV" down || die "ip link set $NETEM_DEV down"
-}
-
-link_up() {
-	ip link set dev "$NETEM_DEV" up || die "ip link set $NETEM_DEV up"
 }
 
 pair_perftest() {

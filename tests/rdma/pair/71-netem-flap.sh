@@ -1,16 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
 # Copyright (c) 2025-2026 the segd authors
-# A link flap: node 1's link (the interface under its rxe device) goes down
-# for 5 s, then up.  Node 2 holds an import of node 1's segment in one
-# importer process and gets from it (direct data path, zero copy) before,
-# during and after the gap.  During the gap that get and a segctl get (segd
-# path) fail within the deadline (segd -t 3000 on both nodes; a 2500 ms
-# margin for a stalled guest), naming the peer, and nothing hangs.  Once the
-# link is up the same importer process gets again (the connection and the
-# import made again on the next use; retried every 500 ms) and reads the
-# segment's bytes.  Prints the detection time (the failed get's) and the
-# recovery time (from the link's return to the first get that worked).
+# A link flap: the link between the guests carries nothing for 5 s (netem
+# loss 100% on both guests), then everything again.  (Not the interface set
+# down and up: under the guests' kernel, 6.1's rxe, no RDMA connection could
+# be made between the guests for minutes after that, not even by new segds.)
+# Node 2 holds an import of node 1's segment in one importer process and
+# gets from it (direct data path, zero copy) before, during and after the
+# gap.  During the gap that get and a segctl get (segd path) fail within the
+# deadline (segd -t 3000 on both nodes; a 2500 ms margin for a stalled
+# guest), naming the peer, and nothing hangs.  Once the link is back the
+# same importer process gets again (the connection and the import made
+# again on the next use; retried every 500 ms) and reads the segment's
+# bytes.  Prints the detection time (the failed gets') and the recovery
+# time (from the link's return to the first get that worked).
 . "$SEG_TOP/tests/rdma/lib.sh"
 S=$SOFTROCE_SYNC
 me=node$SOFTROCE_NODE
@@ -18,7 +21,7 @@ D=3000 margin=2500 gap=5000 len=1048576
 pair_fail_fast
 netem_need
 start_segd "$me" 7450 -t $D
-echo "deadline: segd -t $D ms on both nodes; link down for $gap ms"
+echo "deadline: segd -t $D ms on both nodes; link cut for $gap ms"
 
 if [ "$SOFTROCE_NODE" = 1 ]; then
 	make_seg fseg "$me" 0x200000000000 $len
@@ -26,15 +29,15 @@ if [ "$SOFTROCE_NODE" = 1 ]; then
 	sctl "$me" write fseg <"$S/orig" || die "write fseg"
 	sctl "$me" export fseg node2:r || die "export fseg"
 	softroce_signal exported
-	await holding 120 || die "node 2's importer did not start"
+	softroce_barrier cut 60 || die "node 2 did not come to the cut"
 	t_down=$(ms_now)
-	link_down
+	netem loss 100%
 	softroce_signal down
 	# the gap itself: what this test is about
 	sleep "$(awk -v d="$gap" 'BEGIN { printf "%.3f", d / 1000 }')"
-	link_up
-	echo "link down for $(($(ms_now) - t_down)) ms"
 	softroce_signal up
+	netem_off
+	echo "link cut for $(($(ms_now) - t_down)) ms"
 	await after 120 || die "node 2 did not get again after the gap"
 	wait_until 30 counter_is "$me" exported_imports 1 ||
 		die "node 1 counts $(stat_of "$me" exported_imports) imports after the gap, want 1"
@@ -52,8 +55,9 @@ else
 	exec 3>"$T/ctl"
 	wait_until 60 grep -q '^ready$' "$T/hold.out" || die "holder: $(cat "$T/hold.out")"
 	grep -q '^tget ok' "$T/hold.out" || die "holder's first get: $(cat "$T/hold.out")"
-	softroce_signal holding
-	await down 60 || die "node 1 did not take its link down"
+	softroce_barrier cut 60 || die "node 1 did not come to the cut"
+	netem loss 100%
+	await down 60 || die "node 1 did not cut the link"
 	# a get on the held import (direct path) and a segctl get (segd path)
 	t0=$(ms_now)
 	echo >&3
@@ -71,7 +75,8 @@ else
 	echo "segctl get in the gap, after $sms ms: $(cat "$T/sget.err")"
 	[ "$sms" -lt $((D + margin)) ] || die "segctl get's error took $sms ms; deadline $D ms"
 	grep -q "$SOFTROCE_PEER" "$T/sget.err" || die "segctl get's error does not name the peer"
-	await up 60 || die "node 1 did not bring its link up"
+	await up 60 || die "node 1 did not end the cut"
+	netem_off
 	echo >&3
 	wait_until 60 grep -q '^after$' "$T/hold.out" || die "no get after the gap: $(cat "$T/hold.out")"
 	grep '^tretry' "$T/hold.out"
