@@ -35,8 +35,8 @@ if [ "$SOFTROCE_NODE" = 1 ]; then
 	softroce_signal down
 	# the gap itself: what this test is about
 	sleep "$(awk -v d="$gap" 'BEGIN { printf "%.3f", d / 1000 }')"
-	softroce_signal up
 	netem_off
+	softroce_signal up
 	echo "link cut for $(($(ms_now) - t_down)) ms"
 	await after 120 || die "node 2 did not get again after the gap"
 	wait_until 30 counter_is "$me" exported_imports 1 ||
