@@ -50,7 +50,7 @@ CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json
 
 # section 3: one page per family; every function its NAME section lists
 # gets a .so page (man3/seg_attach.3 holds ".so man3/libseg.3")
-MAN3      = man/libseg.3 man/seg_export.3 man/seg_zalloc.3
+MAN3      = man/libseg.3 man/seg_export.3 man/seg_rebind.3 man/seg_zalloc.3
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

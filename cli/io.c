@@ -217,9 +217,8 @@ import_open(const char *name, struct seg_import_info *ii, char **buf)
 {
 	seg_import_t *imp;
 
-	if ((imp = seg_import(name)) == NULL)
+	if ((imp = seg_import(name)) == NULL || seg_import_info(imp, ii) < 0)
 		fail(name, "%s", seg_errstr());
-	seg_import_info(imp, ii);
 	*buf = chunk_alloc(name);
 	return imp;
 }

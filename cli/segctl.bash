@@ -20,7 +20,7 @@ _segctl()
 		words=("${COMP_WORDS[@]}")
 		cword=$COMP_CWORD
 	}
-	local cmds="create ctl write read rm ls stat export unexport get put
+	local cmds="create ctl write read rm ls stat export unexport rebind get put
 		peers stats free zalloc"
 	local i cmd="" ncmd=0
 	_segctl_sock=()
@@ -57,7 +57,7 @@ _segctl()
 	}
 	case $cmd in
 	create) ;;
-	ctl | write | read | rm | stat | export | unexport | zalloc)
+	ctl | write | read | rm | stat | export | unexport | rebind | zalloc)
 		COMPREPLY=($(compgen -W "$(_segctl_segs)" -- "$cur"))
 		;;
 	ls)

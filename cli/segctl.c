@@ -11,8 +11,9 @@
  *   segctl rm NAME
  *   segctl ls [NODE]
  *   segctl stat NAME
- *   segctl export NAME [ACL]
+ *   segctl export [-f rebind,dontwait,lockops] NAME [ACL]
  *   segctl unexport NAME
+ *   segctl rebind NAME SEGMENT [OFFSET]
  *   segctl get NODE/NAME [OFFSET [LENGTH]] > out
  *   segctl put NODE/NAME [OFFSET] < in
  *   segctl peers
@@ -51,8 +52,10 @@ usage(void)
 	    "       segctl rm NAME\n"
 	    "       segctl ls [NODE]\n"
 	    "       segctl stat NAME\n"
-	    "       segctl export NAME [NODE:r|NODE:rw,...]\n"
+	    "       segctl export [-f rebind,dontwait,lockops] NAME "
+	    "[NODE:r|NODE:rw,...]\n"
 	    "       segctl unexport NAME\n"
+	    "       segctl rebind NAME SEGMENT [OFFSET]\n"
 	    "       segctl get NODE[:PORT]/NAME [OFFSET [LENGTH]] > out\n"
 	    "       segctl put NODE[:PORT]/NAME [OFFSET] < in\n"
 	    "       segctl peers\n"
@@ -136,12 +139,45 @@ cmd_rm(int argc, char **argv)
 	return 0;
 }
 
+/* "rebind,dontwait,lockops" (any of them) into SEG_* flags */
+static unsigned
+export_flags(const char *text)
+{
+	static const struct { const char *name; unsigned flag; } names[] = {
+		{ "rebind", SEG_ALLOW_REBIND }, { "dontwait", SEG_DONTWAIT },
+		{ "lockops", SEG_LOCK_OPS },
+	};
+	unsigned flags = 0;
+	size_t i, n;
+
+	while (*text != '\0') {
+		n = strcspn(text, ",");
+		for (i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strlen(names[i].name) == n &&
+			    strncmp(names[i].name, text, n) == 0)
+				break;
+		if (i == sizeof names / sizeof names[0])
+			fail("export", "unknown flag '%.*s': use rebind, "
+			    "dontwait, lockops", (int)n, text);
+		flags |= names[i].flag;
+		text += n + (text[n] == ',');
+	}
+	return flags;
+}
+
 static int
 cmd_export(int argc, char **argv)
 {
+	unsigned flags = 0;
+
+	if (argc >= 3 && strcmp(argv[1], "-f") == 0) {
+		flags = export_flags(argv[2]);
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2 || argc > 3)
 		usage();
-	if (seg_export(argv[1], argc == 3 ? argv[2] : NULL) < 0)
+	if (seg_export_flags(argv[1], argc == 3 ? argv[2] : NULL, flags) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	return 0;
 }
@@ -152,6 +188,32 @@ cmd_unexport(int argc, char **argv)
 	if (argc != 2)
 		usage();
 	if (seg_unexport(argv[1]) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	return 0;
+}
+
+/* Bind export NAME to SEGMENT's memory at OFFSET (its length's worth). */
+static int
+cmd_rebind(int argc, char **argv)
+{
+	struct seg_info exp, to;
+	uint64_t off = 0;
+
+	if (argc < 3 || argc > 4)
+		usage();
+	if (argc == 4)
+		off = number(argv[1], "offset", argv[3]);
+	if (seg_stat(argv[1], &exp) < 0)
+		fail(argv[1], "%s", seg_errstr());
+	if (seg_stat(argv[2], &to) < 0)
+		fail(argv[2], "%s", seg_errstr());
+	if (off > to.len || exp.len > to.len - off)
+		fail(argv[1], "bad length: %llu bytes at offset %llu do not fit "
+		    "in segment '%s' (%llu bytes)", (unsigned long long)exp.len,
+		    (unsigned long long)off, argv[2],
+		    (unsigned long long)to.len);
+	if (seg_rebind(argv[1], (void *)(uintptr_t)(to.va + off),
+	    (size_t)exp.len) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	return 0;
 }
@@ -210,7 +272,7 @@ static const struct {
 	{ "create", cmd_create }, { "ctl", cmd_ctl }, { "write", cmd_write },
 	{ "read", cmd_read }, { "rm", cmd_rm }, { "ls", cmd_ls },
 	{ "stat", cmd_stat }, { "export", cmd_export },
-	{ "unexport", cmd_unexport }, { "get", cmd_get }, { "put", cmd_put },
+	{ "unexport", cmd_unexport }, { "rebind", cmd_rebind }, { "get", cmd_get }, { "put", cmd_put },
 	{ "peers", cmd_peers }, { "stats", cmd_stats }, { "free", cmd_free },
 	{ "zalloc", cmd_zalloc },
 };

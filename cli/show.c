@@ -63,10 +63,25 @@ print_info(const struct seg_info *s)
 	    s->mode, s->nattach);
 }
 
-/* A peer's exports: the address is 0 when its protocol predates it. */
+/* an export's SEG_* flags as segctl export -f takes them; "" for none */
+static void
+flag_names(unsigned flags, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s%s", flags & SEG_ALLOW_REBIND ? "rebind" :
+	    "", flags & SEG_ALLOW_REBIND && flags & ~SEG_ALLOW_REBIND ? "," : "",
+	    flags & SEG_DONTWAIT ? "dontwait" : "",
+	    flags & SEG_DONTWAIT && flags & SEG_LOCK_OPS ? "," : "",
+	    flags & SEG_LOCK_OPS ? "lockops" : "");
+}
+
+/*
+ * A peer's exports: the address is 0 when its protocol predates it; the
+ * export's flags, if any, after the access.
+ */
 static void
 show_remote(const struct seg_info *v, int n)
 {
+	char fl[32];
 	int i;
 
 	if (opt_json)
@@ -75,6 +90,7 @@ show_remote(const struct seg_info *v, int n)
 		header("NAME VERB ADDRESS LENGTH ACCESS");
 	for (i = 0; i < n; i++) {
 		const char *acc = v[i].mode & 2 ? "rw" : "r";
+		flag_names(SEG_PEER_FLAGS(v[i].mode), fl, sizeof fl);
 		if (opt_json) {
 			json_open('{');
 			json_key("name"), json_str(v[i].name);
@@ -86,14 +102,17 @@ show_remote(const struct seg_info *v, int n)
 				json_null();
 			json_key("length"), json_u64(v[i].len);
 			json_key("access"), json_str(acc);
+			json_key("flags"), json_str(fl);
 			json_close('}');
 		} else if (v[i].va != 0)
-			printf("%s %s 0x%llx 0x%llx %s\n", v[i].name, v[i].verb,
-			    (unsigned long long)v[i].va,
-			    (unsigned long long)v[i].len, acc);
+			printf("%s %s 0x%llx 0x%llx %s%s%s\n", v[i].name,
+			    v[i].verb, (unsigned long long)v[i].va,
+			    (unsigned long long)v[i].len, acc, fl[0] ? " " : "",
+			    fl);
 		else
-			printf("%s %s - 0x%llx %s\n", v[i].name, v[i].verb,
-			    (unsigned long long)v[i].len, acc);
+			printf("%s %s - 0x%llx %s%s%s\n", v[i].name, v[i].verb,
+			    (unsigned long long)v[i].len, acc, fl[0] ? " " : "",
+			    fl);
 	}
 	if (opt_json)
 		json_close(']');

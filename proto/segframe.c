@@ -16,7 +16,7 @@
 
 _Static_assert(sizeof(struct segw_req_wire) == 88, "segw_req_wire layout");
 _Static_assert(sizeof(struct segw_info_wire) == 104, "segw_info_wire layout");
-_Static_assert(sizeof(struct segw_imp_wire) == 40, "segw_imp_wire layout");
+_Static_assert(sizeof(struct segw_imp_wire) == 48, "segw_imp_wire layout");
 _Static_assert(sizeof(struct segw_io_wire) == 24, "segw_io_wire layout");
 _Static_assert(SEGW_HDRLEN + 24 + SEGW_IO_MAXN * 24 <= SEGW_HDRLEN + SEGW_MAXPAYLOAD,
     "an io frame fits");
@@ -197,7 +197,8 @@ segw_imp_encode(uint8_t *out, size_t size, const struct segw_imp *m)
 	size_t al = strnlen(m->addr, SEGW_ADDRLEN);
 
 	if (size < sizeof w + (m->direct ? sizeof d : 0) ||
-	    (m->direct && (al == 0 || al == SEGW_ADDRLEN)))
+	    (m->direct && (al == 0 || al == SEGW_ADDRLEN)) ||
+	    (m->eflags & ~SEGW_EXP_ALL) != 0)
 		return 0;
 	w.handle = htole64(m->handle);
 	w.len = htole64(m->len);
@@ -205,6 +206,8 @@ segw_imp_encode(uint8_t *out, size_t size, const struct segw_imp *m)
 	w.rkey = htole32(m->rkey);
 	w.perm = htole32(m->perm);
 	w.gen = htole64(m->gen);
+	w.eflags = htole32(m->eflags);
+	w.pad = 0;
 	memcpy(out, &w, sizeof w);
 	if (!m->direct)
 		return sizeof w;
@@ -260,6 +263,9 @@ segw_imp_decode(const uint8_t *p, size_t len, struct segw_imp *m)
 	m->rkey = le32toh(w.rkey);
 	m->perm = le32toh(w.perm);
 	m->gen = le64toh(w.gen);
+	m->eflags = le32toh(w.eflags);
+	if ((m->eflags & ~SEGW_EXP_ALL) != 0 || w.pad != 0)
+		return -1;
 	return 0;
 }
 

@@ -24,6 +24,7 @@ _Static_assert(sizeof(struct segp_ent_wire) == 80, "segp_ent layout");
 _Static_assert(sizeof(struct segp_ent3_wire) == 88, "segp_ent3 layout");
 _Static_assert(sizeof(struct segp_import_rep_wire) == 40, "import_rep layout");
 _Static_assert(sizeof(struct segp_ticket_wire) == 32, "ticket layout");
+_Static_assert(sizeof(struct segp_eflags_wire) == 8, "eflags layout");
 _Static_assert(sizeof(struct segp_connect_wire) <= SEGP_CONNECT_MAX,
     "connect private data fits");
 _Static_assert(sizeof(struct segp_free_wire) + SEGP_FREE_MAX * 8 <=
@@ -74,7 +75,8 @@ segp_payload_size(uint16_t type)
 		return sizeof(struct segp_id_wire);
 	default:
 		return -1;	/* LIST_REP, ERROR, FREE: by their counts;
-				 * IMPORT_REP: with or without a ticket */
+				 * IMPORT_REP, REBIND: with or without a
+				 * ticket, flags */
 	}
 }
 
@@ -246,6 +248,7 @@ ent_valid(const struct segp_ent *e, int withva)
 {
 	return seg_name_valid(e->name) && perm_valid(e->perm) &&
 	    e->verb > SEG_VERB_NONE && e->verb < SEG_VERB_MAX &&
+	    (e->eflags & ~SEGW_EXP_ALL) == 0 &&
 	    (withva ? e->va != 0 && e->va <= UINT64_MAX - e->len : e->va == 0);
 }
 
@@ -279,6 +282,7 @@ list_rep_encode(uint8_t *out, const struct segp_list_rep *r)
 		ew.e.namelen = htole16((uint16_t)nl);
 		ew.e.perm = e->perm;
 		ew.e.verb = e->verb;
+		ew.e.eflags = htole32(e->eflags);
 		ew.e.len = htole64(e->len);
 		memcpy(ew.e.name, e->name, nl);
 		ew.va = htole64(e->va);
@@ -317,6 +321,7 @@ list_rep_decode(const uint8_t *p, size_t len, struct segp_list_rep *r,
 		memcpy(&ew, p + sizeof w + i * es, es);
 		e->perm = ew.e.perm;
 		e->verb = ew.e.verb;
+		e->eflags = le32toh(ew.e.eflags);
 		e->len = le64toh(ew.e.len);
 		e->va = le64toh(ew.va);
 		if (wire_name(e->name, sizeof e->name, ew.e.name,
@@ -333,7 +338,17 @@ static int
 import_rep_valid(const struct segp_import_rep *r)
 {
 	return r->len != 0 && r->va <= UINT64_MAX - r->len &&
-	    perm_valid(r->perm);
+	    perm_valid(r->perm) && (r->eflags & ~SEGW_EXP_ALL) == 0 &&
+	    (r->witheflags || r->eflags == 0);
+}
+
+/* IMPORT_REP's bytes: the reply, [the ticket], [the export's flags] */
+static size_t
+import_rep_size(const struct segp_import_rep *r)
+{
+	return sizeof(struct segp_import_rep_wire) +
+	    (r->direct ? sizeof(struct segp_ticket_wire) : 0) +
+	    (r->witheflags ? sizeof(struct segp_eflags_wire) : 0);
 }
 
 static size_t
@@ -341,6 +356,8 @@ import_rep_encode(uint8_t *out, const struct segp_import_rep *r)
 {
 	struct segp_import_rep_wire w;
 	struct segp_ticket_wire t;
+	struct segp_eflags_wire f = { htole32(r->eflags), 0 };
+	size_t at = sizeof w;
 
 	w.id = htole64(r->id);
 	w.va = htole64(r->va);
@@ -349,14 +366,19 @@ import_rep_encode(uint8_t *out, const struct segp_import_rep *r)
 	w.rkey = htole32(r->rkey);
 	w.perm = htole32(r->perm);
 	memcpy(out, &w, sizeof w);
-	if (!r->direct)
-		return sizeof w;
-	memset(&t, 0, sizeof t);
-	t.grant = htole64(r->grant);
-	memcpy(t.ticket, r->ticket, sizeof t.ticket);
-	t.drkey = htole32(r->drkey);
-	memcpy(out + sizeof w, &t, sizeof t);
-	return sizeof w + sizeof t;
+	if (r->direct) {
+		memset(&t, 0, sizeof t);
+		t.grant = htole64(r->grant);
+		memcpy(t.ticket, r->ticket, sizeof t.ticket);
+		t.drkey = htole32(r->drkey);
+		memcpy(out + at, &t, sizeof t);
+		at += sizeof t;
+	}
+	if (r->witheflags) {
+		memcpy(out + at, &f, sizeof f);
+		at += sizeof f;
+	}
+	return at;
 }
 
 static int
@@ -365,13 +387,26 @@ import_rep_decode(const uint8_t *p, size_t len, struct segp_import_rep *r,
 {
 	struct segp_import_rep_wire w;
 	struct segp_ticket_wire t;
+	struct segp_eflags_wire f;
 
-	if (len != sizeof w && len != sizeof w + sizeof t) {
+	/* the four sizes differ: 40, 48 (flags), 72 (ticket), 80 (both) */
+	if (len != sizeof w && len != sizeof w + sizeof t &&
+	    len != sizeof w + sizeof f && len != sizeof w + sizeof t + sizeof f) {
 		*why = "import reply of the wrong size";
 		return -1;
 	}
 	memcpy(&w, p, sizeof w);
 	memset(r, 0, sizeof *r);
+	if ((len - sizeof w) % sizeof t != 0) {
+		memcpy(&f, p + len - sizeof f, sizeof f);
+		if (f.pad != 0) {
+			*why = "bad export flags in import reply";
+			return -1;
+		}
+		r->witheflags = 1;
+		r->eflags = le32toh(f.eflags);
+		len -= sizeof f;
+	}
 	r->id = le64toh(w.id);
 	r->va = le64toh(w.va);
 	r->len = le64toh(w.len);
@@ -390,7 +425,7 @@ import_rep_decode(const uint8_t *p, size_t len, struct segp_import_rep *r,
 		r->drkey = le32toh(t.drkey);
 	}
 	if (!import_rep_valid(r)) {
-		*why = "bad length, address or grant in import reply";
+		*why = "bad length, address, grant or flags in import reply";
 		return -1;
 	}
 	return 0;
@@ -438,7 +473,8 @@ error_decode(const uint8_t *p, size_t len, struct segp_error *e,
 static size_t
 free_encode(uint8_t *out, const struct segp_free *f)
 {
-	struct segp_free_wire w = { htole64(f->id), htole32(f->n), 0 };
+	struct segp_free_wire w = { htole64(f->id), htole32(f->n),
+	    htole32(f->seq) };
 	uint32_t i;
 
 	memcpy(out, &w, sizeof w);
@@ -463,6 +499,7 @@ free_decode(const uint8_t *p, size_t len, struct segp_free *f,
 	memcpy(&w, p, sizeof w);
 	f->id = le64toh(w.id);
 	f->n = le32toh(w.n);
+	f->seq = le32toh(w.seq);
 	if (f->n == 0 || f->n > SEGP_FREE_MAX || len != sizeof w + f->n * 8) {
 		*why = "free length does not match its count";
 		return -1;
@@ -503,9 +540,9 @@ segp_msg_size(uint16_t type, const union segp_msg *m)
 	case SEGP_IMPORT:
 		return seg_name_valid(m->name) ? sizeof(struct segp_name_wire) : 0;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		return import_rep_valid(&m->import_rep) ?
-		    sizeof(struct segp_import_rep_wire) + (m->import_rep.direct ?
-		    sizeof(struct segp_ticket_wire) : 0) : 0;
+		    import_rep_size(&m->import_rep) : 0;
 	default:
 		return type > 0 && type < SEGP_TYPEMAX ?
 		    (size_t)segp_payload_size(type) : 0;
@@ -541,6 +578,7 @@ segp_msg_encode(uint8_t *out, size_t size, uint16_t type,
 		return sizeof w;
 	}
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		return import_rep_encode(out, &m->import_rep);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
@@ -594,6 +632,7 @@ segp_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		return 0;
 	}
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		return import_rep_decode(p, len, &m->import_rep, why);
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
@@ -636,6 +675,7 @@ segp_type_name(uint16_t type)
 		[SEGP_UNIMPORT] = "unimport", [SEGP_REVOKE] = "revoke",
 		[SEGP_ERROR] = "error", [SEGP_FREE] = "free",
 		[SEGP_SIGNAL] = "signal", [SEGP_ACK] = "ack",
+		[SEGP_TICKET] = "ticket", [SEGP_REBIND] = "rebind",
 	};
 
 	return type < SEGP_TYPEMAX && names[type] != NULL ? names[type] : "?";

@@ -18,7 +18,8 @@
  * A client's first request is HELLO with the protocol version it speaks;
  * segd answers with its own, or with an error naming both when it does not
  * speak the client's.  Anything else first is answered with that error too.
- * Version 1 (no HELLO) was the first release's.
+ * Version 1 (no HELLO) was the first release's; version 4 added the
+ * export's flags (EXPORT's arg, segw_imp_wire's eflags).
  */
 #ifndef SEGWIRE_H
 #define SEGWIRE_H
@@ -31,9 +32,9 @@
 #define SEGW_MAXTEXT     256         /* ctl messages, error strings */
 #define SEGW_MAXPAYLOAD  65536       /* no local frame is larger */
 #ifndef SEGW_VERSION
-#define SEGW_VERSION     3           /* the local protocol's version */
+#define SEGW_VERSION     4           /* the local protocol's version */
 #endif
-#define SEGW_VERSION_MIN 3           /* the oldest segd serves */
+#define SEGW_VERSION_MIN 4           /* the oldest segd serves */
 
 enum segw_op {
 	SEGW_CREATE = 1,   /* name, arg=mode */
@@ -47,7 +48,7 @@ enum segw_op {
 	SEGW_STAT,         /* name -> info */
 	SEGW_LISTENT,      /* reply only */
 	SEGW_LISTEND,      /* reply only */
-	SEGW_EXPORT,       /* name, text=ACL */
+	SEGW_EXPORT,       /* name, arg=SEGW_EXP_* flags, text=ACL */
 	SEGW_UNEXPORT,     /* name */
 	SEGW_IMPORT,       /* name, text="ADDR PORT NODE" -> segw_imp */
 	SEGW_UNIMPORT,     /* a=handle */
@@ -67,6 +68,8 @@ enum segw_op {
 	SEGW_RSIGNAL,      /* a=import handle: post a signal to its exporter */
 	SEGW_TICKET,       /* a=import handle -> segw_imp with a new ticket */
 	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
+	SEGW_REBIND,       /* name, a=va, b=len: bind the export there */
+	SEGW_IMPINFO,      /* a=import handle -> segw_imp as segd knows it now */
 	SEGW_OPMAX
 };
 
@@ -76,6 +79,15 @@ enum segw_op {
 
 #define SEGW_RD 4
 #define SEGW_WR 2
+
+/* an export's flags, shared with seg.h's SEG_ALLOW_REBIND, ... */
+#define SEGW_EXP_REBIND   0x1	/* seg_rebind may move it */
+#define SEGW_EXP_DONTWAIT 0x2	/* fail EAGAIN rather than fault pages in */
+#define SEGW_EXP_LOCKOPS  0x4	/* importers may use RDMA atomics on it */
+#define SEGW_EXP_ALL      0x7
+/* a peer's listing (SEGW_PEERLS): segw_info's mode is the access (4, 6)
+ * with the export's flags above it (seg.h's SEG_PEER_FLAGS) */
+#define SEGW_EXP_MODESHIFT 12
 
 /* attr bits, shared with seg.h */
 #define SEGW_ATTR_RONLY 0x1
@@ -110,7 +122,7 @@ struct segw_info_wire {
 	uint64_t len;
 } __attribute__((packed));
 
-/* SEGW_IMPORT reply body: 40 bytes */
+/* SEGW_IMPORT reply body: 48 bytes */
 struct segw_imp_wire {
 	uint64_t handle;
 	uint64_t len;
@@ -118,6 +130,8 @@ struct segw_imp_wire {
 	uint32_t rkey;
 	uint32_t perm;	/* SEGW_RD | SEGW_WR */
 	uint64_t gen;
+	uint32_t eflags;	/* the export's SEGW_EXP_* */
+	uint32_t pad;
 } __attribute__((packed));
 
 /* SEGW_IO request: 24 bytes, then n segw_iov_wire */
@@ -207,6 +221,7 @@ struct segw_direct_wire {	/* 88 bytes */
 struct segw_imp {
 	uint64_t handle, len, rva, gen;
 	uint32_t rkey, perm;
+	uint32_t eflags;		/* SEGW_EXP_* of the export */
 	int      direct;		/* the fields below are set */
 	uint64_t grant;
 	uint8_t  ticket[SEGP_TICKETLEN];
@@ -245,7 +260,11 @@ struct segw_io {
  * 3, IMPORT_REP carries a ticket for the direct data path, TICKET asks
  * for a new one, and LIST_REP's entries carry the exporter's address of
  * the segment (segp_ent3_wire, 88 bytes, where version 2 sends
- * segp_ent_wire).  Since version 2 every rdma_cm connect carries private
+ * segp_ent_wire).  A peer whose HELLO has SEGP_CAP_EFLAGS in caps reads
+ * IMPORT_REP's export flags (segp_eflags_wire, after the ticket if any);
+ * one with SEGP_CAP_REBIND understands REBIND (an IMPORT_REP's payload,
+ * unasked: the import's new binding), which others never get.
+ * Since version 2 every rdma_cm connect carries private
  * data (segp_connect_wire): a connect without it is refused, so version 1
  * segds (which sent none) cannot connect.
  */
@@ -265,6 +284,10 @@ struct segw_io {
 #define SEGP_FREE_MAX  500	/* addresses in one FREE */
 #define SEGP_PAYLOADMAX (SEGP_MSGSIZE - SEGP_HDRLEN)
 
+/* HELLO's caps: what a peer understands beyond its version */
+#define SEGP_CAP_EFLAGS 0x1	/* IMPORT_REP's export flags */
+#define SEGP_CAP_REBIND 0x2	/* REBIND */
+
 enum segp_type {
 	SEGP_HELLO = 1,     /* segp_hello */
 	SEGP_CREDIT,        /* no payload */
@@ -279,8 +302,16 @@ enum segp_type {
 	SEGP_SIGNAL,        /* segp_id_wire */
 	SEGP_ACK,           /* no payload: a FREE or SIGNAL was applied */
 	SEGP_TICKET,        /* segp_id_wire: a new ticket -> IMPORT_REP (3) */
+	SEGP_REBIND,        /* segp_import_rep: exporter -> importer, the
+	                     * import's new binding (SEGP_CAP_REBIND only) */
 	SEGP_TYPEMAX
 };
+
+/* IMPORT_REP to a peer with SEGP_CAP_EFLAGS: this comes last */
+struct segp_eflags_wire {	/* 8 bytes */
+	uint32_t eflags;	/* SEGW_EXP_* */
+	uint32_t pad;
+} __attribute__((packed));
 
 /* on the wire, little-endian */
 struct segp_hdr_wire {
@@ -320,7 +351,8 @@ struct segp_ent_wire {		/* 80 bytes: versions 1 and 2 */
 	uint16_t namelen;
 	uint8_t  perm;
 	uint8_t  verb;
-	uint32_t pad;
+	uint32_t eflags;	/* the export's SEGW_EXP_*; was a zero pad, which
+				 * older decoders ignore */
 	uint64_t len;
 	uint8_t  name[SEG_NAMEMAX];
 } __attribute__((packed));
@@ -369,7 +401,7 @@ struct segp_id_wire {		/* 8 bytes */
 struct segp_free_wire {		/* 16 bytes, then n le64 addresses */
 	uint64_t id;	/* the import */
 	uint32_t n;
-	uint32_t pad;
+	uint32_t seq;	/* the sender's batch number; 0: none (an older segd) */
 } __attribute__((packed));
 
 struct segp_error_wire {	/* 8 bytes, then textlen bytes */
@@ -396,6 +428,7 @@ struct segp_ent {
 	uint64_t len;
 	uint8_t  perm;		/* SEGW_RD, or SEGW_RD | SEGW_WR */
 	uint8_t  verb;		/* a seg_verb, not SEG_VERB_NONE */
+	uint32_t eflags;	/* SEGW_EXP_* (0 from older exporters) */
 };
 
 struct segp_list_rep {
@@ -417,6 +450,8 @@ struct segp_import_rep {
 	uint64_t grant;
 	uint8_t  ticket[SEGP_TICKETLEN];
 	uint32_t drkey;
+	int      witheflags;		/* SEGP_CAP_EFLAGS: eflags follow */
+	uint32_t eflags;		/* SEGW_EXP_*; 0 when not sent */
 };
 
 struct segp_connect {
@@ -434,6 +469,7 @@ struct segp_error {
 struct segp_free {
 	uint64_t id;
 	uint32_t n;			/* 1..SEGP_FREE_MAX */
+	uint32_t seq;			/* 0: none; a retry keeps its batch's */
 	uint64_t addrs[SEGP_FREE_MAX];
 };
 
@@ -443,7 +479,7 @@ union segp_msg {
 	uint32_t               cursor;		/* LIST */
 	struct segp_list_rep   list_rep;	/* LIST_REP */
 	char                   name[SEG_NAMEMAX + 1];	/* IMPORT */
-	struct segp_import_rep import_rep;	/* IMPORT_REP */
+	struct segp_import_rep import_rep;	/* IMPORT_REP, REBIND */
 	uint64_t               id;		/* UNIMPORT, REVOKE, SIGNAL, TICKET */
 	struct segp_error      error;		/* ERROR */
 	struct segp_free       free;		/* FREE */

@@ -264,8 +264,23 @@ op_export(struct client *c, uint16_t op, const struct segw_req *r)
 	struct segment *s;
 
 	if ((s = lookup(c, r->name, &e)) == NULL ||
-	    (op == SEGW_EXPORT ? export_seg(sd, s, r->text, client_cred(c), &e) :
+	    (op == SEGW_EXPORT ? export_seg(sd, s, r->text, r->arg,
+	    client_cred(c), &e) :
 	    unexport_seg(sd, s, client_cred(c), &e)) < 0)
+		client_reply_err(c, op, &e);
+	else
+		client_reply(c, op, NULL, NULL, 0, -1);
+}
+
+/* rebind: the export's owner or root (export.c decides) */
+static void
+op_rebind(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	struct segerr e;
+	struct segment *s;
+
+	if ((s = lookup(c, r->name, &e)) == NULL ||
+	    rebind_seg(client_segd(c), s, r->a, r->b, client_cred(c), &e) < 0)
 		client_reply_err(c, op, &e);
 	else
 		client_reply(c, op, NULL, NULL, 0, -1);
@@ -515,7 +530,8 @@ static const op_handler handlers[SEGW_OPMAX] = {
 	[SEGW_UNEXPORT] = op_export,	[SEGW_IMPORT] = op_import,
 	[SEGW_UNIMPORT] = op_import,	[SEGW_PEERLS] = op_import,
 	[SEGW_RSIGNAL] = op_import,	[SEGW_BOUNCE] = op_import,
-	[SEGW_TICKET] = op_import,
+	[SEGW_TICKET] = op_import,	[SEGW_REBIND] = op_rebind,
+	[SEGW_IMPINFO] = op_import,
 	[SEGW_PEERS] = op_peers,	[SEGW_STATS] = op_stats,
 	[SEGW_ZALLOC] = op_zio,		[SEGW_ZPOOL] = op_zio,
 	[SEGW_FREEREAD] = op_zio,	[SEGW_FREEFD] = op_zio,

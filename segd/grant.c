@@ -124,10 +124,13 @@ grant_ticket(struct grant *g, struct segp_import_rep *r, struct segerr *e)
 	return 0;
 }
 
-/* A grant for import id of peer p over [addr, addr+len) with perm. */
+/*
+ * A grant for import id of peer p over [addr, addr+len) with perm; a
+ * writable one of an export with SEGW_EXP_LOCKOPS takes RDMA atomics too.
+ */
 struct grant *
 grant_new(struct peer *p, uint64_t id, void *addr, uint64_t len, int perm,
-    struct segerr *e)
+    unsigned eflags, struct segerr *e)
 {
 	int access = IBV_ACCESS_REMOTE_READ;
 	struct grant *g;
@@ -148,6 +151,8 @@ grant_new(struct peer *p, uint64_t id, void *addr, uint64_t len, int perm,
 	snprintf(g->addr, sizeof g->addr, "%s", peer_addr(p));
 	if (perm & SEGW_WR)
 		access |= IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE;
+	if ((perm & SEGW_WR) && (eflags & SEGW_EXP_LOCKOPS))
+		access |= IBV_ACCESS_REMOTE_ATOMIC;
 	if ((g->pd = ibv_alloc_pd(gs.sd->rdma->verbs)) == NULL) {
 		seterr(e, errno ? errno : ENOMEM, "ibv_alloc_pd: %s",
 		    strerror(errno ? errno : ENOMEM));

@@ -164,6 +164,7 @@ imp_reply(struct creq *q, const struct cimport *x)
 	m.gen = imp->gen;
 	m.rkey = imp->rkey;
 	m.perm = imp->perm;
+	m.eflags = imp->eflags;
 	m.direct = imp->direct && seg_parse_hostport(imp->where, m.addr,
 	    sizeof m.addr, &m.port, SEGP_PORT, &why) == 0;
 	if (m.direct) {
@@ -234,7 +235,8 @@ list_done(void *arg, const char *node, const struct segp_ent *ents,
 		memset(&info, 0, sizeof info);
 		snprintf(info.name, sizeof info.name, "%s", ents[i].name);
 		info.verb = ents[i].verb;
-		info.mode = ents[i].perm;
+		info.mode = ents[i].perm |
+		    ents[i].eflags << SEGW_EXP_MODESHIFT;
 		info.len = ents[i].len;
 		info.va = ents[i].va;	/* 0 from peers of versions 1, 2 */
 		creq_stream(q, SEGW_LISTENT, &info, NULL, 0);
@@ -360,6 +362,12 @@ import_request(struct segd *sd, struct client *c, uint16_t op,
 		if ((x = cimport_find(c, r->a, &e)) == NULL ||
 		    ticket_ask(q, x, &e) < 0)
 			break;
+		return;
+	case SEGW_IMPINFO:	/* the binding now (a rebind may have moved it) */
+		if ((x = cimport_find(c, r->a, &e)) == NULL ||
+		    rseg_usable(x->imp, &e) < 0)
+			break;
+		imp_reply(q, x);
 		return;
 	case SEGW_BOUNCE:
 		do_bounce(sd, q, c);

@@ -346,6 +346,32 @@ addr_pick(const struct ns *ns, uint64_t len, uint64_t from)
 	return cand;
 }
 
+/*
+ * Whether [off, off+len) of s (page-aligned) is resident in memory, so
+ * registering it pins without faulting pages in (SEGW_EXP_DONTWAIT):
+ * 1 yes, 0 no, -1 with errno.  mincore(2) on segd's mapping, a chunk of
+ * pages at a time.
+ */
+int
+seg_resident(const struct segment *s, uint64_t off, uint64_t len,
+    uint64_t pagesize)
+{
+	unsigned char vec[4096];
+	uint64_t at, n, i;
+
+	for (at = off; at < off + len; at += n * pagesize) {
+		n = (off + len - at + pagesize - 1) / pagesize;
+		if (n > sizeof vec)
+			n = sizeof vec;
+		if (mincore((char *)s->map + at, n * pagesize, vec) < 0)
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!(vec[i] & 1))
+				return 0;
+	}
+	return 1;
+}
+
 void
 seg_hold(struct segment *s)
 {
@@ -572,8 +598,6 @@ ns_restore(struct ns *ns, const struct segment *p, struct segerr *e)
 		addr_insert(ns, s);
 		count_bytes(ns, s);
 	}
-	if (ns->on_restored)
-		ns->on_restored(ns->hookctx, s);
 	return 0;
 }
 
@@ -583,11 +607,21 @@ restore_cb(void *arg, const struct segment *s, struct segerr *e)
 	return ns_restore(arg, s, e);
 }
 
-/* The segments a previous segd left in the state directory. */
+/*
+ * The segments a previous segd left in the state directory; then each is
+ * handed to on_restored, once all are there (an export bound to another
+ * segment finds it whatever order they were read in).
+ */
 int
 ns_load(struct ns *ns)
 {
-	return store_load(ns->store, restore_cb, ns);
+	struct segment *s;
+	int n = store_load(ns->store, restore_cb, ns);
+
+	if (ns->on_restored)
+		TAILQ_FOREACH(s, &ns->all, entry)
+			ns->on_restored(ns->hookctx, s);
+	return n;
 }
 
 void

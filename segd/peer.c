@@ -500,6 +500,7 @@ hello_send(struct peer *p)
 	m.hello.vmin = SEGP_VERSION_MIN;
 	m.hello.vmax = SEGP_VERSION_MAX;
 	m.hello.port = p->sd->rdma->port;
+	m.hello.caps = SEGP_CAP_EFLAGS | SEGP_CAP_REBIND;
 	snprintf(m.hello.node, sizeof m.hello.node, "%s", p->sd->node);
 	p->hello_out = 1;
 	peer_send(p, SEGP_HELLO, 0, &m);
@@ -539,6 +540,7 @@ hello_recv(struct peer *p, const struct segp_hello *h)
 		return -1;
 	}
 	snprintf(p->node, sizeof p->node, "%s", h->node);
+	p->caps = h->caps;
 	count_node(p);
 	if (!p->outbound) {
 		snprintf(p->key, sizeof p->key, "%s:%u", p->addr, h->port);
@@ -985,9 +987,11 @@ peer_beat_cb(int fd, short ev, void *arg)
 		    "%u ms (heartbeat)", p->label, PEER_BEATS * tick);
 		return;
 	}
+	peer_hold(p);		/* a failed send closes it */
 	if (!p->spoke && TAILQ_EMPTY(&p->sendq))
 		peer_send(p, SEGP_CREDIT, 0, NULL);
-	p->spoke = 0;
+	p->spoke = 0;		/* a heartbeat is not something said */
+	peer_put(p);
 }
 
 /* The heartbeat of a connection now ready; none if segd -H is 0. */

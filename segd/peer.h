@@ -57,6 +57,7 @@ struct peer {
 	int                  hello_in, hello_out;
 	int                  cut;	/* disconnected while awaiting its hello */
 	uint32_t             version;	/* the one both speak, from hellos */
+	uint32_t             caps;	/* the peer's SEGP_CAP_*, from its hello */
 	struct pstat        *st;	/* its node's counters, from its hello */
 	uint32_t             early[SEGP_TYPEMAX];	/* sent before that */
 	TAILQ_HEAD(, pmsg)   sendq;

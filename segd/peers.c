@@ -36,6 +36,12 @@ peer_version(const struct peer *p)
 	return p->version;
 }
 
+uint32_t
+peer_caps(const struct peer *p)
+{
+	return p->caps;
+}
+
 int
 peer_ready_now(const struct peer *p)
 {

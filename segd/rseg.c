@@ -20,6 +20,7 @@
  * marks every import made over it lost.  Both arrive through the handler
  * and observer rseg_init() registers with peer.c.
  */
+#include <sys/random.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@
 #define RSEG_ROUNDMAX   (8u << 20)	/* bytes in a round: a deadline's step */
 #define RSEG_LISTMAX    65536		/* entries of one peer's listing */
 #define REVOKED_MAX     256		/* revoked names remembered */
+#define DOUBT_MAX       64		/* FREE batches in doubt remembered */
+#define DOUBT_DEADLINES 10		/* ... for this many deadlines */
 
 static LIST_HEAD(, rimp) rimps = LIST_HEAD_INITIALIZER(rimps);
 static unsigned nrimps;
@@ -210,6 +213,18 @@ rimp_direct(struct rimp *imp, const struct segp_import_rep *rep)
 	}
 }
 
+/* The binding an import reply (or REBIND) names: keys, address, path. */
+static void
+rimp_bind(struct rimp *imp, const struct segp_import_rep *rep)
+{
+	imp->rva = rep->va;
+	imp->gen = rep->gen;
+	imp->rkey = rep->rkey;
+	imp->perm = rep->perm;
+	imp->eflags = rep->eflags;
+	rimp_direct(imp, rep);
+}
+
 static struct rimp *
 rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *rep)
 {
@@ -224,12 +239,8 @@ rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *re
 	snprintf(imp->node, sizeof imp->node, "%s", peer_node(p));
 	snprintf(imp->label, sizeof imp->label, "%s", o->label);
 	imp->id = rep->id;
-	imp->rva = rep->va;
 	imp->len = rep->len;
-	imp->gen = rep->gen;
-	imp->rkey = rep->rkey;
-	imp->perm = rep->perm;
-	rimp_direct(imp, rep);
+	rimp_bind(imp, rep);
 	LIST_INSERT_HEAD(&rimps, imp, entry);
 	nrimps++;
 	return imp;
@@ -667,11 +678,12 @@ tk_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	rop_done(r);
 	if (type != SEGP_IMPORT_REP)
 		reply_error(&e, type, m, o->imp->label);
-	else if (!m->import_rep.direct || m->import_rep.id != o->imp->id)
+	else if (!m->import_rep.direct || m->import_rep.id != o->imp->id ||
+	    m->import_rep.len != o->imp->len)
 		seterr(&e, EPROTO, "peer %s answered a ticket request with "
 		    "another import", o->imp->label);
 	else {
-		rimp_direct(o->imp, &m->import_rep);
+		rimp_bind(o->imp, &m->import_rep);	/* rebound meanwhile? */
 		tk_finish(o, NULL);
 		return;
 	}
@@ -701,6 +713,108 @@ rseg_ticket(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
 }
 
 /* ---- remote free and signal: one message, acknowledged ---- */
+
+/*
+ * Every FREE carries a batch number; the owner remembers the numbers of
+ * the batches it applied, per sender node.  A FREE whose answer was lost
+ * (the connection went, or the deadline passed) is in doubt: it may have
+ * been applied.  Its batch is remembered here (exporter, segment and
+ * addresses; for DOUBT_DEADLINES deadlines, the oldest of DOUBT_MAX
+ * forgotten sooner), not for ever: the same addresses freed much later
+ * are buffers used again, a new batch.  When the caller returns
+ * the same addresses again -- libseg does at once after a lost connection
+ * (ENOTCONN), an application after a deadline -- that FREE gets the same
+ * number, and an owner that applied it acknowledges it without applying
+ * it twice.
+ */
+static struct doubt {
+	char      where[INET6_ADDRSTRLEN + 8];
+	char      name[SEG_NAMEMAX + 1];
+	uint32_t  seq, n;
+	uint64_t *addrs;	/* NULL: a free slot */
+	long long expires;	/* ms, monotonic */
+} doubts[DOUBT_MAX];
+static unsigned doubt_ms;	/* how long a batch stays in doubt */
+static unsigned doubt_next;
+static uint32_t free_seq;	/* the last batch number given */
+
+/* The batch in doubt of imp's segment with these addresses; NULL: none. */
+static struct doubt *
+doubt_find(const struct rimp *imp, const uint64_t *addrs, uint32_t n)
+{
+	unsigned i;
+
+	for (i = 0; i < DOUBT_MAX; i++)
+		if (doubts[i].addrs != NULL && doubts[i].n == n &&
+		    doubts[i].expires > seg_now_ms() &&
+		    strcmp(doubts[i].where, imp->where) == 0 &&
+		    strcmp(doubts[i].name, imp->name) == 0 &&
+		    memcmp(doubts[i].addrs, addrs, n * sizeof *addrs) == 0)
+			return &doubts[i];
+	return NULL;
+}
+
+static void
+doubt_clear(struct doubt *d)
+{
+	free(d->addrs);
+	d->addrs = NULL;
+}
+
+/* The batch number of a FREE: its own again if it is the one in doubt. */
+static uint32_t
+batch_seq(const struct rimp *imp, const uint64_t *addrs, uint32_t n)
+{
+	struct doubt *d = doubt_find(imp, addrs, n);
+
+	if (d != NULL)
+		return d->seq;
+	if (free_seq == 0 && getrandom(&free_seq, sizeof free_seq, 0) !=
+	    sizeof free_seq)	/* differs across restarts: only 0 is none */
+		free_seq = (uint32_t)pstat_now();
+	if (++free_seq == 0)
+		free_seq = 1;
+	return free_seq;
+}
+
+/* A FREE without an answer: in doubt (the oldest forgotten if need be). */
+static void
+doubt_add(const struct rimp *imp, const struct segp_free *f)
+{
+	struct doubt *d = doubt_find(imp, f->addrs, f->n);
+	uint64_t *a;
+	unsigned i;
+
+	if ((a = malloc(f->n * sizeof *a)) == NULL) {
+		log_warnx("%s: out of memory: a retry of batch %u to node %s may "
+		    "be refused as a double free", __func__, f->seq, imp->label);
+		return;
+	}
+	for (i = 0; d == NULL && i < DOUBT_MAX; i++)
+		if (doubts[i].addrs == NULL ||
+		    doubts[i].expires <= seg_now_ms())
+			d = &doubts[i];
+	if (d == NULL)
+		d = &doubts[doubt_next++ % DOUBT_MAX];
+	doubt_clear(d);
+	snprintf(d->where, sizeof d->where, "%s", imp->where);
+	snprintf(d->name, sizeof d->name, "%s", imp->name);
+	memcpy(a, f->addrs, f->n * sizeof *a);
+	d->addrs = a;
+	d->n = f->n;
+	d->seq = f->seq;
+	d->expires = seg_now_ms() + doubt_ms;
+}
+
+/* An answer came: the batch is no longer in doubt. */
+static void
+doubt_settle(const struct rimp *imp, const struct segp_free *f)
+{
+	struct doubt *d = doubt_find(imp, f->addrs, f->n);
+
+	if (d != NULL && d->seq == f->seq)
+		doubt_clear(d);
+}
 
 struct nop {
 	struct rop     rop;
@@ -738,11 +852,24 @@ n_finish(struct nop *o, const struct segerr *e)
 static void
 n_fail(struct rop *r, int code, const char *msg)
 {
+	struct nop *o = (struct nop *)r;
 	struct segerr e;
 
-	/* the buffers stay the sender's: the owner did not take them */
-	seterr(&e, code, "%s", msg);
-	n_finish((struct nop *)r, &e);
+	if (o->type != SEGP_FREE) {
+		seterr(&e, code, "%s", msg);
+		n_finish(o, &e);
+		return;
+	}
+	/*
+	 * In doubt: the caller may return the same addresses again.  A lost
+	 * connection says ENOTCONN, so libseg imports again and does at once;
+	 * a deadline that passed is spent: no retry behind the caller's back.
+	 */
+	doubt_add(o->imp, &o->m.free);
+	seterr(&e, code == ETIMEDOUT ? code : ENOTCONN, "%s; the free of batch "
+	    "%u may have been applied: return the same addresses again", msg,
+	    o->m.free.seq);
+	n_finish(o, &e);
 }
 
 static void
@@ -752,6 +879,8 @@ n_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	struct segerr e;
 
 	rop_done(r);
+	if (o->type == SEGP_FREE)
+		doubt_settle(o->imp, &o->m.free);
 	if (type == SEGP_ACK) {
 		n_finish(o, NULL);
 		return;
@@ -783,6 +912,7 @@ notify(struct rimp *imp, uint16_t type, const uint64_t *addrs, uint32_t n,
 	if (type == SEGP_FREE) {
 		o->m.free.id = imp->id;
 		o->m.free.n = n;
+		o->m.free.seq = batch_seq(imp, addrs, n);
 		memcpy(o->m.free.addrs, addrs, n * sizeof *addrs);
 	} else
 		o->m.id = imp->id;
@@ -823,6 +953,32 @@ on_revoke(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 		}
 }
 
+/*
+ * The exporter bound the export to other memory: the import's next
+ * operation uses the new keys and address (the old ones fail at its NIC).
+ */
+static void
+on_rebind(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
+{
+	struct rimp *imp;
+
+	(void)arg;
+	(void)tag;
+	LIST_FOREACH(imp, &rimps, entry)
+		if (imp->peer == p && imp->id == m->import_rep.id &&
+		    !imp->revoked) {
+			if (m->import_rep.len != imp->len) {
+				log_warnx("%s: node %s rebound '%s' with another "
+				    "length: ignored", __func__, imp->node,
+				    imp->name);
+				continue;
+			}
+			rimp_bind(imp, &m->import_rep);
+			log_info("%s: '%s' on node %s rebound by its exporter",
+			    __func__, imp->name, imp->node);
+		}
+}
+
 static void
 rseg_peer_gone(void *arg, struct peer *p)
 {
@@ -841,6 +997,8 @@ rseg_peer_gone(void *arg, struct peer *p)
 void
 rseg_init(struct segd *sd)
 {
+	doubt_ms = sd->deadline_ms * DOUBT_DEADLINES;
 	peer_handle(SEGP_REVOKE, on_revoke, sd);
+	peer_handle(SEGP_REBIND, on_rebind, sd);
 	peer_observe_gone(rseg_peer_gone, sd);
 }

@@ -59,6 +59,8 @@ struct cred {
  *   - the name table, one while the segment is named (dropped by remove);
  *   - each attachment by a client connection, one each (control.c);
  *   - its export, one while it is exported (export.c);
+ *   - the export bound to its memory (its own, or another segment's after
+ *     seg_rebind), one while bound (export.c);
  *   - each remote io in flight that uses it as zero-copy memory, one per
  *     entry of the io (import.c);
  *   - each open file of the file system, one each (fs_io.c).  The last seg_put() unmaps and closes the
@@ -285,13 +287,15 @@ int  store_dir_safe(const char *what, const char *path, struct segerr *);
 int  store_meta_parse(const char *buf, size_t len, uint64_t pagesize,
     struct segment *);
 /*
- * An export as NAME.export keeps it across restarts (store_export_*).  A
- * rebound export's binding, when exports have one, is a field after flags.
+ * An export as NAME.export keeps it across restarts (store_export_*): its
+ * generation, flags, binding (the segment its importers reach and the
+ * offset there: its own segment at 0 until seg_rebind) and access list.
  */
-#define STORE_EXPORT_FLAGS 0u	/* the export flags a record may carry */
 struct exprec {
 	uint64_t       gen;	/* the export's generation: nonzero */
-	uint32_t       flags;	/* STORE_EXPORT_FLAGS bits only */
+	uint32_t       flags;	/* SEGW_EXP_* bits only */
+	char           bind[SEG_NAMEMAX + 1];	/* the bound segment's name */
+	uint64_t       off;	/* in it: page-aligned, below SEGD_USER_TOP */
 	int            nacl;
 	struct acl_ent acl[ACL_MAX];
 };
@@ -299,7 +303,8 @@ int  store_export_save(struct store *, const char *name,
     const struct exprec *, struct segerr *);
 int  store_export_load(struct store *, const char *name, struct exprec *);
 void store_export_unlink(struct store *, const char *name);
-int  store_export_parse(const char *buf, size_t len, struct exprec *);
+int  store_export_parse(const char *buf, size_t len, uint64_t pagesize,
+    struct exprec *);
 #define STORE_GROWN 1	/* store_fit: grown past its length; cut back */
 #define STORE_CUT   2	/* pages were cut away; size and pages restored */
 int  store_fit(int fd, uint64_t len);
@@ -328,6 +333,8 @@ int  ns_load(struct ns *);	/* the state directory's segments; how many */
 struct segment *ns_find_range(struct ns *, uint64_t va, uint64_t len);
 void seg_hold(struct segment *);
 void seg_put(struct ns *, struct segment *);
+int  seg_resident(const struct segment *, uint64_t off, uint64_t len,
+    uint64_t pagesize);	/* 1, 0; -1 with errno */
 /*
  * The memory changes behind segd from now on, or did until now (a writable
  * attach or detach, a read-write import): data's modification time, its
@@ -388,6 +395,7 @@ int  peer_alive(const struct peer *);
 const char *peer_node(const struct peer *);
 const char *peer_addr(const struct peer *);
 uint32_t peer_version(const struct peer *);
+uint32_t peer_caps(const struct peer *);
 int  peer_ready_now(const struct peer *);
 const char *peer_label(const struct peer *);
 const char *peer_why(const struct peer *, int *code);
@@ -430,9 +438,11 @@ void rop_done(struct rop *);
  */
 void export_init(struct segd *);	/* registers its message handlers */
 int  export_seg(struct segd *, struct segment *, const char *acl,
-    const struct cred *, struct segerr *);
+    unsigned flags, const struct cred *, struct segerr *);
 int  unexport_seg(struct segd *, struct segment *, const struct cred *,
     struct segerr *);
+int  rebind_seg(struct segd *, struct segment *, uint64_t va, uint64_t len,
+    const struct cred *, struct segerr *);
 void export_drop(struct segd *, struct segment *);	/* on remove */
 void export_shutdown(struct segd *, struct segment *);
 void export_restore(struct segd *, struct segment *);	/* found again */
@@ -446,7 +456,7 @@ struct grant;
 int  grant_init(struct segd *, struct segerr *);	/* after peer_start */
 void grant_shutdown(void);
 struct grant *grant_new(struct peer *, uint64_t id, void *addr, uint64_t len,
-    int perm, struct segerr *);
+    int perm, unsigned eflags, struct segerr *);
 int  grant_ticket(struct grant *, struct segp_import_rep *, struct segerr *);
 void grant_free(struct grant *);	/* its connections go, its key fails */
 void grant_counts(unsigned *ngrants, unsigned *nconns);
@@ -498,6 +508,7 @@ struct rimp {
 	char          lost[SEGW_MAXTEXT];	/* why the connection went */
 	uint64_t      id, rva, len, gen;
 	uint32_t      rkey, perm;
+	uint32_t      eflags;	/* the export's SEGW_EXP_* (0: not sent) */
 	int           revoked;
 	int           err;	/* first put error since the last barrier */
 	char          errmsg[SEGW_MAXTEXT];

@@ -6,7 +6,8 @@
  *   NAME.seg    the segment's bytes, once its address is set
  *   NAME.meta   one line: "segd1 UID GID MODE VERB VA LEN"
  *   NAME.export one line while the segment is exported: "segx1 GEN FLAGS
- *               ACL", so a restarted segd exports it again as it was
+ *               BIND OFF ACL", so a restarted segd exports it again as it
+ *               was, bound where it was
  *
  * Records are replaced atomically (write NAME.SUFFIX.tmp, rename), so a
  * restarted segd finds every segment as it was.  Files read back are
@@ -40,7 +41,7 @@
 #include "segd.h"
 
 #define META_MAX 256
-#define EXPREC_MAX 4096	/* "segx1 ", 2 numbers, a full access list */
+#define EXPREC_MAX 4096	/* "segx1 ", 3 numbers, a name, a full access list */
 
 static int
 mkdirs(const char *path, mode_t mode)
@@ -540,18 +541,21 @@ store_load(struct store *st, int (*restore)(void *, const struct segment *,
 
 /*
  * An export record (len bytes, not NUL-terminated) into r: "segx1 GEN
- * FLAGS ACL\n", as store_export_save writes it.  GEN is a nonzero hex
- * number, FLAGS hex with known bits only (STORE_EXPORT_FLAGS), ACL "-" for
- * the empty list or a list acl_parse takes.  -1 if it is malformed.
+ * FLAGS BIND OFF ACL\n", as store_export_save writes it.  GEN is a nonzero
+ * hex number, FLAGS hex with known bits only (SEGW_EXP_*), BIND the name
+ * of the segment the export is bound to (its own until a rebind), OFF the
+ * hex offset there, page-aligned and below SEGD_USER_TOP, ACL "-" for the
+ * empty list or a list acl_parse takes.  -1 if it is malformed.
  */
 int
-store_export_parse(const char *buf, size_t len, struct exprec *r)
+store_export_parse(const char *buf, size_t len, uint64_t pagesize,
+    struct exprec *r)
 {
 	char text[EXPREC_MAX + 1];
 	const char *p = text;
-	uint64_t gen, flags;
+	uint64_t gen, flags, off;
 	struct segerr e;
-	char *nl;
+	char *nl, *sp;
 	int n;
 
 	if (len == 0 || len > EXPREC_MAX || memchr(buf, '\0', len) != NULL)
@@ -563,17 +567,28 @@ store_export_parse(const char *buf, size_t len, struct exprec *r)
 	p += 6;
 	if (meta_num(&p, 16, UINT64_MAX, ' ', &gen) < 0 || gen == 0 ||
 	    meta_num(&p, 16, UINT32_MAX, ' ', &flags) < 0 ||
-	    (flags & ~(uint64_t)STORE_EXPORT_FLAGS) != 0)
+	    (flags & ~(uint64_t)SEGW_EXP_ALL) != 0)
+		return -1;
+	if ((sp = strchr(p, ' ')) == NULL || sp == p ||
+	    (size_t)(sp - p) > SEG_NAMEMAX)
+		return -1;
+	memcpy(r->bind, p, (size_t)(sp - p));
+	r->bind[sp - p] = '\0';
+	p = sp + 1;
+	if (!seg_name_valid(r->bind) ||
+	    meta_num(&p, 16, SEGD_USER_TOP - 1, ' ', &off) < 0 ||
+	    off % pagesize != 0)
 		return -1;
 	if ((nl = strchr(p, '\n')) == NULL || nl[1] != '\0' || nl == p)
 		return -1;
 	*nl = '\0';
 	if (strcmp(p, "-") == 0)
 		n = 0;
-	else if (*p == '-' || (n = acl_parse(p, r->acl, ACL_MAX, &e)) <= 0)
+	else if ((n = acl_parse(p, r->acl, ACL_MAX, &e)) <= 0)
 		return -1;
 	r->gen = gen;
 	r->flags = (uint32_t)flags;
+	r->off = off;
 	r->nacl = n;
 	return 0;
 }
@@ -587,9 +602,11 @@ store_export_save(struct store *st, const char *name, const struct exprec *r,
 	size_t n;
 	int i, k;
 
-	k = snprintf(buf, sizeof buf, "segx1 %llx %x %s",
-	    (unsigned long long)r->gen, (unsigned)r->flags,
-	    r->nacl == 0 ? "-" : "");
+	k = snprintf(buf, sizeof buf, "segx1 %llx %x %s %llx %s",
+	    (unsigned long long)r->gen, (unsigned)r->flags, r->bind,
+	    (unsigned long long)r->off, r->nacl == 0 ? "-" : "");
+	if (k < 0 || (size_t)k >= sizeof buf)
+		return seterr(e, ENAMETOOLONG, "export record too long");
 	for (n = (size_t)k, i = 0; i < r->nacl; i++) {
 		k = snprintf(buf + n, sizeof buf - n, "%s%s:%s", i ? "," : "",
 		    r->acl[i].node, r->acl[i].perm & SEGW_WR ? "rw" : "r");
@@ -633,7 +650,8 @@ store_export_load(struct store *st, const char *name, struct exprec *r)
 	}
 	n = read(fd, buf, sizeof buf);	/* longer is malformed */
 	close(fd);
-	if (n <= 0 || store_export_parse(buf, (size_t)n, r) < 0) {
+	if (n <= 0 || store_export_parse(buf, (size_t)n,
+	    (uint64_t)sysconf(_SC_PAGESIZE), r) < 0) {
 		log_warnx("%s: %s: malformed export record, ignored", __func__, f);
 		return -1;
 	}

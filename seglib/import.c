@@ -45,8 +45,14 @@ static uint8_t *bounce_map;
 static size_t   bounce_size;
 static pid_t    bounce_pid;
 
+_Static_assert(SEG_PEER_FLAGS(1u << SEGW_EXP_MODESHIFT) == 1,
+    "seg.h's SEG_PEER_FLAGS is the wire's shift");
+_Static_assert(SEG_ALLOW_REBIND == SEGW_EXP_REBIND &&
+    SEG_DONTWAIT == SEGW_EXP_DONTWAIT && SEG_LOCK_OPS == SEGW_EXP_LOCKOPS,
+    "seg.h's export flags are the wire's");
+
 int
-seg_export(const char *name, const char *acl)
+seg_export_flags(const char *name, const char *acl, unsigned flags)
 {
 	struct segw_req r;
 	size_t n = acl ? strlen(acl) : 0;
@@ -55,9 +61,31 @@ seg_export(const char *name, const char *acl)
 		return -1;
 	if (n > SEGW_MAXTEXT)
 		return seg_seterr(EINVAL, "access list too long");
+	if ((flags & ~SEGW_EXP_ALL) != 0)
+		return seg_seterr(EINVAL, "unknown export flags 0x%x",
+		    flags & ~SEGW_EXP_ALL);
 	memcpy(r.text, acl ? acl : "", n);
 	r.textlen = n;
+	r.arg = flags;
 	return seg_call(SEGW_EXPORT, &r, NULL, NULL, NULL, NULL);
+}
+
+int
+seg_export(const char *name, const char *acl)
+{
+	return seg_export_flags(name, acl, 0);
+}
+
+int
+seg_rebind(const char *name, void *va, size_t len)
+{
+	struct segw_req r;
+
+	if (seg_req_name(&r, name) < 0)
+		return -1;
+	r.a = (uint64_t)(uintptr_t)va;
+	r.b = len;
+	return seg_call(SEGW_REBIND, &r, NULL, NULL, NULL, NULL);
 }
 
 int
@@ -193,17 +221,61 @@ seg_unimport(seg_import_t *imp)
 	return rc;
 }
 
+static int imp_fresh(seg_import_t *);
+
+/*
+ * The import as segd knows it now (after a rebind: the new binding), into
+ * *m; imp's own copy, which its direct path uses, is left as it is.
+ */
+static int
+imp_now(seg_import_t *imp, struct segw_imp *m)
+{
+	uint8_t rsp[sizeof(struct segw_imp_wire) + sizeof(struct segw_direct_wire)];
+	uint8_t rb[sizeof(struct segw_req_wire)];
+	struct segw_req r;
+	size_t n, rl;
+	int rc;
+
+	if (imp == NULL)
+		return seg_seterr(EINVAL, "no import");
+	pthread_mutex_lock(&imp->lock);
+	rc = imp_fresh(imp);
+	memset(&r, 0, sizeof r);
+	r.a = imp->m.handle;
+	n = segw_req_encode(rb, sizeof rb, &r);
+	if (rc == 0 && (rc = seg_call_raw(SEGW_IMPINFO, rb, n, rsp, sizeof rsp,
+	    &rl, NULL)) == 0 && (segw_imp_decode(rsp, rl, m) < 0 ||
+	    m->handle != imp->m.handle))
+		rc = seg_seterr(EPROTO, "bad import reply from segd");
+	pthread_mutex_unlock(&imp->lock);
+	return rc;
+}
+
 int
 seg_import_info(seg_import_t *imp, struct seg_import_info *info)
 {
-	if (imp == NULL || info == NULL)
+	struct segw_imp m;
+
+	if (info == NULL)
 		return seg_seterr(EINVAL, "no import");
-	info->len = imp->m.len;
-	info->rva = imp->m.rva;
-	info->rkey = imp->m.rkey;
-	info->writable = (imp->m.perm & SEGW_WR) != 0;
-	info->gen = imp->m.gen;
+	if (imp_now(imp, &m) < 0)
+		return -1;
+	info->len = m.len;
+	info->rva = m.rva;
+	info->rkey = m.rkey;
+	info->writable = (m.perm & SEGW_WR) != 0;
+	info->gen = m.gen;
 	return 0;
+}
+
+int
+seg_import_flags(seg_import_t *imp)
+{
+	struct segw_imp m;
+
+	if (imp_now(imp, &m) < 0)
+		return -1;
+	return (int)m.eflags;
 }
 
 static int dp_want(const seg_import_t *);

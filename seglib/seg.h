@@ -67,8 +67,22 @@ struct seg_iov {
 	size_t   len;
 };
 
-int           seg_export(const char *name, const char *acl);
+/*
+ * An export's flags (RSM's publish permissions): SEG_ALLOW_REBIND lets
+ * seg_rebind move it to other memory; SEG_DONTWAIT fails with EAGAIN when
+ * the segment's pages are not all resident instead of faulting them in;
+ * SEG_LOCK_OPS lets writing importers use RDMA atomics on it.
+ */
+#define SEG_ALLOW_REBIND 0x1
+#define SEG_DONTWAIT     0x2
+#define SEG_LOCK_OPS     0x4
+
+int           seg_export(const char *name, const char *acl);	/* flags 0 */
+int           seg_export_flags(const char *name, const char *acl,
+                  unsigned flags);
 int           seg_unexport(const char *name);
+/* bind export name to len bytes at va, in another segment of its owner's */
+int           seg_rebind(const char *name, void *va, size_t len);
 seg_import_t *seg_import(const char *ref);
 ssize_t       seg_get(seg_import_t *, uint64_t off, void *buf, size_t len);
 ssize_t       seg_put(seg_import_t *, uint64_t off, const void *buf,
@@ -87,6 +101,9 @@ struct seg_import_info {
 	uint64_t gen;	/* the export's generation */
 };
 int           seg_import_info(seg_import_t *, struct seg_import_info *);
+/* the export's SEG_* flags as its exporter sent them (0: none, or an old
+ * exporter that does not send them) */
+int           seg_import_flags(seg_import_t *);
 /*
  * Which path an import's get and put take: SEG_PATH_DIRECT (this process
  * posts on its own queue pair to the exporter) or SEG_PATH_SEGD (the local
@@ -122,7 +139,12 @@ int           seg_signal(seg_import_t *);
 int           seg_signal_fd(const char *name);	/* readable: signals came */
 int           seg_signal_wait(const char *name, int timeout_ms);
 
-/* A peer's exports visible to this node (name, len; mode 4 = r, 6 = rw). */
+/*
+ * A peer's exports visible to this node: name, len, va (its binding's),
+ * mode 4 = r or 6 = rw, with the export's SEG_* flags above:
+ * SEG_PEER_FLAGS(mode).
+ */
+#define SEG_PEER_FLAGS(mode) ((mode) >> 12)
 int           seg_peer_list(const char *node, struct seg_info **list);
 /* segd's connections, one line each, into buf; returns the length. */
 ssize_t       seg_peers(char *buf, size_t size);

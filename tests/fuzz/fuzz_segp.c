@@ -43,6 +43,7 @@ one(uint16_t type, const uint8_t *p, size_t len)
 		FUZZ_ASSERT(seg_name_valid(m.name));
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		FUZZ_ASSERT(m.import_rep.len > 0 &&
 		    m.import_rep.va + m.import_rep.len > m.import_rep.va);
 		break;

@@ -80,7 +80,17 @@ replies(const uint8_t *p, size_t len)
 		    (const char *)p + len));
 		FUZZ_ASSERT(memchr(info.name, '\0', sizeof info.name) != NULL);
 	}
-	(void)segw_imp_decode(p, len, &imp);
+	if (segw_imp_decode(p, len, &imp) == 0) {
+		struct segw_imp imp2;
+		uint8_t b[sizeof(struct segw_imp_wire) +
+		    sizeof(struct segw_direct_wire)];
+
+		FUZZ_ASSERT((imp.eflags & ~SEGW_EXP_ALL) == 0);
+		n = segw_imp_encode(b, sizeof b, &imp);
+		FUZZ_ASSERT(n == len && segw_imp_decode(b, n, &imp2) == 0);
+		FUZZ_ASSERT(imp2.eflags == imp.eflags && imp2.rva == imp.rva &&
+		    imp2.direct == imp.direct);
+	}
 	if (segw_version_decode(p, len, &v) == 0) {
 		uint8_t b[64];
 		uint32_t v2;

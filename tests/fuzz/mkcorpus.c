@@ -59,7 +59,8 @@ segw(void)
 	    { 4096, 0x10001000, 64 }, { 8192, 0x10002000, 1 } };
 	struct segw_req r;
 	struct segw_info info;
-	struct segw_imp imp = { 7, 0x100000, 0x20000000, 3, 0x1234, SEGW_RD };
+	struct segw_imp imp = { .handle = 7, .len = 0x100000, .rva = 0x20000000,
+	    .gen = 3, .rkey = 0x1234, .perm = SEGW_RD, .eflags = SEGW_EXP_REBIND };
 	struct segw_io io = { 1, SEGW_IO_PUT, 0, 3, iov };
 	struct segw_addrs a;
 	uint64_t v[3] = { 0x10000040, 0x10000080, 0x100000c0 };
@@ -141,6 +142,7 @@ segp(void)
 	m.list_rep.ent[1].len = 8192;
 	m.list_rep.ent[1].perm = SEGW_RD | SEGW_WR;
 	m.list_rep.ent[1].verb = SEG_VERB_UMSG;
+	m.list_rep.ent[1].eflags = SEGW_EXP_REBIND | SEGW_EXP_LOCKOPS;
 	segp_one("list-rep", SEGP_LIST_REP, &m);
 	memset(&m, 0, sizeof m);
 	strcpy(m.name, "example");
@@ -153,6 +155,13 @@ segp(void)
 	m.import_rep.rkey = 0x77;
 	m.import_rep.perm = SEGW_RD | SEGW_WR;
 	segp_one("import-rep", SEGP_IMPORT_REP, &m);
+	m.import_rep.witheflags = 1;
+	m.import_rep.eflags = SEGW_EXP_REBIND;
+	segp_one("import-rep-eflags", SEGP_IMPORT_REP, &m);
+	m.import_rep.direct = 1;
+	m.import_rep.grant = 9;
+	m.import_rep.drkey = 0x78;
+	segp_one("rebind", SEGP_REBIND, &m);
 	memset(&m, 0, sizeof m);
 	m.id = 9;
 	segp_one("unimport", SEGP_UNIMPORT, &m);
@@ -216,8 +225,10 @@ main(int argc, char *argv[])
 	puts_seed("meta", "va", "segd1 1000 1000 660 1 10000000 100000\n");
 	puts_seed("meta", "none", "segd1 0 0 600 0 0 0\n");
 	puts_seed("meta", "umsg", "segd1 65534 65534 644 3 36000000 10000\n");
-	puts_seed("export", "all", "segx1 5f3a000000001 0 -\n");
-	puts_seed("export", "two", "segx1 1 0 node-a:r,192.0.2.7:rw\n");
+	puts_seed("export", "all", "segx1 5f3a000000001 0 all 0 -\n");
+	puts_seed("export", "two", "segx1 1 0 two 0 node-a:r,192.0.2.7:rw\n");
+	puts_seed("export", "rebound", "segx1 5f3a000000002 7 other 30000 "
+	    "node-b:rw\n");
 	puts_seed("parse", "v4", "\x10" "192.0.2.1:7450");
 	puts_seed("parse", "v6", "[fe80::1%eth0]:7451");
 	puts_seed("parse", "num", "0x10000000");

@@ -430,6 +430,43 @@ START_TEST(segctl_errors)
 }
 END_TEST
 
+/* ---- export flags and rebind without RDMA: what is checked first ---- */
+
+START_TEST(rebind_refused)
+{
+	ck_assert_int_eq(seg_create("r1", 0660), 0);
+	ck_assert_int_eq(seg_ctl("r1", "va 0x32000000 0x2000"), 0);
+	ck_assert_int_eq(seg_create("r2", 0660), 0);
+	ck_assert_int_eq(seg_ctl("r2", "va 0x32100000 0x1000"), 0);
+
+	errno = 0;
+	ck_assert_int_eq(seg_export_flags("r1", NULL, 0x100), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_str_eq(seg_errstr(), "unknown export flags 0x100");
+	errno = 0;
+	ck_assert_int_eq(seg_export_flags("r1", NULL, SEG_ALLOW_REBIND), -1);
+	ck_assert_int_eq(errno, ENOTSUP);	/* this segd serves no network */
+	errno = 0;
+	ck_assert_int_eq(seg_rebind("r1", (void *)0x32100000, 0x2000), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_str_eq(seg_errstr(), "segment 'r1' is not exported");
+	errno = 0;
+	ck_assert_int_eq(seg_rebind("nope", (void *)0x32100000, 0x1000), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	errno = 0;
+	ck_assert_int_eq(seg_rebind("bad/name", (void *)0x32100000, 0x1000),
+	    -1);
+	ck_assert_int_eq(errno, EINVAL);
+
+	SEGCTL_FAILS(NULL, "segctl: r1: segment 'r1' is not exported\n",
+	    "rebind", "r1", "r1");
+	SEGCTL_FAILS(NULL, "segctl: r1: bad length: 8192 bytes at offset 0 do "
+	    "not fit in segment 'r2' (4096 bytes)\n", "rebind", "r1", "r2");
+	SEGCTL_FAILS(NULL, "segctl: export: unknown flag 'bogus': use rebind, "
+	    "dontwait, lockops\n", "export", "-f", "rebind,bogus", "r1");
+}
+END_TEST
+
 /* ---- limits ---- */
 
 START_TEST(limits_refused)
@@ -472,6 +509,7 @@ suite(void)
 	    ctl_twice_refused, overlap_refused, bad_ctl_refused, NULL);
 	ck_tcase(s, "names", &h_fix, H_TIMEOUT_S, bad_names_refused, NULL);
 	ck_tcase(s, "data", &h_fix, H_TIMEOUT_S, data_bounds, NULL);
+	ck_tcase(s, "rebind", &h_fix, H_TIMEOUT_S, rebind_refused, NULL);
 	ck_tcase(s, "segctl", &h_fix, H_TIMEOUT_S, segctl_errors,
 	    limits_refused, NULL);
 	return s;

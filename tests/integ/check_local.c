@@ -539,6 +539,21 @@ START_TEST(garbage_client_dropped)
 	raw_send(fd, f, n);
 	raw_reply(fd, &h, "reply 4");
 	ck_assert_uint_eq(h.status, ENOENT);
+	/* export flags libseg would refuse, segd refuses too; an import's
+	 * info or a rebind on what is not there is an error, not a drop */
+	n = raw_req(f, SEGW_EXPORT, "steady", 0x80);
+	raw_send(fd, f, n);
+	raw_reply(fd, &h, "reply 5");
+	ck_assert_uint_eq(h.status, EINVAL);
+	n = raw_req(f, SEGW_IMPINFO, "", 0);
+	raw_send(fd, f, n);
+	raw_reply(fd, &h, "reply 6");
+	ck_assert_uint_eq(h.op, SEGW_IMPINFO);
+	ck_assert_uint_ne(h.status, 0);
+	n = raw_req(f, SEGW_REBIND, "steady", 0);
+	raw_send(fd, f, n);
+	raw_reply(fd, &h, "reply 7");
+	ck_assert_uint_eq(h.status, EINVAL);	/* not exported */
 
 	/* a client parked in the middle of a header, throughout */
 	park = raw_connect();

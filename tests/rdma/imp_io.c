@@ -18,7 +18,7 @@
  *                            segment NAME at VA: the zero-copy buffers
  *   import REF               seg_import; later commands use the newest one
  *   unimport                 seg_unimport the newest import
- *   info                     print "len L rva 0xA rkey 0xK writable W gen G"
+ *   info                     print "len L rva 0xA rkey 0xK writable W gen G flags F"
  *   sweep zc|bounce          get and put of sizes from 1 byte to 64 MiB at
  *                            unaligned offsets (local and remote), compared
  *                            byte for byte, guard bytes checked; segd's
@@ -808,8 +808,8 @@ main(int argc, char *argv[])
 			if (seg_import_info(cur(), &ii) < 0)
 				fail("seg_import_info: %s", seg_errstr());
 			printf("len %" PRIu64 " rva 0x%" PRIx64 " rkey 0x%x writable "
-			    "%d gen %" PRIu64 "\n", ii.len, ii.rva, ii.rkey,
-			    ii.writable, ii.gen);
+			    "%d gen %" PRIu64 " flags %d\n", ii.len, ii.rva, ii.rkey,
+			    ii.writable, ii.gen, seg_import_flags(cur()));
 		} else if (strcmp(c, "sweep") == 0) {
 			NEED(1);
 			cmd_sweep(argv[i++]);

@@ -24,12 +24,16 @@
  *       "owner: received N addresses in R rounds, sum 0xS xor 0xX,
  *       expected N sum 0xS xor 0xX, T ms, RATE/s".
  *   importer REF -f TABLEFILE -k K [-P NPROC] [-b BATCH] [-1 SINGLES] [-v]
+ *            [-R RETRY_MS]
  *       imports REF, and for each round reads table K (by RDMA get), then
  *       returns the round's addresses in a shuffled order: seg_zfree_remotev
  *       batches of BATCH (default 500), and SINGLES of them (default 0) one
  *       at a time with seg_zfree_remote, interleaved.  -P forks NPROC
  *       importers, for tables K .. K+NPROC-1.  -v adds "importer K:
  *       round R read at EPOCH_MS" and "... returned at EPOCH_MS" lines.
+ *       -R: a get or a return that fails is made again (the same
+ *       addresses), every 100 ms for up to RETRY_MS, each failure printed
+ *       as "retry at EPOCH_MS: MESSAGE"; without it the first one fails.
  *       Each prints "importer K: freed N in R rounds, M calls (S single),
  *       sum 0xS xor 0xX, T ms, slowest call C ms".
  *
@@ -240,13 +244,34 @@ import_or_fail(const char *ref, struct seg_import_info *info)
 	return imp;
 }
 
+static long long retry_ms;	/* importer -R */
+
+/* A call failed: 1 to make it again (said, 100 ms later); 0 to give up. */
+static int
+again(long long *first)
+{
+	if (retry_ms == 0)
+		return 0;
+	if (*first == 0)
+		*first = now_ms();
+	if (now_ms() - *first > retry_ms)
+		return 0;
+	printf("retry at %lld: %s\n", epoch_ms(), seg_errstr());
+	fflush(stdout);
+	sleep_ms(100);
+	return 1;
+}
+
 static void
 get_or_fail(seg_import_t *imp, uint64_t off, void *buf, size_t len,
     const char *what)
 {
-	if (seg_get(imp, off, buf, len) != (ssize_t)len)
-		fail("seg_get of %s (%zu bytes at 0x%" PRIx64 "): %s", what, len,
-		    off, seg_errstr());
+	long long first = 0;
+
+	while (seg_get(imp, off, buf, len) != (ssize_t)len)
+		if (!again(&first))
+			fail("seg_get of %s (%zu bytes at 0x%" PRIx64 "): %s",
+			    what, len, off, seg_errstr());
 }
 
 /* The owner's segment, attached: it must be umsg. */
@@ -493,16 +518,20 @@ importer_one(const char *ref, const char *tfile, uint64_t k, int batch,
 			    h.n - i - singles_left : 0;
 			uint64_t take = room < (uint64_t)batch ? room :
 			    (uint64_t)batch;
-			long long c0 = now_ms(), c;
+			long long c0 = now_ms(), c, first = 0;
 			int rc;
 
 			if (singles_left > 0 && (calls % 2 == 0 || room == 0)) {
 				take = 1;
 				singles_left--;
 				nsingle++;
-				rc = seg_zfree_remote(imp, a[i]);
+				while ((rc = seg_zfree_remote(imp, a[i])) < 0 &&
+				    again(&first))
+					;
 			} else
-				rc = seg_zfree_remotev(imp, a + i, (int)take);
+				while ((rc = seg_zfree_remotev(imp, a + i,
+				    (int)take)) < 0 && again(&first))
+					;
 			if (rc < 0)
 				fail("importer %" PRIu64 ": round %" PRIu64 ": "
 				    "returning %" PRIu64 " address(es) from 0x%"
@@ -542,9 +571,10 @@ mode_importer(int argc, char **argv)
 	pid_t pid;
 
 	ref = mode_arg(argc, argv);
-	while ((ch = getopt(argc, argv, "f:k:P:b:1:v")) != -1) {
+	while ((ch = getopt(argc, argv, "f:k:P:b:1:vR:")) != -1) {
 		switch (ch) {
 		case 'v': verbose = 1; break;
+		case 'R': retry_ms = (long long)num(optarg); break;
 		case 'f': tfile = optarg; break;
 		case 'k': k = num(optarg); break;
 		case 'P': nproc = num(optarg); break;

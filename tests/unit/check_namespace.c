@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +424,31 @@ START_TEST(setaddr_maps_memory)
 	ck_assert_mem_eq(buf, "hi mom", 6);
 	close(fd);
 	ck_assert_ptr_eq(ns_find_range(&ns, base, 4 * P), s);
+}
+END_TEST
+
+/*
+ * SEG_DONTWAIT's check.  A backing file's memory is allocated when it is
+ * made (store.c), so a hole punched in it stands for pages not yet there.
+ */
+START_TEST(resident_after_write)
+{
+	struct segment *s = mk("fresh", 0640);
+	int fd;
+
+	must_setaddr(s, SEG_VERB_VA, base, 4 * P);
+	fd = store_open_data(&st, "fresh", O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+	    FALLOC_FL_KEEP_SIZE, (off_t)P, (off_t)(2 * P)), 0);
+	close(fd);
+	ck_assert_int_eq(seg_resident(s, 0, 4 * P, P), 0);
+	ck_assert_int_eq(seg_resident(s, P, P, P), 0);
+	/* (the fault may bring in its neighbours too: fault-around) */
+	memset((char *)(uintptr_t)base + P, 1, P);
+	ck_assert_int_eq(seg_resident(s, P, P, P), 1);
+	memset((char *)(uintptr_t)base + 2 * P, 2, P);
+	ck_assert_int_eq(seg_resident(s, 0, 4 * P, P), 1);
 }
 END_TEST
 
@@ -1231,7 +1257,8 @@ suite(void)
 
 	ck_tcase(s, "create", &fix, 60, name_validity,
 	    create_records_owner_and_mode, create_duplicate, many_names, NULL);
-	ck_tcase(s, "ctl", &fix, 0, setaddr_maps_memory, second_ctl_refused,
+	ck_tcase(s, "ctl", &fix, 0, setaddr_maps_memory, resident_after_write,
+	    second_ctl_refused,
 	    overlap_refused, range_busy_in_process, addr_zero_unique,
 	    addr_zero_avoids_busy_range, addr_zero_after_fixed_at_auto_base,
 	    find_range, NULL);

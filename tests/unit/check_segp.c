@@ -28,6 +28,7 @@
 #define LREPLEN   sizeof(struct segp_list_rep_wire)
 #define IREPLEN   sizeof(struct segp_import_rep_wire)
 #define TICKETLEN sizeof(struct segp_ticket_wire)
+#define EFLAGSLEN sizeof(struct segp_eflags_wire)
 #define ERRLEN    sizeof(struct segp_error_wire)
 #define FREELEN   sizeof(struct segp_free_wire)
 #define ADDRSLEN  sizeof(struct segw_addrs_wire)
@@ -187,6 +188,7 @@ sample_ent(struct segp_ent *e, unsigned i)
 	e->len = 4096ULL << (i % 20);
 	e->perm = i % 2 ? SEGW_RD : SEGW_RD | SEGW_WR;
 	e->verb = (uint8_t)(SEG_VERB_VA + i % (SEG_VERB_MAX - SEG_VERB_VA));
+	e->eflags = i % (SEGW_EXP_ALL + 1);
 }
 
 /* A valid message of each type, with ordinary values. */
@@ -217,6 +219,7 @@ sample(uint16_t type, union segp_msg *m)
 		strcpy(m->name, "seg.1");
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		m->import_rep.id = 5;
 		m->import_rep.va = 0x7f0000000000ULL;
 		m->import_rep.len = 1 << 20;
@@ -275,6 +278,7 @@ sample_size(uint16_t type)
 {
 	switch (type) {
 	case SEGP_IMPORT_REP:		/* without a ticket */
+	case SEGP_REBIND:
 		return IREPLEN;
 	case SEGP_LIST_REP:
 		return LREPLEN + 3 * ENTLEN;
@@ -318,18 +322,23 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 			ck_assert_uint_eq(x->len, y->len);
 			ck_assert_uint_eq(x->perm, y->perm);
 			ck_assert_uint_eq(x->verb, y->verb);
+			ck_assert_uint_eq(x->eflags, y->eflags);
 		}
 		break;
 	case SEGP_IMPORT:
 		ck_assert_str_eq(a->name, b->name);
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		ck_assert_uint_eq(a->import_rep.id, b->import_rep.id);
 		ck_assert_uint_eq(a->import_rep.va, b->import_rep.va);
 		ck_assert_uint_eq(a->import_rep.len, b->import_rep.len);
 		ck_assert_uint_eq(a->import_rep.gen, b->import_rep.gen);
 		ck_assert_uint_eq(a->import_rep.rkey, b->import_rep.rkey);
 		ck_assert_uint_eq(a->import_rep.perm, b->import_rep.perm);
+		ck_assert_int_eq(a->import_rep.witheflags,
+		    b->import_rep.witheflags);
+		ck_assert_uint_eq(a->import_rep.eflags, b->import_rep.eflags);
 		break;
 	case SEGP_UNIMPORT:
 	case SEGP_REVOKE:
@@ -344,6 +353,7 @@ msg_eq(uint16_t type, const union segp_msg *a, const union segp_msg *b)
 	case SEGP_FREE:
 		ck_assert_uint_eq(a->free.id, b->free.id);
 		ck_assert_uint_eq(a->free.n, b->free.n);
+		ck_assert_uint_eq(a->free.seq, b->free.seq);
 		for (i = 0; i < a->free.n; i++)
 			ck_assert_uint_eq(a->free.addrs[i], b->free.addrs[i]);
 		break;
@@ -385,6 +395,7 @@ msg_holds(uint16_t type, const union segp_msg *m)
 		ck_assert(seg_name_valid(m->name));
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		ck_assert_uint_ne(m->import_rep.len, 0);
 		ck_assert_uint_le(m->import_rep.va,
 		    UINT64_MAX - m->import_rep.len);
@@ -446,13 +457,9 @@ canon(uint16_t type, uint8_t *p, size_t len)
 		for (i = 0; i < n; i++) {
 			uint8_t *e = p + LREPLEN + i * ENTLEN;
 
-			memset(e + offsetof(struct segp_ent_wire, pad), 0, 4);
 			canon_name(e + offsetof(struct segp_ent_wire, name),
 			    get_le16(e));
 		}
-		break;
-	case SEGP_FREE:
-		memset(p + offsetof(struct segp_free_wire, pad), 0, 4);
 		break;
 	default:
 		break;
@@ -942,16 +949,25 @@ START_TEST(list_rep_layout)
 	in.list_rep.ent[0].len = 0x0102030405060708ULL;
 	in.list_rep.ent[0].perm = SEGW_RD;
 	in.list_rep.ent[0].verb = SEG_VERB_UMSG;
+	in.list_rep.ent[0].eflags = SEGW_EXP_LOCKOPS;
 	memset(want, 0, sizeof want);
 	put_le32(want, 0x11223344);
 	put_le32(want + 4, 1);
 	put_le16(want + ENT_AT(0, namelen), 3);
 	want[ENT_AT(0, perm)] = SEGW_RD;
 	want[ENT_AT(0, verb)] = SEG_VERB_UMSG;
+	put_le32(want + ENT_AT(0, eflags), SEGW_EXP_LOCKOPS);
 	put_le64(want + ENT_AT(0, len), 0x0102030405060708ULL);
 	memcpy(want + ENT_AT(0, name), "abc", 3);
 	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof want), sizeof want);
 	ck_assert_mem_eq(wire, want, sizeof want);
+	expect_ok(SEGP_LIST_REP, wire, sizeof want);
+	ck_assert_uint_eq(out.list_rep.ent[0].eflags, SEGW_EXP_LOCKOPS);
+	/* an unknown export flag: refused both ways */
+	put_le32(wire + ENT_AT(0, eflags), SEGW_EXP_ALL + 1);
+	expect_refused(SEGP_LIST_REP, wire, sizeof want);
+	in.list_rep.ent[0].eflags = SEGW_EXP_ALL + 1;
+	ck_assert_uint_eq(encode(SEGP_LIST_REP, &in, sizeof want), 0);
 }
 END_TEST
 
@@ -1530,13 +1546,14 @@ START_TEST(free_round_trip)
 		memset(&in, 0, sizeof in);
 		in.free.id = i ? UINT64_MAX : 0;
 		in.free.n = ns[i];
+		in.free.seq = i == 2 ? UINT32_MAX : (uint32_t)i;
 		for (j = 0; j < ns[i]; j++)
 			in.free.addrs[j] = j % 2 ? UINT64_MAX - j :
 			    (uint64_t)j << 12;
 		n = encode(SEGP_FREE, &in, FREELEN + ns[i] * 8);
 		ck_assert_uint_eq(n, FREELEN + ns[i] * 8);
 		ck_assert_uint_eq(get_le32(wire + FREE_AT(n)), ns[i]);
-		ck_assert_uint_eq(get_le32(wire + FREE_AT(pad)), 0);
+		ck_assert_uint_eq(get_le32(wire + FREE_AT(seq)), in.free.seq);
 		expect_ok(SEGP_FREE, wire, n);
 		msg_eq(SEGP_FREE, &in, &out);
 	}
@@ -1550,7 +1567,7 @@ START_TEST(free_refuses)
 
 	memset(b, 0x11, sizeof b);
 	put_le32(b + nat, 2);
-	put_le32(b + FREE_AT(pad), 0);
+	put_le32(b + FREE_AT(seq), 0);
 	expect_ok(SEGP_FREE, b, FREELEN + 16);
 	/* count and length disagree */
 	put_le32(b + nat, 1);
@@ -1621,8 +1638,10 @@ garbage(uint16_t type, uint8_t *p)
 		n = rnd_below(SEGP_FREE_MAX + 3);
 		len = FREELEN + n * 8;
 		break;
-	case SEGP_IMPORT_REP:		/* with a ticket or without */
-		len = IREPLEN + (rnd_below(2) ? TICKETLEN : 0);
+	case SEGP_IMPORT_REP:	/* with a ticket or without, flags or not */
+	case SEGP_REBIND:
+		len = IREPLEN + (rnd_below(2) ? TICKETLEN : 0) +
+		    (rnd_below(2) ? EFLAGSLEN : 0);
 		break;
 	default:
 		len = (size_t)fixed;
@@ -1656,6 +1675,7 @@ garbage(uint16_t type, uint8_t *p)
 		rnd_name(p + NAME_AT(name), SEG_NAMEMAX, 4);
 		break;
 	case SEGP_IMPORT_REP:
+	case SEGP_REBIND:
 		if (len < IREPLEN)
 			break;
 		put_le32(p + IREP_AT(perm), rnd_below(8) ? SEGW_RD |
@@ -1664,9 +1684,14 @@ garbage(uint16_t type, uint8_t *p)
 			put_le64(p + IREP_AT(len), rnd_below(3));
 		if (rnd_below(4) == 0)
 			put_le64(p + IREP_AT(va), UINT64_MAX - rnd_below(3));
-		if (len == IREPLEN + TICKETLEN && rnd_below(8) != 0)
+		if (len >= IREPLEN + TICKETLEN && rnd_below(8) != 0)
 			put_le32(p + IREPLEN + offsetof(struct segp_ticket_wire,
 			    pad), 0);
+		if ((len - IREPLEN) % TICKETLEN == EFLAGSLEN &&
+		    rnd_below(8) != 0) {
+			put_le32(p + len - EFLAGSLEN, rnd_below(SEGW_EXP_ALL + 2));
+			put_le32(p + len - 4, 0);
+		}
 		break;
 	case SEGP_LIST_REP:
 		if (len < LREPLEN)
@@ -1683,6 +1708,9 @@ garbage(uint16_t type, uint8_t *p)
 			    rnd_below(2) ? SEGW_RD : SEGW_RD | SEGW_WR;
 			e[offsetof(struct segp_ent_wire, verb)] =
 			    (uint8_t)(1 + rnd_below(SEG_VERB_MAX - 1));
+			put_le32(e + offsetof(struct segp_ent_wire, eflags),
+			    rnd_below(4 * SEGP_LIST_MAX) ? rnd_below(SEGW_EXP_ALL +
+			    1) : UINT32_MAX);
 			rnd_name(e + offsetof(struct segp_ent_wire, name),
 			    SEG_NAMEMAX, 4 * SEGP_LIST_MAX);
 		}
@@ -2135,6 +2163,115 @@ START_TEST(import_rep_ticket)
 }
 END_TEST
 
+/* IMPORT_REP's export flags (SEGP_CAP_EFLAGS): last, with or without a
+ * ticket; four sizes, each exact */
+
+START_TEST(import_rep_eflags)
+{
+	size_t n, k, direct;
+
+	for (direct = 0; direct < 2; direct++) {
+		size_t at = IREPLEN + (direct ? TICKETLEN : 0);
+
+		sample(SEGP_IMPORT_REP, &in);
+		in.import_rep.direct = (int)direct;
+		in.import_rep.grant = 0x1122334455667788ULL;
+		in.import_rep.witheflags = 1;
+		in.import_rep.eflags = SEGW_EXP_REBIND | SEGW_EXP_LOCKOPS;
+		n = encode(SEGP_IMPORT_REP, &in, at + EFLAGSLEN);
+		ck_assert_uint_eq(n, at + EFLAGSLEN);
+		ck_assert_uint_eq(get_le32(wire + at), SEGW_EXP_REBIND |
+		    SEGW_EXP_LOCKOPS);
+		ck_assert_uint_eq(get_le32(wire + at + 4), 0);
+		expect_ok(SEGP_IMPORT_REP, wire, n);
+		msg_eq(SEGP_IMPORT_REP, &in, &out);
+		ck_assert_int_eq(out.import_rep.direct, (int)direct);
+		/* no room for the flags: nothing written */
+		ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, n - 1), 0);
+		n = encode(SEGP_IMPORT_REP, &in, at + EFLAGSLEN);
+		/* an unknown flag, a pad not zero: refused */
+		put_le32(wire + at, SEGW_EXP_ALL + 1);
+		expect_refused(SEGP_IMPORT_REP, wire, n);
+		put_le32(wire + at, 0);
+		put_le32(wire + at + 4, 1);
+		expect_refused(SEGP_IMPORT_REP, wire, n);
+		put_le32(wire + at + 4, 0);
+		expect_ok(SEGP_IMPORT_REP, wire, n);
+		ck_assert_uint_eq(out.import_rep.eflags, 0);
+		ck_assert_int_eq(out.import_rep.witheflags, 1);
+		for (k = 1; k < EFLAGSLEN; k++)
+			expect_refused(SEGP_IMPORT_REP, wire, n - k);
+	}
+	/* the encoder refuses unknown flags, and flags it would not send */
+	sample(SEGP_IMPORT_REP, &in);
+	in.import_rep.witheflags = 1;
+	in.import_rep.eflags = 0x80;
+	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, sizeof wire), 0);
+	in.import_rep.witheflags = 0;
+	in.import_rep.eflags = SEGW_EXP_REBIND;
+	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, sizeof wire), 0);
+	/* without them: 0 */
+	in.import_rep.eflags = 0;
+	ck_assert_uint_eq(encode(SEGP_IMPORT_REP, &in, sizeof wire), IREPLEN);
+	expect_ok(SEGP_IMPORT_REP, wire, IREPLEN);
+	ck_assert_int_eq(out.import_rep.witheflags, 0);
+}
+END_TEST
+
+/* REBIND: IMPORT_REP's payload and checks, under its own type */
+START_TEST(rebind_round_trip)
+{
+	size_t n;
+
+	sample(SEGP_IMPORT_REP, &in);
+	in.import_rep.direct = 1;
+	in.import_rep.grant = 7;
+	in.import_rep.drkey = 0x99;
+	in.import_rep.witheflags = 1;
+	in.import_rep.eflags = SEGW_EXP_REBIND;
+	n = encode(SEGP_REBIND, &in, sizeof wire);
+	ck_assert_uint_eq(n, IREPLEN + TICKETLEN + EFLAGSLEN);
+	expect_ok(SEGP_REBIND, wire, n);
+	msg_eq(SEGP_IMPORT_REP, &in, &out);
+	ck_assert_uint_eq(out.import_rep.grant, 7);
+	expect_refused(SEGP_REBIND, wire, n - 1);
+	expect_refused(SEGP_REBIND, wire, 0);
+	/* a zero length, a wrapping range: refused both ways */
+	put_le64(wire + IREP_AT(len), 0);
+	expect_refused(SEGP_REBIND, wire, n);
+	in.import_rep.len = 0;
+	ck_assert_uint_eq(encode(SEGP_REBIND, &in, sizeof wire), 0);
+	ck_assert_str_eq(segp_type_name(SEGP_REBIND), "rebind");
+}
+END_TEST
+
+/* the local import reply's eflags (protocol version 4) */
+START_TEST(segw_imp_eflags)
+{
+	struct segw_imp m, d;
+	uint8_t b[sizeof(struct segw_imp_wire)];
+	size_t at = offsetof(struct segw_imp_wire, eflags);
+
+	memset(&m, 0, sizeof m);
+	m.handle = 3;
+	m.len = 4096;
+	m.perm = SEGW_RD | SEGW_WR;
+	m.eflags = SEGW_EXP_ALL;
+	ck_assert_uint_eq(segw_imp_encode(b, sizeof b, &m), sizeof b);
+	ck_assert_uint_eq(get_le32(b + at), SEGW_EXP_ALL);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b, &d), 0);
+	ck_assert_uint_eq(d.eflags, SEGW_EXP_ALL);
+	put_le32(b + at, SEGW_EXP_ALL + 1);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b, &d), -1);
+	put_le32(b + at, 0);
+	put_le32(b + at + 4, 1);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b, &d), -1);
+	ck_assert_int_eq(segw_imp_decode(b, sizeof b - 8, &d), -1);
+	m.eflags = 0x10;
+	ck_assert_uint_eq(segw_imp_encode(b, sizeof b, &m), 0);
+}
+END_TEST
+
 static int
 connect_try(const uint8_t *p, size_t n, struct segp_connect *c)
 {
@@ -2276,6 +2413,9 @@ suite(void)
 
 	ck_tcase(s, "direct path", &fix, 0, import_rep_ticket, connect_data,
 	    connect_refuses, segw_imp_direct, NULL);
+
+	ck_tcase(s, "export flags", &fix, 0, import_rep_eflags,
+	    segw_imp_eflags, rebind_round_trip, NULL);
 
 	ck_tcase(s, "error", &fix, 0, error_round_trip, error_refuses,
 	    error_encode_refuses, NULL);

@@ -407,29 +407,53 @@ END_TEST
 
 /* ---- export records ---- */
 
+#define XPAGE 0x1000ULL	/* the page size the parse cases assume */
+
 static int
 xparse(const char *text, struct exprec *r)
 {
 	memset(r, 0x5a, sizeof *r);
-	return store_export_parse(text, strlen(text), r);
+	return store_export_parse(text, strlen(text), XPAGE, r);
 }
 
 START_TEST(export_good)
 {
 	struct exprec r;
 
-	ck_assert_int_eq(xparse("segx1 1 0 -\n", &r), 0);
+	ck_assert_int_eq(xparse("segx1 1 0 s 0 -\n", &r), 0);
 	ck_assert_uint_eq(r.gen, 1);
 	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_str_eq(r.bind, "s");
+	ck_assert_uint_eq(r.off, 0);
 	ck_assert_int_eq(r.nacl, 0);
-	ck_assert_int_eq(xparse("segx1 ffffffffffffffff 0 a:r,b.c-1:rw\n",
-	    &r), 0);
+	ck_assert_int_eq(xparse("segx1 ffffffffffffffff 0 seg.A_b-9 0 "
+	    "a:r,b.c-1:rw\n", &r), 0);
 	ck_assert_uint_eq(r.gen, UINT64_MAX);
+	ck_assert_str_eq(r.bind, "seg.A_b-9");
 	ck_assert_int_eq(r.nacl, 2);
 	ck_assert_str_eq(r.acl[0].node, "a");
 	ck_assert_int_eq(r.acl[0].perm, SEGW_RD);
 	ck_assert_str_eq(r.acl[1].node, "b.c-1");
 	ck_assert_int_eq(r.acl[1].perm, SEGW_RD | SEGW_WR);
+	ck_assert_int_eq(xparse("segx1 2 0 s 0 -:rw\n", &r), 0);	/* node "-" */
+	ck_assert_int_eq(r.nacl, 1);
+	ck_assert_str_eq(r.acl[0].node, "-");
+	/* every flag; a rebound one: another segment, a page-aligned offset */
+	ck_assert_int_eq(xparse("segx1 3 7 other 5000 -\n", &r), 0);
+	ck_assert_uint_eq(r.flags, SEGW_EXP_REBIND | SEGW_EXP_DONTWAIT |
+	    SEGW_EXP_LOCKOPS);
+	ck_assert_str_eq(r.bind, "other");
+	ck_assert_uint_eq(r.off, 0x5000);
+	ck_assert_int_eq(xparse("segx1 3 1 b 7ffffffff000 a:r\n", &r), 0);
+	ck_assert_uint_eq(r.flags, SEGW_EXP_REBIND);
+	ck_assert_uint_eq(r.off, SEGD_USER_TOP - XPAGE);
+	ck_assert_int_eq(xparse("segx1 3 4 b 0 -\n", &r), 0);
+	ck_assert_uint_eq(r.flags, SEGW_EXP_LOCKOPS);
+	/* the longest name a segment may have */
+	ck_assert_int_eq(xparse("segx1 3 2 "
+	    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	    " 0 -\n", &r), 0);
+	ck_assert_uint_eq(strlen(r.bind), SEG_NAMEMAX);
 }
 END_TEST
 
@@ -439,36 +463,66 @@ START_TEST(export_malformed)
 		"",
 		"segx1",
 		"segx1 1 0",			/* truncated */
-		"segx1 1 0 -",			/* no newline */
-		"segx1 1 0 -\n\n",
-		"segx1 1 0 - \n",
-		"segx1 1 0 \n",			/* no list: "-" */
-		"segx1 1 0 --\n",
-		"segx1 1 0 -a:r\n",
-		"segx2 1 0 -\n",
-		"SEGX1 1 0 -\n",
-		" segx1 1 0 -\n",
-		"segx1  1 0 -\n",		/* empty field */
-		"segx1 1\t0 -\n",
+		"segx1 1 0 s",
+		"segx1 1 0 s 0",
+		"segx1 1 0 s 0 -",		/* no newline */
+		"segx1 1 0 -\n",		/* missing fields: the binding */
+		"segx1 1 0 s -\n",
+		"segx1 1 0 0 -\n",
+		"segx1 1 0 s 0 -\n\n",		/* trailing garbage */
+		"segx1 1 0 s 0 - \n",
+		"segx1 1 0 s 0 -x\n",
+		"segx1 1 0 s 0 a:r x\n",
+		"segx1 1 0 s 0 -\nx",
+		"segx1 1 0 s 0 \n",		/* no list: "-" */
+		"segx1 1 0 s 0 --\n",
+		"segx2 1 0 s 0 -\n",
+		"SEGX1 1 0 s 0 -\n",
+		" segx1 1 0 s 0 -\n",
+		"segx1  1 0 s 0 -\n",		/* empty fields */
+		"segx1 1 0  0 -\n",
+		"segx1 1 0 s  -\n",
+		"segx1 1\t0 s 0 -\n",
 		/* generation: nonzero, hex, at most 64 bits */
-		"segx1 0 0 -\n",
-		"segx1 10000000000000000 0 -\n",
-		"segx1 0x1 0 -\n",
-		"segx1 -1 0 -\n",
-		"segx1 1A 0 -\n",
+		"segx1 0 0 s 0 -\n",
+		"segx1 10000000000000000 0 s 0 -\n",
+		"segx1 0x1 0 s 0 -\n",
+		"segx1 -1 0 s 0 -\n",
+		"segx1 1A 0 s 0 -\n",
 		/* flags: only known ones, at most 32 bits */
-		"segx1 1 1 -\n",
-		"segx1 1 80000000 -\n",
-		"segx1 1 100000000 -\n",
-		"segx1 1 -0 -\n",
+		"segx1 1 8 s 0 -\n",
+		"segx1 1 f s 0 -\n",
+		"segx1 1 80000000 s 0 -\n",
+		"segx1 1 100000000 s 0 -\n",
+		"segx1 1 -0 s 0 -\n",
+		"segx1 1 0x1 s 0 -\n",
+		/* the bound segment's name: one a segment may have */
+		"segx1 1 1 . 0 -\n",
+		"segx1 1 1 .. 0 -\n",
+		"segx1 1 1 a/b 0 -\n",
+		"segx1 1 1 a:b 0 -\n",
+		"segx1 1 1 a\tb 0 -\n",
+		"segx1 1 1 "
+		    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+		    " 0 -\n",			/* 65 bytes */
+		/* the offset: hex, page-aligned, below the top of user space */
+		"segx1 1 1 s 1 -\n",
+		"segx1 1 1 s fff -\n",
+		"segx1 1 1 s 1001 -\n",
+		"segx1 1 1 s 800000000000 -\n",
+		"segx1 1 1 s fffffffffffff000 -\n",
+		"segx1 1 1 s 10000000000000000 -\n",
+		"segx1 1 1 s 0x1000 -\n",
+		"segx1 1 1 s -1000 -\n",
+		"segx1 1 1 s 1000A -\n",
 		/* access lists acl_parse refuses */
-		"segx1 1 0 a\n",
-		"segx1 1 0 a:x\n",
-		"segx1 1 0 a:rw,\n",
-		"segx1 1 0 :r\n",
-		"segx1 1 0 a b:r\n",
-		"segx1 1 0 a:r\nb:r\n",
-		"segx1 1 0 a/b:r\n",
+		"segx1 1 0 s 0 a\n",
+		"segx1 1 0 s 0 a:x\n",
+		"segx1 1 0 s 0 a:rw,\n",
+		"segx1 1 0 s 0 :r\n",
+		"segx1 1 0 s 0 a b:r\n",
+		"segx1 1 0 s 0 a:r\nb:r\n",
+		"segx1 1 0 s 0 a/b:r\n",
 	};
 	struct exprec r;
 	char text[5000];
@@ -478,18 +532,25 @@ START_TEST(export_malformed)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(xparse(bad[i], &r) == -1, "accepted: '%s'", bad[i]);
 	/* an embedded NUL; more entries than an export may have; too long */
-	ck_assert_int_eq(store_export_parse("segx1 1 0 -\n\0", 13, &r), -1);
-	ck_assert_int_eq(store_export_parse("segx1 1\0 0 -\n", 13, &r), -1);
-	n = snprintf(text, sizeof text, "segx1 1 0 ");
+	ck_assert_int_eq(store_export_parse("segx1 1 0 s 0 -\n\0", 17, XPAGE,
+	    &r), -1);
+	ck_assert_int_eq(store_export_parse("segx1 1\0 0 s 0 -\n", 17, XPAGE,
+	    &r), -1);
+	ck_assert_int_eq(store_export_parse("segx1 1 0 s\0 0 -\n", 17, XPAGE,
+	    &r), -1);
+	n = snprintf(text, sizeof text, "segx1 1 0 s 0 ");
 	for (i = 0; i <= ACL_MAX; i++)
 		n += snprintf(text + n, sizeof text - (size_t)n, "%sn%zu:r",
 		    i ? "," : "", i);
 	snprintf(text + n, sizeof text - (size_t)n, "\n");
 	ck_assert_int_eq(xparse(text, &r), -1);
 	memset(text, 'a', sizeof text);
-	memcpy(text, "segx1 1 0 ", 10);
+	memcpy(text, "segx1 1 0 s 0 ", 14);
 	memcpy(text + sizeof text - 3, ":r\n", 3);
-	ck_assert_int_eq(store_export_parse(text, sizeof text, &r), -1);
+	ck_assert_int_eq(store_export_parse(text, sizeof text, XPAGE, &r), -1);
+	/* aligned to 4 KiB, not to a 64 KiB page */
+	ck_assert_int_eq(store_export_parse("segx1 1 1 s 1000 -\n", 19, 0x10000,
+	    &r), -1);
 }
 END_TEST
 
@@ -503,6 +564,9 @@ START_TEST(export_round_trip)
 	memset(&x, 0, sizeof x);
 	ck_assert_int_eq(store_export_load(&st, "rt", &r), 0);	/* none */
 	x.gen = 0x123456789abcdefULL;
+	x.flags = SEGW_EXP_ALL;
+	memset(x.bind, 'b', SEG_NAMEMAX);	/* the longest name */
+	x.off = SEGD_USER_TOP - (uint64_t)sysconf(_SC_PAGESIZE);
 	x.nacl = ACL_MAX;
 	for (i = 0; i < ACL_MAX; i++) {
 		memset(x.acl[i].node, 'n', SEGP_NODEMAX);
@@ -515,17 +579,25 @@ START_TEST(export_round_trip)
 	memset(&r, 0, sizeof r);
 	ck_assert_int_eq(store_export_load(&st, "rt", &r), 1);
 	ck_assert_uint_eq(r.gen, x.gen);
-	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_uint_eq(r.flags, SEGW_EXP_ALL);
+	ck_assert_str_eq(r.bind, x.bind);
+	ck_assert_uint_eq(r.off, x.off);
 	ck_assert_int_eq(r.nacl, ACL_MAX);
 	for (i = 0; i < ACL_MAX; i++) {
 		ck_assert_str_eq(r.acl[i].node, x.acl[i].node);
 		ck_assert_int_eq(r.acl[i].perm, x.acl[i].perm);
 	}
-	x.nacl = 0;	/* replaced: the empty list */
+	x.nacl = 0;	/* replaced: the empty list, bound to itself */
 	x.gen = 2;
+	x.flags = 0;
+	strcpy(x.bind, "rt");
+	x.off = 0;
 	ck_assert_msg(store_export_save(&st, "rt", &x, &e) == 0, "%s", e.msg);
 	ck_assert_int_eq(store_export_load(&st, "rt", &r), 1);
 	ck_assert_uint_eq(r.gen, 2);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_str_eq(r.bind, "rt");
+	ck_assert_uint_eq(r.off, 0);
 	ck_assert_int_eq(r.nacl, 0);
 	store_export_unlink(&st, "rt");
 	ck_assert_int_eq(store_export_load(&st, "rt", &r), 0);
@@ -543,10 +615,10 @@ START_TEST(export_planted)
 	dup2(null, 2);		/* the warnings */
 	close(null);
 	snprintf(path, sizeof path, "%s/bad.export", dir);
-	ck_put_file(path, "segx1 0 0 -\n");
+	ck_put_file(path, "segx1 0 0 bad 0 -\n");
 	ck_assert_int_eq(store_export_load(&st, "bad", &r), -1);
 	snprintf(path, sizeof path, "%s/good.export", dir);
-	ck_put_file(path, "segx1 5 0 -\n");
+	ck_put_file(path, "segx1 5 0 good 0 -\n");
 	snprintf(path, sizeof path, "%s/lnk.export", dir);
 	ck_assert_int_eq(symlink("good.export", path), 0);
 	ck_assert_int_eq(store_export_load(&st, "lnk", &r), -1);

@@ -6,9 +6,11 @@
 #  - a port where nobody listens, and an address where no host answers;
 #  - a stopped exporter segd (SIGSTOP), with and without a connection;
 #  - an exporter segd killed (SIGKILL) under a held import, then restarted
-#    with the same state folder and re-exported: the held import reports the
-#    lost peer, then "segment revoked"; a new import from the same importer
-#    segd works and reads the bytes the segment kept across the restart.
+#    with the same state folder: the held import reports the lost peer, then
+#    finds the export restored (same generation) and reads the same bytes;
+#    killed again and exported anew (new generation), the held import says
+#    "segment revoked"; a new import from the same importer segd works and
+#    reads the bytes the segment kept across the restarts.
 . "$SEG_TOP/tests/rdma/lib.sh"
 D=2000 margin=2500	# margin: slack for guest stalls on a loaded host
 start_segd exp 7450 -t $D
@@ -57,10 +59,11 @@ kill -CONT "${SEGD_PID[exp]}"
 imp imp2 -x "$T/exp.sock" -X dp import "$E/dp" get 0 4096 bounce ||
 	die "imp2: no import after the exporter was continued"
 
-# killed and restarted
+# killed and restarted: the export comes back by itself, same generation
 mkfifo "$T/ctl"
 imp imp import "$E/dp" tget 0 4096 bounce say ready sync \
 	tget 0 4096 bounce say killed sync \
+	getf 0 1048576 "$T/held" bounce say restarted sync \
 	xget 0 4096 "segment revoked" say finished <"$T/ctl" >"$T/hold.out" 2>&1 &
 hpid=$!
 exec 3>"$T/ctl"
@@ -77,7 +80,18 @@ ms=$(echo "$line" | sed 's/.* after \([0-9]*\) ms.*/\1/')
 case "$line" in *"$E"*) ;; *) die "the error does not name the peer $E" ;; esac
 start_segd exp 7450 -t $D
 sctl exp ls | grep -q "^dp " || die "dp did not survive the restart"
-sctl exp export dp || die "export dp after the restart"
+out=$(sctl exp export dp 2>&1) && die "dp was not exported again by the restart"
+case "$out" in *"already exported"*) ;; *) die "export dp after the restart: $out" ;; esac
+echo >&3	# the held import is made again, transparently
+wait_until 60 grep -q '^restarted$' "$T/hold.out" ||
+	die "the held import did not survive the restart: $(cat "$T/hold.out")"
+cmp "$T/held" "$T/dp.before" || die "the held import's bytes differ after the restart"
+# killed again, and exported anew (a new generation) before the holder's
+# next get: that import is not revived
+kill_segd exp
+start_segd exp 7450 -t $D
+sctl exp unexport dp || die "unexport dp"
+sctl exp export dp || die "export dp again"
 echo >&3
 exec 3>&-
 wait "$hpid" || die "holder: $(cat "$T/hold.out")"
@@ -86,4 +100,4 @@ imp imp import "$E/dp" getf 0 1048576 "$T/after" bounce ||
 	die "no new import from the same importer segd after the restart"
 cmp "$T/after" "$T/dp.before" || die "the bytes after the restart differ"
 sctl imp peers | grep -q "^exp $E out ready" || die "no ready connection after the restart"
-echo "connection remade; bytes intact"
+echo "connection remade; export restored; bytes intact"

@@ -12,7 +12,8 @@
 # normal peer is accepted again.
 . "$SEG_TOP/tests/rdma/lib.sh"
 need_bin "$RAWPEER"
-start_segd exp 7450
+# -H 0: rawpeer's held connections are silent on purpose (no heartbeat)
+start_segd exp 7450 -H 0
 
 # no_peers: segctl peers answers, with nothing
 no_peers() {

@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# Copyright (c) 2025-2026 the segd authors
+# Remote frees exactly once across a lost connection.  8 importer processes
+# on segd "b" (port 7451) return buffers of a umsg segment owned through
+# segd "own" (port 7450) in batches of 10.  When round 2 is published the
+# owner's segd is stopped (SIGSTOP): the FREEs in flight reach its receive
+# queue but get no ACK, b's deadline (2 s) closes the connection, and the
+# importers (-R) return the same addresses again, every 100 ms, until it
+# answers.  Once b's connection was closed the owner's segd runs again: it
+# applies the FREEs it had received (their ACKs are lost with the
+# connection), and the retries, made over a new connection with the same
+# batch numbers, must be acknowledged without being applied twice (the
+# owner's segd says so) -- the owner process checks every address came back
+# exactly once, none foreign, nothing more after the last round, and the
+# count and checksums match the importers'.
+. "$SEG_TOP/tests/rdma/lib.sh"
+ZIO_LIMIT=240
+D=2000
+nimp=8 per=100 rounds=4
+total=$((nimp * per * rounds))
+start_segd own 7450 -t 60000
+start_segd b 7451 -t $D
+sctl own create zbuf || die "create zbuf"
+sctl own ctl zbuf "umsg 0x200000000000 0x800000" || die "ctl zbuf"
+sctl own export zbuf || die "export zbuf"
+
+zio_bg own owner zbuf -i $nimp -n $per -r $rounds -p 2 -g "$T/go" \
+	-f "$T/tables" >"$T/owner.out" 2>&1 &
+opid=$!
+_bg_pids+=($!)
+zio_bg b importer "$A:7450/zbuf" -f "$T/tables" -k 0 -P $nimp -b 10 \
+	-R 60000 >"$T/imp.out" 2>&1 &
+ipid=$!
+_bg_pids+=($!)
+
+wait_until 120 grep -q '^round 2 ready' "$T/owner.out" ||
+	die "the owner did not reach round 2: $(cat "$T/owner.out")"
+touch "$T/go"
+wait_until 30 grep -q '^round 2 published' "$T/owner.out" ||
+	die "round 2 was not published: $(cat "$T/owner.out")"
+kill -STOP "${SEGD_PID[own]}"
+t_stop=$(ms_now)
+wait_until 30 grep -q 'did not answer' "$T/b.log" ||
+	{ kill -CONT "${SEGD_PID[own]}"; die "b's connection to the stopped owner was not closed: $(tail -n 3 "$T/b.log")"; }
+kill -CONT "${SEGD_PID[own]}"
+echo "own's segd stopped for $(($(ms_now) - t_stop)) ms"
+
+declare -A who=([$opid]=owner [$ipid]=importers)
+for _ in 1 2; do
+	wait -n -p pid
+	rc=$?
+	[ "$rc" = 0 ] || { cat "$T/owner.out" "$T/imp.out"; die "the ${who[$pid]:-process $pid} failed (exit $rc)"; }
+done
+grep -v '^retry' "$T/imp.out"
+cat "$T/owner.out"
+echo "importers' retries: $(grep -c '^retry' "$T/imp.out")"
+grep -q '^retry' "$T/imp.out" || die "no return was made again: the stop lost nothing in flight"
+grep 'sent batch .* again: applied before' "$T/own.log" ||
+	die "no batch was applied before its ACK was lost: nothing was tested"
+
+line=$(grep '^owner: received' "$T/owner.out") || die "no owner summary"
+read -r got osum oxor <<<"$(echo "$line" |
+	sed -n 's/^owner: received \([0-9]*\) addresses in [0-9]* rounds, sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
+[ "$got" = "$total" ] || die "the owner received $got addresses, not $total"
+n=0 s=0 x=0 k=0
+while read -r l; do
+	read -r f is ix <<<"$(echo "$l" |
+		sed -n 's/^importer [0-9]*: freed \([0-9]*\) in [0-9]* rounds, [0-9]* calls ([0-9]* single), sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
+	[ -n "$ix" ] || die "unreadable summary: $l"
+	n=$((n + f)) s=$((s + is)) x=$((x ^ ix)) k=$((k + 1))
+done < <(grep '^importer [0-9]*: freed' "$T/imp.out")
+[ "$k" = $nimp ] || die "$k importer summaries, not $nimp"
+[ "$n" = "$total" ] || die "the importers returned $n addresses, not $total"
+[ "$(printf '0x%x' "$s")" = "$osum" ] || die "the importers' sum is not the owner's"
+[ "$(printf '0x%x' "$x")" = "$oxor" ] || die "the importers' xor is not the owner's"
+echo "$total addresses, each back exactly once across a lost connection"
