@@ -72,10 +72,11 @@ struct seg_dpstats {
 	uint64_t ops, zerocopy_bytes, bounce_bytes, connects, reg_refused;
 	uint64_t segd_ops, segd_bytes;	/* on the segd path instead */
 };
-struct dpconn *dp_connect(const struct segw_imp *, const char *label);
+struct dpconn *dp_connect(const struct segw_imp *, const char *label,
+         long long end);
 void dp_close(struct dpconn *);
 int  dp_io(struct dpconn *, const struct segw_imp *, int kind,
-         const struct seg_iov *iov, int n, const char *label);
+         const struct seg_iov *iov, int n, const char *label, long long end);
 void dp_att_gone(uintptr_t base, size_t len);
 void dp_stats(struct seg_dpstats *, char *note, size_t size);
 void dp_count_segd(uint64_t bytes);
