@@ -14,8 +14,10 @@
 # consumer agree on the count and checksums of the buffers, each free
 # having come back exactly once.  Why not 64 MiB: under this netem rxe in
 # the TCG guests moves about 0.1-0.5 MB/s (perftest's own ib_write_bw 0.19
-# MB/s, ib_read_bw 0.50 MB/s at 64 KiB; a 4 MiB put took 41 s), so 64 MiB
-# would take many minutes; NETEM_MIB=64 runs it.
+# MB/s, ib_read_bw 0.50 MB/s at 64 KiB; a 4 MiB put took 41 s; another run:
+# perftest 0.12 and 1.06 MB/s, our 1 MiB put 20 s and get 28 s), so 64 MiB
+# would take many minutes; NETEM_MIB=64 runs it, with a SEGD_DEADLINE long
+# enough for one 64 MiB operation.
 # perftest's ib_write_bw and ib_read_bw run under the same netem first (32
 # messages of 64 KiB each, some 10 s at those rates), a control printed
 # beside our figures.  Not about deadlines: segd's default
