@@ -19,7 +19,7 @@
 # would take many minutes; NETEM_MIB=64 runs it, with a SEGD_DEADLINE long
 # enough for one 64 MiB operation.
 # perftest's ib_write_bw and ib_read_bw run under the same netem first (32
-# messages of 64 KiB each, some 10 s at those rates), a control printed
+# messages of 64 KiB each, some 20 s at those rates), a control printed
 # beside our figures.  Not about deadlines: segd's default
 # of the tier (SEGD_DEADLINE) is used, and printed.
 . "$SEG_TOP/tests/rdma/lib.sh"
