@@ -386,6 +386,18 @@ imp_encode(const seg_import_t *imp, const struct imp_op *o, uint8_t *req,
 }
 
 /*
+ * When an operation on imp starting now must be done (seg_now_us()): the
+ * import's deadline (segd's -t, told with a direct path), or segd's
+ * default of 5 s.
+ */
+static long long
+imp_end(const seg_import_t *imp)
+{
+	return seg_now_us() + (imp->m.deadline_ms ? imp->m.deadline_ms : 5000) *
+	    1000LL;
+}
+
+/*
  * May a request that failed with err, on a connection to the exporter that
  * was lost, be made again (on a new import)?  Every request once, at once.
  * A remote free also until the import's deadline from its start (end), with
@@ -430,8 +442,7 @@ imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
 	uint8_t *req;
 	size_t len, rl;
 	long pause_us = 10000;
-	long long end = seg_now_us() +
-	    (imp->m.deadline_ms ? imp->m.deadline_ms : 5000) * 1000LL;
+	long long end = imp_end(imp);
 	int rc = -1, tries, lost = imp->m.handle == 0;
 
 	if ((req = malloc(SEGW_MAXPAYLOAD)) == NULL)
@@ -679,17 +690,17 @@ dp_ticket(seg_import_t *imp)
 }
 
 /*
- * The data connection, made with the import's ticket (a new one when the
- * exporter refused it).  1: the direct path cannot be had here (no device,
- * no registration): the segd path serves this import from now on.
+ * The data connection, made by end with the import's ticket (a new one when
+ * the exporter refused it).  1: the direct path cannot be had here (no
+ * device, no registration): the segd path serves this import from now on.
  */
 static int
-dp_open(seg_import_t *imp)
+dp_open(seg_import_t *imp, long long end)
 {
 	int tries;
 
 	for (tries = 0; tries < 2; tries++) {
-		if ((imp->dp = dp_connect(&imp->m, imp->label)) != NULL)
+		if ((imp->dp = dp_connect(&imp->m, imp->label, end)) != NULL)
 			return 0;
 		if (errno != ECONNREFUSED && errno != ETIMEDOUT &&
 		    errno != EHOSTUNREACH) {
@@ -698,7 +709,7 @@ dp_open(seg_import_t *imp)
 			    seg_errstr());
 			return 1;
 		}
-		if (tries == 0 && dp_ticket(imp) < 0)
+		if (tries == 0 && (seg_now_us() >= end || dp_ticket(imp) < 0))
 			return -1;
 	}
 	return -1;
@@ -706,22 +717,27 @@ dp_open(seg_import_t *imp)
 
 /*
  * An io on the direct path, retried once on a new connection (with a new
- * ticket) when it failed; 1: use the segd path.
+ * ticket) when it failed early; all within the import's one deadline from
+ * now.  1: use the segd path.
  */
 static int
 dvio_try(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 {
+	long long end;
 	int tries, rc = -1;
 
+	end = imp_end(imp);
 	if (imp_fresh(imp) < 0)
 		return -1;
 	for (tries = 0; tries < 2; tries++) {
-		if (imp->dp == NULL && (rc = dp_open(imp)) != 0)
+		if (imp->dp == NULL && (rc = dp_open(imp, end)) != 0)
 			return rc;
-		if (dp_io(imp->dp, &imp->m, kind, iov, n, imp->label) == 0)
+		if (dp_io(imp->dp, &imp->m, kind, iov, n, imp->label, end) == 0)
 			return 0;
 		dp_close(imp->dp);	/* its queue pair is in error */
 		imp->dp = NULL;
+		if (seg_now_us() >= end)	/* no time left for another try */
+			break;
 		if (tries == 0) {
 			int err = errno;
 			char msg[SEGW_MAXTEXT];
@@ -957,14 +973,16 @@ seg_signal(seg_import_t *imp)
 static int
 datomic(seg_import_t *imp, struct imp_op *o)
 {
+	long long end;
 	int rc;
 
+	end = imp_end(imp);
 	if (imp_fresh(imp) < 0)
 		return -1;
-	if (imp->dp == NULL && (rc = dp_open(imp)) != 0)
+	if (imp->dp == NULL && (rc = dp_open(imp, end)) != 0)
 		return rc;
 	if (dp_atomic(imp->dp, &imp->m, o->kind, o->off, o->a, o->b,
-	    &o->result, imp->label) == 0)
+	    &o->result, imp->label, end) == 0)
 		return 0;
 	dp_close(imp->dp);	/* its queue pair is in error */
 	imp->dp = NULL;

@@ -49,6 +49,11 @@
  *   tgets N OFF LEN zc|bounce     the same for N gets back to back (the
  *                            failure names the get that failed)
  *   tput, tputs              the same for puts (of whatever the buffer holds)
+ *   tretry N MS OFF LEN zc|bounce   get until one succeeds, at most N tries
+ *                            MS ms apart: "tretry fail in try K after X ms:
+ *                            MESSAGE" per failure, then "tretry ok in try K
+ *                            after T ms" (T: from the first try's start);
+ *                            fatal if no try succeeded
  *   barrier                  seg_barrier must succeed
  *   xbarrier TEXT            seg_barrier must fail with TEXT in its message
  *   path direct|segd         the newest import's path must be this one
@@ -676,6 +681,38 @@ cmd_timed(int put, uint64_t count, uint64_t off, uint64_t n, int zerocopy)
 	free(fr);
 }
 
+/*
+ * at most count gets, pause_ms apart, until one succeeds (a connection being
+ * made again): each failure is printed, then the try that worked and the
+ * time since the first began.
+ */
+static void
+cmd_retry(uint64_t count, uint64_t pause_ms, uint64_t off, uint64_t n,
+    int zerocopy)
+{
+	uint8_t *fr, *b = buffer(zerocopy, n, 0, &fr);
+	struct timespec ts;
+	long long t0, t1;
+	uint64_t k;
+
+	ts.tv_sec = (time_t)(pause_ms / 1000);
+	ts.tv_nsec = (long)(pause_ms % 1000) * 1000000;
+	t0 = now_ms();
+	for (k = 1; k <= count; k++) {
+		t1 = now_ms();
+		if (seg_get(cur(), off, b, n) == (ssize_t)n)
+			break;
+		printf("tretry fail in try %" PRIu64 " after %lld ms: %s\n", k,
+		    now_ms() - t1, seg_errstr());
+		if (k < count)
+			nanosleep(&ts, NULL);
+	}
+	if (k > count)
+		fail("tretry: no get succeeded in %" PRIu64 " tries", count);
+	printf("tretry ok in try %" PRIu64 " after %lld ms\n", k, now_ms() - t0);
+	free(fr);
+}
+
 /* count listings of node's exports, each of which must succeed */
 static void
 cmd_lsn(const char *node, uint64_t count)
@@ -861,6 +898,11 @@ main(int argc, char *argv[])
 			cmd_timed(c[1] == 'p', count, num(argv[i]), num(argv[i + 1]),
 			    is_zc(argv[i + 2]));
 			i += 3;
+		} else if (strcmp(c, "tretry") == 0) {
+			NEED(5);
+			cmd_retry(num(argv[i]), num(argv[i + 1]), num(argv[i + 2]),
+			    num(argv[i + 3]), is_zc(argv[i + 4]));
+			i += 5;
 		} else if (strcmp(c, "barrier") == 0) {
 			if (seg_barrier(cur()) < 0)
 				fail("seg_barrier: %s", seg_errstr());

@@ -61,6 +61,23 @@
 #   pair_fail_fast  a node whose test fails signals it at once, so that
 #                   `await` on the other node stops waiting
 #   await NAME SECS the other node signalled NAME (and did not fail)
+#
+# A faulty network (pair tests; only between the QEMU guests: the qdisc
+# goes on the guest's own link, never on a host's):
+#   netem_need      skip unless this is a guest whose link takes a netem
+#                   qdisc; NETEM_DEV: the interface under the rxe device
+#   netem SPEC...   `tc qdisc replace dev $NETEM_DEV root netem SPEC`
+#                   (netem shapes what this node sends: both nodes call it
+#                   for a symmetric fault)
+#   netem_off       remove the qdisc now
+#   On exit the qdisc is removed, pass or fail.  (A link cut is "netem loss
+#   100%", not the interface set down: after a down and up the guests'
+#   rxe made no RDMA connection for minutes.)
+#   pair_perftest TEST PORT SIZE ITERS  perftest TEST (ib_write_bw, ...),
+#                   ITERS messages of SIZE bytes over rdma_cm from node 2 to
+#                   node 1 (both nodes call it);
+#                   on node 2 PERF_MBS is its average MB/s, or empty with
+#                   the reason printed (a control: it never fails the test)
 : "${SEG_TOP:?run RDMA tests through tests/rdma/run-single or run-pair}"
 : "${SOFTROCE_DEV:?no SOFTROCE_DEV: run under tests/softroce}"
 : "${SOFTROCE_ADDR:?no SOFTROCE_ADDR: run under tests/softroce}"
@@ -91,6 +108,7 @@ declare -A SEGD_PID=()
 # (default: the status the script exits with), or 1 if a segd failed to stop
 _lib_cleanup() {
 	local rc=${1:-$?} p name
+	_netem_restore
 	for name in "${!SEGD_PID[@]}"; do
 		stop_segd "$name" || rc=1
 	done
@@ -346,4 +364,73 @@ blocked_in_poll() {
 	"x86_64 7" | "x86_64 271" | "aarch64 73") return 0 ;;
 	esac
 	return 1
+}
+
+NETEM_DEV=""
+_netem_set=0
+
+# _netem_restore: no qdisc of ours left (the next test's network)
+_netem_restore() {
+	if [ -n "$NETEM_DEV" ] && [ "$_netem_set" = 1 ]; then
+		tc qdisc del dev "$NETEM_DEV" root 2>/dev/null
+		_netem_set=0
+	fi
+	return 0
+}
+
+netem_need() {
+	local err
+	[ "${SOFTROCE_MODE:-}" = guest ] ||
+		skip "netem tests run between the QEMU guests only (backend ${SOFTROCE_MODE:-?})"
+	need_cmd tc rdma
+	NETEM_DEV=$(rdma link show "$SOFTROCE_DEV/1" 2>/dev/null |
+		sed -n 's/.* netdev \([^ ]*\).*/\1/p')
+	[ -n "$NETEM_DEV" ] || die "no network interface under $SOFTROCE_DEV"
+	# a qdisc that changes nothing: is there netem at all?
+	err=$(tc qdisc replace dev "$NETEM_DEV" root netem delay 0ms 2>&1) ||
+		skip "no netem qdisc on $NETEM_DEV: $err"
+	_netem_set=1
+}
+
+netem() {
+	tc qdisc replace dev "$NETEM_DEV" root netem "$@" ||
+		die "tc qdisc replace dev $NETEM_DEV root netem $*"
+	_netem_set=1
+	echo "netem on $NETEM_DEV: $*"
+}
+
+netem_off() {
+	tc qdisc del dev "$NETEM_DEV" root || die "tc qdisc del dev $NETEM_DEV root"
+	_netem_set=0
+	echo "netem off on $NETEM_DEV"
+}
+
+pair_perftest() {
+	local test=$1 port=$2 size=$3 iters=$4
+	set -- -s "$size" -n "$iters"
+	PERF_MBS=""
+	if ! command -v "$test" >/dev/null; then
+		echo "perftest control: $test is not installed"
+		return 0
+	fi
+	if [ "$SOFTROCE_NODE" = 1 ]; then
+		timeout 120 "$test" -d "$SOFTROCE_DEV" -R -F -p "$port" "$@" \
+			>"$T/perf.$test.server" 2>&1 &
+		local spid=$!
+		if softroce_wait_listen "$port" 30 >/dev/null 2>&1; then
+			softroce_signal "perf-$test-$port"
+		else
+			echo "perftest control: the $test server did not listen"
+		fi
+		wait "$spid" || echo "perftest control: $test server exit $?"
+		await "perf-$test-$port-done" 150 || true
+		return 0
+	fi
+	if await "perf-$test-$port" 60; then
+		timeout 100 "$test" -d "$SOFTROCE_DEV" -R -F -p "$port" "$@" \
+			"$SOFTROCE_PEER" >"$T/perf.$test" 2>&1 ||
+			echo "perftest control: $test $* exit $?: $(tail -n 3 "$T/perf.$test")"
+		PERF_MBS=$(awk -v s="$size" '$1 == s && NF >= 5 { print $4; exit }' "$T/perf.$test")
+	fi
+	softroce_signal "perf-$test-$port-done"
 }
