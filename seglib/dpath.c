@@ -389,14 +389,15 @@ resolve(struct dpconn *c, const struct segw_imp *m, long long end,
 	return 0;
 }
 
-/* A data connection for import m (its ticket); -1, seg_errstr(). */
+/*
+ * A data connection for import m (its ticket), made by end (seg_now_us());
+ * -1, seg_errstr().
+ */
 struct dpconn *
-dp_connect(const struct segw_imp *m, const char *label)
+dp_connect(const struct segw_imp *m, const char *label, long long end)
 {
 	struct segp_connect pc = { .magic = SEGP_CONNECT_DATA,
 	    .vmin = 3, .vmax = 3, .grant = m->grant };
-	long long end = seg_now_us() + (m->deadline_ms ? m->deadline_ms : 5000) *
-	    1000LL;
 	uint8_t priv[SEGP_CONNECT_MAX];
 	struct rdma_conn_param cp;
 	struct dpconn *c;
@@ -497,15 +498,14 @@ cq_wait(struct dpconn *c, struct ibv_wc *wc, int max, unsigned spin,
 }
 
 /*
- * Post every piece, keeping the send queue full, and wait for them all;
- * -1 with the error (the connection is then unusable).
+ * Post every piece, keeping the send queue full, and wait for them all
+ * until end; -1 with the error (the connection is then unusable).
  */
 static int
 dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
-    const struct dpseg *v, size_t n, const char *label)
+    const struct dpseg *v, size_t n, const char *label, long long end)
 {
-	long long t0 = seg_now_us(), end = t0 + (m->deadline_ms ? m->deadline_ms :
-	    5000) * 1000LL;
+	long long t0 = seg_now_us();
 	uint64_t bytes = 0, inbytes = 0;
 	size_t next = 0, done = 0, inflight = 0;
 	struct ibv_wc wc[DP_POLL];
@@ -555,16 +555,15 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 
 /*
  * One RDMA atomic on the word at off: compare-and-swap (a expected, b
- * desired) or fetch-and-add (a); the word's old value into *old.  The NIC
- * writes it into the bounce region.  -1 with the error; the connection is
- * unusable then, and whether the remote word changed is not known.
+ * desired) or fetch-and-add (a), done by end (seg_now_us()); the word's old
+ * value into *old.  The NIC writes it into the bounce region.  -1 with the
+ * error; the connection is unusable then, and whether the remote word
+ * changed is not known.
  */
 int
 dp_atomic(struct dpconn *c, const struct segw_imp *m, int kind, uint64_t off,
-    uint64_t a, uint64_t b, uint64_t *old, const char *label)
+    uint64_t a, uint64_t b, uint64_t *old, const char *label, long long end)
 {
-	long long end = seg_now_us() + (m->deadline_ms ? m->deadline_ms : 5000) *
-	    1000LL;
 	struct ibv_send_wr wr, *bad;
 	struct ibv_sge sge;
 	struct ibv_wc wc;
@@ -633,10 +632,10 @@ struct window {
 
 static int
 window_move(struct dpconn *c, const struct segw_imp *m, int kind,
-    struct window *w, const char *label)
+    struct window *w, const char *label, long long end)
 {
 	size_t j;
-	int rc = w->k > 0 ? dp_run(c, m, kind, w->v, w->k, label) : 0;
+	int rc = w->k > 0 ? dp_run(c, m, kind, w->v, w->k, label, end) : 0;
 
 	if (rc == 0 && kind == SEGW_IO_GET)
 		for (j = 0; j < w->k; j++)
@@ -649,7 +648,8 @@ window_move(struct dpconn *c, const struct segw_imp *m, int kind,
 /* The entries that are not registered (zc[i] 0), through the bounce region. */
 static int
 dp_bounce(struct dpconn *c, const struct segw_imp *m, int kind,
-    const struct seg_iov *iov, const uint8_t *zc, int n, const char *label)
+    const struct seg_iov *iov, const uint8_t *zc, int n, const char *label,
+    long long end)
 {
 	struct dpdev *d = c->dev;
 	struct window *w = malloc(sizeof *w);
@@ -669,7 +669,7 @@ dp_bounce(struct dpconn *c, const struct segw_imp *m, int kind,
 		if (take > DP_BOUNCE - w->used)
 			take = DP_BOUNCE - w->used;
 		if (take == 0 || w->k == sizeof w->v / sizeof w->v[0]) {
-			rc = window_move(c, m, kind, w, label);
+			rc = window_move(c, m, kind, w, label, end);
 			continue;
 		}
 		if (kind == SEGW_IO_PUT)
@@ -686,7 +686,7 @@ dp_bounce(struct dpconn *c, const struct segw_imp *m, int kind,
 		}
 	}
 	if (rc == 0)
-		rc = window_move(c, m, kind, w, label);
+		rc = window_move(c, m, kind, w, label, end);
 	pthread_mutex_unlock(&d->bounce_lock);
 	free(w);
 	return rc;
@@ -695,12 +695,12 @@ dp_bounce(struct dpconn *c, const struct segw_imp *m, int kind,
 /*
  * get or put of n entries on the direct path: registered buffers by DMA
  * (pipelined), the others through the bounce region; a barrier (n 0) is a
- * one-byte READ after the writes.  -1 with the error; the connection is
- * unusable then.
+ * one-byte READ after the writes, all done by end (seg_now_us()).  -1 with
+ * the error; the connection is unusable then.
  */
 int
 dp_io(struct dpconn *c, const struct segw_imp *m, int kind,
-    const struct seg_iov *iov, int n, const char *label)
+    const struct seg_iov *iov, int n, const char *label, long long end)
 {
 	struct dpseg one, *v = NULL;
 	uint8_t *zc = NULL;
@@ -714,7 +714,7 @@ dp_io(struct dpconn *c, const struct segw_imp *m, int kind,
 		one.lkey = c->dev->bmr->lkey;
 		one.roff = 0;
 		one.len = 1;
-		rc = dp_run(c, m, SEGW_IO_GET, &one, 1, label);
+		rc = dp_run(c, m, SEGW_IO_GET, &one, 1, label, end);
 		pthread_mutex_unlock(&c->dev->bounce_lock);
 		return rc;
 	}
@@ -737,8 +737,8 @@ dp_io(struct dpconn *c, const struct segw_imp *m, int kind,
 		}
 		k = cut(v, k, (uintptr_t)iov[i].buf, lkey, iov[i].off, iov[i].len);
 	}
-	if ((k == 0 || dp_run(c, m, kind, v, k, label) == 0) &&
-	    (bbytes == 0 || dp_bounce(c, m, kind, iov, zc, n, label) == 0)) {
+	if ((k == 0 || dp_run(c, m, kind, v, k, label, end) == 0) &&
+	    (bbytes == 0 || dp_bounce(c, m, kind, iov, zc, n, label, end) == 0)) {
 		rc = 0;
 		__atomic_add_fetch(&stats.ops, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&stats.zerocopy_bytes, zbytes,

@@ -640,17 +640,17 @@ dp_ticket(seg_import_t *imp)
 }
 
 /*
- * The data connection, made with the import's ticket (a new one when the
- * exporter refused it).  1: the direct path cannot be had here (no device,
- * no registration): the segd path serves this import from now on.
+ * The data connection, made by end with the import's ticket (a new one when
+ * the exporter refused it).  1: the direct path cannot be had here (no
+ * device, no registration): the segd path serves this import from now on.
  */
 static int
-dp_open(seg_import_t *imp)
+dp_open(seg_import_t *imp, long long end)
 {
 	int tries;
 
 	for (tries = 0; tries < 2; tries++) {
-		if ((imp->dp = dp_connect(&imp->m, imp->label)) != NULL)
+		if ((imp->dp = dp_connect(&imp->m, imp->label, end)) != NULL)
 			return 0;
 		if (errno != ECONNREFUSED && errno != ETIMEDOUT &&
 		    errno != EHOSTUNREACH) {
@@ -659,7 +659,7 @@ dp_open(seg_import_t *imp)
 			    seg_errstr());
 			return 1;
 		}
-		if (tries == 0 && dp_ticket(imp) < 0)
+		if (tries == 0 && (seg_now_us() >= end || dp_ticket(imp) < 0))
 			return -1;
 	}
 	return -1;
@@ -667,22 +667,28 @@ dp_open(seg_import_t *imp)
 
 /*
  * An io on the direct path, retried once on a new connection (with a new
- * ticket) when it failed; 1: use the segd path.
+ * ticket) when it failed early; all within the import's one deadline from
+ * now.  1: use the segd path.
  */
 static int
 dvio_try(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
 {
+	long long end;
 	int tries, rc = -1;
 
+	end = seg_now_us() + (imp->m.deadline_ms ? imp->m.deadline_ms : 5000) *
+	    1000LL;
 	if (imp_fresh(imp) < 0)
 		return -1;
 	for (tries = 0; tries < 2; tries++) {
-		if (imp->dp == NULL && (rc = dp_open(imp)) != 0)
+		if (imp->dp == NULL && (rc = dp_open(imp, end)) != 0)
 			return rc;
-		if (dp_io(imp->dp, &imp->m, kind, iov, n, imp->label) == 0)
+		if (dp_io(imp->dp, &imp->m, kind, iov, n, imp->label, end) == 0)
 			return 0;
 		dp_close(imp->dp);	/* its queue pair is in error */
 		imp->dp = NULL;
+		if (seg_now_us() >= end)	/* no time left for another try */
+			break;
 		if (tries == 0) {
 			int err = errno;
 			char msg[SEGW_MAXTEXT];
@@ -918,14 +924,17 @@ seg_signal(seg_import_t *imp)
 static int
 datomic(seg_import_t *imp, struct imp_op *o)
 {
+	long long end;
 	int rc;
 
+	end = seg_now_us() + (imp->m.deadline_ms ? imp->m.deadline_ms : 5000) *
+	    1000LL;
 	if (imp_fresh(imp) < 0)
 		return -1;
-	if (imp->dp == NULL && (rc = dp_open(imp)) != 0)
+	if (imp->dp == NULL && (rc = dp_open(imp, end)) != 0)
 		return rc;
 	if (dp_atomic(imp->dp, &imp->m, o->kind, o->off, o->a, o->b,
-	    &o->result, imp->label) == 0)
+	    &o->result, imp->label, end) == 0)
 		return 0;
 	dp_close(imp->dp);	/* its queue pair is in error */
 	imp->dp = NULL;

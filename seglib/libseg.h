@@ -85,13 +85,14 @@ struct seg_dpstats {
 	uint64_t segd_ops, segd_bytes;	/* on the segd path instead */
 	uint64_t atomics, segd_atomics;	/* RDMA atomics: direct, segd path */
 };
-struct dpconn *dp_connect(const struct segw_imp *, const char *label);
+struct dpconn *dp_connect(const struct segw_imp *, const char *label,
+         long long end);
 void dp_close(struct dpconn *);
 int  dp_io(struct dpconn *, const struct segw_imp *, int kind,
-         const struct seg_iov *iov, int n, const char *label);
+         const struct seg_iov *iov, int n, const char *label, long long end);
 int  dp_atomic(struct dpconn *, const struct segw_imp *, int kind,
          uint64_t off, uint64_t a, uint64_t b, uint64_t *old,
-         const char *label);
+         const char *label, long long end);
 void dp_att_gone(uintptr_t base, size_t len);
 void dp_stats(struct seg_dpstats *, char *note, size_t size);
 void dp_count_segd(uint64_t bytes);

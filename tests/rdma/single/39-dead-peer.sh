@@ -10,7 +10,9 @@
 #    finds the export restored (same generation) and reads the same bytes;
 #    killed again and exported anew (new generation), the held import says
 #    "segment revoked"; a new import from the same importer segd works and
-#    reads the bytes the segment kept across the restarts.
+#    reads the bytes the segment kept across the restarts;
+#  - a stopped exporter under a held import: its first direct get (data
+#    connection, new ticket, another try) fails within one deadline.
 . "$SEG_TOP/tests/rdma/lib.sh"
 D=2000 margin=2500	# margin: slack for guest stalls on a loaded host
 start_segd exp 7450 -t $D
@@ -58,6 +60,27 @@ timed_refusal "stopped exporter, no connection" imp imp2 ximport "$E/dp" "$E"
 kill -CONT "${SEGD_PID[exp]}"
 imp imp2 -x "$T/exp.sock" -X dp import "$E/dp" get 0 4096 bounce ||
 	die "imp2: no import after the exporter was continued"
+
+# a stopped exporter under a held import whose data connection is not made
+# yet: the first direct get (the connection, then a new ticket and another
+# try) fails within the one deadline, not one per try (bound 1.5 D)
+mkfifo "$T/ctl0"
+imp imp import "$E/dp" say ready sync tget 0 4096 bounce say done \
+	<"$T/ctl0" >"$T/stop.out" 2>&1 &
+hpid=$!
+exec 3>"$T/ctl0"
+wait_until 60 grep -q '^ready$' "$T/stop.out" || die "holder: $(cat "$T/stop.out")"
+kill -STOP "${SEGD_PID[exp]}"
+echo >&3
+wait_until 60 grep -q '^done$' "$T/stop.out" || die "the get hung: $(cat "$T/stop.out")"
+kill -CONT "${SEGD_PID[exp]}"
+exec 3>&-
+wait "$hpid" || die "holder: $(cat "$T/stop.out")"
+line=$(grep '^tget fail' "$T/stop.out") || die "the get did not fail: $(cat "$T/stop.out")"
+echo "stopped exporter, first direct get: $line"
+ms=$(echo "$line" | sed 's/.* after \([0-9]*\) ms.*/\1/')
+[ "$ms" -lt $((D * 3 / 2)) ] || die "the get took $ms ms; deadline $D ms"
+case "$line" in *"$E"*) ;; *) die "the error does not name the peer $E" ;; esac
 
 # killed and restarted: the export comes back by itself, same generation
 mkfifo "$T/ctl"
