@@ -65,15 +65,17 @@ imp imp2 -x "$T/exp.sock" -X dp import "$E/dp" get 0 4096 bounce ||
 # yet: the first direct get (the connection, then a new ticket and another
 # try) fails within the one deadline, not one per try (bound 1.5 D)
 mkfifo "$T/ctl0"
-imp imp import "$E/dp" say ready sync tget 0 4096 bounce say done \
+imp imp import "$E/dp" say ready sync tget 0 4096 bounce say ended \
 	<"$T/ctl0" >"$T/stop.out" 2>&1 &
 hpid=$!
 exec 3>"$T/ctl0"
 wait_until 60 grep -q '^ready$' "$T/stop.out" || die "holder: $(cat "$T/stop.out")"
 kill -STOP "${SEGD_PID[exp]}"
 echo >&3
-wait_until 60 grep -q '^done$' "$T/stop.out" || die "the get hung: $(cat "$T/stop.out")"
+wait_until 60 grep -q "^ended$" "$T/stop.out"
+ended=$?
 kill -CONT "${SEGD_PID[exp]}"
+[ "$ended" = 0 ] || die "the get hung: $(cat "$T/stop.out")"
 exec 3>&-
 wait "$hpid" || die "holder: $(cat "$T/stop.out")"
 line=$(grep '^tget fail' "$T/stop.out") || die "the get did not fail: $(cat "$T/stop.out")"
