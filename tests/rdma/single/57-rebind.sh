@@ -101,7 +101,7 @@ for n in segp dirp; do
 	# TCG guest, so 5 s is generous and far from the old 60+ s
 	ms=$(sed -n 's/^tget ok after \([0-9]*\) ms$/\1/p' "$T/$n.out")
 	[ -n "$ms" ] && [ "$ms" -lt 5000 ] ||
-		die "$n: the first get after the rebind took ${ms:-forever} ms, want < 5000"
+		die "$n: the first get after the rebind: $(grep '^tget' "$T/$n.out"), want ok within 5000 ms"
 	cmp "$T/$n.3" <(tail -c +4097 "$T/d2" | head -c 8192) || die "$n: second get wrong"
 	grep '^len ' "$T/$n.out" | tail -1 | grep -q "^len $L rva $V2 " ||
 		die "$n: seg_import_info does not name the new binding"
