@@ -433,8 +433,9 @@ dp_connect(const struct segw_imp *m, const char *label, long long end)
 		seg_seterr(errno, "rdma_establish: %s", strerror(errno));
 		goto fail;
 	}
-	if (ibv_req_notify_cq(c->cq, 0) != 0) {
-		seg_seterr(errno, "ibv_req_notify_cq: %s", strerror(errno));
+	if (ibv_req_notify_cq(c->cq, 0) != 0 || fcntl(c->ch->fd, F_SETFL,
+	    fcntl(c->ch->fd, F_GETFL) | O_NONBLOCK) < 0) {
+		seg_seterr(errno, "data connection setup: %s", strerror(errno));
 		goto fail;
 	}
 	__atomic_add_fetch(&stats.connects, 1, __ATOMIC_RELAXED);
@@ -466,15 +467,39 @@ spin_us(const struct dpconn *c, uint64_t bytes)
 }
 
 /*
+ * An rdma_cm event on an established connection (a DISCONNECTED when the
+ * exporter's segd dropped it: rebind, revoke, exit): the connection is
+ * gone.  Its queue pair is not told (rdma_cm does not own it) and would
+ * learn only when its retries ran out, so the caller stops waiting now.
+ * 0: no event; -1 with the error.
+ */
+static int
+cm_gone(struct dpconn *c, const char *label)
+{
+	struct rdma_cm_event *ev;
+	enum rdma_cm_event_type got;
+
+	if (rdma_get_cm_event(c->ch, &ev) != 0)
+		return errno == EAGAIN ? 0 : seg_seterr(EIO,
+		    "rdma_get_cm_event: %s", strerror(errno));
+	got = ev->event;
+	rdma_ack_cm_event(ev);
+	return seg_seterr(ECONNRESET, "data connection to peer %s closed: %s",
+	    label, rdma_event_str(got));
+}
+
+/*
  * Completions into wc (at most max): spin for spin µs, then arm the queue
- * and sleep on its channel until end.  0: none by end.
+ * and sleep on its channel, and on the connection's rdma_cm channel, until
+ * end.  0: none by end; -1 with the error (the connection was closed).
  */
 static int
 cq_wait(struct dpconn *c, struct ibv_wc *wc, int max, unsigned spin,
-    long long end)
+    long long end, const char *label)
 {
 	long long stop = seg_now_us() + spin, left;
-	struct pollfd pfd = { c->cc->fd, POLLIN, 0 };
+	struct pollfd pfd[2] = { { c->cc->fd, POLLIN, 0 },
+	    { c->ch->fd, POLLIN, 0 } };
 	struct ibv_cq *cq;
 	void *ctx;
 	int n;
@@ -488,11 +513,16 @@ cq_wait(struct dpconn *c, struct ibv_wc *wc, int max, unsigned spin,
 			return n;
 		if ((left = end - seg_now_us()) <= 0)
 			return 0;
-		if (poll(&pfd, 1, (int)(left / 1000 + 1)) > 0 &&
+		if (poll(pfd, 2, (int)(left / 1000 + 1)) <= 0)
+			continue;
+		if ((pfd[1].revents & POLLIN) && cm_gone(c, label) < 0)
+			return -1;
+		if ((pfd[0].revents & POLLIN) &&
 		    ibv_get_cq_event(c->cc, &cq, &ctx) == 0) {
 			ibv_ack_cq_events(cq, 1);
 			if (ibv_req_notify_cq(c->cq, 0) != 0)
-				return -1;
+				return seg_seterr(EIO, "ibv_req_notify_cq: %s",
+				    strerror(errno));
 		}
 	}
 }
@@ -533,8 +563,10 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 			next++;
 			inflight++;
 		}
-		got = cq_wait(c, wc, DP_POLL, spin_us(c, inbytes), end);
-		if (got <= 0)
+		got = cq_wait(c, wc, DP_POLL, spin_us(c, inbytes), end, label);
+		if (got < 0)
+			return -1;
+		if (got == 0)
 			return seg_seterr(ETIMEDOUT, "peer %s did not answer "
 			    "within %u ms", label, m->deadline_ms);
 		for (i = 0; i < got; i++) {
@@ -555,10 +587,10 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 
 /*
  * One RDMA atomic on the word at off: compare-and-swap (a expected, b
- * desired) or fetch-and-add (a); the word's old value into *old.  The NIC
- * writes it into the bounce region.  -1 with the error; the connection is
- * unusable then, and whether the remote word changed is not known.  All
- * by end (seg_now_us()).
+ * desired) or fetch-and-add (a), done by end (seg_now_us()); the word's old
+ * value into *old.  The NIC writes it into the bounce region.  -1 with the
+ * error; the connection is unusable then, and whether the remote word
+ * changed is not known.
  */
 int
 dp_atomic(struct dpconn *c, const struct segw_imp *m, int kind, uint64_t off,
@@ -588,7 +620,9 @@ dp_atomic(struct dpconn *c, const struct segw_imp *m, int kind, uint64_t off,
 	wr.wr.atomic.rkey = m->drkey;
 	if (ibv_post_send(c->qp, &wr, &bad) != 0)
 		seg_seterr(EIO, "ibv_post_send: %s", strerror(errno));
-	else if ((got = cq_wait(c, &wc, 1, spin_us(c, 0), end)) <= 0)
+	else if ((got = cq_wait(c, &wc, 1, spin_us(c, 0), end, label)) < 0)
+		;	/* the connection was closed: the error is set */
+	else if (got == 0)
 		seg_seterr(ETIMEDOUT, "peer %s did not answer within %u ms",
 		    label, m->deadline_ms);
 	else if (wc.status != IBV_WC_SUCCESS)

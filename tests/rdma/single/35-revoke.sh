@@ -18,7 +18,7 @@ sctl exp export gone || die "export gone"
 
 mkfifo "$T/ctl"
 imp imp -x "$T/exp.sock" -X rv import "$E/rv" info get 0 65536 bounce \
-	say ready sync \
+	path direct say ready sync tget 0 4096 bounce \
 	xget 0 4096 "segment revoked" xput 4096 10 "segment revoked" \
 	say revoked sync \
 	xget 0 4096 "segment revoked" \
@@ -43,6 +43,11 @@ sctl exp read rv $off $n | cmp - "$T/raw.before" || die "rawpeer's READ got the 
 sctl exp unexport rv || die "unexport rv"
 echo >&3
 wait_until 60 grep -q '^revoked$' "$T/hold.out" || die "holder after unexport: $(cat "$T/hold.out")"
+# the first get after the revoke fails at once (the data connection's close
+# is seen, then the ticket refused), not after the deadline: < 5 s
+ms=$(sed -n 's/^tget fail at [0-9]* in get 1 of 1 after \([0-9]*\) ms: .*segment revoked.*/\1/p' "$T/hold.out")
+[ -n "$ms" ] && [ "$ms" -lt 5000 ] ||
+	die "the first get after the revoke: $(grep '^tget' "$T/hold.out"), want 'segment revoked' within 5000 ms"
 
 # the old rkey no longer works
 timeout 60 "$RAWPEER" -a "$A" -p 7450 -m read -v $((rva + off)) -k "$rkey" -l $n \
