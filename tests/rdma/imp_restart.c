@@ -17,9 +17,10 @@
  * put, and the next try comes 50 ms later.  The first good iteration, the
  * first after an error, and every 200th print "ok N at EPOCH_MS".  Once STOPFILE
  * exists the loop ends, every slot of known contents is read back and
- * compared, and "path direct|segd", "gen G" (the export's generation,
- * which must be the one of the first import) and "done N ops E errors K
- * slots checked" are printed.  Every
+ * compared, and "path direct|segd[: WHY]", "gen G" (the export's
+ * generation, which must be the one of the first import), "slowest good
+ * call MS ms" (a call that waited out a restart and succeeded) and "done N
+ * ops E errors K slots checked" are printed.  Every
  * failed check prints "imp_restart: FAIL: ..." and exits 1; the run is
  * bounded by 240 s (exit 124).
  */
@@ -72,8 +73,8 @@ main(int argc, char *argv[])
 	seg_import_t *imp;
 	uint64_t *acked, i, n, slots, k = 0;
 	unsigned errs = 0;
-	long long deadline, t0;
-	int after_err = 0;
+	long long deadline, t0, slow = 0;
+	int after_err = 0, path;
 
 	progname = "imp_restart";
 	if (argc != 5)
@@ -103,12 +104,16 @@ main(int argc, char *argv[])
 			continue;
 		}
 		acked[s] = i + 1;
+		if (now_ms() - t0 > slow)
+			slow = now_ms() - t0;
 		t0 = now_ms();
 		if (seg_get(imp, s * SLOT, got, SLOT) != SLOT) {
 			failed("get", t0, deadline, &errs);
 			after_err = 1;
 			continue;
 		}
+		if (now_ms() - t0 > slow)	/* the get; the put's is below */
+			slow = now_ms() - t0;
 		if (memcmp(got, want, SLOT) != 0)
 			fail("iteration %llu: slot %llu reads back other bytes",
 			    (unsigned long long)i, (unsigned long long)s);
@@ -136,9 +141,10 @@ main(int argc, char *argv[])
 	if (info.gen != gen)
 		fail("the generation went from %llu to %llu",
 		    (unsigned long long)gen, (unsigned long long)info.gen);
-	printf("path %s%s%s\ngen %llu\n", seg_import_path(imp, why, sizeof why) ==
-	    SEG_PATH_DIRECT ? "direct" : "segd", why[0] ? ": " : "", why,
-	    (unsigned long long)gen);
+	path = seg_import_path(imp, why, sizeof why);
+	printf("path %s%s%s\ngen %llu\nslowest good call %lld ms\n",
+	    path == SEG_PATH_DIRECT ? "direct" : "segd", why[0] ? ": " : "", why,
+	    (unsigned long long)gen, slow);
 	printf("done %llu ops %u errors %llu slots checked\n",
 	    (unsigned long long)n, errs, (unsigned long long)k);
 	free(acked);

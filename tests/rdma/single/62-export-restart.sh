@@ -8,8 +8,8 @@
 # restarted three times, never exported again by hand.  Every acknowledged
 # put is found at the end, each import keeps its generation, every failed
 # call failed within the deadline and inside a gap (from a kill to the first
-# good call after the restart), and the segments' memory is the same file
-# throughout.  The time from a restart to the first good call (the
+# good call after the restart; a call may also wait a gap out and succeed),
+# and the segments' memory is the same file throughout.  The time from a restart to the first good call (the
 # transparent re-import) is reported.
 . "$SEG_TOP/tests/rdma/lib.sh"
 D=3000 margin=2500
@@ -67,12 +67,11 @@ touch "$T/stop"
 wait "$p0" || die "segd path: $(tail -n 5 "$T/segd.out")"
 wait "$p1" || die "direct path: $(tail -n 5 "$T/direct.out")"
 tail -n 3 "$T/segd.out" "$T/direct.out"
-grep -qx "path segd" "$T/segd.out" || die "the SEG_DIRECT=0 importer did not take the segd path"
+grep -q "^path segd" "$T/segd.out" || die "the SEG_DIRECT=0 importer did not take the segd path"
 grep -qx "path direct" "$T/direct.out" || die "the direct importer did not take the direct path"
 for f in segd direct; do
 	grep -q '^done .* [1-9][0-9]* slots checked$' "$T/$f.out" ||
 		die "$f path: no slot checked"
-	grep -q '^err ' "$T/$f.out" || die "$f path: no failed call across three kills"
 	# every error inside a gap
 	while read -r _ _ at _; do
 		in=0
@@ -81,7 +80,8 @@ for f in segd direct; do
 		done
 		[ "$in" = 1 ] || die "$f path: an error at $at, outside the gaps (${gaps[*]})"
 	done < <(grep '^err ' "$T/$f.out")
-	echo "$f path: $(grep -c '^err ' "$T/$f.out") failed calls, all inside the gaps"
+	echo "$f path: $(grep -c '^err ' "$T/$f.out") failed calls, all inside the gaps;" \
+		"$(grep '^slowest good call' "$T/$f.out")"
 done
 [ "$(stat -c %i "$T/exp.d/rs0.seg")" = "$ino0" ] &&
 	[ "$(stat -c %i "$T/exp.d/rs1.seg")" = "$ino1" ] ||
