@@ -9,9 +9,15 @@
 # the new address.  The old rkey fails at the NIC (rawpeer's READ with it
 # gets a remote access error), ls NODE shows the new address and the
 # exports' flags, the error cases answer their errno, and removing the
-# segment the export is bound to revokes the export.
+# segment the export is bound to revokes the export.  The binding is kept
+# in the state directory: the exporter's segd killed (SIGKILL) and started
+# again, the holders' next gets, through the same imports, read version 2;
+# killed again and the bound segment removed from the state directory
+# while it was down, the export is left unexported and the holders' next
+# gets fail with "segment revoked".
 . "$SEG_TOP/tests/rdma/lib.sh"
 start_exp_imp
+imp_closed() { ! sctl imp peers | grep -q "^exp $E out ready"; }
 L=1048576
 V1=0x200000000000 V2=0x200010000000
 for s in v1:$V1 v2:$V2; do	# readable by others: the non-owner case
@@ -53,7 +59,10 @@ holder() {	# NAME PATH ENV...: a holder on PATH, output in $T/NAME.out
 		import "$E/v1" info getf 0 $L "$T/$n.1" bounce path "$path" \
 		say ready sync tget 0 4096 bounce \
 		getf 0 $L "$T/$n.2" bounce getf 4096 8192 "$T/$n.3" bounce info \
-		path "$path" say done <"$T/$n.ctl" >"$T/$n.out" 2>&1 &
+		path "$path" say done sync \
+		getf 0 $L "$T/$n.4" bounce info say restarted sync \
+		xget 0 4096 "segment revoked" say revoked \
+		<"$T/$n.ctl" >"$T/$n.out" 2>&1 &
 	exec {fd}>"$T/$n.ctl"
 	eval "${n}_fd=$fd"
 }
@@ -86,6 +95,7 @@ chmod 0777 "$T"
 	--clear-groups timeout -k 5 60 "$SEGCTL" -s "$T/exp.sock" rebind v1 v2) \
 	>"$T/x.out" 2>&1 && die "rebind by another user worked"
 grep -q "not the owner" "$T/x.out" || die "another user: $(cat "$T/x.out")"
+chmod 0700 "$T"	# a restarted segd refuses a state directory others may write
 
 echo "${SECONDS}s: error cases done"
 # rebind: the holders' next gets see version 2, and info the new address
@@ -125,9 +135,52 @@ grep -qx "locks va 0x200030000000 0x100000 rw dontwait,lockops" "$T/ls.out" ||
 	die "ls NODE: not the flags of locks"
 sctl exp read v1 0 4096 | cmp - <(head -c 4096 "$T/d1") || die "v1's own memory changed"
 
-# removing the bound segment revokes the export
-sctl exp rm v2 || die "rm v2"
+echo "${SECONDS}s: before the restarts"
+# the binding survives a SIGKILL of the exporter's segd: the holders' next
+# gets, on the imports they hold, read version 2 again
+restart_exp() {	# the exporter's segd killed, seen gone, started again
+	kill_segd exp
+	wait_until 60 imp_closed || die "the importer's segd kept the connection"
+	start_segd exp 7450
+}
+restart_exp
+grep -q "'v1' exported again, .* bound to 'v2' at 0x0" "$T/exp.log" ||
+	die "v1 was not restored bound to v2: $(tail -n 5 "$T/exp.log")"
+for n in segp dirp; do
+	eval "echo >&\$${n}_fd"
+	wait_until 60 grep -q '^restarted$' "$T/$n.out" || die "$n after the restart: $(cat "$T/$n.out")"
+	cmp "$T/$n.4" "$T/d2" || die "$n: got other than version 2 after the restart"
+	grep '^len ' "$T/$n.out" | tail -1 | grep -q "^len $L rva $V2 " ||
+		die "$n: seg_import_info does not name the binding after the restart"
+done
+sctl imp ls "$A" | grep -qx "v1 va $V2 0x100000 rw rebind" || die "ls NODE: binding lost"
+echo "${SECONDS}s: version 2 read on both paths after a SIGKILL and restart"
+
+# the bound segment removed from the state directory while segd was down:
+# the export is left unexported, and its holders are told so
+kill_segd exp
+wait_until 60 imp_closed || die "the importer's segd kept the connection"
+rm -f "$T/exp.d/v2."*
+start_segd exp 7450
+grep -q "'v1' left unexported: segment 'v2' it was bound to is gone" \
+	"$T/exp.log" || die "no word of v1's lost binding: $(tail -n 5 "$T/exp.log")"
+sctl exp ls | grep -q "^v2 " && die "v2 is back"
+for n in segp dirp; do
+	eval "echo >&\$${n}_fd"
+	wait_until 60 grep -q '^revoked$' "$T/$n.out" || die "$n after the bound segment went: $(cat "$T/$n.out")"
+	grep 'failed as expected' "$T/$n.out"
+	eval "exec {${n}_fd}>&-"
+done
+[ "$(stat_of exp exports)" = 1 ] || die "exporter counts $(stat_of exp exports) exports, want 1 (locks)"
+echo "${SECONDS}s: bound segment gone at the restart: revoked on both paths"
+
+# removing the bound segment (live) revokes the export
+make_seg v3 exp 0x200040000000 0x100000
+sctl exp export -f rebind v1 || die "export v1 again"
+sctl exp rebind v1 v3 || die "rebind v1 to v3"
+sctl exp rm v3 || die "rm v3"
 imp imp ximport "$E/v1" "not exported" >"$T/gone.out" 2>&1 ||
 	die "import after removing the bound segment: $(cat "$T/gone.out")"
+[ -e "$T/exp.d/v1.export" ] && die "v1's record outlived its export"
 [ "$(stat_of exp exports)" = 1 ] || die "exporter counts $(stat_of exp exports) exports, want 1 (locks)"
-echo "rebind: both paths saw version 2 without importing again"
+echo "rebind: both paths saw version 2 without importing again, across a restart too"
