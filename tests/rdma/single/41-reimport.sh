@@ -37,7 +37,7 @@ echo >&3
 wait_until 60 grep -q '^after$' "$T/hold.out" ||
 	die "the held import was not made again: $(cat "$T/hold.out")"
 cat "$T/hold.out"
-mapfile -t gens < <(sed -n 's/^len .* gen \([0-9]*\)$/\1/p' "$T/hold.out")
+mapfile -t gens < <(sed -n 's/^len .* gen \([0-9]*\)\( .*\)\{0,1\}$/\1/p' "$T/hold.out")
 { [ "${#gens[@]}" = 2 ] && [ "${gens[0]}" = "${gens[1]}" ]; } ||
 	die "the generation changed across the re-import: ${gens[*]}"
 grep -qx 'imports 1' "$T/hold.out" || die "the importer's segd does not count one import"
