@@ -17,8 +17,10 @@ sctl exp export rv || die "export rv"
 sctl exp export gone || die "export gone"
 
 mkfifo "$T/ctl"
+path=direct	# the path through segd when 49-fallback runs this with SEG_DIRECT=0
+[ "${SEG_DIRECT:-1}" = 0 ] && path=segd
 imp imp -x "$T/exp.sock" -X rv import "$E/rv" info get 0 65536 bounce \
-	path direct say ready sync tget 0 4096 bounce \
+	path $path say ready sync tget 0 4096 bounce \
 	xget 0 4096 "segment revoked" xput 4096 10 "segment revoked" \
 	say revoked sync \
 	xget 0 4096 "segment revoked" \
