@@ -7,7 +7,10 @@
 # and one with none, are refused both ways at connect: the importer's
 # error names the authentication failure, the refusing segd logs the
 # address and the reason.  A key file others may read is refused at start.
-# The unkeyed segd says once that its peers are not authenticated.
+# The unkeyed segd says once that its peers are not authenticated.  Each
+# segd here gets its key (or none) from this test, so SEG_TEST_KEY=1 (a key
+# for every segd of the tier) does not apply.
+SEG_TEST_KEY=0
 . "$SEG_TOP/tests/rdma/lib.sh"
 K1=$(make_key one)
 K2=$(make_key two)
