@@ -1104,6 +1104,18 @@ rseg_atomic(struct segd *sd, struct rimp *imp, int kind, uint64_t off,
 
 /* ---- what peer.c tells ---- */
 
+/* The live import that peer p's exporter knows as id, or NULL. */
+static struct rimp *
+rimp_by_id(struct peer *p, uint64_t id)
+{
+	struct rimp *imp;
+
+	LIST_FOREACH(imp, &rimps, entry)
+		if (imp->peer == p && imp->id == id && !imp->revoked)
+			return imp;
+	return NULL;
+}
+
 static void
 on_revoke(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 {
@@ -1111,13 +1123,12 @@ on_revoke(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 
 	(void)arg;
 	(void)tag;
-	LIST_FOREACH(imp, &rimps, entry)
-		if (imp->peer == p && imp->id == m->id && !imp->revoked) {
-			imp->revoked = 1;
-			revoked_add(imp->node, imp->name);
-			log_info("%s: '%s' on node %s revoked by its exporter",
-			    __func__, imp->name, imp->node);
-		}
+	if ((imp = rimp_by_id(p, m->id)) == NULL)
+		return;
+	imp->revoked = 1;
+	revoked_add(imp->node, imp->name);
+	log_info("%s: '%s' on node %s revoked by its exporter", __func__,
+	    imp->name, imp->node);
 }
 
 /*
@@ -1131,19 +1142,16 @@ on_rebind(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 
 	(void)arg;
 	(void)tag;
-	LIST_FOREACH(imp, &rimps, entry)
-		if (imp->peer == p && imp->id == m->import_rep.id &&
-		    !imp->revoked) {
-			if (m->import_rep.len != imp->len) {
-				log_warnx("%s: node %s rebound '%s' with another "
-				    "length: ignored", __func__, imp->node,
-				    imp->name);
-				continue;
-			}
-			rimp_bind(imp, &m->import_rep);
-			log_info("%s: '%s' on node %s rebound by its exporter",
-			    __func__, imp->name, imp->node);
-		}
+	if ((imp = rimp_by_id(p, m->import_rep.id)) == NULL)
+		return;
+	if (m->import_rep.len != imp->len) {
+		log_warnx("%s: node %s rebound '%s' with another length: "
+		    "ignored", __func__, imp->node, imp->name);
+		return;
+	}
+	rimp_bind(imp, &m->import_rep);
+	log_info("%s: '%s' on node %s rebound by its exporter", __func__,
+	    imp->name, imp->node);
 }
 
 static void
