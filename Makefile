@@ -38,16 +38,16 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 # libseg posts its own RDMA work: what a program linking it needs
 LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
-PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c proto/zring.c
+PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c proto/zring.c proto/zread.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
-            seglib/import.c seglib/lock.c seglib/zio.c seglib/zring.c seglib/metrics.c \
+            seglib/import.c seglib/lock.c seglib/zio.c seglib/zring.c seglib/zread.c seglib/metrics.c \
             segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
-            segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c segd/auth.c
+            segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c segd/zread.c segd/auth.c
 CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json.c
 
 # section 3: one page per family; every function its NAME section lists

@@ -32,7 +32,7 @@
 #define SEGW_MAXTEXT     256         /* ctl messages, error strings */
 #define SEGW_MAXPAYLOAD  65536       /* no local frame is larger */
 #ifndef SEGW_VERSION
-#define SEGW_VERSION     4           /* the local protocol's version */
+#define SEGW_VERSION     5           /* the local protocol's version */
 #endif
 #define SEGW_VERSION_MIN 4           /* the oldest segd serves */
 
@@ -72,6 +72,7 @@ enum segw_op {
 	SEGW_IMPINFO,      /* a=import handle -> segw_imp as segd knows it now */
 	SEGW_ZRING,        /* arg=SEGW_ZRING_MEM|_KICK -> fd: the free ring */
 	SEGW_ATOMIC,       /* segw_atomic -> info(va = the result) */
+	SEGW_ZREAD,        /* name, arg=SEGW_ZREAD_* -> fd, or info: a read ring */
 	SEGW_OPMAX
 };
 
@@ -82,6 +83,12 @@ enum segw_op {
 /* SEGW_ZRING's arg: which descriptor of the client's free ring (zring.h) */
 #define SEGW_ZRING_MEM  0	/* the ring's sealed memfd */
 #define SEGW_ZRING_KICK 1	/* the eventfd that wakes segd to drain it */
+
+/* SEGW_ZREAD's arg: a descriptor of the client's read ring of the segment
+ * (zread.h), or a fill of it from the segment's free (info.len = entries) */
+#define SEGW_ZREAD_MEM  0	/* the ring's sealed memfd */
+#define SEGW_ZREAD_KICK 1	/* the eventfd segd writes when it was empty */
+#define SEGW_ZREAD_FILL 2	/* fill it now, and again as addresses return */
 
 #define SEGW_RD 4
 #define SEGW_WR 2

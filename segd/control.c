@@ -527,6 +527,13 @@ op_zring(struct client *c, uint16_t op, const struct segw_req *r)
 	zring_request(client_segd(c), c, op, r);
 }
 
+static void
+op_zread(struct client *c, uint16_t op, const struct segw_req *r)
+{
+	(void)op;
+	zread_request(client_segd(c), c, r);
+}
+
 static const op_handler handlers[SEGW_OPMAX] = {
 	[SEGW_CREATE] = op_create,	[SEGW_CTL] = op_ctl,
 	[SEGW_CTLREAD] = op_ctlread,	[SEGW_OPEN] = op_open,
@@ -542,7 +549,7 @@ static const op_handler handlers[SEGW_OPMAX] = {
 	[SEGW_ZALLOC] = op_zio,		[SEGW_ZPOOL] = op_zio,
 	[SEGW_FREEREAD] = op_zio,	[SEGW_FREEFD] = op_zio,
 	[SEGW_SIGFD] = op_zio,		[SEGW_METRICS] = op_metrics,
-	[SEGW_ZRING] = op_zring,
+	[SEGW_ZRING] = op_zring,	[SEGW_ZREAD] = op_zread,
 };
 
 static void
@@ -593,6 +600,7 @@ on_gone(struct client *c)
 	import_client_gone(sd, c);
 	zio_client_gone(sd, c);
 	zring_client_gone(c);
+	zread_client_gone(c);
 }
 
 static const struct client_ops ops = { on_request, on_io, on_addrs,

@@ -11,12 +11,18 @@
  * as it would without the guard.
  *
  * segd's event loop is one thread, and guarded calls do not nest.
+ *
+ * Memory segd makes to share with a client needs no guard: shm_sealed
+ * makes it a memfd sealed at its size, which no client can cut.
  */
+#include <sys/mman.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "segd.h"
 
@@ -96,4 +102,33 @@ guard_copy(void *dst, const void *src, size_t n, const void *base, size_t len)
 	struct copy c = { dst, src, n };
 
 	return guard_call(base, len, copy_fn, &c);
+}
+
+/*
+ * A memfd of size bytes that can be neither shrunk nor grown, mapped at
+ * *mem: its descriptor, or -1 with e (and *mem NULL).
+ */
+int
+shm_sealed(const char *name, size_t size, void **mem, struct segerr *e)
+{
+	int fd;
+
+	*mem = NULL;
+	if ((fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0)
+		return seterr(e, errno, "memfd_create: %s", strerror(errno));
+	if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS,
+	    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		seterr(e, errno, "%s: %s", name, strerror(errno));
+		goto fail;
+	}
+	*mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*mem == MAP_FAILED) {
+		*mem = NULL;
+		seterr(e, errno, "mmap: %s", strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }

@@ -64,7 +64,10 @@ struct cred {
  *     seg_rebind), one while bound (export.c);
  *   - each remote io in flight that uses it as zero-copy memory, one per
  *     entry of the io (import.c);
- *   - each open file of the file system, one each (fs_io.c).  The last seg_put() unmaps and closes the
+ *   - each open file of the file system, one each (fs_io.c);
+ *   - each read of its free file waiting for an address (fs_free.c);
+ *   - each client's read ring of its free, one each (zread.c).
+ * The last seg_put() unmaps and closes the
  * backing memory.  A removed segment keeps its address reserved until
  * then, since attached processes still use it.
  */
@@ -320,6 +323,8 @@ int  guard_init(void);
 int  guard_call(const void *base, size_t len, int (*fn)(void *), void *arg);
 int  guard_copy(void *dst, const void *src, size_t n, const void *base,
     size_t len);
+/* a memfd sealed at its size, mapped: its fd, or -1 with e */
+int  shm_sealed(const char *name, size_t size, void **mem, struct segerr *);
 
 /* namespace.c */
 int  ns_init(struct ns *, const struct ns_limits *, struct store *);
@@ -598,6 +603,10 @@ void zring_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
 void zring_client_gone(struct client *);
 
+/* zread.c: clients' read rings of a umsg segment's free (proto/zread.h) */
+void zread_request(struct segd *, struct client *, const struct segw_req *);
+void zread_client_gone(struct client *);
+
 /*
  * client.c: the socket's client connections: framing, the output queue
  * with its descriptors, deferred replies.  Decoded requests go to the
@@ -615,7 +624,8 @@ void client_shutdown(struct segd *);
 struct segd *client_segd(struct client *);
 const struct cred *client_cred(struct client *);
 /* per-client state of other modules, made and freed by them */
-enum client_slot { CLIENT_ATTACH, CLIENT_IMPORTS, CLIENT_ZRING, CLIENT_NSLOTS };
+enum client_slot { CLIENT_ATTACH, CLIENT_IMPORTS, CLIENT_ZRING, CLIENT_ZREAD,
+	CLIENT_NSLOTS };
 void **client_slot(struct client *, enum client_slot);
 void client_reply(struct client *, uint16_t op, const struct segw_info *,
     const char *text, size_t textlen, int fd);	/* status 0 */

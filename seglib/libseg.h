@@ -64,6 +64,12 @@ int  seg_conn_lost(void);
  * set), or 1 when there is no ring and the socket is to be used */
 int  seg_zring_free(const uint64_t *addrs, int n);
 
+/* zread.c: returned addresses of a umsg segment through its read ring,
+ * waiting for one: the count, -1 (error set), or 0 when there is no ring
+ * and the socket is to be used; the ring's eventfd, or -1 if none */
+int  seg_zread(const char *name, uint64_t *addrs, int max);
+int  seg_zread_fd(const char *name);
+
 /* seg.c */
 void seg_info_export(const struct segw_info *, struct seg_info *);
 int  seg_list_collect(uint16_t op, const struct segw_req *, struct seg_info **);

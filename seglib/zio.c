@@ -252,6 +252,11 @@ fail:
 int
 seg_free_fd(const char *name)
 {
+	int fd;
+
+	/* the read ring's, where seg_free_read reads */
+	if ((fd = seg_zread_fd(name)) >= 0)
+		return fd;
 	return fd_get(name, SEGW_FREEFD);
 }
 
@@ -281,10 +286,22 @@ take_back(const char *name, uint64_t *addrs, int n)
 	return k;
 }
 
+/* The pool's process puts them back into the pool: those left. */
+static int
+put_back(const char *name, uint64_t *addrs, int n)
+{
+	pthread_mutex_lock(&z_lock);
+	n = take_back(name, addrs, n);
+	pthread_mutex_unlock(&z_lock);
+	return n;
+}
+
 /*
- * Returned addresses, in order; waits until there is one.  The wait polls
- * segd's descriptor for at most a second at a time: after a restart of
- * segd, the next round takes a new one from the new segd.
+ * Returned addresses, in order; waits until there is one.  Through the
+ * segment's read ring where segd gives one (no call to segd while it has
+ * entries), else SEGW_FREEREAD.  The wait polls segd's descriptor for at
+ * most a second at a time: after a restart of segd, the next round takes
+ * a new one from the new segd.
  */
 int
 seg_free_read(const char *name, uint64_t *addrs, int max)
@@ -292,13 +309,18 @@ seg_free_read(const char *name, uint64_t *addrs, int max)
 	uint8_t rb[sizeof(struct segw_req_wire)];
 	struct segw_req r;
 	size_t n, rl, got_n;
-	int fd, got;
+	int fd, got, k;
 
 	if (addrs == NULL || max <= 0)
 		return seg_seterr(EINVAL, "bad arguments");
+	while ((got = seg_zread(name, addrs, max)) > 0)
+		if ((k = put_back(name, addrs, got)) > 0)
+			return k;
+	if (got < 0)
+		return -1;
 	if (max > SEGW_FREEREAD_MAX)
 		max = SEGW_FREEREAD_MAX;
-	if ((fd = seg_free_fd(name)) < 0 || seg_req_name(&r, name) < 0)
+	if ((fd = fd_get(name, SEGW_FREEFD)) < 0 || seg_req_name(&r, name) < 0)
 		return -1;
 	r.arg = (uint32_t)max;
 	n = segw_req_encode(rb, sizeof rb, &r);
@@ -310,16 +332,11 @@ seg_free_read(const char *name, uint64_t *addrs, int max)
 			return -1;
 		if (segw_u64s_decode(addrs, rl, (size_t)max, &got_n) < 0)
 			return seg_seterr(EPROTO, "bad free reply from segd");
-		if (got_n > 0) {
-			/* the pool's process puts them back into the pool */
-			pthread_mutex_lock(&z_lock);
-			got = take_back(name, addrs, (int)got_n);
-			pthread_mutex_unlock(&z_lock);
-			if (got > 0)
-				return got;
+		if (got_n > 0 && (got = put_back(name, addrs, (int)got_n)) > 0)
+			return got;
+		if (got_n > 0)
 			continue;
-		}
-		if ((fd = seg_free_fd(name)) < 0)
+		if ((fd = fd_get(name, SEGW_FREEFD)) < 0)
 			return -1;
 		pfd.fd = fd;
 		pfd.events = POLLIN;

@@ -13,6 +13,7 @@
 #include "segwire.h"
 #include "zio_pool.h"
 #include "zring.h"
+#include "zread.h"
 
 static const char *top;
 
@@ -244,6 +245,29 @@ zring(void)
 	free(b);
 }
 
+static void
+zread(void)
+{
+	uint8_t *b = calloc(1, 8 + ZREAD_SIZE);
+	uint32_t i;
+
+	/* segd's prod 9, entry 3: a ring as segd makes it */
+	b[0] = 9;
+	b[4] = 3;
+	zread_init(b + 8);
+	put("zread", "new", b, 8);
+	/* entries, the reader 4 behind; and a consumer index ahead of prod */
+	zread_set_prod(b + 8, 9);
+	zread_set_cons(b + 8, 5);
+	zread_set_armed(b + 8, 1);
+	for (i = 0; i < 16; i++)
+		zread_put(b + 8, i, 0x38000000 + 64 * (uint64_t)i);
+	put("zread", "entries", b, 8 + ZREAD_SIZE);
+	zread_set_cons(b + 8, 12);
+	put("zread", "ahead", b, 8 + 256);
+	free(b);
+}
+
 /* keyed connects and accepts (fuzz_auth), as rdma_cm pads them */
 static void
 auth(void)
@@ -299,6 +323,7 @@ main(int argc, char *argv[])
 	puts_seed("parse", "name", "seg.name-1_x");
 	zpool();
 	zring();
+	zread();
 	auth();
 	return 0;
 }

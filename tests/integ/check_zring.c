@@ -29,6 +29,7 @@
 #include "harness.h"
 #include "libseg.h"
 #include "zring.h"
+#include "zread.h"
 
 #define MIB    (1ULL << 20)
 #define UVA    0x38000000ULL
@@ -133,9 +134,10 @@ give(struct sender *ss, int k, uint8_t *owner, uint8_t *out, uint64_t *sum)
 
 /*
  * Four processes return TOTAL buffers through their rings; this process
- * holds the pool, reads free and hands each returned buffer's successor to
- * the same sender.  Every buffer comes back once: by count, by a checksum
- * of the addresses, and none while it was not out.
+ * holds the pool, reads free through its read ring (check_zread.c) and
+ * hands each returned buffer's successor to the same sender.  Every buffer
+ * comes back once: by count, by a checksum of the addresses, and none
+ * while it was not out.
  */
 START_TEST(ring_exactly_once)
 {
@@ -143,8 +145,10 @@ START_TEST(ring_exactly_once)
 	static uint8_t kid[4096];
 	uint8_t *owner = calloc(NGRAN, 1), *out = calloc(NGRAN, 1);
 	uint64_t sum_out = 0, sum_in = 0, sent = 0, back = 0, g;
+	struct segw_req rr;
 	struct pollfd pfd;
-	int k, i, n;
+	int k, i, n, mfd = -1;
+	void *rmem;
 
 	ck_assert(owner != NULL && out != NULL);
 	mkumsg("u", ULEN);
@@ -190,6 +194,16 @@ START_TEST(ring_exactly_once)
 	pfd.events = POLLIN;
 	ck_assert(pfd.fd >= 0);
 	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	/* every one was read through the read ring, none by the socket */
+	ck_assert_int_eq(seg_req_name(&rr, "u"), 0);
+	rr.arg = SEGW_ZREAD_MEM;
+	ck_assert_int_eq(seg_call(SEGW_ZREAD, &rr, NULL, NULL, NULL, &mfd), 0);
+	rmem = mmap(NULL, ZREAD_SIZE, PROT_READ, MAP_SHARED, mfd, 0);
+	ck_assert(rmem != MAP_FAILED);
+	ck_assert_uint_eq(zread_prod(rmem), TOTAL);
+	ck_assert_uint_eq(zread_cons(rmem), TOTAL);
+	munmap(rmem, ZREAD_SIZE);
+	close(mfd);
 	free(owner);
 	free(out);
 }
