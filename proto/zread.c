@@ -10,29 +10,11 @@
 
 #include "zread.h"
 
-#define OFF_MAGIC  0
-#define OFF_NSLOTS 4
-#define OFF_BROKEN 8
-#define OFF_ARMED  12
-#define OFF_PROD   64
-#define OFF_CONS   128
-
+/* word i of the header: a counter, read or written once, atomically */
 static uint32_t *
-w32(const void *ring, size_t off)
+hdr(const void *ring, unsigned i)
 {
-	return (uint32_t *)(void *)((uint8_t *)(uintptr_t)ring + off);
-}
-
-static uint32_t
-load32(const void *ring, size_t off, int order)
-{
-	return le32toh(__atomic_load_n(w32(ring, off), order));
-}
-
-static void
-store32(void *ring, size_t off, uint32_t v, int order)
-{
-	__atomic_store_n(w32(ring, off), htole32(v), order);
+	return (uint32_t *)(uintptr_t)ring + i;
 }
 
 static uint64_t *
@@ -42,68 +24,44 @@ ent(const void *ring, uint32_t i)
 	    (size_t)(i & (ZREAD_NSLOTS - 1)) * ZREAD_ENTLEN);
 }
 
+static uint32_t
+load(const void *ring, unsigned i, int order)
+{
+	return le32toh(__atomic_load_n(hdr(ring, i), order));
+}
+
+static void
+store(void *ring, unsigned i, uint32_t v)
+{
+	__atomic_store_n(hdr(ring, i), htole32(v), __ATOMIC_SEQ_CST);
+}
+
 void
 zread_init(void *ring)
 {
 	memset(ring, 0, ZREAD_SIZE);
-	store32(ring, OFF_MAGIC, ZREAD_MAGIC, __ATOMIC_RELAXED);
-	store32(ring, OFF_NSLOTS, ZREAD_NSLOTS, __ATOMIC_RELAXED);
+	store(ring, 0, ZREAD_MAGIC);
+	store(ring, 1, ZREAD_NSLOTS);
 }
 
+/* a ring as segd makes it, of this size (its own fields aside) */
 int
 zread_valid(const void *ring, size_t size)
 {
-	return size == ZREAD_SIZE &&
-	    load32(ring, OFF_MAGIC, __ATOMIC_RELAXED) == ZREAD_MAGIC &&
-	    load32(ring, OFF_NSLOTS, __ATOMIC_RELAXED) == ZREAD_NSLOTS;
+	return size == ZREAD_SIZE && load(ring, 0, __ATOMIC_RELAXED) ==
+	    ZREAD_MAGIC && load(ring, 1, __ATOMIC_RELAXED) == ZREAD_NSLOTS;
 }
 
 uint32_t
-zread_prod(const void *ring)
+zread_word(const void *ring, enum zread_word w)
 {
-	return load32(ring, OFF_PROD, __ATOMIC_SEQ_CST);
+	return load(ring, w, __ATOMIC_SEQ_CST);
 }
 
 void
-zread_set_prod(void *ring, uint32_t v)
+zread_set_word(void *ring, enum zread_word w, uint32_t v)
 {
-	store32(ring, OFF_PROD, v, __ATOMIC_SEQ_CST);
-}
-
-uint32_t
-zread_cons(const void *ring)
-{
-	return load32(ring, OFF_CONS, __ATOMIC_SEQ_CST);
-}
-
-void
-zread_set_cons(void *ring, uint32_t v)
-{
-	store32(ring, OFF_CONS, v, __ATOMIC_SEQ_CST);
-}
-
-uint32_t
-zread_broken(const void *ring)
-{
-	return load32(ring, OFF_BROKEN, __ATOMIC_ACQUIRE);
-}
-
-void
-zread_set_broken(void *ring, uint32_t err)
-{
-	store32(ring, OFF_BROKEN, err, __ATOMIC_RELEASE);
-}
-
-uint32_t
-zread_armed(const void *ring)
-{
-	return load32(ring, OFF_ARMED, __ATOMIC_SEQ_CST);
-}
-
-void
-zread_set_armed(void *ring, uint32_t v)
-{
-	store32(ring, OFF_ARMED, v, __ATOMIC_SEQ_CST);
+	store(ring, w, v);
 }
 
 uint64_t
@@ -121,7 +79,7 @@ zread_put(void *ring, uint32_t i, uint64_t addr)
 int
 zread_room(const void *ring, uint32_t prod)
 {
-	uint32_t used = prod - zread_cons(ring);
+	uint32_t used = prod - zread_word(ring, ZREAD_CONS);
 
 	return used > ZREAD_NSLOTS ? -1 : (int)(ZREAD_NSLOTS - used);
 }
@@ -129,7 +87,7 @@ zread_room(const void *ring, uint32_t prod)
 int
 zread_avail(const void *ring, uint32_t cons)
 {
-	uint32_t n = zread_prod(ring) - cons;
+	uint32_t n = zread_word(ring, ZREAD_PROD) - cons;
 
 	return n > ZREAD_NSLOTS ? -1 : (int)n;
 }

@@ -33,16 +33,18 @@
 #define ZREAD_ENTLEN 8
 #define ZREAD_SIZE   (ZREAD_HDRLEN + ZREAD_NSLOTS * ZREAD_ENTLEN)
 
+/* the header's words, by their offset / 4 */
+enum zread_word {
+	ZREAD_BROKEN = 2,	/* 0, or the errno for which segd stopped */
+	ZREAD_ARMED = 3,	/* segd fills it as addresses are returned */
+	ZREAD_PROD = 16,	/* segd writes */
+	ZREAD_CONS = 32,	/* the reader writes */
+};
+
 void     zread_init(void *ring);			/* segd: a new ring */
 int      zread_valid(const void *ring, size_t size);	/* 1 if so */
-uint32_t zread_prod(const void *ring);			/* seq_cst */
-void     zread_set_prod(void *ring, uint32_t);		/* seq_cst */
-uint32_t zread_cons(const void *ring);			/* seq_cst */
-void     zread_set_cons(void *ring, uint32_t);		/* seq_cst */
-uint32_t zread_broken(const void *ring);
-void     zread_set_broken(void *ring, uint32_t err);
-uint32_t zread_armed(const void *ring);			/* seq_cst */
-void     zread_set_armed(void *ring, uint32_t);		/* seq_cst */
+uint32_t zread_word(const void *ring, enum zread_word);	/* seq_cst */
+void     zread_set_word(void *ring, enum zread_word, uint32_t); /* seq_cst */
 uint64_t zread_get(const void *ring, uint32_t i);
 void     zread_put(void *ring, uint32_t i, uint64_t addr);
 /*

@@ -132,3 +132,13 @@ fail:
 	close(fd);
 	return -1;
 }
+
+/* What shm_sealed made, undone (mem NULL, fd -1: nothing of it). */
+void
+shm_release(void *mem, size_t size, int fd)
+{
+	if (mem != NULL)
+		munmap(mem, size);
+	if (fd >= 0)
+		close(fd);
+}

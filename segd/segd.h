@@ -325,6 +325,7 @@ int  guard_copy(void *dst, const void *src, size_t n, const void *base,
     size_t len);
 /* a memfd sealed at its size, mapped: its fd, or -1 with e */
 int  shm_sealed(const char *name, size_t size, void **mem, struct segerr *);
+void shm_release(void *mem, size_t size, int fd);
 
 /* namespace.c */
 int  ns_init(struct ns *, const struct ns_limits *, struct store *);

@@ -62,10 +62,7 @@ zread_free(struct segd *sd, struct zread *r)
 {
 	if (r->waiting)
 		zio_free_unwait(r->s, fill_cb, r);
-	if (r->mem != NULL)
-		munmap(r->mem, ZREAD_SIZE);
-	if (r->memfd >= 0)
-		close(r->memfd);
+	shm_release(r->mem, ZREAD_SIZE, r->memfd);
 	if (r->efd >= 0)
 		close(r->efd);
 	seg_put(&sd->ns, r->s);	/* the ring's reference */
@@ -92,8 +89,8 @@ ring_break(struct zread *r, const char *why)
 	log_warnx("%s: client pid %d uid %u: segment '%s': %s: its read ring "
 	    "is no longer filled", __func__, (int)cr->pid, (unsigned)cr->uid,
 	    r->s->name, why);
-	zread_set_broken(r->mem, EPROTO);
-	zread_set_armed(r->mem, 0);
+	zread_set_word(r->mem, ZREAD_BROKEN, EPROTO);
+	zread_set_word(r->mem, ZREAD_ARMED, 0);
 	ring_wait(r, 0);
 }
 
@@ -108,7 +105,7 @@ ring_fill(struct zread *r)
 	uint32_t was = r->prod;
 	int room, n, i;
 
-	if (zread_broken(r->mem) != 0)
+	if (zread_word(r->mem, ZREAD_BROKEN) != 0)
 		return 0;
 	if ((room = zread_room(r->mem, r->prod)) < 0) {
 		ring_break(r, "its consumer index is not within the ring");
@@ -122,13 +119,14 @@ ring_fill(struct zread *r)
 	 * and asks for a fill, rather than wait for a wake-up that would
 	 * not come */
 	ring_wait(r, room > n);
-	zread_set_armed(r->mem, (uint32_t)r->waiting);
+	zread_set_word(r->mem, ZREAD_ARMED, (uint32_t)r->waiting);
 	if (n == 0)
 		return 0;
-	zread_set_prod(r->mem, r->prod);
+	zread_set_word(r->mem, ZREAD_PROD, r->prod);
 	/* read after prod is told: a reader that took everything before it
 	 * and sleeps is woken, one that had not finished sees the entries */
-	if (zread_cons(r->mem) == was && eventfd_write(r->efd, 1) < 0)
+	if (zread_word(r->mem, ZREAD_CONS) == was &&
+	    eventfd_write(r->efd, 1) < 0)
 		log_warn("%s: eventfd write", __func__);
 	return n;
 }
@@ -192,8 +190,8 @@ ring_get_or_make(struct client *c, struct segment *s, struct segerr *e)
 		n++;
 	}
 	if (n >= ZREAD_PER_CLIENT) {
-		seterr(e, EMFILE, "this connection reads the free of %d segments "
-		    "through rings already", ZREAD_PER_CLIENT);
+		seterr(e, EMFILE, "this connection reads the free of %d "
+		    "segments through rings already", ZREAD_PER_CLIENT);
 		return NULL;
 	}
 	if ((r = ring_new(c, s, e)) != NULL)
@@ -219,10 +217,10 @@ zread_do(struct client *c, struct segment *s, uint32_t arg, struct segerr *e)
 	if ((r = ring_get_or_make(c, s, e)) == NULL)
 		return -1;
 	if (arg == SEGW_ZREAD_FILL) {
-		if (zread_broken(r->mem) != 0)
-			return seterr(e, EPROTO, "segd stopped filling this read "
-			    "ring of segment '%s': its index was found corrupt",
-			    s->name);
+		if (zread_word(r->mem, ZREAD_BROKEN) != 0)
+			return seterr(e, EPROTO, "segd stopped filling this "
+			    "read ring of segment '%s': its index was found "
+			    "corrupt", s->name);
 		memset(&info, 0, sizeof info);
 		info.len = (uint64_t)ring_fill(r);
 		client_reply(c, SEGW_ZREAD, &info, NULL, 0, -1);

@@ -29,7 +29,7 @@
 #include "libseg.h"
 #include "zread.h"
 
-#define WAIT_SLICE_MS 1000	/* a waiter looks at the connection this often */
+#define WAIT_SLICE_MS 1000	/* a waiter looks at the connection so often */
 
 struct zrd {
 	struct zrd *next;
@@ -88,8 +88,8 @@ ring_take(struct zrd *z)
 	if (zread_call(z->name, SEGW_ZREAD_MEM, &mfd) < 0) {
 		/* an older segd, no permission, not umsg, rings enough: the
 		 * socket serves (and words the refusal) for this connection */
-		z->off = (errno == EINVAL || errno == EACCES || errno == EPERM ||
-		    errno == EMFILE) && !seg_conn_lost();
+		z->off = (errno == EINVAL || errno == EACCES ||
+		    errno == EPERM || errno == EMFILE) && !seg_conn_lost();
 		z->gen = seg_conn_gen();
 		return -1;
 	}
@@ -104,7 +104,7 @@ ring_take(struct zrd *z)
 	z->mem = p;
 	z->efd = efd;
 	z->gen = gen;
-	z->cons = zread_cons(p);
+	z->cons = zread_word(p, ZREAD_CONS);
 	/* segd fills it from now on (a fill on another connection is that
 	 * connection's ring's: the next call takes it) */
 	if (zread_call(z->name, SEGW_ZREAD_FILL, NULL) < 0 ||
@@ -168,19 +168,19 @@ ring_take_some(struct zrd *z, uint64_t *addrs, int max)
 	int avail = zread_avail(z->mem, z->cons), k;
 	eventfd_t v;
 
-	if (zread_broken(z->mem) != 0 || avail < 0)
-		return seg_seterr(EPROTO, "segd stopped filling this process's "
-		    "read ring of segment '%s' (its indexes were found corrupt)",
-		    z->name);
+	if (zread_word(z->mem, ZREAD_BROKEN) != 0 || avail < 0)
+		return seg_seterr(EPROTO, "segd stopped filling this "
+		    "process's read ring of segment '%s' (its indexes were "
+		    "found corrupt)", z->name);
 	for (k = 0; k < avail && k < max; k++)
 		addrs[k] = zread_get(z->mem, z->cons + (uint32_t)k);
 	z->cons += (uint32_t)k;
-	zread_set_cons(z->mem, z->cons);
+	zread_set_word(z->mem, ZREAD_CONS, z->cons);
 	if (k < avail)
 		return k;
 	/* empty: the eventfd is readable again only when segd fills it */
 	(void)eventfd_read(z->efd, &v);
-	if (zread_armed(z->mem) == 0 &&
+	if (zread_word(z->mem, ZREAD_ARMED) == 0 &&
 	    zread_call(z->name, SEGW_ZREAD_FILL, NULL) < 0)
 		return k > 0 ? k : -1;
 	/* filled meanwhile: that wake-up may have been drained above */
@@ -225,7 +225,7 @@ seg_zread(const char *name, uint64_t *addrs, int max)
 		}
 		/* a slice without a wake-up: ask, should segd have stopped */
 		if (r == 0 && z->gen == seg_conn_gen() && !seg_conn_lost() &&
-		    z->mem != NULL && zread_broken(z->mem) == 0 &&
+		    z->mem != NULL && zread_word(z->mem, ZREAD_BROKEN) == 0 &&
 		    zread_call(name, SEGW_ZREAD_FILL, NULL) < 0) {
 			pthread_mutex_unlock(&zd_lock);
 			return -1;

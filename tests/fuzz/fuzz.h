@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define FUZZ_ASSERT(c) do {						\
 	if (!(c)) {							\
@@ -17,6 +18,22 @@
 		abort();						\
 	}								\
 } while (0)
+
+/* a little-endian 32-bit number of the input */
+static inline uint32_t
+fuzz_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/* the input laid over size bytes at dst from its start, the rest zero */
+static inline void
+fuzz_lay(void *dst, size_t size, const uint8_t *data, size_t n)
+{
+	memset(dst, 0, size);
+	memcpy(dst, data, n < size ? n : size);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

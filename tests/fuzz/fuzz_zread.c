@@ -15,13 +15,6 @@
 #include "fuzz.h"
 #include "zread.h"
 
-static uint32_t
-le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,19 +22,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t prod, i, used;
 	int room, avail;
 
-	if (size < 8)
+	if (size >= 8)
+		fuzz_lay(ring, sizeof ring, data + 8, size - 8);
+	else
 		return 0;
-	prod = le32(data);
-	i = le32(data + 4);
-	data += 8;
-	size -= 8;
-	memset(ring, 0, sizeof ring);
-	memcpy(ring, data, size < sizeof ring ? size : sizeof ring);
+	prod = fuzz_le32(data);
+	i = fuzz_le32(data + 4);
 	(void)zread_valid(ring, ZREAD_SIZE);
-	(void)zread_broken(ring);
-	(void)zread_armed(ring);
+	(void)zread_word(ring, ZREAD_BROKEN);
+	(void)zread_word(ring, ZREAD_ARMED);
 	(void)zread_get(ring, i);
-	used = prod - zread_cons(ring);
+	used = prod - zread_word(ring, ZREAD_CONS);
 	room = zread_room(ring, prod);
 	FUZZ_ASSERT(used > ZREAD_NSLOTS ? room == -1 :
 	    room == (int)(ZREAD_NSLOTS - used));
@@ -50,8 +41,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zread_put(ring, i, (uint64_t)prod << 32 | i);
 	FUZZ_ASSERT(zread_get(ring, i) == ((uint64_t)prod << 32 | i));
 	FUZZ_ASSERT(zread_get(ring, i + ZREAD_NSLOTS) == zread_get(ring, i));
-	zread_set_prod(ring, prod);
-	FUZZ_ASSERT(zread_prod(ring) == prod);
+	zread_set_word(ring, ZREAD_PROD, prod);
+	FUZZ_ASSERT(zread_word(ring, ZREAD_PROD) == prod);
 	FUZZ_ASSERT(zread_avail(ring, prod) == 0);
 	return 0;
 }

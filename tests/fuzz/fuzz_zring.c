@@ -14,13 +14,6 @@
 #include "fuzz.h"
 #include "zring.h"
 
-static uint32_t
-le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,13 +25,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 9)
 		return 0;
-	i = le32(data);
-	end = le32(data + 4);
+	i = fuzz_le32(data);
+	end = fuzz_le32(data + 4);
 	bsz = 1 + (size_t)data[8] % sizeof buf;
 	data += 9;
 	size -= 9;
-	memset(ring, 0, sizeof ring);
-	memcpy(ring, data, size < sizeof ring ? size : sizeof ring);
+	fuzz_lay(ring, sizeof ring, data, size);
 	(void)zring_valid(ring, ZRING_SIZE);
 	(void)zring_prod(ring);
 	(void)zring_broken(ring);

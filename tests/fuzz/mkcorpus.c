@@ -257,13 +257,13 @@ zread(void)
 	zread_init(b + 8);
 	put("zread", "new", b, 8);
 	/* entries, the reader 4 behind; and a consumer index ahead of prod */
-	zread_set_prod(b + 8, 9);
-	zread_set_cons(b + 8, 5);
-	zread_set_armed(b + 8, 1);
+	zread_set_word(b + 8, ZREAD_PROD, 9);
+	zread_set_word(b + 8, ZREAD_CONS, 5);
+	zread_set_word(b + 8, ZREAD_ARMED, 1);
 	for (i = 0; i < 16; i++)
 		zread_put(b + 8, i, 0x38000000 + 64 * (uint64_t)i);
 	put("zread", "entries", b, 8 + ZREAD_SIZE);
-	zread_set_cons(b + 8, 12);
+	zread_set_word(b + 8, ZREAD_CONS, 12);
 	put("zread", "ahead", b, 8 + 256);
 	free(b);
 }

@@ -42,31 +42,9 @@
 static void
 mkumsg(const char *name, uint64_t len)
 {
-	char ctl[96];
-
-	snprintf(ctl, sizeof ctl, "umsg 0x%llx 0x%llx",
-	    (unsigned long long)UVA, (unsigned long long)len);
-	ck_assert_msg(seg_create(name, 0600) == 0, "create: %s", seg_errstr());
-	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl: %s", seg_errstr());
+	h_umsg(name, UVA, len);
 }
 
-static uint64_t
-zalloc64(const char *name)
-{
-	void *p = seg_zalloc(name, 64);
-
-	ck_assert_msg(p != NULL, "seg_zalloc: %s", seg_errstr());
-	return (uint64_t)(uintptr_t)p;
-}
-
-static double
-secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- exactly once ---- */
 
@@ -122,7 +100,7 @@ hand_out(struct sender *s)
 static void
 give(struct sender *ss, int k, uint8_t *owner, uint8_t *out, uint64_t *sum)
 {
-	uint64_t a = zalloc64("u"), g = (a - UVA) / 64;
+	uint64_t a = h_zalloc64("u"), g = (a - UVA) / 64;
 
 	ck_assert_msg(a >= UVA && g < NGRAN && !out[g], "0x%llx handed out "
 	    "while out", (unsigned long long)a);
@@ -145,9 +123,8 @@ START_TEST(ring_exactly_once)
 	static uint8_t kid[4096];
 	uint8_t *owner = calloc(NGRAN, 1), *out = calloc(NGRAN, 1);
 	uint64_t sum_out = 0, sum_in = 0, sent = 0, back = 0, g;
-	struct segw_req rr;
 	struct pollfd pfd;
-	int k, i, n, mfd = -1;
+	int k, i, n, refd;
 	void *rmem;
 
 	ck_assert(owner != NULL && out != NULL);
@@ -195,15 +172,12 @@ START_TEST(ring_exactly_once)
 	ck_assert(pfd.fd >= 0);
 	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
 	/* every one was read through the read ring, none by the socket */
-	ck_assert_int_eq(seg_req_name(&rr, "u"), 0);
-	rr.arg = SEGW_ZREAD_MEM;
-	ck_assert_int_eq(seg_call(SEGW_ZREAD, &rr, NULL, NULL, NULL, &mfd), 0);
-	rmem = mmap(NULL, ZREAD_SIZE, PROT_READ, MAP_SHARED, mfd, 0);
-	ck_assert(rmem != MAP_FAILED);
-	ck_assert_uint_eq(zread_prod(rmem), TOTAL);
-	ck_assert_uint_eq(zread_cons(rmem), TOTAL);
+	rmem = h_ring_map(SEGW_ZREAD, "u", SEGW_ZREAD_MEM, SEGW_ZREAD_KICK,
+	    ZREAD_SIZE, &refd);
+	ck_assert_uint_eq(zread_word(rmem, ZREAD_PROD), TOTAL);
+	ck_assert_uint_eq(zread_word(rmem, ZREAD_CONS), TOTAL);
 	munmap(rmem, ZREAD_SIZE);
-	close(mfd);
+	close(refd);
 	free(owner);
 	free(out);
 }
@@ -246,7 +220,7 @@ START_TEST(ring_threads)
 	mkumsg("u", 2 * MIB);
 	for (k = 0; k < NTHREADS; k++)
 		for (i = 0; i < PERTHREAD; i++)
-			tbufs[k][i] = zalloc64("u");
+			tbufs[k][i] = h_zalloc64("u");
 	for (k = 0; k < NTHREADS; k++)
 		ck_assert_int_eq(pthread_create(&t[k], NULL, thread_fn,
 		    tbufs[k]), 0);
@@ -280,8 +254,8 @@ START_TEST(ring_batch_all_or_nothing)
 	char want[160];
 
 	mkumsg("u", MIB);
-	a = zalloc64("u");
-	b = zalloc64("u");
+	a = h_zalloc64("u");
+	b = h_zalloc64("u");
 	v[0] = a;
 	v[1] = b;
 	v[2] = b + 8;	/* not a buffer's start */
@@ -307,24 +281,8 @@ END_TEST
 static void *
 ring_map(int *efd)
 {
-	struct segw_req r;
-	int mfd = -1;
-	void *p;
-
-	memset(&r, 0, sizeof r);
-	r.arg = SEGW_ZRING_MEM;
-	H_CCHECK(seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &mfd) == 0 &&
-	    mfd >= 0, "SEGW_ZRING: %s", seg_errstr());
-	r.arg = SEGW_ZRING_KICK;
-	H_CCHECK(seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, efd) == 0 &&
-	    *efd >= 0, "SEGW_ZRING kick: %s", seg_errstr());
-	/* sealed: it cannot be cut under segd */
-	H_CCHECK(ftruncate(mfd, 4096) < 0 && errno == EPERM,
-	    "the ring could be truncated");
-	p = mmap(NULL, ZRING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	H_CCHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
-	close(mfd);
-	return p;
+	return h_ring_map(SEGW_ZRING, "", SEGW_ZRING_MEM, SEGW_ZRING_KICK,
+	    ZRING_SIZE, efd);
 }
 
 static void
@@ -374,7 +332,7 @@ START_TEST(ring_index_past_end)
 	uint64_t a;
 
 	mkumsg("u", MIB);
-	a = zalloc64("u");
+	a = h_zalloc64("u");
 	CK_CHILD(index_liar_fn, NULL);
 	ck_assert_msg(seg_zfree((void *)(uintptr_t)a) == 0, "seg_zfree: %s",
 	    seg_errstr());
@@ -430,12 +388,35 @@ START_TEST(ring_garbage_refused)
 	uint64_t a;
 
 	mkumsg("u", MIB);
-	a = zalloc64("u");
+	a = h_zalloc64("u");
 	CK_CHILD(scribbler_fn, &a);
 	/* the live buffer was never returned by the garbage: it is now */
 	ck_assert_msg(seg_zfree((void *)(uintptr_t)a) == 0, "seg_zfree: %s",
 	    seg_errstr());
 	ck_assert_int_eq(seg_zfree((void *)(uintptr_t)a), -1);
+}
+END_TEST
+
+static void flooder_fn(void *);
+
+/* Returns of n buffers of "u" (held here), one a call: per second. */
+static double
+free_rate(int n)
+{
+	return h_zfree_rate("u", n, 0);
+}
+
+/*
+ * A flood without end slows the others by at most half: each ring is
+ * drained ZRING_BUDGET entries a turn.  Rates on a small shared host vary
+ * by more than that from one run to the next: the best of five rounds
+ * (quiet, then flooded) counts.  With a budget of 1024 a turn no round
+ * came near (0.01 to 0.2).
+ */
+START_TEST(ring_flood_fair)
+{
+	mkumsg("u", 4 * MIB);
+	h_flood_fair(free_rate, 3000, flooder_fn, "ring_flood_fair");
 }
 END_TEST
 
@@ -467,66 +448,6 @@ flooder_fn(void *arg)
 		kick(efd);
 	}
 }
-
-/* Returns of n buffers of "u" (held here), one a call: per second. */
-static double
-free_rate(int n)
-{
-	static uint64_t a[4000];
-	double t;
-	int i;
-
-	ck_assert(n <= 4000);
-	for (i = 0; i < n; i++)
-		a[i] = zalloc64("u");
-	t = secs();
-	for (i = 0; i < n; i++)
-		ck_assert_msg(seg_zfree((void *)(uintptr_t)a[i]) == 0,
-		    "seg_zfree: %s", seg_errstr());
-	t = secs() - t;
-	/* read them back into the pool for the next round */
-	for (i = 0; i < n; )
-		i += seg_free_read("u", a, 4000);
-	return n / t;
-}
-
-/*
- * A flood without end slows the others by at most half: each ring is
- * drained ZRING_BUDGET entries a turn.  Rates on a small shared host vary
- * by more than that from one run to the next: the best of five rounds
- * (quiet, then flooded) counts.  With a budget of 1024 a turn no round
- * came near (0.01 to 0.2).
- */
-START_TEST(ring_flood_fair)
-{
-	struct h_kid k;
-	double quiet, flooded, best = 0;
-	char msg[256];
-	int round;
-
-	mkumsg("u", 4 * MIB);
-	free_rate(1000);	/* the ring made, the pool warm */
-	for (round = 0; round < 5 && best < 0.5; round++) {
-		quiet = free_rate(3000);
-		h_start(&k, flooder_fn, NULL);
-		{
-			struct pollfd pr = { k.ready, POLLIN, 0 };
-			char c;
-			ck_assert_int_eq(poll(&pr, 1, 60000), 1);
-			ck_assert_int_eq(read(k.ready, &c, 1), 1);
-		}
-		flooded = free_rate(3000);
-		kill(k.pid, SIGKILL);
-		h_finish(&k, msg, sizeof msg);
-		fprintf(stderr, "ring_flood_fair: quiet %.0f/s, flooded %.0f/s\n",
-		    quiet, flooded);
-		if (flooded / quiet > best)
-			best = flooded / quiet;
-	}
-	ck_assert_msg(best >= 0.5, "a flooding client cut another's rate to "
-	    "%.2f of its quiet rate", best);
-}
-END_TEST
 
 Suite *
 suite(void)

@@ -4,6 +4,7 @@
  * harness.c: start and stop a real segd per test, run segctl and helper
  * programs, and run checks in forked children.  See harness.h.
  */
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -28,7 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "seg.h"
+#include "libseg.h"
 #include "segwire.h"
 
 char  h_dir[H_PATHMAX];
@@ -1123,4 +1124,110 @@ h_end(void)
 	unmount_under(h_root);
 	rm_tree(h_root);
 	h_root[0] = '\0';
+}
+
+void *
+h_ring_map(uint16_t op, const char *name, uint32_t mem_arg, uint32_t kick_arg,
+    size_t size, int *efd)
+{
+	struct segw_req r;
+	int mfd = -1;
+	void *p;
+
+	memset(&r, 0, sizeof r);
+	H_CCHECK(*name == 0 || seg_req_name(&r, name) == 0, "name '%s'", name);
+	r.arg = mem_arg;
+	H_CCHECK(seg_call(op, &r, NULL, NULL, NULL, &mfd) == 0 && mfd >= 0,
+	    "ring of op %u: %s", op, seg_errstr());
+	r.arg = kick_arg;
+	H_CCHECK(seg_call(op, &r, NULL, NULL, NULL, efd) == 0 && *efd >= 0,
+	    "ring kick of op %u: %s", op, seg_errstr());
+	/* sealed: it cannot be cut under segd */
+	H_CCHECK(ftruncate(mfd, 4096) < 0 && errno == EPERM,
+	    "the ring could be truncated");
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	H_CCHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	close(mfd);
+	return p;
+}
+
+void
+h_wait_ready(struct h_kid *k)
+{
+	struct pollfd pr = { k->ready, POLLIN, 0 };
+	char c;
+
+	ck_assert_msg(poll(&pr, 1, 60000) == 1, "a child was not ready in 60 s");
+	ck_assert_int_eq(read(k->ready, &c, 1), 1);
+}
+
+void
+h_flood_fair(double (*rate)(int), int n, void (*flood)(void *),
+    const char *what)
+{
+	struct h_kid k;
+	double quiet, flooded, best = 0;
+	char msg[256];
+	int round;
+
+	rate(n / 3);	/* what the rate uses made, warm */
+	for (round = 0; round < 5 && best < 0.5; round++) {
+		quiet = rate(n);
+		h_start(&k, flood, NULL);
+		h_wait_ready(&k);
+		flooded = rate(n);
+		kill(k.pid, SIGKILL);
+		h_finish(&k, msg, sizeof msg);
+		fprintf(stderr, "%s: quiet %.0f/s, flooded %.0f/s\n", what,
+		    quiet, flooded);
+		if (flooded / quiet > best)
+			best = flooded / quiet;
+	}
+	ck_assert_msg(best >= 0.5, "%s: a flooding client cut another's rate "
+	    "to %.2f of its quiet rate", what, best);
+}
+
+double
+h_zfree_rate(const char *name, int n, int with_reads)
+{
+	static uint64_t a[4000];
+	long t0, t = 0;
+	int i, k;
+
+	ck_assert(n <= 4000);
+	for (i = 0; i < n; i++)
+		a[i] = h_zalloc64(name);
+	t0 = ck_now_ms();
+	for (i = 0; i < n; i++)
+		ck_assert_msg(seg_zfree((void *)(uintptr_t)a[i]) == 0,
+		    "seg_zfree: %s", seg_errstr());
+	if (!with_reads)
+		t = ck_now_ms() - t0;
+	/* read back into the pool, for the next round */
+	for (i = 0; i < n; i += k)
+		ck_assert_msg((k = seg_free_read(name, a, 4000)) > 0,
+		    "seg_free_read: %s", seg_errstr());
+	if (with_reads)
+		t = ck_now_ms() - t0;
+	return n * 1000.0 / (double)(t > 0 ? t : 1);
+}
+
+void
+h_umsg(const char *name, uint64_t va, uint64_t len)
+{
+	char ctl[96];
+
+	snprintf(ctl, sizeof ctl, "umsg 0x%llx 0x%llx", (unsigned long long)va,
+	    (unsigned long long)len);
+	ck_assert_msg(seg_create(name, 0644) == 0, "create: %s", seg_errstr());
+	ck_assert_msg(seg_ctl(name, ctl) == 0, "ctl: %s", seg_errstr());
+}
+
+uint64_t
+h_zalloc64(const char *name)
+{
+	void *p = seg_zalloc(name, 64);
+
+	ck_assert_msg(p != NULL, "seg_zalloc: %s", seg_errstr());
+	return (uint64_t)(uintptr_t)p;
 }

@@ -189,4 +189,35 @@ size_t h_req_frame(uint8_t *buf, size_t size, uint16_t op, const char *name,
 /* Whether segd closed fd (EOF or reset) within ms. */
 int    h_closed_by_segd(int fd, int ms);
 
+/* Zero-copy helpers of the zring and zread suites. */
+/*
+ * A ring segd shares with this process (op SEGW_ZRING or SEGW_ZREAD, of
+ * segment name or "" for none): its memory (descriptor mem_arg, checked to
+ * be sealed), size bytes mapped, and its eventfd (kick_arg) in *efd; a
+ * child's check (H_CCHECK) fails otherwise.
+ */
+void    *h_ring_map(uint16_t op, const char *name, uint32_t mem_arg,
+    uint32_t kick_arg, size_t size, int *efd);
+/* umsg segment name at va, len bytes, made (mode 0644); a 64-byte buffer
+ * of it allocated here.  The test fails on an error. */
+void     h_umsg(const char *name, uint64_t va, uint64_t len);
+uint64_t h_zalloc64(const char *name);
+/*
+ * n 64-byte buffers of umsg segment name (its pool held here) returned one
+ * a call with seg_zfree and read back with seg_free_read: per second, the
+ * reads timed too if with_reads.  The test fails on an error.
+ */
+double   h_zfree_rate(const char *name, int n, int with_reads);
+/* Wait (at most 60 s) until the child said h_ready; the test fails if not. */
+void     h_wait_ready(struct h_kid *);
+/*
+ * Fairness beside a hostile client: after a round of rate(n / 3) to warm
+ * up, rate(n) quiet, then with flood running
+ * in a child (from its h_ready on, killed after), best of five rounds (or
+ * until one reaches it): the test fails unless the flooded rate is at least
+ * half of the quiet one.  Each round's figures go to stderr after what.
+ */
+void     h_flood_fair(double (*rate)(int), int n, void (*flood)(void *),
+    const char *what);
+
 #endif
