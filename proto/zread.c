@@ -85,6 +85,14 @@ zread_room(const void *ring, uint32_t prod)
 }
 
 int
+zread_asked(const void *ring, uint32_t prod)
+{
+	uint32_t n = zread_word(ring, ZREAD_WANT) - prod;
+
+	return n > ZREAD_NSLOTS ? 0 : (int)n;
+}
+
+int
 zread_avail(const void *ring, uint32_t cons)
 {
 	uint32_t n = zread_word(ring, ZREAD_PROD) - cons;

@@ -18,6 +18,9 @@
  *        0 once it found the ring full (the reader asks for a fill)
  *    64  le32 prod: entries segd has put in (segd writes)
  *   128  le32 cons: entries the reader has taken (the reader writes)
+ *   192  le32 want: entries the reader asks for: segd puts in none past
+ *        it, so what the reader does not read stays with the others
+ *        (the reader writes)
  *   entries, ZREAD_NSLOTS x 8 bytes
  *     0  le64 addr
  */
@@ -39,6 +42,7 @@ enum zread_word {
 	ZREAD_ARMED = 3,	/* segd fills it as addresses are returned */
 	ZREAD_PROD = 16,	/* segd writes */
 	ZREAD_CONS = 32,	/* the reader writes */
+	ZREAD_WANT = 48,	/* the reader writes */
 };
 
 void     zread_init(void *ring);			/* segd: a new ring */
@@ -53,6 +57,9 @@ void     zread_put(void *ring, uint32_t i, uint64_t addr);
  * the ring behind prod (a lie: ahead of prod, or more than the ring behind).
  */
 int      zread_room(const void *ring, uint32_t prod);
+/* how many entries after prod the reader asks for: 0 to ZREAD_NSLOTS (one
+ * behind prod, or past the ring, asks for none) */
+int      zread_asked(const void *ring, uint32_t prod);
 /* the reader's: entries after its own count cons, or -1 if past the ring */
 int      zread_avail(const void *ring, uint32_t cons);
 

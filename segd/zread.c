@@ -95,15 +95,16 @@ ring_break(struct zread *r, const char *why)
 }
 
 /*
- * Move what the ring has room for from the segment's free queue into it,
- * then wait on the queue while room is left: the entries filled.
+ * Move what the ring has room for and the reader asked for from the
+ * segment's free queue into it, then wait on the queue while the reader
+ * asks for more: the entries filled.
  */
 static int
 ring_fill(struct zread *r)
 {
 	static uint64_t addrs[ZREAD_NSLOTS];
 	uint32_t was = r->prod;
-	int room, n, i;
+	int room, n, i, asked;
 
 	if (zread_word(r->mem, ZREAD_BROKEN) != 0)
 		return 0;
@@ -111,6 +112,8 @@ ring_fill(struct zread *r)
 		ring_break(r, "its consumer index is not within the ring");
 		return 0;
 	}
+	if ((asked = zread_asked(r->mem, r->prod)) < room)
+		room = asked;	/* what the reader asked for, no more */
 	n = zio_free_take(r->s, addrs, room);
 	for (i = 0; i < n; i++)
 		zread_put(r->mem, r->prod + (uint32_t)i, addrs[i]);

@@ -8,8 +8,10 @@
  *
  * One ring per segment read and connection to segd, shared by the
  * process's threads under zd_lock.  Taken on the first read of the segment
- * (SEGW_ZREAD: its memory, its eventfd, and a first fill that makes segd
- * fill it as addresses are returned).  Whenever a read empties the ring it
+ * (SEGW_ZREAD: its memory and its eventfd).  A read asks for its max
+ * (the ring's want) and segd fills no more than asked, so addresses a
+ * process does not read stay in the queue for the others; a poller of
+ * seg_free_fd asks for a ring of them.  Whenever a read empties the ring it
  * drains the eventfd, so the descriptor (seg_free_fd) is readable while
  * entries wait, and if segd stopped filling it (it was full: armed = 0) it
  * asks for a fill: a round trip per ring of addresses at most.  A segd
@@ -39,6 +41,7 @@ struct zrd {
 	int         off;	/* segd refused: use the socket (this gen) */
 	unsigned    gen;	/* seg_conn_gen() it was had on */
 	unsigned    users;	/* callers waiting on efd: not closed */
+	int         poller;	/* seg_free_fd was asked: a ring is wanted */
 	uint32_t    cons;	/* entries taken */
 };
 
@@ -57,6 +60,7 @@ ring_close(struct zrd *z)
 	z->mem = NULL;
 	z->efd = -1;
 	z->off = 0;
+	z->poller = 0;
 }
 
 /* Under zd_lock: SEGW_ZREAD arg on name; the count filled, or -1. */
@@ -76,7 +80,7 @@ zread_call(const char *name, uint32_t arg, int *fdp)
 	return fdp != NULL ? 0 : (int)info.len;
 }
 
-/* Under zd_lock: the ring's descriptors, mapped, and a first fill. */
+/* Under zd_lock: the ring's descriptors, mapped. */
 static int
 ring_take(struct zrd *z)
 {
@@ -105,13 +109,6 @@ ring_take(struct zrd *z)
 	z->efd = efd;
 	z->gen = gen;
 	z->cons = zread_word(p, ZREAD_CONS);
-	/* segd fills it from now on (a fill on another connection is that
-	 * connection's ring's: the next call takes it) */
-	if (zread_call(z->name, SEGW_ZREAD_FILL, NULL) < 0 ||
-	    gen != seg_conn_gen()) {
-		ring_close(z);
-		return -1;
-	}
 	return 0;
 fail:
 	if (p != MAP_FAILED)
@@ -158,29 +155,37 @@ ring_get(const char *name)
 }
 
 /*
- * Under zd_lock: up to max entries; when they were all, the ring is made
- * ready to wait on (its eventfd drained, a fill asked for if segd stopped
- * filling it).  The count, or -1 with seg_errstr().
+ * Under zd_lock: up to max entries.  When they were all, the ring is made
+ * ready to wait on: the reader asks for the rest of max (a poller for a
+ * ring), the eventfd is drained, and segd is asked for a fill if it
+ * stopped filling.  The count, or -1 with seg_errstr().
  */
 static int
 ring_take_some(struct zrd *z, uint64_t *addrs, int max)
 {
 	int avail = zread_avail(z->mem, z->cons), k;
+	uint32_t ask;
 	eventfd_t v;
 
 	if (zread_word(z->mem, ZREAD_BROKEN) != 0 || avail < 0)
 		return seg_seterr(EPROTO, "segd stopped filling this "
 		    "process's read ring of segment '%s' (its indexes were "
 		    "found corrupt)", z->name);
+	if (max > (int)ZREAD_NSLOTS)
+		max = (int)ZREAD_NSLOTS;
 	for (k = 0; k < avail && k < max; k++)
 		addrs[k] = zread_get(z->mem, z->cons + (uint32_t)k);
 	z->cons += (uint32_t)k;
 	zread_set_word(z->mem, ZREAD_CONS, z->cons);
 	if (k < avail)
 		return k;
-	/* empty: the eventfd is readable again only when segd fills it */
+	/* empty: asked for what is still wanted, no more (the rest stays in
+	 * the queue for the others); the eventfd is readable again only when
+	 * segd fills it */
+	ask = z->poller ? ZREAD_NSLOTS : (uint32_t)(max - k);
+	zread_set_word(z->mem, ZREAD_WANT, z->cons + ask);
 	(void)eventfd_read(z->efd, &v);
-	if (zread_word(z->mem, ZREAD_ARMED) == 0 &&
+	if (ask > 0 && zread_word(z->mem, ZREAD_ARMED) == 0 &&
 	    zread_call(z->name, SEGW_ZREAD_FILL, NULL) < 0)
 		return k > 0 ? k : -1;
 	/* filled meanwhile: that wake-up may have been drained above */
@@ -233,8 +238,9 @@ seg_zread(const char *name, uint64_t *addrs, int max)
 	}
 }
 
-/* The eventfd of name's read ring (readable while entries wait), or -1
- * (errno untouched) if there is none: the caller uses the socket's. */
+/* The eventfd of name's read ring (readable while entries wait; asking
+ * for a ring of them), or -1 if there is none: the caller uses the
+ * socket's. */
 int
 seg_zread_fd(const char *name)
 {
@@ -242,7 +248,13 @@ seg_zread_fd(const char *name)
 	int fd;
 
 	pthread_mutex_lock(&zd_lock);
-	z = ring_get(name);
+	if ((z = ring_get(name)) != NULL && !z->poller) {
+		/* a poller reads what comes: it asks for a ring of them */
+		z->poller = 1;
+		zread_set_word(z->mem, ZREAD_WANT, z->cons + ZREAD_NSLOTS);
+		if (zread_word(z->mem, ZREAD_ARMED) == 0)
+			(void)zread_call(name, SEGW_ZREAD_FILL, NULL);
+	}
 	fd = z != NULL ? z->efd : -1;
 	pthread_mutex_unlock(&zd_lock);
 	return fd;

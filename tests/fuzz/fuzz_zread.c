@@ -36,6 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	room = zread_room(ring, prod);
 	FUZZ_ASSERT(used > ZREAD_NSLOTS ? room == -1 :
 	    room == (int)(ZREAD_NSLOTS - used));
+	room = zread_asked(ring, prod);
+	FUZZ_ASSERT(room >= 0 && room <= (int)ZREAD_NSLOTS);
 	avail = zread_avail(ring, i);
 	FUZZ_ASSERT(avail >= -1 && avail <= (int)ZREAD_NSLOTS);
 	zread_put(ring, i, (uint64_t)prod << 32 | i);

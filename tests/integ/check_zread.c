@@ -125,6 +125,42 @@ START_TEST(read_past_full_ring)
 }
 END_TEST
 
+/* Another process reads the free of "u": n addresses, its pool not. */
+static void
+other_reader_fn(void *arg)
+{
+	uint64_t got[16];
+	int n = *(int *)arg, k = 0, i;
+
+	while (k < n) {
+		H_CCHECK((i = seg_free_read("u", got + k, n - k)) > 0,
+		    "seg_free_read: %s", seg_errstr());
+		k += i;
+	}
+}
+
+/*
+ * A reader's ring gets what it asks for, no more: what it does not read
+ * stays for the others (and not lost when it goes away).
+ */
+START_TEST(reader_gets_what_it_asks)
+{
+	uint64_t a[10], got[3];
+	int i, seven = 7;
+
+	h_umsg("u", UVA, MIB);
+	for (i = 0; i < 10; i++)
+		a[i] = h_zalloc64("u");
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(seg_zfree((void *)(uintptr_t)a[i]), 0);
+	ck_assert_int_eq(seg_free_read("u", got, 3), 3);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(got[i], a[i]);
+	CK_CHILD(other_reader_fn, &seven);
+	ck_assert_int_eq(readable(seg_free_fd("u")), 0);
+}
+END_TEST
+
 /* Double and foreign returns are refused beside the read ring. */
 START_TEST(double_and_foreign_refused)
 {
@@ -185,6 +221,7 @@ hostile_ring(int *efd)
 {
 	void *mem = ring_map("u", efd);
 
+	zread_set_word(mem, ZREAD_WANT, ZREAD_NSLOTS);	/* a ring of them */
 	H_CCHECK(ring_fill("u") == 0, "fill: %s", seg_errstr());
 	return mem;
 }
@@ -310,7 +347,7 @@ suite(void)
 
 	/* one segd a test: the hostile readers' too */
 	ck_tcase(s, "zread", &h_fix, H_TIMEOUT_S, read_past_full_ring,
-	    double_and_foreign_refused, index_liar_loses_its_ring,
+	    reader_gets_what_it_asks, double_and_foreign_refused, index_liar_loses_its_ring,
 	    never_reader_holds_one_ring, flood_fair, NULL);
 	return s;
 }

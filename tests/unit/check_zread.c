@@ -123,12 +123,27 @@ START_TEST(avail_bounds_segd)
 }
 END_TEST
 
+/* what the reader asks for, bounded by the ring */
+START_TEST(asked_bounded)
+{
+	put_le32(ring + 192, 20);
+	ck_assert_int_eq(zread_asked(ring, 15), 5);
+	ck_assert_int_eq(zread_asked(ring, 20), 0);
+	ck_assert_int_eq(zread_asked(ring, 21), 0);	/* behind prod */
+	ck_assert_int_eq(zread_asked(ring, 20 - ZREAD_NSLOTS), ZREAD_NSLOTS);
+	ck_assert_int_eq(zread_asked(ring, 19 - ZREAD_NSLOTS), 0);
+	put_le32(ring + 192, 3);
+	ck_assert_int_eq(zread_asked(ring, UINT32_MAX), 4);	/* the wrap */
+}
+END_TEST
+
 Suite *
 suite(void)
 {
 	Suite *s = suite_create("zread");
 
 	ck_tcase(s, "layout", &fix, 0, init_and_valid, fields_little_endian,
-	    entries_wrap, room_bounds_the_reader, avail_bounds_segd, NULL);
+	    entries_wrap, room_bounds_the_reader, avail_bounds_segd,
+	    asked_bounded, NULL);
 	return s;
 }
