@@ -49,7 +49,7 @@ START_TEST(init_and_valid)
 }
 END_TEST
 
-START_TEST(fields_little_endian)
+START_TEST(fields_le)
 {
 	zread_set_word(ring, ZREAD_BROKEN, 0x01020304);
 	zread_set_word(ring, ZREAD_ARMED, 1);
@@ -84,8 +84,22 @@ START_TEST(entries_wrap)
 }
 END_TEST
 
+/* what the reader asks for, bounded by the ring */
+START_TEST(asked_bounded)
+{
+	put_le32(ring + 192, 20);
+	ck_assert_int_eq(zread_asked(ring, 15), 5);
+	ck_assert_int_eq(zread_asked(ring, 20), 0);
+	ck_assert_int_eq(zread_asked(ring, 21), 0);	/* behind prod */
+	ck_assert_int_eq(zread_asked(ring, 20 - ZREAD_NSLOTS), ZREAD_NSLOTS);
+	ck_assert_int_eq(zread_asked(ring, 19 - ZREAD_NSLOTS), 0);
+	put_le32(ring + 192, 3);
+	ck_assert_int_eq(zread_asked(ring, UINT32_MAX), 4);	/* the wrap */
+}
+END_TEST
+
 /* segd's bound on the reader's consumer index, behind its own prod */
-START_TEST(room_bounds_the_reader)
+START_TEST(room_bounded)
 {
 	static const struct { uint32_t prod, cons; int room; } c[] = {
 		{ 0, 0, ZREAD_NSLOTS },
@@ -109,31 +123,23 @@ START_TEST(room_bounds_the_reader)
 END_TEST
 
 /* the reader's bound on segd's producer index, past its own cons */
-START_TEST(avail_bounds_segd)
+START_TEST(avail_bounded)
 {
-	put_le32(ring + 64, 7);
-	ck_assert_int_eq(zread_avail(ring, 7), 0);
-	ck_assert_int_eq(zread_avail(ring, 2), 5);
-	ck_assert_int_eq(zread_avail(ring, 8), -1);
-	put_le32(ring + 64, ZREAD_NSLOTS + 7);
-	ck_assert_int_eq(zread_avail(ring, 7), ZREAD_NSLOTS);
-	ck_assert_int_eq(zread_avail(ring, 6), -1);
-	put_le32(ring + 64, 4);
-	ck_assert_int_eq(zread_avail(ring, UINT32_MAX - 1), 6);
-}
-END_TEST
+	static const struct { uint32_t prod, cons; int avail; } c[] = {
+		{ 7, 7, 0 },
+		{ 7, 2, 5 },
+		{ 7, 8, -1 },				/* behind the reader */
+		{ ZREAD_NSLOTS + 7, 7, ZREAD_NSLOTS },
+		{ ZREAD_NSLOTS + 7, 6, -1 },		/* past the ring */
+		{ 4, UINT32_MAX - 1, 6 },		/* across the wrap */
+	};
+	size_t i;
 
-/* what the reader asks for, bounded by the ring */
-START_TEST(asked_bounded)
-{
-	put_le32(ring + 192, 20);
-	ck_assert_int_eq(zread_asked(ring, 15), 5);
-	ck_assert_int_eq(zread_asked(ring, 20), 0);
-	ck_assert_int_eq(zread_asked(ring, 21), 0);	/* behind prod */
-	ck_assert_int_eq(zread_asked(ring, 20 - ZREAD_NSLOTS), ZREAD_NSLOTS);
-	ck_assert_int_eq(zread_asked(ring, 19 - ZREAD_NSLOTS), 0);
-	put_le32(ring + 192, 3);
-	ck_assert_int_eq(zread_asked(ring, UINT32_MAX), 4);	/* the wrap */
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		put_le32(ring + 64, c[i].prod);
+		ck_assert_msg(zread_avail(ring, c[i].cons) == c[i].avail,
+		    "case %zu", i);
+	}
 }
 END_TEST
 
@@ -142,8 +148,7 @@ suite(void)
 {
 	Suite *s = suite_create("zread");
 
-	ck_tcase(s, "layout", &fix, 0, init_and_valid, fields_little_endian,
-	    entries_wrap, room_bounds_the_reader, avail_bounds_segd,
-	    asked_bounded, NULL);
+	ck_tcase(s, "layout", &fix, 0, init_and_valid, fields_le, entries_wrap,
+	    room_bounded, avail_bounded, asked_bounded, NULL);
 	return s;
 }
