@@ -71,11 +71,11 @@ zread_free(struct segd *sd, struct zread *r)
 
 /* Wait on the segment's free queue, or not. */
 static void
-ring_wait(struct zread *r, int want)
+ring_wait(struct zread *r, int on)
 {
-	if (want && !r->waiting)
+	if (on && !r->waiting)
 		r->waiting = zio_free_wait(r->s, fill_cb, r) == 0;
-	else if (!want && r->waiting) {
+	else if (!on && r->waiting) {
 		zio_free_unwait(r->s, fill_cb, r);
 		r->waiting = 0;
 	}
