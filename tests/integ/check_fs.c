@@ -745,6 +745,42 @@ free_interrupted(void *arg)
 	    strerror(errno));
 }
 
+/*
+ * The free file beside a read ring: each returned address is read once.
+ * This process reads three through its ring (it asks for three, so segd
+ * puts no more in it); the file's read has the other seven, in order.
+ */
+START_TEST(free_file_beside_ring)
+{
+	char buf[512], want[512];
+	uint64_t a[10], got[3];
+	size_t len = 0;
+	int i, fd;
+
+	h_fs_mkseg("zr", 0600, "umsg 0 0x100000");
+	for (i = 0; i < 10; i++)
+		a[i] = h_zalloc64("zr");
+	for (i = 0; i < 10; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "0x%llx\n",
+		    (unsigned long long)a[i]);
+	ck_assert_int_eq(put("zr/free", buf), 0);
+	ck_assert_int_eq(seg_free_read("zr", got, 3), 3);
+	for (i = 0, len = 0; i < 3; i++)
+		ck_assert_uint_eq(got[i], a[i]);
+	for (i = 3; i < 10; i++)
+		len += (size_t)snprintf(want + len, sizeof want - len,
+		    "0x%llx\n", (unsigned long long)a[i]);
+	fd = open_free("zr", O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(read(fd, buf, sizeof buf - 1), (ssize_t)len);
+	buf[len] = 0;
+	ck_assert_str_eq(buf, want);
+	ck_assert_int_eq(read(fd, buf, sizeof buf), -1);	/* none twice */
+	ck_assert_int_eq(errno, EAGAIN);
+	close(fd);
+}
+END_TEST
+
 START_TEST(free_file)
 {
 	char buf[256], line[64];
@@ -829,42 +865,6 @@ START_TEST(free_file)
 }
 END_TEST
 
-/*
- * The free file beside a read ring: each returned address is read once.
- * This process reads three through its ring (it asks for three, so segd
- * puts no more in it); the file's read has the other seven, in order.
- */
-START_TEST(free_file_beside_ring)
-{
-	char buf[512], want[512];
-	uint64_t a[10], got[3];
-	size_t len = 0;
-	int i, fd;
-
-	h_fs_mkseg("zr", 0600, "umsg 0 0x100000");
-	for (i = 0; i < 10; i++)
-		a[i] = h_zalloc64("zr");
-	for (i = 0; i < 10; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "0x%llx\n",
-		    (unsigned long long)a[i]);
-	ck_assert_int_eq(put("zr/free", buf), 0);
-	ck_assert_int_eq(seg_free_read("zr", got, 3), 3);
-	for (i = 0, len = 0; i < 3; i++)
-		ck_assert_uint_eq(got[i], a[i]);
-	for (i = 3; i < 10; i++)
-		len += (size_t)snprintf(want + len, sizeof want - len,
-		    "0x%llx\n", (unsigned long long)a[i]);
-	fd = open_free("zr", O_RDONLY | O_NONBLOCK);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(read(fd, buf, sizeof buf - 1), (ssize_t)len);
-	buf[len] = 0;
-	ck_assert_str_eq(buf, want);
-	ck_assert_int_eq(read(fd, buf, sizeof buf), -1);	/* none twice */
-	ck_assert_int_eq(errno, EAGAIN);
-	close(fd);
-}
-END_TEST
-
 Suite *
 suite(void)
 {
@@ -878,8 +878,9 @@ suite(void)
 	    permission_group, mkdir_owner_and_mode, NULL);
 	ck_tcase(s, "memory", &h_fs_fix, H_TIMEOUT_S, remove_keeps_memory,
 	    fuse_and_attach_one_memory, large_requests, NULL);
-	ck_tcase(s, "free", &h_fs_fix, H_TIMEOUT_S, free_file,
-	    free_file_beside_ring, NULL);
+	ck_tcase(s, "free", &h_fs_fix, H_TIMEOUT_S, free_file, NULL);
+	ck_tcase(s, "free ring", &h_fs_fix, H_TIMEOUT_S, free_file_beside_ring,
+	    NULL);
 	ck_tcase(s, "mount", &h_fs_fix, H_TIMEOUT_S, unmounted_at_stop,
 	    live_mount_not_stolen, killed_segd_recovers, NULL);
 	return s;
