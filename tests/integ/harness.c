@@ -138,6 +138,18 @@ die_with_parent(pid_t parent)
 		_exit(127);
 }
 
+/* fork; the child dies with this process.  Its pid, 0 in the child. */
+static pid_t
+fork_child(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		die_with_parent(parent);
+	return pid;
+}
+
 /* An empty configuration file in the test's directory. */
 static char *
 noconf(void)
@@ -156,7 +168,7 @@ void
 h_segd_start(void)
 {
 	const char *segd = h_path("segd");
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 	long deadline;
 	int st;
 
@@ -183,14 +195,12 @@ h_segd_start(void)
 	for (i = 0; h_segd_opts[i] != NULL && n < 31; i++)
 		argv[n++] = (char *)h_segd_opts[i];
 	argv[n] = NULL;
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
 		int fd = open(h_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 		    0644);
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-		die_with_parent(parent);
 		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
 		    dup2(fd, 2) < 0)
 			_exit(127);
@@ -413,7 +423,7 @@ h_runv_as(struct h_run *r, int uid, const char *in, size_t inlen,
     char *const argv[])
 {
 	char fin[H_PATHMAX + 32], fout[H_PATHMAX + 32], ferr[H_PATHMAX + 32];
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 	unsigned n = h_nrun++;
 	FILE *f;
 
@@ -428,14 +438,12 @@ h_runv_as(struct h_run *r, int uid, const char *in, size_t inlen,
 	ck_assert_int_eq(fclose(f), 0);
 	/* files readable by another user, for children that changed uid */
 	chmod(fin, 0644);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
 		int i = open(fin, O_RDONLY | O_CLOEXEC);
 		int o = open(fout, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 		int e = open(ferr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 
-		die_with_parent(parent);
 		if (i < 0 || o < 0 || e < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0 ||
 		    dup2(e, 2) < 0)
 			_exit(126);
@@ -500,18 +508,22 @@ h_run_free(struct h_run *r)
 	r->out = r->err = NULL;
 }
 
+/* Two pipes a and b (close-on-exec), then fork_child. */
+static pid_t
+fork_piped(int a[2], int b[2])
+{
+	ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
+	return fork_child();
+}
+
 void
 h_spawnv(struct h_proc *p, char *const argv[])
 {
 	int in[2], out[2];
-	pid_t parent = getpid();
 
-	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	p->pid = fork();
-	ck_assert_msg(p->pid >= 0, "fork: %s", strerror(errno));
+	p->pid = fork_piped(in, out);
 	if (p->pid == 0) {
-		die_with_parent(parent);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
 			_exit(126);
 		execv(argv[0], argv);
@@ -629,16 +641,11 @@ void
 h_start(struct h_kid *k, void (*fn)(void *), void *arg)
 {
 	int fds[2], rdy[2];
-	pid_t parent = getpid();
 
-	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(rdy, O_CLOEXEC), 0);
-	k->pid = fork();
-	ck_assert_msg(k->pid >= 0, "fork: %s", strerror(errno));
+	k->pid = fork_piped(fds, rdy);
 	if (k->pid == 0) {
 		close(fds[0]);
 		close(rdy[0]);
-		die_with_parent(parent);
 		h_cfd = fds[1];
 		h_rfd = rdy[1];
 		fn(arg);
