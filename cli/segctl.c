@@ -129,14 +129,21 @@ cmd_ctl(int argc, char **argv)
 	return 0;
 }
 
+/* A command of one argument, a name: fn(NAME). */
 static int
-cmd_rm(int argc, char **argv)
+name_cmd(int argc, char **argv, int (*fn)(const char *))
 {
 	if (argc != 2)
 		usage();
-	if (seg_remove(argv[1]) < 0)
+	if (fn(argv[1]) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	return 0;
+}
+
+static int
+cmd_rm(int argc, char **argv)
+{
+	return name_cmd(argc, argv, seg_remove);
 }
 
 /* "rebind,dontwait,lockops" (any of them) into SEG_* flags */
@@ -185,11 +192,7 @@ cmd_export(int argc, char **argv)
 static int
 cmd_unexport(int argc, char **argv)
 {
-	if (argc != 2)
-		usage();
-	if (seg_unexport(argv[1]) < 0)
-		fail(argv[1], "%s", seg_errstr());
-	return 0;
+	return name_cmd(argc, argv, seg_unexport);
 }
 
 /* Bind export NAME to SEGMENT's memory at OFFSET (its length's worth). */
