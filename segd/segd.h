@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "segwire.h"
@@ -253,10 +254,13 @@ struct ratelimit {
 int  log_rate(struct ratelimit *, unsigned max, const char *what);
 void log_init(int foreground, int verbose);
 void log_set_verbose(int verbose);
-void log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* A line at syslog priority pri (LOG_ERR, LOG_WARNING, LOG_INFO); the
+ * names below say which. */
+void log_at(int pri, const char *, ...) __attribute__((format(printf, 2, 3)));
+#define log_errx(...)	log_at(LOG_ERR, __VA_ARGS__)
+#define log_warnx(...)	log_at(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)	log_at(LOG_INFO, __VA_ARGS__)
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 int  seterr(struct segerr *, int code, const char *, ...)
     __attribute__((format(printf, 3, 4)));
