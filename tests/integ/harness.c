@@ -508,31 +508,44 @@ h_run_free(struct h_run *r)
 	r->out = r->err = NULL;
 }
 
-/* Two pipes a and b (close-on-exec), then fork_child. */
+/*
+ * Two pipes (close-on-exec), then fork_child.  Pipe a runs to the child
+ * when a_down (else from it), pipe b from the child.  Each process closes
+ * the other's ends and gets its own in *a and *b.
+ */
 static pid_t
-fork_piped(int a[2], int b[2])
+fork_piped(int *a, int *b, int a_down)
 {
-	ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
-	return fork_child();
+	int pa[2], pb[2], ca = a_down ? 0 : 1;	/* the child's end of a */
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(pa, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(pb, O_CLOEXEC), 0);
+	pid = fork_child();
+	if (pid == 0) {
+		close(pa[1 - ca]);
+		close(pb[0]);
+		*a = pa[ca];
+		*b = pb[1];
+	} else {
+		close(pa[ca]);
+		close(pb[1]);
+		*a = pa[1 - ca];
+		*b = pb[0];
+	}
+	return pid;
 }
 
 void
 h_spawnv(struct h_proc *p, char *const argv[])
 {
-	int in[2], out[2];
-
-	p->pid = fork_piped(in, out);
+	p->pid = fork_piped(&p->in, &p->out, 1);
 	if (p->pid == 0) {
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+		if (dup2(p->in, 0) < 0 || dup2(p->out, 1) < 0)
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	close(in[0]);
-	close(out[1]);
-	p->in = in[1];
-	p->out = out[0];
 }
 
 void
@@ -640,21 +653,17 @@ h_cfail(const char *fmt, ...)
 void
 h_start(struct h_kid *k, void (*fn)(void *), void *arg)
 {
-	int fds[2], rdy[2];
+	int report, ready;
 
-	k->pid = fork_piped(fds, rdy);
+	k->pid = fork_piped(&report, &ready, 0);
 	if (k->pid == 0) {
-		close(fds[0]);
-		close(rdy[0]);
-		h_cfd = fds[1];
-		h_rfd = rdy[1];
+		h_cfd = report;
+		h_rfd = ready;
 		fn(arg);
 		_exit(0);
 	}
-	close(fds[1]);
-	close(rdy[1]);
-	k->report = fds[0];
-	k->ready = rdy[0];
+	k->report = report;
+	k->ready = ready;
 }
 
 void
