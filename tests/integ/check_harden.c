@@ -617,16 +617,13 @@ START_TEST(pool_state_truncated_at_restart)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("harden");
-
 	ck_tcase(s, "crash", &h_fs_fix, H_TIMEOUT_S, truncate_then_write,
 	    grow_undone, punch_refilled, pool_state_truncated, NULL);
 	ck_tcase(s, "full", &small_fix, H_TIMEOUT_S, full_fs, NULL);
 	ck_tcase(s, "trust", &bare_fix, H_TIMEOUT_S, state_dir_others,
 	    planted_symlinks, socket_dir_others, socket_path_not_a_socket,
 	    records_out_of_range, pool_state_truncated_at_restart, NULL);
-	return s;
 }

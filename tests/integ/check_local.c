@@ -882,11 +882,9 @@ START_TEST(restart_keeps_segments)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("local");
-
 	ck_tcase(s, "example", &h_fix, H_TIMEOUT_S, example_segctl, NULL);
 	ck_tcase(s, "sharing", &h_fix, H_TIMEOUT_S, two_processes_share,
 	    remove_while_attached, client_killed_while_attached, NULL);
@@ -897,5 +895,4 @@ suite(void)
 	    NULL);
 	ck_tcase(s, "restart", &h_fix, H_TIMEOUT_S, restart_keeps_segments,
 	    NULL);
-	return s;
 }

@@ -514,14 +514,11 @@ START_TEST(ring_flood_fair)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("zring");
-
 	ck_tcase(s, "once", &h_fix, 600, ring_exactly_once, ring_threads,
 	    ring_batch_all_or_nothing, NULL);
 	ck_tcase(s, "hostile", &h_fix, H_TIMEOUT_S, ring_index_past_end,
 	    ring_garbage_refused, ring_flood_fair, NULL);
-	return s;
 }

@@ -2677,10 +2677,9 @@ START_TEST(macin_layouts)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("segp");
 	TCase *tc;
 
 	tc = ck_tcase(s, "header", &fix, 0, hdr_layout_and_round_trip,
@@ -2732,5 +2731,4 @@ suite(void)
 
 	ck_tcase(s, "parsers", NULL, 0, node_names, segment_name_edges,
 	    hostport_valid, hostport_invalid, hostport_host_size, NULL);
-	return s;
 }
