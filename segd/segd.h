@@ -393,29 +393,47 @@ int  auth_proof_ok(const struct auth *, const struct segp_proof_in *,
     const uint8_t proof[SEGP_PROOFLEN]);
 
 /*
- * peer.c: segd <-> segd connections.  Messages arrive decoded (by
- * proto/segwire.c) and go to the handler registered for their type; the
- * modules that care about a connection's end register an observer.
+ * peer_msg.c: what arrives on segd <-> segd connections.  Messages arrive
+ * decoded (by proto/segwire.c) and go to the handler registered for their
+ * type; the completion of a posted round goes to the round handler.
  */
 typedef void (*peer_handler)(void *arg, struct peer *, uint32_t tag,
     const union segp_msg *);
 void peer_handle(uint16_t type, peer_handler, void *arg);
-void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
-void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
+void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
+
+/* peer_cm.c: the connections' rdma_cm side */
 /* fn(arg, id, c) for a connect request carrying a data connection's ticket;
  * fn accepts or rejects id, and owns it from then */
 void peer_on_data_connect(void (*)(void *arg, struct rdma_cm_id *,
     const struct segp_connect *), void *arg);
-void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
-void peer_on_busy(int (*)(struct peer *));	/* operations wait on it */
 int  peer_start(struct segd *, struct segerr *);	/* after rdma_init */
 void peer_shutdown(struct segd *);
 struct peer *peer_get(struct segd *, const char *host, uint16_t port,
     const char *label, struct segerr *);
-/* NODE, ADDR or ADDR:PORT: a connected peer's node name, or an address */
-struct peer *peer_resolve(struct segd *, const char *name, struct segerr *);
+
+/*
+ * peer.c: segd <-> segd connections: sending, rounds, closing.  The
+ * modules that care about a connection's end register an observer.
+ */
+void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
+void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
+void peer_on_busy(int (*)(struct peer *));	/* operations wait on it */
 void peer_hold(struct peer *);
 void peer_put(struct peer *);
+int  peer_room(const struct peer *, unsigned n);
+int  peer_post(struct peer *, struct ibv_send_wr *, unsigned n, void *ctx);
+void peer_fail(struct peer *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* m is the payload's member for type (NULL for CREDIT and ACK) */
+void peer_send(struct peer *, uint16_t type, uint32_t tag,
+    const union segp_msg *m);
+void peer_send_error(struct peer *, uint32_t tag, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
+/* peers.c: what other modules may ask of the connections */
+/* NODE, ADDR or ADDR:PORT: a connected peer's node name, or an address */
+struct peer *peer_resolve(struct segd *, const char *name, struct segerr *);
 int  peer_alive(const struct peer *);
 const char *peer_node(const struct peer *);
 const char *peer_addr(const struct peer *);
@@ -426,15 +444,6 @@ const char *peer_label(const struct peer *);
 const char *peer_why(const struct peer *, int *code);
 struct segd *peer_segd(const struct peer *);
 void **peer_rops(struct peer *);	/* rop.c's state of the peer */
-int  peer_room(const struct peer *, unsigned n);
-int  peer_post(struct peer *, struct ibv_send_wr *, unsigned n, void *ctx);
-void peer_fail(struct peer *, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* m is the payload's member for type (NULL for CREDIT and ACK) */
-void peer_send(struct peer *, uint16_t type, uint32_t tag,
-    const union segp_msg *m);
-void peer_send_error(struct peer *, uint32_t tag, int code, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
 /* What segctl peers shows of one connection. */
 struct peer_stat {
 	char        node[SEGP_NODEMAX + 1];
@@ -487,8 +496,8 @@ void grant_free(struct grant *);	/* its connections go, its key fails */
 void grant_counts(unsigned *ngrants, unsigned *nconns);
 
 /*
- * pstats.c: counters per peer node, kept across its connections; peer.c
- * and rseg.c count, control.c formats.
+ * pstats.c: counters per peer node, kept across its connections; peer.c,
+ * peer_msg.c and rseg.c count, control.c formats.
  */
 enum pstat_opkind {
 	PSO_IMPORT, PSO_LIST, PSO_GET, PSO_PUT, PSO_BARRIER, PSO_FREE,
