@@ -45,7 +45,7 @@ LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpa
 SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peer_msg.c segd/peer_cm.c segd/peers.c segd/rop.c segd/grant.c \
-            segd/export.c segd/rseg.c \
+            segd/export.c segd/rseg.c segd/rseg_io.c segd/rseg_free.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
             segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c segd/auth.c

@@ -523,9 +523,10 @@ const char *pstat_op_name(int op);
 void pstat_foreach(void (*fn)(const struct pstat *, void *), void *arg);
 
 /*
- * rseg.c: segments of other nodes, the importer's side: import, list, io,
- * barrier, remote free and signal, revocation.  The socket's clients
- * (import.c) and the file system's net/ view (fsnet.c) are adapters of it.
+ * rseg.c: segments of other nodes, the importer's side: import, list,
+ * revocation (io, barrier, tickets and locks in rseg_io.c; remote free
+ * and signal in rseg_free.c).  The socket's clients (import.c) and the
+ * file system's net/ view (fsnet.c) are adapters of it.
  *
  * An import (struct rimp) is reference counted; references are held by
  * each adapter's handle on it (a client's import, a net/ node, an open
@@ -566,23 +567,36 @@ void rseg_import(struct segd *, struct peer *, const char *label,
     const char *name, rseg_import_cb, void *arg);	/* imp: one ref */
 void rseg_list(struct segd *, struct peer *, const char *label,
     rseg_list_cb, void *arg);
+void rseg_hold(struct rimp *);
+void rseg_put(struct rimp *);
+int  rseg_usable(const struct rimp *, struct segerr *);
+int  rseg_was_revoked(const char *node, const char *name);
+unsigned rseg_count(unsigned *direct);
+/* for rseg_io.c and rseg_free.c: an operation ended (counted under p's
+ * node name, else node, else label); a reply that is an error, or not the
+ * one expected, into e; the binding an import reply or REBIND names */
+void rseg_count_op(const struct peer *, const char *node, const char *label,
+    int op, uint64_t amount, uint64_t t0, int ok);
+void rseg_reply_error(struct segerr *, uint16_t type, const union segp_msg *,
+    const char *label);
+void rseg_bind(struct rimp *, const struct segp_import_rep *);
+
+/* rseg_io.c: bytes to and from an import, its tickets, lock operations */
 /* SEGW_IO_GET, _PUT or _BARRIER; every check before anything is posted */
 int  rseg_io(struct segd *, struct rimp *, int kind, const struct rseg_sge *,
     uint32_t n, rseg_done_cb, void *arg, struct segerr *);
-int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
-    rseg_done_cb, void *arg, struct segerr *);
-int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 /* a new ticket for the import's direct data path (imp's fields updated) */
 int  rseg_ticket(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 /* a CAS or FADD on a word of the import, or ALIVE of a holder id (1/0) */
 typedef void (*rseg_word_cb)(void *arg, uint64_t word, const struct segerr *);
 int  rseg_atomic(struct segd *, struct rimp *, int kind, uint64_t off,
     uint64_t a, uint64_t b, rseg_word_cb, void *arg, struct segerr *);
-void rseg_hold(struct rimp *);
-void rseg_put(struct rimp *);
-int  rseg_usable(const struct rimp *, struct segerr *);
-int  rseg_was_revoked(const char *node, const char *name);
-unsigned rseg_count(unsigned *direct);
+
+/* rseg_free.c: remote free and signal, FREE batches in doubt */
+void rseg_free_init(struct segd *);	/* how long a batch stays in doubt */
+int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
+    rseg_done_cb, void *arg, struct segerr *);
+int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 
 /* zio.c */
 int  zio_seg_init(struct segd *, struct segment *, struct segerr *);
