@@ -40,8 +40,8 @@ LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
 PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c proto/zring.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
-            seglib/import.c seglib/lock.c seglib/zio.c seglib/zring.c seglib/metrics.c \
-            segd/zio_pool.c
+            seglib/import.c seglib/import_io.c seglib/import_ops.c seglib/lock.c \
+            seglib/zio.c seglib/zring.c seglib/metrics.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
             segd/peer.c segd/peer_msg.c segd/peer_cm.c segd/peers.c segd/rop.c segd/grant.c \
