@@ -336,20 +336,17 @@ peer_get(struct segd *sd, const char *host, uint16_t port, const char *label,
 	return p;
 }
 
+/* The rdma_cm channel's events, or the completion channel's. */
 static void
-cm_cb(int fd, short ev, void *arg)
+chan_cb(int fd, short ev, void *arg)
 {
-	(void)fd;
-	(void)ev;
-	peer_cm_events(arg);
-}
+	struct segd *sd = arg;
 
-static void
-comp_cb(int fd, short ev, void *arg)
-{
-	(void)fd;
 	(void)ev;
-	peer_cq_events(arg);
+	if (fd == sd->rdma->cm_ch->fd)
+		peer_cm_events(sd);
+	else
+		peer_cq_events(sd);
 }
 
 /* Serve the rdma_cm and completion channels rdma_init() opened. */
@@ -357,9 +354,9 @@ int
 peer_start(struct segd *sd, struct segerr *e)
 {
 	cm_ev = event_new(sd->base, sd->rdma->cm_ch->fd, EV_READ | EV_PERSIST,
-	    cm_cb, sd);
+	    chan_cb, sd);
 	comp_ev = event_new(sd->base, sd->rdma->comp_ch->fd,
-	    EV_READ | EV_PERSIST, comp_cb, sd);
+	    EV_READ | EV_PERSIST, chan_cb, sd);
 	if (cm_ev == NULL || comp_ev == NULL || event_add(cm_ev, NULL) < 0 ||
 	    event_add(comp_ev, NULL) < 0) {
 		peer_shutdown(sd);

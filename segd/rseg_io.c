@@ -26,19 +26,45 @@
 #define RSEG_MAXWR      (1u << 20)	/* bytes in one work request */
 #define RSEG_ROUNDMAX   (8u << 20)	/* bytes in a round: a deadline's step */
 
+/* What an io, a ticket request and a lock operation share: first in each. */
+struct imop {
+	struct rop   rop;
+	struct segd *sd;
+	struct rimp *imp;	/* held */
+	int          kind;	/* SEGW_IO_*, SEGW_AT_* */
+	void        *arg;
+	uint64_t     t0;
+};
+
+/* A new operation of size bytes on imp, which it holds; NULL with e. */
+static void *
+imop_new(size_t size, struct segd *sd, struct rimp *imp, int kind, void *arg,
+    struct segerr *e)
+{
+	struct imop *q;
+
+	if ((q = calloc(1, size)) == NULL) {
+		seterr(e, ENOMEM, "out of memory");
+		return NULL;
+	}
+	q->sd = sd;
+	q->imp = imp;
+	rseg_hold(imp);		/* the operation's reference */
+	q->kind = kind;
+	q->arg = arg;
+	q->t0 = pstat_now();
+	return q;
+}
+
 /* ---- io: rounds of RDMA READ or WRITE ---- */
 
 struct ioop {
-	struct rop      rop;
-	struct segd    *sd;
-	struct rimp    *imp;	/* held */
-	int             kind;
+	struct imop     q;
 	rseg_done_cb    cb;
-	void           *arg;
 	int             posted;	/* a round has been posted */
 	uint32_t        n, next;	/* entries, and the next one to post */
 	uint64_t        nextoff;	/* bytes of entry next already posted */
-	uint64_t        t0, bytes;
+	uint64_t        bytes;
 	struct rseg_sge v[];
 };
 
@@ -50,13 +76,13 @@ static const int io_kind_op[] = {
 static void
 io_finish(struct ioop *o, const struct segerr *e)
 {
-	int op = o->kind >= SEGW_IO_GET && o->kind <= SEGW_IO_BARRIER ?
-	    io_kind_op[o->kind] : PSO_GET;
+	int op = o->q.kind >= SEGW_IO_GET && o->q.kind <= SEGW_IO_BARRIER ?
+	    io_kind_op[o->q.kind] : PSO_GET;
 
-	rseg_count_op(NULL, o->imp->node, o->imp->label, op, o->bytes, o->t0,
-	    e == NULL);
-	o->cb(o->arg, e);
-	rseg_put(o->imp);	/* the io's */
+	rseg_count_op(NULL, o->q.imp->node, o->q.imp->label, op, o->bytes,
+	    o->q.t0, e == NULL);
+	o->cb(o->q.arg, e);
+	rseg_put(o->q.imp);	/* the io's */
 	free(o);
 }
 
@@ -82,7 +108,7 @@ io_round(struct ioop *o, struct ibv_send_wr *wr, struct ibv_sge *sge)
 	uint32_t i = o->next;
 	uint64_t off = o->nextoff, bytes = 0;
 	unsigned k = 0;
-	int opcode = o->kind == SEGW_IO_GET ? IBV_WR_RDMA_READ :
+	int opcode = o->q.kind == SEGW_IO_GET ? IBV_WR_RDMA_READ :
 	    IBV_WR_RDMA_WRITE;
 
 	while (k < RSEG_ROUND && i < o->n && bytes < RSEG_ROUNDMAX) {
@@ -93,8 +119,8 @@ io_round(struct ioop *o, struct ibv_send_wr *wr, struct ibv_sge *sge)
 			chunk = RSEG_MAXWR;
 		if (chunk > 0) {
 			wr_fill(&wr[k], &sge[k], opcode, v->addr + off,
-			    (uint32_t)chunk, v->lkey, o->imp->rva + v->off + off,
-			    o->imp->rkey);
+			    (uint32_t)chunk, v->lkey,
+			    o->q.imp->rva + v->off + off, o->q.imp->rkey);
 			k++;
 			bytes += chunk;
 			off += chunk;
@@ -121,17 +147,17 @@ io_start(struct rop *r)
 	unsigned k;
 	int rc;
 
-	if (!o->posted && o->imp->revoked) {	/* revoked while it waited */
+	if (!o->posted && o->q.imp->revoked) {	/* revoked while it waited */
 		rop_done(r);
-		rseg_usable(o->imp, &e);
+		rseg_usable(o->q.imp, &e);
 		io_finish(o, &e);
 		return 0;
 	}
-	if (o->kind == SEGW_IO_BARRIER && !o->posted) {
-		struct rdma *rd = o->sd->rdma;
+	if (o->q.kind == SEGW_IO_BARRIER && !o->posted) {
+		struct rdma *rd = o->q.sd->rdma;
 		wr_fill(&wr[0], &sge[0], IBV_WR_RDMA_READ,
 		    (uintptr_t)rd->scratch, 1, rd->scratch_mr->lkey,
-		    o->imp->rva, o->imp->rkey);
+		    o->q.imp->rva, o->q.imp->rkey);
 		k = 1;
 	} else if ((k = io_round(o, wr, sge)) == 0) {	/* all completed */
 		rop_done(r);
@@ -151,10 +177,10 @@ static void
 io_fail(struct rop *r, int code, const char *msg)
 {
 	struct ioop *o = (struct ioop *)r;
-	struct rimp *imp = o->imp;
+	struct rimp *imp = o->q.imp;
 	struct segerr e;
 
-	if (o->kind == SEGW_IO_PUT && imp->err == 0) {
+	if (o->q.kind == SEGW_IO_PUT && imp->err == 0) {
 		imp->err = code;	/* for the next barrier */
 		snprintf(imp->errmsg, sizeof imp->errmsg, "%s", msg);
 	}
@@ -216,38 +242,31 @@ rseg_io(struct segd *sd, struct rimp *imp, int kind, const struct rseg_sge *v,
 	}
 	if (io_check(imp, kind, v, n, e) < 0)
 		return -1;
-	if ((o = calloc(1, sizeof *o + n * sizeof o->v[0])) == NULL)
-		return seterr(e, ENOMEM, "out of memory");
-	o->sd = sd;
-	o->imp = imp;
-	rseg_hold(imp);		/* the io's reference */
-	o->kind = kind;
+	if ((o = imop_new(sizeof *o + n * sizeof o->v[0], sd, imp, kind, arg,
+	    e)) == NULL)
+		return -1;
 	o->cb = cb;
-	o->arg = arg;
 	o->n = n;
 	if (n > 0)
 		memcpy(o->v, v, n * sizeof *v);
 	while (n-- > 0)
 		o->bytes += v[n].len;
-	o->t0 = pstat_now();
-	rop_submit(imp->peer, &o->rop, &io_ops);
+	rop_submit(imp->peer, &o->q.rop, &io_ops);
 	return 0;
 }
 
 /* ---- a new ticket: TICKET, answered by IMPORT_REP ---- */
 
 struct tkop {
-	struct rop     rop;
-	struct rimp   *imp;	/* held */
+	struct imop    q;
 	rseg_done_cb   cb;
-	void          *arg;
 };
 
 static int
 tk_start(struct rop *r)
 {
 	struct tkop *o = (struct tkop *)r;
-	union segp_msg m = { .id = o->imp->id };
+	union segp_msg m = { .id = o->q.imp->id };
 
 	rop_send(r, SEGP_TICKET, &m);
 	return 0;
@@ -256,8 +275,8 @@ tk_start(struct rop *r)
 static void
 tk_finish(struct tkop *o, const struct segerr *e)
 {
-	o->cb(o->arg, e);
-	rseg_put(o->imp);	/* the request's */
+	o->cb(o->q.arg, e);
+	rseg_put(o->q.imp);	/* the request's */
 	free(o);
 }
 
@@ -278,13 +297,13 @@ tk_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 
 	rop_done(r);
 	if (type != SEGP_IMPORT_REP)
-		rseg_reply_error(&e, type, m, o->imp->label);
-	else if (!m->import_rep.direct || m->import_rep.id != o->imp->id ||
-	    m->import_rep.len != o->imp->len)
+		rseg_reply_error(&e, type, m, o->q.imp->label);
+	else if (!m->import_rep.direct || m->import_rep.id != o->q.imp->id ||
+	    m->import_rep.len != o->q.imp->len)
 		seterr(&e, EPROTO, "peer %s answered a ticket request with "
-		    "another import", o->imp->label);
+		    "another import", o->q.imp->label);
 	else {
-		rseg_bind(o->imp, &m->import_rep);	/* rebound meanwhile? */
+		rseg_bind(o->q.imp, &m->import_rep);	/* rebound meanwhile? */
 		tk_finish(o, NULL);
 		return;
 	}
@@ -303,41 +322,33 @@ rseg_ticket(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
 	if (!imp->direct)
 		return seterr(e, ENOTSUP, "node %s offers no direct data path "
 		    "for '%s'", imp->label, imp->name);
-	if ((o = calloc(1, sizeof *o)) == NULL)
-		return seterr(e, ENOMEM, "out of memory");
-	o->imp = imp;
-	rseg_hold(imp);		/* the request's reference */
+	if ((o = imop_new(sizeof *o, NULL, imp, 0, arg, e)) == NULL)
+		return -1;
 	o->cb = cb;
-	o->arg = arg;
-	rop_submit(imp->peer, &o->rop, &tk_ops);
+	rop_submit(imp->peer, &o->q.rop, &tk_ops);
 	return 0;
 }
 
 /* ---- lock operations: one RDMA atomic, or an ALIVE question ---- */
 
 struct atop {
-	struct rop     rop;
-	struct segd   *sd;
-	struct rimp   *imp;	/* held */
-	int            kind;	/* SEGW_AT_CAS, _FADD, _ALIVE */
+	struct imop    q;	/* kind: SEGW_AT_CAS, _FADD, _ALIVE */
 	uint64_t       off, a, b;
 	rseg_word_cb   cb;
-	void          *arg;
 	int            posted;
 	struct ibv_mr *mr;	/* over result: the NIC writes the old word */
-	uint64_t       t0;
 	uint64_t       result;
 };
 
 static void
 at_finish(struct atop *o, uint64_t word, const struct segerr *e)
 {
-	rseg_count_op(NULL, o->imp->node, o->imp->label,
-	    o->kind == SEGW_AT_ALIVE ? PSO_ALIVE : PSO_ATOMIC, 0, o->t0,
+	rseg_count_op(NULL, o->q.imp->node, o->q.imp->label,
+	    o->q.kind == SEGW_AT_ALIVE ? PSO_ALIVE : PSO_ATOMIC, 0, o->q.t0,
 	    e == NULL);
-	o->cb(o->arg, word, e);
+	o->cb(o->q.arg, word, e);
 	rdma_dereg(o->mr);
-	rseg_put(o->imp);	/* the operation's */
+	rseg_put(o->q.imp);	/* the operation's */
 	free(o);
 }
 
@@ -350,8 +361,8 @@ at_start(struct rop *r)
 	union segp_msg m;
 	int rc;
 
-	if (o->kind == SEGW_AT_ALIVE) {
-		m.alive.id = o->imp->id;
+	if (o->q.kind == SEGW_AT_ALIVE) {
+		m.alive.id = o->q.imp->id;
 		m.alive.holder = o->a;
 		rop_send(r, SEGP_ALIVE, &m);
 		return 0;
@@ -361,11 +372,11 @@ at_start(struct rop *r)
 		at_finish(o, o->result, NULL);
 		return 0;
 	}
-	if (o->imp->revoked) {	/* revoked while it waited */
+	if (o->q.imp->revoked) {	/* revoked while it waited */
 		struct segerr e;
 
 		rop_done(r);
-		rseg_usable(o->imp, &e);
+		rseg_usable(o->q.imp, &e);
 		at_finish(o, 0, &e);
 		return 0;
 	}
@@ -375,12 +386,12 @@ at_start(struct rop *r)
 	sge.lkey = o->mr->lkey;
 	wr.sg_list = &sge;
 	wr.num_sge = 1;
-	wr.opcode = o->kind == SEGW_AT_CAS ? IBV_WR_ATOMIC_CMP_AND_SWP :
+	wr.opcode = o->q.kind == SEGW_AT_CAS ? IBV_WR_ATOMIC_CMP_AND_SWP :
 	    IBV_WR_ATOMIC_FETCH_AND_ADD;
-	wr.wr.atomic.remote_addr = o->imp->rva + o->off;
+	wr.wr.atomic.remote_addr = o->q.imp->rva + o->off;
 	wr.wr.atomic.compare_add = o->a;
 	wr.wr.atomic.swap = o->b;
-	wr.wr.atomic.rkey = o->imp->rkey;
+	wr.wr.atomic.rkey = o->q.imp->rkey;
 	if ((rc = rop_post(r, &wr, 1)) != 0)
 		return rc == 1 ? 1 : 0;	/* -1: failed, o is gone */
 	o->posted = 1;
@@ -409,7 +420,7 @@ at_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	else if (type == SEGP_ERROR && m->error.code == ESRCH)
 		at_finish(o, 0, NULL);
 	else {
-		rseg_reply_error(&e, type, m, o->imp->label);
+		rseg_reply_error(&e, type, m, o->q.imp->label);
 		at_finish(o, 0, &e);
 	}
 }
@@ -459,23 +470,18 @@ rseg_atomic(struct segd *sd, struct rimp *imp, int kind, uint64_t off,
 		return seterr(e, EINVAL, "unknown atomic operation %d", kind);
 	if (at_check(imp, kind, off, e) < 0)
 		return -1;
-	if ((o = calloc(1, sizeof *o)) == NULL)
-		return seterr(e, ENOMEM, "out of memory");
+	if ((o = imop_new(sizeof *o, sd, imp, kind, arg, e)) == NULL)
+		return -1;
 	if (kind != SEGW_AT_ALIVE && (o->mr = rdma_reg(sd, &o->result,
 	    sizeof o->result, IBV_ACCESS_LOCAL_WRITE, e)) == NULL) {
+		rseg_put(imp);	/* the operation's */
 		free(o);
 		return -1;
 	}
-	o->sd = sd;
-	o->imp = imp;
-	rseg_hold(imp);		/* the operation's reference */
-	o->kind = kind;
 	o->off = off;
 	o->a = a;
 	o->b = b;
 	o->cb = cb;
-	o->arg = arg;
-	o->t0 = pstat_now();
-	rop_submit(imp->peer, &o->rop, &at_ops);
+	rop_submit(imp->peer, &o->q.rop, &at_ops);
 	return 0;
 }
