@@ -583,6 +583,7 @@ main(int argc, char *argv[])
 	rop_init();
 	export_init(&sd);
 	rseg_init(&sd);
+	rseg_free_init(&sd);
 	sd.ns.hookctx = &sd;
 	sd.ns.on_alloc = hook_alloc;
 	sd.ns.on_remove = hook_remove;
