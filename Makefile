@@ -40,11 +40,12 @@ LIBSEG_LIBS = $(shell pkg-config --libs libibverbs librdmacm) -lpthread
 
 PROTO_SRC = proto/segframe.c proto/segwire.c proto/segparse.c proto/zring.c proto/zread.c
 LIB_SRC   = seglib/client.c seglib/seg.c seglib/attach.c seglib/err.c seglib/dpath.c \
-            seglib/import.c seglib/lock.c seglib/zio.c seglib/zring.c seglib/zread.c seglib/metrics.c \
-            segd/zio_pool.c
+            seglib/import.c seglib/import_io.c seglib/import_ops.c seglib/lock.c \
+            seglib/zio.c seglib/zring.c seglib/zread.c seglib/metrics.c segd/zio_pool.c
 SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd/control.c segd/namespace.c \
             segd/ctl.c segd/perm.c segd/store.c segd/acl.c segd/rdma.c \
-            segd/peer.c segd/peers.c segd/rop.c segd/grant.c segd/export.c segd/rseg.c \
+            segd/peer.c segd/peer_msg.c segd/peer_cm.c segd/peers.c segd/rop.c segd/grant.c \
+            segd/export.c segd/rseg.c segd/rseg_io.c segd/rseg_free.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
             segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c segd/zread.c segd/auth.c

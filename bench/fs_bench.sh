@@ -23,24 +23,10 @@ export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/fs_common.sh"
 runs=5 mib=1024 out=$bdir/bench/fs.json cpu=""
-while getopts n:s:c:o: opt; do
-	case "$opt" in
-	n) runs=$OPTARG ;;
-	s) mib=$OPTARG ;;
-	c) cpu=$OPTARG ;;
-	o) out=$OPTARG ;;
-	*)
-		echo "usage: fs_bench.sh [-n runs] [-s MiB] [-c cpu] [-o file]" >&2
-		exit 2
-		;;
-	esac
-done
+fs_opts fs_bench "[-n runs] [-s MiB] [-c cpu] [-o file]" \
+	"n=runs s=mib c=cpu o=out" "$@"
 need_segd fs_bench
-shm=${FS_BENCH_TMPFS:-/dev/shm}
-[ "$(stat -f -c %T "$shm" 2>/dev/null)" = tmpfs ] || {
-	echo "fs_bench: $shm is not tmpfs (set FS_BENCH_TMPFS)" >&2
-	exit 1
-}
+need_tmpfs fs_bench
 T=$(mktemp -d "${TMPDIR:-/tmp}/fs_bench.XXXXXX") || exit 1
 S=$(mktemp -d "$shm/fs_bench.XXXXXX") || exit 1
 M=$T/mnt

@@ -17,17 +17,7 @@ export LC_ALL=C
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/fs_common.sh"
 rounds=2 secs=4 out=$bdir/bench/fs_fio.json mib=256
-while getopts r:t:o: opt; do
-	case "$opt" in
-	r) rounds=$OPTARG ;;
-	t) secs=$OPTARG ;;
-	o) out=$OPTARG ;;
-	*)
-		echo "usage: fs_fio.sh [-r rounds] [-t secs] [-o file]" >&2
-		exit 2
-		;;
-	esac
-done
+fs_opts fs_fio "[-r rounds] [-t secs] [-o file]" "r=rounds t=secs o=out" "$@"
 need_segd fs_fio
 command -v fio >/dev/null || {
 	echo "fs_fio: no fio: run tests/setup.sh" >&2
@@ -44,11 +34,7 @@ if [ ! -x "$pll" ] || [ "$src" -nt "$pll" ]; then
 	# shellcheck disable=SC2046
 	${CC:-cc} -O2 -w -o "$pll" "$src" $(pkg-config --cflags --libs fuse3) || exit 1
 fi
-shm=${FS_BENCH_TMPFS:-/dev/shm}
-[ "$(stat -f -c %T "$shm" 2>/dev/null)" = tmpfs ] || {
-	echo "fs_fio: $shm is not tmpfs (set FS_BENCH_TMPFS)" >&2
-	exit 1
-}
+need_tmpfs fs_fio
 T=$(mktemp -d "${TMPDIR:-/tmp}/fs_fio.XXXXXX") || exit 1
 S=$(mktemp -d "$shm/fs_fio.XXXXXX") || exit 1
 M=$T/segd P=$T/pll

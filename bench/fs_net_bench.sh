@@ -22,16 +22,7 @@ case ":$PATH:" in
 *) export PATH="$top/tests/softroce.d/bin:$PATH" ;;
 esac
 mib=64 out=$bdir/bench/fs_net.json
-while getopts s:o: opt; do
-	case "$opt" in
-	s) mib=$OPTARG ;;
-	o) out=$OPTARG ;;
-	*)
-		echo "usage: fs_net_bench.sh [-s MiB] [-o file]" >&2
-		exit 2
-		;;
-	esac
-done
+fs_opts fs_net_bench "[-s MiB] [-o file]" "s=mib o=out" "$@"
 dev=${SOFTROCE_DEV:?fs_net_bench: run under tests/softroce run}
 addr=${SOFTROCE_ADDR:?fs_net_bench: run under tests/softroce run}
 T=$(mktemp -d "${TMPDIR:-/tmp}/fs_net_bench.XXXXXX") || exit 1

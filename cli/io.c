@@ -14,26 +14,16 @@
 #include "seg.h"
 #include "segctl.h"
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
+/* write_all's offset for standard output: write where it stands. */
+#define AT_STREAM ((uint64_t)-1)
 
+/* All n bytes of p to fd: at off, or where fd stands (off AT_STREAM). */
 static int
-pwrite_all(int fd, const char *p, size_t n, uint64_t off)
+write_all(int fd, const char *p, size_t n, uint64_t off)
 {
 	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, (off_t)off);
+		ssize_t w = off == AT_STREAM ? write(fd, p, n) :
+		    pwrite(fd, p, n, (off_t)off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -42,10 +32,20 @@ pwrite_all(int fd, const char *p, size_t n, uint64_t off)
 			return -1;
 		}
 		p += w;
-		off += (uint64_t)w;
+		if (off != AT_STREAM)
+			off += (uint64_t)w;
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* n bytes of buf to standard output, counted in pg; or fail naming name. */
+static void
+put_out(const char *name, const char *buf, size_t n, struct progress *pg)
+{
+	if (write_all(1, buf, n, AT_STREAM) < 0)
+		fail(name, "write standard output: %s", strerror(errno));
+	progress_add(pg, n);
 }
 
 /* One read of standard input (at most CHUNK), as dd bs=1M does. */
@@ -149,7 +149,7 @@ cmd_write(int argc, char **argv)
 			break;
 		if (n > len - off - total)
 			n = (size_t)(len - off - total);	/* cut at the end */
-		if (pwrite_all(fd, buf, n, off + total) < 0)
+		if (write_all(fd, buf, n, off + total) < 0)
 			fail(name, "write segment '%s': %s", name,
 			    strerror(errno));
 		total += n;
@@ -199,11 +199,9 @@ cmd_read(int argc, char **argv)
 			fail(name, "read segment '%s': %s", name, strerror(errno));
 		if (r == 0)
 			break;
-		if (write_all(1, buf, (size_t)r) < 0)
-			fail(name, "write standard output: %s", strerror(errno));
+		put_out(name, buf, (size_t)r, &pg);
 		off += (uint64_t)r;
 		left -= (uint64_t)r;
-		progress_add(&pg, (uint64_t)r);
 	}
 	progress_end(&pg);
 	close(fd);
@@ -254,12 +252,9 @@ cmd_get(int argc, char **argv)
 		size_t n = left < CHUNK ? (size_t)left : CHUNK;
 		if (seg_get(imp, off, buf, n) < 0)
 			fail(argv[1], "%s", seg_errstr());
-		if (write_all(1, buf, n) < 0)
-			fail(argv[1], "write standard output: %s",
-			    strerror(errno));
+		put_out(argv[1], buf, n, &pg);
 		off += n;
 		left -= n;
-		progress_add(&pg, n);
 	}
 	progress_end(&pg);
 	free(buf);

@@ -129,12 +129,13 @@ cmd_ctl(int argc, char **argv)
 	return 0;
 }
 
+/* A command whose one argument is a name: fn(NAME). */
 static int
-cmd_rm(int argc, char **argv)
+name_cmd(int argc, char **argv, int (*fn)(const char *))
 {
 	if (argc != 2)
 		usage();
-	if (seg_remove(argv[1]) < 0)
+	if (fn(argv[1]) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	return 0;
 }
@@ -178,16 +179,6 @@ cmd_export(int argc, char **argv)
 	if (argc < 2 || argc > 3)
 		usage();
 	if (seg_export_flags(argv[1], argc == 3 ? argv[2] : NULL, flags) < 0)
-		fail(argv[1], "%s", seg_errstr());
-	return 0;
-}
-
-static int
-cmd_unexport(int argc, char **argv)
-{
-	if (argc != 2)
-		usage();
-	if (seg_unexport(argv[1]) < 0)
 		fail(argv[1], "%s", seg_errstr());
 	return 0;
 }
@@ -265,16 +256,20 @@ cmd_zalloc(int argc, char **argv)
 	return 0;
 }
 
+/* The commands: fn, or of a name alone, on_name (through name_cmd). */
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
+	int (*on_name)(const char *);
 } cmds[] = {
-	{ "create", cmd_create }, { "ctl", cmd_ctl }, { "write", cmd_write },
-	{ "read", cmd_read }, { "rm", cmd_rm }, { "ls", cmd_ls },
-	{ "stat", cmd_stat }, { "export", cmd_export },
-	{ "unexport", cmd_unexport }, { "rebind", cmd_rebind }, { "get", cmd_get }, { "put", cmd_put },
-	{ "peers", cmd_peers }, { "stats", cmd_stats }, { "free", cmd_free },
-	{ "zalloc", cmd_zalloc },
+	{ "create", cmd_create, NULL }, { "ctl", cmd_ctl, NULL },
+	{ "write", cmd_write, NULL }, { "read", cmd_read, NULL },
+	{ "rm", NULL, seg_remove }, { "ls", cmd_ls, NULL },
+	{ "stat", cmd_stat, NULL }, { "export", cmd_export, NULL },
+	{ "unexport", NULL, seg_unexport }, { "rebind", cmd_rebind, NULL },
+	{ "get", cmd_get, NULL }, { "put", cmd_put, NULL },
+	{ "peers", cmd_peers, NULL }, { "stats", cmd_stats, NULL },
+	{ "free", cmd_free, NULL }, { "zalloc", cmd_zalloc, NULL },
 };
 
 int
@@ -305,7 +300,8 @@ main(int argc, char *argv[])
 		usage();
 	for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
-			return cmds[i].fn(argc, argv);
+			return cmds[i].fn != NULL ? cmds[i].fn(argc, argv) :
+			    name_cmd(argc, argv, cmds[i].on_name);
 	fprintf(stderr, "segctl: unknown command '%s'\n", argv[0]);
 	usage();
 }

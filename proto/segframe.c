@@ -304,11 +304,9 @@ segw_io_decode(const uint8_t *p, size_t len, struct segw_io *io,
 	struct segw_io_wire w;
 	size_t i;
 
-	if (len < sizeof w) {
-		*why = "io request shorter than its header";
+	if (segw_head(&w, sizeof w, p, len, why,
+	    "io request shorter than its header") < 0)
 		return -1;
-	}
-	memcpy(&w, p, sizeof w);
 	io->handle = le64toh(w.handle);
 	io->kind = le16toh(w.kind);
 	io->flags = le16toh(w.flags);
@@ -379,7 +377,7 @@ size_t
 segw_addrs_encode(uint8_t *out, size_t size, const struct segw_addrs *a)
 {
 	struct segw_addrs_wire w;
-	size_t i, need;
+	size_t need;
 
 	if (a->n == 0 || a->n > SEGW_ADDRS_MAX)
 		return 0;
@@ -390,10 +388,7 @@ segw_addrs_encode(uint8_t *out, size_t size, const struct segw_addrs *a)
 	w.handle = htole64(a->handle);
 	w.n = htole32(a->n);
 	memcpy(out, &w, sizeof w);
-	for (i = 0; i < a->n; i++) {
-		uint64_t v = htole64(a->addrs[i]);
-		memcpy(out + sizeof w + i * 8, &v, 8);
-	}
+	segw_le64s_put(out + sizeof w, a->addrs, a->n);
 	return need;
 }
 
@@ -402,13 +397,10 @@ segw_addrs_decode(const uint8_t *p, size_t len, struct segw_addrs *a,
     const char **why)
 {
 	struct segw_addrs_wire w;
-	size_t i;
 
-	if (len < sizeof w) {
-		*why = "address list shorter than its header";
+	if (segw_head(&w, sizeof w, p, len, why,
+	    "address list shorter than its header") < 0)
 		return -1;
-	}
-	memcpy(&w, p, sizeof w);
 	a->handle = le64toh(w.handle);
 	a->n = le32toh(w.n);
 	if (a->n == 0 || a->n > SEGW_ADDRS_MAX || w.pad != 0 ||
@@ -416,10 +408,7 @@ segw_addrs_decode(const uint8_t *p, size_t len, struct segw_addrs *a,
 		*why = "address list length does not match its count";
 		return -1;
 	}
-	for (i = 0; i < a->n; i++) {
-		memcpy(&a->addrs[i], p + sizeof w + i * 8, 8);
-		a->addrs[i] = le64toh(a->addrs[i]);
-	}
+	segw_le64s_get(a->addrs, p + sizeof w, a->n);
 	return 0;
 }
 
@@ -432,6 +421,41 @@ segw_u64s_encode(uint64_t *v, size_t n)
 	for (i = 0; i < n; i++)
 		v[i] = htole64(v[i]);
 	return n * sizeof *v;
+}
+
+int
+segw_head(void *w, size_t size, const uint8_t *p, size_t len,
+    const char **why, const char *what)
+{
+	if (len < size) {
+		*why = what;
+		return -1;
+	}
+	memcpy(w, p, size);
+	return 0;
+}
+
+size_t
+segw_le64s_put(uint8_t *out, const uint64_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t le = htole64(v[i]);
+		memcpy(out + i * sizeof le, &le, sizeof le);
+	}
+	return n * sizeof *v;
+}
+
+void
+segw_le64s_get(uint64_t *v, const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&v[i], p + i * sizeof *v, sizeof *v);
+		v[i] = le64toh(v[i]);
+	}
 }
 
 /* len bytes received into v, to host order in place; -1 if malformed. */

@@ -436,11 +436,9 @@ list_rep_decode(const uint8_t *p, size_t len, struct segp_list_rep *r,
 	struct segp_list_rep_wire w;
 	uint32_t i;
 
-	if (len < sizeof w) {
-		*why = "list reply shorter than its header";
+	if (segw_head(&w, sizeof w, p, len, why,
+	    "list reply shorter than its header") < 0)
 		return -1;
-	}
-	memcpy(&w, p, sizeof w);
 	r->next = le32toh(w.next);
 	r->n = le32toh(w.n);
 	r->withva = r->n > 0 && r->n <= SEGP_LIST3_MAX &&
@@ -587,11 +585,9 @@ error_decode(const uint8_t *p, size_t len, struct segp_error *e,
 	struct segp_error_wire w;
 	uint32_t tl;
 
-	if (len < sizeof w) {
-		*why = "error shorter than its header";
+	if (segw_head(&w, sizeof w, p, len, why,
+	    "error shorter than its header") < 0)
 		return -1;
-	}
-	memcpy(&w, p, sizeof w);
 	e->code = le32toh(w.code);
 	tl = le32toh(w.textlen);
 	if (tl > SEGW_MAXTEXT || tl != len - sizeof w ||
@@ -613,14 +609,9 @@ free_encode(uint8_t *out, const struct segp_free *f)
 {
 	struct segp_free_wire w = { htole64(f->id), htole32(f->n),
 	    htole32(f->seq) };
-	uint32_t i;
 
 	memcpy(out, &w, sizeof w);
-	for (i = 0; i < f->n; i++) {
-		uint64_t a = htole64(f->addrs[i]);
-		memcpy(out + sizeof w + i * 8, &a, 8);
-	}
-	return sizeof w + (size_t)f->n * 8;
+	return sizeof w + segw_le64s_put(out + sizeof w, f->addrs, f->n);
 }
 
 static int
@@ -628,13 +619,10 @@ free_decode(const uint8_t *p, size_t len, struct segp_free *f,
     const char **why)
 {
 	struct segp_free_wire w;
-	uint32_t i;
 
-	if (len < sizeof w) {
-		*why = "free shorter than its header";
+	if (segw_head(&w, sizeof w, p, len, why,
+	    "free shorter than its header") < 0)
 		return -1;
-	}
-	memcpy(&w, p, sizeof w);
 	f->id = le64toh(w.id);
 	f->n = le32toh(w.n);
 	f->seq = le32toh(w.seq);
@@ -642,10 +630,7 @@ free_decode(const uint8_t *p, size_t len, struct segp_free *f,
 		*why = "free length does not match its count";
 		return -1;
 	}
-	for (i = 0; i < f->n; i++) {
-		memcpy(&f->addrs[i], p + sizeof w + i * 8, 8);
-		f->addrs[i] = le64toh(f->addrs[i]);
-	}
+	segw_le64s_get(f->addrs, p + sizeof w, f->n);
 	return 0;
 }
 

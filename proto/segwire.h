@@ -676,6 +676,14 @@ int    segw_addrs_decode(const uint8_t *p, size_t len, struct segw_addrs *,
 #define SEGW_FREEREAD_MAX (SEGW_MAXPAYLOAD / 8)
 size_t segw_u64s_encode(uint64_t *v, size_t n);	/* bytes */
 int    segw_u64s_decode(uint64_t *v, size_t len, size_t max, size_t *n);
+/* The fixed head (size bytes) of a message of len bytes at p into w; -1
+ * with *why = what if the message is shorter. */
+int    segw_head(void *w, size_t size, const uint8_t *p, size_t len,
+    const char **why, const char *what);
+/* n host-order values to n le64 at out (unaligned); the bytes written.  And
+ * back: n le64 at p into v. */
+size_t segw_le64s_put(uint8_t *out, const uint64_t *v, size_t n);
+void   segw_le64s_get(uint64_t *v, const uint8_t *p, size_t n);
 
 size_t segw_version_encode(uint8_t *out, size_t size, uint32_t version);
 int    segw_version_decode(const uint8_t *p, size_t len, uint32_t *version);

@@ -17,7 +17,7 @@
  *
  * The exporter's side of the peer protocol (LIST, IMPORT, UNIMPORT, FREE,
  * SIGNAL) arrives through the handlers export_init() registers with
- * peer.c, and a connection's end through its observer.
+ * peer_msg.c, and a connection's end through its observer (peer.c).
  */
 #include <errno.h>
 #include <stdarg.h>

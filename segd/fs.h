@@ -203,6 +203,11 @@ int  fs_seg_settimes(struct segment *, int kind, const struct stat *,
 void fs_root_stat(struct stat *);
 /* A small write (ctl, free) into text; -1 if it is longer than size. */
 ssize_t fs_copy_small(struct fuse_bufvec *, char *text, size_t size);
+/* A write to a free file: into text (size bytes), its addresses into
+ * addrs (at most max); their count and *len the bytes written, or -1 with
+ * the request answered (what names the write). */
+int  fs_write_addrs(fuse_req_t, struct fuse_bufvec *, const char *what,
+    char *text, size_t size, uint64_t *addrs, int max, size_t *len);
 void fs_net_stat(struct stat *);
 
 /* fs_ops.c: fills in the operations on names and directories */

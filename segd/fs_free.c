@@ -173,29 +173,18 @@ fs_free_write(fuse_req_t req, struct fh *h, struct fuse_bufvec *in)
 	struct segerr e = { 0, "" };
 	struct cred c;
 	char what[FS_WHATMAX];
-	ssize_t len;
+	size_t len;
 	int n;
 
 	snprintf(what, sizeof what, "write %.64s/free", h->seg->name);
-	if ((len = fs_copy_small(in, text, sizeof text - 1)) == -1) {
-		fs_reply_errf(req, what, EINVAL, "more than %d addresses in one "
-		    "write", FREE_MAXADDR);
+	if ((n = fs_write_addrs(req, in, what, text, sizeof text, addrs,
+	    FREE_MAXADDR, &len)) < 0)
 		return;
-	}
-	if (len < 0) {
-		fuse_reply_err(req, (int)-len);
-		return;
-	}
-	if ((n = fs_parse_addrs(text, (size_t)len, addrs, FREE_MAXADDR,
-	    &e)) < 0) {
-		fs_reply_err(req, what, &e);
-		return;
-	}
 	fs_req_cred(req, &c);
 	if (zio_free_local(fs_sd, h->seg, addrs, n, &c, &e) < 0) {
 		fs_reply_err(req, what, &e);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &h->seg->free_mtime);
-	fuse_reply_write(req, (size_t)len);
+	fuse_reply_write(req, len);
 }

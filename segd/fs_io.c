@@ -175,6 +175,15 @@ fs_io_count(void)
 	return &io.count;
 }
 
+/* One more request of size bytes in *n, *max the largest. */
+static void
+count_req(uint64_t *n, size_t *max, size_t size)
+{
+	if (size > *max)
+		*max = size;
+	(*n)++;
+}
+
 /* ---- read ---- */
 
 /* Up to size bytes of text (len long) from off. */
@@ -240,9 +249,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct segment *s = h->seg;
 
 	(void)ino;
-	if (size > io.count.maxread)
-		io.count.maxread = size;
-	io.count.reads++;
+	count_req(&io.count.reads, &io.count.maxread, size);
 	if (h->nfh != NULL) {
 		fsnet_read(req, h->nfh, size, off);
 		return;
@@ -361,9 +368,7 @@ op_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in,
 	char what[FS_WHATMAX];
 
 	(void)ino;
-	if (size > io.count.maxwrite)
-		io.count.maxwrite = size;
-	io.count.writes++;
+	count_req(&io.count.writes, &io.count.maxwrite, size);
 	if (h->nfh != NULL) {
 		fsnet_write(req, h->nfh, in, off);
 		return;

@@ -324,25 +324,18 @@ write_free(fuse_req_t req, struct nfh *h, struct fuse_bufvec *in)
 	struct segerr e = { 0, "" };
 	struct ioop *o;
 	char what[FS_WHATMAX];
-	ssize_t len;
+	size_t len;
 	int n;
 
 	fsnet_what(what, sizeof what, "write", h->imp, h->kind);
-	if ((len = fs_copy_small(in, text, sizeof text - 1)) == -1) {
-		fs_reply_errf(req, what, EINVAL, "more than %d addresses in one "
-		    "write", SEGP_FREE_MAX);
+	if ((n = fs_write_addrs(req, in, what, text, sizeof text, addrs,
+	    SEGP_FREE_MAX, &len)) < 0)
 		return;
-	}
-	if (len < 0) {
-		fuse_reply_err(req, (int)-len);
-		return;
-	}
-	if ((n = fs_parse_addrs(text, (size_t)len, addrs, SEGP_FREE_MAX,
-	    &e)) < 0 || rseg_usable(h->imp, &e) < 0) {
+	if (rseg_usable(h->imp, &e) < 0) {
 		fs_reply_err(req, what, &e);
 		return;
 	}
-	if ((o = io_new(req, h, IO_FREE, 0, (size_t)len)) == NULL) {
+	if ((o = io_new(req, h, IO_FREE, 0, len)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}

@@ -266,6 +266,31 @@ fs_copy_small(struct fuse_bufvec *in, char *text, size_t size)
 	return r < 0 ? r : (ssize_t)n == r ? r : -EIO;
 }
 
+int
+fs_write_addrs(fuse_req_t req, struct fuse_bufvec *in, const char *what,
+    char *text, size_t size, uint64_t *addrs, int max, size_t *len)
+{
+	struct segerr e = { 0, "" };
+	ssize_t got;
+	int n;
+
+	if ((got = fs_copy_small(in, text, size - 1)) == -1) {
+		fs_reply_errf(req, what, EINVAL, "more than %d addresses in one "
+		    "write", max);
+		return -1;
+	}
+	if (got < 0) {
+		fuse_reply_err(req, (int)-got);
+		return -1;
+	}
+	if ((n = fs_parse_addrs(text, (size_t)got, addrs, max, &e)) < 0) {
+		fs_reply_err(req, what, &e);
+		return -1;
+	}
+	*len = (size_t)got;
+	return n;
+}
+
 /* ---- the free files' parser (fs_free.c, fs_netio.c) ---- */
 
 static int

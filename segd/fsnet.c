@@ -314,25 +314,40 @@ ls_done(void *arg, const char *node, const struct segp_ent *ents, unsigned n,
 	ls_finish(o, e);
 }
 
+/*
+ * The peer named peer (into *pp) and size zeroed bytes for an operation on
+ * it; NULL, the request answered (what names it in an error), if either
+ * fails.
+ */
+static void *
+op_new(fuse_req_t req, const char *peer, const char *what, size_t size,
+    struct peer **pp)
+{
+	struct segerr e = { 0, "" };
+	void *o;
+
+	if ((*pp = peer_resolve(fs_sd, peer, &e)) == NULL) {
+		fs_reply_err(req, what, &e);
+		return NULL;
+	}
+	if ((o = calloc(1, size)) == NULL)
+		fuse_reply_err(req, ENOMEM);
+	return o;
+}
+
 /* LIST the peer named by node (or name, for LS_PEER) for purpose. */
 static void
 list_peer(fuse_req_t req, int purpose, struct fnode *node, const char *name,
     struct fuse_file_info *fi)
 {
-	struct segerr e = { 0, "" };
 	struct lsop *o;
 	struct peer *p;
 	char what[FS_WHATMAX];
 
 	snprintf(what, sizeof what, "net/%s", node ? node->name : name);
-	if ((p = peer_resolve(fs_sd, node ? node->name : name, &e)) == NULL) {
-		fs_reply_err(req, what, &e);
+	if ((o = op_new(req, node ? node->name : name, what, sizeof *o,
+	    &p)) == NULL)
 		return;
-	}
-	if ((o = calloc(1, sizeof *o)) == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	o->purpose = purpose;
 	o->req = req;
 	o->node = node;
@@ -486,14 +501,8 @@ fsnet_open(fuse_req_t req, struct fnode *n, int kind,
 	}
 	snprintf(what, sizeof what, "open net/%s/%s/%s", n->parent->name,
 	    n->name, fs_kind_name(kind));
-	if ((p = peer_resolve(fs_sd, n->parent->name, &e)) == NULL) {
-		fs_reply_err(req, what, &e);
+	if ((o = op_new(req, n->parent->name, what, sizeof *o, &p)) == NULL)
 		return;
-	}
-	if ((o = calloc(1, sizeof *o)) == NULL) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
 	o->done = done;
 	o->req = req;
 	o->node = n;

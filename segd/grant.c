@@ -260,7 +260,7 @@ accept_conn(struct grant *g, struct rdma_cm_id *id, const char **why)
 	return 0;
 }
 
-/* A connect request with a data connection's private data (peer.c). */
+/* A connect request with a data connection's private data (peer_cm.c). */
 static void
 on_data_connect(void *arg, struct rdma_cm_id *id, const struct segp_connect *c)
 {

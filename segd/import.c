@@ -5,8 +5,8 @@
  *
  * A client's import lives as long as its connection to segd (or until
  * seg_unimport) and is known to the client by a handle.  get and put are
- * RDMA READ and WRITE that rseg.c posts on the client's behalf.  When the
- * client's buffer lies in a segment (every segment is mapped at the same
+ * RDMA READ and WRITE that rseg_io.c posts on the client's behalf.  When
+ * the client's buffer lies in a segment (every segment is mapped at the same
  * address in segd and registered), the work request names that memory
  * directly: zero copy.  Any other buffer goes through the client's bounce
  * region, a shared memory area registered once.  Every check is made

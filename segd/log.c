@@ -81,8 +81,8 @@ vlog(int pri, const char *fmt, va_list ap)
 	fflush(stderr);
 }
 
-static void
-plog(int pri, const char *fmt, ...)
+void
+log_at(int pri, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -102,38 +102,8 @@ log_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	plog(LOG_WARNING, "%s: %s", buf, strerror(saved));
+	log_at(LOG_WARNING, "%s: %s", buf, strerror(saved));
 	errno = saved;
-}
-
-void
-log_errx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_ERR, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_WARNING, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(LOG_INFO, fmt, ap);
-	va_end(ap);
 }
 
 void

@@ -406,6 +406,21 @@ hup_cb(int sig, short ev, void *arg)
 	sd_notify(0, "READY=1");
 }
 
+/* *path, or else fn's default, kept in buf; 2 (what says so) without one. */
+static int
+path_default(const char **path, char *buf, size_t size,
+    int (*fn)(char *, size_t), const char *what)
+{
+	if (*path != NULL)
+		return 0;
+	if (fn(buf, size) < 0) {
+		fprintf(stderr, "segd: no %s\n", what);
+		return 2;
+	}
+	*path = buf;
+	return 0;
+}
+
 /* The defaults of what the options left unsaid; 2 when one cannot be had. */
 static int
 defaults(struct segd *sd, struct opts *o)
@@ -424,23 +439,12 @@ defaults(struct segd *sd, struct opts *o)
 			snprintf(h, sizeof h, "localhost");
 		snprintf(sd->node, sizeof sd->node, "%.64s", h);
 	}
-	if (sd->sockpath == NULL) {
-		if (seg_default_socket(sockbuf, sizeof sockbuf) < 0) {
-			fprintf(stderr, "segd: no socket path: use -s, or set "
-			    "SEGD_SOCKET or XDG_RUNTIME_DIR\n");
-			return 2;
-		}
-		sd->sockpath = sockbuf;
-	}
-	if (o->statedir == NULL) {
-		if (default_statedir(statebuf, sizeof statebuf) < 0) {
-			fprintf(stderr, "segd: no state directory: use -d, or "
-			    "set XDG_RUNTIME_DIR\n");
-			return 2;
-		}
-		o->statedir = statebuf;
-	}
-	return 0;
+	if (path_default(&sd->sockpath, sockbuf, sizeof sockbuf,
+	    seg_default_socket, "socket path: use -s, or set SEGD_SOCKET or "
+	    "XDG_RUNTIME_DIR") != 0)
+		return 2;
+	return path_default(&o->statedir, statebuf, sizeof statebuf,
+	    default_statedir, "state directory: use -d, or set XDG_RUNTIME_DIR");
 }
 
 /* The command line, then the file; 0, or the exit status. */
@@ -579,6 +583,7 @@ main(int argc, char *argv[])
 	rop_init();
 	export_init(&sd);
 	rseg_init(&sd);
+	rseg_free_init(&sd);
 	sd.ns.hookctx = &sd;
 	sd.ns.on_alloc = hook_alloc;
 	sd.ns.on_remove = hook_remove;

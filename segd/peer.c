@@ -16,28 +16,21 @@
  * nothing from its peer for -H closes the connection (peer_beat_cb), so a
  * dead or cut-off peer is noticed though nothing is waiting on it.
  *
- * With a cluster key (segd -k) a connection is made in two steps (the
- * wire layouts are proto/segwire.h's, the MACs auth.c's): the connect
- * carries a nonce and a tag over it and the address connected to, refused
- * at once when the tag is bad; the accept carries the other side's nonce;
- * after the HELLOs each side sends AUTH, its proof of the key over both
- * nonces, node names and addresses, and nothing but HELLO, AUTH and CREDIT
- * is taken from a peer before its proof checks.  A keyed segd and an
- * unkeyed one refuse each other at connect.
+ * The connections are three files, each calling only those below it:
+ * peer_cm.c (rdma_cm: connect, accept, the CM event switch), peer_msg.c
+ * (what arrives: completions, the HELLO/AUTH handshake, the handler
+ * table), and this one: the peer table, queue pairs and their buffers,
+ * the send queue under credits, posted rounds, observers, heartbeats,
+ * and closing.  peer.h keeps what the three share.
  *
- * This is plumbing: a received message, decoded by proto/segwire.c, goes
- * to the handler the owning module registered for its type (rop.c takes
- * the replies); the completion of a posted round goes to the round handler
- * (rop.c); a connection's end, and room for more work, go to the observers
- * modules registered.  peer.c never calls up into them by name.
+ * This is plumbing: a connection's end, and room for more work, go to the
+ * observers modules registered.  peer.c never calls up into them by name.
  */
-#include <sys/mman.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <infiniband/verbs.h>
@@ -45,19 +38,11 @@
 
 #include "peer.h"
 
-#define PEER_MAX       256
-#define PEER_CUT_WAIT_MS 200	/* for a hello behind a disconnect */
-#define STR_(x)        #x
-#define STR(x)         STR_(x)
 #define PEER_SQ_DEPTH  512
 #define PEER_SENDQ_MAX 4096	/* messages queued for credits */
 #define PEER_OBSERVERS 4	/* modules told of a connection's end */
-#define PEER_POLL      16	/* completions taken at once */
 #define PEER_BUFALIGN  4096	/* message buffers: page-aligned for the NIC */
 #define PEER_BEATS     4	/* heartbeat ticks in segd -H */
-
-#define WR_RECV 1
-#define WR_SEND 2	/* else the wr_id is a round's context (aligned) */
 
 const char *const peer_state_names[] = {
 	"resolving", "routing", "connecting", "hello", "ready", "closed"
@@ -65,13 +50,6 @@ const char *const peer_state_names[] = {
 
 struct peerlist peers = TAILQ_HEAD_INITIALIZER(peers);
 static unsigned npeers;
-static struct event *cm_ev, *comp_ev;
-
-/* who handles a request of each type (replies go to their rop) */
-static struct {
-	peer_handler fn;
-	void        *arg;
-} handlers[SEGP_TYPEMAX];
 
 struct observer {
 	void (*fn)(void *, struct peer *);
@@ -79,30 +57,11 @@ struct observer {
 };
 static struct observer gone_obs[PEER_OBSERVERS], room_obs[PEER_OBSERVERS];
 static unsigned ngone, nroom;
-static unsigned (*round_fn)(void *ctx, struct peer *, int ok);
 static int (*busy_fn)(struct peer *);
-static struct {
-	void (*fn)(void *, struct rdma_cm_id *, const struct segp_connect *);
-	void *arg;
-} data_connect;
 
 static struct ratelimit auth_rl;	/* closes for failed authentication */
 
-static void peer_close(struct peer *, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void peer_flush(struct peer *);
 static void count_sent(struct peer *, uint16_t type);
-static void peer_kick(struct peer *);
-static void peer_beat_start(struct peer *);
-
-void
-peer_handle(uint16_t type, peer_handler fn, void *arg)
-{
-	if (type > 0 && type < SEGP_TYPEMAX) {
-		handlers[type].fn = fn;
-		handlers[type].arg = arg;
-	}
-}
 
 static void
 observe(struct observer *obs, unsigned *n, void (*fn)(void *, struct peer *),
@@ -131,21 +90,6 @@ peer_observe_room(void (*fn)(void *, struct peer *), void *arg)
 	observe(room_obs, &nroom, fn, arg);
 }
 
-void
-peer_on_data_connect(void (*fn)(void *, struct rdma_cm_id *,
-    const struct segp_connect *), void *arg)
-{
-	data_connect.fn = fn;
-	data_connect.arg = arg;
-}
-
-/* fn(ctx, p, ok) when a round peer_post() posted completes: its slots */
-void
-peer_on_round(unsigned (*fn)(void *ctx, struct peer *, int ok))
-{
-	round_fn = fn;
-}
-
 /* fn(p): whether operations wait on p (the heartbeat leaves them alone) */
 void
 peer_on_busy(int (*fn)(struct peer *))
@@ -171,9 +115,8 @@ peer_put(struct peer *p)
 	free(p);
 }
 
-
 /* Tear down the queue pair and buffers; the observers fail what was on it. */
-static void
+void
 peer_close(struct peer *p, int code, const char *fmt, ...)
 {
 	struct pmsg *m;
@@ -250,7 +193,7 @@ connect_timeout_cb(int fd, short ev, void *arg)
 }
 
 /* A new peer in the table; NULL with errno EAGAIN (the limit) or ENOMEM. */
-static struct peer *
+struct peer *
 peer_new(struct segd *sd, struct rdma_cm_id *id, int outbound)
 {
 	struct timeval tv = { sd->deadline_ms / 1000,
@@ -281,8 +224,8 @@ peer_new(struct segd *sd, struct rdma_cm_id *id, int outbound)
 	return p;
 }
 
-static int
-post_recv(struct peer *p, int i)
+int
+peer_post_recv(struct peer *p, int i)
 {
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)(p->rbuf + (size_t)i * SEGP_MSGSIZE),
@@ -295,7 +238,7 @@ post_recv(struct peer *p, int i)
 }
 
 /* Completion queue, queue pair, buffers; receives posted. */
-static int
+int
 peer_setup(struct peer *p)
 {
 	struct rdma *rd = p->sd->rdma;
@@ -346,7 +289,7 @@ peer_setup(struct peer *p)
 	for (i = 0; i < PEER_SENDBUFS; i++)
 		p->sfree[p->nsfree++] = i;
 	for (i = 0; i < SEGP_CREDITS; i++)
-		if (post_recv(p, i) != 0) {
+		if (peer_post_recv(p, i) != 0) {
 			snprintf(p->why, sizeof p->why, "ibv_post_recv: %s",
 			    strerror(errno));
 			return -1;
@@ -359,8 +302,8 @@ peer_setup(struct peer *p)
  * with a nonce and a tag when keyed; a keyed accept (priv too) carries the
  * accepting side's nonce.  -1 with p->why.
  */
-static int
-conn_param(struct peer *p, struct rdma_conn_param *cp,
+int
+peer_conn_param(struct peer *p, struct rdma_conn_param *cp,
     uint8_t priv[SEGP_CONNECT_MAX])
 {
 	struct segp_connect c = { .magic = SEGP_CONNECT_CTRL,
@@ -449,7 +392,7 @@ peer_send_error(struct peer *p, uint32_t tag, int code, const char *fmt, ...)
 	peer_send(p, SEGP_ERROR, tag, &m);
 }
 
-static void
+void
 peer_flush(struct peer *p)
 {
 	struct pmsg *m;
@@ -520,602 +463,6 @@ count_sent(struct peer *p, uint16_t type)
 		p->early[type]++;
 }
 
-static void
-count_node(struct peer *p)
-{
-	unsigned i;
-
-	if ((p->st = pstat_get(p->node)) == NULL)
-		return;
-	for (i = 0; i < SEGP_TYPEMAX; i++)
-		p->st->sent[i] += p->early[i];
-	p->st->recv[SEGP_HELLO]++;
-}
-
-static void
-hello_send(struct peer *p)
-{
-	union segp_msg m;
-
-	memset(&m, 0, sizeof m);
-	m.hello.vmin = SEGP_VERSION_MIN;
-	m.hello.vmax = SEGP_VERSION_MAX;
-	m.hello.port = p->sd->rdma->port;
-	m.hello.caps = SEGP_CAP_EFLAGS | SEGP_CAP_REBIND | SEGP_CAP_ALIVE;
-	snprintf(m.hello.node, sizeof m.hello.node, "%s", p->sd->node);
-	p->hello_out = 1;
-	peer_send(p, SEGP_HELLO, 0, &m);
-}
-
-static void
-peer_ready(struct peer *p)
-{
-	if (p->cut) {
-		peer_close(p, ECONNRESET, "peer %s disconnected", p->label);
-		return;
-	}
-	p->state = PS_READY;
-	event_del(p->timer);
-	peer_beat_start(p);
-	if (p->st != NULL)
-		p->st->connects++;
-	log_info("segd: peer %s (node %s) ready, protocol version %u%s",
-	    p->label, p->node, p->version, p->auth_in ? ", authenticated" : "");
-	peer_kick(p);
-}
-
-/*
- * What a proof covers: ours (mine), or the peer's.  Each side's role is
- * in it, so a proof cannot be sent back to its maker.
- */
-static void
-proof_in(struct peer *p, int mine, struct segp_proof_in *in)
-{
-	uint8_t local[16], remote[16];
-	uint16_t port;
-
-	memset(in, 0, sizeof *in);
-	in->role = p->outbound == mine ? SEGP_ROLE_CONNECT : SEGP_ROLE_ACCEPT;
-	memcpy(in->cnonce, p->cnonce, sizeof in->cnonce);
-	memcpy(in->snonce, p->snonce, sizeof in->snonce);
-	auth_addr16(rdma_get_local_addr(p->id), local, &port);
-	auth_addr16(rdma_get_peer_addr(p->id), remote, &port);
-	snprintf(in->prover, sizeof in->prover, "%s", mine ? p->sd->node :
-	    p->node);
-	snprintf(in->verifier, sizeof in->verifier, "%s", mine ? p->node :
-	    p->sd->node);
-	memcpy(in->paddr, mine ? local : remote, 16);
-	memcpy(in->vaddr, mine ? remote : local, 16);
-}
-
-/* Keyed, once both hellos went: our proof of the key. */
-static void
-auth_send(struct peer *p)
-{
-	struct segp_proof_in in;
-	union segp_msg m;
-
-	if (p->sd->auth == NULL || !p->hello_in || !p->hello_out || p->auth_out)
-		return;
-	proof_in(p, 1, &in);
-	if (auth_proof(p->sd->auth, &in, m.proof) < 0) {
-		peer_close(p, EIO, "peer %s: HMAC failed", p->label);
-		return;
-	}
-	p->auth_out = 1;
-	peer_send(p, SEGP_AUTH, 0, &m);
-}
-
-/* Ready once both hellos went, and (keyed) the peer's proof checked. */
-static void
-ready_if_done(struct peer *p)
-{
-	if (p->state == PS_HELLO && p->hello_in && p->hello_out &&
-	    (p->sd->auth == NULL || (p->auth_in && p->auth_out)))
-		peer_ready(p);
-}
-
-/* -1: refused, the caller closes (EACCES). */
-static int
-auth_recv(struct peer *p, const uint8_t proof[SEGP_PROOFLEN])
-{
-	struct segp_proof_in in;
-
-	if (p->auth_in) {
-		snprintf(p->why, sizeof p->why, "peer authentication failed "
-		    "(from %s): a second proof", p->addr);
-		return -1;
-	}
-	proof_in(p, 0, &in);
-	if (!auth_proof_ok(p->sd->auth, &in, proof)) {
-		snprintf(p->why, sizeof p->why, "peer authentication failed "
-		    "(from %s): bad proof of the cluster key (another key, or "
-		    "a replay)", p->addr);
-		return -1;
-	}
-	p->auth_in = 1;
-	ready_if_done(p);
-	return 0;
-}
-
-/* -1: refused, the caller closes. */
-static int
-hello_recv(struct peer *p, const struct segp_hello *h)
-{
-	if (p->hello_in) {
-		snprintf(p->why, sizeof p->why, "second hello");
-		return -1;
-	}
-	p->version = segp_version_pick(SEGP_VERSION_MIN, SEGP_VERSION_MAX,
-	    h->vmin, h->vmax);
-	if (p->version == 0) {
-		snprintf(p->why, sizeof p->why, "no protocol version in common: "
-		    "the peer speaks %u to %u, this segd speaks %u to %u", h->vmin,
-		    h->vmax, SEGP_VERSION_MIN, SEGP_VERSION_MAX);
-		return -1;
-	}
-	snprintf(p->node, sizeof p->node, "%s", h->node);
-	p->caps = h->caps;
-	count_node(p);
-	if (!p->outbound) {
-		snprintf(p->key, sizeof p->key, "%s:%u", p->addr, h->port);
-		snprintf(p->label, sizeof p->label, "%s", p->node);
-	}
-	p->hello_in = 1;
-	auth_send(p);
-	if (p->state != PS_CLOSED)
-		ready_if_done(p);
-	return 0;
-}
-
-/* One received message: to its type's handler. */
-static int
-peer_dispatch(struct peer *p, const struct segp_hdr *h,
-    const union segp_msg *m)
-{
-	switch (h->type) {
-	case SEGP_HELLO:
-		if (hello_recv(p, &m->hello) < 0) {
-			peer_close(p, EPROTO, "bad hello: %s", p->why);
-			return -1;
-		}
-		return 0;
-	case SEGP_CREDIT:
-		return 0;
-	case SEGP_AUTH:
-		if (p->sd->auth == NULL)
-			break;
-		if (auth_recv(p, m->proof) < 0) {
-			peer_close(p, EACCES, "%s", p->why);
-			return -1;
-		}
-		return 0;
-	default:
-		break;
-	}
-	if (handlers[h->type].fn == NULL) {
-		peer_close(p, EPROTO, "malformed message: unexpected type %u",
-		    h->type);
-		return -1;
-	}
-	handlers[h->type].fn(handlers[h->type].arg, p, h->tag, m);
-	return 0;
-}
-
-static void
-peer_recv(struct peer *p, int slot, uint32_t got)
-{
-	const uint8_t *buf = p->rbuf + (size_t)slot * SEGP_MSGSIZE;
-	const char *why = NULL;
-	struct segp_hdr h;
-	union segp_msg m;
-
-	if (segp_hdr_decode(buf, got, &h, &why) < 0 ||
-	    segp_msg_decode(h.type, buf + SEGP_HDRLEN, h.len, &m, &why) < 0) {
-		peer_close(p, EPROTO, "malformed message: %s", why);
-		return;
-	}
-	if ((unsigned)p->credits + h.credits > SEGP_CREDITS) {
-		peer_close(p, EPROTO, "malformed message: returned more credits "
-		    "than it was given");
-		return;
-	}
-	p->credits += (int)h.credits;
-	p->heard = 1;
-	if (!p->hello_in && h.type != SEGP_HELLO) {
-		peer_close(p, EPROTO, "malformed message: type %u before hello",
-		    h.type);
-		return;
-	}
-	if (p->sd->auth != NULL && !p->auth_in && h.type != SEGP_HELLO &&
-	    h.type != SEGP_AUTH && h.type != SEGP_CREDIT) {
-		peer_close(p, EACCES, "peer authentication failed (from %s): "
-		    "message type %u before its proof", p->addr, h.type);
-		return;
-	}
-	if (p->st != NULL)
-		p->st->recv[h.type]++;	/* a hello: counted by count_node */
-	if (peer_dispatch(p, &h, &m) < 0 || p->state == PS_CLOSED)
-		return;
-	if (post_recv(p, slot) != 0) {
-		peer_close(p, EIO, "ibv_post_recv: %s", strerror(errno));
-		return;
-	}
-	p->owed++;
-	peer_flush(p);
-}
-
-static void
-peer_wc(struct peer *p, const struct ibv_wc *wc)
-{
-	switch (wc->wr_id & 3) {
-	case WR_RECV:
-		if (wc->status != IBV_WC_SUCCESS) {
-			peer_close(p, EIO, "receive failed: %s",
-			    ibv_wc_status_str(wc->status));
-			return;
-		}
-		peer_recv(p, (int)(wc->wr_id >> 2), wc->byte_len);
-		return;
-	case WR_SEND:
-		p->sfree[p->nsfree++] = (int)(wc->wr_id >> 2);
-		p->sq_used--;
-		if (wc->status != IBV_WC_SUCCESS) {
-			peer_close(p, EIO, "send failed: %s",
-			    ibv_wc_status_str(wc->status));
-			return;
-		}
-		peer_flush(p);
-		peer_kick(p);
-		return;
-	default:		/* the signaled end of a posted round */
-		p->sq_used -= round_fn((void *)(uintptr_t)wc->wr_id, p,
-		    wc->status == IBV_WC_SUCCESS);
-		if (wc->status != IBV_WC_SUCCESS) {
-			peer_close(p, EIO, "RDMA %s on peer %s failed: %s",
-			    wc->opcode == IBV_WC_RDMA_READ ? "READ" : "WRITE",
-			    p->label, ibv_wc_status_str(wc->status));
-			return;
-		}
-		peer_flush(p);
-		peer_kick(p);
-		return;
-	}
-}
-
-/*
- * Before a disconnect is acted on: the messages that arrived ahead of it
- * (a HELLO saying why the peer refuses us, a reply), up to the flush of
- * the queue pair.  A completion that failed for another reason (a message
- * longer than a receive) goes to peer_wc too, which closes with its reason.
- */
-static void
-peer_drain(struct peer *p)
-{
-	struct ibv_wc wc;
-
-	while (p->state != PS_CLOSED && p->cq != NULL &&
-	    ibv_poll_cq(p->cq, 1, &wc) == 1 &&
-	    wc.status != IBV_WC_WR_FLUSH_ERR)
-		peer_wc(p, &wc);
-}
-
-static void
-peer_cq_events(struct segd *sd)
-{
-	struct ibv_cq *cq;
-	void *ctx;
-
-	while (ibv_get_cq_event(sd->rdma->comp_ch, &cq, &ctx) == 0) {
-		struct peer *p = ctx;
-		struct ibv_wc wc[PEER_POLL];
-		int n, i;
-
-		ibv_ack_cq_events(cq, 1);
-		if (p->state == PS_CLOSED || p->cq != cq)
-			continue;
-		peer_hold(p);	/* while its completions are handled */
-		if (ibv_req_notify_cq(cq, 0) != 0)
-			peer_close(p, EIO, "ibv_req_notify_cq: %s",
-			    strerror(errno));
-		while (p->state != PS_CLOSED &&
-		    (n = ibv_poll_cq(p->cq, PEER_POLL, wc)) > 0)
-			for (i = 0; i < n && p->state != PS_CLOSED; i++)
-				peer_wc(p, &wc[i]);
-		peer_put(p);
-	}
-}
-
-/*
- * A segd's control connection (c: its connect, checked); NULL, or why it
- * is refused (id untouched).
- */
-static const char *
-peer_accept(struct segd *sd, struct rdma_cm_id *id,
-    const struct segp_connect *c)
-{
-	struct rdma_conn_param cp;
-	uint8_t priv[SEGP_CONNECT_MAX];
-	struct peer *p;
-
-	if ((p = peer_new(sd, id, 0)) == NULL)
-		return errno == EAGAIN ? "too many peers (" STR(PEER_MAX) ")" :
-		    "out of memory";
-	id->context = p;
-	rdma_peer_addr(id, p->addr, sizeof p->addr);
-	snprintf(p->label, sizeof p->label, "%s", p->addr);
-	memcpy(p->cnonce, c->nonce, sizeof p->cnonce);
-	p->state = PS_CONNECT;
-	if (peer_setup(p) < 0 || conn_param(p, &cp, sd->auth ? priv : NULL) < 0) {
-		rdma_reject(id, NULL, 0);
-		peer_close(p, EIO, "accept: %s", p->why);
-		return NULL;	/* closed, and said why */
-	}
-	if (rdma_accept(id, &cp) != 0)
-		peer_close(p, EIO, "rdma_accept: %s", strerror(errno));
-	return NULL;
-}
-
-/*
- * Why a segd's control connect is refused by this segd, keyed or not;
- * NULL if it is taken.  A keyed one's tag covers the address and port it
- * was sent to: ours.
- */
-static const char *
-peer_admit(struct segd *sd, struct rdma_cm_id *id, const struct segp_connect *c)
-{
-	if (sd->auth == NULL)
-		return c->magic == SEGP_CONNECT_AUTH ? "peer authentication "
-		    "failed: this segd has no cluster key (start every segd "
-		    "with the same -k, or none)" : NULL;
-	if (c->magic != SEGP_CONNECT_AUTH)
-		return "peer authentication failed: the peer has no cluster key "
-		    "and this segd requires one (-k)";
-	if (!auth_connect_ok(sd->auth, c, rdma_get_local_addr(id)))
-		return "peer authentication failed: bad connect tag (another "
-		    "cluster key?)";
-	return NULL;
-}
-
-/*
- * A connect request: a segd's control connection, a process's data
- * connection (to the handler grant.c registered), or neither: refused at
- * once, so rping, perftest -R or ucmatose get nothing from segd's port.
- * So is a segd's that fails the cluster key's first step.
- */
-static void
-peer_request(struct segd *sd, struct rdma_cm_id *id,
-    const struct segp_connect *c, const char *why)
-{
-	static struct ratelimit rl;
-	char addr[INET6_ADDRSTRLEN];
-
-	if (c != NULL && c->magic == SEGP_CONNECT_DATA && data_connect.fn) {
-		data_connect.fn(data_connect.arg, id, c);
-		return;
-	}
-	if (c != NULL && c->magic != SEGP_CONNECT_DATA &&
-	    (why = peer_admit(sd, id, c)) == NULL &&
-	    (why = peer_accept(sd, id, c)) == NULL)
-		return;
-	if (why == NULL)
-		why = "no data path on this segd";
-	rdma_peer_addr(id, addr, sizeof addr);
-	if (log_rate(&rl, 10, __func__))
-		log_warnx("%s: connect from %s refused: %s", __func__, addr, why);
-	rdma_reject(id, why, (uint8_t)strlen(why));
-	rdma_destroy_id(id);
-}
-
-/* What an event carries, copied out before it is acked. */
-struct cm_copy {
-	struct segp_connect conn;	/* CONNECT_REQUEST */
-	int                 conn_ok;
-	uint8_t             snonce[SEGP_NONCELEN];	/* keyed ESTABLISHED */
-	int                 acc_ok;
-	char                reason[128];	/* REJECTED: the text, if any */
-	const char         *why;
-};
-
-static void
-cm_copy(struct segd *sd, struct rdma_cm_event *ev, struct peer *p,
-    struct cm_copy *cc)
-{
-	const uint8_t *d = ev->param.conn.private_data;
-	size_t len = d != NULL ? ev->param.conn.private_data_len : 0, i;
-
-	cc->why = NULL;
-	cc->conn_ok = cc->acc_ok = -1;
-	cc->reason[0] = '\0';
-	switch (ev->event) {
-	case RDMA_CM_EVENT_CONNECT_REQUEST:
-		cc->conn_ok = segp_connect_decode(d, len, &cc->conn, &cc->why);
-		break;
-	case RDMA_CM_EVENT_ESTABLISHED:
-		if (p != NULL && p->outbound && sd->auth != NULL)
-			cc->acc_ok = segp_accept_decode(d, len, cc->snonce,
-			    &cc->why);
-		break;
-	case RDMA_CM_EVENT_REJECTED:	/* a segd's reason: printable text */
-		for (i = 0; i < len && i < sizeof cc->reason - 1 &&
-		    d[i] >= 0x20 && d[i] < 0x7f; i++)
-			cc->reason[i] = (char)d[i];
-		cc->reason[i] = '\0';
-		break;
-	default:
-		break;
-	}
-}
-
-/* Ours (outbound) is accepted, or the peer's (inbound) set up: hellos. */
-static void
-peer_established(struct peer *p, const struct cm_copy *cc)
-{
-	if (p->outbound && p->sd->auth != NULL) {
-		if (cc->acc_ok < 0) {
-			peer_close(p, EACCES, "peer %s: peer authentication "
-			    "failed: %s", p->label, cc->why);
-			return;
-		}
-		memcpy(p->snonce, cc->snonce, sizeof p->snonce);
-	}
-	p->state = PS_HELLO;
-	hello_send(p);
-	auth_send(p);
-	if (p->state != PS_CLOSED)
-		ready_if_done(p);
-}
-
-/* Every rdma_cm event goes through this one switch, acked first. */
-static void
-peer_cm_events(struct segd *sd)
-{
-	struct rdma_cm_event *ev;
-
-	while (rdma_get_cm_event(sd->rdma->cm_ch, &ev) == 0) {
-		enum rdma_cm_event_type type = ev->event;
-		struct rdma_cm_id *id = ev->id;
-		int status = ev->status;
-		struct peer *p = type == RDMA_CM_EVENT_CONNECT_REQUEST ? NULL :
-		    id->context;
-		struct rdma_conn_param cp;
-		uint8_t priv[SEGP_CONNECT_MAX];
-		struct cm_copy cc;
-
-		cm_copy(sd, ev, p, &cc);	/* ev's data is gone once acked */
-		rdma_ack_cm_event(ev);
-		if (p != NULL)
-			peer_hold(p);
-		switch (type) {
-		case RDMA_CM_EVENT_CONNECT_REQUEST:
-			peer_request(sd, id, cc.conn_ok == 0 ? &cc.conn : NULL,
-			    cc.why);
-			break;
-		case RDMA_CM_EVENT_ADDR_RESOLVED:
-			if (p == NULL || p->state != PS_ADDR)
-				break;
-			p->state = PS_ROUTE;
-			if (rdma_resolve_route(id, (int)sd->deadline_ms) != 0)
-				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
-				    "rdma_resolve_route: %s", p->label,
-				    strerror(errno));
-			break;
-		case RDMA_CM_EVENT_ROUTE_RESOLVED:
-			if (p == NULL || p->state != PS_ROUTE)
-				break;
-			p->state = PS_CONNECT;
-			if (peer_setup(p) < 0 || conn_param(p, &cp, priv) < 0) {
-				peer_close(p, EIO, "peer %s: %s", p->label, p->why);
-				break;
-			}
-			if (rdma_connect(id, &cp) != 0)
-				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
-				    "rdma_connect: %s", p->label, strerror(errno));
-			break;
-		case RDMA_CM_EVENT_ESTABLISHED:
-			if (p != NULL && p->state == PS_CONNECT)
-				peer_established(p, &cc);
-			break;
-		case RDMA_CM_EVENT_REJECTED:
-			if (p != NULL && cc.reason[0] != '\0') {
-				peer_close(p, strstr(cc.reason, "authentication") ?
-				    EACCES : ECONNREFUSED, "peer %s refused the "
-				    "connection: %s", p->label, cc.reason);
-				break;
-			}
-			/* FALLTHROUGH */
-		case RDMA_CM_EVENT_ADDR_ERROR:
-		case RDMA_CM_EVENT_ROUTE_ERROR:
-		case RDMA_CM_EVENT_CONNECT_ERROR:
-		case RDMA_CM_EVENT_UNREACHABLE:
-			if (p != NULL)
-				peer_close(p, EHOSTUNREACH, "peer %s unreachable: "
-				    "%s (status %d)", p->label,
-				    rdma_event_str(type), status);
-			break;
-		case RDMA_CM_EVENT_DISCONNECTED:
-			if (p == NULL)
-				break;
-			peer_drain(p);
-			if (p->state == PS_HELLO && !p->hello_in && !p->cut) {
-				/* its hello (saying why it refuses us) may
-				 * complete just behind: a moment to read it */
-				struct timeval tv = { 0, PEER_CUT_WAIT_MS * 1000 };
-
-				p->cut = 1;
-				evtimer_add(p->timer, &tv);
-				break;
-			}
-			peer_close(p, ECONNRESET, "peer %s disconnected",
-			    p->label);
-			break;
-		case RDMA_CM_EVENT_DEVICE_REMOVAL:
-			if (p != NULL)
-				peer_close(p, ENODEV, "RDMA device removed");
-			break;
-		default:	/* TIMEWAIT_EXIT, ADDR_CHANGE, ... */
-			break;
-		}
-		if (p != NULL)
-			peer_put(p);
-	}
-}
-
-/* The connection to host:port: an existing one, or a new one under way. */
-struct peer *
-peer_get(struct segd *sd, const char *host, uint16_t port, const char *label,
-    struct segerr *e)
-{
-	struct sockaddr_storage dst, src;
-	struct rdma_cm_id *id;
-	struct peer *p;
-	char key[sizeof p->key];
-
-	if (sd->rdma == NULL) {
-		seterr(e, ENOTSUP, "segd has no RDMA: start it with -l ADDR");
-		return NULL;
-	}
-	snprintf(key, sizeof key, "%s:%u", host, port);
-	TAILQ_FOREACH(p, &peers, entry)
-		if (p->state != PS_CLOSED && strcmp(p->key, key) == 0)
-			return p;
-	if (rdma_sockaddr(host, port, &dst, e) < 0)
-		return NULL;
-	if (rdma_create_id(sd->rdma->cm_ch, &id, NULL, RDMA_PS_TCP) != 0) {
-		seterr(e, errno, "rdma_create_id: %s", strerror(errno));
-		return NULL;
-	}
-	if ((p = peer_new(sd, id, 1)) == NULL) {
-		int err = errno;
-
-		rdma_destroy_id(id);
-		if (err == EAGAIN)
-			seterr(e, EAGAIN, "too many peers (%d)", PEER_MAX);
-		else
-			seterr(e, ENOMEM, "out of memory");
-		return NULL;
-	}
-	id->context = p;
-	snprintf(p->key, sizeof p->key, "%s", key);
-	snprintf(p->addr, sizeof p->addr, "%s", host);
-	snprintf(p->label, sizeof p->label, "%s", label);
-	p->state = PS_ADDR;
-	src = sd->rdma->addr;
-	if (src.ss_family == AF_INET)
-		((struct sockaddr_in *)&src)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)&src)->sin6_port = 0;
-	if (rdma_resolve_addr(id, src.ss_family == dst.ss_family ?
-	    (struct sockaddr *)&src : NULL, (struct sockaddr *)&dst,
-	    (int)sd->deadline_ms) != 0) {
-		seterr(e, errno, "peer %s unreachable: rdma_resolve_addr: %s",
-		    label, strerror(errno));
-		peer_close(p, errno, "%s", e->msg);
-		return NULL;
-	}
-	return p;
-}
-
 /* Room on the send queue for n more work requests. */
 int
 peer_room(const struct peer *p, unsigned n)
@@ -1164,7 +511,7 @@ peer_fail(struct peer *p, int code, const char *fmt, ...)
 }
 
 /* The room observers, while the peer is ready. */
-static void
+void
 peer_kick(struct peer *p)
 {
 	unsigned i;
@@ -1176,7 +523,6 @@ peer_kick(struct peer *p)
 		room_obs[i].fn(room_obs[i].arg, p);
 	peer_put(p);
 }
-
 
 /*
  * A heartbeat tick, every -H / PEER_BEATS ms while the peer is ready:
@@ -1212,7 +558,7 @@ peer_beat_cb(int fd, short ev, void *arg)
 }
 
 /* The heartbeat of a connection now ready; none if segd -H is 0. */
-static void
+void
 peer_beat_start(struct peer *p)
 {
 	unsigned tick = p->sd->heartbeat_ms / PEER_BEATS;
@@ -1229,51 +575,4 @@ peer_beat_start(struct peer *p)
 	p->heard = 1;
 	p->silent = 0;
 	event_add(p->beat, &tv);
-}
-
-static void
-cm_cb(int fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	peer_cm_events(arg);
-}
-
-static void
-comp_cb(int fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	peer_cq_events(arg);
-}
-
-/* Serve the rdma_cm and completion channels rdma_init() opened. */
-int
-peer_start(struct segd *sd, struct segerr *e)
-{
-	cm_ev = event_new(sd->base, sd->rdma->cm_ch->fd, EV_READ | EV_PERSIST,
-	    cm_cb, sd);
-	comp_ev = event_new(sd->base, sd->rdma->comp_ch->fd,
-	    EV_READ | EV_PERSIST, comp_cb, sd);
-	if (cm_ev == NULL || comp_ev == NULL || event_add(cm_ev, NULL) < 0 ||
-	    event_add(comp_ev, NULL) < 0) {
-		peer_shutdown(sd);
-		return seterr(e, ENOMEM, "event_new failed");
-	}
-	return 0;
-}
-
-void
-peer_shutdown(struct segd *sd)
-{
-	struct peer *p;
-
-	(void)sd;
-	while ((p = TAILQ_FIRST(&peers)) != NULL)
-		peer_close(p, ESHUTDOWN, "segd is shutting down");
-	if (cm_ev != NULL)
-		event_free(cm_ev);
-	if (comp_ev != NULL)
-		event_free(comp_ev);
-	cm_ev = comp_ev = NULL;
 }

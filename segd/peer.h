@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /* Copyright (c) 2025-2026 the segd authors */
 /*
- * peer.h: segd<->segd connections' insides, shared by peer.c (the
- * connections) and peers.c (what other modules may ask of them).  Nothing
- * else includes it; the entry points are in segd.h.
+ * peer.h: segd<->segd connections' insides, shared by peer.c (the table,
+ * queue pairs, sending), peer_msg.c (what arrives, the handshake),
+ * peer_cm.c (rdma_cm) and peers.c (what other modules may ask of them).
+ * Nothing else includes it; the entry points are in segd.h.
  */
 #ifndef SEGD_PEER_H
 #define SEGD_PEER_H
@@ -11,6 +12,10 @@
 #include "segd.h"
 
 #define PEER_SENDBUFS  64
+#define PEER_MAX       256	/* connections at once */
+
+#define WR_RECV 1
+#define WR_SEND 2	/* else the wr_id is a round's context (aligned) */
 
 enum peer_state {
 	PS_ADDR,	/* outbound: resolving the address */
@@ -78,5 +83,26 @@ struct peer {
 TAILQ_HEAD(peerlist, peer);
 extern struct peerlist peers;		/* peer.c */
 extern const char *const peer_state_names[];
+
+struct rdma_conn_param;
+
+/* peer.c: the table, queue pairs and buffers, sending, closing */
+struct peer *peer_new(struct segd *, struct rdma_cm_id *, int outbound);
+int  peer_setup(struct peer *);
+int  peer_conn_param(struct peer *, struct rdma_conn_param *,
+    uint8_t priv[SEGP_CONNECT_MAX]);
+int  peer_post_recv(struct peer *, int slot);
+void peer_flush(struct peer *);
+void peer_kick(struct peer *);
+void peer_beat_start(struct peer *);
+void peer_close(struct peer *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* peer_msg.c: completions, received messages, the HELLO/AUTH handshake */
+void peer_hello_send(struct peer *);
+void peer_auth_send(struct peer *);
+void peer_ready_if_done(struct peer *);
+void peer_drain(struct peer *);
+void peer_cq_events(struct segd *);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * pstats.c: counters per peer, kept by the peer's node name across its
- * connections: messages sent and received by type (peer.c counts them),
- * connections made and ended by an error (peer.c), and the remote
+ * connections: messages sent and received by type (peer.c and peer_msg.c
+ * count them), connections made (peer_msg.c) and ended by an error
+ * (peer.c), and the remote
  * operations segd posts for its clients, with their failures, bytes and
  * latency in a fixed-bucket histogram (rseg.c counts them).  control.c
  * formats them.  It calls nothing; the table never shrinks, so a pointer

@@ -7,10 +7,10 @@
  * since posted work requests cannot be taken back, and every operation on
  * the connection fails with a message naming the peer.
  *
- * rop.c sits on peer.c: the replies (LIST_REP, IMPORT_REP, ERROR, ACK)
- * come through the handlers it registers, a posted round's completion
- * through the round handler, a connection's end and room on its send queue
- * through its observers.
+ * rop.c sits on peer.c and peer_msg.c: the replies (LIST_REP, IMPORT_REP,
+ * ERROR, ACK) come through the handlers it registers, a posted round's
+ * completion through the round handler, a connection's end and room on
+ * its send queue through its observers.
  */
 #include <errno.h>
 #include <stdio.h>

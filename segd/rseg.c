@@ -8,35 +8,28 @@
  * system's net/ view.  Each hands over its buffers as (address, lkey)
  * pairs and gets one callback per operation.
  *
- * An io is a series of rounds of at most RSEG_ROUND RDMA READs or WRITEs
- * on the peer's queue pair; every check (range, grant) is made before
- * anything is posted.  A barrier is a one-byte READ after the writes: a
- * read on the same queue pair returns only after earlier writes are placed.
+ * It is three files: this one keeps the imports (the list, references,
+ * the bindings a reply names), IMPORT and LIST, and what the peer
+ * connections tell of them; rseg_io.c moves bytes (get, put, barrier),
+ * asks for tickets and does lock operations; rseg_free.c returns buffers
+ * (FREE, with its batches in doubt) and signals.  Both sit on this one.
  *
  * Every operation is counted for its peer's node (pstats.c): done or
  * failed, its bytes or addresses, its latency from submission to the end.
  *
  * REVOKE from an exporter marks its import revoked; a connection's end
  * marks every import made over it lost.  Both arrive through the handler
- * and observer rseg_init() registers with peer.c.
+ * and observer rseg_init() registers with peer_msg.c and peer.c.
  */
-#include <sys/random.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <infiniband/verbs.h>
-
 #include "segd.h"
 
-#define RSEG_ROUND      32		/* work requests per round */
-#define RSEG_MAXWR      (1u << 20)	/* bytes in one work request */
-#define RSEG_ROUNDMAX   (8u << 20)	/* bytes in a round: a deadline's step */
 #define RSEG_LISTMAX    65536		/* entries of one peer's listing */
 #define REVOKED_MAX     256		/* revoked names remembered */
-#define DOUBT_MAX       64		/* FREE batches in doubt remembered */
-#define DOUBT_DEADLINES 10		/* ... for this many deadlines */
 
 static LIST_HEAD(, rimp) rimps = LIST_HEAD_INITIALIZER(rimps);
 static unsigned nrimps;
@@ -141,8 +134,8 @@ rseg_count(unsigned *direct)
 }
 
 /* An operation ended: counted under p's node name, else node, else label. */
-static void
-count(const struct peer *p, const char *node, const char *label, int op,
+void
+rseg_count_op(const struct peer *p, const char *node, const char *label, int op,
     uint64_t amount, uint64_t t0, int ok)
 {
 	const char *n = p != NULL ? peer_node(p) : "";
@@ -151,8 +144,8 @@ count(const struct peer *p, const char *node, const char *label, int op,
 }
 
 /* A reply that is an error, or not the one expected, into e. */
-static void
-reply_error(struct segerr *e, uint16_t type, const union segp_msg *m,
+void
+rseg_reply_error(struct segerr *e, uint16_t type, const union segp_msg *m,
     const char *label)
 {
 	if (type == SEGP_ERROR)
@@ -190,7 +183,7 @@ imp_fail(struct rop *r, int code, const char *msg)
 	struct segerr e;
 
 	seterr(&e, code, "%s", msg);
-	count(NULL, o->node, o->label, PSO_IMPORT, 0, o->t0, 0);
+	rseg_count_op(NULL, o->node, o->label, PSO_IMPORT, 0, o->t0, 0);
 	o->cb(o->arg, NULL, &e);
 	free(o);
 }
@@ -214,8 +207,8 @@ rimp_direct(struct rimp *imp, const struct segp_import_rep *rep)
 }
 
 /* The binding an import reply (or REBIND) names: keys, address, path. */
-static void
-rimp_bind(struct rimp *imp, const struct segp_import_rep *rep)
+void
+rseg_bind(struct rimp *imp, const struct segp_import_rep *rep)
 {
 	imp->rva = rep->va;
 	imp->gen = rep->gen;
@@ -240,7 +233,7 @@ rimp_new(struct peer *p, const struct impop *o, const struct segp_import_rep *re
 	snprintf(imp->label, sizeof imp->label, "%s", o->label);
 	imp->id = rep->id;
 	imp->len = rep->len;
-	rimp_bind(imp, rep);
+	rseg_bind(imp, rep);
 	LIST_INSERT_HEAD(&rimps, imp, entry);
 	nrimps++;
 	return imp;
@@ -255,14 +248,14 @@ imp_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 	struct segerr e;
 
 	if (type != SEGP_IMPORT_REP)
-		reply_error(&e, type, m, o->label);
+		rseg_reply_error(&e, type, m, o->label);
 	else if ((imp = rimp_new(p, o, &m->import_rep)) == NULL) {
 		union segp_msg u = { .id = m->import_rep.id };
 		peer_send(p, SEGP_UNIMPORT, 0, &u);	/* it keeps nothing */
 		seterr(&e, ENOMEM, "out of memory");
 	} else
 		revoked_clear(imp->node, imp->name);
-	count(p, o->node, o->label, PSO_IMPORT, 0, o->t0, imp != NULL);
+	rseg_count_op(p, o->node, o->label, PSO_IMPORT, 0, o->t0, imp != NULL);
 	rop_done(r);
 	o->cb(o->arg, imp, imp != NULL ? NULL : &e);
 	free(o);
@@ -330,8 +323,8 @@ ls_finish(struct lsop *o, const char *node, const struct segerr *e)
 	if (e == NULL)
 		for (i = 0; i < o->n; i++)	/* exported again */
 			revoked_clear(node, o->ents[i].name);
-	count(NULL, node, o->node[0] ? o->node : o->label, PSO_LIST, 0, o->t0,
-	    e == NULL);
+	rseg_count_op(NULL, node, o->node[0] ? o->node : o->label, PSO_LIST, 0,
+	    o->t0, e == NULL);
 	o->cb(o->arg, node, o->ents, e == NULL ? o->n : 0, e);
 	free(o->ents);
 	free(o);
@@ -388,7 +381,7 @@ ls_reply(struct rop *r, uint16_t type, const union segp_msg *m)
 
 	snprintf(node, sizeof node, "%s", peer_node(r->peer));
 	if (type != SEGP_LIST_REP)
-		reply_error(&e, type, m, o->label);
+		rseg_reply_error(&e, type, m, o->label);
 	else if (ls_append(o, &m->list_rep, peer_version(r->peer), &e) == 0) {
 		if (o->cursor != 0) {
 			ls_start(r);	/* the next page */
@@ -424,682 +417,6 @@ rseg_list(struct segd *sd, struct peer *p, const char *label, rseg_list_cb cb,
 	snprintf(o->node, sizeof o->node, "%s", peer_node(p));
 	o->t0 = pstat_now();
 	rop_submit(p, &o->rop, &ls_ops);
-}
-
-/* ---- io: rounds of RDMA READ or WRITE ---- */
-
-struct ioop {
-	struct rop      rop;
-	struct segd    *sd;
-	struct rimp    *imp;	/* held */
-	int             kind;
-	rseg_done_cb    cb;
-	void           *arg;
-	int             posted;	/* a round has been posted */
-	uint32_t        n, next;	/* entries, and the next one to post */
-	uint64_t        nextoff;	/* bytes of entry next already posted */
-	uint64_t        t0, bytes;
-	struct rseg_sge v[];
-};
-
-static const int io_kind_op[] = {
-	[SEGW_IO_GET] = PSO_GET, [SEGW_IO_PUT] = PSO_PUT,
-	[SEGW_IO_BARRIER] = PSO_BARRIER,
-};
-
-static void
-io_finish(struct ioop *o, const struct segerr *e)
-{
-	int op = o->kind >= SEGW_IO_GET && o->kind <= SEGW_IO_BARRIER ?
-	    io_kind_op[o->kind] : PSO_GET;
-
-	count(NULL, o->imp->node, o->imp->label, op, o->bytes, o->t0, e == NULL);
-	o->cb(o->arg, e);
-	rseg_put(o->imp);	/* the io's */
-	free(o);
-}
-
-static void
-wr_fill(struct ibv_send_wr *wr, struct ibv_sge *sge, int opcode,
-    uint64_t addr, uint32_t len, uint32_t lkey, uint64_t raddr, uint32_t rkey)
-{
-	memset(wr, 0, sizeof *wr);
-	sge->addr = addr;
-	sge->length = len;
-	sge->lkey = lkey;
-	wr->sg_list = sge;
-	wr->num_sge = 1;
-	wr->opcode = opcode;
-	wr->wr.rdma.remote_addr = raddr;
-	wr->wr.rdma.rkey = rkey;
-}
-
-/* The next round's work requests into wr; how many. */
-static unsigned
-io_round(struct ioop *o, struct ibv_send_wr *wr, struct ibv_sge *sge)
-{
-	uint32_t i = o->next;
-	uint64_t off = o->nextoff, bytes = 0;
-	unsigned k = 0;
-	int opcode = o->kind == SEGW_IO_GET ? IBV_WR_RDMA_READ :
-	    IBV_WR_RDMA_WRITE;
-
-	while (k < RSEG_ROUND && i < o->n && bytes < RSEG_ROUNDMAX) {
-		const struct rseg_sge *v = &o->v[i];
-		uint64_t chunk = v->len - off;
-
-		if (chunk > RSEG_MAXWR)
-			chunk = RSEG_MAXWR;
-		if (chunk > 0) {
-			wr_fill(&wr[k], &sge[k], opcode, v->addr + off,
-			    (uint32_t)chunk, v->lkey, o->imp->rva + v->off + off,
-			    o->imp->rkey);
-			k++;
-			bytes += chunk;
-			off += chunk;
-		}
-		if (off == v->len) {
-			i++;
-			off = 0;
-		}
-	}
-	o->next = i;
-	o->nextoff = off;
-	return k;
-}
-
-static int
-io_start(struct rop *r)
-{
-	struct ioop *o = (struct ioop *)r;
-	struct ibv_send_wr wr[RSEG_ROUND];
-	struct ibv_sge sge[RSEG_ROUND];
-	uint32_t next = o->next;
-	uint64_t nextoff = o->nextoff;
-	struct segerr e;
-	unsigned k;
-	int rc;
-
-	if (!o->posted && o->imp->revoked) {	/* revoked while it waited */
-		rop_done(r);
-		rseg_usable(o->imp, &e);
-		io_finish(o, &e);
-		return 0;
-	}
-	if (o->kind == SEGW_IO_BARRIER && !o->posted) {
-		struct rdma *rd = o->sd->rdma;
-		wr_fill(&wr[0], &sge[0], IBV_WR_RDMA_READ,
-		    (uintptr_t)rd->scratch, 1, rd->scratch_mr->lkey,
-		    o->imp->rva, o->imp->rkey);
-		k = 1;
-	} else if ((k = io_round(o, wr, sge)) == 0) {	/* all completed */
-		rop_done(r);
-		io_finish(o, NULL);
-		return 0;
-	}
-	if ((rc = rop_post(r, wr, k)) != 0) {
-		o->next = next;		/* not posted: the same round again */
-		o->nextoff = nextoff;
-		return rc == 1 ? 1 : 0;	/* -1: failed, o is gone */
-	}
-	o->posted = 1;
-	return 0;
-}
-
-static void
-io_fail(struct rop *r, int code, const char *msg)
-{
-	struct ioop *o = (struct ioop *)r;
-	struct rimp *imp = o->imp;
-	struct segerr e;
-
-	if (o->kind == SEGW_IO_PUT && imp->err == 0) {
-		imp->err = code;	/* for the next barrier */
-		snprintf(imp->errmsg, sizeof imp->errmsg, "%s", msg);
-	}
-	seterr(&e, code, "%s", msg);
-	io_finish(o, &e);
-}
-
-static void
-io_reply(struct rop *r, uint16_t type, const union segp_msg *m)
-{
-	(void)r;
-	(void)type;
-	(void)m;	/* ios send no messages */
-}
-
-static const struct rop_ops io_ops = { io_start, io_reply, io_fail };
-
-/* Before anything is posted: the import, the grant, every range. */
-static int
-io_check(const struct rimp *imp, int kind, const struct rseg_sge *v,
-    uint32_t n, struct segerr *e)
-{
-	uint32_t i;
-
-	if (rseg_usable(imp, e) < 0)
-		return -1;
-	if (kind == SEGW_IO_PUT && !(imp->perm & SEGW_WR))
-		return seterr(e, EACCES, "permission denied: segment '%s' on "
-		    "node %s is exported read-only to this node", imp->name,
-		    imp->label);
-	for (i = 0; i < n; i++)
-		if (v[i].off > imp->len || v[i].len > imp->len - v[i].off)
-			return seterr(e, ERANGE, "range 0x%llx+0x%llx is past "
-			    "the end of segment '%s' (length 0x%llx)",
-			    (unsigned long long)v[i].off,
-			    (unsigned long long)v[i].len, imp->name,
-			    (unsigned long long)imp->len);
-	return 0;
-}
-
-/*
- * Move the bytes of n entries (none for a barrier); cb when every round
- * completed or the operation failed.  -1 with e, and no cb, when a check
- * fails; a barrier then reports the first put error since the last one.
- */
-int
-rseg_io(struct segd *sd, struct rimp *imp, int kind, const struct rseg_sge *v,
-    uint32_t n, rseg_done_cb cb, void *arg, struct segerr *e)
-{
-	struct ioop *o;
-
-	if (kind == SEGW_IO_BARRIER) {
-		n = 0;
-		if (imp->err != 0) {
-			seterr(e, imp->err, "%s", imp->errmsg);
-			imp->err = 0;
-			return -1;
-		}
-	}
-	if (io_check(imp, kind, v, n, e) < 0)
-		return -1;
-	if ((o = calloc(1, sizeof *o + n * sizeof o->v[0])) == NULL)
-		return seterr(e, ENOMEM, "out of memory");
-	o->sd = sd;
-	o->imp = imp;
-	rseg_hold(imp);		/* the io's reference */
-	o->kind = kind;
-	o->cb = cb;
-	o->arg = arg;
-	o->n = n;
-	if (n > 0)
-		memcpy(o->v, v, n * sizeof *v);
-	while (n-- > 0)
-		o->bytes += v[n].len;
-	o->t0 = pstat_now();
-	rop_submit(imp->peer, &o->rop, &io_ops);
-	return 0;
-}
-
-/* ---- a new ticket: TICKET, answered by IMPORT_REP ---- */
-
-struct tkop {
-	struct rop     rop;
-	struct rimp   *imp;	/* held */
-	rseg_done_cb   cb;
-	void          *arg;
-};
-
-static int
-tk_start(struct rop *r)
-{
-	struct tkop *o = (struct tkop *)r;
-	union segp_msg m = { .id = o->imp->id };
-
-	rop_send(r, SEGP_TICKET, &m);
-	return 0;
-}
-
-static void
-tk_finish(struct tkop *o, const struct segerr *e)
-{
-	o->cb(o->arg, e);
-	rseg_put(o->imp);	/* the request's */
-	free(o);
-}
-
-static void
-tk_fail(struct rop *r, int code, const char *msg)
-{
-	struct segerr e;
-
-	seterr(&e, code, "%s", msg);
-	tk_finish((struct tkop *)r, &e);
-}
-
-static void
-tk_reply(struct rop *r, uint16_t type, const union segp_msg *m)
-{
-	struct tkop *o = (struct tkop *)r;
-	struct segerr e;
-
-	rop_done(r);
-	if (type != SEGP_IMPORT_REP)
-		reply_error(&e, type, m, o->imp->label);
-	else if (!m->import_rep.direct || m->import_rep.id != o->imp->id ||
-	    m->import_rep.len != o->imp->len)
-		seterr(&e, EPROTO, "peer %s answered a ticket request with "
-		    "another import", o->imp->label);
-	else {
-		rimp_bind(o->imp, &m->import_rep);	/* rebound meanwhile? */
-		tk_finish(o, NULL);
-		return;
-	}
-	tk_finish(o, &e);
-}
-
-static const struct rop_ops tk_ops = { tk_start, tk_reply, tk_fail };
-
-int
-rseg_ticket(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
-{
-	struct tkop *o;
-
-	if (rseg_usable(imp, e) < 0)
-		return -1;
-	if (!imp->direct)
-		return seterr(e, ENOTSUP, "node %s offers no direct data path "
-		    "for '%s'", imp->label, imp->name);
-	if ((o = calloc(1, sizeof *o)) == NULL)
-		return seterr(e, ENOMEM, "out of memory");
-	o->imp = imp;
-	rseg_hold(imp);		/* the request's reference */
-	o->cb = cb;
-	o->arg = arg;
-	rop_submit(imp->peer, &o->rop, &tk_ops);
-	return 0;
-}
-
-/* ---- remote free and signal: one message, acknowledged ---- */
-
-/*
- * Every FREE carries a batch number; the owner remembers the numbers of
- * the batches it applied, per sender node.  A FREE whose answer was lost
- * (the connection went, or the deadline passed) is in doubt: it may have
- * been applied.  Its batch is remembered here (exporter, segment and
- * addresses; for DOUBT_DEADLINES deadlines, the oldest of DOUBT_MAX
- * forgotten sooner), not for ever: the same addresses freed much later
- * are buffers used again, a new batch.  When the caller returns
- * the same addresses again -- libseg does at once after a lost connection
- * (ENOTCONN), an application after a deadline -- that FREE gets the same
- * number, and an owner that applied it acknowledges it without applying
- * it twice.
- */
-static struct doubt {
-	char      where[INET6_ADDRSTRLEN + 8];
-	char      name[SEG_NAMEMAX + 1];
-	uint32_t  seq, n;
-	uint64_t *addrs;	/* NULL: a free slot */
-	long long expires;	/* ms, monotonic */
-} doubts[DOUBT_MAX];
-static unsigned doubt_ms;	/* how long a batch stays in doubt */
-static unsigned doubt_next;
-static uint32_t free_seq;	/* the last batch number given */
-
-/* The batch in doubt of imp's segment with these addresses; NULL: none. */
-static struct doubt *
-doubt_find(const struct rimp *imp, const uint64_t *addrs, uint32_t n)
-{
-	unsigned i;
-
-	for (i = 0; i < DOUBT_MAX; i++)
-		if (doubts[i].addrs != NULL && doubts[i].n == n &&
-		    doubts[i].expires > seg_now_ms() &&
-		    strcmp(doubts[i].where, imp->where) == 0 &&
-		    strcmp(doubts[i].name, imp->name) == 0 &&
-		    memcmp(doubts[i].addrs, addrs, n * sizeof *addrs) == 0)
-			return &doubts[i];
-	return NULL;
-}
-
-static void
-doubt_clear(struct doubt *d)
-{
-	free(d->addrs);
-	d->addrs = NULL;
-}
-
-/* The batch number of a FREE: its own again if it is the one in doubt. */
-static uint32_t
-batch_seq(const struct rimp *imp, const uint64_t *addrs, uint32_t n)
-{
-	struct doubt *d = doubt_find(imp, addrs, n);
-
-	if (d != NULL)
-		return d->seq;
-	if (free_seq == 0 && getrandom(&free_seq, sizeof free_seq, 0) !=
-	    sizeof free_seq)	/* differs across restarts: only 0 is none */
-		free_seq = (uint32_t)pstat_now();
-	if (++free_seq == 0)
-		free_seq = 1;
-	return free_seq;
-}
-
-/* A FREE without an answer: in doubt (the oldest forgotten if need be). */
-static void
-doubt_add(const struct rimp *imp, const struct segp_free *f)
-{
-	struct doubt *d = doubt_find(imp, f->addrs, f->n);
-	uint64_t *a;
-	unsigned i;
-
-	if ((a = malloc(f->n * sizeof *a)) == NULL) {
-		log_warnx("%s: out of memory: a retry of batch %u to node %s may "
-		    "be refused as a double free", __func__, f->seq, imp->label);
-		return;
-	}
-	for (i = 0; d == NULL && i < DOUBT_MAX; i++)
-		if (doubts[i].addrs == NULL ||
-		    doubts[i].expires <= seg_now_ms())
-			d = &doubts[i];
-	if (d == NULL)
-		d = &doubts[doubt_next++ % DOUBT_MAX];
-	doubt_clear(d);
-	snprintf(d->where, sizeof d->where, "%s", imp->where);
-	snprintf(d->name, sizeof d->name, "%s", imp->name);
-	memcpy(a, f->addrs, f->n * sizeof *a);
-	d->addrs = a;
-	d->n = f->n;
-	d->seq = f->seq;
-	d->expires = seg_now_ms() + doubt_ms;
-}
-
-/* An answer came: the batch is no longer in doubt. */
-static void
-doubt_settle(const struct rimp *imp, const struct segp_free *f)
-{
-	struct doubt *d = doubt_find(imp, f->addrs, f->n);
-
-	if (d != NULL && d->seq == f->seq)
-		doubt_clear(d);
-}
-
-struct nop {
-	struct rop     rop;
-	struct rimp   *imp;	/* held */
-	rseg_done_cb   cb;
-	void          *arg;
-	uint16_t       type;
-	uint64_t       t0;
-	union segp_msg m;
-};
-
-static int
-n_start(struct rop *r)
-{
-	struct nop *o = (struct nop *)r;
-
-	rop_send(r, o->type, &o->m);
-	return 0;
-}
-
-static void
-n_finish(struct nop *o, const struct segerr *e)
-{
-	if (o->type == SEGP_FREE)
-		count(NULL, o->imp->node, o->imp->label, PSO_FREE, o->m.free.n,
-		    o->t0, e == NULL);
-	else
-		count(NULL, o->imp->node, o->imp->label, PSO_SIGNAL, 0, o->t0,
-		    e == NULL);
-	o->cb(o->arg, e);
-	rseg_put(o->imp);	/* the message's */
-	free(o);
-}
-
-static void
-n_fail(struct rop *r, int code, const char *msg)
-{
-	struct nop *o = (struct nop *)r;
-	struct segerr e;
-
-	if (o->type != SEGP_FREE) {
-		seterr(&e, code, "%s", msg);
-		n_finish(o, &e);
-		return;
-	}
-	/*
-	 * In doubt: the caller may return the same addresses again.  A lost
-	 * connection says ENOTCONN, so libseg imports again and does, until
-	 * the import's deadline; a deadline that passed is spent: no retry
-	 * behind the caller's back.
-	 */
-	doubt_add(o->imp, &o->m.free);
-	seterr(&e, code == ETIMEDOUT ? code : ENOTCONN, "%s; the free of batch "
-	    "%u may have been applied: return the same addresses again", msg,
-	    o->m.free.seq);
-	n_finish(o, &e);
-}
-
-static void
-n_reply(struct rop *r, uint16_t type, const union segp_msg *m)
-{
-	struct nop *o = (struct nop *)r;
-	struct segerr e;
-
-	rop_done(r);
-	if (o->type == SEGP_FREE)
-		doubt_settle(o->imp, &o->m.free);
-	if (type == SEGP_ACK) {
-		n_finish(o, NULL);
-		return;
-	}
-	reply_error(&e, type, m, o->imp->label);
-	n_finish(o, &e);
-}
-
-static const struct rop_ops n_ops = { n_start, n_reply, n_fail };
-
-static int
-notify(struct rimp *imp, uint16_t type, const uint64_t *addrs, uint32_t n,
-    rseg_done_cb cb, void *arg, struct segerr *e)
-{
-	struct nop *o;
-
-	if (rseg_usable(imp, e) < 0)
-		return -1;
-	if (type == SEGP_FREE && (n == 0 || n > SEGP_FREE_MAX))
-		return seterr(e, EINVAL, "a remote free takes 1 to %d "
-		    "addresses", SEGP_FREE_MAX);
-	if ((o = calloc(1, sizeof *o)) == NULL)
-		return seterr(e, ENOMEM, "out of memory");
-	o->imp = imp;
-	rseg_hold(imp);		/* the message's reference */
-	o->cb = cb;
-	o->arg = arg;
-	o->type = type;
-	if (type == SEGP_FREE) {
-		o->m.free.id = imp->id;
-		o->m.free.n = n;
-		o->m.free.seq = batch_seq(imp, addrs, n);
-		memcpy(o->m.free.addrs, addrs, n * sizeof *addrs);
-	} else
-		o->m.id = imp->id;
-	o->t0 = pstat_now();
-	rop_submit(imp->peer, &o->rop, &n_ops);
-	return 0;
-}
-
-/* Return buffers of an imported zero-copy segment to its owner. */
-int
-rseg_free(struct rimp *imp, const uint64_t *addrs, uint32_t n,
-    rseg_done_cb cb, void *arg, struct segerr *e)
-{
-	return notify(imp, SEGP_FREE, addrs, n, cb, arg, e);
-}
-
-int
-rseg_signal(struct rimp *imp, rseg_done_cb cb, void *arg, struct segerr *e)
-{
-	return notify(imp, SEGP_SIGNAL, NULL, 0, cb, arg, e);
-}
-
-/* ---- lock operations: one RDMA atomic, or an ALIVE question ---- */
-
-struct atop {
-	struct rop     rop;
-	struct segd   *sd;
-	struct rimp   *imp;	/* held */
-	int            kind;	/* SEGW_AT_CAS, _FADD, _ALIVE */
-	uint64_t       off, a, b;
-	rseg_word_cb   cb;
-	void          *arg;
-	int            posted;
-	struct ibv_mr *mr;	/* over result: the NIC writes the old word */
-	uint64_t       t0;
-	uint64_t       result;
-};
-
-static void
-at_finish(struct atop *o, uint64_t word, const struct segerr *e)
-{
-	count(NULL, o->imp->node, o->imp->label, o->kind == SEGW_AT_ALIVE ?
-	    PSO_ALIVE : PSO_ATOMIC, 0, o->t0, e == NULL);
-	o->cb(o->arg, word, e);
-	rdma_dereg(o->mr);
-	rseg_put(o->imp);	/* the operation's */
-	free(o);
-}
-
-static int
-at_start(struct rop *r)
-{
-	struct atop *o = (struct atop *)r;
-	struct ibv_send_wr wr;
-	struct ibv_sge sge;
-	union segp_msg m;
-	int rc;
-
-	if (o->kind == SEGW_AT_ALIVE) {
-		m.alive.id = o->imp->id;
-		m.alive.holder = o->a;
-		rop_send(r, SEGP_ALIVE, &m);
-		return 0;
-	}
-	if (o->posted) {	/* the round completed: the old word is in */
-		rop_done(r);
-		at_finish(o, o->result, NULL);
-		return 0;
-	}
-	if (o->imp->revoked) {	/* revoked while it waited */
-		struct segerr e;
-
-		rop_done(r);
-		rseg_usable(o->imp, &e);
-		at_finish(o, 0, &e);
-		return 0;
-	}
-	memset(&wr, 0, sizeof wr);
-	sge.addr = (uintptr_t)&o->result;
-	sge.length = sizeof o->result;
-	sge.lkey = o->mr->lkey;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = o->kind == SEGW_AT_CAS ? IBV_WR_ATOMIC_CMP_AND_SWP :
-	    IBV_WR_ATOMIC_FETCH_AND_ADD;
-	wr.wr.atomic.remote_addr = o->imp->rva + o->off;
-	wr.wr.atomic.compare_add = o->a;
-	wr.wr.atomic.swap = o->b;
-	wr.wr.atomic.rkey = o->imp->rkey;
-	if ((rc = rop_post(r, &wr, 1)) != 0)
-		return rc == 1 ? 1 : 0;	/* -1: failed, o is gone */
-	o->posted = 1;
-	return 0;
-}
-
-static void
-at_fail(struct rop *r, int code, const char *msg)
-{
-	struct segerr e;
-
-	seterr(&e, code, "%s", msg);
-	at_finish((struct atop *)r, 0, &e);
-}
-
-/* ALIVE's answer: ACK, the holder's import exists; ESRCH, it does not. */
-static void
-at_reply(struct rop *r, uint16_t type, const union segp_msg *m)
-{
-	struct atop *o = (struct atop *)r;
-	struct segerr e;
-
-	rop_done(r);
-	if (type == SEGP_ACK)
-		at_finish(o, 1, NULL);
-	else if (type == SEGP_ERROR && m->error.code == ESRCH)
-		at_finish(o, 0, NULL);
-	else {
-		reply_error(&e, type, m, o->imp->label);
-		at_finish(o, 0, &e);
-	}
-}
-
-static const struct rop_ops at_ops = { at_start, at_reply, at_fail };
-
-/* Before anything is posted or sent: the import, its access, the word. */
-static int
-at_check(const struct rimp *imp, int kind, uint64_t off, struct segerr *e)
-{
-	if (rseg_usable(imp, e) < 0)
-		return -1;
-	if (kind == SEGW_AT_ALIVE)
-		return peer_caps(imp->peer) & SEGP_CAP_ALIVE ? 0 :
-		    seterr(e, ENOTSUP, "peer %s is of a release that cannot "
-		    "tell whether a lock's holder lives", imp->label);
-	if (off % 8 != 0)
-		return seterr(e, EINVAL, "offset 0x%llx of an atomic is not "
-		    "8-byte aligned", (unsigned long long)off);
-	if (imp->len < 8 || off > imp->len - 8)
-		return seterr(e, ERANGE, "word 0x%llx+8 is past the end of "
-		    "segment '%s' (length 0x%llx)", (unsigned long long)off,
-		    imp->name, (unsigned long long)imp->len);
-	if (!(imp->perm & SEGW_WR))
-		return seterr(e, EACCES, "permission denied: segment '%s' on "
-		    "node %s is exported read-only to this node", imp->name,
-		    imp->label);
-	if (!(imp->eflags & SEGW_EXP_LOCKOPS))
-		return seterr(e, EPERM, "segment '%s' on node %s is not exported "
-		    "for lock operations (SEG_LOCK_OPS)", imp->name, imp->label);
-	return 0;
-}
-
-/*
- * A compare-and-swap (a: expected, b: desired) or fetch-and-add (a) on the
- * word at off, or (SEGW_AT_ALIVE) whether the exporter still holds import
- * a of the same export: cb gets the word's old value, or 1/0.  -1 with e,
- * and no cb, when a check fails.
- */
-int
-rseg_atomic(struct segd *sd, struct rimp *imp, int kind, uint64_t off,
-    uint64_t a, uint64_t b, rseg_word_cb cb, void *arg, struct segerr *e)
-{
-	struct atop *o;
-
-	if (kind != SEGW_AT_CAS && kind != SEGW_AT_FADD && kind != SEGW_AT_ALIVE)
-		return seterr(e, EINVAL, "unknown atomic operation %d", kind);
-	if (at_check(imp, kind, off, e) < 0)
-		return -1;
-	if ((o = calloc(1, sizeof *o)) == NULL)
-		return seterr(e, ENOMEM, "out of memory");
-	if (kind != SEGW_AT_ALIVE && (o->mr = rdma_reg(sd, &o->result,
-	    sizeof o->result, IBV_ACCESS_LOCAL_WRITE, e)) == NULL) {
-		free(o);
-		return -1;
-	}
-	o->sd = sd;
-	o->imp = imp;
-	rseg_hold(imp);		/* the operation's reference */
-	o->kind = kind;
-	o->off = off;
-	o->a = a;
-	o->b = b;
-	o->cb = cb;
-	o->arg = arg;
-	o->t0 = pstat_now();
-	rop_submit(imp->peer, &o->rop, &at_ops);
-	return 0;
 }
 
 /* ---- what peer.c tells ---- */
@@ -1149,7 +466,7 @@ on_rebind(void *arg, struct peer *p, uint32_t tag, const union segp_msg *m)
 		    "ignored", __func__, imp->node, imp->name);
 		return;
 	}
-	rimp_bind(imp, &m->import_rep);
+	rseg_bind(imp, &m->import_rep);
 	log_info("%s: '%s' on node %s rebound by its exporter", __func__,
 	    imp->name, imp->node);
 }
@@ -1172,7 +489,6 @@ rseg_peer_gone(void *arg, struct peer *p)
 void
 rseg_init(struct segd *sd)
 {
-	doubt_ms = sd->deadline_ms * DOUBT_DEADLINES;
 	peer_handle(SEGP_REVOKE, on_revoke, sd);
 	peer_handle(SEGP_REBIND, on_rebind, sd);
 	peer_observe_gone(rseg_peer_gone, sd);

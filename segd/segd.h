@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "segwire.h"
@@ -256,10 +257,13 @@ struct ratelimit {
 int  log_rate(struct ratelimit *, unsigned max, const char *what);
 void log_init(int foreground, int verbose);
 void log_set_verbose(int verbose);
-void log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* A line at syslog priority pri (LOG_ERR, LOG_WARNING, LOG_INFO); the
+ * names below say which. */
+void log_at(int pri, const char *, ...) __attribute__((format(printf, 2, 3)));
+#define log_errx(...)	log_at(LOG_ERR, __VA_ARGS__)
+#define log_warnx(...)	log_at(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)	log_at(LOG_INFO, __VA_ARGS__)
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 int  seterr(struct segerr *, int code, const char *, ...)
     __attribute__((format(printf, 3, 4)));
@@ -399,29 +403,47 @@ int  auth_proof_ok(const struct auth *, const struct segp_proof_in *,
     const uint8_t proof[SEGP_PROOFLEN]);
 
 /*
- * peer.c: segd <-> segd connections.  Messages arrive decoded (by
- * proto/segwire.c) and go to the handler registered for their type; the
- * modules that care about a connection's end register an observer.
+ * peer_msg.c: what arrives on segd <-> segd connections.  Messages arrive
+ * decoded (by proto/segwire.c) and go to the handler registered for their
+ * type; the completion of a posted round goes to the round handler.
  */
 typedef void (*peer_handler)(void *arg, struct peer *, uint32_t tag,
     const union segp_msg *);
 void peer_handle(uint16_t type, peer_handler, void *arg);
-void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
-void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
+void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
+
+/* peer_cm.c: the connections' rdma_cm side */
 /* fn(arg, id, c) for a connect request carrying a data connection's ticket;
  * fn accepts or rejects id, and owns it from then */
 void peer_on_data_connect(void (*)(void *arg, struct rdma_cm_id *,
     const struct segp_connect *), void *arg);
-void peer_on_round(unsigned (*)(void *ctx, struct peer *, int ok));
-void peer_on_busy(int (*)(struct peer *));	/* operations wait on it */
 int  peer_start(struct segd *, struct segerr *);	/* after rdma_init */
 void peer_shutdown(struct segd *);
 struct peer *peer_get(struct segd *, const char *host, uint16_t port,
     const char *label, struct segerr *);
-/* NODE, ADDR or ADDR:PORT: a connected peer's node name, or an address */
-struct peer *peer_resolve(struct segd *, const char *name, struct segerr *);
+
+/*
+ * peer.c: segd <-> segd connections: sending, rounds, closing.  The
+ * modules that care about a connection's end register an observer.
+ */
+void peer_observe_gone(void (*)(void *arg, struct peer *), void *arg);
+void peer_observe_room(void (*)(void *arg, struct peer *), void *arg);
+void peer_on_busy(int (*)(struct peer *));	/* operations wait on it */
 void peer_hold(struct peer *);
 void peer_put(struct peer *);
+int  peer_room(const struct peer *, unsigned n);
+int  peer_post(struct peer *, struct ibv_send_wr *, unsigned n, void *ctx);
+void peer_fail(struct peer *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* m is the payload's member for type (NULL for CREDIT and ACK) */
+void peer_send(struct peer *, uint16_t type, uint32_t tag,
+    const union segp_msg *m);
+void peer_send_error(struct peer *, uint32_t tag, int code, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
+/* peers.c: what other modules may ask of the connections */
+/* NODE, ADDR or ADDR:PORT: a connected peer's node name, or an address */
+struct peer *peer_resolve(struct segd *, const char *name, struct segerr *);
 int  peer_alive(const struct peer *);
 const char *peer_node(const struct peer *);
 const char *peer_addr(const struct peer *);
@@ -432,15 +454,6 @@ const char *peer_label(const struct peer *);
 const char *peer_why(const struct peer *, int *code);
 struct segd *peer_segd(const struct peer *);
 void **peer_rops(struct peer *);	/* rop.c's state of the peer */
-int  peer_room(const struct peer *, unsigned n);
-int  peer_post(struct peer *, struct ibv_send_wr *, unsigned n, void *ctx);
-void peer_fail(struct peer *, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* m is the payload's member for type (NULL for CREDIT and ACK) */
-void peer_send(struct peer *, uint16_t type, uint32_t tag,
-    const union segp_msg *m);
-void peer_send_error(struct peer *, uint32_t tag, int code, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
 /* What segctl peers shows of one connection. */
 struct peer_stat {
 	char        node[SEGP_NODEMAX + 1];
@@ -493,8 +506,8 @@ void grant_free(struct grant *);	/* its connections go, its key fails */
 void grant_counts(unsigned *ngrants, unsigned *nconns);
 
 /*
- * pstats.c: counters per peer node, kept across its connections; peer.c
- * and rseg.c count, control.c formats.
+ * pstats.c: counters per peer node, kept across its connections; peer.c,
+ * peer_msg.c and rseg.c count, control.c formats.
  */
 enum pstat_opkind {
 	PSO_IMPORT, PSO_LIST, PSO_GET, PSO_PUT, PSO_BARRIER, PSO_FREE,
@@ -520,9 +533,10 @@ const char *pstat_op_name(int op);
 void pstat_foreach(void (*fn)(const struct pstat *, void *), void *arg);
 
 /*
- * rseg.c: segments of other nodes, the importer's side: import, list, io,
- * barrier, remote free and signal, revocation.  The socket's clients
- * (import.c) and the file system's net/ view (fsnet.c) are adapters of it.
+ * rseg.c: segments of other nodes, the importer's side: import, list,
+ * revocation (io, barrier, tickets and locks in rseg_io.c; remote free
+ * and signal in rseg_free.c).  The socket's clients (import.c) and the
+ * file system's net/ view (fsnet.c) are adapters of it.
  *
  * An import (struct rimp) is reference counted; references are held by
  * each adapter's handle on it (a client's import, a net/ node, an open
@@ -563,23 +577,36 @@ void rseg_import(struct segd *, struct peer *, const char *label,
     const char *name, rseg_import_cb, void *arg);	/* imp: one ref */
 void rseg_list(struct segd *, struct peer *, const char *label,
     rseg_list_cb, void *arg);
+void rseg_hold(struct rimp *);
+void rseg_put(struct rimp *);
+int  rseg_usable(const struct rimp *, struct segerr *);
+int  rseg_was_revoked(const char *node, const char *name);
+unsigned rseg_count(unsigned *direct);
+/* for rseg_io.c and rseg_free.c: an operation ended (counted under p's
+ * node name, else node, else label); a reply that is an error, or not the
+ * one expected, into e; the binding an import reply or REBIND names */
+void rseg_count_op(const struct peer *, const char *node, const char *label,
+    int op, uint64_t amount, uint64_t t0, int ok);
+void rseg_reply_error(struct segerr *, uint16_t type, const union segp_msg *,
+    const char *label);
+void rseg_bind(struct rimp *, const struct segp_import_rep *);
+
+/* rseg_io.c: bytes to and from an import, its tickets, lock operations */
 /* SEGW_IO_GET, _PUT or _BARRIER; every check before anything is posted */
 int  rseg_io(struct segd *, struct rimp *, int kind, const struct rseg_sge *,
     uint32_t n, rseg_done_cb, void *arg, struct segerr *);
-int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
-    rseg_done_cb, void *arg, struct segerr *);
-int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 /* a new ticket for the import's direct data path (imp's fields updated) */
 int  rseg_ticket(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 /* a CAS or FADD on a word of the import, or ALIVE of a holder id (1/0) */
 typedef void (*rseg_word_cb)(void *arg, uint64_t word, const struct segerr *);
 int  rseg_atomic(struct segd *, struct rimp *, int kind, uint64_t off,
     uint64_t a, uint64_t b, rseg_word_cb, void *arg, struct segerr *);
-void rseg_hold(struct rimp *);
-void rseg_put(struct rimp *);
-int  rseg_usable(const struct rimp *, struct segerr *);
-int  rseg_was_revoked(const char *node, const char *name);
-unsigned rseg_count(unsigned *direct);
+
+/* rseg_free.c: remote free and signal, FREE batches in doubt */
+void rseg_free_init(struct segd *);	/* how long a batch stays in doubt */
+int  rseg_free(struct rimp *, const uint64_t *addrs, uint32_t n,
+    rseg_done_cb, void *arg, struct segerr *);
+int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 
 /* zio.c */
 int  zio_seg_init(struct segd *, struct segment *, struct segerr *);

@@ -393,6 +393,24 @@ meta_num(const char **p, int base, uint64_t max, char sep, uint64_t *v)
 }
 
 /*
+ * A record of len bytes (not NUL-terminated, at most max) copied into text
+ * (max + 1 bytes) and terminated: what follows its magic ("segd1 "), or
+ * NULL if it is empty, too long, holds a NUL or does not start so.
+ */
+static const char *
+rec_text(char *text, size_t max, const char *buf, size_t len,
+    const char *magic)
+{
+	size_t ml = strlen(magic);
+
+	if (len == 0 || len > max || memchr(buf, '\0', len) != NULL)
+		return NULL;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	return strncmp(text, magic, ml) == 0 ? text + ml : NULL;
+}
+
+/*
  * A NAME.meta record (len bytes, not NUL-terminated) into s's owner, mode,
  * kind, address and length: "segd1 UID GID MODE VERB VA LEN\n", as
  * store_save writes it.  Every field is range-checked: ids below 2^32 - 1,
@@ -405,17 +423,12 @@ store_meta_parse(const char *buf, size_t len, uint64_t pagesize,
     struct segment *s)
 {
 	char text[META_MAX + 1];
-	const char *p = text;
+	const char *p;
 	uint64_t uid, gid, mode, verb, va, vlen;
 
-	if (len == 0 || len > META_MAX || memchr(buf, '\0', len) != NULL ||
-	    pagesize == 0)
+	if (pagesize == 0 ||
+	    (p = rec_text(text, META_MAX, buf, len, "segd1 ")) == NULL)
 		return -1;
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	if (strncmp(p, "segd1 ", 6) != 0)
-		return -1;
-	p += 6;
 	if (meta_num(&p, 10, UINT32_MAX - 1, ' ', &uid) < 0 ||
 	    meta_num(&p, 10, UINT32_MAX - 1, ' ', &gid) < 0 ||
 	    meta_num(&p, 8, 0777, ' ', &mode) < 0 ||
@@ -552,19 +565,14 @@ store_export_parse(const char *buf, size_t len, uint64_t pagesize,
     struct exprec *r)
 {
 	char text[EXPREC_MAX + 1];
-	const char *p = text;
+	const char *p;
 	uint64_t gen, flags, off;
 	struct segerr e;
 	char *nl, *sp;
 	int n;
 
-	if (len == 0 || len > EXPREC_MAX || memchr(buf, '\0', len) != NULL)
+	if ((p = rec_text(text, EXPREC_MAX, buf, len, "segx1 ")) == NULL)
 		return -1;
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	if (strncmp(p, "segx1 ", 6) != 0)
-		return -1;
-	p += 6;
 	if (meta_num(&p, 16, UINT64_MAX, ' ', &gen) < 0 || gen == 0 ||
 	    meta_num(&p, 16, UINT32_MAX, ' ', &flags) < 0 ||
 	    (flags & ~(uint64_t)SEGW_EXP_ALL) != 0)

@@ -10,10 +10,15 @@
  * through the bounce region segd shares with this process.  If the
  * connection to the exporter was lost, an import is made again once, and
  * the operation retried, unless the export changed meanwhile (revoked).
+ *
+ * It is three files: this one keeps exports, imports and their making
+ * again (a lost connection, a fork, a new ticket), the direct path's
+ * connection, and the one request on an import that is made again
+ * (seg_imp_call); import_io.c moves bytes (get, put, barrier);
+ * import_ops.c sends remote frees and signals and does atomics.  Both sit
+ * on this one.
  */
-#include <sys/mman.h>
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,30 +28,6 @@
 #include <unistd.h>
 
 #include "libseg.h"
-
-struct seg_import {
-	pthread_mutex_t lock;	/* one operation at a time per import */
-	char     ref[256];
-	char     name[SEG_NAMEMAX + 1];
-	char     peertext[SEGW_MAXTEXT];	/* "ADDR PORT NODE" */
-	struct segw_imp m;
-	pid_t    pid;		/* the process that made it */
-	unsigned gen;		/* ... over this connection to segd */
-	struct dpconn *dp;	/* the direct path's connection, once made */
-	int      dp_off;	/* the direct path cannot be had: why */
-	char     dp_why[SEGW_MAXTEXT];
-	char     label[SEGW_ADDRLEN + 8];	/* the exporter's ADDR:PORT */
-	int      err;		/* direct path: the first failed put since */
-	char     errmsg[SEGW_MAXTEXT];	/* the last barrier */
-	uint64_t holder;	/* lock holder id (the exporter's import id) */
-	uint64_t holder_of;	/* ... of this handle; 0: not asked yet */
-};
-
-/* the bounce region this process shares with segd */
-static pthread_mutex_t bounce_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint8_t *bounce_map;
-static size_t   bounce_size;
-static pid_t    bounce_pid;
 
 _Static_assert(SEG_PEER_FLAGS(1u << SEGW_EXP_MODESHIFT) == 1,
     "seg.h's SEG_PEER_FLAGS is the wire's shift");
@@ -224,8 +205,6 @@ seg_unimport(seg_import_t *imp)
 	return rc;
 }
 
-static int imp_fresh(seg_import_t *);
-
 /*
  * The import as segd knows it now (after a rebind: the new binding), into
  * *m; imp's own copy, which its direct path uses, is left as it is.
@@ -242,7 +221,7 @@ imp_now(seg_import_t *imp, struct segw_imp *m)
 	if (imp == NULL)
 		return seg_seterr(EINVAL, "no import");
 	pthread_mutex_lock(&imp->lock);
-	rc = imp_fresh(imp);
+	rc = seg_imp_fresh(imp);
 	memset(&r, 0, sizeof r);
 	r.a = imp->m.handle;
 	n = segw_req_encode(rb, sizeof rb, &r);
@@ -281,8 +260,6 @@ seg_import_flags(seg_import_t *imp)
 	return (int)m.eflags;
 }
 
-static int dp_want(const seg_import_t *);
-
 int
 seg_import_path(seg_import_t *imp, char *why, size_t size)
 {
@@ -294,7 +271,7 @@ seg_import_path(seg_import_t *imp, char *why, size_t size)
 		snprintf(why, size, "%s", !imp->m.direct ? "the exporter offers "
 		    "no direct data path" : e != NULL && strcmp(e, "0") == 0 ?
 		    "SEG_DIRECT=0" : imp->dp_off ? imp->dp_why : "");
-	return dp_want(imp) ? SEG_PATH_DIRECT : SEG_PATH_SEGD;
+	return seg_imp_dp_want(imp) ? SEG_PATH_DIRECT : SEG_PATH_SEGD;
 }
 
 ssize_t
@@ -347,17 +324,6 @@ reimport(seg_import_t *imp)
 	return 0;
 }
 
-/* A request on an import: an io, a remote free, a signal, an atomic. */
-struct imp_op {
-	uint16_t         op;		/* SEGW_IO, _RFREE, _RSIGNAL, _ATOMIC */
-	uint16_t         kind, flags;	/* SEGW_IO, SEGW_ATOMIC (kind) */
-	struct segw_iov *iov;		/* SEGW_IO */
-	const uint64_t  *addrs;		/* SEGW_RFREE */
-	uint32_t         n;
-	uint64_t         off, a, b;	/* SEGW_ATOMIC */
-	uint64_t         result;	/* SEGW_ATOMIC: the reply's va */
-};
-
 /* o's frame for the import's current handle, into req; its length. */
 static size_t
 imp_encode(const seg_import_t *imp, const struct imp_op *o, uint8_t *req,
@@ -390,8 +356,8 @@ imp_encode(const seg_import_t *imp, const struct imp_op *o, uint8_t *req,
  * import's deadline (segd's -t, told with a direct path), or segd's
  * default of 5 s.
  */
-static long long
-imp_end(const seg_import_t *imp)
+long long
+seg_imp_end(const seg_import_t *imp)
 {
 	return seg_now_us() + (imp->m.deadline_ms ? imp->m.deadline_ms : 5000) *
 	    1000LL;
@@ -433,8 +399,8 @@ imp_again(const struct imp_op *o, int err, int tries, long long end,
  * the exporter was lost (imp_again says how often); *done gets the bytes
  * moved.
  */
-static int
-imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
+int
+seg_imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
 {
 	uint8_t rsp[sizeof(struct segw_info_wire) + SEGW_MAXTEXT];
 	struct segw_info info;
@@ -442,7 +408,7 @@ imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
 	uint8_t *req;
 	size_t len, rl;
 	long pause_us = 10000;
-	long long end = imp_end(imp);
+	long long end = seg_imp_end(imp);
 	int rc = -1, tries, lost = imp->m.handle == 0;
 
 	if ((req = malloc(SEGW_MAXPAYLOAD)) == NULL)
@@ -475,177 +441,9 @@ imp_call(seg_import_t *imp, struct imp_op *o, uint64_t *done)
 	return 0;
 }
 
-static int
-io_call(seg_import_t *imp, uint16_t kind, uint16_t flags,
-    struct segw_iov *iov, uint32_t n, uint64_t *done)
-{
-	struct imp_op o = { SEGW_IO, kind, flags, iov, NULL, n, 0, 0, 0, 0 };
-	uint64_t total = 0;
-	uint32_t i;
-
-	if (imp_call(imp, &o, done) < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		total += iov[i].len;
-	if (kind != SEGW_IO_BARRIER)
-		dp_count_segd(total);
-	return 0;
-}
-
-/* Under bounce_lock: this process's bounce region, mapped on first use. */
-static int
-bounce_get(void)
-{
-	struct segw_req r;
-	struct segw_info info;
-	void *p;
-	int fd;
-
-	if (bounce_map != NULL && bounce_pid == getpid())
-		return 0;
-	if (bounce_map != NULL)	/* the parent's, before fork */
-		munmap(bounce_map, bounce_size);
-	bounce_map = NULL;
-	memset(&r, 0, sizeof r);
-	if (seg_call(SEGW_BOUNCE, &r, &info, NULL, NULL, &fd) < 0)
-		return -1;
-	if (fd < 0 || info.len == 0 || info.len > (1u << 30)) {
-		if (fd >= 0)
-			close(fd);
-		return seg_seterr(EPROTO, "bad bounce region from segd");
-	}
-	p = mmap(NULL, info.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (p == MAP_FAILED)
-		return seg_seterr(errno, "map bounce region: %s", strerror(errno));
-	bounce_map = p;
-	bounce_size = info.len;
-	bounce_pid = getpid();
-	return 0;
-}
-
-/*
- * The entries of iov that are not inside attached segments, through the
- * bounce region, packed as many to a frame as fit.
- */
-static int
-bounce_io(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
-{
-	struct segw_iov *w;
-	int i, k = 0, first = 0, rc = -1;
-	size_t used = 0, part = 0;
-
-	for (i = 0; i < n; i++)
-		if (iov[i].len > 0 && !seg_att_contains((uintptr_t)iov[i].buf,
-		    iov[i].len))
-			break;
-	if (i == n)
-		return 0;	/* all zero copy: no bounce region needed */
-	if ((w = malloc(SEGW_IO_MAXN * sizeof *w)) == NULL)
-		return seg_seterr(ENOMEM, "out of memory");
-	pthread_mutex_lock(&bounce_lock);
-	if (bounce_get() < 0)
-		goto out;
-	for (i = 0; i <= n; ) {
-		int flush = i == n || k == SEGW_IO_MAXN;
-		size_t take = 0;
-
-		if (!flush) {
-			const struct seg_iov *v = &iov[i];
-			if (v->len == 0 || seg_att_contains((uintptr_t)v->buf,
-			    v->len)) {
-				i++;
-				continue;
-			}
-			take = v->len - part;
-			if (take > bounce_size - used)
-				take = bounce_size - used;
-			if (take == 0)
-				flush = 1;
-		}
-		if (flush) {
-			int j, m = 0;
-			size_t boff = 0;
-			if (k > 0) {
-				if (io_call(imp, kind, SEGW_IO_BOUNCE, w,
-				    (uint32_t)k, NULL) < 0)
-					goto out;
-				if (kind == SEGW_IO_GET) /* copy out, in order */
-					for (j = first; m < k; j++) {
-						const struct seg_iov *v = &iov[j];
-						size_t skip = j == first ?
-						    (size_t)(w[0].off - v->off) : 0;
-						if (v->len == 0 || seg_att_contains(
-						    (uintptr_t)v->buf, v->len))
-							continue;
-						memcpy((uint8_t *)v->buf + skip,
-						    bounce_map + boff, w[m].len);
-						boff += w[m].len;
-						m++;
-					}
-			}
-			k = 0;
-			used = 0;
-			first = i;
-			if (i == n)
-				break;
-			continue;
-		}
-		w[k].off = iov[i].off + part;
-		w[k].va = used;
-		w[k].len = take;
-		if (kind == SEGW_IO_PUT)
-			memcpy(bounce_map + used, (const uint8_t *)iov[i].buf +
-			    part, take);
-		k++;
-		used += take;
-		part += take;
-		if (part == iov[i].len) {
-			part = 0;
-			i++;
-		}
-	}
-	rc = 0;
-out:
-	pthread_mutex_unlock(&bounce_lock);
-	free(w);
-	return rc;
-}
-
-/* Entries inside attached segments: named by address, moved without copy. */
-static int
-direct_io(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
-{
-	struct segw_iov *w;
-	int i, k = 0;
-
-	if ((w = malloc(SEGW_IO_MAXN * sizeof *w)) == NULL)
-		return seg_seterr(ENOMEM, "out of memory");
-	for (i = 0; i <= n; i++) {
-		if (i < n && iov[i].len > 0 &&
-		    seg_att_contains((uintptr_t)iov[i].buf, iov[i].len)) {
-			w[k].off = iov[i].off;
-			w[k].va = (uintptr_t)iov[i].buf;
-			w[k].len = iov[i].len;
-			k++;
-		}
-		if (k > 0 && (k == SEGW_IO_MAXN || i == n)) {
-			if (io_call(imp, kind, 0, w, (uint32_t)k, NULL) < 0) {
-				free(w);
-				return -1;
-			}
-			k = 0;
-		}
-	}
-	free(w);
-	return 0;
-}
-
-/* ---- the direct data path ---- */
-
 /* Whether imp's operations go on this process's own queue pair. */
-static int
-dp_want(const seg_import_t *imp)
+int
+seg_imp_dp_want(const seg_import_t *imp)
 {
 	const char *e = getenv("SEG_DIRECT");
 
@@ -653,8 +451,8 @@ dp_want(const seg_import_t *imp)
 }
 
 /* A forked child, or a new connection to segd: the import made again. */
-static int
-imp_fresh(seg_import_t *imp)
+int
+seg_imp_fresh(seg_import_t *imp)
 {
 	if (imp->pid == getpid() && imp->gen == seg_conn_gen())
 		return 0;
@@ -662,8 +460,8 @@ imp_fresh(seg_import_t *imp)
 }
 
 /* A new ticket from the exporter (through segd) for imp. */
-static int
-dp_ticket(seg_import_t *imp)
+int
+seg_imp_dp_ticket(seg_import_t *imp)
 {
 	uint8_t rsp[sizeof(struct segw_imp_wire) + sizeof(struct segw_direct_wire)];
 	struct segw_req r;
@@ -694,8 +492,8 @@ dp_ticket(seg_import_t *imp)
  * the exporter refused it).  1: the direct path cannot be had here (no
  * device, no registration): the segd path serves this import from now on.
  */
-static int
-dp_open(seg_import_t *imp, long long end)
+int
+seg_imp_dp_open(seg_import_t *imp, long long end)
 {
 	int tries;
 
@@ -709,173 +507,20 @@ dp_open(seg_import_t *imp, long long end)
 			    seg_errstr());
 			return 1;
 		}
-		if (tries == 0 && (seg_now_us() >= end || dp_ticket(imp) < 0))
+		if (tries == 0 && (seg_now_us() >= end || seg_imp_dp_ticket(imp) < 0))
 			return -1;
 	}
 	return -1;
 }
 
-/*
- * An io on the direct path, retried once on a new connection (with a new
- * ticket) when it failed early; all within the import's one deadline from
- * now.  1: use the segd path.
- */
-static int
-dvio_try(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
-{
-	long long end;
-	int tries, rc = -1;
-
-	end = imp_end(imp);
-	if (imp_fresh(imp) < 0)
-		return -1;
-	for (tries = 0; tries < 2; tries++) {
-		if (imp->dp == NULL && (rc = dp_open(imp, end)) != 0)
-			return rc;
-		if (dp_io(imp->dp, &imp->m, kind, iov, n, imp->label, end) == 0)
-			return 0;
-		dp_close(imp->dp);	/* its queue pair is in error */
-		imp->dp = NULL;
-		if (seg_now_us() >= end)	/* no time left for another try */
-			break;
-		if (tries == 0) {
-			int err = errno;
-			char msg[SEGW_MAXTEXT];
-
-			snprintf(msg, sizeof msg, "%s", seg_errstr());
-			if (dp_ticket(imp) < 0)	/* revoked, or lost for good */
-				return -1;
-			seg_seterr(err, "%s", msg);
-		}
-	}
-	return -1;
-}
-
-/* dvio_try; a put that failed for good is recorded for the next barrier. */
-static int
-dvio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
-{
-	int rc = dvio_try(imp, kind, iov, n);
-
-	if (rc < 0 && kind == SEGW_IO_PUT && imp->err == 0) {
-		imp->err = errno;
-		snprintf(imp->errmsg, sizeof imp->errmsg, "%s", seg_errstr());
-	}
-	return rc;
-}
-
-/* A barrier on the direct path: the first failed put, or a read after. */
-static int
-dbarrier(seg_import_t *imp)
-{
-	int rc;
-
-	if (imp->err != 0) {
-		int err = imp->err;
-		imp->err = 0;
-		return seg_seterr(err, "%s", imp->errmsg);
-	}
-	if ((rc = dvio(imp, SEGW_IO_BARRIER, NULL, 0)) < 0) {
-		/* its own failure, told apart from a put's it reports */
-		int err = errno;
-		char msg[SEGW_MAXTEXT];
-
-		snprintf(msg, sizeof msg, "%s", seg_errstr());
-		return seg_seterr(err, "barrier failed: %s", msg);
-	}
-	return rc;	/* 1: the segd path takes it */
-}
-
-static int
-vio(seg_import_t *imp, uint16_t kind, const struct seg_iov *iov, int n)
-{
-	int i, rc;
-
-	if (imp == NULL || n < 0 || (n > 0 && iov == NULL))
-		return seg_seterr(EINVAL, "bad arguments");
-	for (i = 0; i < n; i++)
-		if (iov[i].len > 0 && iov[i].buf == NULL)
-			return seg_seterr(EINVAL, "entry %d has no buffer", i);
-	pthread_mutex_lock(&imp->lock);
-	/* every entry before any is sent: a batch (or a large bounced buffer,
-	 * sent in several frames) past the end must not touch remote memory */
-	for (i = 0; i < n; i++)
-		if (iov[i].off > imp->m.len || iov[i].len > imp->m.len - iov[i].off) {
-			pthread_mutex_unlock(&imp->lock);
-			return seg_seterr(ERANGE, "range 0x%llx+0x%llx is past the "
-			    "end of segment '%s' (length 0x%llx)",
-			    (unsigned long long)iov[i].off,
-			    (unsigned long long)iov[i].len, imp->name,
-			    (unsigned long long)imp->m.len);
-		}
-	if (kind == SEGW_IO_PUT && !(imp->m.perm & SEGW_WR)) {
-		pthread_mutex_unlock(&imp->lock);
-		return seg_seterr(EACCES, "permission denied: segment '%s' on node "
-		    "%.*s is exported read-only to this node", imp->name,
-		    (int)(strrchr(imp->ref, '/') - imp->ref), imp->ref);
-	}
-	if (!dp_want(imp) || (rc = dvio(imp, kind, iov, n)) > 0) {
-		rc = direct_io(imp, kind, iov, n);
-		if (rc == 0)
-			rc = bounce_io(imp, kind, iov, n);
-	}
-	pthread_mutex_unlock(&imp->lock);
-	return rc;
-}
-
-int
-seg_getv(seg_import_t *imp, const struct seg_iov *iov, int n)
-{
-	return vio(imp, SEGW_IO_GET, iov, n);
-}
-
-int
-seg_putv(seg_import_t *imp, const struct seg_iov *iov, int n)
-{
-	return vio(imp, SEGW_IO_PUT, iov, n);
-}
-
-ssize_t
-seg_get(seg_import_t *imp, uint64_t off, void *buf, size_t len)
-{
-	struct seg_iov v = { off, buf, len };
-
-	if (len > SSIZE_MAX)
-		return seg_seterr(EINVAL, "length too large");
-	return vio(imp, SEGW_IO_GET, &v, 1) < 0 ? -1 : (ssize_t)len;
-}
-
-ssize_t
-seg_put(seg_import_t *imp, uint64_t off, const void *buf, size_t len)
-{
-	struct seg_iov v = { off, (void *)(uintptr_t)buf, len };
-
-	if (len > SSIZE_MAX)
-		return seg_seterr(EINVAL, "length too large");
-	return vio(imp, SEGW_IO_PUT, &v, 1) < 0 ? -1 : (ssize_t)len;
-}
-
 /* imp's lock, taken; -1 (EINVAL) if there is no import. */
-static int
-imp_lock(seg_import_t *imp)
+int
+seg_imp_lock(seg_import_t *imp)
 {
 	if (imp == NULL)
 		return seg_seterr(EINVAL, "no import");
 	pthread_mutex_lock(&imp->lock);
 	return 0;
-}
-
-int
-seg_barrier(seg_import_t *imp)
-{
-	int rc;
-
-	if (imp_lock(imp) < 0)
-		return -1;
-	if (!dp_want(imp) || (rc = dbarrier(imp)) > 0)
-		rc = io_call(imp, SEGW_IO_BARRIER, 0, NULL, 0, NULL);
-	pthread_mutex_unlock(&imp->lock);
-	return rc;
 }
 
 int
@@ -925,158 +570,6 @@ seg_stats(char *buf, size_t size)
 		return -1;
 	buf[n] = '\0';
 	return (ssize_t)n;
-}
-
-int
-seg_zfree_remotev(seg_import_t *imp, const uint64_t *addrs, int n)
-{
-	struct imp_op o = { .op = SEGW_RFREE };
-	int i, rc = 0;
-
-	if (imp == NULL || n < 0 || (n > 0 && addrs == NULL))
-		return seg_seterr(EINVAL, "bad arguments");
-	pthread_mutex_lock(&imp->lock);
-	for (i = 0; i < n && rc == 0; i += (int)o.n) {
-		o.n = (uint32_t)(n - i < SEG_FREE_BATCH ? n - i : SEG_FREE_BATCH);
-		o.addrs = addrs + i;
-		rc = imp_call(imp, &o, NULL);
-	}
-	pthread_mutex_unlock(&imp->lock);
-	return rc;
-}
-
-int
-seg_zfree_remote(seg_import_t *imp, uint64_t addr)
-{
-	return seg_zfree_remotev(imp, &addr, 1);
-}
-
-int
-seg_signal(seg_import_t *imp)
-{
-	int rc;
-
-	if (imp_lock(imp) < 0)
-		return -1;
-	rc = imp_call(imp, &(struct imp_op){ .op = SEGW_RSIGNAL }, NULL);
-	pthread_mutex_unlock(&imp->lock);
-	return rc;
-}
-
-/* ---- atomics and what locks need (lock.c) ---- */
-
-/*
- * An atomic on the direct path, on a new connection if there is none; 1:
- * use the segd path.  A failed atomic is not tried again: whether it
- * changed the word is not known.
- */
-static int
-datomic(seg_import_t *imp, struct imp_op *o)
-{
-	long long end;
-	int rc;
-
-	end = imp_end(imp);
-	if (imp_fresh(imp) < 0)
-		return -1;
-	if (imp->dp == NULL && (rc = dp_open(imp, end)) != 0)
-		return rc;
-	if (dp_atomic(imp->dp, &imp->m, o->kind, o->off, o->a, o->b,
-	    &o->result, imp->label, end) == 0)
-		return 0;
-	dp_close(imp->dp);	/* its queue pair is in error */
-	imp->dp = NULL;
-	return -1;
-}
-
-/* Under imp->lock: the checks every atomic makes before it is sent. */
-static int
-atomic_check(seg_import_t *imp, uint64_t off)
-{
-	if (off % 8 != 0)
-		return seg_seterr(EINVAL, "offset 0x%llx of an atomic is not "
-		    "8-byte aligned", (unsigned long long)off);
-	if (imp->m.len < 8 || off > imp->m.len - 8)
-		return seg_seterr(ERANGE, "word 0x%llx+8 is past the end of "
-		    "segment '%s' (length 0x%llx)", (unsigned long long)off,
-		    imp->name, (unsigned long long)imp->m.len);
-	if (!(imp->m.perm & SEGW_WR))
-		return seg_seterr(EACCES, "permission denied: segment '%s' is "
-		    "exported read-only to this node", imp->name);
-	if (!(imp->m.eflags & SEGW_EXP_LOCKOPS))
-		return seg_seterr(EPERM, "segment '%s' is not exported for lock "
-		    "operations (SEG_LOCK_OPS)", imp->name);
-	return 0;
-}
-
-static int
-atomic_op(seg_import_t *imp, uint16_t kind, uint64_t off, uint64_t a,
-    uint64_t b, uint64_t *old)
-{
-	struct imp_op o = { .op = SEGW_ATOMIC, .kind = kind, .off = off, .a = a,
-	    .b = b };
-	int rc;
-
-	if (imp_lock(imp) < 0)
-		return -1;
-	if ((rc = atomic_check(imp, off)) == 0 &&
-	    (!dp_want(imp) || (rc = datomic(imp, &o)) > 0) &&
-	    (rc = imp_call(imp, &o, NULL)) == 0)
-		dp_count_segd_atomic();
-	pthread_mutex_unlock(&imp->lock);
-	if (rc == 0 && old != NULL)
-		*old = o.result;
-	return rc;
-}
-
-int
-seg_cas(seg_import_t *imp, uint64_t off, uint64_t expect, uint64_t desired,
-    uint64_t *old)
-{
-	return atomic_op(imp, SEGW_AT_CAS, off, expect, desired, old);
-}
-
-int
-seg_fadd(seg_import_t *imp, uint64_t off, uint64_t add, uint64_t *old)
-{
-	return atomic_op(imp, SEGW_AT_FADD, off, add, 0, old);
-}
-
-/* This import's lock holder id: the exporter's id of it, asked once. */
-int
-seg_imp_holder(seg_import_t *imp, uint64_t *id)
-{
-	struct imp_op o = { .op = SEGW_ATOMIC, .kind = SEGW_AT_HOLDER };
-	int rc = 0;
-
-	if (imp_lock(imp) < 0)
-		return -1;
-	if (imp_fresh(imp) < 0)
-		rc = -1;
-	else if (imp->holder_of == 0 || imp->holder_of != imp->m.handle) {
-		if ((rc = imp_call(imp, &o, NULL)) == 0) {
-			imp->holder = o.result;
-			imp->holder_of = imp->m.handle;
-		}
-	}
-	*id = imp->holder;
-	pthread_mutex_unlock(&imp->lock);
-	return rc;
-}
-
-/* Whether the exporter still holds import holder of this export: 1 or 0. */
-int
-seg_imp_alive(seg_import_t *imp, uint64_t holder)
-{
-	struct imp_op o = { .op = SEGW_ATOMIC, .kind = SEGW_AT_ALIVE,
-	    .a = holder };
-	int rc;
-
-	if (imp_lock(imp) < 0)
-		return -1;
-	rc = imp_call(imp, &o, NULL);
-	pthread_mutex_unlock(&imp->lock);
-	return rc < 0 ? -1 : o.result != 0;
 }
 
 const char *

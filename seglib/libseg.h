@@ -6,6 +6,9 @@
 #ifndef LIBSEG_H
 #define LIBSEG_H
 
+#include <sys/types.h>
+#include <pthread.h>
+
 #include "seg.h"
 #include "segwire.h"
 
@@ -74,10 +77,56 @@ int  seg_zread_fd(const char *name);
 void seg_info_export(const struct segw_info *, struct seg_info *);
 int  seg_list_collect(uint16_t op, const struct segw_req *, struct seg_info **);
 
-/* import.c: for lock.c */
+/*
+ * import.c: an import, and the one request on it that is made again on a
+ * new import when the connection to the exporter was lost; for
+ * import_io.c and import_ops.c (and lock.c: its name)
+ */
+struct dpconn;
+struct seg_import {
+	pthread_mutex_t lock;	/* one operation at a time per import */
+	char     ref[256];
+	char     name[SEG_NAMEMAX + 1];
+	char     peertext[SEGW_MAXTEXT];	/* "ADDR PORT NODE" */
+	struct segw_imp m;
+	pid_t    pid;		/* the process that made it */
+	unsigned gen;		/* ... over this connection to segd */
+	struct dpconn *dp;	/* the direct path's connection, once made */
+	int      dp_off;	/* the direct path cannot be had: why */
+	char     dp_why[SEGW_MAXTEXT];
+	char     label[SEGW_ADDRLEN + 8];	/* the exporter's ADDR:PORT */
+	int      err;		/* direct path: the first failed put since */
+	char     errmsg[SEGW_MAXTEXT];	/* the last barrier */
+	uint64_t holder;	/* lock holder id (the exporter's import id) */
+	uint64_t holder_of;	/* ... of this handle; 0: not asked yet */
+};
+/* A request on an import: an io, a remote free, a signal, an atomic. */
+struct imp_op {
+	uint16_t         op;		/* SEGW_IO, _RFREE, _RSIGNAL, _ATOMIC */
+	uint16_t         kind, flags;	/* SEGW_IO, SEGW_ATOMIC (kind) */
+	struct segw_iov *iov;		/* SEGW_IO */
+	const uint64_t  *addrs;		/* SEGW_RFREE */
+	uint32_t         n;
+	uint64_t         off, a, b;	/* SEGW_ATOMIC */
+	uint64_t         result;	/* SEGW_ATOMIC: the reply's va */
+};
+int  seg_imp_call(seg_import_t *, struct imp_op *, uint64_t *done);
+/* when an operation on imp starting now must be done (seg_now_us()) */
+long long seg_imp_end(const seg_import_t *);
+/* a forked child, or a new connection to segd: the import made again */
+int  seg_imp_fresh(seg_import_t *);
+int  seg_imp_lock(seg_import_t *);	/* imp's lock, taken; -1 if no import */
+/* whether imp's operations go on this process's own queue pair */
+int  seg_imp_dp_want(const seg_import_t *);
+/* its data connection, by end; 1: the segd path serves the import */
+int  seg_imp_dp_open(seg_import_t *, long long end);
+/* a new ticket from the exporter (through segd) for imp */
+int  seg_imp_dp_ticket(seg_import_t *);
+const char *seg_imp_name(const seg_import_t *);
+
+/* import_ops.c: for lock.c */
 int  seg_imp_holder(seg_import_t *, uint64_t *id);
 int  seg_imp_alive(seg_import_t *, uint64_t holder);	/* 1, 0; -1 */
-const char *seg_imp_name(const seg_import_t *);
 
 /* attach.c */
 /* 1 if [va, va+len) lies inside one attached named segment */
@@ -85,7 +134,6 @@ int  seg_att_contains(uintptr_t va, size_t len);
 int  seg_att_range(uintptr_t va, size_t len, uintptr_t *base, size_t *alen);
 
 /* dpath.c: the direct data path */
-struct dpconn;
 struct seg_dpstats {
 	uint64_t ops, zerocopy_bytes, bounce_bytes, connects, reg_refused;
 	uint64_t segd_ops, segd_bytes;	/* on the segd path instead */

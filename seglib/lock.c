@@ -2,8 +2,8 @@
 /* Copyright (c) 2025-2026 the segd authors */
 /*
  * lock.c: a lock on an 8-byte word of an import exported with
- * SEG_LOCK_OPS, made of the import's RDMA atomics (import.c).  The word is
- * 0 when free, else its holder's id: the id the exporter gave the holder's
+ * SEG_LOCK_OPS, made of the import's RDMA atomics (import_ops.c).  The word
+ * is 0 when free, else its holder's id: the id the exporter gave the holder's
  * import, which the exporter can tell alive or gone.  Import ids start from
  * the exporter's clock and never repeat, so a dead holder's id never comes
  * back to life.

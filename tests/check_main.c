@@ -162,12 +162,26 @@ ck_file_is(const char *path, const char *text)
 	ck_assert_str_eq(buf, text);
 }
 
-int
-main(void)
+/* The suite's name: the program's, after its tier (tests/unit_NAME). */
+static const char *
+suite_name(const char *prog)
 {
-	SRunner *sr = srunner_create(suite());
+	const char *base = strrchr(prog, '/'), *u;
+
+	base = base != NULL ? base + 1 : prog;
+	u = strchr(base, '_');
+	return u != NULL ? u + 1 : base;
+}
+
+int
+main(int argc, char **argv)
+{
+	Suite *s = suite_create(suite_name(argc > 0 ? argv[0] : "check"));
+	SRunner *sr;
 	int failed;
 
+	suite(s);
+	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -4,8 +4,9 @@
  * check_main.h: the one main() of the unit and local tiers (check_main.c)
  * and the helpers every suite shares.
  *
- * A suite file defines suite(); the shared main runs it with CK_FORK and
- * prints Check's closing line.  Check has no skip: a test that cannot test
+ * A suite file defines suite(), which adds its tcases to the suite the
+ * shared main made, named after the program (unit_NAME, integ_NAME: NAME);
+ * the main runs it with CK_FORK and prints Check's closing line.  Check has no skip: a test that cannot test
  * its claim here says so with CK_SKIP ("SKIP: test: reason" on stdout, which
  * tests/run-suites counts as a skip) and returns.
  */
@@ -15,8 +16,8 @@
 #include <stddef.h>
 #include <check.h>
 
-/* Defined by each suite file. */
-Suite *suite(void);
+/* Defined by each suite file: its tcases, into s. */
+void suite(Suite *s);
 
 /* Fixtures and timeout shared by the tcases of a kind. */
 struct ck_fix {

@@ -6,8 +6,9 @@
 #                            objects (all but main.c) and proto/
 # tests/integ/check_NAME.c   Check suites that run a real segd on a temporary
 #                            socket and state directory, linked with libseg
-# tests/check_main.c         the one main() of every suite (each defines
-#                            suite()), and the helpers they share
+# tests/check_main.c         the one main() of every suite (it names the
+#                            suite after the program; each file's suite()
+#                            adds its tcases), and the helpers they share
 # tests/cli/NAME.sh          scripts that run segctl against a real segd
 #                            (JSON parsed with python3, terminals made with
 #                            script(1)) and the checks of the manual

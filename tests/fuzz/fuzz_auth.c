@@ -1,8 +1,9 @@
 /*
- * fuzz_auth: the keyed handshake's decoders (proto/segwire.c), as peer.c
- * meets them: the input as a connect's private data (segp_connect_decode,
- * a keyed one above all) and as an accept's (segp_accept_decode), each an
- * exact-size copy so that a read past it is caught.  What decodes must
+ * fuzz_auth: the keyed handshake's decoders (proto/segwire.c), as
+ * peer_cm.c meets them: the input as a connect's private data
+ * (segp_connect_decode, a keyed one above all) and as an accept's
+ * (segp_accept_decode), each an exact-size copy so that a read past it is
+ * caught.  What decodes must
  * encode again to the same fields; the MAC inputs made from it must be
  * what their layouts say.
  */

@@ -1,6 +1,6 @@
 /*
- * fuzz_segp: the peer protocol's decoders (proto/segwire.c), as peer.c
- * meets a received message: segp_hdr_decode on the header, then
+ * fuzz_segp: the peer protocol's decoders (proto/segwire.c), as
+ * peer_msg.c meets a received message: segp_hdr_decode on the header, then
  * segp_msg_decode for the type it names.  The same payload is also tried
  * as every other type, so each type's decoder sees every input.  A
  * message that decodes must encode again (segp_msg_encode refuses only
@@ -57,7 +57,7 @@ one(uint16_t type, const uint8_t *p, size_t len)
 	}
 }
 
-/* The whole input as a connect's private data, as peer.c meets it. */
+/* The whole input as a connect's private data, as peer_cm.c meets it. */
 static void
 connect_data(const uint8_t *data, size_t size)
 {

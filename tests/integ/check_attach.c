@@ -392,16 +392,13 @@ START_TEST(named_picked_address)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("attach");
-
 	ck_tcase(s, "ronly", &h_fix, H_TIMEOUT_S, ronly_maps_read_only, NULL);
 	ck_tcase(s, "classes", &h_fix, H_TIMEOUT_S, memory_class_private,
 	    shared_class_inherited, named_picked_address, NULL);
 	ck_tcase(s, "mapping", &h_fix, H_TIMEOUT_S,
 	    occupied_range_not_clobbered, detach_interior_address,
 	    free_reads_zero_everywhere, NULL);
-	return s;
 }

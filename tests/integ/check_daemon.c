@@ -490,11 +490,9 @@ START_TEST(syslog_without_f)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("daemon");
-
 	ck_tcase(s, "notify", &prep_fix, H_TIMEOUT_S, notify_ready_once_serving,
 	    notify_unset, NULL);
 	ck_tcase(s, "config", &prep_fix, H_TIMEOUT_S, conf_bad_line_refuses,
@@ -502,5 +500,4 @@ suite(void)
 	ck_tcase(s, "journal", &prep_fix, H_TIMEOUT_S, journal_prefixes,
 	    journal_other_stream, NULL);
 	ck_tcase(s, "syslog", &prep_fix, H_TIMEOUT_S, syslog_without_f, NULL);
-	return s;
 }

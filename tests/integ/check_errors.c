@@ -500,11 +500,9 @@ START_TEST(limits_refused)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("errors");
-
 	ck_tcase(s, "ctl", &h_fix, H_TIMEOUT_S, not_yet_allocated,
 	    ctl_twice_refused, overlap_refused, bad_ctl_refused, NULL);
 	ck_tcase(s, "names", &h_fix, H_TIMEOUT_S, bad_names_refused, NULL);
@@ -512,5 +510,4 @@ suite(void)
 	ck_tcase(s, "rebind", &h_fix, H_TIMEOUT_S, rebind_refused, NULL);
 	ck_tcase(s, "segctl", &h_fix, H_TIMEOUT_S, segctl_errors,
 	    limits_refused, NULL);
-	return s;
 }

@@ -865,11 +865,9 @@ START_TEST(free_file)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("fs");
-
 	ck_tcase(s, "example", &h_fs_fix, H_TIMEOUT_S, spec_example,
 	    tree_is_a_view, NULL);
 	ck_tcase(s, "errors", &h_fs_fix, H_TIMEOUT_S, ctl_twice, data_unallocated,
@@ -883,5 +881,4 @@ suite(void)
 	    NULL);
 	ck_tcase(s, "mount", &h_fs_fix, H_TIMEOUT_S, unmounted_at_stop,
 	    live_mount_not_stolen, killed_segd_recovers, NULL);
-	return s;
 }

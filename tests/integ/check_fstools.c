@@ -473,16 +473,13 @@ START_TEST(fstat_removed)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("fstools");
-
 	ck_tcase(s, "names", &h_fs_fix, H_TIMEOUT_S, unlink_refused,
 	    listing_and_attributes, chmod_whole_segment, fstat_removed, NULL);
 	ck_tcase(s, "tar", &h_fs_fix, H_TIMEOUT_S, tar_backup_restore,
 	    tar_plain_fails, NULL);
 	ck_tcase(s, "copy", &h_fs_fix, H_TIMEOUT_S, cp_zero_copy, rsync_times,
 	    NULL);
-	return s;
 }

@@ -196,11 +196,9 @@ t_back(void *arg)
 
 START_TEST(truncate_then_write)
 {
-	struct h_kid k;
 	char buf[8];
 
-	h_start(&k, truncate_then_io, NULL);
-	h_finish_ok(&k, "the truncating client");
+	CK_CHILD(truncate_then_io, NULL);
 	serving("t", 0x1000);
 	ck_assert_msg(h_until(t_back, (void *)h_in(h_state, "t.seg"), 2000), "t.seg was "
 	    "not restored to 4096 bytes");
@@ -244,10 +242,7 @@ seg_file_back(void *arg)
 
 START_TEST(grow_undone)
 {
-	struct h_kid k;
-
-	h_start(&k, grow_io, NULL);
-	h_finish_ok(&k, "the growing client");
+	CK_CHILD(grow_io, NULL);
 	ck_assert_msg(h_until(seg_file_back, (void *)h_in(h_state, "g.seg"), 2000), "the "
 	    "backing file was not cut back to the segment: %lld bytes",
 	    (long long)file_size(h_in(h_state, "g.seg")));
@@ -280,10 +275,7 @@ punch_io(void *arg)
 
 START_TEST(punch_refilled)
 {
-	struct h_kid k;
-
-	h_start(&k, punch_io, NULL);
-	h_finish_ok(&k, "the punching client");
+	CK_CHILD(punch_io, NULL);
 	H_LOG_HAS("p: a client cut pages away");
 	serving("p", 0x10000);
 }
@@ -428,10 +420,7 @@ pool_io(void *arg)
 
 START_TEST(pool_state_truncated)
 {
-	struct h_kid k;
-
-	h_start(&k, pool_io, NULL);
-	h_finish_ok(&k, "the pool holder");
+	CK_CHILD(pool_io, NULL);
 	serving("zu", 0x100000);
 	H_LOG_HAS("the pool's holder cut its state file");
 	ck_assert_int_gt(file_size(h_in(h_state, "zu.zio")), 0);
@@ -628,16 +617,13 @@ START_TEST(pool_state_truncated_at_restart)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("harden");
-
 	ck_tcase(s, "crash", &h_fs_fix, H_TIMEOUT_S, truncate_then_write,
 	    grow_undone, punch_refilled, pool_state_truncated, NULL);
 	ck_tcase(s, "full", &small_fix, H_TIMEOUT_S, full_fs, NULL);
 	ck_tcase(s, "trust", &bare_fix, H_TIMEOUT_S, state_dir_others,
 	    planted_symlinks, socket_dir_others, socket_path_not_a_socket,
 	    records_out_of_range, pool_state_truncated_at_restart, NULL);
-	return s;
 }

@@ -789,11 +789,9 @@ START_TEST(abusers_measured)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("limits");
-
 	ck_tcase(s, "slots", &h_fix, H_TIMEOUT_S, slots_per_uid, NULL);
 	ck_tcase(s, "descriptors", &h_fix, H_TIMEOUT_S, fd_hoarder, NULL);
 	ck_tcase(s, "memory", &h_fix, H_TIMEOUT_S, nonreaders_memory, NULL);
@@ -803,5 +801,4 @@ suite(void)
 	ck_tcase(s, "quotas", &h_fix, H_TIMEOUT_S, quota_per_uid,
 	    quota_options, removed_held_counted, NULL);
 	ck_tcase(s, "measured", &h_fix, H_TIMEOUT_S, abusers_measured, NULL);
-	return s;
 }

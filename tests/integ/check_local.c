@@ -352,6 +352,8 @@ END_TEST
 static size_t raw_req(uint8_t *, uint16_t, const char *, uint32_t);
 static void raw_send(int, const void *, size_t);
 static void raw_reply(int, struct segw_hdr *, const char *);
+static void raw_ask(int, uint16_t, const char *, uint32_t, struct segw_hdr *,
+    const char *);
 
 /* A connection that has not said its protocol version yet. */
 static int
@@ -367,12 +369,10 @@ raw_connect_bare(void)
 static int
 raw_connect(void)
 {
-	static uint8_t f[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
 	struct segw_hdr h;
 	int fd = raw_connect_bare();
 
-	raw_send(fd, f, raw_req(f, SEGW_HELLO, "", SEGW_VERSION));
-	raw_reply(fd, &h, "hello");
+	raw_ask(fd, SEGW_HELLO, "", SEGW_VERSION, &h, "hello");
 	ck_assert_uint_eq(h.op, SEGW_HELLO);
 	ck_assert_uint_eq(h.status, 0);
 	return fd;
@@ -427,6 +427,17 @@ raw_reply(int fd, struct segw_hdr *h, const char *what)
 			need = (size_t)n;
 		}
 	}
+}
+
+/* A well-formed request for op on name, and its reply's header. */
+static void
+raw_ask(int fd, uint16_t op, const char *name, uint32_t arg,
+    struct segw_hdr *h, const char *what)
+{
+	static uint8_t f[SEGW_HDRLEN + SEGW_MAXPAYLOAD];
+
+	raw_send(fd, f, raw_req(f, op, name, arg));
+	raw_reply(fd, h, what);
 }
 
 /* segd closes the connection: EOF (or a reset) within the bound. */
@@ -522,37 +533,23 @@ START_TEST(garbage_client_dropped)
 	/* the raw frames are right: segd answers them, and it checks names
 	 * itself (a refused request is an error reply, not a drop) */
 	fd = raw_connect();
-	n = raw_req(f, SEGW_STAT, "steady", 0);
-	raw_send(fd, f, n);
-	raw_reply(fd, &h, "reply 1");
+	raw_ask(fd, SEGW_STAT, "steady", 0, &h, "reply 1");
 	ck_assert_uint_eq(h.op, SEGW_STAT);
 	ck_assert_uint_eq(h.status, 0);
-	n = raw_req(f, SEGW_CREATE, "a/b", 0600);
-	raw_send(fd, f, n);
-	raw_reply(fd, &h, "reply 2");
+	raw_ask(fd, SEGW_CREATE, "a/b", 0600, &h, "reply 2");
 	ck_assert_uint_eq(h.status, EINVAL);
-	n = raw_req(f, SEGW_CREATE, "..", 0600);
-	raw_send(fd, f, n);
-	raw_reply(fd, &h, "reply 3");
+	raw_ask(fd, SEGW_CREATE, "..", 0600, &h, "reply 3");
 	ck_assert_uint_eq(h.status, EINVAL);
-	n = raw_req(f, SEGW_STAT, "nothere", 0);
-	raw_send(fd, f, n);
-	raw_reply(fd, &h, "reply 4");
+	raw_ask(fd, SEGW_STAT, "nothere", 0, &h, "reply 4");
 	ck_assert_uint_eq(h.status, ENOENT);
 	/* export flags libseg would refuse, segd refuses too; an import's
 	 * info or a rebind on what is not there is an error, not a drop */
-	n = raw_req(f, SEGW_EXPORT, "steady", 0x80);
-	raw_send(fd, f, n);
-	raw_reply(fd, &h, "reply 5");
+	raw_ask(fd, SEGW_EXPORT, "steady", 0x80, &h, "reply 5");
 	ck_assert_uint_eq(h.status, EINVAL);
-	n = raw_req(f, SEGW_IMPINFO, "", 0);
-	raw_send(fd, f, n);
-	raw_reply(fd, &h, "reply 6");
+	raw_ask(fd, SEGW_IMPINFO, "", 0, &h, "reply 6");
 	ck_assert_uint_eq(h.op, SEGW_IMPINFO);
 	ck_assert_uint_ne(h.status, 0);
-	n = raw_req(f, SEGW_REBIND, "steady", 0);
-	raw_send(fd, f, n);
-	raw_reply(fd, &h, "reply 7");
+	raw_ask(fd, SEGW_REBIND, "steady", 0, &h, "reply 7");
 	ck_assert_uint_eq(h.status, EINVAL);	/* not exported */
 
 	/* a client parked in the middle of a header, throughout */
@@ -885,11 +882,9 @@ START_TEST(restart_keeps_segments)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("local");
-
 	ck_tcase(s, "example", &h_fix, H_TIMEOUT_S, example_segctl, NULL);
 	ck_tcase(s, "sharing", &h_fix, H_TIMEOUT_S, two_processes_share,
 	    remove_while_attached, client_killed_while_attached, NULL);
@@ -900,5 +895,4 @@ suite(void)
 	    NULL);
 	ck_tcase(s, "restart", &h_fix, H_TIMEOUT_S, restart_keeps_segments,
 	    NULL);
-	return s;
 }

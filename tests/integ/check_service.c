@@ -413,11 +413,9 @@ START_TEST(output_pause)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("service");
-
 	ck_tcase(s, "socket", &h_fix, H_TIMEOUT_S, live_socket_refused,
 	    stale_socket_replaced, NULL);
 	ck_tcase(s, "threads", &h_fix, H_TIMEOUT_S, threads_share_connection,
@@ -426,5 +424,4 @@ suite(void)
 	ck_tcase(s, "addr0", &h_fix, H_TIMEOUT_S, addr_zero_lowest_free, NULL);
 	ck_tcase(s, "limits", &h_fix, H_TIMEOUT_S, client_limit, output_pause,
 	    NULL);
-	return s;
 }

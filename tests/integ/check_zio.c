@@ -1060,11 +1060,9 @@ START_TEST(holder_exit_releases_pool)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("zio");
-
 	ck_tcase(s, "kmsg", &h_fix, H_TIMEOUT_S, kmsg_alloc_free_reuse,
 	    kmsg_exhaustion, kmsg_refusals_change_nothing,
 	    kmsg_batch_all_or_nothing, kmsg_stale_after_remove,
@@ -1079,5 +1077,4 @@ suite(void)
 	ck_tcase(s, "restart", &h_fix, H_TIMEOUT_S, restart_keeps_kmsg_state,
 	    restart_keeps_umsg_state, restart_keeps_holder,
 	    holder_exit_releases_pool, NULL);
-	return s;
 }

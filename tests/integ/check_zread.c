@@ -191,13 +191,6 @@ END_TEST
 
 static void flooder_fn(void *);
 
-/* Returns and reads of n buffers of "u" (held here), one a call: per s. */
-static double
-cycle_rate(int n)
-{
-	return h_zfree_rate("u", n, 1);
-}
-
 /*
  * A reader flooding segd with fills of a ring it scribbles on slows the
  * others by at most half (the best of five rounds counts: rates on a small
@@ -207,7 +200,8 @@ START_TEST(flood_fair)
 {
 	h_umsg("u", UVA, 4 * MIB);
 	h_umsg("v", VVA, MIB);
-	h_flood_fair(cycle_rate, 3000, flooder_fn, "zread flood_fair");
+	/* returns and reads of "u" (held here) timed, one a call */
+	h_flood_fair("u", 1, 3000, flooder_fn, "zread flood_fair");
 }
 END_TEST
 
@@ -340,14 +334,12 @@ flooder_fn(void *arg)
 	}
 }
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("zread");
-
 	/* one segd a test: the hostile readers' too */
 	ck_tcase(s, "zread", &h_fix, H_TIMEOUT_S, read_past_full_ring,
-	    reader_gets_what_it_asks, double_and_foreign_refused, index_liar_loses_its_ring,
-	    never_reader_holds_one_ring, flood_fair, NULL);
-	return s;
+	    reader_gets_what_it_asks, double_and_foreign_refused,
+	    index_liar_loses_its_ring, never_reader_holds_one_ring, flood_fair,
+	    NULL);
 }

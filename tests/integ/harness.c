@@ -139,6 +139,18 @@ die_with_parent(pid_t parent)
 		_exit(127);
 }
 
+/* fork; the child dies with this process.  Its pid, 0 in the child. */
+static pid_t
+fork_child(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		die_with_parent(parent);
+	return pid;
+}
+
 /* An empty configuration file in the test's directory. */
 static char *
 noconf(void)
@@ -157,7 +169,7 @@ void
 h_segd_start(void)
 {
 	const char *segd = h_path("segd");
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 	long deadline;
 	int st;
 
@@ -184,14 +196,12 @@ h_segd_start(void)
 	for (i = 0; h_segd_opts[i] != NULL && n < 31; i++)
 		argv[n++] = (char *)h_segd_opts[i];
 	argv[n] = NULL;
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
 		int fd = open(h_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 		    0644);
 		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-		die_with_parent(parent);
 		if (fd < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(fd, 1) < 0 ||
 		    dup2(fd, 2) < 0)
 			_exit(127);
@@ -414,7 +424,7 @@ h_runv_as(struct h_run *r, int uid, const char *in, size_t inlen,
     char *const argv[])
 {
 	char fin[H_PATHMAX + 32], fout[H_PATHMAX + 32], ferr[H_PATHMAX + 32];
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 	unsigned n = h_nrun++;
 	FILE *f;
 
@@ -429,14 +439,12 @@ h_runv_as(struct h_run *r, int uid, const char *in, size_t inlen,
 	ck_assert_int_eq(fclose(f), 0);
 	/* files readable by another user, for children that changed uid */
 	chmod(fin, 0644);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	pid = fork_child();
 	if (pid == 0) {
 		int i = open(fin, O_RDONLY | O_CLOEXEC);
 		int o = open(fout, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 		int e = open(ferr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 
-		die_with_parent(parent);
 		if (i < 0 || o < 0 || e < 0 || dup2(i, 0) < 0 || dup2(o, 1) < 0 ||
 		    dup2(e, 2) < 0)
 			_exit(126);
@@ -501,27 +509,44 @@ h_run_free(struct h_run *r)
 	r->out = r->err = NULL;
 }
 
+/*
+ * Two pipes (close-on-exec), then fork_child.  Pipe a runs to the child
+ * when a_down (else from it), pipe b from the child.  Each process closes
+ * the other's ends and gets its own in *a and *b.
+ */
+static pid_t
+fork_piped(int *a, int *b, int a_down)
+{
+	int pa[2], pb[2], ca = a_down ? 0 : 1;	/* the child's end of a */
+	pid_t pid;
+
+	ck_assert_int_eq(pipe2(pa, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(pb, O_CLOEXEC), 0);
+	pid = fork_child();
+	if (pid == 0) {
+		close(pa[1 - ca]);
+		close(pb[0]);
+		*a = pa[ca];
+		*b = pb[1];
+	} else {
+		close(pa[ca]);
+		close(pb[1]);
+		*a = pa[1 - ca];
+		*b = pb[0];
+	}
+	return pid;
+}
+
 void
 h_spawnv(struct h_proc *p, char *const argv[])
 {
-	int in[2], out[2];
-	pid_t parent = getpid();
-
-	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	p->pid = fork();
-	ck_assert_msg(p->pid >= 0, "fork: %s", strerror(errno));
+	p->pid = fork_piped(&p->in, &p->out, 1);
 	if (p->pid == 0) {
-		die_with_parent(parent);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+		if (dup2(p->in, 0) < 0 || dup2(p->out, 1) < 0)
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	close(in[0]);
-	close(out[1]);
-	p->in = in[1];
-	p->out = out[0];
 }
 
 void
@@ -629,26 +654,17 @@ h_cfail(const char *fmt, ...)
 void
 h_start(struct h_kid *k, void (*fn)(void *), void *arg)
 {
-	int fds[2], rdy[2];
-	pid_t parent = getpid();
+	int report, ready;
 
-	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(rdy, O_CLOEXEC), 0);
-	k->pid = fork();
-	ck_assert_msg(k->pid >= 0, "fork: %s", strerror(errno));
+	k->pid = fork_piped(&report, &ready, 0);
 	if (k->pid == 0) {
-		close(fds[0]);
-		close(rdy[0]);
-		die_with_parent(parent);
-		h_cfd = fds[1];
-		h_rfd = rdy[1];
+		h_cfd = report;
+		h_rfd = ready;
 		fn(arg);
 		_exit(0);
 	}
-	close(fds[1]);
-	close(rdy[1]);
-	k->report = fds[0];
-	k->ready = rdy[0];
+	k->report = report;
+	k->ready = ready;
 }
 
 void
@@ -1162,7 +1178,7 @@ h_wait_ready(struct h_kid *k)
 }
 
 void
-h_flood_fair(double (*rate)(int), int n, void (*flood)(void *),
+h_flood_fair(const char *name, int with_reads, int n, void (*flood)(void *),
     const char *what)
 {
 	struct h_kid k;
@@ -1170,12 +1186,12 @@ h_flood_fair(double (*rate)(int), int n, void (*flood)(void *),
 	char msg[256];
 	int round;
 
-	rate(n / 3);	/* what the rate uses made, warm */
+	h_zfree_rate(name, n / 3, with_reads);	/* the rings made, warm */
 	for (round = 0; round < 5 && best < 0.5; round++) {
-		quiet = rate(n);
+		quiet = h_zfree_rate(name, n, with_reads);
 		h_start(&k, flood, NULL);
 		h_wait_ready(&k);
-		flooded = rate(n);
+		flooded = h_zfree_rate(name, n, with_reads);
 		kill(k.pid, SIGKILL);
 		h_finish(&k, msg, sizeof msg);
 		fprintf(stderr, "%s: quiet %.0f/s, flooded %.0f/s\n", what,

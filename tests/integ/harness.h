@@ -211,13 +211,13 @@ double   h_zfree_rate(const char *name, int n, int with_reads);
 /* Wait (at most 60 s) until the child said h_ready; the test fails if not. */
 void     h_wait_ready(struct h_kid *);
 /*
- * Fairness beside a hostile client: after a round of rate(n / 3) to warm
- * up, rate(n) quiet, then with flood running
- * in a child (from its h_ready on, killed after), best of five rounds (or
- * until one reaches it): the test fails unless the flooded rate is at least
- * half of the quiet one.  Each round's figures go to stderr after what.
+ * Fairness beside a hostile client: after a round of n / 3 to warm up,
+ * h_zfree_rate(name, n, with_reads) quiet, then with flood running in a
+ * child (from its h_ready on, killed after), best of five rounds (or until
+ * one reaches it): the test fails unless the flooded rate is at least half
+ * of the quiet one.  Each round's figures go to stderr after what.
  */
-void     h_flood_fair(double (*rate)(int), int n, void (*flood)(void *),
-    const char *what);
+void     h_flood_fair(const char *name, int with_reads, int n,
+    void (*flood)(void *), const char *what);
 
 #endif

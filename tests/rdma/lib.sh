@@ -56,11 +56,32 @@
 #   expect_refusal TEXT CMD...  CMD must fail and say TEXT
 #   slice FILE OFF LEN  print LEN bytes of FILE from byte OFF
 #   patch FILE OFF SRC  overwrite FILE from byte OFF with SRC's bytes
+#   foreign_refused PERFTEST FROM  rdma_cm clients that are not segd
+#                   (rawpeer's foreign mode, rping, PERFTEST -R, ucmatose)
+#                   are refused by the segd on port 7450 (node "exp"), which
+#                   logs at least 4 refusals of connects from FROM (a grep
+#                   pattern)
+#   wait_each PID NAME... -- FILE...  wait for the background PIDs (each
+#                   called NAME); the first to fail ends the test with the
+#                   FILEs shown
 #
 # Pair tests:
 #   pair_fail_fast  a node whose test fails signals it at once, so that
 #                   `await` on the other node stops waiting
 #   await NAME SECS the other node signalled NAME (and did not fail)
+#   pair_export SEG LEN  (node 1) segment SEG of LEN random bytes (kept in
+#                   $SOFTROCE_SYNC/orig) exported to node 2 to read;
+#                   signals "exported"
+#   pair_hold SEG LEN STEPS...  (node 2) once node 1 exported SEG: an
+#                   importer (pid HOLD_PID, output $T/hold.out, P the peer)
+#                   gets all of it zero copy and says "ready", then runs
+#                   imp_io STEPS, then retries a get every 500 ms for 60 s
+#                   into $T/after and says "after"; each "sync" of it waits
+#                   for a line on fd 3 (hold_next).  Returns once ready.
+#   hold_next       let the holder past its next "sync"
+#   hold_after WHAT (node 2) the holder got again (WHAT: after what) the
+#                   bytes node 1 put; REC: how long it took and in what try
+#   hold_end        the holder's last "sync"; it must exit with status 0
 #
 # A faulty network (pair tests; only between the QEMU guests: the qdisc
 # goes on the guest's own link, never on a host's):
@@ -305,6 +326,36 @@ patch() {
 		status=none
 }
 
+foreign_refused() {
+	local perf=$1 from=$2 n
+	"$RAWPEER" -a "$A" -p 7450 -m foreign -t 20 -w 1 >"$T/foreign.out" 2>&1 ||
+		die "a connect without segd's private data: $(cat "$T/foreign.out")"
+	cat "$T/foreign.out"
+	timeout 20 rping -c -a "$A" -p 7450 -C 1 >"$T/rping.out" 2>&1 &&
+		die "rping was served by segd: $(cat "$T/rping.out")"
+	timeout 20 "$perf" -R -d "$SOFTROCE_DEV" -p 7450 -n 5 "$A" >"$T/perf.out" 2>&1 &&
+		die "$perf -R was served by segd: $(cat "$T/perf.out")"
+	timeout 20 ucmatose -s "$A" -p 7450 -c 1 -C 1 >"$T/ucma.out" 2>&1 &&
+		die "ucmatose was served by segd: $(cat "$T/ucma.out")"
+	n=$(grep -c "connect from $from refused: no segd private data" "$T/exp.log")
+	[ "$n" -ge 4 ] || die "segd logged $n foreign refusals, want 4: $(grep refused "$T/exp.log")"
+}
+
+wait_each() {
+	local -A who=()
+	local pid rc
+	while [ $# -gt 1 ] && [ "$1" != -- ]; do
+		who[$1]=$2
+		shift 2
+	done
+	[ "${1:-}" = -- ] && shift
+	for _ in "${!who[@]}"; do
+		wait -n -p pid
+		rc=$?
+		[ "$rc" = 0 ] || { cat "$@"; die "the ${who[$pid]:-process $pid} failed (exit $rc)"; }
+	done
+}
+
 _pair_exit() {
 	local rc=$?
 	[ "$rc" = 0 ] || softroce_signal "failed.node$SOFTROCE_NODE"
@@ -319,6 +370,48 @@ await() {
 	local other=$SOFTROCE_SYNC/failed.node$((3 - SOFTROCE_NODE))
 	wait_until "$2" sh -c "test -e '$SOFTROCE_SYNC/$1' || test -e '$other'" &&
 		! test -e "$other"
+}
+
+pair_export() {
+	make_seg "$1" "node$SOFTROCE_NODE" 0x200000000000 "$2"
+	head -c "$2" /dev/urandom >"$SOFTROCE_SYNC/orig"
+	sctl "node$SOFTROCE_NODE" write "$1" <"$SOFTROCE_SYNC/orig" || die "write $1"
+	sctl "node$SOFTROCE_NODE" export "$1" node2:r || die "export $1"
+	softroce_signal exported
+}
+
+pair_hold() {
+	local seg=$1 len=$2
+	shift 2
+	await exported 120 || die "node 1 did not export"
+	P=$SOFTROCE_PEER:7450
+	mkfifo "$T/ctl"
+	imp "node$SOFTROCE_NODE" zcbuf buf 0x300000000000 $((len + 4096)) \
+		import "$P/$seg" tget 0 "$len" zc say ready sync "$@" \
+		tretry 60 500 0 "$len" zc getf 0 "$len" "$T/after" zc say after sync \
+		<"$T/ctl" >"$T/hold.out" 2>&1 &
+	HOLD_PID=$!
+	exec 3>"$T/ctl"
+	wait_until 60 grep -q '^ready$' "$T/hold.out" || die "holder: $(cat "$T/hold.out")"
+	grep -q '^tget ok' "$T/hold.out" || die "holder's first get: $(cat "$T/hold.out")"
+}
+
+hold_next() {
+	echo >&3
+}
+
+hold_after() {
+	hold_next
+	wait_until 60 grep -q '^after$' "$T/hold.out" || die "no get after $1: $(cat "$T/hold.out")"
+	grep '^tretry' "$T/hold.out"
+	REC=$(sed -n 's/^tretry ok in try \([0-9]*\) after \([0-9]*\) ms$/\2 ms (try \1)/p' "$T/hold.out")
+	cmp "$T/after" "$SOFTROCE_SYNC/orig" || die "the bytes got after $1 differ"
+}
+
+hold_end() {
+	hold_next
+	exec 3>&-
+	wait "$HOLD_PID" || die "holder: $(cat "$T/hold.out")"
 }
 
 # start_exp_imp: the usual two nodes, "exp" on port 7450 (E is its address)

@@ -373,15 +373,12 @@ START_TEST(nonces_and_keys)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("auth");
-
 	ck_tcase(s, "key file", &fix, 0, key_good, key_wrong_owner,
 	    key_wrong_modes, key_short_long, key_not_a_file, key_unsafe_dir,
 	    NULL);
 	ck_tcase(s, "macs", &fix, 0, connect_tag, proof, nonces_and_keys,
 	    NULL);
-	return s;
 }

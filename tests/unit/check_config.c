@@ -307,14 +307,11 @@ START_TEST(load_too_big)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("config");
-
 	ck_tcase(s, "parse", &fix, 0, every_key, blank_comments_crlf, booleans,
 	    number_bounds, malformed_lines, nul_byte, overlong_line, bad_values,
 	    first_error_wins, NULL);
 	ck_tcase(s, "load", &fix, 0, load_files, load_too_big, NULL);
-	return s;
 }

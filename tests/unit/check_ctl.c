@@ -620,10 +620,9 @@ START_TEST(format_truncates_safely)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("ctl");
 	TCase *tc;
 
 	tc = ck_tcase(s, "valid", &fix, 0, length_bounds_message, NULL);
@@ -641,5 +640,4 @@ suite(void)
 	tc = ck_tcase(s, "format", &fix, 0, format_spec_example,
 	    parse_format_parse, format_truncates_safely, NULL);
 	tcase_add_loop_test(tc, format_round_trip, 0, NVERBS);
-	return s;
 }

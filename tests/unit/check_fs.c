@@ -133,14 +133,11 @@ START_TEST(unescape_mountinfo)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("fs");
-
 	ck_tcase(s, "parsers", &fix, 0, addrs_one_a_line,
 	    addrs_blanks_and_decimal, addrs_exactly_max,
 	    addrs_not_nul_terminated, addrs_malformed,
 	    addrs_long_garbage_quoted_short, unescape_mountinfo, NULL);
-	return s;
 }

@@ -124,12 +124,9 @@ START_TEST(other_faults_kill)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("guard");
-
 	ck_tcase(s, "guard", &fix, 0, copy_faults_fail_alone,
 	    call_returns_result, other_faults_kill, NULL);
-	return s;
 }

@@ -1250,11 +1250,9 @@ START_TEST(garbage_meta)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("namespace");
-
 	ck_tcase(s, "create", &fix, 60, name_validity,
 	    create_records_owner_and_mode, create_duplicate, many_names, NULL);
 	ck_tcase(s, "ctl", &fix, 0, setaddr_maps_memory, resident_after_write,
@@ -1271,5 +1269,4 @@ suite(void)
 	    restore_respects_limits, malformed_meta_ignored,
 	    resized_backing_restored, overlapping_meta, fifo_meta_ignored,
 	    garbage_meta, NULL);
-	return s;
 }

@@ -356,11 +356,9 @@ START_TEST(cred_not_a_socket)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("perm");
-
 	ck_tcase(s, "perm_ok", &fix, 0, owner_bits, owner_not_widened,
 	    group_primary, group_not_widened, group_supplementary,
 	    group_list_bounds, other_bits, root_may_do_anything,
@@ -369,5 +367,4 @@ suite(void)
 	    check_refusal_read_write, check_refusal_write, check_refusal_read,
 	    check_refusal_long_name, check_root, NULL);
 	ck_tcase(s, "cred", NULL, 0, cred_of_peer, cred_not_a_socket, NULL);
-	return s;
 }

@@ -282,6 +282,34 @@ set_name(uint8_t *b, const uint8_t *good, size_t len, size_t off,
 	put_le16(b + lenoff, (uint16_t)nl);
 }
 
+/* Segment names a receiver refuses (nl: the length on the wire). */
+static const struct {
+	size_t nl;
+	const char *name;
+} bad_names[] = {
+	{ 0, "" }, { 1, "." }, { 2, ".." }, { 3, "a/b" }, { 1, "/" },
+	{ 3, "a b" }, { 3, "a\0b" }, { 1, "\n" },
+	{ SEG_NAMEMAX + 1, "" }, { UINT16_MAX, "" },
+};
+#define NBAD_NAMES (sizeof bad_names / sizeof bad_names[0])
+
+/* Each bad name at off (its length at lenoff) of good's len bytes is
+ * refused by a type receiver. */
+static void
+expect_bad_names(uint16_t type, const uint8_t *good, size_t len, size_t off,
+    size_t lenoff)
+{
+	uint8_t b[SEGP_MSGSIZE];
+	size_t i;
+
+	ck_assert_uint_le(len, sizeof b);
+	for (i = 0; i < NBAD_NAMES; i++) {
+		set_name(b, good, len, off, lenoff, SEG_NAMEMAX,
+		    bad_names[i].name, bad_names[i].nl);
+		expect_refused(type, b, len);
+	}
+}
+
 /* The wire size of sample(type). */
 static size_t
 sample_size(uint16_t type)
@@ -1067,13 +1095,6 @@ END_TEST
 /* The second of two entries made bad; the first stays good. */
 START_TEST(list_rep_bad_entry)
 {
-	static const struct {
-		size_t nl;
-		const char *name;
-	} badname[] = {
-		{ 0, "" }, { 1, "." }, { 2, ".." }, { 3, "a/b" }, { 3, "a b" },
-		{ 3, "a\0b" }, { SEG_NAMEMAX + 1, "" }, { UINT16_MAX, "" },
-	};
 	static const uint8_t badperm[] = { 0, SEGW_WR, 1, SEGW_RD | 1,
 	    SEGW_RD | SEGW_WR | 1, 0xff };
 	static const uint8_t badverb[] = { SEG_VERB_NONE, SEG_VERB_MAX, 0xff };
@@ -1087,11 +1108,8 @@ START_TEST(list_rep_bad_entry)
 	memcpy(good, wire, len);
 	expect_ok(SEGP_LIST_REP, good, len);
 
-	for (i = 0; i < sizeof badname / sizeof badname[0]; i++) {
-		set_name(b, good, len, ENT_AT(1, name), ENT_AT(1, namelen),
-		    SEG_NAMEMAX, badname[i].name, badname[i].nl);
-		expect_refused(SEGP_LIST_REP, b, len);
-	}
+	expect_bad_names(SEGP_LIST_REP, good, len, ENT_AT(1, name),
+	    ENT_AT(1, namelen));
 	for (i = 0; i < sizeof badperm; i++) {
 		memcpy(b, good, len);
 		b[ENT_AT(1, perm)] = badperm[i];
@@ -1304,27 +1322,18 @@ END_TEST
 
 START_TEST(import_refuses)
 {
-	static const struct {
-		size_t nl;
-		const char *name;
-	} bad[] = {
-		{ 0, "" }, { 1, "." }, { 2, ".." }, { 3, "a/b" }, { 1, "/" },
-		{ 3, "a b" }, { 3, "a\0b" }, { 1, "\n" },
-		{ SEG_NAMEMAX + 1, "" }, { UINT16_MAX, "" },
-	};
-	uint8_t good[NAMELEN], b[NAMELEN];
+	uint8_t good[NAMELEN];
 	size_t i;
 
 	good_sample(SEGP_IMPORT, NAMELEN, good);
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		set_name(b, good, NAMELEN, NAME_AT(name), NAME_AT(namelen),
-		    SEG_NAMEMAX, bad[i].name, bad[i].nl);
-		expect_refused(SEGP_IMPORT, b, NAMELEN);
-		/* and the encoder will not send it */
-		if (bad[i].nl <= SEG_NAMEMAX && memchr(bad[i].name, '\0',
-		    bad[i].nl) == NULL) {
+	expect_bad_names(SEGP_IMPORT, good, NAMELEN, NAME_AT(name),
+	    NAME_AT(namelen));
+	/* and the encoder will not send them */
+	for (i = 0; i < NBAD_NAMES; i++) {
+		if (bad_names[i].nl <= SEG_NAMEMAX && memchr(bad_names[i].name,
+		    '\0', bad_names[i].nl) == NULL) {
 			memset(&in, 0, sizeof in);
-			memcpy(in.name, bad[i].name, bad[i].nl);
+			memcpy(in.name, bad_names[i].name, bad_names[i].nl);
 			ck_assert_uint_eq(encode(SEGP_IMPORT, &in, sizeof wire),
 			    0);
 		}
@@ -2668,10 +2677,9 @@ START_TEST(macin_layouts)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("segp");
 	TCase *tc;
 
 	tc = ck_tcase(s, "header", &fix, 0, hdr_layout_and_round_trip,
@@ -2723,5 +2731,4 @@ suite(void)
 
 	ck_tcase(s, "parsers", NULL, 0, node_names, segment_name_edges,
 	    hostport_valid, hostport_invalid, hostport_host_size, NULL);
-	return s;
 }

@@ -632,11 +632,9 @@ START_TEST(export_planted)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("store");
-
 	ck_tcase(s, "records", &fix, 0, meta_good, meta_malformed,
 	    meta_round_trip, NULL);
 	ck_tcase(s, "exports", &fix, 0, export_good, export_malformed,
@@ -645,5 +643,4 @@ suite(void)
 	ck_tcase(s, "planted", &fix, 0, symlinks_not_followed,
 	    zio_file_truncated_refused, NULL);
 	ck_tcase(s, "dirs", &fix, 0, dir_safe, NULL);
-	return s;
 }

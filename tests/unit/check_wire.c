@@ -888,10 +888,9 @@ START_TEST(default_socket)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("wire");
 	TCase *tc;
 
 	ck_tcase(s, "header", NULL, 0, hdr_layout_little_endian, hdr_round_trip,
@@ -913,5 +912,4 @@ suite(void)
 	    (int)(sizeof u64_ok / sizeof u64_ok[0]));
 	tcase_add_loop_test(tc, u64_invalid, 0,
 	    (int)(sizeof u64_bad / sizeof u64_bad[0]));
-	return s;
 }

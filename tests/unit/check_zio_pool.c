@@ -1292,10 +1292,9 @@ teardown(void)
 
 static const struct ck_fix fix = { .setup = setup, .teardown = teardown };
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("zio_pool");
 	TCase *tc;
 
 	ck_tcase(s, "geometry", &fix, 30, geometry, init_refuses, class_sizes,
@@ -1309,5 +1308,4 @@ suite(void)
 	    open_rebuilds, open_uses_partial_slabs, valid_refuses_bad_headers,
 	    fuzz_shared_state, NULL);
 	ck_tcase(s, "cost", &fix, 120, constant_visits, NULL);
-	return s;
 }

@@ -143,12 +143,9 @@ START_TEST(avail_bounded)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("zread");
-
 	ck_tcase(s, "layout", &fix, 0, init_and_valid, fields_le, entries_wrap,
 	    room_bounded, avail_bounded, asked_bounded, NULL);
-	return s;
 }

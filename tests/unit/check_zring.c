@@ -134,12 +134,9 @@ START_TEST(error_records)
 }
 END_TEST
 
-Suite *
-suite(void)
+void
+suite(Suite *s)
 {
-	Suite *s = suite_create("zring");
-
 	ck_tcase(s, "layout", &fix, 0, init_and_valid, counters_little_endian,
 	    entries_wrap, error_records, NULL);
-	return s;
 }

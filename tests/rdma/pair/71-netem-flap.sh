@@ -24,11 +24,7 @@ start_segd "$me" 7450 -t $D
 echo "deadline: segd -t $D ms on both nodes; link cut for $gap ms"
 
 if [ "$SOFTROCE_NODE" = 1 ]; then
-	make_seg fseg "$me" 0x200000000000 $len
-	head -c $len /dev/urandom >"$S/orig"
-	sctl "$me" write fseg <"$S/orig" || die "write fseg"
-	sctl "$me" export fseg node2:r || die "export fseg"
-	softroce_signal exported
+	pair_export fseg $len
 	softroce_barrier cut 60 || die "node 2 did not come to the cut"
 	t_down=$(ms_now)
 	netem loss 100%
@@ -44,23 +40,13 @@ if [ "$SOFTROCE_NODE" = 1 ]; then
 	sctl "$me" peers
 	softroce_signal checked
 else
-	await exported 120 || die "node 1 did not export"
-	P=$SOFTROCE_PEER:7450
-	mkfifo "$T/ctl"
-	imp "$me" zcbuf buf 0x300000000000 $((len + 4096)) import "$P/fseg" \
-		tget 0 $len zc say ready sync tget 0 $len zc say gap sync \
-		tretry 60 500 0 $len zc getf 0 $len "$T/after" zc say after sync \
-		<"$T/ctl" >"$T/hold.out" 2>&1 &
-	hpid=$!
-	exec 3>"$T/ctl"
-	wait_until 60 grep -q '^ready$' "$T/hold.out" || die "holder: $(cat "$T/hold.out")"
-	grep -q '^tget ok' "$T/hold.out" || die "holder's first get: $(cat "$T/hold.out")"
+	pair_hold fseg $len tget 0 $len zc say gap sync
 	softroce_barrier cut 60 || die "node 1 did not come to the cut"
 	netem loss 100%
 	await down 60 || die "node 1 did not cut the link"
 	# a get on the held import (direct path) and a segctl get (segd path)
 	t0=$(ms_now)
-	echo >&3
+	hold_next
 	sctl "$me" get "$P/fseg" >/dev/null 2>"$T/sget.err" &
 	spid=$!
 	wait "$spid" && die "segctl get in the gap succeeded"
@@ -77,19 +63,13 @@ else
 	grep -q "$SOFTROCE_PEER" "$T/sget.err" || die "segctl get's error does not name the peer"
 	await up 60 || die "node 1 did not end the cut"
 	netem_off
-	echo >&3
-	wait_until 60 grep -q '^after$' "$T/hold.out" || die "no get after the gap: $(cat "$T/hold.out")"
-	grep '^tretry' "$T/hold.out"
-	rec=$(sed -n 's/^tretry ok in try \([0-9]*\) after \([0-9]*\) ms$/\2 ms (try \1)/p' "$T/hold.out")
-	cmp "$T/after" "$S/orig" || die "the bytes got after the gap differ"
+	hold_after "the gap"
 	pids=$(sed -n 's/^tget start pid \([0-9]*\) .*/\1/p' "$T/hold.out" | sort -u | wc -l)
 	[ "$pids" = 1 ] || die "the gets ran in $pids processes"
 	sctl "$me" peers | grep -q "^[^ ]* $P out ready" || die "no ready connection to $P after the gap"
 	echo "detection: the get in the gap failed after $ms ms, segctl get after $sms ms"
-	echo "recovery: the same importer got again $rec after the link came up"
+	echo "recovery: the same importer got again $REC after the link came up"
 	softroce_signal after
 	await checked 60 || die "node 1 did not confirm"
-	echo >&3
-	exec 3>&-
-	wait "$hpid" || die "holder: $(cat "$T/hold.out")"
+	hold_end
 fi

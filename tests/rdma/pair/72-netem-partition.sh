@@ -14,7 +14,6 @@
 # back to nothing: no import, grant or data connection left behind.
 # Prints how long each node took to notice and the recovery time.
 . "$SEG_TOP/tests/rdma/lib.sh"
-S=$SOFTROCE_SYNC
 me=node$SOFTROCE_NODE
 D=3000 len=1048576 limit=30
 pair_fail_fast
@@ -40,25 +39,11 @@ gone() {
 }
 
 if [ "$SOFTROCE_NODE" = 1 ]; then
-	make_seg cseg "$me" 0x200000000000 $len
-	head -c $len /dev/urandom >"$S/orig"
-	sctl "$me" write cseg <"$S/orig" || die "write cseg"
-	sctl "$me" export cseg node2:r || die "export cseg"
-	softroce_signal exported
+	pair_export cseg $len
 	await holding 120 || die "node 2's importer did not start"
 fi
 if [ "$SOFTROCE_NODE" = 2 ]; then
-	await exported 120 || die "node 1 did not export"
-	P=$SOFTROCE_PEER:7450
-	mkfifo "$T/ctl"
-	imp "$me" zcbuf buf 0x300000000000 $((len + 4096)) import "$P/cseg" \
-		tget 0 $len zc say ready sync \
-		tretry 60 500 0 $len zc getf 0 $len "$T/after" zc say after sync \
-		<"$T/ctl" >"$T/hold.out" 2>&1 &
-	hpid=$!
-	exec 3>"$T/ctl"
-	wait_until 60 grep -q '^ready$' "$T/hold.out" || die "holder: $(cat "$T/hold.out")"
-	grep -q '^tget ok' "$T/hold.out" || die "holder's first get: $(cat "$T/hold.out")"
+	pair_hold cseg $len
 	softroce_signal holding
 fi
 echo "before: $(counters "$me")"
@@ -74,17 +59,12 @@ netem_off
 softroce_barrier healed 60 || die "the other node did not heal the partition"
 
 if [ "$SOFTROCE_NODE" = 2 ]; then
-	echo >&3
-	wait_until 60 grep -q '^after$' "$T/hold.out" || die "no get after the partition: $(cat "$T/hold.out")"
-	grep '^tretry' "$T/hold.out"
-	cmp "$T/after" "$S/orig" || die "the bytes got after the partition differ"
-	echo "recovery: the same importer got again $(sed -n 's/^tretry ok in try \([0-9]*\) after \([0-9]*\) ms$/\2 ms (try \1)/p' "$T/hold.out") after the partition healed"
+	hold_after "the partition"
+	echo "recovery: the same importer got again $REC after the partition healed"
 	echo "holding again: $(counters "$me")"
 	softroce_signal regained
 	await counted 60 || die "node 1 did not count the import"
-	echo >&3
-	exec 3>&-
-	wait "$hpid" || die "holder: $(cat "$T/hold.out")"
+	hold_end
 	wait_until 30 counter_is "$me" imports 0 ||
 		die "node 2 kept an import after its importer exited: $(counters "$me")"
 	wait_until 30 counter_is "$me" direct_connections 0 ||

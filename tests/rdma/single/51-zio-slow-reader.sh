@@ -56,12 +56,7 @@ echo "own's segd stopped for $stopped ms; b's connection to it meanwhile: ${held
 [ -n "$held" ] || die "no FREE message waited for credits while the receiver was stopped: $(sctl b peers)"
 
 # the first to fail ends the test (the clean-up stops the other)
-declare -A who=([$opid]=owner [$ipid]=importers)
-for _ in 1 2; do
-	wait -n -p pid
-	rc=$?
-	[ "$rc" = 0 ] || { cat "$T/owner.out" "$T/imp.out"; die "the ${who[$pid]:-process $pid} failed (exit $rc)"; }
-done
+wait_each $opid owner $ipid importers -- "$T/owner.out" "$T/imp.out"
 cat "$T/owner.out" "$T/imp.out"
 
 line=$(grep '^owner: received' "$T/owner.out") || die "no owner summary"

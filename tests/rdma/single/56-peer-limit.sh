@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Copyright (c) 2025-2026 the segd authors
 # The peer limit: a segd keeps at most 256 peer connections (PEER_MAX in
-# segd/peer.c).  rawpeer -m many opens 260, one after the other, each with a
+# segd/peer.h).  rawpeer -m many opens 260, one after the other, each with a
 # valid HELLO from a node of its own: segd accepts 256 and refuses the other
 # 4 at connect (REJECTED, carrying the reason "too many peers (256)"), and
 # logs the refusals (rate-limited: at least one line).  While

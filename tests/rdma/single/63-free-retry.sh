@@ -46,12 +46,7 @@ wait_until 30 grep -q 'did not answer' "$T/b.log" ||
 kill -CONT "${SEGD_PID[own]}"
 echo "own's segd stopped for $(($(ms_now) - t_stop)) ms"
 
-declare -A who=([$opid]=owner [$ipid]=importers)
-for _ in 1 2; do
-	wait -n -p pid
-	rc=$?
-	[ "$rc" = 0 ] || { cat "$T/owner.out" "$T/imp.out"; die "the ${who[$pid]:-process $pid} failed (exit $rc)"; }
-done
+wait_each $opid owner $ipid importers -- "$T/owner.out" "$T/imp.out"
 grep -v '^retry' "$T/imp.out"
 cat "$T/owner.out"
 echo "importers' retries: $(grep -c '^retry' "$T/imp.out")"
