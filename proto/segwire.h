@@ -70,7 +70,7 @@ enum segw_op {
 	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
 	SEGW_REBIND,       /* name, a=va, b=len: bind the export there */
 	SEGW_IMPINFO,      /* a=import handle -> segw_imp as segd knows it now */
-	SEGW_ZRING,        /* arg=SEGW_ZRING_MEM|_KICK -> fd: the free ring */
+	SEGW_ZRING,        /* arg=SEGW_ZRING_* -> fd: the free ring */
 	SEGW_ATOMIC,       /* segw_atomic -> info(va = the result) */
 	SEGW_OPMAX
 };
@@ -82,6 +82,7 @@ enum segw_op {
 /* SEGW_ZRING's arg: which descriptor of the client's free ring (zring.h) */
 #define SEGW_ZRING_MEM  0	/* the ring's sealed memfd */
 #define SEGW_ZRING_KICK 1	/* the eventfd that wakes segd to drain it */
+#define SEGW_ZRING_DONE 2	/* the eventfd segd writes: async outcomes */
 
 #define SEGW_RD 4
 #define SEGW_WR 2
