@@ -36,7 +36,9 @@
 
 #define RFREE_DELAY_US  200	/* a partial batch waits at most this */
 #define RFREE_INFLIGHT  4	/* FREEs of a queue in flight */
-#define RFREE_DEADLINES 4	/* a lost batch is sent again for this long */
+#define RFREE_DEADLINES 8	/* a lost batch is sent again for this long:
+				 * less than rseg.c keeps it in doubt (10),
+				 * so each resend has the same number */
 #define RFREE_PAUSE_MS  50	/* between tries to import again */
 
 struct rfwait {

@@ -55,6 +55,7 @@ static struct {
 	uint32_t tail;		/* entries whose callers have read them */
 	uint8_t  read[ZRING_NSLOTS];	/* read by its caller, past tail */
 	int      dfd;		/* the done eventfd's number (-1: none) */
+	int      noasync;	/* segd gave no done eventfd: no async */
 	unsigned apending;	/* asynchronous entries not reported */
 	uint8_t  async[ZRING_NSLOTS];	/* ... this one */
 	seg_import_t *imps[ZRING_NSLOTS];	/* ... its import (NULL: local) */
@@ -82,7 +83,39 @@ ring_close(void)
 	zr.off = 0;
 }
 
-/* Under zr_lock: the two descriptors, mapped; 0, or -1 (use the socket). */
+/*
+ * Under zr_lock: segd's done eventfd, at the number seg_zfree_async_fd
+ * gave (dup3); a segd without it (EINVAL) serves the ring without
+ * asynchronous returns.  0, or -1.
+ */
+static int
+done_take(void)
+{
+	struct segw_req r;
+	int dfd = -1;
+
+	memset(&r, 0, sizeof r);
+	r.arg = SEGW_ZRING_DONE;
+	zr.noasync = 0;
+	if (seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &dfd) < 0) {
+		zr.noasync = errno == EINVAL;
+		return zr.noasync ? 0 : -1;
+	}
+	if (dfd < 0)
+		return -1;
+	if (zr.dfd < 0) {
+		zr.dfd = dfd;
+		return 0;
+	}
+	if (dup3(dfd, zr.dfd, O_CLOEXEC) < 0) {
+		close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+/* Under zr_lock: the descriptors, mapped; 0, or -1 (use the socket). */
 static int
 ring_take(void)
 {
@@ -90,7 +123,7 @@ ring_take(void)
 	struct stat sb;
 	unsigned gen;
 	void *p;
-	int mfd = -1, efd = -1, dfd = -1;
+	int mfd = -1, efd = -1;
 
 	memset(&r, 0, sizeof r);
 	r.arg = SEGW_ZRING_MEM;
@@ -107,19 +140,9 @@ ring_take(void)
 	if (mfd < 0 || seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &efd) < 0 ||
 	    efd < 0)
 		goto fail;
-	r.arg = SEGW_ZRING_DONE;
-	if (seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &dfd) < 0 || dfd < 0 ||
-	    gen != seg_conn_gen() || fstat(mfd, &sb) < 0 ||
+	if (done_take() < 0 || gen != seg_conn_gen() || fstat(mfd, &sb) < 0 ||
 	    sb.st_size != ZRING_SIZE)
 		goto fail;
-	/* the done eventfd at the number seg_zfree_async_fd gave */
-	if (zr.dfd >= 0 && dup3(dfd, zr.dfd, O_CLOEXEC) < 0)
-		goto fail;
-	if (zr.dfd >= 0)
-		close(dfd);
-	else
-		zr.dfd = dfd;
-	dfd = -1;
 	p = mmap(NULL, ZRING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 	if (p == MAP_FAILED)
 		goto fail;
@@ -141,8 +164,6 @@ fail:
 		close(mfd);
 	if (efd >= 0)
 		close(efd);
-	if (dfd >= 0)
-		close(dfd);
 	return -1;
 }
 
@@ -331,14 +352,14 @@ seg_zring_free(const uint64_t *addrs, int n)
 	return st == 0 ? 0 : -1;
 }
 
-/* Under zr_lock, with a ring: why there is none for an asynchronous
- * return (ring_get said 1). */
+/* Under zr_lock: why there is no ring for an asynchronous return. */
 static int
 no_ring(void)
 {
-	if (zr.off)
-		return seg_seterr(ENOTSUP, "segd serves no free ring to this "
-		    "process: no asynchronous returns");
+	if (zr.off || zr.noasync)
+		return seg_seterr(ENOTSUP, "this segd serves no %s: no "
+		    "asynchronous returns", zr.off ? "free ring" :
+		    "outcomes of returns");
 	if (zr.apending > 0)
 		return seg_seterr(EAGAIN, "segd's connection was lost: read the "
 		    "outcomes of the returns made before (seg_zfree_outcomes)");
@@ -361,7 +382,7 @@ seg_zfree_async(seg_import_t *imp, uint64_t addr)
 		ent.flags |= ZRING_REMOTE;
 	}
 	pthread_mutex_lock(&zr_lock);
-	if (ring_get() != 0) {
+	if (ring_get() != 0 || zr.noasync) {
 		err = no_ring();
 		pthread_mutex_unlock(&zr_lock);
 		return err;
@@ -392,7 +413,7 @@ seg_zfree_async_fd(void)
 	int fd;
 
 	pthread_mutex_lock(&zr_lock);
-	if (ring_get() != 0 && zr.dfd < 0) {
+	if ((ring_get() != 0 && zr.dfd < 0) || zr.noasync) {
 		fd = no_ring();
 		pthread_mutex_unlock(&zr_lock);
 		return fd;
@@ -418,17 +439,53 @@ outcome_fill(struct seg_zoutcome *o, uint32_t i, uint32_t st, int lost)
 		snprintf(o->msg, sizeof o->msg, "segd's connection was lost "
 		    "before it answered the return of 0x%llx: it may have been "
 		    "applied", (unsigned long long)ent.addr);
-	} else if ((st & 0xffff) != 0)
-		o->err = refusal(st, i + 1, &ent.addr, 1, o->msg,
-		    sizeof o->msg);
+	} else if ((st & 0xffff) != 0 && (((st >> 16) & 0xff) == 0 ||
+	    !zring_error(zr.mem, ((st >> 16) & 0xff) - 1, i + 1, o->msg,
+	    sizeof o->msg))) {
+		/* segd's words were written over by later refusals */
+		o->err = (int)(st & 0xffff);
+		snprintf(o->msg, sizeof o->msg, "return of 0x%llx: %s%s",
+		    (unsigned long long)ent.addr, strerror(o->err),
+		    o->err == ETIMEDOUT || o->err == ENOTCONN ?
+		    "; it may have been applied" : "");
+	} else
+		o->err = (int)(st & 0xffff);
+}
+
+/* Under zr_lock: up to max finished entries into out (lost: the
+ * unanswered ones too, segd having gone), their slots freed; *more if
+ * more wait.  How many. */
+static int
+outcomes_take(struct seg_zoutcome *out, int max, int lost, int *more)
+{
+	uint32_t i, cons = zring_cons(zr.mem), st = 0;
+	int n = 0, done;
+
+	for (i = zr.tail; i != zr.prod && zr.apending > 0; i++) {
+		if (!zr.async[i & (ZRING_NSLOTS - 1)])
+			continue;
+		done = (int32_t)(i - cons) < 0 &&
+		    ((st = zring_status(zr.mem, i)) & ZRING_DONE);
+		if (!done && !lost)
+			continue;
+		if (n == max) {
+			*more = 1;
+			break;
+		}
+		outcome_fill(&out[n++], i, st, !done);
+		zr.async[i & (ZRING_NSLOTS - 1)] = 0;
+		zr.read[i & (ZRING_NSLOTS - 1)] = 1;
+		zr.apending--;
+	}
+	ring_advance();
+	return n;
 }
 
 int
 seg_zfree_outcomes(struct seg_zoutcome *out, int max)
 {
-	uint32_t i, cons, st = 0;
 	uint64_t v, one = 1;
-	int n = 0, lost, done;
+	int n, lost, more = 0;
 
 	if (max < 0 || (max > 0 && out == NULL))
 		return seg_seterr(EINVAL, "bad arguments");
@@ -440,25 +497,12 @@ seg_zfree_outcomes(struct seg_zoutcome *out, int max)
 	if (read(zr.dfd, &v, sizeof v) < 0 && errno != EAGAIN)
 		v = 0;	/* level: outcomes are looked for all the same */
 	lost = zr.gen != seg_conn_gen() || zring_broken(zr.mem) != 0;
-	cons = zring_cons(zr.mem);
-	for (i = zr.tail; i != zr.prod && zr.apending > 0; i++) {
-		if (!zr.async[i & (ZRING_NSLOTS - 1)])
-			continue;
-		done = (int32_t)(i - cons) < 0 &&
-		    ((st = zring_status(zr.mem, i)) & ZRING_DONE);
-		if (!done && !lost)
-			continue;
-		if (n == max) {	/* more wait: readable still */
-			if (write(zr.dfd, &one, sizeof one) < 0)
-				v = 0;
-			break;
-		}
-		outcome_fill(&out[n++], i, st, !done);
-		zr.async[i & (ZRING_NSLOTS - 1)] = 0;
-		zr.read[i & (ZRING_NSLOTS - 1)] = 1;
-		zr.apending--;
-	}
-	ring_advance();
+	n = outcomes_take(out, max, lost, &more);
+	/* none came: has segd gone (exited) with the rest? */
+	if (n == 0 && !lost && zr.apending > 0 && seg_conn_lost())
+		n = outcomes_take(out, max, 1, &more);
+	if (more && write(zr.dfd, &one, sizeof one) < 0)
+		v = 0;	/* readable still: more wait */
 	pthread_mutex_unlock(&zr_lock);
 	return n;
 }

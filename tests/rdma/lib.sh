@@ -527,3 +527,25 @@ pair_perftest() {
 	fi
 	softroce_signal "perf-$test-$port-done"
 }
+
+# zio_sums TOTAL NIMP IMPFILE...: zio_io's owner ($T/owner.out) received
+# TOTAL addresses, and the summaries of the NIMP importers in the IMPFILEs
+# add up to its count, sum and xor (each address back exactly once)
+zio_sums() {
+	local total=$1 nimp=$2 line got osum oxor n=0 s=0 x=0 k=0 l f is ix
+	shift 2
+	line=$(grep '^owner: received' "$T/owner.out") || die "no owner summary"
+	read -r got osum oxor <<<"$(echo "$line" |
+		sed -n 's/^owner: received \([0-9]*\) addresses in [0-9]* rounds, sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
+	[ "$got" = "$total" ] || die "the owner received $got addresses, not $total"
+	while read -r l; do
+		read -r f is ix <<<"$(echo "$l" |
+			sed -n 's/^importer [0-9]*: freed \([0-9]*\) in [0-9]* rounds, [0-9]* calls ([0-9]* single), sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
+		[ -n "$ix" ] || die "unreadable summary: $l"
+		n=$((n + f)) s=$((s + is)) x=$((x ^ ix)) k=$((k + 1))
+	done < <(grep -h '^importer [0-9]*: freed' "$@")
+	[ "$k" = "$nimp" ] || die "$k importer summaries, not $nimp"
+	[ "$n" = "$total" ] || die "the importers returned $n addresses, not $total"
+	[ "$(printf '0x%x' "$s")" = "$osum" ] || die "the importers' sum is not the owner's"
+	[ "$(printf '0x%x' "$x")" = "$oxor" ] || die "the importers' xor is not the owner's"
+}
