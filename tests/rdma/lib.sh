@@ -549,3 +549,21 @@ zio_sums() {
 	[ "$(printf '0x%x' "$s")" = "$osum" ] || die "the importers' sum is not the owner's"
 	[ "$(printf '0x%x' "$x")" = "$oxor" ] || die "the importers' xor is not the owner's"
 }
+
+# zio_stop_round2: once zio_io's owner (-p 2 -g $T/go) has round 2 ready,
+# publish it and stop own's segd until b's deadline closed b's connection
+# to it, then let it run: the returns in flight are in doubt
+zio_stop_round2() {
+	local t_stop
+	wait_until 120 grep -q '^round 2 ready' "$T/owner.out" ||
+		die "the owner did not reach round 2: $(cat "$T/owner.out")"
+	touch "$T/go"
+	wait_until 30 grep -q '^round 2 published' "$T/owner.out" ||
+		die "round 2 was not published: $(cat "$T/owner.out")"
+	kill -STOP "${SEGD_PID[own]}"
+	t_stop=$(ms_now)
+	wait_until 30 grep -q 'did not answer' "$T/b.log" ||
+		{ kill -CONT "${SEGD_PID[own]}"; die "b's connection to the stopped owner was not closed: $(tail -n 3 "$T/b.log")"; }
+	kill -CONT "${SEGD_PID[own]}"
+	echo "own's segd stopped for $(($(ms_now) - t_stop)) ms"
+}

@@ -34,17 +34,7 @@ zio_bg b importer "$A:7450/zbuf" -f "$T/tables" -k 0 -P $nimp -b 10 \
 ipid=$!
 _bg_pids+=($!)
 
-wait_until 120 grep -q '^round 2 ready' "$T/owner.out" ||
-	die "the owner did not reach round 2: $(cat "$T/owner.out")"
-touch "$T/go"
-wait_until 30 grep -q '^round 2 published' "$T/owner.out" ||
-	die "round 2 was not published: $(cat "$T/owner.out")"
-kill -STOP "${SEGD_PID[own]}"
-t_stop=$(ms_now)
-wait_until 30 grep -q 'did not answer' "$T/b.log" ||
-	{ kill -CONT "${SEGD_PID[own]}"; die "b's connection to the stopped owner was not closed: $(tail -n 3 "$T/b.log")"; }
-kill -CONT "${SEGD_PID[own]}"
-echo "own's segd stopped for $(($(ms_now) - t_stop)) ms"
+zio_stop_round2
 
 wait_each $opid owner $ipid importers -- "$T/owner.out" "$T/imp.out"
 grep -v '^retry' "$T/imp.out"

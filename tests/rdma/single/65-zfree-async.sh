@@ -33,33 +33,19 @@ zio_bg own owner zbuf -i $nimp -n $per -r $rounds -p 2 -g "$T/go" \
 	-f "$T/tables" >"$T/owner.out" 2>&1 &
 opid=$!
 _bg_pids+=($!)
-declare -A who=([$opid]=owner)
+each=($opid owner)
 for node in b c; do
 	k=0
 	[ $node = c ] && k=2
 	zio_bg $node -S $((k + 1)) importer "$A:7450/zbuf" -f "$T/tables" \
 		-k $k -P 2 -A -R 60000 >"$T/imp-$node.out" 2>&1 &
-	who[$!]=importers-$node
+	each+=($! importers-$node)
 	_bg_pids+=($!)
 done
 
-wait_until 120 grep -q '^round 2 ready' "$T/owner.out" ||
-	die "the owner did not reach round 2: $(cat "$T/owner.out")"
-touch "$T/go"
-wait_until 30 grep -q '^round 2 published' "$T/owner.out" ||
-	die "round 2 was not published: $(cat "$T/owner.out")"
-kill -STOP "${SEGD_PID[own]}"
-t_stop=$(ms_now)
-wait_until 30 grep -q 'did not answer' "$T/b.log" ||
-	{ kill -CONT "${SEGD_PID[own]}"; die "b's connection to the stopped owner was not closed: $(tail -n 3 "$T/b.log")"; }
-kill -CONT "${SEGD_PID[own]}"
-echo "own's segd stopped for $(($(ms_now) - t_stop)) ms"
+zio_stop_round2
 
-for _ in "${!who[@]}"; do
-	wait -n -p pid
-	rc=$?
-	[ "$rc" = 0 ] || { cat "$T/owner.out" "$T"/imp-*.out; die "${who[$pid]:-process $pid} failed (exit $rc)"; }
-done
+wait_each "${each[@]}" -- "$T/owner.out" "$T"/imp-*.out
 echo "$total asynchronous returns in $(($(ms_now) - t0)) ms"
 grep -v '^retry' "$T"/imp-*.out
 cat "$T/owner.out"
