@@ -17,7 +17,7 @@
  * one address is sent again address by address, so that every address
  * gets its own verdict (a double free of one client refuses no other's).
  * A batch whose connection was lost, or whose deadline passed, is in
- * doubt (rseg.c): the queue keeps it whole, imports the segment again if
+ * doubt (rseg_free.c): the queue keeps it whole, imports the segment again if
  * its connection went, and sends it again, the same addresses in one
  * FREE, so that it has the same batch number and an owner that applied it
  * acknowledges it without applying it twice.  It
@@ -37,7 +37,7 @@
 #define RFREE_DELAY_US  200	/* a partial batch waits at most this */
 #define RFREE_INFLIGHT  4	/* FREEs of a queue in flight */
 #define RFREE_DEADLINES 8	/* a lost batch is sent again for this long:
-				 * less than rseg.c keeps it in doubt (10),
+				 * less than rseg_free.c keeps it in doubt,
 				 * so each resend has the same number */
 #define RFREE_PAUSE_MS  50	/* between tries to import again */
 
