@@ -637,7 +637,7 @@ mode_report(int argc, char **argv)
 				    sendsize > 0, sendrate, bname);
 	}
 	for (j = 0; j < 6; j++) {	/* seg_zfree_remotev, then async */
-		char fig[80], key[48], sz[16], bname[64];
+		char fig[64], key[48], sz[16], bname[64];
 		const char *pfx = j < 3 ? "" : "async.";
 		double b = 0;
 		int hb;
