@@ -48,12 +48,13 @@ SEGD_SRC  = segd/main.c segd/log.c segd/config.c segd/client.c segd/share.c segd
             segd/export.c segd/rseg.c segd/rseg_io.c segd/rseg_free.c \
             segd/import.c segd/zio.c segd/zio_pool.c segd/pstats.c segd/fs.c segd/fs_node.c \
             segd/fs_reply.c segd/fs_ops.c segd/fs_io.c segd/fs_free.c segd/fsnet.c \
-            segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c segd/zread.c segd/auth.c
+            segd/fs_netio.c segd/guard.c segd/backing.c segd/zring.c segd/zread.c segd/rfree.c segd/auth.c
 CLI_SRC   = cli/segctl.c cli/io.c cli/progress.c cli/show.c cli/stats.c cli/json.c
 
 # section 3: one page per family; every function its NAME section lists
 # gets a .so page (man3/seg_attach.3 holds ".so man3/libseg.3")
-MAN3      = man/libseg.3 man/seg_export.3 man/seg_lock.3 man/seg_rebind.3 man/seg_zalloc.3
+MAN3      = man/libseg.3 man/seg_export.3 man/seg_lock.3 man/seg_rebind.3 man/seg_zalloc.3 \
+            man/seg_zfree_async.3
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

@@ -8,7 +8,7 @@
  * node's).  Three modes:
  *
  *   zio_bench rate -a SOCK_A [-b SOCK_B -r REF] -s SEG -n N [-B BATCH]
- *             [-P SENDERS] [-R REPS] [-Y MPPS]
+ *             [-P SENDERS] [-R REPS] [-Y MPPS] [-A]
  *       Free-address notifications per second.  This process (on A) holds
  *       umsg segment SEG's pool and allocates N 64-byte buffers; SENDERS
  *       child processes (default 1) return them, and this process reads
@@ -16,7 +16,9 @@
  *       Without -b the children return them locally with seg_zfree (one
  *       address a call); with -b they talk to segd B, import REF (SEG
  *       exported by A) and return them with seg_zfree_remotev, BATCH
- *       addresses a call (seg_zfree_remote when BATCH is 1).  The rate is
+ *       addresses a call (seg_zfree_remote when BATCH is 1).  -A: one
+ *       address a call with seg_zfree_async (local or remote), reading
+ *       the outcomes as they come; the key starts with "async.".  The rate is
  *       N / (time from the go to the last address read back), the median
  *       of REPS runs (default 3).  Prints "KEY value" lines: KEY is
  *       local.1 or remote.BATCH (with .pP for P > 1 senders), then
@@ -24,14 +26,15 @@
  *       .n, .calls_per_s, and .yard_mpps: MPPS, ib_send_bw's small-size
  *       message rate measured just before (the row's yardstick).
  *   zio_bench pipe -a SOCK_A -b SOCK_B -r REF -s SEG -z ZCSEG -S BUFSIZE
- *             -n TOTAL [-k OUTSTANDING] [-R REPS]
+ *             -n TOTAL [-k OUTSTANDING] [-R REPS] [-A]
  *       The producer/consumer pipeline: this process (on A) publishes
  *       buffers of umsg SEG through a ring in SEG (stamped with their
  *       sequence number), with at most OUTSTANDING (default 64) not yet
  *       returned; a child on B reads the ring and the buffers by RDMA get
  *       (seg_getv into ZCSEG, attached there: zero copy), checks the
- *       stamps, and returns the buffers with seg_zfree_remotev.  Prints
- *       pipe.BUFSIZE.mbps (MB/s, 2^20 bytes, of buffers through the
+ *       stamps, and returns the buffers with seg_zfree_remotev (-A: with
+ *       seg_zfree_async, outcomes read without waiting; keys
+ *       pipe.async.BUFSIZE...).  Prints pipe.BUFSIZE.mbps (MB/s, 2^20 bytes, of buffers through the
  *       pipeline: the median of REPS runs), .buffers_per_s, .n.
  *   zio_bench report -p PERFTEST.json -o OUT.json [-g WHERE] KVFILE...
  *       The table: each figure beside ib_send_bw's small-size message rate
@@ -143,6 +146,50 @@ reap(pid_t pid)
 
 /* --- notification rate -------------------------------------------------- */
 
+static int async_mode;	/* -A: seg_zfree_async */
+
+/* Outcomes of asynchronous returns read (waiting for one if wait): how
+ * many; a refused one fails. */
+static uint64_t
+outcomes(int wait)
+{
+	static struct seg_zoutcome o[256];
+	struct pollfd pfd;
+	int i, n;
+
+	if ((pfd.fd = seg_zfree_async_fd()) < 0)
+		fail("seg_zfree_async_fd: %s", seg_errstr());
+	pfd.events = POLLIN;
+	if (wait && poll(&pfd, 1, 60000) != 1)
+		fail("no outcome of an asynchronous return in 60 s");
+	if ((n = seg_zfree_outcomes(o, 256)) < 0)
+		fail("seg_zfree_outcomes: %s", seg_errstr());
+	for (i = 0; i < n; i++)
+		if (o[i].err != 0)
+			fail("return of 0x%" PRIx64 ": %s", o[i].addr, o[i].msg);
+	return (uint64_t)n;
+}
+
+/* n returns with seg_zfree_async; *waiting counts outcomes to come. */
+static void
+return_async(seg_import_t *imp, const uint64_t *a, uint64_t n,
+    uint64_t *waiting)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		while (seg_zfree_async(imp, a[i]) < 0) {
+			if (errno != EAGAIN)
+				fail("seg_zfree_async(0x%" PRIx64 "): %s", a[i],
+				    seg_errstr());
+			*waiting -= outcomes(1);
+		}
+		(*waiting)++;
+		if ((i & 255) == 255)
+			*waiting -= outcomes(0);
+	}
+}
+
 struct sender {
 	const char     *ref;	/* NULL: local seg_zfree */
 	const uint64_t *a;
@@ -163,7 +210,13 @@ send_all(void *arg)
 	if (s->ref != NULL && (imp = seg_import(s->ref)) == NULL)
 		fail("seg_import %s: %s", s->ref, seg_errstr());
 	t0 = now_s();
-	for (i = 0; i < s->n; ) {
+	if (async_mode) {
+		uint64_t waiting = 0;
+		return_async(imp, s->a, s->n, &waiting);
+		while (waiting > 0)
+			waiting -= outcomes(1);
+	}
+	for (i = async_mode ? s->n : 0; i < s->n; ) {
 		uint64_t k = s->n - i < (uint64_t)s->batch ? s->n - i :
 		    (uint64_t)s->batch;
 		int rc;
@@ -194,8 +247,9 @@ mode_rate(int argc, char **argv)
 	uint64_t *a, *buf;
 	char key[64];
 
-	while ((ch = getopt(argc, argv, "a:b:r:s:n:B:P:R:Y:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:r:s:n:B:P:R:Y:A")) != -1) {
 		switch (ch) {
+		case 'A': async_mode = 1; break;
 		case 'Y': yard = strtod(optarg, NULL); break;
 		case 'a': sa = optarg; break;
 		case 'b': sb = optarg; break;
@@ -267,10 +321,8 @@ mode_rate(int argc, char **argv)
 		    " in %.3f s: %.0f/s\n", sb ? "remote" : "local", batch,
 		    senders, rep + 1, n, t, rate[rep]);
 	}
-	if (sb)
-		snprintf(key, sizeof key, "remote.%d", batch);
-	else
-		snprintf(key, sizeof key, "local.1");
+	snprintf(key, sizeof key, "%s%s.%d", async_mode ? "async." : "",
+	    sb ? "remote" : "local", batch);
 	if (senders > 1)
 		snprintf(key + strlen(key), sizeof key - strlen(key), ".p%d",
 		    senders);
@@ -302,7 +354,7 @@ consume(void *arg)
 	struct desc *d;
 	struct ring rg;
 	seg_import_t *imp;
-	uint64_t roff, next = 0, maxb, *a, i;
+	uint64_t roff, next = 0, maxb, *a, i, waiting = 0;
 	uint8_t *zc;
 	double t0 = 0;
 
@@ -360,10 +412,14 @@ consume(void *arg)
 				fail("buffer 0x%" PRIx64 " holds sequence %" PRIu64
 				    ", not %" PRIu64, a[i], seq, next + i);
 		}
-		if (seg_zfree_remotev(imp, a, (int)n) < 0)
+		if (async_mode)
+			return_async(imp, a, n, &waiting);
+		else if (seg_zfree_remotev(imp, a, (int)n) < 0)
 			fail("seg_zfree_remotev: %s", seg_errstr());
 		next += n;
 	}
+	while (waiting > 0)
+		waiting -= outcomes(1);
 	t0 = now_s() - t0;
 	seg_unimport(imp);
 	return t0;
@@ -377,13 +433,15 @@ mode_pipe(int argc, char **argv)
 	uint64_t bufsize = 0, total = 0, maxout = 64, slots;
 	int reps = 3, rep, ch;
 	double mbps[MAXREPS], bps[MAXREPS];
+	const char *pfx;
 	struct seg_info si;
 	struct ring *rg;
 	struct desc *d;
 	uint64_t *v;
 
-	while ((ch = getopt(argc, argv, "a:b:r:s:z:S:n:k:R:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:r:s:z:S:n:k:R:A")) != -1) {
 		switch (ch) {
+		case 'A': async_mode = 1; break;
 		case 'a': sa = optarg; break;
 		case 'b': sb = optarg; break;
 		case 'r': ref = optarg; break;
@@ -451,11 +509,14 @@ mode_pipe(int argc, char **argv)
 		    "%.3f s (consumer %.3f s): %.2f MB/s\n", total, bufsize,
 		    rep + 1, t, ct, mbps[rep]);
 	}
-	printf("pipe.%" PRIu64 ".mbps %.2f\n", bufsize, median(mbps, reps));
-	printf("pipe.%" PRIu64 ".buffers_per_s %.1f\n", bufsize,
+	pfx = async_mode ? "async." : "";
+	printf("pipe.%s%" PRIu64 ".mbps %.2f\n", pfx, bufsize,
+	    median(mbps, reps));
+	printf("pipe.%s%" PRIu64 ".buffers_per_s %.1f\n", pfx, bufsize,
 	    median(bps, reps));
-	printf("pipe.%" PRIu64 ".n %" PRIu64 "\n", bufsize, total);
-	printf("pipe.%" PRIu64 ".outstanding %" PRIu64 "\n", bufsize, maxout);
+	printf("pipe.%s%" PRIu64 ".n %" PRIu64 "\n", pfx, bufsize, total);
+	printf("pipe.%s%" PRIu64 ".outstanding %" PRIu64 "\n", pfx, bufsize,
+	    maxout);
 	free(v);
 	return 0;
 }
@@ -492,8 +553,14 @@ mode_report(int argc, char **argv)
 	const char *ptpath = NULL, *out = NULL, *env = "";
 	static const int batches[] = { 1, 16, 100, 500 };
 	static const int sizes[] = { 4096, 65536, 1048576 };
-	struct row rows[32];
-	int nrows = 0, ch, i, sendsize = 0;
+	static const char *const async_rows[][2] = {
+		{ "async.local.1.rate", "local seg_zfree_async, 1 sender" },
+		{ "async.local.1.p4.rate", "local seg_zfree_async, 4 senders" },
+		{ "async.remote.1.rate", "remote seg_zfree_async, 1 sender" },
+		{ "async.remote.1.p4.rate", "remote seg_zfree_async, 4 senders" },
+	};
+	struct row rows[40];
+	int nrows = 0, ch, i, j, sendsize = 0;
 	double sendrate = 0, v;
 	char *json, *txt, k[64];
 	FILE *f;
@@ -564,12 +631,19 @@ mode_report(int argc, char **argv)
 			    batches[i]);
 			ROW(fig, "addr/s", key, sendsize > 0, sendrate, bname);
 		}
+		for (i = 0; i < 4; i++)
+			if (kv_num(async_rows[i][0], &v) == 0)
+				ROW(async_rows[i][1], "addr/s", async_rows[i][0],
+				    sendsize > 0, sendrate, bname);
 	}
-	for (i = 0; i < 3; i++) {
+	for (j = 0; j < 6; j++) {	/* seg_zfree_remotev, then async */
 		char fig[64], key[48], sz[16], bname[64];
+		const char *pfx = j < 3 ? "" : "async.";
 		double b = 0;
 		int hb;
-		snprintf(key, sizeof key, "pipe.%d.mbps", sizes[i]);
+
+		i = j % 3;
+		snprintf(key, sizeof key, "pipe.%s%d.mbps", pfx, sizes[i]);
 		if (kv_num(key, &v) < 0)
 			continue;
 		/* ib_read_bw run just before the figure, else the baseline's,
@@ -587,7 +661,8 @@ mode_report(int argc, char **argv)
 			snprintf(k, sizeof k, "read.%d.mbps", sizes[i]);
 			hb = kv_num(k, &b) == 0 && b > 0;
 		}
-		snprintf(fig, sizeof fig, "pipeline, %d B buffers", sizes[i]);
+		snprintf(fig, sizeof fig, "pipeline, %d B buffers%s", sizes[i],
+		    j < 3 ? "" : ", async frees");
 		ROW(fig, "MB/s", key, hb, b, bname);
 	}
 #undef ROW

@@ -70,7 +70,7 @@ enum segw_op {
 	SEGW_METRICS,      /* -> LISTENT(text line)* LISTEND: Prometheus text */
 	SEGW_REBIND,       /* name, a=va, b=len: bind the export there */
 	SEGW_IMPINFO,      /* a=import handle -> segw_imp as segd knows it now */
-	SEGW_ZRING,        /* arg=SEGW_ZRING_MEM|_KICK -> fd: the free ring */
+	SEGW_ZRING,        /* arg=SEGW_ZRING_* -> fd: the free ring */
 	SEGW_ATOMIC,       /* segw_atomic -> info(va = the result) */
 	SEGW_ZREAD,        /* name, arg=SEGW_ZREAD_* -> fd, or info: a read ring */
 	SEGW_OPMAX
@@ -83,6 +83,7 @@ enum segw_op {
 /* SEGW_ZRING's arg: which descriptor of the client's free ring (zring.h) */
 #define SEGW_ZRING_MEM  0	/* the ring's sealed memfd */
 #define SEGW_ZRING_KICK 1	/* the eventfd that wakes segd to drain it */
+#define SEGW_ZRING_DONE 2	/* the eventfd segd writes: async outcomes */
 
 /* SEGW_ZREAD's arg: a descriptor of the client's read ring of the segment
  * (zread.h), or a fill of it from the segment's free (info.len = entries) */

@@ -18,10 +18,19 @@
  *   128  le32 cons: entries segd has answered (segd writes; a futex)
  *   192  le32 waiters: client threads waiting on cons (client writes)
  *   entries, ZRING_NSLOTS x 16 bytes
- *     0  le64 addr     8  le32 flags (ZRING_MORE)
+ *     0  le64 addr     8  le32 flags (ZRING_MORE, ZRING_ASYNC, ZRING_REMOTE)
  *    12  le32 status: written by segd before cons passes the entry: 0 if
  *        returned, else the errno for which its batch was refused (low 16
  *        bits) and 1 + the error record that words it (bits 16 to 23)
+ *
+ * An entry flagged ZRING_ASYNC is a batch of its own, and its caller does
+ * not wait (seg_zfree_async): its status is its outcome once ZRING_DONE
+ * is set in it, which may be after cons passed it (a remote return's
+ * answer comes from the owner); segd then writes the ring's done eventfd
+ * (SEGW_ZRING_DONE).  Before cons passes it segd writes its status 0 (in
+ * flight) or its outcome.  An entry also flagged ZRING_REMOTE returns a
+ * buffer of an import: the client writes the import's handle into its
+ * status word when it publishes it, and segd reads it once.
  *   error records, ZRING_NERR x 256 bytes, reused in turn
  *     0  le32 end: the entry number after the refused batch
  *     4  the reason, NUL-terminated (segd's words, as over the socket)
@@ -45,6 +54,9 @@
                          ZRING_NERR * ZRING_ERRLEN)
 #define ZRING_MORE      0x1u		/* the next entry is of this batch */
 #define ZRING_BATCH_MAX 500		/* SEGW_ADDRS_MAX */
+#define ZRING_ASYNC     0x2u		/* its caller does not wait */
+#define ZRING_REMOTE    0x4u		/* a buffer of an import (handle in) */
+#define ZRING_DONE      0x80000000u	/* status: the outcome is in it */
 
 struct zring_ent {
 	uint64_t addr;

@@ -394,6 +394,14 @@ import_rfree(struct segd *sd, struct client *c, const struct segw_addrs *a)
 		creq_fail_err(q, &e);
 }
 
+struct rimp *
+import_rimp(struct client *c, uint64_t handle, struct segerr *e)
+{
+	struct cimport *x = cimport_find(c, handle, e);
+
+	return x != NULL ? x->imp : NULL;
+}
+
 /* An atomic's old word (or ALIVE's 1/0) in the reply's va. */
 static void
 atomic_done(void *arg, uint64_t word, const struct segerr *e)

@@ -626,6 +626,11 @@ void zio_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
 void zio_zfree(struct segd *, struct client *, const struct segw_addrs *);
 
+/* rfree.c: remote returns coalesced per owner, over rseg_free() */
+typedef void (*rfree_cb)(void *arg, uint32_t tag, const struct segerr *);
+int  rfree_add(struct segd *, struct rimp *, uint64_t addr, rfree_cb,
+    void *arg, uint32_t tag, struct segerr *);	/* cb: NULL e, applied */
+
 /* zring.c: clients' free rings (proto/zring.h), drained from the loop */
 void zring_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
@@ -684,6 +689,8 @@ void import_request(struct segd *, struct client *, uint16_t op,
     const struct segw_req *);
 void import_io(struct segd *, struct client *, const struct segw_io *);
 void import_rfree(struct segd *, struct client *, const struct segw_addrs *);
+/* the import a client's handle names (not held); NULL with e */
+struct rimp *import_rimp(struct client *, uint64_t handle, struct segerr *);
 void import_atomic(struct segd *, struct client *, const struct segw_atomic *);
 void import_client_gone(struct segd *, struct client *);
 

@@ -23,6 +23,15 @@
  * request is (zio_free_local: all or nothing); its status goes into its
  * entries before the consumer index passes them, and client threads that
  * wait on that index (a futex) are woken if the client says any wait.
+ *
+ * An asynchronous entry (ZRING_ASYNC, seg_zfree_async) is a batch of one
+ * whose caller does not wait: a local one has its outcome before the
+ * consumer index passes it; a remote one (ZRING_REMOTE, the client's
+ * import handle in its status word) goes to rfree.c's queue for its
+ * owner, and its outcome is written into it when the owner answered.
+ * Either way the ring's done eventfd is then written, once a turn of the
+ * loop.  A ring has at most ZRING_NSLOTS remote outcomes to come: past
+ * that segd drains it no more until some came.
  */
 #include <sys/mman.h>
 #include <sys/eventfd.h>
@@ -46,10 +55,14 @@
 
 struct zring {
 	struct segd   *sd;
-	struct client *c;	/* its owner; the ring goes with it */
+	struct client *c;	/* its owner; NULL once it went */
+	unsigned       refs;	/* holders: its client until it goes, and
+				 * rfree.c for each remote outcome to come */
+	unsigned       pending;	/* remote outcomes to come */
+	int            stalled;	/* not drained until one came */
 	void          *mem;
-	int            memfd, efd;
-	struct event  *ev, *pause;
+	int            memfd, efd, dfd;
+	struct event  *ev, *pause, *done;
 	uint32_t       cons;	/* segd's own: the shared one is only told */
 	uint32_t       nerr;	/* refusals worded: the next error record */
 };
@@ -63,6 +76,10 @@ zring_free(struct zring *r)
 		event_free(r->ev);
 	if (r->pause != NULL)
 		event_free(r->pause);
+	if (r->done != NULL)
+		event_free(r->done);
+	if (r->dfd >= 0)
+		close(r->dfd);
 	if (r->mem != NULL)
 		munmap(r->mem, ZRING_SIZE);
 	if (r->memfd >= 0)
@@ -93,6 +110,65 @@ ring_break(struct zring *r, const char *why)
 	wake_waiters(r);
 }
 
+static void
+zring_put_ref(struct zring *r)
+{
+	if (--r->refs == 0)
+		zring_free(r);
+}
+
+/* The status of a refusal, e worded in the next error record. */
+static uint32_t
+status_of(struct zring *r, uint32_t end, const struct segerr *e)
+{
+	uint32_t st = e->code > 0 && e->code <= 0xffff ? (uint32_t)e->code :
+	    EIO, k = r->nerr++ % ZRING_NERR;
+
+	zring_set_error(r->mem, k, end, e->msg);
+	return st | (k + 1) << 16;
+}
+
+/* Outcomes were written: the done eventfd, once at the end of the turn. */
+static void
+done_kick(struct zring *r)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (!evtimer_pending(r->done, NULL))
+		evtimer_add(r->done, &tv);
+}
+
+static void
+done_cb(int fd, short what, void *arg)
+{
+	struct zring *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (eventfd_write(r->dfd, 1) < 0)
+		log_warn("%s: eventfd write", __func__);
+}
+
+/* rfree.c's answer for the remote entry number tag. */
+static void
+outcome_cb(void *arg, uint32_t tag, const struct segerr *e)
+{
+	struct zring *r = arg;
+
+	r->pending--;
+	if (r->c != NULL) {
+		zring_set_status(r->mem, tag, ZRING_DONE |
+		    (e != NULL ? status_of(r, tag + 1, e) : 0));
+		done_kick(r);
+		if (r->stalled) {	/* room again: drained again */
+			r->stalled = 0;
+			if (eventfd_write(r->efd, 1) < 0)
+				log_warn("%s: eventfd write", __func__);
+		}
+	}
+	zring_put_ref(r);	/* the outcome's */
+}
+
 /* Validate and apply one batch of n addresses: 0, or -1 with e. */
 static int
 batch_do(struct zring *r, const uint64_t *addrs, uint32_t n, int ended,
@@ -111,6 +187,35 @@ batch_do(struct zring *r, const uint64_t *addrs, uint32_t n, int ended,
 	return zio_free_local(r->sd, s, addrs, (int)n, client_cred(r->c), e);
 }
 
+/* The asynchronous entry r->cons: its status now (ZRING_DONE with its
+ * outcome, or 0: rfree.c answers later); *ok counts those taken. */
+static uint32_t
+async_take(struct zring *r, const struct zring_ent *ent, uint32_t *ok)
+{
+	struct segerr e = { 0, "" };
+	uint32_t i = r->cons;
+	struct rimp *imp;
+
+	if (ent->flags & ZRING_MORE)
+		seterr(&e, EINVAL, "an asynchronous return is a batch of one");
+	else if (!(ent->flags & ZRING_REMOTE)) {
+		if (batch_do(r, &ent->addr, 1, 1, 1, &e) == 0) {
+			(*ok)++;
+			done_kick(r);
+			return ZRING_DONE;
+		}
+	} else if ((imp = import_rimp(r->c, zring_status(r->mem, i), &e)) !=
+	    NULL && rfree_add(r->sd, imp, ent->addr, outcome_cb, r, i, &e) ==
+	    0) {
+		r->refs++;	/* the outcome's */
+		r->pending++;
+		(*ok)++;
+		return 0;
+	}
+	done_kick(r);
+	return ZRING_DONE | status_of(r, i + 1, &e);
+}
+
 /* One batch from entry r->cons, at most avail entries: its length;
  * *ok counts the batches applied. */
 static uint32_t
@@ -119,20 +224,21 @@ batch_apply(struct zring *r, uint32_t avail, uint32_t *ok)
 	static uint64_t addrs[ZRING_BATCH_MAX];
 	struct segerr e = { 0, "" };
 	struct zring_ent ent;
-	uint32_t n = 0, i, st, k;
+	uint32_t n = 0, i, st;
 
+	zring_get(r->mem, r->cons, &ent);
+	if (ent.flags & ZRING_ASYNC) {
+		zring_set_status(r->mem, r->cons, async_take(r, &ent, ok));
+		return 1;
+	}
 	do {
 		zring_get(r->mem, r->cons + n, &ent);
 		addrs[n++] = ent.addr;
 	} while ((ent.flags & ZRING_MORE) && n < avail && n < ZRING_BATCH_MAX);
 	st = 0;
-	if (batch_do(r, addrs, n, !(ent.flags & ZRING_MORE), avail, &e) < 0) {
-		/* its errno, worded in the next error record */
-		st = e.code > 0 && e.code <= 0xffff ? (uint32_t)e.code : EIO;
-		k = r->nerr++ % ZRING_NERR;
-		zring_set_error(r->mem, k, r->cons + n, e.msg);
-		st |= (k + 1) << 16;
-	} else
+	if (batch_do(r, addrs, n, !(ent.flags & ZRING_MORE), avail, &e) < 0)
+		st = status_of(r, r->cons + n, &e);
+	else
 		(*ok)++;
 	for (i = 0; i < n; i++)
 		zring_set_status(r->mem, r->cons + i, st);
@@ -155,9 +261,14 @@ drain_cb(int fd, short what, void *arg)
 			ring_break(r, "its producer index is past the ring");
 			return;
 		}
+		if (r->pending >= ZRING_NSLOTS) {
+			r->stalled = 1;	/* drained again when one came */
+			avail = 0;
+		}
 		if (avail == 0 || done >= ZRING_BUDGET)
 			break;
-		while (avail > 0 && done < ZRING_BUDGET) {
+		while (avail > 0 && done < ZRING_BUDGET &&
+		    r->pending < ZRING_NSLOTS) {
 			uint32_t n = batch_apply(r, avail, &ok);
 			r->cons += n;
 			avail -= n;
@@ -207,7 +318,8 @@ zring_get_or_make(struct segd *sd, struct client *c, struct segerr *e)
 	}
 	r->sd = sd;
 	r->c = c;
-	r->efd = -1;
+	r->refs = 1;		/* the client's */
+	r->efd = r->dfd = -1;
 	if ((r->memfd = memfd_create("segd-zring", MFD_CLOEXEC |
 	    MFD_ALLOW_SEALING)) < 0) {
 		seterr(e, errno, "memfd_create: %s", strerror(errno));
@@ -227,13 +339,16 @@ zring_get_or_make(struct segd *sd, struct client *c, struct segerr *e)
 		goto fail;
 	}
 	zring_init(r->mem);
-	if ((r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+	if ((r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+	    (r->dfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		seterr(e, errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	r->ev = event_new(sd->base, r->efd, EV_READ | EV_PERSIST, drain_cb, r);
 	r->pause = evtimer_new(sd->base, pause_cb, r);
-	if (r->ev == NULL || r->pause == NULL || event_add(r->ev, NULL) < 0) {
+	r->done = evtimer_new(sd->base, done_cb, r);
+	if (r->ev == NULL || r->pause == NULL || r->done == NULL ||
+	    event_add(r->ev, NULL) < 0) {
 		seterr(e, ENOMEM, "event_new failed");
 		goto fail;
 	}
@@ -253,12 +368,13 @@ zring_request(struct segd *sd, struct client *c, uint16_t op,
 	struct zring *r;
 	int fd;
 
-	if (req->arg != SEGW_ZRING_MEM && req->arg != SEGW_ZRING_KICK)
+	if (req->arg != SEGW_ZRING_MEM && req->arg != SEGW_ZRING_KICK &&
+	    req->arg != SEGW_ZRING_DONE)
 		seterr(&e, EINVAL, "no free ring descriptor %u", req->arg);
 	else if ((r = zring_get_or_make(sd, c, &e)) == NULL)
 		;
 	else if ((fd = dup(req->arg == SEGW_ZRING_MEM ? r->memfd :
-	    r->efd)) < 0)
+	    req->arg == SEGW_ZRING_KICK ? r->efd : r->dfd)) < 0)
 		seterr(&e, errno, "dup: %s", strerror(errno));
 	else {
 		client_reply(c, op, NULL, NULL, 0, fd);
@@ -267,12 +383,22 @@ zring_request(struct segd *sd, struct client *c, uint16_t op,
 	client_reply_err(c, op, &e);
 }
 
-/* The client went away: its ring with it (what it held is not returned). */
+/*
+ * The client went away: its ring with it (what it held is not returned),
+ * once the remote outcomes to come have come (nobody reads them).
+ */
 void
 zring_client_gone(struct client *c)
 {
 	void **slot = client_slot(c, CLIENT_ZRING);
+	struct zring *r = *slot;
 
-	zring_free(*slot);
 	*slot = NULL;
+	if (r == NULL)
+		return;
+	r->c = NULL;
+	event_del(r->ev);
+	event_del(r->pause);
+	event_del(r->done);
+	zring_put_ref(r);	/* the client's */
 }

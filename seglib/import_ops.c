@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "libseg.h"
 
@@ -32,6 +33,17 @@ seg_zfree_remotev(seg_import_t *imp, const uint64_t *addrs, int n)
 	}
 	pthread_mutex_unlock(&imp->lock);
 	return rc;
+}
+
+/* Read without imp's lock (a call on it may hold it long): a stale
+ * handle is one segd refuses, as EBADF, in the outcome. */
+uint64_t
+seg_import_handle(seg_import_t *imp)
+{
+	if (__atomic_load_n(&imp->gen, __ATOMIC_RELAXED) != seg_conn_gen() ||
+	    imp->pid != getpid())
+		return 0;
+	return __atomic_load_n(&imp->m.handle, __ATOMIC_RELAXED);
 }
 
 int

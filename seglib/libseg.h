@@ -127,6 +127,8 @@ const char *seg_imp_name(const seg_import_t *);
 /* import_ops.c: for lock.c */
 int  seg_imp_holder(seg_import_t *, uint64_t *id);
 int  seg_imp_alive(seg_import_t *, uint64_t holder);	/* 1, 0; -1 */
+/* ... for zring.c: imp's handle on this connection to segd; 0: none now */
+uint64_t seg_import_handle(seg_import_t *);
 
 /* attach.c */
 /* 1 if [va, va+len) lies inside one attached named segment */

@@ -147,6 +147,22 @@ int           seg_zfree(void *addr);
 int           seg_zfree_remote(seg_import_t *, uint64_t addr);
 /* n addresses, all or none returned (at most SEG_FREE_BATCH a message) */
 int           seg_zfree_remotev(seg_import_t *, const uint64_t *addrs, int n);
+/*
+ * Asynchronous returns (seg_zfree_async(3)): imp NULL for a local buffer,
+ * else one of imp's.  0 at once, or -1 for what is known at once (EAGAIN:
+ * no room until outcomes are read); the outcome comes later: the
+ * descriptor is readable while outcomes wait, seg_zfree_outcomes reads up
+ * to max of them without waiting.
+ */
+struct seg_zoutcome {
+	seg_import_t *imp;	/* as given; NULL: local */
+	uint64_t      addr;
+	int           err;	/* 0: applied; else refused, or in doubt */
+	char          msg[256];	/* why, in segd's words */
+};
+int           seg_zfree_async(seg_import_t *, uint64_t addr);
+int           seg_zfree_async_fd(void);
+int           seg_zfree_outcomes(struct seg_zoutcome *, int max);
 int           seg_free_fd(const char *name);	/* poll only; do not read */
 int           seg_free_read(const char *name, uint64_t *addrs, int max);
 #define SEG_FREE_BATCH 500

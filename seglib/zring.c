@@ -14,6 +14,15 @@
  * has read it (tail).  A segd that does not serve rings (SEGW_ZRING
  * refused) is asked no more on this connection: seg_zfree falls back to
  * the socket.
+ *
+ * seg_zfree_async publishes one entry flagged ZRING_ASYNC (ZRING_REMOTE
+ * with the import's handle for a remote buffer) and does not wait.  Its
+ * slot stays taken until seg_zfree_outcomes has reported its outcome,
+ * which segd writes into it (ZRING_DONE) and tells by the ring's done
+ * eventfd.  That eventfd is kept at one descriptor number across rings
+ * (dup3), the one seg_zfree_async_fd gives.  A ring with outcomes
+ * unread is not replaced: when segd's connection was lost, the entries it
+ * had not answered are reported ENOTCONN by seg_zfree_outcomes first.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,7 +30,9 @@
 #include <linux/futex.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +54,12 @@ static struct {
 	uint32_t prod;		/* entries published */
 	uint32_t tail;		/* entries whose callers have read them */
 	uint8_t  read[ZRING_NSLOTS];	/* read by its caller, past tail */
-} zr = { .efd = -1 };
+	int      dfd;		/* the done eventfd's number (-1: none) */
+	int      noasync;	/* segd gave no done eventfd: no async */
+	unsigned apending;	/* asynchronous entries not reported */
+	uint8_t  async[ZRING_NSLOTS];	/* ... this one */
+	seg_import_t *imps[ZRING_NSLOTS];	/* ... its import (NULL: local) */
+} zr = { .efd = -1, .dfd = -1 };
 
 static double
 now_s(void)
@@ -67,7 +83,39 @@ ring_close(void)
 	zr.off = 0;
 }
 
-/* Under zr_lock: the two descriptors, mapped; 0, or -1 (use the socket). */
+/*
+ * Under zr_lock: segd's done eventfd, at the number seg_zfree_async_fd
+ * gave (dup3); a segd without it (EINVAL) serves the ring without
+ * asynchronous returns.  0, or -1.
+ */
+static int
+done_take(void)
+{
+	struct segw_req r;
+	int dfd = -1;
+
+	memset(&r, 0, sizeof r);
+	r.arg = SEGW_ZRING_DONE;
+	zr.noasync = 0;
+	if (seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &dfd) < 0) {
+		zr.noasync = errno == EINVAL;
+		return zr.noasync ? 0 : -1;
+	}
+	if (dfd < 0)
+		return -1;
+	if (zr.dfd < 0) {
+		zr.dfd = dfd;
+		return 0;
+	}
+	if (dup3(dfd, zr.dfd, O_CLOEXEC) < 0) {
+		close(dfd);
+		return -1;
+	}
+	close(dfd);
+	return 0;
+}
+
+/* Under zr_lock: the descriptors, mapped; 0, or -1 (use the socket). */
 static int
 ring_take(void)
 {
@@ -90,7 +138,9 @@ ring_take(void)
 	gen = seg_conn_gen();
 	r.arg = SEGW_ZRING_KICK;
 	if (mfd < 0 || seg_call(SEGW_ZRING, &r, NULL, NULL, NULL, &efd) < 0 ||
-	    efd < 0 || gen != seg_conn_gen() || fstat(mfd, &sb) < 0 ||
+	    efd < 0)
+		goto fail;
+	if (done_take() < 0 || gen != seg_conn_gen() || fstat(mfd, &sb) < 0 ||
 	    sb.st_size != ZRING_SIZE)
 		goto fail;
 	p = mmap(NULL, ZRING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
@@ -123,15 +173,30 @@ ring_get(void)
 {
 	if (zr.pid != getpid()) {	/* a fork's child: the parent's ring */
 		ring_close();
-		zr.users = 0;
+		if (zr.dfd >= 0)
+			close(zr.dfd);
+		zr.dfd = -1;
+		zr.users = zr.apending = 0;
+		memset(zr.async, 0, sizeof zr.async);
 		zr.pid = getpid();
 	}
 	if (zr.gen == seg_conn_gen() && (zr.mem != NULL || zr.off))
 		return zr.off;
-	if (zr.users > 0)	/* callers still wait on the old one */
+	if (zr.users > 0 || zr.apending > 0)	/* the old one is still used */
 		return 1;
 	ring_close();
 	return ring_take() < 0 ? 1 : 0;
+}
+
+/* Under zr_lock: slots read, past tail, are free again. */
+static void
+ring_advance(void)
+{
+	while (zr.tail != zr.prod && zr.read[zr.tail & (ZRING_NSLOTS - 1)]) {
+		zr.read[zr.tail & (ZRING_NSLOTS - 1)] = 0;
+		zr.tail++;
+	}
+	pthread_cond_broadcast(&zr_room);
 }
 
 /* Under zr_lock: the caller of [start, end) has read them. */
@@ -142,11 +207,7 @@ ring_release(uint32_t start, uint32_t end)
 
 	for (i = start; i != end; i++)
 		zr.read[i & (ZRING_NSLOTS - 1)] = 1;
-	while (zr.tail != zr.prod && zr.read[zr.tail & (ZRING_NSLOTS - 1)]) {
-		zr.read[zr.tail & (ZRING_NSLOTS - 1)] = 0;
-		zr.tail++;
-	}
-	pthread_cond_broadcast(&zr_room);
+	ring_advance();
 }
 
 /* Under zr_lock: wait until segd has answered entry end - 1; 0 or errno. */
@@ -179,39 +240,56 @@ ring_wait(uint32_t end, double deadline)
 	return 0;
 }
 
+/* The words of status st of a refused batch ending before end, into buf:
+ * its errno. */
+static int
+refusal(uint32_t st, uint32_t end, const uint64_t *addrs, int n, char *buf,
+    size_t size)
+{
+	unsigned long long a = (unsigned long long)addrs[0];
+	int err = (int)(st & 0xffff);
+	uint32_t k = (st >> 16) & 0xff;
+
+	if (k != 0 && zring_error(zr.mem, k - 1, end, buf, size))
+		return err;
+	switch (err) {
+	case EPROTO:
+		snprintf(buf, size, "segd stopped serving this process's free "
+		    "ring (its indexes were found corrupt)");
+		break;
+	case ETIMEDOUT:
+		snprintf(buf, size, "segd did not answer the return of 0x%llx "
+		    "within %d s", a, SEG_CALL_TIMEOUT_S);
+		break;
+	case EINVAL:
+		if (n == 1)
+			snprintf(buf, size, "address 0x%llx is not the start of "
+			    "a live buffer of a zero-copy segment", a);
+		else
+			snprintf(buf, size, "a batch of %d addresses from 0x%llx "
+			    "was refused: one is not the start of a live buffer "
+			    "of its segment", n, a);
+		break;
+	case EACCES:
+	case EPERM:
+		snprintf(buf, size, "permission denied: returning 0x%llx needs "
+		    "write permission on its segment", a);
+		break;
+	default:
+		snprintf(buf, size, "return of 0x%llx refused: %s", a,
+		    strerror(err));
+	}
+	return err;
+}
+
 /* The error of a refused batch ending before end, status st. */
 static int
 refused(uint32_t st, uint32_t end, const uint64_t *addrs, int n)
 {
-	unsigned long long a = (unsigned long long)addrs[0];
-	int err = (int)(st & 0xffff);
 	char text[ZRING_ERRLEN];
+	int err = refusal(st, end, addrs, n, text, sizeof text);
 
-	if ((st >> 16) != 0 && zring_error(zr.mem, (st >> 16) - 1, end, text,
-	    sizeof text))
-		return seg_seterr(err, "%s", text);
-	switch (err) {
-	case EPROTO:
-		return seg_seterr(EPROTO, "segd stopped serving this process's "
-		    "free ring (its indexes were found corrupt)");
-	case ETIMEDOUT:
-		return seg_seterr(ETIMEDOUT, "segd did not answer the return of "
-		    "0x%llx within %d s", a, SEG_CALL_TIMEOUT_S);
-	case EINVAL:
-		if (n == 1)
-			return seg_seterr(EINVAL, "address 0x%llx is not the "
-			    "start of a live buffer of a zero-copy segment", a);
-		return seg_seterr(EINVAL, "a batch of %d addresses from 0x%llx "
-		    "was refused: one is not the start of a live buffer of its "
-		    "segment", n, a);
-	case EACCES:
-	case EPERM:
-		return seg_seterr(err, "permission denied: returning 0x%llx "
-		    "needs write permission on its segment", a);
-	default:
-		return seg_seterr(err, "return of 0x%llx refused: %s", a,
-		    strerror(err));
-	}
+	return seg_seterr(err, "%s", text);
 }
 
 /*
@@ -272,4 +350,159 @@ seg_zring_free(const uint64_t *addrs, int n)
 	if (err == ENOTCONN)
 		return 1;
 	return st == 0 ? 0 : -1;
+}
+
+/* Under zr_lock: why there is no ring for an asynchronous return. */
+static int
+no_ring(void)
+{
+	if (zr.off || zr.noasync)
+		return seg_seterr(ENOTSUP, "this segd serves no %s: no "
+		    "asynchronous returns", zr.off ? "free ring" :
+		    "outcomes of returns");
+	if (zr.apending > 0)
+		return seg_seterr(EAGAIN, "segd's connection was lost: read the "
+		    "outcomes of the returns made before (seg_zfree_outcomes)");
+	return seg_seterr(EAGAIN, "no free ring: segd could not make one");
+}
+
+int
+seg_zfree_async(seg_import_t *imp, uint64_t addr)
+{
+	struct zring_ent ent = { addr, ZRING_ASYNC };
+	uint64_t h = 0, one = 1;
+	uint32_t i;
+	int err;
+
+	if (imp != NULL) {
+		if ((h = seg_import_handle(imp)) == 0 || h > UINT32_MAX)
+			return seg_seterr(ENOTCONN, "the import was lost, or made "
+			    "over an earlier connection to segd: a call on it "
+			    "(seg_import_info) makes it again");
+		ent.flags |= ZRING_REMOTE;
+	}
+	pthread_mutex_lock(&zr_lock);
+	if (ring_get() != 0 || zr.noasync) {
+		err = no_ring();
+		pthread_mutex_unlock(&zr_lock);
+		return err;
+	}
+	if (zr.prod - zr.tail >= ZRING_NSLOTS) {
+		pthread_mutex_unlock(&zr_lock);
+		return seg_seterr(EAGAIN, "the free ring is full: read outcomes "
+		    "(seg_zfree_outcomes) to make room");
+	}
+	i = zr.prod;
+	zring_put(zr.mem, i, &ent);
+	zring_set_status(zr.mem, i, (uint32_t)h);	/* the handle, in */
+	zr.async[i & (ZRING_NSLOTS - 1)] = 1;
+	zr.imps[i & (ZRING_NSLOTS - 1)] = imp;
+	zr.apending++;
+	zr.prod = i + 1;
+	zring_set_prod(zr.mem, zr.prod);
+	if (zring_cons(zr.mem) == i && write(zr.efd, &one, sizeof one) < 0 &&
+	    errno != EAGAIN)	/* it was empty: segd may sleep */
+		seg_seterr(errno, "free ring kick: %s", strerror(errno));
+	pthread_mutex_unlock(&zr_lock);
+	return 0;
+}
+
+int
+seg_zfree_async_fd(void)
+{
+	int fd;
+
+	pthread_mutex_lock(&zr_lock);
+	if ((ring_get() != 0 && zr.dfd < 0) || zr.noasync) {
+		fd = no_ring();
+		pthread_mutex_unlock(&zr_lock);
+		return fd;
+	}
+	fd = zr.dfd;
+	pthread_mutex_unlock(&zr_lock);
+	return fd;
+}
+
+/* Under zr_lock: entry i's outcome (status st, lost: segd went first). */
+static void
+outcome_fill(struct seg_zoutcome *o, uint32_t i, uint32_t st, int lost)
+{
+	struct zring_ent ent;
+
+	zring_get(zr.mem, i, &ent);
+	o->imp = zr.imps[i & (ZRING_NSLOTS - 1)];
+	o->addr = ent.addr;
+	o->err = 0;
+	o->msg[0] = 0;
+	if (lost) {
+		o->err = ENOTCONN;
+		snprintf(o->msg, sizeof o->msg, "segd's connection was lost "
+		    "before it answered the return of 0x%llx: it may have been "
+		    "applied", (unsigned long long)ent.addr);
+	} else if ((st & 0xffff) != 0 && (((st >> 16) & 0xff) == 0 ||
+	    !zring_error(zr.mem, ((st >> 16) & 0xff) - 1, i + 1, o->msg,
+	    sizeof o->msg))) {
+		/* segd's words were written over by later refusals */
+		o->err = (int)(st & 0xffff);
+		snprintf(o->msg, sizeof o->msg, "return of 0x%llx: %s%s",
+		    (unsigned long long)ent.addr, strerror(o->err),
+		    o->err == ETIMEDOUT || o->err == ENOTCONN ?
+		    "; it may have been applied" : "");
+	} else
+		o->err = (int)(st & 0xffff);
+}
+
+/* Under zr_lock: up to max finished entries into out (lost: the
+ * unanswered ones too, segd having gone), their slots freed; *more if
+ * more wait.  How many. */
+static int
+outcomes_take(struct seg_zoutcome *out, int max, int lost, int *more)
+{
+	uint32_t i, cons = zring_cons(zr.mem), st = 0;
+	int n = 0, done;
+
+	for (i = zr.tail; i != zr.prod && zr.apending > 0; i++) {
+		if (!zr.async[i & (ZRING_NSLOTS - 1)])
+			continue;
+		done = (int32_t)(i - cons) < 0 &&
+		    ((st = zring_status(zr.mem, i)) & ZRING_DONE);
+		if (!done && !lost)
+			continue;
+		if (n == max) {
+			*more = 1;
+			break;
+		}
+		outcome_fill(&out[n++], i, st, !done);
+		zr.async[i & (ZRING_NSLOTS - 1)] = 0;
+		zr.read[i & (ZRING_NSLOTS - 1)] = 1;
+		zr.apending--;
+	}
+	ring_advance();
+	return n;
+}
+
+int
+seg_zfree_outcomes(struct seg_zoutcome *out, int max)
+{
+	uint64_t v, one = 1;
+	int n, lost, more = 0;
+
+	if (max < 0 || (max > 0 && out == NULL))
+		return seg_seterr(EINVAL, "bad arguments");
+	pthread_mutex_lock(&zr_lock);
+	if (zr.mem == NULL || zr.pid != getpid() || zr.apending == 0) {
+		pthread_mutex_unlock(&zr_lock);
+		return 0;
+	}
+	if (read(zr.dfd, &v, sizeof v) < 0 && errno != EAGAIN)
+		v = 0;	/* level: outcomes are looked for all the same */
+	lost = zr.gen != seg_conn_gen() || zring_broken(zr.mem) != 0;
+	n = outcomes_take(out, max, lost, &more);
+	/* none came: has segd gone (exited) with the rest? */
+	if (n == 0 && !lost && zr.apending > 0 && seg_conn_lost())
+		n = outcomes_take(out, max, 1, &more);
+	if (more && write(zr.dfd, &one, sizeof one) < 0)
+		v = 0;	/* readable still: more wait */
+	pthread_mutex_unlock(&zr_lock);
+	return n;
 }

@@ -2,10 +2,11 @@
 /* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_zring.c: the free ring (issue 15, local returns) against a real
- * segd: seg_zfree through the ring returns every buffer exactly once under
- * four senders; batches are all or nothing; and a client that lies in its
- * ring (an index past it, garbage entries, a flood without end) hurts only
- * itself: segd stays up and serves the others at their rate.
+ * segd: seg_zfree through the ring, and seg_zfree_async(NULL, ...), return
+ * every buffer exactly once under four senders; batches are all or
+ * nothing; async outcomes name refused addresses; and a client that lies
+ * in its ring (an index past it, garbage entries, a flood without end)
+ * hurts only itself: segd stays up and serves the others at their rate.
  *
  * The hostile clients are forked children that take their ring's
  * descriptors with SEGW_ZRING and write it through proto/zring.c.
@@ -51,6 +52,7 @@ mkumsg(const char *name, uint64_t len)
 struct sender {
 	struct h_kid k;
 	int          pipe[2];	/* addresses to return, 8 bytes each */
+	int          async;	/* with seg_zfree_async(NULL, ...) */
 	uint64_t     buf[CREDIT];
 	int          nbuf;
 };
@@ -58,12 +60,50 @@ struct sender {
 static struct sender ss[NKIDS];
 static void *ring_map(int *efd);
 
+/* Read async outcomes (after one is readable, if wait); each applied. */
+static uint32_t
+reap(int wait)
+{
+	struct seg_zoutcome o[64];
+	struct pollfd pfd;
+	int i, n;
+
+	pfd.fd = seg_zfree_async_fd();
+	pfd.events = POLLIN;
+	H_CCHECK(pfd.fd >= 0, "seg_zfree_async_fd: %s", seg_errstr());
+	if (wait)
+		H_CCHECK(poll(&pfd, 1, 60000) == 1, "no outcome in 60 s");
+	n = seg_zfree_outcomes(o, 64);
+	H_CCHECK(n >= 0, "seg_zfree_outcomes: %s", seg_errstr());
+	for (i = 0; i < n; i++)
+		H_CCHECK(o[i].err == 0 && o[i].imp == NULL, "return of 0x%llx: "
+		    "%s", (unsigned long long)o[i].addr, o[i].msg);
+	return (uint32_t)n;
+}
+
+/* n local returns without waiting: outcomes read as room is wanted. */
+static void
+return_async(const uint64_t *a, int n, uint32_t *waiting)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		while (seg_zfree_async(NULL, a[i]) < 0) {
+			H_CCHECK(errno == EAGAIN, "seg_zfree_async(0x%llx): %s",
+			    (unsigned long long)a[i], seg_errstr());
+			*waiting -= reap(1);
+		}
+		(*waiting)++;
+	}
+	*waiting -= reap(0);
+}
+
 static void
 sender_fn(void *arg)
 {
 	struct sender *s = arg;
 	uint64_t a[512];
-	uint32_t done = 0;
+	uint32_t done = 0, waiting = 0;
 	ssize_t n;
 	void *mem;
 	int i, efd;
@@ -73,13 +113,18 @@ sender_fn(void *arg)
 			close(ss[i].pipe[1]);
 	while ((n = read(s->pipe[0], a, sizeof a)) > 0) {
 		H_CCHECK(n % 8 == 0, "a torn address from the pipe");
-		for (i = 0; i < n / 8; i++)
-			H_CCHECK(seg_zfree((void *)(uintptr_t)a[i]) == 0,
-			    "seg_zfree(0x%llx): %s", (unsigned long long)a[i],
-			    seg_errstr());
+		if (s->async)
+			return_async(a, (int)(n / 8), &waiting);
+		else
+			for (i = 0; i < n / 8; i++)
+				H_CCHECK(seg_zfree((void *)(uintptr_t)a[i]) == 0,
+				    "seg_zfree(0x%llx): %s",
+				    (unsigned long long)a[i], seg_errstr());
 		done += (uint32_t)(n / 8);
 	}
 	H_CCHECK(n == 0, "read: %s", strerror(errno));
+	while (waiting > 0)	/* every outcome, once */
+		waiting -= reap(1);
 	/* every one went through this process's ring, none by the socket */
 	mem = ring_map(&efd);
 	H_CCHECK(zring_prod(mem) == done && zring_cons(mem) == done,
@@ -111,13 +156,14 @@ give(struct sender *ss, int k, uint8_t *owner, uint8_t *out, uint64_t *sum)
 }
 
 /*
- * Four processes return TOTAL buffers through their rings; this process
- * holds the pool, reads free through its read ring (check_zread.c) and
- * hands each returned buffer's successor to the same sender.  Every buffer
- * comes back once: by count, by a checksum of the addresses, and none
- * while it was not out.
+ * Four processes return TOTAL buffers through their rings (async: without
+ * waiting, each outcome read once); this process holds the pool, reads
+ * free through its read ring (check_zread.c) and hands each returned
+ * buffer's successor to the same sender.  Every buffer comes back once: by
+ * count, by a checksum of the addresses, and none while it was not out.
  */
-START_TEST(ring_exactly_once)
+static void
+exactly_once(int async)
 {
 	static uint64_t got[4096];
 	static uint8_t kid[4096];
@@ -129,8 +175,10 @@ START_TEST(ring_exactly_once)
 
 	ck_assert(owner != NULL && out != NULL);
 	mkumsg("u", ULEN);
-	for (k = 0; k < NKIDS; k++)
+	for (k = 0; k < NKIDS; k++) {
 		ss[k].pipe[0] = ss[k].pipe[1] = -1;
+		ss[k].async = async;
+	}
 	for (k = 0; k < NKIDS; k++) {
 		ck_assert(pipe(ss[k].pipe) == 0);
 		h_start(&ss[k].k, sender_fn, &ss[k]);
@@ -180,6 +228,59 @@ START_TEST(ring_exactly_once)
 	close(refd);
 	free(owner);
 	free(out);
+}
+
+START_TEST(ring_exactly_once)
+{
+	exactly_once(0);
+}
+END_TEST
+
+START_TEST(ring_async_exactly_once)
+{
+	exactly_once(1);
+}
+END_TEST
+
+/*
+ * Async outcomes: applied for a good address, refused with the address
+ * named for a double and a foreign return; the descriptor is readable
+ * while outcomes wait, and each is read once.
+ */
+START_TEST(ring_async_refusals)
+{
+	struct seg_zoutcome o[4];
+	struct pollfd pfd;
+	uint64_t a;
+	char want[160];
+	int n = 0;
+
+	mkumsg("u", MIB);
+	a = h_zalloc64("u");
+	pfd.fd = seg_zfree_async_fd();
+	pfd.events = POLLIN;
+	ck_assert_msg(pfd.fd >= 0, "seg_zfree_async_fd: %s", seg_errstr());
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_int_eq(seg_zfree_async(NULL, a), 0);
+	ck_assert_int_eq(seg_zfree_async(NULL, a), 0);		/* twice */
+	ck_assert_int_eq(seg_zfree_async(NULL, 0x1000), 0);	/* foreign */
+	while (n < 3) {
+		ck_assert_int_eq(poll(&pfd, 1, 60000), 1);
+		n += seg_zfree_outcomes(o + n, 4 - n);
+	}
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(seg_zfree_outcomes(o + n, 1), 0);	/* no more */
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert(o[0].imp == NULL && o[0].addr == a && o[0].err == 0);
+	ck_assert(o[1].addr == a && o[1].err == EINVAL);
+	snprintf(want, sizeof want, "address 0x%llx is not the start of a live "
+	    "buffer of segment 'u'", (unsigned long long)a);
+	ck_assert_str_eq(o[1].msg, want);
+	ck_assert(o[2].addr == 0x1000 && o[2].err == EINVAL);
+	ck_assert_str_eq(o[2].msg, "address 0x1000 is not in any segment");
+	/* a's one return was applied: it is in the free list once */
+	ck_assert_int_eq(seg_free_read("u", &a, 1), 1);
+	ck_assert_uint_eq(a, o[0].addr);
 }
 END_TEST
 
@@ -448,6 +549,8 @@ suite(Suite *s)
 {
 	ck_tcase(s, "once", &h_fix, 600, ring_exactly_once, ring_threads,
 	    ring_batch_all_or_nothing, NULL);
+	ck_tcase(s, "async", &h_fix, 600, ring_async_exactly_once,
+	    ring_async_refusals, NULL);
 	ck_tcase(s, "hostile", &h_fix, H_TIMEOUT_S, ring_index_past_end,
 	    ring_garbage_refused, ring_flood_fair, NULL);
 }

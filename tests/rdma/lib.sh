@@ -527,3 +527,43 @@ pair_perftest() {
 	fi
 	softroce_signal "perf-$test-$port-done"
 }
+
+# zio_sums TOTAL NIMP IMPFILE...: zio_io's owner ($T/owner.out) received
+# TOTAL addresses, and the summaries of the NIMP importers in the IMPFILEs
+# add up to its count, sum and xor (each address back exactly once)
+zio_sums() {
+	local total=$1 nimp=$2 line got osum oxor n=0 s=0 x=0 k=0 l f is ix
+	shift 2
+	line=$(grep '^owner: received' "$T/owner.out") || die "no owner summary"
+	read -r got osum oxor <<<"$(echo "$line" |
+		sed -n 's/^owner: received \([0-9]*\) addresses in [0-9]* rounds, sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
+	[ "$got" = "$total" ] || die "the owner received $got addresses, not $total"
+	while read -r l; do
+		read -r f is ix <<<"$(echo "$l" |
+			sed -n 's/^importer [0-9]*: freed \([0-9]*\) in [0-9]* rounds, [0-9]* calls ([0-9]* single), sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
+		[ -n "$ix" ] || die "unreadable summary: $l"
+		n=$((n + f)) s=$((s + is)) x=$((x ^ ix)) k=$((k + 1))
+	done < <(grep -h '^importer [0-9]*: freed' "$@")
+	[ "$k" = "$nimp" ] || die "$k importer summaries, not $nimp"
+	[ "$n" = "$total" ] || die "the importers returned $n addresses, not $total"
+	[ "$(printf '0x%x' "$s")" = "$osum" ] || die "the importers' sum is not the owner's"
+	[ "$(printf '0x%x' "$x")" = "$oxor" ] || die "the importers' xor is not the owner's"
+}
+
+# zio_stop_round2: once zio_io's owner (-p 2 -g $T/go) has round 2 ready,
+# publish it and stop own's segd until b's deadline closed b's connection
+# to it, then let it run: the returns in flight are in doubt
+zio_stop_round2() {
+	local t_stop
+	wait_until 120 grep -q '^round 2 ready' "$T/owner.out" ||
+		die "the owner did not reach round 2: $(cat "$T/owner.out")"
+	touch "$T/go"
+	wait_until 30 grep -q '^round 2 published' "$T/owner.out" ||
+		die "round 2 was not published: $(cat "$T/owner.out")"
+	kill -STOP "${SEGD_PID[own]}"
+	t_stop=$(ms_now)
+	wait_until 30 grep -q 'did not answer' "$T/b.log" ||
+		{ kill -CONT "${SEGD_PID[own]}"; die "b's connection to the stopped owner was not closed: $(tail -n 3 "$T/b.log")"; }
+	kill -CONT "${SEGD_PID[own]}"
+	echo "own's segd stopped for $(($(ms_now) - t_stop)) ms"
+}

@@ -24,7 +24,7 @@
  *       "owner: received N addresses in R rounds, sum 0xS xor 0xX,
  *       expected N sum 0xS xor 0xX, T ms, RATE/s".
  *   importer REF -f TABLEFILE -k K [-P NPROC] [-b BATCH] [-1 SINGLES] [-v]
- *            [-R RETRY_MS]
+ *            [-R RETRY_MS] [-A]
  *       imports REF, and for each round reads table K (by RDMA get), then
  *       returns the round's addresses in a shuffled order: seg_zfree_remotev
  *       batches of BATCH (default 500), and SINGLES of them (default 0) one
@@ -34,6 +34,8 @@
  *       -R: a get or a return that fails is made again (the same
  *       addresses), every 100 ms for up to RETRY_MS, each failure printed
  *       as "retry at EPOCH_MS: MESSAGE"; without it the first one fails.
+ *       -A: every address with seg_zfree_async instead, each outcome read
+ *       (seg_zfree_outcomes) before the round ends; a refused one fails.
  *       Each prints "importer K: freed N in R rounds, M calls (S single),
  *       sum 0xS xor 0xX, T ms, slowest call C ms".
  *
@@ -41,6 +43,9 @@
  *   rfree REF ADDR...   one seg_zfree_remotev of all the ADDRs; prints "ok"
  *                       (exit 0), "refused: MESSAGE" (exit 3) or, if REF
  *                       cannot be imported, "import failed: MESSAGE" (4)
+ *   rfree -A REF ADDR...  each ADDR with seg_zfree_async: prints "applied
+ *                       0xADDR" or "refused 0xADDR: MESSAGE" for each
+ *                       outcome, then "ok" (exit 0) or "refused" (exit 3)
  *
  * Signals:
  *   sigwait SEG MS      "sigwait pid PID waiting", then seg_signal_wait;
@@ -450,6 +455,57 @@ mode_owner(int argc, char **argv)
 }
 
 static int verbose;
+static int async_mode;	/* importer -A, rfree -A */
+
+/* Outcomes of asynchronous returns (after one is readable, if wait), each
+ * refused one printed and counted in *bad, applied ones printed if loud:
+ * how many were read. */
+static uint64_t
+outcomes(int wait, int loud, uint64_t *bad)
+{
+	static struct seg_zoutcome o[256];
+	struct pollfd pfd;
+	int i, n;
+
+	pfd.fd = seg_zfree_async_fd();
+	pfd.events = POLLIN;
+	if (pfd.fd < 0)
+		fail("seg_zfree_async_fd: %s", seg_errstr());
+	if (wait && poll(&pfd, 1, 60000) != 1)
+		fail("no outcome of an asynchronous return in 60 s");
+	if ((n = seg_zfree_outcomes(o, 256)) < 0)
+		fail("seg_zfree_outcomes: %s", seg_errstr());
+	for (i = 0; i < n; i++)
+		if (o[i].err != 0) {
+			printf("refused 0x%" PRIx64 ": %s\n", o[i].addr,
+			    o[i].msg);
+			(*bad)++;
+		} else if (loud)
+			printf("applied 0x%" PRIx64 "\n", o[i].addr);
+	return (uint64_t)n;
+}
+
+/* n returns with seg_zfree_async, every outcome read: the refused. */
+static uint64_t
+return_async(seg_import_t *imp, const uint64_t *a, uint64_t n, int loud)
+{
+	uint64_t i, got = 0, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		while (seg_zfree_async(imp, a[i]) < 0) {
+			if (errno != EAGAIN)
+				fail("seg_zfree_async(0x%" PRIx64 "): %s", a[i],
+				    seg_errstr());
+			got += outcomes(1, loud, &bad);
+		}
+		if (i % 64 == 63)
+			got += outcomes(0, loud, &bad);
+	}
+	while (got < n)
+		got += outcomes(1, loud, &bad);
+	fflush(stdout);
+	return bad;
+}
 
 static int
 importer_one(const char *ref, const char *tfile, uint64_t k, int batch,
@@ -512,7 +568,14 @@ importer_one(const char *ref, const char *tfile, uint64_t k, int batch,
 			printf("importer %" PRIu64 ": round %" PRIu64 " read at "
 			    "%lld\n", k, h.round, epoch_ms());
 		shuffle(a, h.n);
-		for (i = 0; i < h.n; ) {
+		if (async_mode && return_async(imp, a, h.n, 0) > 0)
+			fail("importer %" PRIu64 ": round %" PRIu64 ": returns "
+			    "refused", k, h.round);
+		for (i = 0; async_mode && i < h.n; i++, freed++, calls++) {
+			sum += a[i];
+			x ^= a[i];
+		}
+		for (; i < h.n; ) {
 			/* addresses left for batches: the singles are kept */
 			uint64_t room = h.n - i > singles_left ?
 			    h.n - i - singles_left : 0;
@@ -571,9 +634,10 @@ mode_importer(int argc, char **argv)
 	pid_t pid;
 
 	ref = mode_arg(argc, argv);
-	while ((ch = getopt(argc, argv, "f:k:P:b:1:vR:")) != -1) {
+	while ((ch = getopt(argc, argv, "f:k:P:b:1:vR:A")) != -1) {
 		switch (ch) {
 		case 'v': verbose = 1; break;
+		case 'A': async_mode = 1; break;
 		case 'R': retry_ms = (long long)num(optarg); break;
 		case 'f': tfile = optarg; break;
 		case 'k': k = num(optarg); break;
@@ -613,6 +677,11 @@ mode_rfree(int argc, char **argv)
 	uint64_t *a;
 	int i;
 
+	if (argc > 1 && strcmp(argv[1], "-A") == 0) {
+		async_mode = 1;
+		argc--;
+		argv++;
+	}
 	if (argc < 3)
 		usage();
 	if ((imp = seg_import(argv[1])) == NULL) {
@@ -622,10 +691,13 @@ mode_rfree(int argc, char **argv)
 	a = xcalloc((size_t)argc, 8);
 	for (i = 2; i < argc; i++)
 		a[i - 2] = num(argv[i]);
-	i = seg_zfree_remotev(imp, a, argc - 2);
-	if (i < 0)
+	if (async_mode)
+		i = return_async(imp, a, (uint64_t)(argc - 2), 1) > 0 ? -1 : 0;
+	else if ((i = seg_zfree_remotev(imp, a, argc - 2)) < 0)
 		printf("refused: %s\n", seg_errstr());
-	else
+	if (i < 0 && async_mode)
+		printf("refused\n");
+	else if (i == 0)
 		printf("ok\n");
 	seg_unimport(imp);
 	free(a);

@@ -34,17 +34,7 @@ zio_bg b importer "$A:7450/zbuf" -f "$T/tables" -k 0 -P $nimp -b 10 \
 ipid=$!
 _bg_pids+=($!)
 
-wait_until 120 grep -q '^round 2 ready' "$T/owner.out" ||
-	die "the owner did not reach round 2: $(cat "$T/owner.out")"
-touch "$T/go"
-wait_until 30 grep -q '^round 2 published' "$T/owner.out" ||
-	die "round 2 was not published: $(cat "$T/owner.out")"
-kill -STOP "${SEGD_PID[own]}"
-t_stop=$(ms_now)
-wait_until 30 grep -q 'did not answer' "$T/b.log" ||
-	{ kill -CONT "${SEGD_PID[own]}"; die "b's connection to the stopped owner was not closed: $(tail -n 3 "$T/b.log")"; }
-kill -CONT "${SEGD_PID[own]}"
-echo "own's segd stopped for $(($(ms_now) - t_stop)) ms"
+zio_stop_round2
 
 wait_each $opid owner $ipid importers -- "$T/owner.out" "$T/imp.out"
 grep -v '^retry' "$T/imp.out"
@@ -54,19 +44,5 @@ grep -q '^retry' "$T/imp.out" || die "no return was made again: the stop lost no
 grep 'sent batch .* again: applied before' "$T/own.log" ||
 	die "no batch was applied before its ACK was lost: nothing was tested"
 
-line=$(grep '^owner: received' "$T/owner.out") || die "no owner summary"
-read -r got osum oxor <<<"$(echo "$line" |
-	sed -n 's/^owner: received \([0-9]*\) addresses in [0-9]* rounds, sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
-[ "$got" = "$total" ] || die "the owner received $got addresses, not $total"
-n=0 s=0 x=0 k=0
-while read -r l; do
-	read -r f is ix <<<"$(echo "$l" |
-		sed -n 's/^importer [0-9]*: freed \([0-9]*\) in [0-9]* rounds, [0-9]* calls ([0-9]* single), sum \(0x[0-9a-f]*\) xor \(0x[0-9a-f]*\),.*/\1 \2 \3/p')"
-	[ -n "$ix" ] || die "unreadable summary: $l"
-	n=$((n + f)) s=$((s + is)) x=$((x ^ ix)) k=$((k + 1))
-done < <(grep '^importer [0-9]*: freed' "$T/imp.out")
-[ "$k" = $nimp ] || die "$k importer summaries, not $nimp"
-[ "$n" = "$total" ] || die "the importers returned $n addresses, not $total"
-[ "$(printf '0x%x' "$s")" = "$osum" ] || die "the importers' sum is not the owner's"
-[ "$(printf '0x%x' "$x")" = "$oxor" ] || die "the importers' xor is not the owner's"
+zio_sums $total $nimp "$T/imp.out"
 echo "$total addresses, each back exactly once across a lost connection"
