@@ -28,7 +28,8 @@
 
 #include "peer.h"
 
-#define PEER_CUT_WAIT_MS 200	/* for a hello behind a disconnect */
+#define PEER_CUT_WAIT_MS 1000	/* for a hello behind a disconnect (a
+				 * loaded host may take that long) */
 #define STR_(x)        #x
 #define STR(x)         STR_(x)
 

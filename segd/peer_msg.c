@@ -208,6 +208,10 @@ peer_dispatch(struct peer *p, const struct segp_hdr *h,
 	switch (h->type) {
 	case SEGP_HELLO:
 		if (hello_recv(p, &m->hello) < 0) {
+			/* the peer learns why from our hello: it goes first
+			 * if this one came before our ESTABLISHED */
+			if (!p->hello_out)
+				peer_hello_send(p);
 			peer_close(p, EPROTO, "bad hello: %s", p->why);
 			return -1;
 		}
