@@ -7,7 +7,7 @@
 # make fuzz-corpus   rewrite the seed corpora with tests/fuzz/mkcorpus
 
 FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 12
+FUZZ_SECONDS ?= 8
 FUZZ_TARGETS  = segw segp ctl acl meta export zpool parse zring zread auth
 FUZZ_FLAGS    = -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
