@@ -514,6 +514,23 @@ START_TEST(ring_index_past_end)
 }
 END_TEST
 
+/* The whole ring published: segd answered every entry (cons passed it). */
+static void
+publish_all(void *mem, int efd)
+{
+	zring_set_prod(mem, ZRING_NSLOTS);
+	kick(efd);
+	H_CCHECK(ring_settled(mem, ZRING_NSLOTS), "no answer");
+	H_CCHECK(zring_cons(mem) == ZRING_NSLOTS, "cons %u (broken %u)",
+	    zring_cons(mem), zring_broken(mem));
+}
+
+static uint64_t
+random_addr(unsigned *seed)
+{
+	return ((uint64_t)rand_r(seed) << 32) | (uint64_t)rand_r(seed);
+}
+
 /*
  * Garbage: the header's other fields overwritten, random entries (some
  * naming the live buffer given in arg, but in batches too long or with
@@ -538,18 +555,14 @@ scribbler_fn(void *arg)
 		zring_put(mem, i, &e);
 	}
 	for (; i < ZRING_NSLOTS; i++) {	/* random, and the live one amid */
-		e.addr = i % 7 == 0 ? live : ((uint64_t)rand_r(&seed) << 32) |
-		    (uint64_t)rand_r(&seed);
+		e.addr = i % 7 == 0 ? live : random_addr(&seed);
 		e.flags = i + 1 == ZRING_NSLOTS || i % 7 == 6 ? 0 :
 		    (uint32_t)rand_r(&seed);
 		if (i % 7 == 0)
 			e.flags |= ZRING_MORE;
 		zring_put(mem, i, &e);
 	}
-	zring_set_prod(mem, ZRING_NSLOTS);
-	kick(efd);
-	H_CCHECK(ring_settled(mem, ZRING_NSLOTS), "no answer");
-	H_CCHECK(zring_cons(mem) == ZRING_NSLOTS, "cons %u", zring_cons(mem));
+	publish_all(mem, efd);
 	for (i = 0; i < ZRING_NSLOTS; i++) {
 		st = zring_status(mem, i) & 0xffff;
 		H_CCHECK(st != 0, "entry %u was taken", i);
@@ -558,17 +571,24 @@ scribbler_fn(void *arg)
 	}
 }
 
-START_TEST(ring_garbage_refused)
+/* A child scribbles (fn, given a live buffer): it is not returned. */
+static void
+garbage_refused(void (*fn)(void *))
 {
 	uint64_t a;
 
 	mkumsg("u", MIB);
 	a = h_zalloc64("u");
-	CK_CHILD(scribbler_fn, &a);
+	CK_CHILD(fn, &a);
 	/* the live buffer was never returned by the garbage: it is now */
 	ck_assert_msg(seg_zfree((void *)(uintptr_t)a) == 0, "seg_zfree: %s",
 	    seg_errstr());
 	ck_assert_int_eq(seg_zfree((void *)(uintptr_t)a), -1);
+}
+
+START_TEST(ring_garbage_refused)
+{
+	garbage_refused(scribbler_fn);
 }
 END_TEST
 
@@ -584,16 +604,15 @@ static void
 async_scribbler_fn(void *arg)
 {
 	static const uint32_t handles[] = { 0, 1, 0xffffffffu, 2 };
-	uint64_t live = *(uint64_t *)arg;
-	unsigned seed = 15;
-	struct zring_ent e;
-	uint32_t i, st;
 	int efd;
 	void *mem = ring_map(&efd);
+	unsigned seed = 51;
+	uint64_t live = *(uint64_t *)arg;
+	uint32_t i, st;
+	struct zring_ent e;
 
 	for (i = 0; i < ZRING_NSLOTS; i++) {
-		e.addr = i % 3 == 0 ? live : ((uint64_t)rand_r(&seed) << 32) |
-		    (uint64_t)rand_r(&seed);
+		e.addr = i % 3 == 0 ? live : random_addr(&seed);
 		e.flags = ZRING_ASYNC | ((uint32_t)rand_r(&seed) &
 		    ~ZRING_MORE & 0xffff);
 		if (i % 3 == 0)	/* the live one: never local and single */
@@ -602,12 +621,9 @@ async_scribbler_fn(void *arg)
 		zring_set_status(mem, i, e.flags & ZRING_REMOTE ? (i % 5 < 4 ?
 		    handles[i % 5] : (uint32_t)rand_r(&seed)) : 0);
 	}
-	zring_set_prod(mem, ZRING_NSLOTS);
-	kick(efd);
-	H_CCHECK(ring_settled(mem, ZRING_NSLOTS), "no answer");
+	publish_all(mem, efd);
 	H_CCHECK(zring_broken(mem) == 0, "the ring was broken (%u)",
 	    zring_broken(mem));
-	H_CCHECK(zring_cons(mem) == ZRING_NSLOTS, "cons %u", zring_cons(mem));
 	for (i = 0; i < ZRING_NSLOTS; i++) {
 		st = zring_status(mem, i);
 		H_CCHECK((st & ZRING_DONE) && (st & 0xffff) != 0, "entry %u: "
@@ -617,14 +633,7 @@ async_scribbler_fn(void *arg)
 
 START_TEST(ring_async_garbage_refused)
 {
-	uint64_t a;
-
-	mkumsg("u", MIB);
-	a = h_zalloc64("u");
-	CK_CHILD(async_scribbler_fn, &a);
-	ck_assert_msg(seg_zfree((void *)(uintptr_t)a) == 0, "seg_zfree: %s",
-	    seg_errstr());
-	ck_assert_int_eq(seg_zfree((void *)(uintptr_t)a), -1);
+	garbage_refused(async_scribbler_fn);
 }
 END_TEST
 
