@@ -25,6 +25,13 @@
  *       .rate (per second, end to end), .send_rate (what the senders saw),
  *       .n, .calls_per_s, and .yard_mpps: MPPS, ib_send_bw's small-size
  *       message rate measured just before (the row's yardstick).
+ *       -L (with -b, one sender, batch 1, -R 1): the latency of each
+ *       seg_zfree_remote call instead: lat.remote.1.p50_us, .p10_us,
+ *       .p90_us, .p99_us, .mean_us, and its breakdown: .peer_free_us, the
+ *       mean of B's segd-to-segd FREE round trips over the run (its
+ *       segd_peer_op_latency_seconds counters read before and after,
+ *       .peer_frees of them), and .rest_us, the mean call minus that (the
+ *       client's socket round trip and both segds' work).
  *   zio_bench pipe -a SOCK_A -b SOCK_B -r REF -s SEG -z ZCSEG -S BUFSIZE
  *             -n TOTAL [-k OUTSTANDING] [-R REPS] [-A]
  *       The producer/consumer pipeline: this process (on A) publishes
@@ -41,8 +48,9 @@
  *       (KEY.yard_mpps, else send.SIZE.mpps in the KV files, the smallest
  *       SIZE) or ib_read_bw at the pipeline's buffer size
  *       (read.SIZE.beside_mbps, else perftest.json, else read.SIZE.mbps),
- *       and the ratio; writes OUT.json (WHERE: a note on the machine, kept
- *       as "where").
+ *       and the ratio; the latency rows beside twice send_lat.8.us
+ *       (ib_send_lat's typical half round trip); writes OUT.json (WHERE: a
+ *       note on the machine, kept as "where").
  */
 #include <sys/wait.h>
 #include <errno.h>
@@ -190,6 +198,76 @@ return_async(seg_import_t *imp, const uint64_t *a, uint64_t n,
 	}
 }
 
+/* --- the latency of a synchronous remote free ----------------------- */
+
+static int lat_mode;	/* -L: each seg_zfree_remote timed */
+
+/* The importer's segd's FREE round trips to its peers so far: seconds in
+ * all and how many (segd_peer_op_latency_seconds, op "free"). */
+static void
+peer_free_lat(double *sum_s, double *count)
+{
+	static char buf[1 << 16];
+	const char *p, *sum_k = "segd_peer_op_latency_seconds_sum{",
+	    *cnt_k = "segd_peer_op_latency_seconds_count{";
+	ssize_t n;
+
+	if ((n = seg_metrics(buf, sizeof buf - 1)) < 0)
+		fail("seg_metrics: %s", seg_errstr());
+	buf[n] = '\0';
+	*sum_s = *count = 0;
+	for (p = buf; p != NULL && *p; p = strchr(p, '\n') ?
+	    strchr(p, '\n') + 1 : NULL) {
+		const char *nl = strchr(p, '\n'), *v = strstr(p, "} ");
+		int is_sum = strncmp(p, sum_k, strlen(sum_k)) == 0;
+		if ((!is_sum && strncmp(p, cnt_k, strlen(cnt_k)) != 0) ||
+		    v == NULL || (nl != NULL && v > nl))
+			continue;
+		if (!memmem(p, (size_t)(v - p), "op=\"free\"", 9))
+			continue;
+		*(is_sum ? sum_s : count) += strtod(v + 2, NULL);
+	}
+}
+
+/*
+ * The latency of each of n seg_zfree_remote calls, and its breakdown:
+ * the importer's segd's segd-to-segd FREE round trip (the mean of its
+ * counters over the run) and the rest (the mean call minus that).
+ * Prints lat.remote.1.* lines.
+ */
+static void
+time_frees(seg_import_t *imp, const uint64_t *a, uint64_t n)
+{
+	double *us = xcalloc(n, sizeof *us), s0, c0, s1, c1, sum = 0, t;
+	uint64_t i;
+
+	peer_free_lat(&s0, &c0);
+	for (i = 0; i < n; i++) {
+		t = now_s();
+		if (seg_zfree_remote(imp, a[i]) < 0)
+			fail("seg_zfree_remote(0x%" PRIx64 "): %s", a[i],
+			    seg_errstr());
+		us[i] = (now_s() - t) * 1e6;
+		sum += us[i];
+	}
+	peer_free_lat(&s1, &c1);
+	qsort(us, n, sizeof *us, cmp_double);
+	printf("lat.remote.1.p50_us %.2f\n", pct(us, n, 0.5));
+	printf("lat.remote.1.p10_us %.2f\n", pct(us, n, 0.1));
+	printf("lat.remote.1.p90_us %.2f\n", pct(us, n, 0.9));
+	printf("lat.remote.1.p99_us %.2f\n", pct(us, n, 0.99));
+	printf("lat.remote.1.mean_us %.2f\n", sum / (double)n);
+	printf("lat.remote.1.n %" PRIu64 "\n", n);
+	printf("lat.remote.1.peer_frees %.0f\n", c1 - c0);
+	if (c1 > c0) {
+		double peer = (s1 - s0) / (c1 - c0) * 1e6;
+		printf("lat.remote.1.peer_free_us %.2f\n", peer);
+		printf("lat.remote.1.rest_us %.2f\n", sum / (double)n - peer);
+	}
+	fflush(stdout);
+	free(us);
+}
+
 struct sender {
 	const char     *ref;	/* NULL: local seg_zfree */
 	const uint64_t *a;
@@ -210,13 +288,15 @@ send_all(void *arg)
 	if (s->ref != NULL && (imp = seg_import(s->ref)) == NULL)
 		fail("seg_import %s: %s", s->ref, seg_errstr());
 	t0 = now_s();
-	if (async_mode) {
+	if (lat_mode) {
+		time_frees(imp, s->a, s->n);
+	} else if (async_mode) {
 		uint64_t waiting = 0;
 		return_async(imp, s->a, s->n, &waiting);
 		while (waiting > 0)
 			waiting -= outcomes(1);
 	}
-	for (i = async_mode ? s->n : 0; i < s->n; ) {
+	for (i = async_mode || lat_mode ? s->n : 0; i < s->n; ) {
 		uint64_t k = s->n - i < (uint64_t)s->batch ? s->n - i :
 		    (uint64_t)s->batch;
 		int rc;
@@ -247,9 +327,10 @@ mode_rate(int argc, char **argv)
 	uint64_t *a, *buf;
 	char key[64];
 
-	while ((ch = getopt(argc, argv, "a:b:r:s:n:B:P:R:Y:A")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:r:s:n:B:P:R:Y:AL")) != -1) {
 		switch (ch) {
 		case 'A': async_mode = 1; break;
+		case 'L': lat_mode = 1; break;
 		case 'Y': yard = strtod(optarg, NULL); break;
 		case 'a': sa = optarg; break;
 		case 'b': sb = optarg; break;
@@ -264,7 +345,9 @@ mode_rate(int argc, char **argv)
 	}
 	if (sa == NULL || seg == NULL || n == 0 || batch < 1 || senders < 1 ||
 	    reps < 1 || reps > MAXREPS || (sb != NULL) != (ref != NULL) ||
-	    (sb == NULL && batch != 1) || optind != argc)
+	    (sb == NULL && batch != 1) || optind != argc ||
+	    (lat_mode && (sb == NULL || batch != 1 || senders != 1 ||
+	    reps != 1 || async_mode)))
 		usage();
 	setenv("SEGD_SOCKET", sa, 1);
 	a = xcalloc(n, 8);
@@ -321,7 +404,8 @@ mode_rate(int argc, char **argv)
 		    " in %.3f s: %.0f/s\n", sb ? "remote" : "local", batch,
 		    senders, rep + 1, n, t, rate[rep]);
 	}
-	snprintf(key, sizeof key, "%s%s.%d", async_mode ? "async." : "",
+	snprintf(key, sizeof key, "%s%s.%d", async_mode ? "async." :
+	    lat_mode ? "lat." : "",
 	    sb ? "remote" : "local", batch);
 	if (senders > 1)
 		snprintf(key + strlen(key), sizeof key - strlen(key), ".p%d",
@@ -559,7 +643,15 @@ mode_report(int argc, char **argv)
 		{ "async.remote.1.rate", "remote seg_zfree_async, 1 sender" },
 		{ "async.remote.1.p4.rate", "remote seg_zfree_async, 4 senders" },
 	};
-	struct row rows[40];
+	static const char *const lat_rows[][2] = {
+		{ "lat.remote.1.p50_us", "remote zfree_remote 1 addr, p50" },
+		{ "lat.remote.1.p10_us", " spread: p10" },
+		{ "lat.remote.1.p90_us", " spread: p90" },
+		{ "lat.remote.1.mean_us", " mean" },
+		{ "lat.remote.1.peer_free_us", " of it segd-segd FREE (mean)" },
+		{ "lat.remote.1.rest_us", " of it the rest (mean - FREE)" },
+	};
+	struct row rows[48];
 	int nrows = 0, ch, i, j, sendsize = 0;
 	double sendrate = 0, v;
 	char *json, *txt, k[64];
@@ -665,6 +757,14 @@ mode_report(int argc, char **argv)
 		    j < 3 ? "" : ", async frees");
 		ROW(fig, "MB/s", key, hb, b, bname);
 	}
+	{	/* perftest's latency is half a round trip: twice it */
+		int hl = kv_num("send_lat.8.us", &v) == 0 && v > 0;
+		double x;
+		for (i = 0; i < 6; i++)
+			if (kv_num(lat_rows[i][0], &x) == 0)
+				ROW(lat_rows[i][1], "us", lat_rows[i][0], hl,
+				    2 * v, "2x ib_send_lat 8 B");
+	}
 #undef ROW
 	/* a rate row measured beside its own ib_send_bw run uses that one */
 	for (i = 0; i < nrows; i++) {
@@ -699,7 +799,9 @@ mode_report(int argc, char **argv)
 	}
 	printf("aim: notification ratios >= 0.5 (addresses per second over "
 	    "ib_send_bw's messages per second;\n\"beside\": ib_send_bw -s 8 "
-	    "run just before that figure, else the session's first)\n");
+	    "run just before that figure, else the session's first);\n"
+	    "latency rows (us): ratio = ours over 2x ib_send_lat -s 8, a "
+	    "round trip, run in this session)\n");
 	if ((f = fopen(out, "w")) == NULL)
 		fail("%s: %s", out, strerror(errno));
 	fprintf(f, "{\n  \"tool\": \"zio_bench\",\n  \"perftest\": \"%s\",\n",
@@ -709,7 +811,8 @@ mode_report(int argc, char **argv)
 		fputc(env[i] == '"' || env[i] == '\\' ||
 		    (unsigned char)env[i] < 0x20 ? '_' : env[i], f);
 	fprintf(f, "\",\n  \"units\": {\"rate\": \"addresses per second, end "
-	    "to end\", \"bw\": \"MB/s (1 MB = 2^20 bytes)\"},\n");
+	    "to end\", \"bw\": \"MB/s (1 MB = 2^20 bytes)\", \"us\": \"microseconds a "
+	    "call; yardstick 2x ib_send_lat\"},\n");
 	fprintf(f, "  \"send_small_size\": %d,\n  \"send_small_msg_per_s\": ",
 	    sendsize);
 	json_num(f, sendsize > 0, sendrate, 6);

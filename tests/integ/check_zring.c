@@ -284,6 +284,80 @@ START_TEST(ring_async_refusals)
 }
 END_TEST
 
+/*
+ * segd exits with asynchronous returns outstanding (stopped while they
+ * were made, then killed, or told to end): each is reported once, applied
+ * or ENOTCONN (every one ENOTCONN when killed: it never ran again), none
+ * lost; the next segd takes seg_zfree_async on the new connection.
+ */
+#define NOUT 100
+
+static void
+async_across_exit(int sig)
+{
+	static struct seg_zoutcome o[NOUT + 1];
+	uint64_t a[NOUT], b;
+	uint8_t seen[NOUT] = { 0 };
+	int i, k, st;
+
+	mkumsg("u", MIB);
+	for (i = 0; i < NOUT; i++)
+		a[i] = h_zalloc64("u");
+	/* the ring made, and an outcome read, before segd stops */
+	ck_assert_int_eq(seg_zfree_async(NULL, a[0]), 0);
+	ck_assert_int_eq(h_outcomes(o, 1, 60000), 1);
+	ck_assert_int_eq(o[0].err, 0);
+	a[0] = h_zalloc64("u");
+	ck_assert_int_eq(kill(h_segd, SIGSTOP), 0);
+	for (i = 0; i < NOUT; i++)
+		ck_assert_msg(seg_zfree_async(NULL, a[i]) == 0,
+		    "seg_zfree_async: %s", seg_errstr());
+	ck_assert_int_eq(kill(h_segd, sig), 0);
+	ck_assert_int_eq(kill(h_segd, SIGCONT), 0);
+	ck_assert_int_eq(waitpid(h_segd, &st, 0), h_segd);
+	h_segd = 0;
+	ck_assert_msg(sig == SIGKILL ? WIFSIGNALED(st) : WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0, "segd's status %#x", st);
+	ck_assert_int_eq(h_outcomes(o, NOUT, 60000), NOUT);
+	ck_assert_int_eq(seg_zfree_outcomes(o + NOUT, 1), 0);	/* no more */
+	for (i = 0; i < NOUT; i++) {
+		for (k = 0; k < NOUT && a[k] != o[i].addr; k++)
+			;
+		ck_assert_msg(k < NOUT && !seen[k], "0x%llx reported twice, or "
+		    "never returned", (unsigned long long)o[i].addr);
+		seen[k] = 1;
+		ck_assert(o[i].imp == NULL);
+		ck_assert_msg(o[i].err == ENOTCONN || (o[i].err == 0 &&
+		    sig != SIGKILL), "0x%llx: %d %s",
+		    (unsigned long long)o[i].addr, o[i].err, o[i].msg);
+		if (o[i].err == ENOTCONN)
+			ck_assert_msg(strstr(o[i].msg, "connection was lost") !=
+			    NULL, "%s", o[i].msg);
+	}
+	/* a new segd, a new connection: asynchronous returns again */
+	h_segd_start();
+	h_umsg("v", UVA + 64 * MIB, MIB);
+	b = h_zalloc64("v");
+	ck_assert_msg(seg_zfree_async(NULL, b) == 0, "seg_zfree_async: %s",
+	    seg_errstr());
+	ck_assert_int_eq(h_outcomes(o, 1, 60000), 1);
+	ck_assert_msg(o[0].err == 0 && o[0].addr == b, "%s", o[0].msg);
+	ck_assert_int_eq(seg_free_read("v", &b, 1), 1);
+	ck_assert_uint_eq(b, o[0].addr);
+}
+
+START_TEST(ring_async_segd_killed)
+{
+	async_across_exit(SIGKILL);
+}
+END_TEST
+
+START_TEST(ring_async_segd_ends)
+{
+	async_across_exit(SIGTERM);
+}
+END_TEST
+
 /* ---- threads of one process share its ring ---- */
 
 #define NTHREADS 4
@@ -440,6 +514,23 @@ START_TEST(ring_index_past_end)
 }
 END_TEST
 
+/* The whole ring published: segd answered every entry (cons passed it). */
+static void
+publish_all(void *mem, int efd)
+{
+	zring_set_prod(mem, ZRING_NSLOTS);
+	kick(efd);
+	H_CCHECK(ring_settled(mem, ZRING_NSLOTS), "no answer");
+	H_CCHECK(zring_cons(mem) == ZRING_NSLOTS, "cons %u (broken %u)",
+	    zring_cons(mem), zring_broken(mem));
+}
+
+static uint64_t
+random_addr(unsigned *seed)
+{
+	return ((uint64_t)rand_r(seed) << 32) | (uint64_t)rand_r(seed);
+}
+
 /*
  * Garbage: the header's other fields overwritten, random entries (some
  * naming the live buffer given in arg, but in batches too long or with
@@ -464,18 +555,14 @@ scribbler_fn(void *arg)
 		zring_put(mem, i, &e);
 	}
 	for (; i < ZRING_NSLOTS; i++) {	/* random, and the live one amid */
-		e.addr = i % 7 == 0 ? live : ((uint64_t)rand_r(&seed) << 32) |
-		    (uint64_t)rand_r(&seed);
+		e.addr = i % 7 == 0 ? live : random_addr(&seed);
 		e.flags = i + 1 == ZRING_NSLOTS || i % 7 == 6 ? 0 :
 		    (uint32_t)rand_r(&seed);
 		if (i % 7 == 0)
 			e.flags |= ZRING_MORE;
 		zring_put(mem, i, &e);
 	}
-	zring_set_prod(mem, ZRING_NSLOTS);
-	kick(efd);
-	H_CCHECK(ring_settled(mem, ZRING_NSLOTS), "no answer");
-	H_CCHECK(zring_cons(mem) == ZRING_NSLOTS, "cons %u", zring_cons(mem));
+	publish_all(mem, efd);
 	for (i = 0; i < ZRING_NSLOTS; i++) {
 		st = zring_status(mem, i) & 0xffff;
 		H_CCHECK(st != 0, "entry %u was taken", i);
@@ -484,21 +571,74 @@ scribbler_fn(void *arg)
 	}
 }
 
-START_TEST(ring_garbage_refused)
+/* A child scribbles (fn, given a live buffer): it is not returned. */
+static void
+garbage_refused(void (*fn)(void *))
 {
 	uint64_t a;
 
 	mkumsg("u", MIB);
 	a = h_zalloc64("u");
-	CK_CHILD(scribbler_fn, &a);
+	CK_CHILD(fn, &a);
 	/* the live buffer was never returned by the garbage: it is now */
 	ck_assert_msg(seg_zfree((void *)(uintptr_t)a) == 0, "seg_zfree: %s",
 	    seg_errstr());
 	ck_assert_int_eq(seg_zfree((void *)(uintptr_t)a), -1);
 }
+
+START_TEST(ring_garbage_refused)
+{
+	garbage_refused(scribbler_fn);
+}
+END_TEST
+
+/*
+ * Asynchronous garbage: entries flagged ZRING_ASYNC that are batches
+ * (ZRING_MORE), remote ones naming no import of this connection (the
+ * handle 0, 1, all ones, random), with random flags besides, local ones
+ * naming no buffer; the live buffer in arg amid them, only in remote or
+ * batched ones: each is answered once, refused, with its outcome
+ * (ZRING_DONE) by the time cons passes it; nothing is returned.
+ */
+static void
+async_scribbler_fn(void *arg)
+{
+	static const uint32_t handles[] = { 0, 1, 0xffffffffu, 2 };
+	int efd;
+	void *mem = ring_map(&efd);
+	unsigned seed = 51;
+	uint64_t live = *(uint64_t *)arg;
+	uint32_t i, st;
+	struct zring_ent e;
+
+	for (i = 0; i < ZRING_NSLOTS; i++) {
+		e.addr = i % 3 == 0 ? live : random_addr(&seed);
+		e.flags = ZRING_ASYNC | ((uint32_t)rand_r(&seed) &
+		    ~ZRING_MORE & 0xffff);
+		if (i % 3 == 0)	/* the live one: never local and single */
+			e.flags |= i % 2 ? ZRING_MORE : ZRING_REMOTE;
+		zring_put(mem, i, &e);
+		zring_set_status(mem, i, e.flags & ZRING_REMOTE ? (i % 5 < 4 ?
+		    handles[i % 5] : (uint32_t)rand_r(&seed)) : 0);
+	}
+	publish_all(mem, efd);
+	H_CCHECK(zring_broken(mem) == 0, "the ring was broken (%u)",
+	    zring_broken(mem));
+	for (i = 0; i < ZRING_NSLOTS; i++) {
+		st = zring_status(mem, i);
+		H_CCHECK((st & ZRING_DONE) && (st & 0xffff) != 0, "entry %u: "
+		    "status %#x", i, st);
+	}
+}
+
+START_TEST(ring_async_garbage_refused)
+{
+	garbage_refused(async_scribbler_fn);
+}
 END_TEST
 
 static void flooder_fn(void *);
+static void async_flooder_fn(void *);
 
 /*
  * A flood without end slows the others by at most half: each ring is
@@ -515,6 +655,16 @@ START_TEST(ring_flood_fair)
 }
 END_TEST
 
+/* The same, for another client's seg_zfree_async, beside a flood of
+ * asynchronous remote returns naming no import. */
+START_TEST(ring_async_flood_fair)
+{
+	mkumsg("u", 4 * MIB);
+	h_flood_fair("u", H_RATE_ASYNC, 3000, async_flooder_fn,
+	    "ring_async_flood_fair");
+}
+END_TEST
+
 /*
  * Keep the ring full of garbage, forever: refilled every millisecond,
  * faster than segd drains it.  It sleeps between refills rather than
@@ -522,15 +672,14 @@ END_TEST
  * from the others on a small host.
  */
 static void
-flooder_fn(void *arg)
+flood(uint32_t flags)
 {
 	struct timespec ms = { 0, 1000000 };
-	struct zring_ent e = { 0x1000, 0 };
+	struct zring_ent e = { 0x1000, flags };
 	uint32_t prod = 0, i;
 	int efd;
 	void *mem = ring_map(&efd);
 
-	(void)arg;
 	h_ready();
 	for (;;) {
 		H_CCHECK(zring_broken(mem) == 0, "the ring was refused");
@@ -538,10 +687,26 @@ flooder_fn(void *arg)
 		for (i = zring_cons(mem) + ZRING_NSLOTS; prod != i; prod++) {
 			e.addr = 0x1000 + prod;
 			zring_put(mem, prod, &e);
+			if (flags & ZRING_REMOTE)	/* no import's */
+				zring_set_status(mem, prod, prod | 1);
 		}
 		zring_set_prod(mem, prod);
 		kick(efd);
 	}
+}
+
+static void
+flooder_fn(void *arg)
+{
+	(void)arg;
+	flood(0);
+}
+
+static void
+async_flooder_fn(void *arg)
+{
+	(void)arg;
+	flood(ZRING_ASYNC | ZRING_REMOTE);
 }
 
 void
@@ -550,7 +715,9 @@ suite(Suite *s)
 	ck_tcase(s, "once", &h_fix, 600, ring_exactly_once, ring_threads,
 	    ring_batch_all_or_nothing, NULL);
 	ck_tcase(s, "async", &h_fix, 600, ring_async_exactly_once,
-	    ring_async_refusals, NULL);
+	    ring_async_refusals, ring_async_segd_killed, ring_async_segd_ends,
+	    NULL);
 	ck_tcase(s, "hostile", &h_fix, H_TIMEOUT_S, ring_index_past_end,
-	    ring_garbage_refused, ring_flood_fair, NULL);
+	    ring_garbage_refused, ring_flood_fair, ring_async_garbage_refused,
+	    ring_async_flood_fair, NULL);
 }

@@ -1178,7 +1178,7 @@ h_wait_ready(struct h_kid *k)
 }
 
 void
-h_flood_fair(const char *name, int with_reads, int n, void (*flood)(void *),
+h_flood_fair(const char *name, int how, int n, void (*flood)(void *),
     const char *what)
 {
 	struct h_kid k;
@@ -1186,12 +1186,12 @@ h_flood_fair(const char *name, int with_reads, int n, void (*flood)(void *),
 	char msg[256];
 	int round;
 
-	h_zfree_rate(name, n / 3, with_reads);	/* the rings made, warm */
+	h_zfree_rate(name, n / 3, how);	/* the rings made, warm */
 	for (round = 0; round < 5 && best < 0.5; round++) {
-		quiet = h_zfree_rate(name, n, with_reads);
+		quiet = h_zfree_rate(name, n, how);
 		h_start(&k, flood, NULL);
 		h_wait_ready(&k);
-		flooded = h_zfree_rate(name, n, with_reads);
+		flooded = h_zfree_rate(name, n, how);
 		kill(k.pid, SIGKILL);
 		h_finish(&k, msg, sizeof msg);
 		fprintf(stderr, "%s: quiet %.0f/s, flooded %.0f/s\n", what,
@@ -1203,8 +1203,49 @@ h_flood_fair(const char *name, int with_reads, int n, void (*flood)(void *),
 	    "to %.2f of its quiet rate", what, best);
 }
 
+int
+h_outcomes(struct seg_zoutcome *o, int n, int ms)
+{
+	long deadline = ck_now_ms() + ms;
+	struct pollfd pfd = { -1, POLLIN, 0 };
+	int got = 0, k;
+
+	while (got < n && ck_now_ms() < deadline) {
+		if (pfd.fd < 0)
+			pfd.fd = seg_zfree_async_fd();
+		if (pfd.fd >= 0)
+			poll(&pfd, 1, 100);
+		else
+			ck_sleep_ms(100);
+		k = seg_zfree_outcomes(o + got, n - got);
+		ck_assert_msg(k >= 0, "seg_zfree_outcomes: %s", seg_errstr());
+		got += k;
+	}
+	return got;
+}
+
+/* n asynchronous local returns of a, and their outcomes: each applied. */
+static void
+zfree_async_all(const uint64_t *a, int n)
+{
+	static struct seg_zoutcome o[4000];
+	int i, sent = 0, got = 0;
+
+	while (got < n) {
+		for (; sent < n && seg_zfree_async(NULL, a[sent]) == 0; sent++)
+			;
+		ck_assert_msg(sent == n || errno == EAGAIN, "seg_zfree_async: "
+		    "%s", seg_errstr());
+		i = h_outcomes(o + got, sent == n ? n - got : 1, 60000);
+		ck_assert_msg(i > 0, "no outcome in 60 s");
+		for (; i > 0; i--, got++)
+			ck_assert_msg(o[got].err == 0, "return of 0x%llx: %s",
+			    (unsigned long long)o[got].addr, o[got].msg);
+	}
+}
+
 double
-h_zfree_rate(const char *name, int n, int with_reads)
+h_zfree_rate(const char *name, int n, int how)
 {
 	static uint64_t a[4000];
 	long t0, t = 0;
@@ -1214,16 +1255,19 @@ h_zfree_rate(const char *name, int n, int with_reads)
 	for (i = 0; i < n; i++)
 		a[i] = h_zalloc64(name);
 	t0 = ck_now_ms();
-	for (i = 0; i < n; i++)
-		ck_assert_msg(seg_zfree((void *)(uintptr_t)a[i]) == 0,
-		    "seg_zfree: %s", seg_errstr());
-	if (!with_reads)
+	if (how & H_RATE_ASYNC)
+		zfree_async_all(a, n);
+	else
+		for (i = 0; i < n; i++)
+			ck_assert_msg(seg_zfree((void *)(uintptr_t)a[i]) == 0,
+			    "seg_zfree: %s", seg_errstr());
+	if (!(how & H_RATE_READS))
 		t = ck_now_ms() - t0;
 	/* read back into the pool, for the next round */
 	for (i = 0; i < n; i += k)
 		ck_assert_msg((k = seg_free_read(name, a, 4000)) > 0,
 		    "seg_free_read: %s", seg_errstr());
-	if (with_reads)
+	if (how & H_RATE_READS)
 		t = ck_now_ms() - t0;
 	return n * 1000.0 / (double)(t > 0 ? t : 1);
 }

@@ -204,20 +204,28 @@ void     h_umsg(const char *name, uint64_t va, uint64_t len);
 uint64_t h_zalloc64(const char *name);
 /*
  * n 64-byte buffers of umsg segment name (its pool held here) returned one
- * a call with seg_zfree and read back with seg_free_read: per second, the
- * reads timed too if with_reads.  The test fails on an error.
+ * a call with seg_zfree (how & H_RATE_ASYNC: seg_zfree_async, until every
+ * outcome was read, each applied) and read back with seg_free_read: per
+ * second, the reads timed too if how & H_RATE_READS.  The test fails on an
+ * error.
  */
-double   h_zfree_rate(const char *name, int n, int with_reads);
+#define H_RATE_READS 1
+#define H_RATE_ASYNC 2
+double   h_zfree_rate(const char *name, int n, int how);
+struct seg_zoutcome;
+/* Outcomes of asynchronous returns into o, until n were read or ms passed
+ * (looking again each 100 ms, segd's exit being seen only then): how many. */
+int      h_outcomes(struct seg_zoutcome *o, int n, int ms);
 /* Wait (at most 60 s) until the child said h_ready; the test fails if not. */
 void     h_wait_ready(struct h_kid *);
 /*
  * Fairness beside a hostile client: after a round of n / 3 to warm up,
- * h_zfree_rate(name, n, with_reads) quiet, then with flood running in a
+ * h_zfree_rate(name, n, how) quiet, then with flood running in a
  * child (from its h_ready on, killed after), best of five rounds (or until
  * one reaches it): the test fails unless the flooded rate is at least half
  * of the quiet one.  Each round's figures go to stderr after what.
  */
-void     h_flood_fair(const char *name, int with_reads, int n,
+void     h_flood_fair(const char *name, int how, int n,
     void (*flood)(void *), const char *what);
 
 #endif
