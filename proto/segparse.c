@@ -5,6 +5,7 @@
  * segment names, node names, numbers and addresses are checked; and the
  * monotonic clock both sides time deadlines with.
  */
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,4 +146,25 @@ long long
 seg_now_ms(void)
 {
 	return seg_now_us() / 1000;
+}
+
+/* An address as 16 bytes (IPv4 mapped into IPv6) and its port: what the
+ * cluster key's tags and proofs cover. */
+void
+seg_addr16(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
+{
+	memset(out, 0, 16);
+	*port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(out, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+	}
 }

@@ -703,6 +703,9 @@ int  seg_parse_hostport(const char *s, char *host, size_t hsize,
     uint16_t *port, uint16_t defport, const char **why);
 int  seg_parse_u64(const char *s, size_t len, uint64_t *out);
 int  seg_default_socket(char *buf, size_t size);
+struct sockaddr;
+/* an address as 16 bytes (IPv4 mapped) and its port (0 if neither family) */
+void seg_addr16(const struct sockaddr *, uint8_t out[16], uint16_t *port);
 /* the monotonic clock, both sides' deadlines and ages */
 long long seg_now_us(void);
 long long seg_now_ms(void);

@@ -191,26 +191,6 @@ auth_nonce(uint8_t nonce[SEGP_NONCELEN])
 	return 0;
 }
 
-/* An address as 16 bytes (IPv4 mapped into IPv6) and its port. */
-void
-auth_addr16(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
-{
-	memset(out, 0, 16);
-	*port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &s4->sin_addr, 4);
-		*port = ntohs(s4->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		memcpy(out, &s6->sin6_addr, 16);
-		*port = ntohs(s6->sin6_port);
-	}
-}
-
 /* HMAC-SHA256 of in (len bytes) with the key into out[32]; -1 on failure. */
 static int
 auth_hmac(const struct auth *a, const uint8_t *in, size_t len,
@@ -242,7 +222,7 @@ auth_connect_tag(const struct auth *a, struct segp_connect *c,
 	uint8_t in[SEGP_CONNECT_MACIN], addr[16], mac[SEGP_PROOFLEN];
 	uint16_t port;
 
-	auth_addr16(target, addr, &port);
+	seg_addr16(target, addr, &port);
 	segp_connect_macin(in, c, addr, port);
 	if (auth_hmac(a, in, sizeof in, mac) < 0)
 		return -1;

@@ -110,8 +110,8 @@ proof_in(struct peer *p, int mine, struct segp_proof_in *in)
 	in->role = p->outbound == mine ? SEGP_ROLE_CONNECT : SEGP_ROLE_ACCEPT;
 	memcpy(in->cnonce, p->cnonce, sizeof in->cnonce);
 	memcpy(in->snonce, p->snonce, sizeof in->snonce);
-	auth_addr16(rdma_get_local_addr(p->id), local, &port);
-	auth_addr16(rdma_get_peer_addr(p->id), remote, &port);
+	seg_addr16(rdma_get_local_addr(p->id), local, &port);
+	seg_addr16(rdma_get_peer_addr(p->id), remote, &port);
 	snprintf(in->prover, sizeof in->prover, "%s", mine ? p->sd->node :
 	    p->node);
 	snprintf(in->verifier, sizeof in->verifier, "%s", mine ? p->node :

@@ -392,7 +392,6 @@ void auth_free(struct auth *);	/* wipes the key */
 int  auth_key_read(int dirfd, const char *name, uid_t owner, uint8_t *key,
     size_t size, size_t *len, struct segerr *);
 int  auth_nonce(uint8_t nonce[SEGP_NONCELEN]);
-void auth_addr16(const struct sockaddr *, uint8_t out[16], uint16_t *port);
 int  auth_connect_tag(const struct auth *, struct segp_connect *,
     const struct sockaddr *target);
 int  auth_connect_ok(const struct auth *, const struct segp_connect *,

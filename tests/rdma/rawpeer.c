@@ -338,25 +338,6 @@ conn_qp(void)
 		post_recv(i);
 }
 
-/* An address as the MACs take it: 16 bytes (IPv4 mapped), and its port. */
-static void
-addr16(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
-{
-	memset(out, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, &s4->sin_addr, 4);
-		*port = ntohs(s4->sin_port);
-	} else {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-		memcpy(out, &s6->sin6_addr, 16);
-		*port = ntohs(s6->sin6_port);
-	}
-}
-
 static void
 hmac(const uint8_t *in, size_t len, uint8_t out[32])
 {
@@ -385,7 +366,7 @@ keyed_connect(struct segp_connect *c)
 	if (getrandom(cnonce, sizeof cnonce, 0) != sizeof cnonce)
 		die("getrandom: %s", strerror(errno));
 	memcpy(c->nonce, cnonce, sizeof cnonce);
-	addr16(rdma_get_peer_addr(cur->id), a, &port);
+	seg_addr16(rdma_get_peer_addr(cur->id), a, &port);
 	segp_connect_macin(in, c, a, port);
 	hmac(in, sizeof in, mac);
 	memcpy(c->tag, mac, SEGP_TAGLEN);
@@ -643,8 +624,8 @@ proof_of(int mine, const char *node, const char *peer,
 	memcpy(in.snonce, snonce, sizeof in.snonce);
 	snprintf(in.prover, sizeof in.prover, "%s", mine ? node : peer);
 	snprintf(in.verifier, sizeof in.verifier, "%s", mine ? peer : node);
-	addr16(rdma_get_local_addr(cur->id), local, &port);
-	addr16(rdma_get_peer_addr(cur->id), remote, &port);
+	seg_addr16(rdma_get_local_addr(cur->id), local, &port);
+	seg_addr16(rdma_get_peer_addr(cur->id), remote, &port);
 	memcpy(in.paddr, mine ? local : remote, 16);
 	memcpy(in.vaddr, mine ? remote : local, 16);
 	if (segp_proof_macin(buf, &in) < 0)

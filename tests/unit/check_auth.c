@@ -248,7 +248,7 @@ START_TEST(connect_tag)
 	ck_assert_int_eq(auth_connect_tag(a, &c, (struct sockaddr *)&t), 0);
 	ck_assert(auth_connect_ok(a, &c, (struct sockaddr *)&t));
 	/* the tag is HMAC-SHA256 of segp_connect_macin, cut to 16 bytes */
-	auth_addr16((struct sockaddr *)&t, addr, &port);
+	seg_addr16((struct sockaddr *)&t, addr, &port);
 	ck_assert_uint_eq(port, 7450);
 	ck_assert_uint_eq(addr[10], 0xff);
 	ck_assert_uint_eq(addr[12], 10);
