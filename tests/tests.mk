@@ -72,7 +72,7 @@ check-valgrind: tests-build
 	    --error-exitcode=99" tests/run-suites $(INTEG_BINS) $(CLI_TESTS)
 
 # The README's test command: set-up, every tier, sanitizers, valgrind, the
-# fuzz targets (tests/fuzz/fuzz.mk: about 3 minutes in all), RDMA.
+# fuzz targets (tests/fuzz/fuzz.mk: about 2 minutes in all), RDMA.
 check:
 	sh tests/setup.sh
 	$(MAKE) check-local
