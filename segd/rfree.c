@@ -77,6 +77,17 @@ static LIST_HEAD(, rfq) queues = LIST_HEAD_INITIALIZER(queues);
 
 static void q_pump(struct rfq *);
 
+/* The open batch, if any, is ready to go: its flush timer is moot. */
+static void
+q_seal(struct rfq *q)
+{
+	if (q->open == NULL)
+		return;
+	TAILQ_INSERT_TAIL(&q->ready, q->open, entry);
+	q->open = NULL;
+	evtimer_del(q->timer);
+}
+
 static void
 batch_end(struct rfbatch *b, uint32_t i, const struct segerr *e)
 {
@@ -162,11 +173,7 @@ sent_cb(void *arg, const struct segerr *e)
 	struct rfq *q = b->q;
 
 	q->inflight--;
-	if (q->open != NULL) {	/* an answer came: what gathered goes */
-		TAILQ_INSERT_TAIL(&q->ready, q->open, entry);
-		q->open = NULL;
-		evtimer_del(q->timer);
-	}
+	q_seal(q);	/* an answer came: what gathered goes */
 	if (e == NULL)
 		batch_finish(b, NULL);
 	else if (e->code == ENOTCONN || e->code == ETIMEDOUT)
@@ -277,10 +284,7 @@ timer_cb(int fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (q->open != NULL) {
-		TAILQ_INSERT_TAIL(&q->ready, q->open, entry);
-		q->open = NULL;
-	}
+	q_seal(q);
 	q_pump(q);
 }
 
@@ -311,6 +315,8 @@ q_get(struct segd *sd, struct rimp *imp, struct segerr *e)
 	if (q->timer == NULL || q->retry == NULL) {
 		if (q->timer != NULL)
 			event_free(q->timer);
+		if (q->retry != NULL)
+			event_free(q->retry);
 		free(q);
 		seterr(e, ENOMEM, "evtimer_new failed");
 		return NULL;
@@ -358,9 +364,7 @@ rfree_add(struct segd *sd, struct rimp *imp, uint64_t addr, rfree_cb cb,
 	b->w[b->n].arg = arg;
 	b->w[b->n].tag = tag;
 	if (++b->n == SEGP_FREE_MAX) {
-		TAILQ_INSERT_TAIL(&q->ready, b, entry);
-		q->open = NULL;
-		evtimer_del(q->timer);
+		q_seal(q);
 		q_pump(q);
 	} else if (b->n == 1) {
 		/* idle: at the end of this turn; else after a short wait */
