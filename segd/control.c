@@ -40,13 +40,7 @@ lookup(struct client *c, const char *name, struct segerr *e)
 static struct segment *
 lookup_allocated(struct client *c, const char *name, struct segerr *e)
 {
-	struct segment *s = lookup(c, name, e);
-
-	if (s != NULL && s->verb == SEG_VERB_NONE) {
-		seterr(e, ENXIO, "segment not yet allocated");
-		return NULL;
-	}
-	return s;
+	return ns_lookup_allocated(&client_segd(c)->ns, name, e);
 }
 
 static int

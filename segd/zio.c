@@ -553,11 +553,8 @@ zio_request(struct segd *sd, struct client *c, uint16_t op,
 
 	if (h == NULL)
 		seterr(&e, EINVAL, "operation %u is not a request", op);
-	else if ((s = ns_lookup(&sd->ns, r->name)) == NULL)
-		seterr(&e, ENOENT, "segment '%s' does not exist", r->name);
-	else if (s->verb == SEG_VERB_NONE)
-		seterr(&e, ENXIO, "segment not yet allocated");
-	else if (h(s, c, op, r, &e) == 0)
+	else if ((s = ns_lookup_allocated(&sd->ns, r->name, &e)) != NULL &&
+	    h(s, c, op, r, &e) == 0)
 		return;
 	client_reply_err(c, op, &e);
 }

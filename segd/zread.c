@@ -241,11 +241,8 @@ zread_request(struct segd *sd, struct client *c, const struct segw_req *req)
 	struct segerr e = { 0, "" };
 	struct segment *s;
 
-	if ((s = ns_lookup(&sd->ns, req->name)) == NULL)
-		seterr(&e, ENOENT, "segment '%s' does not exist", req->name);
-	else if (s->verb == SEG_VERB_NONE)
-		seterr(&e, ENXIO, "segment not yet allocated");
-	else if (zread_do(c, s, req->arg, &e) == 0)
+	if ((s = ns_lookup_allocated(&sd->ns, req->name, &e)) != NULL &&
+	    zread_do(c, s, req->arg, &e) == 0)
 		return;
 	client_reply_err(c, SEGW_ZREAD, &e);
 }
