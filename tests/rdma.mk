@@ -5,7 +5,8 @@
 # Included by the top Makefile.  See docs/rdma-tier.md.
 #
 # make check-rdma      build the smoke program, then the single-node tests in
-#                      one guest boot and the two-node tests in one pair of
+#                      RDMA_SHARDS guests at once (default 2; they share the
+#                      tests out) and the two-node tests in one pair of
 #                      guests; skipped (status 0, reason shown) where there is
 #                      no way to run RDMA, unless SEG_REQUIRE_RDMA=1
 # make bench-baseline  perftest figures into $(BUILD)/bench/perftest.json
