@@ -33,7 +33,7 @@
  *       .peer_frees of them), and .rest_us, the mean call minus that (the
  *       client's socket round trip and both segds' work).
  *   zio_bench pipe -a SOCK_A -b SOCK_B -r REF -s SEG -z ZCSEG -S BUFSIZE
- *             -n TOTAL [-k OUTSTANDING] [-R REPS] [-A]
+ *             -n TOTAL [-k OUTSTANDING] [-c CHUNK] [-R REPS] [-A]
  *       The producer/consumer pipeline: this process (on A) publishes
  *       buffers of umsg SEG through a ring in SEG (stamped with their
  *       sequence number), with at most OUTSTANDING (default 64) not yet
@@ -41,13 +41,17 @@
  *       (seg_getv into ZCSEG, attached there: zero copy), checks the
  *       stamps, and returns the buffers with seg_zfree_remotev (-A: with
  *       seg_zfree_async, outcomes read without waiting; keys
- *       pipe.async.BUFSIZE...).  Prints pipe.BUFSIZE.mbps (MB/s, 2^20 bytes, of buffers through the
+ *       pipe.async.BUFSIZE...).  The consumer takes at most CHUNK buffers
+ *       (default: all published, up to what ZCSEG and a batch hold) before
+ *       it returns them: with -A and a CHUNK below OUTSTANDING, its reads
+ *       go on while the producer refills what it returned.  Prints pipe.BUFSIZE.mbps (MB/s, 2^20 bytes, of buffers through the
  *       pipeline: the median of REPS runs), .buffers_per_s, .n.
  *   zio_bench report -p PERFTEST.json -o OUT.json [-g WHERE] KVFILE...
  *       The table: each figure beside ib_send_bw's small-size message rate
  *       (KEY.yard_mpps, else send.SIZE.mpps in the KV files, the smallest
  *       SIZE) or ib_read_bw at the pipeline's buffer size
- *       (read.SIZE.beside_mbps, else perftest.json, else read.SIZE.mbps),
+ *       (read.[async.]SIZE.beside_mbps, else perftest.json, else
+ *       read.SIZE.mbps),
  *       and the ratio; the latency rows beside twice send_lat.8.us
  *       (ib_send_lat's typical half round trip); writes OUT.json (WHERE: a
  *       note on the machine, kept as "where").
@@ -426,6 +430,7 @@ mode_rate(int argc, char **argv)
 struct consumer {
 	const char *ref, *zseg;
 	uint64_t    roff_abs;
+	uint64_t    chunk;	/* buffers read before they are returned */
 };
 
 static double
@@ -454,6 +459,8 @@ consume(void *arg)
 		fail("ring: %s", seg_errstr());
 	if ((maxb = batch_max(zi.len, rg.bufsize, rg.slots)) == 0)
 		fail("%s is smaller than a buffer", c->zseg);
+	if (c->chunk != 0 && c->chunk < maxb)
+		maxb = c->chunk;
 	d = xcalloc(rg.slots, sizeof *d);
 	iov = xcalloc(maxb, sizeof *iov);
 	a = xcalloc(maxb, 8);
@@ -514,7 +521,7 @@ mode_pipe(int argc, char **argv)
 {
 	const char *sa = NULL, *sb = NULL, *ref = NULL, *seg = NULL;
 	const char *zseg = NULL;
-	uint64_t bufsize = 0, total = 0, maxout = 64, slots;
+	uint64_t bufsize = 0, total = 0, maxout = 64, chunk = 0, slots;
 	int reps = 3, rep, ch;
 	double mbps[MAXREPS], bps[MAXREPS];
 	const char *pfx;
@@ -523,9 +530,10 @@ mode_pipe(int argc, char **argv)
 	struct desc *d;
 	uint64_t *v;
 
-	while ((ch = getopt(argc, argv, "a:b:r:s:z:S:n:k:R:A")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:r:s:z:S:n:k:c:R:A")) != -1) {
 		switch (ch) {
 		case 'A': async_mode = 1; break;
+		case 'c': chunk = num(optarg); break;
 		case 'a': sa = optarg; break;
 		case 'b': sb = optarg; break;
 		case 'r': ref = optarg; break;
@@ -552,7 +560,7 @@ mode_pipe(int argc, char **argv)
 	d = (struct desc *)(rg + 1);
 	v = xcalloc(8192, 8);
 	for (rep = 0; rep < reps; rep++) {
-		struct consumer c = { ref, zseg, (uintptr_t)rg };
+		struct consumer c = { ref, zseg, (uintptr_t)rg, chunk };
 		uint64_t seq = 0, back = 0;	/* seq - back: outstanding */
 		int go, res;
 		double t0, t, ct;
@@ -738,10 +746,12 @@ mode_report(int argc, char **argv)
 		snprintf(key, sizeof key, "pipe.%s%d.mbps", pfx, sizes[i]);
 		if (kv_num(key, &v) < 0)
 			continue;
-		/* ib_read_bw run just before the figure, else the baseline's,
-		 * else one run-zio made because the baseline had none */
+		/* ib_read_bw run beside the figure (read.[async.]SIZE.
+		 * beside_mbps), else the baseline's, else one run-zio made
+		 * because the baseline had none */
 		snprintf(sz, sizeof sz, "%d", sizes[i]);
-		snprintf(bname, sizeof bname, "read.%d.beside_mbps", sizes[i]);
+		snprintf(bname, sizeof bname, "read.%s%d.beside_mbps", pfx,
+		    sizes[i]);
 		hb = kv_num(bname, &b) == 0 && b > 0;
 		snprintf(bname, sizeof bname, "ib_read_bw %d B, beside",
 		    sizes[i]);

@@ -62,6 +62,9 @@
  *                            "tbarrier fail: MESSAGE"
  *   lsn NODE N               N listings of NODE's exports, all must succeed
  *   stats                    print segd's counters
+ *   mkexports PFX N VA STEP LEN   N segments PFX0..PFX<N-1> made, at VA,
+ *                            VA+STEP, ..., of LEN bytes, and exported to all
+ *                            (one process for what would be 3N segctl runs)
  *   say WORD                 print WORD
  *   sync                     wait for a line on standard input
  *   sleep MS                 sleep
@@ -608,6 +611,26 @@ cmd_zcbuf(const char *name, uint64_t va, uint64_t len)
 	printf("zcbuf %s at %p, %zu bytes\n", name, (void *)zc, zclen);
 }
 
+/* n segments pfx0.., at va + k * step, of len bytes, exported to all */
+static void
+cmd_mkexports(const char *pfx, uint64_t n, uint64_t va, uint64_t step,
+    uint64_t len)
+{
+	char name[64], msg[96];
+	uint64_t k;
+
+	for (k = 0; k < n; k++) {
+		snprintf(name, sizeof name, "%s%" PRIu64, pfx, k);
+		snprintf(msg, sizeof msg, "va 0x%" PRIx64 " 0x%" PRIx64,
+		    va + k * step, len);
+		if (seg_create(name, 0600) < 0 || seg_ctl(name, msg) < 0 ||
+		    seg_export(name, NULL) < 0)
+			fail("segment %s: %s", name, seg_errstr());
+	}
+	printf("mkexports: %" PRIu64 " segments %s0..%s%" PRIu64 " exported\n",
+	    n, pfx, pfx, n - 1);
+}
+
 /* Attach the exporter's segment, then fork; the parent waits. */
 static void
 attach_exporter(const char *xsock, const char *xseg, unsigned limit)
@@ -943,6 +966,11 @@ main(int argc, char *argv[])
 			i += 2;
 		} else if (strcmp(c, "stats") == 0) {
 			cmd_stats(seg_stats, "seg_stats");
+		} else if (strcmp(c, "mkexports") == 0) {
+			NEED(5);
+			cmd_mkexports(argv[i], num(argv[i + 1]), num(argv[i + 2]),
+			    num(argv[i + 3]), num(argv[i + 4]));
+			i += 5;
 		} else if (strcmp(c, "say") == 0) {
 			NEED(1);
 			printf("%s\n", argv[i++]);

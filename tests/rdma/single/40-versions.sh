@@ -23,10 +23,8 @@ SEGD_BIN=$V4 start_segd future 7453
 # 50 exports on each side: more than one LIST page (48 entries; 46 with
 # addresses)
 for node in new old; do
-	for i in $(seq 0 49); do
-		make_seg "$node$i" "$node" $((0x210000000000 + i * 0x100000)) 0x1000
-		sctl "$node" export "$node$i" >/dev/null || die "export $node$i"
-	done
+	imp "$node" mkexports "$node" 50 0x210000000000 0x100000 0x1000 >"$T/mk" 2>&1 ||
+		die "exports of $node: $(cat "$T/mk")"
 done
 printf 'from-new' | sctl new write new7 || die "write new7"
 printf 'from-old' | sctl old write old7 || die "write old7"
