@@ -72,13 +72,15 @@ check-valgrind: tests-build
 	    --error-exitcode=99" tests/run-suites $(INTEG_BINS) $(CLI_TESTS)
 
 # The README's test command: set-up, every tier, sanitizers, valgrind, the
-# fuzz targets (tests/fuzz/fuzz.mk: about 2 minutes in all), RDMA.
+# fuzz targets (tests/fuzz/fuzz.mk: about 2 minutes in all), RDMA.  Builds
+# run JOBS at a time (default: the CPUs); the tests themselves one at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check:
 	sh tests/setup.sh
-	$(MAKE) check-local
-	$(MAKE) check-san
-	$(MAKE) check-valgrind
-	$(MAKE) fuzz
-	$(MAKE) check-rdma RDMA_SAN=1
+	$(MAKE) -j$(JOBS) check-local
+	$(MAKE) -j$(JOBS) check-san
+	$(MAKE) -j$(JOBS) check-valgrind
+	$(MAKE) -j$(JOBS) fuzz
+	$(MAKE) -j$(JOBS) check-rdma RDMA_SAN=1
 
 .PHONY: tests-build check check-local check-unit check-deb check-san check-valgrind
