@@ -12,7 +12,9 @@
  * descriptors with SEGW_ZRING and write it through proto/zring.c.
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/futex.h>
 #include <endian.h>
@@ -29,6 +31,7 @@
 
 #include "harness.h"
 #include "libseg.h"
+#include "segwire.h"
 #include "zring.h"
 #include "zread.h"
 
@@ -712,6 +715,99 @@ async_flooder_fn(void *arg)
 	flood(ZRING_ASYNC | ZRING_REMOTE);
 }
 
+/* ---- a segd from before the rings ---- */
+
+static int
+read_full(int fd, uint8_t *p, size_t n)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = read(fd, p, n)) <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * A segd older than the rings, on its one connection: it answers the
+ * handshake with this version and every other request EINVAL "unknown
+ * request", as such a segd answers SEGW_ZRING.
+ */
+static void
+old_segd(int lfd)
+{
+	static uint8_t body[SEGW_MAXPAYLOAD];
+	static const char unknown[] = "unknown request";
+	uint8_t hb[SEGW_HDRLEN], out[SEGW_HDRLEN + 64];
+	struct segw_hdr h;
+	const char *why;
+	int fd = accept(lfd, NULL, NULL);
+
+	while (fd >= 0 && read_full(fd, hb, sizeof hb) == 0 &&
+	    segw_hdr_parse(hb, sizeof hb, &h, &why) > 0 &&
+	    read_full(fd, body, h.len) == 0) {
+		if (h.op == SEGW_HELLO) {
+			h.len = (uint32_t)segw_version_encode(out + SEGW_HDRLEN,
+			    sizeof out - SEGW_HDRLEN, SEGW_VERSION);
+			h.status = 0;
+		} else {
+			memcpy(out + SEGW_HDRLEN, unknown, sizeof unknown - 1);
+			h.len = sizeof unknown - 1;
+			h.status = EINVAL;
+		}
+		segw_hdr_encode(out, &h);
+		if (write(fd, out, SEGW_HDRLEN + h.len) < 0)
+			break;
+	}
+	_exit(0);
+}
+
+/* Against a segd without rings, the asynchronous calls say so: ENOTSUP,
+ * at once, with words that name what is missing; nothing waits. */
+START_TEST(ring_async_old_segd)
+{
+	char dir[] = "/tmp/check_zring.XXXXXX", path[108];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct seg_zoutcome o;
+	int lfd, st;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/old.sock", dir);
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		old_segd(lfd);
+	close(lfd);
+	setenv("SEGD_SOCKET", path, 1);
+
+	ck_assert_int_eq(seg_zfree_async(NULL, 0x38000000), -1);
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert_msg(strstr(seg_errstr(), "this segd serves no free ring") !=
+	    NULL, "seg_zfree_async: %s", seg_errstr());
+	ck_assert_int_eq(seg_zfree_async_fd(), -1);
+	ck_assert_int_eq(errno, ENOTSUP);
+	ck_assert_int_eq(seg_zfree_outcomes(&o, 1), 0);
+	/* the synchronous return goes by the socket, and gets the answer */
+	ck_assert_int_eq(seg_zfree((void *)0x38000000), -1);
+	ck_assert_msg(strstr(seg_errstr(), "unknown request") != NULL,
+	    "seg_zfree: %s", seg_errstr());
+
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 void
 suite(Suite *s)
 {
@@ -723,4 +819,5 @@ suite(Suite *s)
 	ck_tcase(s, "hostile", &h_fix, H_TIMEOUT_S, ring_index_past_end,
 	    ring_garbage_refused, ring_flood_fair, ring_async_garbage_refused,
 	    ring_async_flood_fair, NULL);
+	ck_tcase(s, "old segd", NULL, H_TIMEOUT_S, ring_async_old_segd, NULL);
 }
