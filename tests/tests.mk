@@ -72,7 +72,7 @@ check-valgrind: tests-build
 	    --error-exitcode=99" tests/run-suites $(INTEG_BINS) $(CLI_TESTS)
 
 # The README's test command: set-up, every tier, sanitizers, valgrind, the
-# fuzz targets (tests/fuzz/fuzz.mk: about 2 minutes in all), RDMA.  Builds
+# fuzz targets (tests/fuzz/fuzz.mk: about a minute in all), RDMA.  Builds
 # run JOBS at a time (default: the CPUs); the tests themselves one at a time.
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check:
