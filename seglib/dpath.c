@@ -37,7 +37,6 @@
 
 #define DP_SQ         128		/* work requests in flight */
 #define DP_POLL       16		/* completions taken at once */
-#define DP_SIGNAL     16		/* a completion asked every this many WRs */
 #define DP_MAXWR      (1u << 20)	/* bytes in one work request */
 #define DP_BOUNCE     (1u << 20)	/* a device's registered bounce region */
 #define DP_SPIN_US    50		/* default busy-poll budget */
@@ -530,12 +529,7 @@ cq_wait(struct dpconn *c, struct ibv_wc *wc, int max, unsigned spin,
 
 /*
  * Post every piece, keeping the send queue full, and wait for them all
- * until end; -1 with the error (the connection is then unusable).  A
- * completion is asked for every DP_SIGNAL pieces and for the last one
- * posted before a wait (the last of all, or the one that fills the queue):
- * on a reliable connection they complete in order, so each completion
- * (wr_id: the piece's index) retires every piece up to it.  A failed piece
- * completes, asked or not.
+ * until end; -1 with the error (the connection is then unusable).
  */
 static int
 dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
@@ -543,25 +537,23 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 {
 	long long t0 = seg_now_us();
 	uint64_t bytes = 0, inbytes = 0;
-	size_t next = 0, done = 0;
+	size_t next = 0, done = 0, inflight = 0;
 	struct ibv_wc wc[DP_POLL];
 	int i, got;
 
 	while (done < n) {
-		while (next < n && next - done < DP_SQ) {
+		while (next < n && inflight < DP_SQ) {
 			struct ibv_sge sge = { v[next].laddr, v[next].len,
 			    v[next].lkey };
 			struct ibv_send_wr wr, *bad;
 
 			memset(&wr, 0, sizeof wr);
-			wr.wr_id = next;
+			wr.wr_id = v[next].len;
 			wr.sg_list = &sge;
 			wr.num_sge = 1;
 			wr.opcode = kind == SEGW_IO_PUT ? IBV_WR_RDMA_WRITE :
 			    IBV_WR_RDMA_READ;
-			if ((next + 1) % DP_SIGNAL == 0 || next + 1 == n ||
-			    next + 1 - done == DP_SQ)
-				wr.send_flags = IBV_SEND_SIGNALED;
+			wr.send_flags = IBV_SEND_SIGNALED;
 			wr.wr.rdma.remote_addr = m->rva + v[next].roff;
 			wr.wr.rdma.rkey = m->drkey;
 			if (ibv_post_send(c->qp, &wr, &bad) != 0)
@@ -569,6 +561,7 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 				    strerror(errno));
 			inbytes += v[next].len;
 			next++;
+			inflight++;
 		}
 		got = cq_wait(c, wc, DP_POLL, spin_us(c, inbytes), end, label);
 		if (got < 0)
@@ -581,15 +574,11 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 				return seg_seterr(EIO, "RDMA %s on peer %s failed: "
 				    "%s", kind == SEGW_IO_PUT ? "WRITE" : "READ",
 				    label, ibv_wc_status_str(wc[i].status));
-			if (wc[i].wr_id < done || wc[i].wr_id >= next)
-				return seg_seterr(EIO, "RDMA completion of piece "
-				    "%llu out of order on peer %s",
-				    (unsigned long long)wc[i].wr_id, label);
-			for (; done <= wc[i].wr_id; done++) {
-				inbytes -= v[done].len;
-				bytes += v[done].len;
-			}
+			inbytes -= wc[i].wr_id;
+			bytes += wc[i].wr_id;
 		}
+		done += (size_t)got;
+		inflight -= (size_t)got;
 	}
 	if (bytes > 4096)	/* the rate, for the next spin budget */
 		c->ns_per_byte = (double)(seg_now_us() - t0) * 1000.0 / (double)bytes;
