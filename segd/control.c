@@ -30,11 +30,7 @@ typedef void (*op_handler)(struct client *, uint16_t op,
 static struct segment *
 lookup(struct client *c, const char *name, struct segerr *e)
 {
-	struct segment *s = ns_lookup(&client_segd(c)->ns, name);
-
-	if (s == NULL)
-		seterr(e, ENOENT, "segment '%s' does not exist", name);
-	return s;
+	return ns_find(&client_segd(c)->ns, name, e);
 }
 
 static struct segment *

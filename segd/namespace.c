@@ -213,16 +213,25 @@ ns_lookup(struct ns *ns, const char *name)
 	return NULL;
 }
 
-/* The segment called name, whose address is set; NULL with e (the spec's
- * words). */
+/* The segment called name; NULL with e. */
 struct segment *
-ns_lookup_allocated(struct ns *ns, const char *name, struct segerr *e)
+ns_find(struct ns *ns, const char *name, struct segerr *e)
 {
 	struct segment *s = ns_lookup(ns, name);
 
 	if (s == NULL)
 		seterr(e, ENOENT, "segment '%s' does not exist", name);
-	else if (s->verb == SEG_VERB_NONE) {
+	return s;
+}
+
+/* The segment called name, whose address is set; NULL with e (the spec's
+ * words). */
+struct segment *
+ns_lookup_allocated(struct ns *ns, const char *name, struct segerr *e)
+{
+	struct segment *s = ns_find(ns, name, e);
+
+	if (s != NULL && s->verb == SEG_VERB_NONE) {
 		seterr(e, ENXIO, "segment not yet allocated");
 		return NULL;
 	}

@@ -335,6 +335,7 @@ void shm_release(void *mem, size_t size, int fd);
 int  ns_init(struct ns *, const struct ns_limits *, struct store *);
 void ns_shutdown(struct ns *);
 struct segment *ns_lookup(struct ns *, const char *name);
+struct segment *ns_find(struct ns *, const char *name, struct segerr *);
 struct segment *ns_lookup_allocated(struct ns *, const char *name,
     struct segerr *);
 struct segment *ns_create(struct ns *, const char *name, mode_t mode,
