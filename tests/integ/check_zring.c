@@ -769,15 +769,14 @@ old_segd(int lfd)
  * at once, with words that name what is missing; nothing waits. */
 START_TEST(ring_async_old_segd)
 {
-	char dir[] = "/tmp/check_zring.XXXXXX", path[108];
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct seg_zoutcome o;
 	int lfd, st;
 	pid_t pid;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/old.sock", dir);
-	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	/* at h_sock, which $SEGD_SOCKET names (h_prepare) */
+	ck_assert_uint_lt(strlen(h_sock), sizeof sun.sun_path);
+	strcpy(sun.sun_path, h_sock);
 	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_ge(lfd, 0);
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof sun), 0);
@@ -787,7 +786,6 @@ START_TEST(ring_async_old_segd)
 	if (pid == 0)
 		old_segd(lfd);
 	close(lfd);
-	setenv("SEGD_SOCKET", path, 1);
 
 	ck_assert_int_eq(seg_zfree_async(NULL, 0x38000000), -1);
 	ck_assert_int_eq(errno, ENOTSUP);
@@ -803,10 +801,14 @@ START_TEST(ring_async_old_segd)
 
 	kill(pid, SIGKILL);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	unlink(path);
-	rmdir(dir);
 }
 END_TEST
+
+/* the test's directory and socket path, no segd (the test brings its own) */
+static const struct ck_fix prep_fix = {
+	.setup = h_prepare, .teardown = h_teardown,
+	.usetup = h_begin, .uteardown = h_end,
+};
 
 void
 suite(Suite *s)
@@ -819,5 +821,6 @@ suite(Suite *s)
 	ck_tcase(s, "hostile", &h_fix, H_TIMEOUT_S, ring_index_past_end,
 	    ring_garbage_refused, ring_flood_fair, ring_async_garbage_refused,
 	    ring_async_flood_fair, NULL);
-	ck_tcase(s, "old segd", NULL, H_TIMEOUT_S, ring_async_old_segd, NULL);
+	ck_tcase(s, "old segd", &prep_fix, H_TIMEOUT_S, ring_async_old_segd,
+	    NULL);
 }
