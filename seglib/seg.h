@@ -150,7 +150,9 @@ int           seg_zfree_remotev(seg_import_t *, const uint64_t *addrs, int n);
 /*
  * Asynchronous returns (seg_zfree_async(3)): imp NULL for a local buffer,
  * else one of imp's.  0 at once, or -1 for what is known at once (EAGAIN:
- * no room until outcomes are read); the outcome comes later: the
+ * no room until outcomes are read); seg_zfree_asyncv returns how many of
+ * its addresses it took (as many as there was room for), each with its
+ * own outcome.  The outcome comes later: the
  * descriptor is readable while outcomes wait, seg_zfree_outcomes reads up
  * to max of them without waiting.
  */
@@ -161,6 +163,7 @@ struct seg_zoutcome {
 	char          msg[256];	/* why, in segd's words */
 };
 int           seg_zfree_async(seg_import_t *, uint64_t addr);
+int           seg_zfree_asyncv(seg_import_t *, const uint64_t *addrs, int n);
 int           seg_zfree_async_fd(void);
 int           seg_zfree_outcomes(struct seg_zoutcome *, int max);
 int           seg_free_fd(const char *name);	/* poll only; do not read */

@@ -16,7 +16,9 @@
  * the socket.
  *
  * seg_zfree_async publishes one entry flagged ZRING_ASYNC (ZRING_REMOTE
- * with the import's handle for a remote buffer) and does not wait.  Its
+ * with the import's handle for a remote buffer) and does not wait;
+ * seg_zfree_asyncv publishes several such entries, each with its own
+ * outcome, and kicks segd once.  Its
  * slot stays taken until seg_zfree_outcomes has reported its outcome,
  * which segd writes into it (ZRING_DONE) and tells by the ring's done
  * eventfd.  That eventfd is kept at one descriptor number across rings
@@ -366,14 +368,21 @@ no_ring(void)
 	return seg_seterr(EAGAIN, "no free ring: segd could not make one");
 }
 
+/*
+ * Publish up to n of addrs as asynchronous returns (imp NULL: local
+ * buffers), as many as the ring has room for, and kick segd once if the
+ * ring was empty: how many, or -1.
+ */
 int
-seg_zfree_async(seg_import_t *imp, uint64_t addr)
+seg_zfree_asyncv(seg_import_t *imp, const uint64_t *addrs, int n)
 {
-	struct zring_ent ent = { addr, ZRING_ASYNC };
+	struct zring_ent ent = { 0, ZRING_ASYNC };
 	uint64_t h = 0, one = 1;
-	uint32_t i;
+	uint32_t start, i, room;
 	int err;
 
+	if (addrs == NULL || n < 1)
+		return seg_seterr(EINVAL, "bad arguments");
 	if (imp != NULL) {
 		if ((h = seg_import_handle(imp)) == 0 || h > UINT32_MAX)
 			return seg_seterr(ENOTCONN, "the import was lost, or made "
@@ -387,24 +396,35 @@ seg_zfree_async(seg_import_t *imp, uint64_t addr)
 		pthread_mutex_unlock(&zr_lock);
 		return err;
 	}
-	if (zr.prod - zr.tail >= ZRING_NSLOTS) {
+	if ((room = ZRING_NSLOTS - (zr.prod - zr.tail)) == 0) {
 		pthread_mutex_unlock(&zr_lock);
 		return seg_seterr(EAGAIN, "the free ring is full: read outcomes "
 		    "(seg_zfree_outcomes) to make room");
 	}
-	i = zr.prod;
-	zring_put(zr.mem, i, &ent);
-	zring_set_status(zr.mem, i, (uint32_t)h);	/* the handle, in */
-	zr.async[i & (ZRING_NSLOTS - 1)] = 1;
-	zr.imps[i & (ZRING_NSLOTS - 1)] = imp;
-	zr.apending++;
-	zr.prod = i + 1;
+	if ((uint32_t)n < room)
+		room = (uint32_t)n;
+	start = zr.prod;
+	for (i = start; i != start + room; i++) {
+		ent.addr = addrs[i - start];
+		zring_put(zr.mem, i, &ent);
+		zring_set_status(zr.mem, i, (uint32_t)h);	/* the handle, in */
+		zr.async[i & (ZRING_NSLOTS - 1)] = 1;
+		zr.imps[i & (ZRING_NSLOTS - 1)] = imp;
+	}
+	zr.apending += room;
+	zr.prod = start + room;
 	zring_set_prod(zr.mem, zr.prod);
-	if (zring_cons(zr.mem) == i && write(zr.efd, &one, sizeof one) < 0 &&
+	if (zring_cons(zr.mem) == start && write(zr.efd, &one, sizeof one) < 0 &&
 	    errno != EAGAIN)	/* it was empty: segd may sleep */
 		seg_seterr(errno, "free ring kick: %s", strerror(errno));
 	pthread_mutex_unlock(&zr_lock);
-	return 0;
+	return (int)room;
+}
+
+int
+seg_zfree_async(seg_import_t *imp, uint64_t addr)
+{
+	return seg_zfree_asyncv(imp, &addr, 1) < 0 ? -1 : 0;
 }
 
 int

@@ -2,7 +2,8 @@
 /* Copyright (c) 2025-2026 the segd authors */
 /*
  * check_zring.c: the free ring (issue 15, local returns) against a real
- * segd: seg_zfree through the ring, and seg_zfree_async(NULL, ...), return
+ * segd: seg_zfree through the ring, and seg_zfree_async(NULL, ...) and
+ * seg_zfree_asyncv, return
  * every buffer exactly once under four senders; batches are all or
  * nothing; async outcomes name refused addresses; and a client that lies
  * in its ring (an index past it, garbage entries, a flood without end)
@@ -55,7 +56,8 @@ mkumsg(const char *name, uint64_t len)
 struct sender {
 	struct h_kid k;
 	int          pipe[2];	/* addresses to return, 8 bytes each */
-	int          async;	/* with seg_zfree_async(NULL, ...) */
+	int          async;	/* with seg_zfree_async(NULL, ...); 2: with
+				 * seg_zfree_asyncv */
 	uint64_t     buf[CREDIT];
 	int          nbuf;
 };
@@ -84,19 +86,26 @@ reap(int wait)
 	return (uint32_t)n;
 }
 
-/* n local returns without waiting: outcomes read as room is wanted. */
+/* n local returns without waiting (vec: with seg_zfree_asyncv, as many a
+ * call as there is room for): outcomes read as room is wanted. */
 static void
-return_async(const uint64_t *a, int n, uint32_t *waiting)
+return_async(const uint64_t *a, int n, uint32_t *waiting, int vec)
 {
-	int i;
+	int i = 0, k;
 
-	for (i = 0; i < n; i++) {
-		while (seg_zfree_async(NULL, a[i]) < 0) {
-			H_CCHECK(errno == EAGAIN, "seg_zfree_async(0x%llx): %s",
-			    (unsigned long long)a[i], seg_errstr());
+	while (i < n) {
+		k = vec ? seg_zfree_asyncv(NULL, a + i, n - i) :
+		    seg_zfree_async(NULL, a[i]) < 0 ? -1 : 1;
+		if (k < 0) {
+			H_CCHECK(errno == EAGAIN, "seg_zfree_async%s(0x%llx): %s",
+			    vec ? "v" : "", (unsigned long long)a[i],
+			    seg_errstr());
 			*waiting -= reap(1);
+			continue;
 		}
-		(*waiting)++;
+		H_CCHECK(k <= n - i, "seg_zfree_asyncv took %d of %d", k, n - i);
+		*waiting += (uint32_t)k;
+		i += k;
 	}
 	*waiting -= reap(0);
 }
@@ -117,7 +126,7 @@ sender_fn(void *arg)
 	while ((n = read(s->pipe[0], a, sizeof a)) > 0) {
 		H_CCHECK(n % 8 == 0, "a torn address from the pipe");
 		if (s->async)
-			return_async(a, (int)(n / 8), &waiting);
+			return_async(a, (int)(n / 8), &waiting, s->async == 2);
 		else
 			for (i = 0; i < n / 8; i++)
 				H_CCHECK(seg_zfree((void *)(uintptr_t)a[i]) == 0,
@@ -160,7 +169,8 @@ give(struct sender *ss, int k, uint8_t *owner, uint8_t *out, uint64_t *sum)
 
 /*
  * Four processes return TOTAL buffers through their rings (async: without
- * waiting, each outcome read once); this process holds the pool, reads
+ * waiting, each outcome read once; two of them with seg_zfree_asyncv, one
+ * call for many); this process holds the pool, reads
  * free through its read ring (check_zread.c) and hands each returned
  * buffer's successor to the same sender.  Every buffer comes back once: by
  * count, by a checksum of the addresses, and none while it was not out.
@@ -183,7 +193,7 @@ exactly_once(int async)
 	mkumsg("u", ULEN);
 	for (k = 0; k < NKIDS; k++) {
 		ss[k].pipe[0] = ss[k].pipe[1] = -1;
-		ss[k].async = async;
+		ss[k].async = async && k % 2 ? 2 : async;	/* both forms */
 	}
 	for (k = 0; k < NKIDS; k++) {
 		ck_assert(pipe(ss[k].pipe) == 0);
@@ -287,6 +297,64 @@ START_TEST(ring_async_refusals)
 	/* a's one return was applied: it is in the free list once */
 	ck_assert_int_eq(seg_free_read("u", &a, 1), 1);
 	ck_assert_uint_eq(a, o[0].addr);
+}
+END_TEST
+
+/*
+ * seg_zfree_asyncv: bad arguments refused; each address of a call has its
+ * own outcome (a refused one refuses no other); with segd stopped, a call
+ * takes what the ring has room for (ZRING_NSLOTS, none read) and the next
+ * one is EAGAIN; every outcome comes once segd runs again.
+ */
+START_TEST(ring_asyncv)
+{
+	enum { SLOTS = ZRING_NSLOTS };
+	static struct seg_zoutcome o[SLOTS + 1];
+	static uint64_t a[SLOTS + 100];
+	uint64_t v[3], back;
+	int i, n, applied = 0;
+
+	mkumsg("u", 2 * MIB);
+	ck_assert_int_eq(seg_zfree_asyncv(NULL, NULL, 1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(seg_zfree_asyncv(NULL, v, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	v[0] = h_zalloc64("u");
+	v[1] = v[0];		/* twice in one call */
+	v[2] = h_zalloc64("u");
+	ck_assert_int_eq(seg_zfree_asyncv(NULL, v, 3), 3);
+	ck_assert_int_eq(h_outcomes(o, 3, 60000), 3);
+	ck_assert_int_eq(seg_zfree_outcomes(o + 3, 1), 0);
+	ck_assert(o[0].addr == v[0] && o[0].err == 0);
+	ck_assert(o[1].addr == v[0] && o[1].err == EINVAL);
+	ck_assert_msg(strstr(o[1].msg, "is not the start of a live buffer") !=
+	    NULL, "%s", o[1].msg);
+	ck_assert_msg(o[2].addr == v[2] && o[2].err == 0, "%s", o[2].msg);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(seg_free_read("u", &back, 1), 1);
+		ck_assert(back == v[0] || back == v[2]);
+	}
+
+	for (i = 0; i < SLOTS + 100; i++)
+		a[i] = h_zalloc64("u");
+	ck_assert_int_eq(kill(h_segd, SIGSTOP), 0);
+	n = seg_zfree_asyncv(NULL, a, SLOTS + 100);
+	ck_assert_msg(n == SLOTS, "took %d: %s", n, seg_errstr());
+	ck_assert_int_eq(seg_zfree_asyncv(NULL, a + n, 100), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(kill(h_segd, SIGCONT), 0);
+	ck_assert_int_eq(h_outcomes(o, SLOTS, 60000), SLOTS);
+	for (i = 0; i < SLOTS; i++) {
+		ck_assert_msg(o[i].err == 0, "%s", o[i].msg);
+		applied += o[i].addr == a[i];
+	}
+	ck_assert_int_eq(applied, SLOTS);	/* each once, in order */
+	/* room again: the rest goes */
+	ck_assert_int_eq(seg_zfree_asyncv(NULL, a + n, 100), 100);
+	ck_assert_int_eq(h_outcomes(o, 100, 60000), 100);
+	for (i = 0; i < 100; i++)
+		ck_assert_msg(o[i].err == 0 && o[i].addr == a[n + i], "%s",
+		    o[i].msg);
 }
 END_TEST
 
@@ -816,8 +884,8 @@ suite(Suite *s)
 	ck_tcase(s, "once", &h_fix, 600, ring_exactly_once, ring_threads,
 	    ring_batch_all_or_nothing, NULL);
 	ck_tcase(s, "async", &h_fix, 600, ring_async_exactly_once,
-	    ring_async_refusals, ring_async_segd_killed, ring_async_segd_ends,
-	    NULL);
+	    ring_async_refusals, ring_asyncv, ring_async_segd_killed,
+	    ring_async_segd_ends, NULL);
 	ck_tcase(s, "hostile", &h_fix, H_TIMEOUT_S, ring_index_past_end,
 	    ring_garbage_refused, ring_flood_fair, ring_async_garbage_refused,
 	    ring_async_flood_fair, NULL);

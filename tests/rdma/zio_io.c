@@ -24,7 +24,7 @@
  *       "owner: received N addresses in R rounds, sum 0xS xor 0xX,
  *       expected N sum 0xS xor 0xX, T ms, RATE/s".
  *   importer REF -f TABLEFILE -k K [-P NPROC] [-b BATCH] [-1 SINGLES] [-v]
- *            [-R RETRY_MS] [-A]
+ *            [-R RETRY_MS] [-A|-V]
  *       imports REF, and for each round reads table K (by RDMA get), then
  *       returns the round's addresses in a shuffled order: seg_zfree_remotev
  *       batches of BATCH (default 500), and SINGLES of them (default 0) one
@@ -36,6 +36,7 @@
  *       as "retry at EPOCH_MS: MESSAGE"; without it the first one fails.
  *       -A: every address with seg_zfree_async instead, each outcome read
  *       (seg_zfree_outcomes) before the round ends; a refused one fails.
+ *       -V: as -A, with seg_zfree_asyncv, up to BATCH addresses a call.
  *       Each prints "importer K: freed N in R rounds, M calls (S single),
  *       sum 0xS xor 0xX, T ms, slowest call C ms".
  *
@@ -46,6 +47,7 @@
  *   rfree -A REF ADDR...  each ADDR with seg_zfree_async: prints "applied
  *                       0xADDR" or "refused 0xADDR: MESSAGE" for each
  *                       outcome, then "ok" (exit 0) or "refused" (exit 3)
+ *   rfree -V REF ADDR...  as -A, all the ADDRs in one seg_zfree_asyncv
  *
  * Signals:
  *   sigwait SEG MS      "sigwait pid PID waiting", then seg_signal_wait;
@@ -455,7 +457,7 @@ mode_owner(int argc, char **argv)
 }
 
 static int verbose;
-static int async_mode;	/* importer -A, rfree -A */
+static int async_mode;	/* importer -A, rfree -A; 2: -V */
 
 /* Outcomes of asynchronous returns (after one is readable, if wait), each
  * refused one printed and counted in *bad, applied ones printed if loud:
@@ -485,21 +487,32 @@ outcomes(int wait, int loud, uint64_t *bad)
 	return (uint64_t)n;
 }
 
-/* n returns with seg_zfree_async, every outcome read: the refused. */
+/* n returns with seg_zfree_async (async_mode 2: seg_zfree_asyncv, up to
+ * vec addresses a call), every outcome read: the refused. */
 static uint64_t
-return_async(seg_import_t *imp, const uint64_t *a, uint64_t n, int loud)
+return_async(seg_import_t *imp, const uint64_t *a, uint64_t n, int loud,
+    int vec)
 {
-	uint64_t i, got = 0, bad = 0;
+	uint64_t i = 0, got = 0, bad = 0;
+	int k;
 
-	for (i = 0; i < n; i++) {
-		while (seg_zfree_async(imp, a[i]) < 0) {
+	while (i < n) {
+		if (async_mode == 2)
+			k = seg_zfree_asyncv(imp, a + i, n - i < (uint64_t)vec ?
+			    (int)(n - i) : vec);
+		else
+			k = seg_zfree_async(imp, a[i]) < 0 ? -1 : 1;
+		if (k < 0) {
 			if (errno != EAGAIN)
-				fail("seg_zfree_async(0x%" PRIx64 "): %s", a[i],
+				fail("seg_zfree_async%s(0x%" PRIx64 "): %s",
+				    async_mode == 2 ? "v" : "", a[i],
 				    seg_errstr());
 			got += outcomes(1, loud, &bad);
+			continue;
 		}
-		if (i % 64 == 63)
+		if ((i + (uint64_t)k) / 64 != i / 64)
 			got += outcomes(0, loud, &bad);
+		i += (uint64_t)k;
 	}
 	while (got < n)
 		got += outcomes(1, loud, &bad);
@@ -568,7 +581,7 @@ importer_one(const char *ref, const char *tfile, uint64_t k, int batch,
 			printf("importer %" PRIu64 ": round %" PRIu64 " read at "
 			    "%lld\n", k, h.round, epoch_ms());
 		shuffle(a, h.n);
-		if (async_mode && return_async(imp, a, h.n, 0) > 0)
+		if (async_mode && return_async(imp, a, h.n, 0, batch) > 0)
 			fail("importer %" PRIu64 ": round %" PRIu64 ": returns "
 			    "refused", k, h.round);
 		for (i = 0; async_mode && i < h.n; i++, freed++, calls++) {
@@ -634,10 +647,11 @@ mode_importer(int argc, char **argv)
 	pid_t pid;
 
 	ref = mode_arg(argc, argv);
-	while ((ch = getopt(argc, argv, "f:k:P:b:1:vR:A")) != -1) {
+	while ((ch = getopt(argc, argv, "f:k:P:b:1:vR:AV")) != -1) {
 		switch (ch) {
 		case 'v': verbose = 1; break;
 		case 'A': async_mode = 1; break;
+		case 'V': async_mode = 2; break;
 		case 'R': retry_ms = (long long)num(optarg); break;
 		case 'f': tfile = optarg; break;
 		case 'k': k = num(optarg); break;
@@ -677,8 +691,9 @@ mode_rfree(int argc, char **argv)
 	uint64_t *a;
 	int i;
 
-	if (argc > 1 && strcmp(argv[1], "-A") == 0) {
-		async_mode = 1;
+	if (argc > 1 && (strcmp(argv[1], "-A") == 0 ||
+	    strcmp(argv[1], "-V") == 0)) {
+		async_mode = argv[1][1] == 'V' ? 2 : 1;
 		argc--;
 		argv++;
 	}
@@ -692,7 +707,8 @@ mode_rfree(int argc, char **argv)
 	for (i = 2; i < argc; i++)
 		a[i - 2] = num(argv[i]);
 	if (async_mode)
-		i = return_async(imp, a, (uint64_t)(argc - 2), 1) > 0 ? -1 : 0;
+		i = return_async(imp, a, (uint64_t)(argc - 2), 1, argc - 2) > 0 ?
+		    -1 : 0;
 	else if ((i = seg_zfree_remotev(imp, a, argc - 2)) < 0)
 		printf("refused: %s\n", seg_errstr());
 	if (i < 0 && async_mode)
