@@ -38,10 +38,12 @@
  *       buffers of umsg SEG through a ring in SEG (stamped with their
  *       sequence number), with at most OUTSTANDING (default 64) not yet
  *       returned; a child on B reads the ring and the buffers by RDMA get
- *       (seg_getv into ZCSEG, attached there: zero copy), checks the
- *       stamps, and returns the buffers with seg_zfree_remotev (-A: with
- *       seg_zfree_async, outcomes read without waiting; keys
- *       pipe.async.BUFSIZE...).  The consumer takes at most CHUNK buffers
+ *       (seg_getv into ZCSEG, attached there: zero copy; each get also
+ *       reads the ring again, into ZCSEG after the buffers, so that the
+ *       next turn needs no read of its own while buffers wait), checks
+ *       the stamps, and returns the buffers with seg_zfree_remotev (-A:
+ *       with seg_zfree_asyncv, one call a turn, outcomes read without
+ *       waiting; keys pipe.async.BUFSIZE...).  The consumer takes at most CHUNK buffers
  *       (default: all published, up to what ZCSEG and a batch hold) before
  *       it returns them: with -A and a CHUNK below OUTSTANDING, its reads
  *       go on while the producer refills what it returned.  The time is
@@ -187,23 +189,32 @@ outcomes(int wait)
 	return (uint64_t)n;
 }
 
-/* n returns with seg_zfree_async; *waiting counts outcomes to come. */
+/* n returns with seg_zfree_async (one call each), or seg_zfree_asyncv
+ * (vec: one call for as many as the ring has room for); *waiting counts
+ * outcomes to come. */
 static void
 return_async(seg_import_t *imp, const uint64_t *a, uint64_t n,
-    uint64_t *waiting)
+    uint64_t *waiting, int vec)
 {
-	uint64_t i;
+	uint64_t i = 0;
+	int k;
 
-	for (i = 0; i < n; i++) {
-		while (seg_zfree_async(imp, a[i]) < 0) {
+	while (i < n) {
+		if (vec)
+			k = seg_zfree_asyncv(imp, a + i, (int)(n - i));
+		else
+			k = seg_zfree_async(imp, a[i]) < 0 ? -1 : 1;
+		if (k < 0) {
 			if (errno != EAGAIN)
-				fail("seg_zfree_async(0x%" PRIx64 "): %s", a[i],
-				    seg_errstr());
+				fail("seg_zfree_async%s(0x%" PRIx64 "): %s",
+				    vec ? "v" : "", a[i], seg_errstr());
 			*waiting -= outcomes(1);
+			continue;
 		}
-		(*waiting)++;
-		if ((i & 255) == 255)
+		*waiting += (uint64_t)k;
+		if (((i + (uint64_t)k) >> 8) != (i >> 8))
 			*waiting -= outcomes(0);
+		i += (uint64_t)k;
 	}
 }
 
@@ -301,7 +312,7 @@ send_all(void *arg)
 		time_frees(imp, s->a, s->n);
 	} else if (async_mode) {
 		uint64_t waiting = 0;
-		return_async(imp, s->a, s->n, &waiting);
+		return_async(imp, s->a, s->n, &waiting, 0);
 		while (waiting > 0)
 			waiting -= outcomes(1);
 	}
@@ -439,37 +450,53 @@ struct consumer {
 };
 
 /*
- * Wait until the producer published buffer next: one get reads the ring's
- * head and all its descriptors (one round trip, not two).  A READ is not
- * atomic: a descriptor read before the producer wrote it shows an older
- * sequence, and ends the run of buffers taken.  The number of buffers from
- * next on, at most max, whose descriptors are in hdr's copy.
+ * The buffers from next on, at most max, whose descriptors are in hdr's
+ * copy of the ring; *avail: how many the copy's head says are published.
+ * A READ is not atomic: a descriptor read before the producer wrote it
+ * shows an older sequence, and ends the run.
  */
 static uint64_t
-ring_wait(seg_import_t *imp, uint64_t roff, struct ring *hdr, uint64_t max,
-    uint64_t next)
+ring_ready(const struct ring *hdr, uint64_t slots, uint64_t max,
+    uint64_t next, uint64_t *avail)
 {
-	size_t hlen = sizeof *hdr + hdr->slots * sizeof(struct desc);
 	const struct desc *d = (const struct desc *)(hdr + 1);
-	uint64_t n, avail, slots = hdr->slots, torn = 0;
+	uint64_t n;
+
+	if (hdr->slots != slots)
+		fail("the ring's slots changed under the consumer");
+	*avail = hdr->head > next ? hdr->head - next : 0;
+	if (*avail > max)
+		*avail = max;
+	for (n = 0; n < *avail && d[(next + n) % slots].seq == next + n; n++)
+		;
+	return n;
+}
+
+/*
+ * Wait until the producer published buffer next: hdr's copy of the ring,
+ * read with the last buffers, if it shows some; else one get of the
+ * ring's head and all its descriptors (one round trip, not two), again
+ * until some show.  How many, at most max, from next on.
+ */
+static uint64_t
+ring_wait(seg_import_t *imp, uint64_t roff, struct ring *hdr, uint64_t slots,
+    uint64_t max, uint64_t next)
+{
+	size_t hlen = sizeof *hdr + slots * sizeof(struct desc);
+	uint64_t n, avail, torn = 0;
 	long w = 20;
 
+	if ((n = ring_ready(hdr, slots, max, next, &avail)) > 0)
+		return n;
 	for (;;) {
 		if (seg_get(imp, roff, hdr, hlen) != (ssize_t)hlen)
 			fail("ring: %s", seg_errstr());
-		if (hdr->slots != slots)
-			fail("the ring's slots changed under the consumer");
-		avail = hdr->head > next ? hdr->head - next : 0;
-		if (avail > max)
-			avail = max;
-		for (n = 0; n < avail && d[(next + n) % slots].seq == next + n; n++)
-			;
-		if (n > 0)
+		if ((n = ring_ready(hdr, slots, max, next, &avail)) > 0)
 			return n;
 		if (avail > 0 && ++torn > 1000)
 			fail("descriptor %" PRIu64 " has sequence %" PRIu64
 			    " 1000 reads after the head passed it", next,
-			    d[next % slots].seq);
+			    ((const struct desc *)(hdr + 1))[next % slots].seq);
 		backoff(&w, 2000);
 	}
 }
@@ -484,7 +511,7 @@ consume(void *arg)
 	struct desc *d;
 	struct ring rg, *hdr;
 	seg_import_t *imp;
-	uint64_t roff, next = 0, maxb, *a, i, waiting = 0;
+	uint64_t roff, next = 0, maxb, *a, i, waiting = 0, hlen;
 	uint8_t *zc;
 	double t0 = 0;
 
@@ -498,17 +525,22 @@ consume(void *arg)
 	if (seg_get(imp, roff, &rg, sizeof rg) != sizeof rg ||
 	    rg.magic != RING_MAGIC)
 		fail("ring: %s", seg_errstr());
-	if ((maxb = batch_max(zi.len, rg.bufsize, rg.slots)) == 0)
-		fail("%s is smaller than a buffer", c->zseg);
+	/* the buffers at the start of ZCSEG, the ring's copy after them:
+	 * all of a turn's reads land in registered memory (one run) */
+	hlen = sizeof *hdr + rg.slots * sizeof *d;
+	if (zi.len < hlen || (maxb = batch_max(zi.len - hlen, rg.bufsize,
+	    rg.slots)) == 0)
+		fail("%s is smaller than a buffer and the ring", c->zseg);
 	if (c->chunk != 0 && c->chunk < maxb)
 		maxb = c->chunk;
-	hdr = xcalloc(1, sizeof *hdr + rg.slots * sizeof *d);
-	*hdr = rg;
+	hdr = (struct ring *)(zc + maxb * rg.bufsize);
+	memset(hdr, 0, hlen);	/* nothing published: the first wait reads */
+	hdr->slots = rg.slots;
 	d = (struct desc *)(hdr + 1);
-	iov = xcalloc(maxb, sizeof *iov);
+	iov = xcalloc(maxb + 1, sizeof *iov);
 	a = xcalloc(maxb, 8);
 	while (next < rg.total) {
-		uint64_t n = ring_wait(imp, roff, hdr, maxb, next);
+		uint64_t n = ring_wait(imp, roff, hdr, rg.slots, maxb, next);
 
 		if (t0 == 0)
 			t0 = now_s();
@@ -519,7 +551,11 @@ consume(void *arg)
 			iov[i].len = rg.bufsize;
 			a[i] = e->addr;
 		}
-		if (seg_getv(imp, iov, (int)n) < 0)
+		/* the ring again with them, for the next turn's ring_wait */
+		iov[n].off = roff;
+		iov[n].buf = hdr;
+		iov[n].len = hlen;
+		if (seg_getv(imp, iov, (int)n + 1) < 0)
 			fail("seg_getv: %s", seg_errstr());
 		for (i = 0; i < n; i++) {
 			uint64_t seq;
@@ -529,7 +565,7 @@ consume(void *arg)
 				    ", not %" PRIu64, a[i], seq, next + i);
 		}
 		if (async_mode)
-			return_async(imp, a, n, &waiting);
+			return_async(imp, a, n, &waiting, 1);
 		else if (seg_zfree_remotev(imp, a, (int)n) < 0)
 			fail("seg_zfree_remotev: %s", seg_errstr());
 		next += n;
