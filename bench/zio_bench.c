@@ -483,6 +483,7 @@ ring_wait(seg_import_t *imp, uint64_t roff, struct ring *hdr, uint64_t slots,
     uint64_t max, uint64_t next)
 {
 	size_t hlen = sizeof *hdr + slots * sizeof(struct desc);
+	const struct desc *d = (const struct desc *)(hdr + 1);
 	uint64_t n, avail, torn = 0;
 	long w = 20;
 
@@ -496,7 +497,7 @@ ring_wait(seg_import_t *imp, uint64_t roff, struct ring *hdr, uint64_t slots,
 		if (avail > 0 && ++torn > 1000)
 			fail("descriptor %" PRIu64 " has sequence %" PRIu64
 			    " 1000 reads after the head passed it", next,
-			    ((const struct desc *)(hdr + 1))[next % slots].seq);
+			    d[next % slots].seq);
 		backoff(&w, 2000);
 	}
 }

@@ -378,7 +378,7 @@ seg_zfree_asyncv(seg_import_t *imp, const uint64_t *addrs, int n)
 {
 	struct zring_ent ent = { 0, ZRING_ASYNC };
 	uint64_t h = 0, one = 1;
-	uint32_t start, i, room;
+	uint32_t start, i, room, take;
 	int err;
 
 	if (addrs == NULL || n < 1)
@@ -401,24 +401,23 @@ seg_zfree_asyncv(seg_import_t *imp, const uint64_t *addrs, int n)
 		return seg_seterr(EAGAIN, "the free ring is full: read outcomes "
 		    "(seg_zfree_outcomes) to make room");
 	}
-	if ((uint32_t)n < room)
-		room = (uint32_t)n;
+	take = (uint32_t)n < room ? (uint32_t)n : room;
 	start = zr.prod;
-	for (i = start; i != start + room; i++) {
+	for (i = start; i != start + take; i++) {
 		ent.addr = addrs[i - start];
 		zring_put(zr.mem, i, &ent);
 		zring_set_status(zr.mem, i, (uint32_t)h);	/* the handle, in */
 		zr.async[i & (ZRING_NSLOTS - 1)] = 1;
 		zr.imps[i & (ZRING_NSLOTS - 1)] = imp;
 	}
-	zr.apending += room;
-	zr.prod = start + room;
+	zr.apending += take;
+	zr.prod = start + take;
 	zring_set_prod(zr.mem, zr.prod);
 	if (zring_cons(zr.mem) == start && write(zr.efd, &one, sizeof one) < 0 &&
 	    errno != EAGAIN)	/* it was empty: segd may sleep */
 		seg_seterr(errno, "free ring kick: %s", strerror(errno));
 	pthread_mutex_unlock(&zr_lock);
-	return (int)room;
+	return (int)take;
 }
 
 int

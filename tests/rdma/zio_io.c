@@ -488,18 +488,18 @@ outcomes(int wait, int loud, uint64_t *bad)
 }
 
 /* n returns with seg_zfree_async (async_mode 2: seg_zfree_asyncv, up to
- * vec addresses a call), every outcome read: the refused. */
+ * per_call addresses a call), every outcome read: the refused. */
 static uint64_t
 return_async(seg_import_t *imp, const uint64_t *a, uint64_t n, int loud,
-    int vec)
+    int per_call)
 {
 	uint64_t i = 0, got = 0, bad = 0;
 	int k;
 
 	while (i < n) {
 		if (async_mode == 2)
-			k = seg_zfree_asyncv(imp, a + i, n - i < (uint64_t)vec ?
-			    (int)(n - i) : vec);
+			k = seg_zfree_asyncv(imp, a + i,
+			    n - i < (uint64_t)per_call ? (int)(n - i) : per_call);
 		else
 			k = seg_zfree_async(imp, a[i]) < 0 ? -1 : 1;
 		if (k < 0) {
