@@ -567,6 +567,12 @@ main(int argc, char *argv[])
 		log_errx("segd: event_base_new failed");
 		goto out_ns;
 	}
+	/* every event at SEGD_PRIO_NORMAL but the work that waits until the
+	 * loop has nothing else to do (rfree.c's idle flush) */
+	if (event_base_priority_init(sd.base, SEGD_NPRIO) < 0) {
+		log_errx("segd: event_base_priority_init failed");
+		goto out_base;
+	}
 	if (sd.listen != NULL && (rdma_init(&sd, &e) < 0 ||
 	    peer_start(&sd, &e) < 0 || grant_init(&sd, &e) < 0)) {
 		log_errx("segd: %s", e.msg);
@@ -621,6 +627,8 @@ out_rdma:
 	rdma_free(&sd);
 	event_base_free(sd.base);
 	goto out_store;
+out_base:
+	event_base_free(sd.base);
 out_ns:
 	ns_shutdown(&sd.ns);
 out_store:

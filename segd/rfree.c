@@ -7,11 +7,14 @@
  * leave as FREE messages of up to SEGP_FREE_MAX addresses, through
  * rseg_free() below.
  *
- * A queue's open batch goes when it is full; when nothing of the queue is
- * in flight, at the end of the loop's turn (a timer of 0: the queue went
- * idle); else RFREE_DELAY_US after its first address, or when an answer
- * comes, whichever is first.  At most RFREE_INFLIGHT FREEs of a queue are
- * in flight; the addresses of the others wait in it.
+ * A queue's open batch goes when it is full; when the loop has nothing
+ * else to do (an event of SEGD_PRIO_IDLE: it runs in no turn where another
+ * is ready, so a client's free ring that is still being drained, a turn's
+ * budget at a time, fills the batch first); and at the latest
+ * RFREE_DELAY_US after its first address, should the loop never go idle.
+ * At most RFREE_INFLIGHT FREEs of a queue are in flight: while that many
+ * are, the open batch goes on filling, and an answer arms its flushes
+ * again.
  *
  * The owner applies a FREE all or nothing.  A refused batch of more than
  * one address is sent again address by address, so that every address
@@ -69,13 +72,25 @@ struct rfq {
 	TAILQ_HEAD(, rfbatch) ready;	/* to be sent, lost ones first */
 	unsigned        inflight;
 	int             importing;	/* rseg_import() will call back */
-	struct event   *timer;	/* the open batch's flush */
+	struct event   *idle;	/* the open batch's flush: loop idle */
+	struct event   *timer;	/* its flush at the latest */
 	struct event   *retry;	/* the next try to import again */
 };
 
 static LIST_HEAD(, rfq) queues = LIST_HEAD_INITIALIZER(queues);
 
 static void q_pump(struct rfq *);
+
+/* The open batch's flushes: once the loop is idle, and at the latest. */
+static void
+q_arm(struct rfq *q)
+{
+	struct timeval now = { 0, 0 }, late = { 0, RFREE_DELAY_US };
+
+	evtimer_add(q->idle, &now);
+	if (!evtimer_pending(q->timer, NULL))
+		evtimer_add(q->timer, &late);
+}
 
 /* The open batch, if any, is ready to go: its flush timer is moot. */
 static void
@@ -85,6 +100,7 @@ q_seal(struct rfq *q)
 		return;
 	TAILQ_INSERT_TAIL(&q->ready, q->open, entry);
 	q->open = NULL;
+	evtimer_del(q->idle);
 	evtimer_del(q->timer);
 }
 
@@ -112,6 +128,7 @@ q_free_if_idle(struct rfq *q)
 	    q->importing)
 		return;
 	LIST_REMOVE(q, entry);
+	event_free(q->idle);
 	event_free(q->timer);
 	event_free(q->retry);
 	if (q->imp != NULL)
@@ -173,7 +190,8 @@ sent_cb(void *arg, const struct segerr *e)
 	struct rfq *q = b->q;
 
 	q->inflight--;
-	q_seal(q);	/* an answer came: what gathered goes */
+	if (q->open != NULL)	/* it may go now: when the loop is idle */
+		q_arm(q);
 	if (e == NULL)
 		batch_finish(b, NULL);
 	else if (e->code == ENOTCONN || e->code == ETIMEDOUT)
@@ -284,6 +302,8 @@ timer_cb(int fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (q->inflight >= RFREE_INFLIGHT)
+		return;		/* it fills on: an answer arms it again */
 	q_seal(q);
 	q_pump(q);
 }
@@ -310,15 +330,19 @@ q_get(struct segd *sd, struct rimp *imp, struct segerr *e)
 		seterr(e, ENOMEM, "out of memory");
 		return NULL;
 	}
+	q->idle = evtimer_new(sd->base, timer_cb, q);
 	q->timer = evtimer_new(sd->base, timer_cb, q);
 	q->retry = evtimer_new(sd->base, retry_cb, q);
-	if (q->timer == NULL || q->retry == NULL) {
+	if (q->idle == NULL || q->timer == NULL || q->retry == NULL ||
+	    event_priority_set(q->idle, SEGD_PRIO_IDLE) < 0) {
+		if (q->idle != NULL)
+			event_free(q->idle);
 		if (q->timer != NULL)
 			event_free(q->timer);
 		if (q->retry != NULL)
 			event_free(q->retry);
 		free(q);
-		seterr(e, ENOMEM, "evtimer_new failed");
+		seterr(e, ENOMEM, "cannot make the queue's events");
 		return NULL;
 	}
 	q->sd = sd;
@@ -339,7 +363,6 @@ int
 rfree_add(struct segd *sd, struct rimp *imp, uint64_t addr, rfree_cb cb,
     void *arg, uint32_t tag, struct segerr *e)
 {
-	struct timeval tv = { 0, 0 };
 	struct segerr e2;
 	struct rfq *q;
 	struct rfbatch *b;
@@ -367,10 +390,7 @@ rfree_add(struct segd *sd, struct rimp *imp, uint64_t addr, rfree_cb cb,
 		q_seal(q);
 		q_pump(q);
 	} else if (b->n == 1) {
-		/* idle: at the end of this turn; else after a short wait */
-		if (q->inflight > 0)
-			tv.tv_usec = RFREE_DELAY_US;
-		evtimer_add(q->timer, &tv);
+		q_arm(q);
 	}
 	return 0;
 }

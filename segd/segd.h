@@ -196,6 +196,12 @@ struct client_limits {
 	unsigned idle_ms;	/* -I: a frame begun must end within this */
 };
 
+/* the event loop's priorities (libevent: a lower number goes first, and an
+ * event runs only in a turn where none of a lower number is ready) */
+#define SEGD_NPRIO       3
+#define SEGD_PRIO_NORMAL 1	/* every event's (libevent's default: half) */
+#define SEGD_PRIO_IDLE   2	/* when nothing else is ready */
+
 struct segd {
 	struct event_base *base;
 	struct client_limits clim;
