@@ -89,6 +89,7 @@ static void
 hook_remove(void *ctx, struct segment *s)
 {
 	export_drop(ctx, s);	/* removing an exported segment unexports it */
+	zio_seg_removed(s);	/* its creator's pool is stale */
 }
 
 static void

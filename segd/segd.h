@@ -619,6 +619,7 @@ int  rseg_signal(struct rimp *, rseg_done_cb, void *arg, struct segerr *);
 /* zio.c */
 int  zio_seg_init(struct segd *, struct segment *, struct segerr *);
 void zio_seg_free(struct segment *);
+void zio_seg_removed(struct segment *);
 int  zio_free_apply(struct segd *, struct segment *, const uint64_t *addrs,
     int n, struct segerr *);
 int  zio_free_local(struct segd *, struct segment *, const uint64_t *addrs,

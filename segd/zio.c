@@ -97,6 +97,15 @@ zio_seg_free(struct segment *s)
 	s->zio = NULL;
 }
 
+/* s was removed: a umsg pool's creator reads the mark in the shared
+ * state and lets the pool go (its next allocation fails). */
+void
+zio_seg_removed(struct segment *s)
+{
+	if (s->zio != NULL && s->zio->sh != NULL)
+		__atomic_store_n(&s->zio->sh->removed, 1, __ATOMIC_RELEASE);
+}
+
 /* A zero-copy segment's pool state: found again after a restart, or new. */
 int
 zio_seg_init(struct segd *sd, struct segment *s, struct segerr *e)

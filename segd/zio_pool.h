@@ -21,7 +21,9 @@ struct zpool_shared {
 	uint32_t magic;
 	uint32_t slab_shift;
 	uint32_t nslabs;
-	uint32_t pad;
+	uint32_t removed;	/* segd's mark: the segment was removed, so
+				 * its creator forgets the pool (no fstat of
+				 * the state file an allocation) */
 	uint64_t base;
 	uint64_t len;
 };

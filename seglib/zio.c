@@ -25,7 +25,6 @@ struct zname {
 	struct zpool_shared *sh;	/* the umsg pool this process holds */
 	size_t               shsize;
 	struct zpool        *pool;
-	int                  pool_fd;	/* its state file: unlinked = removed */
 	int                  free_fd, sig_fd;
 	/* seg_conn_gen() when each was had: segd forgets them with the
 	 * connection (a restart), so a new connection takes them again */
@@ -52,8 +51,6 @@ zname_get(const char *name)
 			zpool_close(z->pool);
 			if (z->sh)
 				munmap(z->sh, z->shsize);
-			if (z->pool_fd >= 0)
-				close(z->pool_fd);
 			free(z);
 		}
 		z_pid = getpid();
@@ -66,7 +63,7 @@ zname_get(const char *name)
 		return NULL;
 	}
 	strcpy(z->name, name);
-	z->pool_fd = z->free_fd = z->sig_fd = -1;
+	z->free_fd = z->sig_fd = -1;
 	z->next = znames;
 	znames = z;
 	return z;
@@ -109,29 +106,46 @@ pool_take(struct zname *z)
 		close(fd);
 		return seg_seterr(ENOMEM, "out of memory");
 	}
-	z->pool_fd = fd;
+	close(fd);	/* the mapping stays */
 	z->sh = p;
 	z->shsize = (size_t)sb.st_size;
 	z->pool_gen = seg_conn_gen();
 	return 0;
 }
 
-/* Under z_lock: forget a pool held through a connection now gone. */
+/* Under z_lock: forget a pool held through a connection now gone, or of
+ * a segment removed (segd marks its shared state: no system call). */
 static void
 pool_stale(struct zname *z)
 {
-	struct stat sb;
-
-	/* a removed segment's state file is unlinked: its pool is gone */
 	if (z->pool == NULL || (z->pool_gen == seg_conn_gen() &&
-	    fstat(z->pool_fd, &sb) == 0 && sb.st_nlink > 0))
+	    __atomic_load_n(&z->sh->removed, __ATOMIC_ACQUIRE) == 0))
 		return;
 	zpool_close(z->pool);
 	munmap(z->sh, z->shsize);
-	close(z->pool_fd);
 	z->pool = NULL;
 	z->sh = NULL;
-	z->pool_fd = -1;
+}
+
+/* Under z_lock: a buffer of z's pool, taken (again) first if need be; 0
+ * with the error. */
+static uint64_t
+pool_alloc(struct zname *z, size_t len)
+{
+	uint64_t a;
+
+	pool_stale(z);	/* taken again, rebuilt from the live bits */
+	if (z->pool == NULL && pool_take(z) < 0)
+		return 0;
+	if ((a = zpool_alloc(z->pool, len)) != 0)
+		return a;
+	if (errno == EINVAL)
+		seg_seterr(EINVAL, "bad buffer length %zu: 1 to %u bytes", len,
+		    1u << ZP_MAXSHIFT);
+	else
+		seg_seterr(ENOMEM, "no free buffer of %zu bytes in segment "
+		    "'%s'", len, z->name);
+	return 0;
 }
 
 void *
@@ -142,20 +156,21 @@ seg_zalloc(const char *name, size_t len)
 	struct seg_info si;
 	struct zname *z;
 	uint64_t a;
-	int held = 0;
 
-	/* a umsg pool this process holds allocates here: no call to segd
-	 * (unless it is stale: the connection or the segment went away) */
+	/* a umsg pool this process holds allocates here, without a system
+	 * call (unless it is stale: the connection or the segment went) */
 	pthread_mutex_lock(&z_lock);
 	if (z_pid == getpid())
 		for (z = znames; z; z = z->next)
 			if (z->pool != NULL && strcmp(z->name, name) == 0) {
 				pool_stale(z);
-				held = z->pool != NULL;
+				if (z->pool == NULL)
+					break;
+				a = pool_alloc(z, len);
+				pthread_mutex_unlock(&z_lock);
+				return (void *)(uintptr_t)a;
 			}
 	pthread_mutex_unlock(&z_lock);
-	if (held)
-		goto take;
 	if (seg_stat(name, &si) < 0)
 		return NULL;
 	if (strcmp(si.verb, "kmsg") == 0) {
@@ -175,25 +190,9 @@ seg_zalloc(const char *name, size_t len)
 		    "kmsg) segment", name);
 		return NULL;
 	}
-take:
 	pthread_mutex_lock(&z_lock);
-	if ((z = zname_get(name)) != NULL)
-		pool_stale(z);	/* taken again, rebuilt from the live bits */
-	if (z == NULL || (z->pool == NULL && pool_take(z) < 0)) {
-		pthread_mutex_unlock(&z_lock);
-		return NULL;
-	}
-	a = zpool_alloc(z->pool, len);
+	a = (z = zname_get(name)) != NULL ? pool_alloc(z, len) : 0;
 	pthread_mutex_unlock(&z_lock);
-	if (a == 0) {
-		if (errno == EINVAL)
-			seg_seterr(EINVAL, "bad buffer length %zu: 1 to %u bytes",
-			    len, 1u << ZP_MAXSHIFT);
-		else
-			seg_seterr(ENOMEM, "no free buffer of %zu bytes in "
-			    "segment '%s'", len, name);
-		return NULL;
-	}
 	return (void *)(uintptr_t)a;
 }
 

@@ -699,6 +699,16 @@ START_TEST(umsg_stale_after_remove)
 	errno = 0;
 	ck_assert_int_eq(seg_free_fd("u"), -1);
 	ck_assert_int_eq(errno, ENOENT);
+	/* the pool this process held went with the segment (segd's mark in
+	 * its shared state): an allocation asks segd again */
+	errno = 0;
+	ck_assert_ptr_null(seg_zalloc("u", 64));
+	ck_assert_int_eq(errno, ENOENT);
+	/* a segment of the same name made again: its own pool */
+	mkseg("u", 0600, "umsg", UVA + 16 * MIB, MIB);
+	a = zalloc("u", 64);
+	ck_assert_msg(a >= UVA + 16 * MIB && a < UVA + 17 * MIB,
+	    "0x%llx: not in the new segment", (unsigned long long)a);
 }
 END_TEST
 
