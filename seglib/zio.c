@@ -157,8 +157,9 @@ seg_zalloc(const char *name, size_t len)
 	struct zname *z;
 	uint64_t a;
 
-	/* a umsg pool this process holds allocates here, without a system
-	 * call (unless it is stale: the connection or the segment went) */
+	/* a umsg pool this process holds allocates here: no call to segd,
+	 * no system call but getpid (unless the pool is stale: the
+	 * connection or the segment went) */
 	pthread_mutex_lock(&z_lock);
 	if (z_pid == getpid())
 		for (z = znames; z; z = z->next)
