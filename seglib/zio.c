@@ -127,16 +127,12 @@ pool_stale(struct zname *z)
 	z->sh = NULL;
 }
 
-/* Under z_lock: a buffer of z's pool, taken (again) first if need be; 0
- * with the error. */
+/* Under z_lock: a buffer of the pool z holds; 0 with the error. */
 static uint64_t
 pool_alloc(struct zname *z, size_t len)
 {
 	uint64_t a;
 
-	pool_stale(z);	/* taken again, rebuilt from the live bits */
-	if (z->pool == NULL && pool_take(z) < 0)
-		return 0;
 	if ((a = zpool_alloc(z->pool, len)) != 0)
 		return a;
 	if (errno == EINVAL)
@@ -192,7 +188,10 @@ seg_zalloc(const char *name, size_t len)
 		return NULL;
 	}
 	pthread_mutex_lock(&z_lock);
-	a = (z = zname_get(name)) != NULL ? pool_alloc(z, len) : 0;
+	if ((z = zname_get(name)) != NULL)
+		pool_stale(z);	/* taken again, rebuilt from the live bits */
+	a = z == NULL || (z->pool == NULL && pool_take(z) < 0) ? 0 :
+	    pool_alloc(z, len);
 	pthread_mutex_unlock(&z_lock);
 	return (void *)(uintptr_t)a;
 }
