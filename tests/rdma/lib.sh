@@ -424,10 +424,14 @@ start_exp_imp() {
 
 # start_long_get NODE REF OUT: 64 MiB zero-copy gets of REF (a segment of at
 # least 64 MiB) through NODE's segd.  One undisturbed get is timed (FULL,
-# ms); then gets run back to back for at least 3 s in the background (pid
-# GET_PID, output OUT, the getting process's pid GETTER), so that a transfer
-# is surely under way a quarter of the way through them, when this returns
-# (one sleep: polling would slow the guest).  T_START: when they began.
+# ms); then gets run back to back for at least 60 s in the background (pid
+# GET_PID, output OUT, the getting process's pid GETTER), and this returns
+# once they have run for half a get (one sleep, if any: polling would slow
+# the guest), when a transfer is surely under way.  T_START: when they
+# began.  The gets take the guest's CPU (soft-RoCE works in the poster's
+# context): in a one-vCPU sanitizer guest this shell's few steps after they
+# start took 3-15 s, and 3 s of gets were sometimes over by then.  The
+# callers' kills end them.
 start_long_get() {
 	local node=$1 ref=$2 out=$3 reps delay
 	local -a zc=(zcbuf zc 0x300000000000 0x4100000 import "$ref")
@@ -435,13 +439,13 @@ start_long_get() {
 		die "first get: $(cat "$out")"
 	FULL=$(sed -n 's/^tget ok after \([0-9]*\) ms$/\1/p' "$out")
 	[ -n "$FULL" ] || die "the undisturbed 64 MiB get failed: $(cat "$out")"
-	reps=$((1 + 3000 / (FULL + 1)))
+	reps=$((1 + 60000 / (FULL + 1)))
 	imp "$node" "${zc[@]}" tgets $reps 0 0x4000000 zc >"$out" 2>&1 &
 	GET_PID=$!
 	wait_until 60 grep -q '^tget start' "$out" || die "no get: $(cat "$out")"
 	T_START=$(sed -n 's/^tget start pid [0-9]* at \([0-9]*\)$/\1/p' "$out")
 	GETTER=$(sed -n 's/^tget start pid \([0-9]*\) .*/\1/p' "$out")
-	delay=$((reps * FULL / 4 - ($(ms_now) - T_START)))
+	delay=$((FULL / 2 - ($(ms_now) - T_START)))
 	[ "$delay" -gt 0 ] && sleep "$(awk -v d="$delay" 'BEGIN { printf "%.3f", d / 1000 }')"
 	echo "$reps get(s) of 64 MiB (one took $FULL ms) under way"
 }

@@ -5,7 +5,7 @@
 # get fails with an error naming the peer, within the deadline (segd -t) of
 # the kill plus a margin, and the importer's segd keeps serving.  A first,
 # undisturbed 64 MiB get shows how long the transfer takes; then gets run
-# back to back for about 3 s and the kill comes a quarter of the way through.
+# back to back (start_long_get), and the kill comes while one is under way.
 . "$SEG_TOP/tests/rdma/lib.sh"
 # the importer's deadline; margin: slack for guest stalls on a loaded host
 D=8000 margin=$(scaled 2500)
