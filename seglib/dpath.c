@@ -37,6 +37,7 @@
 
 #define DP_SQ         128		/* work requests in flight */
 #define DP_POLL       16		/* completions taken at once */
+#define DP_POST       32		/* work requests a chain, one completion */
 #define DP_MAXWR      (1u << 20)	/* bytes in one work request */
 #define DP_BOUNCE     (1u << 20)	/* a device's registered bounce region */
 #define DP_SPIN_US    50		/* default busy-poll budget */
@@ -527,9 +528,54 @@ cq_wait(struct dpconn *c, struct ibv_wc *wc, int max, unsigned spin,
 	}
 }
 
+/* a chain's work requests and bytes share its completion's wr_id */
+_Static_assert((uint64_t)DP_POST * DP_MAXWR <= UINT32_MAX,
+    "a chain's bytes fit in the low half of wr_id");
+
 /*
- * Post every piece, keeping the send queue full, and wait for them all
- * until end; -1 with the error (the connection is then unusable).
+ * Post the first pieces of v (n of them), at most DP_POST, as one chain:
+ * one doorbell (one system call on soft-RoCE) and one completion, whose
+ * wr_id holds the chain's length and bytes (the queue completes in order,
+ * so it stands for the whole chain).  How many were posted, their bytes
+ * added to *bytes; -1 with the error.
+ */
+static int
+post_chain(struct dpconn *c, const struct segw_imp *m, int kind,
+    const struct dpseg *v, size_t n, uint64_t *inbytes)
+{
+	struct ibv_send_wr wr[DP_POST], *bad;
+	struct ibv_sge sge[DP_POST];
+	uint64_t bytes = 0;
+	size_t i;
+
+	if (n > DP_POST)
+		n = DP_POST;
+	for (i = 0; i < n; i++) {
+		sge[i].addr = v[i].laddr;
+		sge[i].length = v[i].len;
+		sge[i].lkey = v[i].lkey;
+		memset(&wr[i], 0, sizeof wr[i]);
+		wr[i].next = i + 1 < n ? &wr[i + 1] : NULL;
+		wr[i].sg_list = &sge[i];
+		wr[i].num_sge = 1;
+		wr[i].opcode = kind == SEGW_IO_PUT ? IBV_WR_RDMA_WRITE :
+		    IBV_WR_RDMA_READ;
+		wr[i].wr.rdma.remote_addr = m->rva + v[i].roff;
+		wr[i].wr.rdma.rkey = m->drkey;
+		bytes += v[i].len;
+	}
+	wr[n - 1].send_flags = IBV_SEND_SIGNALED;
+	wr[n - 1].wr_id = (uint64_t)n << 32 | bytes;
+	if (ibv_post_send(c->qp, wr, &bad) != 0)
+		return seg_seterr(EIO, "ibv_post_send: %s", strerror(errno));
+	*inbytes += bytes;
+	return (int)n;
+}
+
+/*
+ * Post every piece, keeping the send queue full (chains of DP_POST), and
+ * wait for them all until end; -1 with the error (the connection is then
+ * unusable: an unsignaled request's failure still completes, with it).
  */
 static int
 dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
@@ -542,26 +588,15 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 	int i, got;
 
 	while (done < n) {
-		while (next < n && inflight < DP_SQ) {
-			struct ibv_sge sge = { v[next].laddr, v[next].len,
-			    v[next].lkey };
-			struct ibv_send_wr wr, *bad;
-
-			memset(&wr, 0, sizeof wr);
-			wr.wr_id = v[next].len;
-			wr.sg_list = &sge;
-			wr.num_sge = 1;
-			wr.opcode = kind == SEGW_IO_PUT ? IBV_WR_RDMA_WRITE :
-			    IBV_WR_RDMA_READ;
-			wr.send_flags = IBV_SEND_SIGNALED;
-			wr.wr.rdma.remote_addr = m->rva + v[next].roff;
-			wr.wr.rdma.rkey = m->drkey;
-			if (ibv_post_send(c->qp, &wr, &bad) != 0)
-				return seg_seterr(EIO, "ibv_post_send: %s",
-				    strerror(errno));
-			inbytes += v[next].len;
-			next++;
-			inflight++;
+		/* a chain when a whole one fits (or the rest does): the
+		 * queue stays at least DP_SQ - DP_POST deep meanwhile */
+		while (next < n && DP_SQ - inflight >= (n - next < DP_POST ?
+		    n - next : DP_POST)) {
+			if ((got = post_chain(c, m, kind, v + next, n - next,
+			    &inbytes)) < 0)
+				return -1;
+			next += (size_t)got;
+			inflight += (size_t)got;
 		}
 		got = cq_wait(c, wc, DP_POLL, spin_us(c, inbytes), end, label);
 		if (got < 0)
@@ -574,11 +609,11 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 				return seg_seterr(EIO, "RDMA %s on peer %s failed: "
 				    "%s", kind == SEGW_IO_PUT ? "WRITE" : "READ",
 				    label, ibv_wc_status_str(wc[i].status));
-			inbytes -= wc[i].wr_id;
-			bytes += wc[i].wr_id;
+			inbytes -= wc[i].wr_id & 0xffffffff;
+			bytes += wc[i].wr_id & 0xffffffff;
+			done += wc[i].wr_id >> 32;
+			inflight -= wc[i].wr_id >> 32;
 		}
-		done += (size_t)got;
-		inflight -= (size_t)got;
 	}
 	if (bytes > 4096)	/* the rate, for the next spin budget */
 		c->ns_per_byte = (double)(seg_now_us() - t0) * 1000.0 / (double)bytes;
