@@ -105,6 +105,7 @@ ring_fill(struct zread *r)
 	static uint64_t addrs[ZREAD_NSLOTS];
 	uint32_t was = r->prod;
 	int room, n, i, asked;
+	eventfd_t v;
 
 	if (zread_word(r->mem, ZREAD_BROKEN) != 0)
 		return 0;
@@ -128,9 +129,16 @@ ring_fill(struct zread *r)
 	zread_set_word(r->mem, ZREAD_PROD, r->prod);
 	/* read after prod is told: a reader that took everything before it
 	 * and sleeps is woken, one that had not finished sees the entries */
-	if (zread_word(r->mem, ZREAD_CONS) == was &&
-	    eventfd_write(r->efd, 1) < 0)
+	if (zread_word(r->mem, ZREAD_CONS) != was)
+		return n;
+	if (eventfd_write(r->efd, 1) < 0)
 		log_warn("%s: eventfd write", __func__);
+	/* the reader took them all and drained the eventfd between the
+	 * look and the write: the wake-up is stale, and would leave
+	 * seg_free_fd readable with nothing to read (a poller's
+	 * seg_free_read would wait); any later fill is this loop's own */
+	else if (zread_word(r->mem, ZREAD_CONS) == r->prod)
+		(void)eventfd_read(r->efd, &v);
 	return n;
 }
 
