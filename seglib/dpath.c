@@ -537,7 +537,7 @@ _Static_assert((uint64_t)DP_POST * DP_MAXWR <= UINT32_MAX,
  * one doorbell (one system call on soft-RoCE) and one completion, whose
  * wr_id holds the chain's length and bytes (the queue completes in order,
  * so it stands for the whole chain).  How many were posted, their bytes
- * added to *bytes; -1 with the error.
+ * added to *inbytes; -1 with the error.
  */
 static int
 post_chain(struct dpconn *c, const struct segw_imp *m, int kind,
@@ -582,8 +582,8 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
     const struct dpseg *v, size_t n, const char *label, long long end)
 {
 	long long t0 = seg_now_us();
-	uint64_t bytes = 0, inbytes = 0;
-	size_t next = 0, done = 0, inflight = 0;
+	uint64_t bytes = 0, inbytes = 0, cbytes;
+	size_t next = 0, done = 0, inflight = 0, creqs;
 	struct ibv_wc wc[DP_POLL];
 	int i, got;
 
@@ -609,10 +609,13 @@ dp_run(struct dpconn *c, const struct segw_imp *m, int kind,
 				return seg_seterr(EIO, "RDMA %s on peer %s failed: "
 				    "%s", kind == SEGW_IO_PUT ? "WRITE" : "READ",
 				    label, ibv_wc_status_str(wc[i].status));
-			inbytes -= wc[i].wr_id & 0xffffffff;
-			bytes += wc[i].wr_id & 0xffffffff;
-			done += wc[i].wr_id >> 32;
-			inflight -= wc[i].wr_id >> 32;
+			/* the chain's bytes and length (post_chain) */
+			cbytes = wc[i].wr_id & UINT32_MAX;
+			creqs = (size_t)(wc[i].wr_id >> 32);
+			inbytes -= cbytes;
+			bytes += cbytes;
+			done += creqs;
+			inflight -= creqs;
 		}
 	}
 	if (bytes > 4096)	/* the rate, for the next spin budget */
